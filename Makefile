@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh Debian machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEBS := chromium mosquitto ffmpeg
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench venv debs clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(VENV)/bin/vigil run --profile s3016 --data ./data --http-port 8080 --https-port 8443
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check vigil tests bench
+
+test: venv debs lint
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+bench: venv
+	$(PY) bench/http.py
+
+clean:
+	rm -rf $(VENV) data

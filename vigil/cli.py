@@ -1,0 +1,55 @@
+"""`vigil run` serves a device; `vigil reset` returns a data folder to factory state."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from vigil.profiles import NAMES
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vigil.device import Ports
+    from vigil.http.server import run
+
+    try:
+        import uvloop
+    except ImportError:  # uvloop is an optional speed-up
+        uvloop = None
+    ports = Ports(http=args.http_port, https=args.https_port, rtsp=args.rtsp_port)
+    print(f"vigil: {args.profile.upper()} on http://{args.host}:{ports.http} and "
+          f"https://{args.host}:{ports.https}, data in {args.data}", flush=True)
+    runner = uvloop.run if uvloop else asyncio.run
+    runner(run(args.profile, Path(args.data), ports, host=args.host))
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    from vigil.device import factory_reset
+
+    factory_reset(Path(args.data), hard=args.hard)
+    print(f"vigil: {'factory default' if args.hard else 'restore'} done in {args.data}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="vigil", description="Vigil device platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve a device")
+    run.add_argument("--profile", default="s3016", choices=NAMES, type=str.lower)
+    run.add_argument("--data", default="data", help="folder for configuration and recordings")
+    run.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    run.add_argument("--http-port", type=int, default=8080)
+    run.add_argument("--https-port", type=int, default=8443)
+    run.add_argument("--rtsp-port", type=int, default=8554)
+    run.set_defaults(func=_run)
+    reset = sub.add_parser("reset", help="restore (or with --hard, factory default) a stopped device")
+    reset.add_argument("--data", default="data")
+    reset.add_argument("--hard", action="store_true")
+    reset.set_defaults(func=_reset)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    sys.exit(args.func(args))

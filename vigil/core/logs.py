@@ -1,0 +1,100 @@
+"""System, access and audit logs, kept in the device database.
+
+Entries are buffered and written in one transaction a few times a second, so that a busy
+device does not pay one fsync per log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from dataclasses import dataclass
+
+from vigil.core.clock import Clock
+from vigil.core.store import Store
+
+KINDS = ("system", "access", "audit")
+MAX_ROWS = 20_000  # per kind; oldest go first
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str
+    time: float
+    severity: str
+    source: str
+    message: str
+
+    def line(self, host: str) -> str:
+        stamp = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(self.time))
+        millis = int((self.time % 1) * 1000)
+        return f"{stamp}.{millis:03d}+00:00 {host} [ {self.severity.upper():<7} ] {self.source}: {self.message}"
+
+
+class Logs:
+    def __init__(self, store: Store, clock: Clock, host: str = "vigil") -> None:
+        self.store = store
+        self.clock = clock
+        self.host = host
+        self._pending: list[LogEntry] = []
+
+    def _add(self, kind: str, severity: str, source: str, message: str) -> None:
+        self._pending.append(LogEntry(kind, self.clock.time(), severity, source, message))
+        if len(self._pending) >= 500:
+            self.flush()
+
+    def system(self, message: str, severity: str = "info", source: str = "vigil") -> None:
+        self._add("system", severity, source, message)
+
+    def access(self, message: str, severity: str = "warning", source: str = "http") -> None:
+        self._add("access", severity, source, message)
+
+    def audit(self, actor: str, message: str, source: str = "config") -> None:
+        self._add("audit", "notice", source, f"user={actor} {message}")
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        with self.store.transaction() as db:
+            db.executemany(
+                "INSERT INTO log(kind, time, severity, source, message) VALUES(?,?,?,?,?)",
+                [(e.kind, e.time, e.severity, e.source, e.message) for e in batch],
+            )
+            for kind in {e.kind for e in batch}:
+                db.execute(
+                    "DELETE FROM log WHERE kind=? AND id <= "
+                    "(SELECT id FROM log WHERE kind=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                    (kind, kind, MAX_ROWS),
+                )
+
+    def entries(self, kind: str, contains: str = "", limit: int = 5000) -> list[LogEntry]:
+        self.flush()
+        rows = self.store.query(
+            "SELECT kind, time, severity, source, message FROM log WHERE kind=? "
+            "AND instr(lower(message), lower(?)) > 0 ORDER BY id DESC LIMIT ?",
+            (kind, contains, limit),
+        )
+        return [LogEntry(*r) for r in reversed(rows)]
+
+    def text(self, kind: str, contains: str = "") -> str:
+        return "".join(e.line(self.host) + "\n" for e in self.entries(kind, contains))
+
+    def clear(self) -> None:
+        self._pending.clear()
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM log")
+
+
+class SystemLogHandler(logging.Handler):
+    """Sends the program's own `logging` records (warnings and up) to the system log."""
+
+    def __init__(self, logs: Logs) -> None:
+        super().__init__(level=logging.INFO)
+        self.logs = logs
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.logs.system(record.getMessage(), record.levelname.lower(), record.name)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)

@@ -1,0 +1,296 @@
+"""The parameter tree: every user-visible setting as `root.Group[.Sub].Name`.
+
+Services declare their parameters (type, default, allowed values, read and write role);
+`param.cgi` and the Plain config page read and write through this tree. A change is
+validated, persisted in one transaction, audited and announced to listeners.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from vigil.core.roles import Role
+from vigil.core.store import Store
+
+MASK = "******"
+_INT = re.compile(r"^-?\d{1,19}$")
+_NAME_PART = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class ParamError(Exception):
+    """A request the tree refuses; `str()` is the text the client sees."""
+
+
+@dataclass(frozen=True)
+class ParamDef:
+    """One parameter. `name` has no `root.` prefix, e.g. `Network.HTTP.Port`."""
+
+    name: str
+    default: str = ""
+    kind: str = "string"  # string | int | bool | enum | password
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    maxlen: int = 255
+    read: Role = Role.ADMIN
+    write: Role | None = Role.ADMIN  # None: read-only
+    nice: str = ""
+    truth: tuple[str, str] = ("yes", "no")
+    ascii_only: bool = False
+    dynamic: Callable[[], str] | None = None  # computed, read-only values
+    check: Callable[[str], str | None] | None = None  # extra rule: error text or None
+
+    @property
+    def readonly(self) -> bool:
+        return self.write is None or self.dynamic is not None
+
+    def validate(self, value: str) -> str | None:
+        """Return why `value` is not acceptable, or None."""
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            return "control characters are not allowed"
+        if len(value) > self.maxlen:
+            return f"longer than {self.maxlen} characters"
+        if (self.ascii_only or self.kind in ("int", "bool", "enum")) and not value.isascii():
+            return "only ASCII characters are allowed"
+        if self.kind == "int":
+            if not _INT.match(value):
+                return "not an integer"
+            number = int(value)
+            if self.minimum is not None and number < self.minimum:
+                return f"below the minimum {self.minimum}"
+            if self.maximum is not None and number > self.maximum:
+                return f"above the maximum {self.maximum}"
+        elif self.kind == "bool":
+            if value not in self.truth:
+                return f"must be {self.truth[0]} or {self.truth[1]}"
+        elif self.kind == "enum" and value not in self.choices:
+            return "must be one of " + ", ".join(self.choices)
+        if self.check is not None:
+            return self.check(value)
+        return None
+
+
+@dataclass(frozen=True)
+class ParamTemplate:
+    """A dynamic group kind created by `param.cgi?action=add&template=...`."""
+
+    name: str
+    parent: str  # e.g. StreamProfile
+    letter: str  # e.g. S: instances are StreamProfile.S0, S1, ...
+    params: tuple[ParamDef, ...]  # names relative to the instance, e.g. Name
+    max_groups: int = 20
+    add_role: Role = Role.OPERATOR
+
+
+@dataclass
+class Change:
+    name: str
+    old: str
+    new: str
+    secret: bool
+
+
+def _sort_key(name: str) -> tuple:
+    # Within a group the device lists its own parameters before its subgroups.
+    parts = name.split(".")
+    return tuple((0 if i == len(parts) - 1 else 1, p.lower()) for i, p in enumerate(parts))
+
+
+def strip_root(name: str) -> str:
+    return name[5:] if name.lower().startswith("root.") else name
+
+
+def _matches(pattern: list[str], parts: list[str]) -> bool:
+    if len(parts) < len(pattern):
+        return False
+    return all(fnmatch.fnmatchcase(n.lower(), p.lower()) for p, n in zip(pattern, parts, strict=False))
+
+
+@dataclass
+class ParamTree:
+    store: Store
+    defs: dict[str, ParamDef] = field(default_factory=dict)
+    templates: dict[str, ParamTemplate] = field(default_factory=dict)
+    listeners: list[Callable[[list[Change], str], None]] = field(default_factory=list)
+    _values: dict[str, str] = field(default_factory=dict)
+    _order: list[str] | None = None
+    _lower: dict[str, str] = field(default_factory=dict)
+
+    # -- declaration -------------------------------------------------------------------
+    def declare(self, defs: Iterable[ParamDef]) -> None:
+        for d in defs:
+            self.defs[d.name] = d
+            self._lower[d.name.lower()] = d.name
+            self._values.setdefault(d.name, d.default)
+        self._order = None
+
+    def declare_template(self, template: ParamTemplate) -> None:
+        self.templates[template.name] = template
+
+    def load(self) -> None:
+        """Apply stored instances and values over the declared defaults."""
+        for group, template in self.store.query("SELECT name, template FROM param_groups"):
+            if template in self.templates:
+                self._instantiate(self.templates[template], group)
+        for name, value in self.store.query("SELECT name, value FROM params"):
+            if name in self.defs:
+                self._values[name] = value
+
+    def _instantiate(self, template: ParamTemplate, group: str) -> list[ParamDef]:
+        made = [replace(p, name=f"{group}.{p.name}") for p in template.params]
+        self.declare(made)
+        return made
+
+    # -- reading -----------------------------------------------------------------------
+    def resolve(self, name: str) -> str | None:
+        return self._lower.get(strip_root(name).lower())
+
+    def get(self, name: str) -> str:
+        d = self.defs[name]
+        return d.dynamic() if d.dynamic is not None else self._values[name]
+
+    def get_int(self, name: str) -> int:
+        return int(self.get(name))
+
+    def get_bool(self, name: str) -> bool:
+        return self.get(name) == self.defs[name].truth[0]
+
+    def names(self) -> list[str]:
+        if self._order is None:
+            self._order = sorted(self.defs, key=_sort_key)
+        return self._order
+
+    def shown(self, name: str) -> str:
+        return MASK if self.defs[name].kind == "password" else self.get(name)
+
+    def select(self, patterns: list[str] | None, role: Role) -> tuple[list[str], list[str]]:
+        """Names matching each pattern that `role` may read, and the patterns that matched none."""
+        readable = [n for n in self.names() if self.defs[n].read <= role]
+        if not patterns:
+            return readable, []
+        chosen: list[str] = []
+        seen: set[str] = set()
+        missing: list[str] = []
+        for raw in patterns:
+            pattern = strip_root(raw.strip()).split(".")
+            hits = [n for n in readable if _matches(pattern, n.split("."))]
+            if not hits or not all(_NAME_PART.match(p.replace("*", "x")) for p in pattern):
+                missing.append(raw)
+                continue
+            for n in hits:
+                if n not in seen:
+                    seen.add(n)
+                    chosen.append(n)
+        return chosen, missing
+
+    # -- writing -----------------------------------------------------------------------
+    def update(self, pairs: list[tuple[str, str]], role: Role, actor: str) -> list[Change]:
+        """Validate every pair, then apply all of them in one transaction (or none)."""
+        staged: dict[str, str] = {}
+        for raw, value in pairs:
+            name = self.resolve(raw)
+            d = self.defs.get(name) if name else None
+            if d is None or d.read > role:
+                raise ParamError(f"Error setting 'root.{strip_root(raw)}' to '{value}'! (no such parameter)")
+            if d.readonly or d.write is None or d.write > role:
+                raise ParamError(f"Error setting 'root.{d.name}' to '{value}'! (not writable with this account)")
+            reason = d.validate(value)
+            if reason:
+                raise ParamError(f"Error setting 'root.{d.name}' to '{value}'! ({reason})")
+            staged[d.name] = value
+        return self._commit(staged, actor)
+
+    def set_internal(self, values: dict[str, str], actor: str = "system") -> list[Change]:
+        """Write values from a service (no role check, still validated and audited)."""
+        for name, value in values.items():
+            reason = self.defs[name].validate(value)
+            if reason:
+                raise ParamError(f"Error setting 'root.{name}' to '{value}'! ({reason})")
+        return self._commit(values, actor)
+
+    def _commit(self, staged: dict[str, str], actor: str) -> list[Change]:
+        changes = [
+            Change(n, self._values[n], v, self.defs[n].kind == "password")
+            for n, v in staged.items()
+            if self._values[n] != v
+        ]
+        if not changes:
+            return []
+        with self.store.transaction() as db:
+            for c in changes:
+                db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)", (c.name, c.new))
+        for c in changes:
+            self._values[c.name] = c.new
+        for listener in self.listeners:
+            listener(changes, actor)
+        return changes
+
+    def add(self, template_name: str, parent: str, values: list[tuple[str, str]], role: Role,
+            actor: str, force: bool = False) -> str:
+        """Create the next instance of a dynamic group; returns its short name, e.g. S3."""
+        template = self.templates.get(template_name)
+        if template is None or strip_root(parent).lower() != template.parent.lower():
+            raise ParamError(f"Invalid template '{template_name}' for group '{parent}'")
+        if role < template.add_role:
+            raise ParamError("Not allowed to add groups with this account")
+        used = {n.split(".")[len(template.parent.split("."))] for n in self.defs
+                if n.lower().startswith(template.parent.lower() + "." + template.letter.lower())}
+        indexes = {int(u[1:]) for u in used if u[1:].isdigit()}
+        if len(indexes) >= template.max_groups and not force:
+            raise ParamError(f"Maximum number of groups ({template.max_groups}) reached")
+        index = next(i for i in range(len(indexes) + 1) if i not in indexes)
+        short = f"{template.letter}{index}"
+        group = f"{template.parent}.{short}"
+        prefix = f"{template.parent}.{template.letter}."
+        staged: dict[str, str] = {}
+        relative = {p.name.lower(): p for p in template.params}
+        for raw, value in values:
+            key = strip_root(raw)
+            if not key.lower().startswith(prefix.lower()):
+                raise ParamError(f"Parameter '{raw}' does not belong to template '{template_name}'")
+            d = relative.get(key[len(prefix):].lower())
+            if d is None:
+                raise ParamError(f"Unknown parameter '{raw}'")
+            reason = d.validate(value)
+            if reason:
+                raise ParamError(f"Error setting 'root.{group}.{d.name}' to '{value}'! ({reason})")
+            staged[f"{group}.{d.name}"] = value
+        made = self._instantiate(template, group)
+        with self.store.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO param_groups(name, template) VALUES(?, ?)", (group, template.name))
+            for name, value in staged.items():
+                db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)", (name, value))
+        self._values.update(staged)
+        changes = [Change(d.name, "", self.get(d.name), d.kind == "password") for d in made]
+        for listener in self.listeners:
+            listener(changes, actor)
+        return short
+
+    def remove(self, groups: list[str], role: Role, actor: str) -> None:
+        """Remove dynamic groups; all named groups must exist and be removable."""
+        known = dict(self.store.query("SELECT name, template FROM param_groups"))
+        lower = {k.lower(): k for k in known}
+        targets = []
+        for raw in groups:
+            group = lower.get(strip_root(raw.strip()).lower())
+            if group is None:
+                raise ParamError(f"Group '{raw}' does not exist or cannot be removed")
+            if role < self.templates[known[group]].add_role:
+                raise ParamError("Not allowed to remove groups with this account")
+            targets.append(group)
+        names = [n for n in self.defs if any(n.startswith(g + ".") for g in targets)]
+        with self.store.transaction() as db:
+            for g in targets:
+                db.execute("DELETE FROM param_groups WHERE name=?", (g,))
+                db.execute("DELETE FROM params WHERE name LIKE ?", (g + ".%",))
+        changes = [Change(n, self.get(n), "", self.defs[n].kind == "password") for n in names]
+        for n in names:
+            del self.defs[n]
+            self._values.pop(n, None)
+            self._lower.pop(n.lower(), None)
+        self._order = None
+        for listener in self.listeners:
+            listener(changes, actor)

@@ -1,0 +1,98 @@
+"""The device database: SQLite in WAL mode with numbered migrations.
+
+This is the only module that opens the database. Configuration commits are durable
+(synchronous=FULL): a `kill -9` or power cut leaves the last committed state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Each entry is applied once, in order; the index + 1 is the schema version.
+MIGRATIONS: list[str] = [
+    # 1: parameters, accounts, logs
+    """
+    CREATE TABLE params (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE param_groups (name TEXT PRIMARY KEY, template TEXT NOT NULL);
+    CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        ptz INTEGER NOT NULL DEFAULT 0,
+        comment TEXT NOT NULL DEFAULT '',
+        secret BLOB NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE onvif_accounts (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        secret BLOB NOT NULL
+    );
+    CREATE TABLE log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        time REAL NOT NULL,
+        severity TEXT NOT NULL,
+        source TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX log_kind_id ON log(kind, id);
+    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together or not at all."""
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self.db.execute(sql, args).fetchall()
+
+    def get_kv(self, key: str, default: str | None = None) -> str | None:
+        rows = self.query("SELECT value FROM kv WHERE key=?", (key,))
+        return rows[0][0] if rows else default
+
+    def set_kv(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO kv(key, value) VALUES(?, ?)", (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()

@@ -1,0 +1,200 @@
+"""Endpoints and the role guard in front of every one of them.
+
+Every endpoint declares its minimum role; the guard authenticates the caller (Digest,
+Basic, session cookie, or anonymous), applies brute-force blocking and the "allow access
+through" setting, and answers 401/403 before a handler runs. Handlers never leak a stack
+trace: an unexpected error becomes the API's own error reply and a system-log entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from vigil.core.auth import ANONYMOUS, AuthFailure, Principal
+from vigil.core.roles import Role
+from vigil.http.vapix import (
+    BadArguments,
+    JsonApiError,
+    JsonErrors,
+    JsonMethod,
+    json_reply,
+    parse_call,
+    text,
+)
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+log = logging.getLogger("vigil.http")
+SESSION_COOKIE = "vigil_session"
+Handler = Callable[[Request, Principal], Awaitable[Response]]
+
+
+def _internal_error(kind: str) -> Response:
+    if kind == "json":
+        return Response(json.dumps({"error": {"code": 8000, "message": "Internal error"}}),
+                        media_type="application/json")
+    if kind == "xml":
+        return Response('<?xml version="1.0"?><root><error code="8000" description="Internal error"/></root>',
+                        media_type="text/xml")
+    return text("# Error: internal error, see the system log\n")
+
+
+@dataclass
+class Endpoint:
+    path: str
+    handler: Handler
+    role: Role
+    methods: tuple[str, ...] = ("GET", "POST")
+    kind: str = "text"  # text | json | xml: the format of this API's errors
+    open_until_admin: bool = False  # pwdgrp.cgi: anyone may create the first administrator
+    method_roles: dict[str, Role] = field(default_factory=dict)  # JSON APIs: role per method
+
+
+class Router:
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def add(self, path: str, handler: Handler, role: Role, **options: Any) -> Endpoint:
+        endpoint = Endpoint(path, handler, role, **options)
+        self.endpoints.append(endpoint)
+        return endpoint
+
+    def json_api(self, path: str, versions: list[str], methods: dict[str, JsonMethod],
+                 errors: JsonErrors | None = None) -> Endpoint:
+        """A JSON-RPC style CGI: POST only, one role per method, errors in its own codes."""
+        errs = errors or JsonErrors()
+
+        async def handle(request: Request, who: Principal) -> Response:
+            if request.method != "POST":
+                return json_reply(None, error=JsonApiError(errs.wrong_http_method, "HTTP request type not supported"),
+                                  version=versions[-1])
+            try:
+                call = parse_call(await request.body(), versions, errs)
+            except JsonApiError as err:
+                return json_reply(None, error=err, version=versions[-1])
+            if call.method == "getSupportedVersions" and call.method not in methods:
+                return json_reply(call, {"apiVersions": versions})
+            entry = methods.get(call.method)
+            if entry is None:
+                return json_reply(call, error=JsonApiError(errs.unknown_method, f"Method '{call.method}' not supported"))
+            refusal = refuse(request, who, entry.role)
+            if refusal is not None:
+                return refusal
+            try:
+                return json_reply(call, await entry.handler(call, who))
+            except JsonApiError as err:
+                return json_reply(call, error=err)
+
+        role = min((m.role for m in methods.values()), default=Role.ADMIN)
+        return self.add(path, handle, role, methods=("GET", "POST"), kind="json",
+                        method_roles={name: m.role for name, m in methods.items()})
+
+    def routes(self, device: Device) -> list[Route]:
+        return [Route(e.path, guarded(device, e), methods=list(e.methods)) for e in self.endpoints]
+
+
+def challenge(device: Device, request: Request, stale: bool = False, body: str = "Unauthorized\n") -> Response:
+    response = text(body, status=401)
+    # Browser pages ask with X-Requested-With: they show their own login form, not the browser's.
+    if not request.headers.get("x-requested-with"):
+        for value in device.auth.challenges(stale):
+            response.headers.append("WWW-Authenticate", value)
+    return response
+
+
+def refuse(request: Request, who: Principal, needed: Role) -> Response | None:
+    """The reply for a caller below `needed`, or None when the caller may go on."""
+    if who.role >= needed:
+        return None
+    device: Device = request.app.state.device
+    if who.method == "anonymous":
+        return challenge(device, request)
+    device.logs.access(f"{who.name} from {client_address(request)} refused {request.url.path}: needs {needed.label}")
+    return text("Forbidden: this account may not do that\n", status=403)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+def identify(device: Device, request: Request) -> Principal | Response:
+    """Who is calling: a principal, or a refusal (blocked, wrong credentials)."""
+    address = client_address(request)
+    auth = device.auth
+    header = request.headers.get("authorization")
+    if header:
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        try:
+            principal = auth.authenticate(header, request.method, raw_path, address)
+        except AuthFailure as failure:
+            auth.guard.failure(address, request.url.path)
+            device.logs.access(f"authentication failed for {failure.user or '?'} from {address} "
+                               f"on {request.url.path}: {failure}")
+            return challenge(device, request, stale=failure.stale)
+        if principal is not None:
+            return principal
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        principal = auth.session(token)
+        if principal is not None:
+            if request.method not in ("GET", "HEAD") and not _same_origin(request):
+                device.logs.access(f"cross-origin request refused from {address} on {request.url.path}")
+                return text("Forbidden: cross-origin request\n", status=403)
+            return principal
+    if device.params.get("System.BoaProtViewer") == "anonymous":
+        return Principal("anonymous", Role.VIEWER)
+    return ANONYMOUS
+
+
+def _access_redirect(device: Device, request: Request) -> Response | None:
+    policy = device.params.get("HTTPS.AllowAccessThrough")
+    scheme = request.url.scheme
+    if policy == "https" and scheme == "http" and device.https_port:
+        host = request.url.hostname or "localhost"
+        return RedirectResponse(request.url.replace(scheme="https", netloc=f"{host}:{device.https_port}"), 301)
+    if policy == "http" and scheme == "https":
+        return text("HTTPS access is turned off on this device\n", status=403)
+    return None
+
+
+def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    async def handle(request: Request) -> Response:
+        address = client_address(request)
+        if device.auth.guard.blocked(address):
+            device.logs.access(f"blocked address {address} refused on {request.url.path}")
+            return text("Forbidden: too many failed logins, try again later\n", status=403)
+        redirect = _access_redirect(device, request)
+        if redirect is not None:
+            return redirect
+        who = identify(device, request)
+        if isinstance(who, Response):
+            return who
+        if who.role < endpoint.role and not (endpoint.open_until_admin and not device.accounts.admin_exists):
+            refusal = refuse(request, who, endpoint.role)
+            if refusal is not None:
+                return refusal
+        try:
+            return await endpoint.handler(request, who)
+        except BadArguments as err:
+            return text(f"# Error: {err}\n")
+        except Exception:
+            log.exception("request %s %s failed", request.method, request.url.path)
+            return _internal_error(endpoint.kind)
+
+    return handle

@@ -1,0 +1,153 @@
+"""Shared shapes of VAPIX replies: plain text, JSON-RPC style bodies and their errors,
+and the request arguments of form-style CGIs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from vigil.core.roles import Role
+
+TEXT = "text/plain; charset=utf-8"
+
+
+def text(body: str, status: int = 200, media_type: str = TEXT) -> Response:
+    return Response(body, status_code=status, media_type=media_type)
+
+
+def html(body: str, status: int = 200) -> Response:
+    return Response(f"<html><body>{body}</body></html>\n", status_code=status, media_type="text/html")
+
+
+class BadArguments(ValueError):
+    pass
+
+
+async def form_args(request: Request) -> list[tuple[str, str]]:
+    """Query and body arguments of a form-style CGI, in order.
+
+    Clients send urlencoded bodies with any Content-Type (the `axis` library says
+    text/plain), so the body is parsed as a form whatever the header says.
+    """
+    pairs = parse_qsl(request.url.query, keep_blank_values=True, errors="strict")
+    if request.method == "POST":
+        body = await request.body()
+        if body:
+            try:
+                pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+            except UnicodeDecodeError:
+                raise BadArguments("the request body is not UTF-8 text") from None
+    return pairs
+
+
+def first(pairs: list[tuple[str, str]], key: str, default: str | None = None) -> str | None:
+    for k, v in pairs:
+        if k == key:
+            return v
+    return default
+
+
+# -- JSON-RPC style APIs -------------------------------------------------------------
+@dataclass
+class JsonCall:
+    api_version: str
+    context: str | None
+    method: str
+    params: dict[str, Any]
+
+
+class JsonApiError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+JsonHandler = Callable[[JsonCall, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class JsonMethod:
+    role: Role
+    handler: JsonHandler
+
+
+@dataclass
+class JsonErrors:
+    """Each JSON API has its own error-code family."""
+
+    wrong_http_method: int = 2002
+    bad_version: int = 2003
+    unknown_method: int = 2004
+    bad_json: int = 4000
+    bad_params: int = 4002
+    internal: int = 8000
+
+
+def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error: JsonApiError | None = None,
+               version: str = "1.0") -> Response:
+    body: dict[str, Any] = {"apiVersion": call.api_version if call else version}
+    if call and call.context is not None:
+        body["context"] = call.context
+    if call:
+        body["method"] = call.method
+    if error is not None:
+        body["error"] = {"code": error.code, "message": error.message}
+    else:
+        body["data"] = data if data is not None else {}
+    return Response(json.dumps(body), media_type="application/json")
+
+
+def parse_call(raw: bytes, versions: list[str], errors: JsonErrors) -> JsonCall:
+    """Decode a JSON-RPC style request body; raises JsonApiError in the API's own codes."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise JsonApiError(errors.bad_json, "Invalid JSON") from None
+    if not isinstance(body, dict):
+        raise JsonApiError(errors.bad_json, "Invalid JSON: expected an object")
+    method = body.get("method")
+    context = body.get("context")
+    if not isinstance(method, str):
+        raise JsonApiError(errors.bad_params, "Required parameter 'method' missing or invalid")
+    if context is not None and not isinstance(context, str):
+        raise JsonApiError(errors.bad_params, "Parameter 'context' must be a string")
+    params = body.get("params", {})
+    if not isinstance(params, dict):
+        raise JsonApiError(errors.bad_params, "Parameter 'params' must be an object")
+    version = body.get("apiVersion")
+    if method == "getSupportedVersions":
+        return JsonCall(versions[-1], context, method, params)
+    if not isinstance(version, str):
+        raise JsonApiError(errors.bad_params, "Required parameter 'apiVersion' missing or invalid")
+    if not supported_version(version, versions):
+        raise JsonApiError(errors.bad_version, f"The requested API version {version} is not supported")
+    return JsonCall(version, context, method, params)
+
+
+def supported_version(version: str, versions: list[str]) -> bool:
+    """A request for M.m is served by a supported M.n with n >= m."""
+    try:
+        major, minor = (int(x) for x in version.split("."))
+    except ValueError:
+        return False
+    for v in versions:
+        have_major, have_minor = (int(x) for x in v.split("."))
+        if have_major == major and minor <= have_minor:
+            return True
+    return False
+
+
+def param(call: JsonCall, key: str, kind: type, errors: JsonErrors, default: Any = ...) -> Any:
+    value = call.params.get(key, default)
+    if value is ...:
+        raise JsonApiError(errors.bad_params, f"Required parameter '{key}' missing")
+    if value is not default and not isinstance(value, kind):
+        raise JsonApiError(errors.bad_params, f"Parameter '{key}' has the wrong type")
+    return value
