@@ -11,6 +11,7 @@ from pathlib import Path
 from vigil.core.accounts import Accounts, OnvifAccounts
 from vigil.core.auth import Authenticator
 from vigil.core.clock import Clock
+from vigil.core.events import EventBus
 from vigil.core.identity import Identity
 from vigil.core.logs import Logs, SystemLogHandler
 from vigil.core.params import ParamTree
@@ -59,6 +60,7 @@ class Device:
     accounts: Accounts
     onvif_accounts: OnvifAccounts
     auth: Authenticator
+    events: EventBus
     router: Router = field(default_factory=Router)
     apis: list[Api] = field(default_factory=list)
     # What the supervisor should do once the servers stop: "restart", "factory-default",
@@ -110,6 +112,7 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
         accounts=accounts,
         onvif_accounts=OnvifAccounts(store, vault, logs),
         auth=Authenticator(accounts, params, vault, clock, logs, realm),
+        events=EventBus(clock),
     )
     handler = SystemLogHandler(logs)
     logging.getLogger("vigil").addHandler(handler)
