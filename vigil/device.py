@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,9 @@ class Device:
     events: EventBus
     router: Router = field(default_factory=Router)
     apis: list[Api] = field(default_factory=list)
+    # Long-running services (RTSP server, schedulers, ...) started with the listeners and
+    # cancelled when the device stops. Each is a coroutine function taking no arguments.
+    services: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # What the supervisor should do once the servers stop: "restart", "factory-default",
     # "hard-factory-default" or "shutdown".
     next_action: str = "shutdown"

@@ -121,6 +121,8 @@ class Authenticator:
         self.guard = BruteForceGuard(params, clock, logs)
         self._sessions: dict[str, tuple[str, float]] = {}
         self._audited: dict[tuple[str, str, str], float] = {}
+        # Who has talked to the device lately: (address, user) -> (method, wall-clock time).
+        self.clients: dict[tuple[str, str], tuple[str, float]] = {}
 
     # -- challenges --------------------------------------------------------------------
     def nonce(self) -> str:
@@ -217,12 +219,26 @@ class Authenticator:
         return account
 
     def _audit_once(self, user: str, address: str, how: str) -> None:
+        self.seen(address, user, how)
         key = (user, address, how)
         now = self.clock.monotonic()
         last = self._audited.get(key)
         if last is None or now - last > AUDIT_REPEAT:
             self._audited[key] = now
             self.logs.audit(user, f"authenticated with {how} from {address}", "auth")
+
+    def seen(self, address: str, user: str, how: str) -> None:
+        if len(self.clients) > 1000:
+            oldest = sorted(self.clients.items(), key=lambda kv: kv[1][1])[:500]
+            for key, _ in oldest:
+                del self.clients[key]
+        self.clients[(address, user)] = (how, self.clock.time())
+
+    def recent_clients(self, within: float = 600.0) -> list[tuple[str, str, str, float]]:
+        """(address, user, method, last seen) of clients seen in the last `within` seconds."""
+        now = self.clock.time()
+        return sorted(((a, u, m, t) for (a, u), (m, t) in self.clients.items() if now - t <= within),
+                      key=lambda row: -row[3])
 
     # -- browser sessions --------------------------------------------------------------
     def login(self, user: str, password: str, address: str) -> str:

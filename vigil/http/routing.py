@@ -153,6 +153,7 @@ def identify(device: Device, request: Request) -> Principal | Response:
     if token:
         principal = auth.session(token)
         if principal is not None:
+            auth.seen(address, principal.name, "session")
             if request.method not in ("GET", "HEAD") and not _same_origin(request):
                 device.logs.access(f"cross-origin request refused from {address} on {request.url.path}")
                 return text("Forbidden: cross-origin request\n", status=403)

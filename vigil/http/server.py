@@ -68,6 +68,7 @@ async def serve_device(device: Device, host: str) -> None:
     servers = [server for server, _ in listeners]
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in listeners]
     flusher = asyncio.create_task(_flush_logs(device))
+    background = [asyncio.create_task(service()) for service in device.services]
     stopper = asyncio.create_task(device.stopping.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
     for s in servers:
@@ -75,6 +76,9 @@ async def serve_device(device: Device, host: str) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     flusher.cancel()
     stopper.cancel()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
     for _, sock in listeners:
         sock.close()
     if not device.stopping.is_set():
