@@ -16,6 +16,8 @@ from vigil.core.events import EventBus
 from vigil.core.identity import Identity
 from vigil.core.logs import Logs, SystemLogHandler
 from vigil.core.params import ParamTree
+from vigil.core.rules import RuleEngine
+from vigil.core.schedules import Scheduler
 from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.http.routing import Router
@@ -62,11 +64,19 @@ class Device:
     onvif_accounts: OnvifAccounts
     auth: Authenticator
     events: EventBus
+    rules: RuleEngine
+    schedules: Scheduler
     router: Router = field(default_factory=Router)
     apis: list[Api] = field(default_factory=list)
+    # Feature services by name (e.g. "io"), and the simulated hardware behind them.
+    features: dict[str, object] = field(default_factory=dict)
+    hardware: dict[str, object] = field(default_factory=dict)
     # Long-running services (RTSP server, schedulers, ...) started with the listeners and
     # cancelled when the device stops. Each is a coroutine function taking no arguments.
     services: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Called once stored parameters are loaded, before the rules: features publish their
+    # initial event states here.
+    on_load: list[Callable[[], None]] = field(default_factory=list)
     # What the supervisor should do once the servers stop: "restart", "factory-default",
     # "hard-factory-default" or "shutdown".
     next_action: str = "shutdown"
@@ -90,6 +100,7 @@ class Device:
 
 
 def build_device(profile_name: str, data: Path, ports: Ports | None = None, clock: Clock | None = None) -> Device:
+    from vigil.features import register_features
     from vigil.features.system import register_platform
 
     data = Path(data)
@@ -103,6 +114,7 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
     params = ParamTree(store)
     accounts = Accounts(store, vault, logs, clock)
     realm = f"{profile.full_name.split()[0]}_{identity.serial}"
+    events = EventBus(clock)
     device = Device(
         profile=profile,
         data=data,
@@ -116,13 +128,21 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
         accounts=accounts,
         onvif_accounts=OnvifAccounts(store, vault, logs),
         auth=Authenticator(accounts, params, vault, clock, logs, realm),
-        events=EventBus(clock),
+        events=events,
+        rules=RuleEngine(store, events, clock, logs),
+        schedules=Scheduler(store, events, clock, params, logs),
     )
     handler = SystemLogHandler(logs)
     logging.getLogger("vigil").addHandler(handler)
     device._log_handler = handler
     register_platform(device)
+    register_features(device)
     params.load()
+    for start in device.on_load:
+        start()
+    device.rules.load()
+    device.schedules.load()
+    device.services.append(device.schedules.run)
     params.listeners.append(lambda changes, actor: _audit_params(logs, changes, actor))
     logs.system(f"{profile.full_name} started, serial {identity.serial}")
     return device

@@ -68,6 +68,21 @@ class Event:
         return self.operation is not None
 
 
+def normalize(topic: str) -> str:
+    """One spelling per topic: a segment repeating its parent's prefix drops it
+    (`tns1:Device/tnsaxis:IO/tnsaxis:Port` -> `tns1:Device/tnsaxis:IO/Port`)."""
+    out: list[str] = []
+    prefix = ""
+    for part in topic.strip().split("/"):
+        own, sep, rest = part.partition(":")
+        if sep and own == prefix:
+            part = rest
+        elif sep:
+            prefix = own
+        out.append(part)
+    return "/".join(out)
+
+
 def to_short(topic: str) -> str:
     """`tns1:Device/tnsaxis:IO/Port` -> `onvif:Device/axis:IO/Port`."""
     parts = []
@@ -89,7 +104,7 @@ def from_short(topic: str) -> str:
 def topic_matches(expression: str, topic: str) -> bool:
     """ONVIF ConcreteSet matching: `a|b` alternatives, `//.` for everything, `x//.` for x and below."""
     for alternative in expression.split("|"):
-        alt = from_short(alternative.strip())
+        alt = normalize(from_short(alternative.strip()))
         if alt in ("//.", "", "*"):
             return True
         if alt.endswith("//."):
@@ -118,12 +133,15 @@ class Subscription:
 class EventBus:
     clock: Clock
     _topics: dict[str, Topic] = field(default_factory=dict)
-    _state: dict[tuple, Event] = field(default_factory=dict)
+    _state: dict[str, dict[tuple, Event]] = field(default_factory=dict)  # topic -> source key -> event
     _subscribers: list[Subscription] = field(default_factory=list)
+    declared_listeners: list[Callable[[Topic], None]] = field(default_factory=list)
 
     # -- declarations ------------------------------------------------------------------
     def declare(self, topic: Topic) -> None:
         self._topics[topic.topic] = topic
+        for listener in self.declared_listeners:
+            listener(topic)
 
     def undeclare(self, topic: str) -> None:
         self._topics.pop(topic, None)
@@ -142,12 +160,13 @@ class EventBus:
             raise KeyError(f"topic {topic} was not declared")
         source, data = dict(source), dict(data)
         if declared.stateful:
-            key = (topic, tuple(sorted(source.items())))
-            previous = self._state.get(key)
+            key = tuple(sorted(source.items()))
+            states = self._state.setdefault(topic, {})
+            previous = states.get(key)
             if previous is not None and dict(previous.data) == data:
                 return None
             event = Event(topic, source, data, self.clock.time(), "Initialized" if previous is None else "Changed")
-            self._state[key] = event
+            states[key] = event
         else:
             event = Event(topic, source, data, self.clock.time())
         self._deliver(event)
@@ -155,7 +174,7 @@ class EventBus:
 
     def delete(self, topic: str, source: Mapping[str, str]) -> None:
         """A stateful source went away (a removed virtual port, a deleted rule...)."""
-        previous = self._state.pop((topic, tuple(sorted(dict(source).items()))), None)
+        previous = self._state.get(topic, {}).pop(tuple(sorted(dict(source).items())), None)
         if previous is not None:
             self._deliver(Event(topic, dict(source), previous.data, self.clock.time(), "Deleted"))
 
@@ -168,12 +187,17 @@ class EventBus:
 
     # -- reading -----------------------------------------------------------------------
     def state(self, topic: str, source: Mapping[str, str]) -> Mapping[str, str] | None:
-        event = self._state.get((topic, tuple(sorted(dict(source).items()))))
+        event = self._state.get(topic, {}).get(tuple(sorted(dict(source).items())))
         return event.data if event else None
+
+    def states(self, topic: str) -> list[Event]:
+        """The current state of every source of one stateful topic."""
+        return list(self._state.get(topic, {}).values())
 
     def properties(self, expression: str = "//.") -> list[Event]:
         """The current state of every stateful property whose topic matches."""
-        return [e for e in self._state.values() if topic_matches(expression, e.topic)]
+        return [e for topic, states in self._state.items() if topic_matches(expression, topic)
+                for e in states.values()]
 
     def subscribe(self, callback: Subscriber, initial: bool = False) -> Subscription:
         """Receive every event; with `initial`, first the current properties as Initialized."""

@@ -42,6 +42,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX log_kind_id ON log(kind, id);
     CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: events: action configurations, rules, recipients, schedules
+    """
+    CREATE TABLE actions (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+                          template TEXT NOT NULL, params TEXT NOT NULL);
+    CREATE TABLE rules (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+    CREATE TABLE recipients (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,
+                             template TEXT NOT NULL, params TEXT NOT NULL);
+    CREATE TABLE schedules (id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+                            body TEXT NOT NULL);
+    """,
 ]
 
 

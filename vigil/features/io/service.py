@@ -1,0 +1,278 @@
+"""The I/O service: ports as the user configures them (IOPort.I<n> parameters) over the
+hardware layer, their events, output control with pulses and sequences, virtual inputs,
+and the rule actions "Toggle I/O once" and "Toggle I/O while the rule is active"."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vigil.core.events import EventBus, Item, Topic
+from vigil.core.logs import Logs
+from vigil.core.params import Change, ParamTree
+from vigil.core.rules import ActionContext, ActionType, RuleError, Stop
+from vigil.hal.io import IOHardware, PortSpec
+
+PORT = "tns1:Device/tnsaxis:IO/Port"
+DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
+RELAY = "tns1:Device/Trigger/Relay"
+SUPERVISED = "tns1:Device/tnsaxis:IO/SupervisedPort"
+VIRTUAL_INPUT = "tns1:Device/tnsaxis:IO/VirtualInput"
+VIRTUAL_INPUTS = 32
+ACTIVE_WORDS = {"high": True, "active": True, "1": True, "low": False, "inactive": False, "0": False}
+
+
+class IOError_(ValueError):
+    """A refused I/O request, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class PortView:
+    index: int
+    name: str
+    direction: str  # input | output
+    usage: str
+    configurable: bool
+    normal: str  # open | closed: the circuit when the port is not active
+    circuit: str  # open | closed | cut | short
+    supervised: bool
+
+    @property
+    def active(self) -> bool:
+        return self.circuit in ("open", "closed") and self.circuit != self.normal
+
+    @property
+    def tampered(self) -> bool:
+        return self.supervised and self.circuit in ("cut", "short")
+
+
+def _other(circuit: str) -> str:
+    return "open" if circuit == "closed" else "closed"
+
+
+class IOService:
+    def __init__(self, hardware: IOHardware, params: ParamTree, bus: EventBus, logs: Logs) -> None:
+        self.hw = hardware
+        self.params = params
+        self.bus = bus
+        self.logs = logs
+        self._reverts: dict[int, asyncio.Task] = {}
+        self._virtual = dict.fromkeys(range(1, VIRTUAL_INPUTS + 1), False)
+        self._virtual_timers: dict[int, asyncio.Task] = {}
+        self._published: dict[int, PortView] = {}
+        hardware.watch(self._on_hardware)
+        params.listeners.append(self._on_params)
+
+    # -- reading -----------------------------------------------------------------------
+    @property
+    def specs(self) -> list[PortSpec]:
+        return self.hw.specs
+
+    def view(self, index: int) -> PortView:
+        if not 0 <= index < len(self.hw.specs):
+            raise IOError_(f"There is no port {index}")
+        g = f"IOPort.I{index}."
+        p = self.params.get
+        direction = p(g + "Direction")
+        if direction == "input":
+            normal = _other(p(g + "Input.Trig"))
+            name = p(g + "Input.Name")
+        else:
+            normal = _other(p(g + "Output.Active"))
+            name = p(g + "Output.Name")
+        spec = self.hw.specs[index]
+        supervised = direction == "input" and spec.supervisable and p(g + "Input.Supervised") == "yes"
+        circuit = self.hw.read(index)
+        if circuit in ("cut", "short") and not supervised:
+            circuit = "open"  # an unsupervised input cannot tell a cut loop from an open one
+        return PortView(index, name, direction, p(g + "Usage"), p(g + "Configurable") == "yes", normal,
+                        circuit, supervised)
+
+    def views(self) -> list[PortView]:
+        return [self.view(s.index) for s in self.hw.specs]
+
+    # -- events ------------------------------------------------------------------------
+    def declare(self) -> None:
+        n = len(self.hw.specs)
+        ones = tuple(str(i + 1) for i in range(n))
+        zeros = tuple(str(i) for i in range(n))
+        self.bus.declare(Topic(PORT, "Digital I/O port", True, (Item("port", "xsd:int", "Port", ones),),
+                               (Item("state", "xsd:boolean", "Active", state=True),)))
+        self.bus.declare(Topic(DIGITAL_INPUT, "Digital input", True,
+                               (Item("InputToken", "tt:ReferenceToken", "Input", zeros),),
+                               (Item("LogicalState", "xsd:boolean", "Active", state=True),)))
+        self.bus.declare(Topic(RELAY, "Relay", True, (Item("RelayToken", "tt:ReferenceToken", "Relay", zeros),),
+                               (Item("LogicalState", "tt:RelayLogicalState", "State", ("active", "inactive"),
+                                     state=True),)))
+        if any(s.supervisable for s in self.hw.specs):
+            self.bus.declare(Topic(SUPERVISED, "Supervised input", True, (Item("port", "xsd:int", "Port", ones),),
+                                   (Item("state", "xsd:string", "Circuit", ("open", "closed", "cut", "short")),
+                                    Item("tampered", "xsd:boolean", "Tampering", state=True))))
+        self.bus.declare(Topic(VIRTUAL_INPUT, "Virtual input", True,
+                               (Item("port", "xsd:int", "Port", tuple(str(i) for i in self._virtual)),),
+                               (Item("active", "xsd:boolean", "Active", state=True),)))
+        for number, active in self._virtual.items():
+            self.bus.publish(VIRTUAL_INPUT, {"port": str(number)}, {"active": "1" if active else "0"})
+        self.sync()
+
+    def sync(self) -> None:
+        """Publish every port whose state or configuration changed."""
+        for view in self.views():
+            before = self._published.get(view.index)
+            if before == view:
+                continue
+            self._published[view.index] = view
+            self._publish(view, before)
+
+    def _publish(self, view: PortView, before: PortView | None) -> None:
+        i = view.index
+        if before is not None and before.direction != view.direction:
+            self.bus.delete(DIGITAL_INPUT if before.direction == "input" else RELAY, {
+                "InputToken" if before.direction == "input" else "RelayToken": str(i)})
+        if before is not None and before.supervised and not view.supervised:
+            self.bus.delete(SUPERVISED, {"port": str(i + 1)})
+        self.bus.publish(PORT, {"port": str(i + 1)}, {"state": "1" if view.active else "0"})
+        if view.direction == "input":
+            self.bus.publish(DIGITAL_INPUT, {"InputToken": str(i)},
+                             {"LogicalState": "true" if view.active else "false"})
+        else:
+            self.bus.publish(RELAY, {"RelayToken": str(i)}, {"LogicalState": "active" if view.active else "inactive"})
+        if view.supervised:
+            self.bus.publish(SUPERVISED, {"port": str(i + 1)},
+                             {"state": view.circuit, "tampered": "1" if view.tampered else "0"})
+
+    def _on_hardware(self, index: int) -> None:
+        self.sync()
+
+    def _on_params(self, changes: list[Change], actor: str) -> None:
+        for change in changes:
+            if change.name.startswith("IOPort.I") and change.name.endswith(".Direction"):
+                index = int(change.name.split(".")[1][1:])
+                self._cancel_revert(index)
+                self.hw.set_direction(index, change.new)
+        if any(c.name.startswith("IOPort.") for c in changes):
+            self.sync()
+
+    # -- outputs -----------------------------------------------------------------------
+    def set_output(self, index: int, active: bool, actor: str, duration: float = 0.0) -> None:
+        """Drive an output active or inactive; with a duration, return to the opposite after it."""
+        view = self.view(index)
+        if view.direction != "output":
+            raise IOError_(f"Port {index} is not an output")
+        self._cancel_revert(index)
+        self._drive(view, active)
+        if duration > 0:
+            self._reverts[index] = asyncio.ensure_future(self._revert_after(index, not active, duration))
+        self.logs.system(f"{actor} set output {index} {'active' if active else 'inactive'}"
+                         + (f" for {duration:g} s" if duration else ""))
+
+    def set_circuit(self, index: int, circuit: str, actor: str) -> None:
+        view = self.view(index)
+        if view.direction != "output":
+            raise IOError_(f"Port {index} is not an output")
+        self._cancel_revert(index)
+        self.hw.drive(index, circuit)
+        self.sync()
+
+    def _drive(self, view: PortView, active: bool) -> None:
+        self.hw.drive(view.index, _other(view.normal) if active else view.normal)
+        self.sync()
+
+    async def _revert_after(self, index: int, active: bool, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._reverts.pop(index, None)
+        view = self.view(index)
+        if view.direction == "output":
+            self._drive(view, active)
+
+    def run_sequence(self, index: int, steps: list[tuple[str, int]], actor: str) -> None:
+        """Drive an output through (circuit, milliseconds) steps; the last state stays."""
+        view = self.view(index)
+        if view.direction != "output":
+            raise IOError_(f"Port {index} is not an output")
+        if index in self._reverts and not self._reverts[index].done():
+            raise IOError_(f"Port {index} is already running a sequence")
+        self._reverts[index] = asyncio.ensure_future(self._sequence(index, steps))
+        self.logs.system(f"{actor} started a sequence of {len(steps)} steps on output {index}")
+
+    async def _sequence(self, index: int, steps: list[tuple[str, int]]) -> None:
+        try:
+            for circuit, millis in steps:
+                self.hw.drive(index, circuit)
+                self.sync()
+                if millis:
+                    await asyncio.sleep(millis / 1000)
+        finally:
+            if self._reverts.get(index) is asyncio.current_task():
+                self._reverts.pop(index, None)
+
+    def _cancel_revert(self, index: int) -> None:
+        task = self._reverts.pop(index, None)
+        if task is not None:
+            task.cancel()
+
+    # -- virtual inputs ----------------------------------------------------------------
+    def set_virtual(self, number: int, active: bool, actor: str, duration: float = 0.0) -> bool:
+        """Returns whether the state changed."""
+        if number not in self._virtual:
+            raise IOError_(f"Virtual inputs are numbered 1 to {VIRTUAL_INPUTS}")
+        timer = self._virtual_timers.pop(number, None)
+        if timer is not None:
+            timer.cancel()
+        changed = self._virtual[number] != active
+        self._virtual[number] = active
+        self.bus.publish(VIRTUAL_INPUT, {"port": str(number)}, {"active": "1" if active else "0"})
+        if duration > 0:
+            self._virtual_timers[number] = asyncio.ensure_future(self._virtual_after(number, not active, duration))
+        if changed:
+            self.logs.system(f"{actor} set virtual input {number} {'active' if active else 'inactive'}")
+        return changed
+
+    async def _virtual_after(self, number: int, active: bool, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._virtual_timers.pop(number, None)
+        self.set_virtual(number, active, "timer")
+
+    def virtual(self, number: int) -> bool:
+        return self._virtual[number]
+
+    # -- rule actions ------------------------------------------------------------------
+    def _action_port(self, params: Mapping[str, str]) -> tuple[int, bool]:
+        try:
+            index = int(params.get("port", ""))
+        except ValueError:
+            raise RuleError("The I/O action needs a port number") from None
+        if not 0 <= index < len(self.hw.specs):
+            raise RuleError(f"There is no port {index}")
+        state = params.get("state", "high").lower()
+        if state not in ACTIVE_WORDS:
+            raise RuleError("The I/O action state must be high (active) or low (inactive)")
+        return index, ACTIVE_WORDS[state]
+
+    def _validate(self, params: Mapping[str, str]) -> None:
+        self._action_port(params)
+        duration = params.get("duration", "0") or "0"
+        if not duration.isdigit():
+            raise RuleError("The I/O action duration is a whole number of seconds")
+
+    def action_types(self) -> list[ActionType]:
+        async def toggle_once(ctx: ActionContext) -> None:
+            index, active = self._action_port(ctx.config.params)
+            self.set_output(index, active, f"rule {ctx.rule.name}", float(ctx.config.params.get("duration") or 0))
+
+        async def toggle_while(ctx: ActionContext) -> Stop:
+            index, active = self._action_port(ctx.config.params)
+            self.set_output(index, active, f"rule {ctx.rule.name}")
+
+            async def stop() -> None:
+                if self.view(index).direction == "output":
+                    self.set_output(index, not active, f"rule {ctx.rule.name}")
+            return stop
+
+        return [
+            ActionType("com.axis.action.fixed.io.toggle", "Toggle I/O once", ("port", "state", "duration"),
+                       run=toggle_once, validate=self._validate),
+            ActionType("com.axis.action.unlimited.io.toggle", "Toggle I/O while the rule is active",
+                       ("port", "state"), start=toggle_while, validate=self._validate),
+        ]

@@ -1,0 +1,1 @@
+"""Simulated hardware: behaves like the device and is driven from tests."""
