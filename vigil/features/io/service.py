@@ -94,6 +94,9 @@ class IOService:
 
     # -- events ------------------------------------------------------------------------
     def declare(self) -> None:
+        """Apply the stored port directions to the hardware and publish the initial states."""
+        for spec in self.hw.specs:
+            self.hw.set_direction(spec.index, self.params.get(f"IOPort.I{spec.index}.Direction"))
         n = len(self.hw.specs)
         ones = tuple(str(i + 1) for i in range(n))
         zeros = tuple(str(i) for i in range(n))
