@@ -20,7 +20,7 @@ def port_specs(device: Device) -> list[PortSpec]:
 
 
 def register(device: Device) -> None:
-    from vigil.features.io import sim_api
+    from vigil.features.io import sim_api, vapix
 
     hardware = SimulatedIO(port_specs(device))
     service = IOService(hardware, device.params, device.events, device.logs)
@@ -30,3 +30,4 @@ def register(device: Device) -> None:
         device.rules.register(action)
     device.on_load.append(service.declare)
     sim_api.register(device, hardware, service)
+    vapix.register(device, service)

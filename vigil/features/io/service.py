@@ -149,11 +149,25 @@ class IOService:
         self.sync()
 
     def _on_params(self, changes: list[Change], actor: str) -> None:
+        redirected: set[int] = set()
         for change in changes:
             if change.name.startswith("IOPort.I") and change.name.endswith(".Direction"):
                 index = int(change.name.split(".")[1][1:])
+                redirected.add(index)
                 self._cancel_revert(index)
                 self.hw.set_direction(index, change.new)
+        for change in changes:
+            if change.name.startswith("IOPort.I") and change.name.endswith(".Output.Active"):
+                index = int(change.name.split(".")[1][1:])
+                before = self._published.get(index)
+                if index in redirected or before is None or before.direction != "output":
+                    continue
+                # A new normal state keeps the output's logical state (the circuit flips, the
+                # port stays active or inactive) and ends a running sequence (VAPIX I/O port
+                # management, setPorts normalState).
+                self._cancel_revert(index)
+                normal = _other(change.new)
+                self.hw.drive(index, _other(normal) if before.active else normal)
         if any(c.name.startswith("IOPort.") for c in changes):
             self.sync()
 
@@ -171,12 +185,14 @@ class IOService:
                          + (f" for {duration:g} s" if duration else ""))
 
     def set_circuit(self, index: int, circuit: str, actor: str) -> None:
+        """Drive an output's circuit. A running sequence goes on and overrides it at its
+        next step (VAPIX I/O port management, setPorts state)."""
         view = self.view(index)
         if view.direction != "output":
             raise IOError_(f"Port {index} is not an output")
-        self._cancel_revert(index)
         self.hw.drive(index, circuit)
         self.sync()
+        self.logs.system(f"{actor} set output {index} circuit {circuit}")
 
     def _drive(self, view: PortView, active: bool) -> None:
         self.hw.drive(view.index, _other(view.normal) if active else view.normal)
