@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 run: venv
-	$(VENV)/bin/vigil run --profile s3016 --data ./data --http-port 8080 --https-port 8443
+	$(VENV)/bin/vigil run --profile s3016 --data ./data --http-port 8080 --https-port 8443 --test-cameras 2
 
 debs:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vigil.core.accounts import Accounts, OnvifAccounts
 from vigil.core.auth import Authenticator
-from vigil.core.clock import Clock
+from vigil.core.clock import OFFSET_KEY, Clock
 from vigil.core.events import EventBus
 from vigil.core.identity import Identity
 from vigil.core.logs import Logs, SystemLogHandler
@@ -47,6 +47,7 @@ class Ports:
     http: int = 8080
     https: int = 8443
     rtsp: int = 8554
+    test_cameras: int = 0  # recorders: built-in test cameras to serve and record
 
 
 @dataclass
@@ -106,9 +107,12 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
     data = Path(data)
     data.mkdir(parents=True, exist_ok=True)
     profile = load_profile(profile_name)
+    injected = clock is not None
     clock = clock or Clock()
     identity = Identity.load(data / IDENTITY_FILE)
     store = Store(data / DB_FILE)
+    if not injected:  # the device keeps the date and time it was set to (time.cgi setDateTime)
+        clock.offset = float(store.get_kv(OFFSET_KEY) or 0.0)
     vault = Vault.open(data / KEY_FILE)
     logs = Logs(store, clock, host=f"vigil-{identity.serial.lower()}")
     params = ParamTree(store)
@@ -163,18 +167,21 @@ def factory_reset(data: Path, hard: bool) -> None:
 
     data = Path(data)
     kept: list[tuple[str, str]] = []
+    kept_kv: list[tuple[str, str]] = []
     if not hard and (data / DB_FILE).exists():
         store = Store(data / DB_FILE)
         kept = [(n, v) for n, v in store.query("SELECT name, value FROM params")
                 if any(n == k or (k.endswith(".") and n.startswith(k)) for k in KEPT_ON_RESTORE)]
+        kept_kv = store.query("SELECT key, value FROM kv WHERE key=?", (OFFSET_KEY,))  # the system time
         store.close()
     for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", KEY_FILE, CERT_FILE, CERT_KEY_FILE):
         (data / name).unlink(missing_ok=True)
     for child in data.iterdir():
         if child.is_dir() and child.name.startswith("config"):
             shutil.rmtree(child)
-    if kept:
+    if kept or kept_kv:
         store = Store(data / DB_FILE)
         with store.transaction() as db:
             db.executemany("INSERT INTO params(name, value) VALUES(?, ?)", kept)
+            db.executemany("INSERT INTO kv(key, value) VALUES(?, ?)", kept_kv)
         store.close()

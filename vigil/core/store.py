@@ -52,6 +52,29 @@ MIGRATIONS: list[str] = [
     CREATE TABLE schedules (id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
                             body TEXT NOT NULL);
     """,
+    # 3: recordings: the index of footage on the volumes
+    """
+    CREATE TABLE sources (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE recordings (
+        id TEXT PRIMARY KEY, source TEXT NOT NULL, volume TEXT NOT NULL, kind TEXT NOT NULL,
+        start REAL NOT NULL, stop REAL, event TEXT NOT NULL DEFAULT '', locked INTEGER NOT NULL DEFAULT 0,
+        video TEXT NOT NULL DEFAULT '', audio TEXT NOT NULL DEFAULT '', width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX recordings_source_start ON recordings(source, start);
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, recording TEXT NOT NULL REFERENCES recordings(id),
+        path TEXT NOT NULL, start REAL NOT NULL, stop REAL NOT NULL, bytes INTEGER NOT NULL,
+        init_size INTEGER NOT NULL, sha256 TEXT, sealed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX segments_recording_start ON segments(recording, start);
+    CREATE TABLE fragments (
+        segment INTEGER NOT NULL REFERENCES segments(id), offset INTEGER NOT NULL, size INTEGER NOT NULL,
+        start REAL NOT NULL, duration REAL NOT NULL, frames INTEGER NOT NULL, key INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (segment, offset)
+    ) WITHOUT ROWID;
+    CREATE INDEX fragments_start ON fragments(segment, start);
+    """,
 ]
 
 

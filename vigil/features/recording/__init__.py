@@ -1,0 +1,60 @@
+"""Recording (S3008, S3016, S4000): camera ingest, durable recording, playback and export."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vigil.core.params import ParamDef
+from vigil.core.roles import Role
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+
+def params() -> list[ParamDef]:
+    return [
+        ParamDef("Recording.SegmentSeconds", "60", "int", minimum=10, maximum=600),
+        ParamDef("Recording.FreeSpaceFloorMB", "1024", "int", minimum=0, maximum=10_000_000),
+        ParamDef("Recording.QuotaMB", "0", "int", minimum=0, maximum=1_000_000_000),
+        ParamDef("Recording.DefaultDiskId", "default", read=Role.VIEWER, write=None),
+    ]
+
+
+def register(device: Device) -> None:
+    from vigil.features.recording import actions, api
+    from vigil.features.recording.recorder import RecordingService
+
+    device.params.declare(params())
+    service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data)
+    device.features["recording"] = service
+    if device.ports.test_cameras:
+        device.services.append(lambda: run_with_test_cameras(device, service))
+    else:
+        device.services.append(service.run)
+    for action in actions.action_types(service):
+        device.rules.register(action)
+    service.prebuffer_for = lambda source_id: actions.prebuffer_seconds(device.rules, source_id)
+    api.register(device, service)
+
+
+async def run_with_test_cameras(device: Device, service) -> None:
+    """Serve the built-in test cameras, make sure a source records each, then record."""
+    import asyncio
+
+    from vigil.features.recording.sources import Source
+    from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
+
+    clip_path = device.data / "testcams" / "clip-1280x720-15.mp4"
+    if not clip_path.exists():
+        await asyncio.to_thread(make_clip, clip_path)
+    server = TestCameraServer(await asyncio.to_thread(load_clip, clip_path), device.ports.test_cameras)
+    await server.start()
+    try:
+        for n in range(1, device.ports.test_cameras + 1):
+            current = service.sources.all.get(f"testcam{n}")
+            if current is None or current.url != server.url(n):
+                service.sources.put(Source(f"testcam{n}", f"Test camera {n}", server.url(n)), "system")
+        service.declare()
+        await service.run()
+    finally:
+        await server.close()

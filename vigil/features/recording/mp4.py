@@ -1,0 +1,257 @@
+"""ISO BMFF (MP4) writing: fragmented MP4 for recording and playback, and a plain MP4 with
+an edit list for exports. Only what Vigil stores: H.264/H.265 video without B-frames, and
+AAC or G.711 audio."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+SYNC = 0x02000000  # sample_depends_on = 2 (does not depend on others)
+NON_SYNC = 0x01010000  # depends on others, is not a sync sample
+
+
+def box(kind: bytes, *payload: bytes) -> bytes:
+    body = b"".join(payload)
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def full_box(kind: bytes, version: int, flags: int, *payload: bytes) -> bytes:
+    return box(kind, struct.pack(">I", (version << 24) | flags), *payload)
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """What a track needs in the init segment. `config` is avcC/hvcC, or the AAC AudioSpecificConfig."""
+
+    track_id: int
+    kind: str  # video | audio
+    codec: str  # H264 | H265 | AAC | PCMU | PCMA
+    timescale: int
+    config: bytes = b""
+    width: int = 0
+    height: int = 0
+    channels: int = 1
+    sample_rate: int = 0
+
+
+def _sample_entry(t: TrackInfo) -> bytes:
+    if t.kind == "video":
+        fourcc, config_box = (b"avc1", box(b"avcC", t.config)) if t.codec == "H264" else \
+            (b"hvc1", box(b"hvcC", t.config))
+        return box(fourcc, bytes(6), struct.pack(">H", 1), bytes(16),
+                   struct.pack(">HHIIIH", t.width, t.height, 0x00480000, 0x00480000, 0, 1),
+                   bytes(32), struct.pack(">Hh", 0x18, -1), config_box)
+    rate = t.sample_rate or t.timescale
+    audio = (bytes(6) + struct.pack(">H", 1) + bytes(8)
+             + struct.pack(">HHHHI", t.channels, 16, 0, 0, (rate & 0xFFFF) << 16))
+    if t.codec == "AAC":
+        descriptor = _es_descriptor(t.config)
+        return box(b"mp4a", audio, full_box(b"esds", 0, 0, descriptor))
+    return box(b"ulaw" if t.codec == "PCMU" else b"alaw", audio)
+
+
+def _descr(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    return bytes([tag, 0x80 | (size >> 21 & 0x7F), 0x80 | (size >> 14 & 0x7F), 0x80 | (size >> 7 & 0x7F),
+                  size & 0x7F]) + body
+
+
+def _es_descriptor(config: bytes) -> bytes:
+    decoder = _descr(0x04, bytes([0x40, 0x15]) + bytes(3) + struct.pack(">II", 0, 0) + _descr(0x05, config))
+    return _descr(0x03, struct.pack(">HB", 1, 0) + decoder + _descr(0x06, b"\x02"))
+
+
+def _media_header(t: TrackInfo, duration: int) -> bytes:
+    handler = b"vide" if t.kind == "video" else b"soun"
+    name = b"Vigil video\x00" if t.kind == "video" else b"Vigil audio\x00"
+    media_info = full_box(b"vmhd", 0, 1, bytes(8)) if t.kind == "video" else full_box(b"smhd", 0, 0, bytes(4))
+    return (full_box(b"mdhd", 0, 0, struct.pack(">IIIIHH", 0, 0, t.timescale, duration, 0x55C4, 0)),
+            full_box(b"hdlr", 0, 0, bytes(4), handler, bytes(12), name), media_info)
+
+
+def _track_header(t: TrackInfo, duration: int) -> bytes:
+    volume = 0 if t.kind == "video" else 0x0100
+    return full_box(b"tkhd", 0, 3, struct.pack(">IIIII", 0, 0, t.track_id, 0, duration), bytes(8),
+                    struct.pack(">hhhH", 0, 0, volume, 0), MATRIX,
+                    struct.pack(">II", t.width << 16, t.height << 16))
+
+
+def _dinf() -> bytes:
+    return box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1), full_box(b"url ", 0, 1)))
+
+
+def init_segment(tracks: Sequence[TrackInfo]) -> bytes:
+    """ftyp + moov for a fragmented file: empty sample tables, one trex per track."""
+    traks = []
+    for t in tracks:
+        mdhd, hdlr, media_info = _media_header(t, 0)
+        stbl = box(b"stbl", full_box(b"stsd", 0, 0, struct.pack(">I", 1), _sample_entry(t)),
+                   full_box(b"stts", 0, 0, bytes(4)), full_box(b"stsc", 0, 0, bytes(4)),
+                   full_box(b"stsz", 0, 0, bytes(8)), full_box(b"stco", 0, 0, bytes(4)))
+        traks.append(box(b"trak", _track_header(t, 0),
+                         box(b"mdia", mdhd, hdlr, box(b"minf", media_info, _dinf(), stbl))))
+    mvex = box(b"mvex", *[full_box(b"trex", 0, 0, struct.pack(">IIIII", t.track_id, 1, 0, 0, 0)) for t in tracks])
+    mvhd = full_box(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, 1000, 0), struct.pack(">IH", 0x10000, 0x0100),
+                    bytes(10), MATRIX, bytes(24), struct.pack(">I", max(t.track_id for t in tracks) + 1))
+    return box(b"ftyp", b"iso6", struct.pack(">I", 0), b"iso6isommp41") + box(b"moov", mvhd, *traks, mvex)
+
+
+@dataclass
+class TrackRun:
+    """One track's samples inside a fragment."""
+
+    track_id: int
+    base_time: int  # decode time of the first sample, in the track's timescale
+    durations: Sequence[int]
+    sizes: Sequence[int]
+    keys: Sequence[bool]
+    data: Sequence[bytes]
+
+
+def fragment(sequence: int, runs: Sequence[TrackRun]) -> bytes:
+    """moof + mdat for one fragment (about one GOP). Sample data follows in run order."""
+    trafs = []
+    offsets_at = []
+    for run in runs:
+        count = len(run.sizes)
+        entries = bytearray(12 * count)
+        for i in range(count):
+            struct.pack_into(">III", entries, 12 * i, run.durations[i], run.sizes[i],
+                             SYNC if run.keys[i] else NON_SYNC)
+        trun = full_box(b"trun", 0, 0x000701, struct.pack(">Ii", count, 0), bytes(entries))
+        traf = box(b"traf", full_box(b"tfhd", 0, 0x020000, struct.pack(">I", run.track_id)),
+                   full_box(b"tfdt", 1, 0, struct.pack(">Q", run.base_time)), trun)
+        trafs.append(traf)
+    moof_size = 8 + 16 + sum(len(t) for t in trafs)
+    # Patch each trun's data_offset: from the moof start to this run's first byte in mdat.
+    data_offset = moof_size + 8
+    patched = []
+    for traf, run in zip(trafs, runs, strict=True):
+        trun_at = traf.index(b"trun") - 4
+        buf = bytearray(traf)
+        struct.pack_into(">i", buf, trun_at + 16, data_offset)
+        patched.append(bytes(buf))
+        data_offset += sum(run.sizes)
+        offsets_at.append(trun_at)
+    moof = box(b"moof", full_box(b"mfhd", 0, 0, struct.pack(">I", sequence)), *patched)
+    payload = [d for run in runs for d in run.data]
+    return moof + struct.pack(">I", 8 + sum(len(d) for d in payload)) + b"mdat" + b"".join(payload)
+
+
+def iter_boxes(data: bytes | memoryview, start: int = 0, end: int | None = None) -> Iterable[tuple[bytes, int, int]]:
+    """(type, offset, size) of each complete top-level box; stops at a truncated one."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        kind = bytes(data[pos + 4:pos + 8])
+        if size == 1 and pos + 16 <= end:
+            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+        if size < 8 or pos + size > end:
+            return
+        yield kind, pos, size
+        pos += size
+
+
+@dataclass(frozen=True)
+class Sample:
+    track_id: int
+    time: int  # decode time in the track timescale
+    duration: int
+    key: bool
+    data: bytes
+
+
+def parse_fragment(moof_mdat: bytes) -> list[Sample]:
+    """Read back the samples of one moof+mdat pair written by `fragment`."""
+    samples: list[Sample] = []
+    moof_size = int.from_bytes(moof_mdat[0:4], "big")
+    pos = 16 + 8  # skip moof header and mfhd
+    while pos < moof_size:
+        traf_size = int.from_bytes(moof_mdat[pos:pos + 4], "big")
+        traf = moof_mdat[pos:pos + traf_size]
+        track_id = int.from_bytes(traf[20:24], "big")
+        base = int.from_bytes(traf[36:44], "big")
+        trun = traf.index(b"trun") - 4
+        count = int.from_bytes(traf[trun + 12:trun + 16], "big")
+        offset = int.from_bytes(traf[trun + 16:trun + 20], "big", signed=True)
+        time = base
+        for i in range(count):
+            duration, size, flags = struct.unpack_from(">III", traf, trun + 20 + 12 * i)
+            samples.append(Sample(track_id, time, duration, not flags & 0x00010000,
+                                  moof_mdat[offset:offset + size]))
+            offset += size
+            time += duration
+        pos += traf_size
+    return samples
+
+
+def progressive(tracks: Sequence[TrackInfo], samples: dict[int, list[Sample]], edit_start: dict[int, int],
+                mdat_offset_hint: int = 0) -> tuple[bytes, list[bytes]]:
+    """A plain MP4: header bytes (ftyp + moov + mdat header) and the sample data chunks to follow.
+
+    `edit_start` gives, per track, the media time at which presentation starts (an edit list
+    hides the frames before it, which are only there to decode from the preceding key frame).
+    """
+    ftyp = box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isomiso2mp41")
+    data = [s.data for t in tracks for s in samples[t.track_id]]
+    total = sum(len(d) for d in data)
+    large = total > 0xFFFFFFF0
+    mdat_header = (struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + total)) if large else \
+        struct.pack(">I", 8 + total) + b"mdat"
+
+    def build(moov_size: int) -> bytes:
+        offset = len(ftyp) + moov_size + len(mdat_header)
+        traks = []
+        movie_duration = 0
+        for t in tracks:
+            track_samples = samples[t.track_id]
+            media_duration = sum(s.duration for s in track_samples)
+            start = edit_start.get(t.track_id, 0)
+            shown = max(media_duration - start, 0)
+            shown_ms = shown * 1000 // t.timescale
+            movie_duration = max(movie_duration, shown_ms)
+            mdhd, hdlr, media_info = _media_header(t, media_duration)
+            stts = _run_lengths([s.duration for s in track_samples])
+            sizes = b"".join(struct.pack(">I", len(s.data)) for s in track_samples)
+            chunk_offsets = []
+            for s in track_samples:
+                chunk_offsets.append(offset)
+                offset += len(s.data)
+            co = full_box(b"co64", 0, 0, struct.pack(">I", len(chunk_offsets)),
+                          b"".join(struct.pack(">Q", o) for o in chunk_offsets)) if large else \
+                full_box(b"stco", 0, 0, struct.pack(">I", len(chunk_offsets)),
+                         b"".join(struct.pack(">I", o) for o in chunk_offsets))
+            tables = [full_box(b"stsd", 0, 0, struct.pack(">I", 1), _sample_entry(t)),
+                      full_box(b"stts", 0, 0, struct.pack(">I", len(stts)),
+                               b"".join(struct.pack(">II", n, d) for n, d in stts)),
+                      full_box(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, 1, 1)),
+                      full_box(b"stsz", 0, 0, struct.pack(">II", 0, len(track_samples)), sizes), co]
+            if t.kind == "video" and not all(s.key for s in track_samples):
+                keys = [i + 1 for i, s in enumerate(track_samples) if s.key]
+                tables.insert(2, full_box(b"stss", 0, 0, struct.pack(">I", len(keys)),
+                                          b"".join(struct.pack(">I", k) for k in keys)))
+            edts = box(b"edts", full_box(b"elst", 0, 0, struct.pack(">IIiI", 1, shown_ms, start, 0x10000)))
+            traks.append(box(b"trak", _track_header(t, shown_ms), edts,
+                             box(b"mdia", mdhd, hdlr, box(b"minf", media_info, _dinf(), box(b"stbl", *tables)))))
+        mvhd = full_box(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, 1000, movie_duration),
+                        struct.pack(">IH", 0x10000, 0x0100), bytes(10), MATRIX, bytes(24),
+                        struct.pack(">I", max(t.track_id for t in tracks) + 1))
+        return box(b"moov", mvhd, *traks)
+
+    moov = build(0)
+    moov = build(len(moov))  # chunk offsets depend on the moov's own size
+    return ftyp + moov + mdat_header, data
+
+
+def _run_lengths(values: Sequence[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for v in values:
+        if out and out[-1][1] == v:
+            out[-1] = (out[-1][0] + 1, v)
+        else:
+            out.append((1, v))
+    return out

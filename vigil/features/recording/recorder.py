@@ -1,0 +1,432 @@
+"""The recording service: sources, their connections, and the recordings made from them.
+
+Recording kinds, as in the manuals: continuous (per source), triggered by a rule ("Record
+video while the rule is active", with pre- and post-event buffers) and manual (started and
+stopped through the API). A lost camera ends its continuous recording and emits an event;
+when the camera returns a new recording starts, so the gap is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.core.events import EventBus, Item, Topic
+from vigil.core.logs import Logs
+from vigil.core.params import ParamTree
+from vigil.core.store import Store
+from vigil.features.recording import mp4
+from vigil.features.recording.h26x import avcc, h264_size, h265_size, hvcc
+from vigil.features.recording.ingest import Connection, Gop, Reader
+from vigil.features.recording.rtsp_client import RtspError, connect
+from vigil.features.recording.sources import Source, Sources
+from vigil.features.recording.storage import FragmentJob, SegmentStore, recover
+
+log = logging.getLogger("vigil.recording")
+CONNECTION = "tns1:Device/tnsaxis:Recorder/SourceConnection"
+RECORDING = "tns1:RecordingHistory/Recording/State"
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Fragment:
+    init: bytes
+    init_key: int
+    data: bytes
+    start: float
+    duration: float
+    frames: int
+    key: bool
+
+
+@dataclass
+class Session:
+    id: str
+    kind: str  # continuous | triggered | manual
+    segment_no: int = 0
+    segment_started: float | None = None
+    init_key: int | None = None
+    stop_after: float | None = None  # post-event buffer deadline (device clock)
+    users: int = 1  # triggered sessions shared by several active rules
+
+
+@dataclass
+class SourceRecorder:
+    """Per source, in the reader thread: GOP -> fragment -> each active session's segment."""
+
+    source: Source
+    service: RecordingService
+    sessions: dict[str, Session] = field(default_factory=dict)
+    prebuffer: collections.deque = field(default_factory=collections.deque)
+    prebuffer_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sequence: int = 0
+    anchor: tuple[int, float] | None = None  # (video timestamp, device time) of the stream start
+    audio_base: int | None = None
+    _init: tuple[tuple, bytes, int] | None = None
+    connected: bool = False
+    width: int = 0
+    height: int = 0
+    has_audio: bool = False
+    video_codec: str = ""
+
+    def reset_stream(self) -> None:
+        self.anchor = None
+        self.audio_base = None
+
+    def init_for(self, connection: Connection, params: tuple[bytes, bytes, bytes]) -> tuple[bytes, int]:
+        key = (params, connection.audio.codec if connection.audio else None)
+        if self._init is not None and self._init[0] == key:
+            return self._init[1], self._init[2]
+        vps, sps, pps = params
+        video = connection.video
+        assert video is not None
+        self.video_codec = video.codec.lower()
+        if video.codec == "H264":
+            self.width, self.height = h264_size(sps)
+            tracks = [mp4.TrackInfo(1, "video", "H264", 90000, avcc(sps, pps), self.width, self.height)]
+        else:
+            self.width, self.height = h265_size(sps)
+            tracks = [mp4.TrackInfo(1, "video", "H265", 90000, hvcc(vps, sps, pps), self.width, self.height)]
+        audio = connection.audio
+        if audio is not None:
+            codec = "AAC" if audio.codec == "MPEG4-GENERIC" else audio.codec
+            config = bytes.fromhex(audio.fmtp.get("config", "")) if codec == "AAC" else b""
+            if codec != "AAC" or config:
+                tracks.append(mp4.TrackInfo(2, "audio", codec, audio.clock_rate, config,
+                                            channels=audio.channels, sample_rate=audio.clock_rate))
+        init = mp4.init_segment(tracks)
+        init_key = hash(init)
+        self.has_audio = len(tracks) > 1
+        self.service.describe(self.source.id, video.codec, self.width, self.height,
+                              tracks[1].codec if self.has_audio else "")
+        self._init = (key, init, init_key)
+        return init, init_key
+
+    def on_gop(self, connection: Connection, gop: Gop) -> None:
+        """Reader thread: build the fragment once, hand it to every session."""
+        if not all(gop.params[1:]):
+            return  # no SPS/PPS yet: nothing decodable to store
+        first = gop.video[0].timestamp
+        if self.anchor is None:
+            self.anchor = (first, gop.arrived)
+        start = self.anchor[1] + (first - self.anchor[0]) / 90000
+        if abs(start - gop.arrived) > 2.0:  # the camera's clock jumped: follow the device clock
+            self.anchor = (first, gop.arrived)
+            start = gop.arrived
+        init, init_key = self.init_for(connection, gop.params)
+        runs = [mp4.TrackRun(1, first - self.anchor[0], gop.durations, [len(u.data) for u in gop.video],
+                             [u.key for u in gop.video], [u.data for u in gop.video])]
+        if gop.audio and self.has_audio:
+            if self.audio_base is None:
+                self.audio_base = gop.audio[0].timestamp
+            runs.append(mp4.TrackRun(2, max(gop.audio[0].timestamp - self.audio_base, 0), gop.audio_durations,
+                                     [len(u.data) for u in gop.audio], [True] * len(gop.audio),
+                                     [u.data for u in gop.audio]))
+        self.sequence += 1
+        duration = sum(gop.durations) / 90000
+        fragment = Fragment(init, init_key, mp4.fragment(self.sequence, runs), start, duration, len(gop.video),
+                            gop.video[0].key)
+        with self.lock:
+            if self.prebuffer_seconds:
+                self.prebuffer.append(fragment)
+                while self.prebuffer and start - self.prebuffer[0].start > self.prebuffer_seconds:
+                    self.prebuffer.popleft()
+            now = self.service.clock()
+            for session in list(self.sessions.values()):
+                if session.stop_after is not None and now > session.stop_after:
+                    self.service._end_session_later(self.source.id, session.id)
+                    continue
+                self.write(session, fragment)
+
+    def write(self, session: Session, fragment: Fragment) -> None:
+        if (session.segment_started is None or session.init_key != fragment.init_key
+                or fragment.start - session.segment_started >= self.service.segment_seconds()):
+            session.segment_no += 1
+            session.segment_started = fragment.start
+            session.init_key = fragment.init_key
+        self.service.segments.write(FragmentJob(
+            session.id, (session.id, session.segment_no), fragment.init, fragment.data, fragment.start,
+            fragment.duration, fragment.frames, self.service.volume_dir(self.source) / self.source.id, fragment.key))
+
+
+class RecordingService:
+    def __init__(self, store: Store, bus: EventBus, logs: Logs, params: ParamTree, clock, data: Path) -> None:
+        self.store = store
+        self.bus = bus
+        self.logs = logs
+        self.params = params
+        self.clock = clock.time
+        self.data = data
+        self.sources = Sources(store, logs)
+        self.segments = SegmentStore(store, self._on_write_error)
+        self.reader = Reader()
+        self.recorders: dict[str, SourceRecorder] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._connections: dict[str, Connection] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Seconds of footage to keep in memory per source for pre-event buffers (set by the rules).
+        self.prebuffer_for: Callable[[str], float] = lambda source_id: 0.0
+        self.declare()
+
+    # -- configuration -----------------------------------------------------------------
+    def segment_seconds(self) -> float:
+        return float(self.params.get_int("Recording.SegmentSeconds"))
+
+    def volume_dir(self, source: Source) -> Path:
+        return self.data / "recordings"
+
+    def declare(self) -> None:
+        ids = tuple(sorted(self.sources.all))
+        self.bus.declare(Topic(CONNECTION, "Camera connection", True, (Item("source", "xsd:string", "Camera", ids),),
+                               (Item("connected", "xsd:boolean", "Connected", state=True),)))
+        self.bus.declare(Topic(RECORDING, "Recording", True,
+                               (Item("RecordingToken", "tt:RecordingReference", "Camera", ids),),
+                               (Item("IsRecording", "xsd:boolean", "Recording", state=True),)))
+
+    # -- running -----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Started with the device: recover, then record until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        report = await asyncio.to_thread(recover, self.store, self.clock())
+        if report.indexed or report.truncated or report.missing or report.closed:
+            self.logs.system(f"recording recovery: {report.indexed} fragments indexed, {report.truncated} bytes "
+                             f"truncated, {report.missing} missing segments dropped, "
+                             f"{len(report.closed)} recordings closed", "warning")
+        self.segments.start()
+        self.reader.start()
+        for source in self.sources.all.values():
+            self._start_source(source)
+        try:
+            while True:
+                await asyncio.sleep(10)
+                await asyncio.to_thread(self.enforce_retention)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            self.reader.stop()
+            for sid in list(self.recorders):
+                self._end_all(sid)
+            self.segments.stop()
+
+    def _start_source(self, source: Source) -> None:
+        self.recorders[source.id] = SourceRecorder(source, self, prebuffer_seconds=self.prebuffer_for(source.id))
+        self.bus.publish(CONNECTION, {"source": source.id}, {"connected": "0"})
+        self.bus.publish(RECORDING, {"RecordingToken": source.id}, {"IsRecording": "0"})
+        if source.enabled:
+            self._tasks[source.id] = asyncio.ensure_future(self._supervise(source))
+
+    async def reconfigure(self, source_id: str) -> None:
+        """Apply a changed or removed source: drop its connection and start again."""
+        task = self._tasks.pop(source_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._drop_connection(source_id)
+        if source_id in self.recorders:
+            self._end_all(source_id)
+            del self.recorders[source_id]
+        self.declare()
+        source = self.sources.all.get(source_id)
+        if source is None:
+            self.bus.delete(CONNECTION, {"source": source_id})
+            self.bus.delete(RECORDING, {"RecordingToken": source_id})
+        elif self._loop is not None:
+            self._start_source(source)
+
+    async def _supervise(self, source: Source) -> None:
+        backoff = 1.0
+        while True:
+            lost: asyncio.Future = asyncio.get_running_loop().create_future()
+            try:
+                session, leftover = await asyncio.to_thread(connect, source.url, source.username, source.password)
+            except RtspError as err:
+                self.logs.system(f"camera {source.id}: {err}; retrying in {backoff:g} s", "warning")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            recorder = self.recorders[source.id]
+            recorder.reset_stream()
+
+            def on_lost(conn: Connection, reason: str, fut: asyncio.Future = lost) -> None:
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(reason))
+
+            connection = Connection(source.id, session, recorder.on_gop, on_lost, self.clock)
+            connection.setup(leftover)
+            self._connections[source.id] = connection
+            self._connected(source, True)
+            self.reader.add(connection)
+            try:
+                reason = await lost
+            finally:
+                self.reader.remove(connection)
+                connection.close(teardown=True)
+                self._connections.pop(source.id, None)
+                self._connected(source, False)
+            self.logs.system(f"camera {source.id} lost: {reason}", "warning")
+            await asyncio.sleep(backoff)
+
+    def _connected(self, source: Source, up: bool) -> None:
+        recorder = self.recorders.get(source.id)
+        if recorder is None:
+            return
+        recorder.connected = up
+        self.bus.publish(CONNECTION, {"source": source.id}, {"connected": "1" if up else "0"})
+        if up:
+            self.logs.system(f"camera {source.id} connected")
+            if source.continuous:
+                self.start_recording(source.id, "continuous")
+        else:
+            for session in [s for s in recorder.sessions.values() if s.kind == "continuous"]:
+                self.end_recording(source.id, session.id)
+
+    def _drop_connection(self, source_id: str) -> None:
+        connection = self._connections.pop(source_id, None)
+        if connection is not None:
+            self.reader.remove(connection)
+            connection.close(teardown=True)
+
+    # -- recordings ----------------------------------------------------------------------
+    def start_recording(self, source_id: str, kind: str, event: str = "", pre: float = 0.0) -> str:
+        recorder = self.recorders.get(source_id)
+        if recorder is None:
+            raise KeyError(source_id)
+        now = self.clock()
+        stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(now))
+        recording_id = f"{stamp}_{source_id}_{secrets.token_hex(3).upper()}"
+        start = now - pre if pre else now
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video) "
+                       "VALUES(?,?,?,?,?,NULL,?,?,?,?)",
+                       (recording_id, source_id, recorder.source.volume, kind, start, event, recorder.width,
+                        recorder.height, recorder.video_codec))
+        session = Session(recording_id, kind)
+        with recorder.lock:
+            if pre:
+                for fragment in list(recorder.prebuffer):
+                    if fragment.start >= now - pre:
+                        recorder.write(session, fragment)
+            recorder.sessions[recording_id] = session
+        self.logs.system(f"{kind} recording {recording_id} started on {source_id}")
+        self._publish_state(source_id)
+        return recording_id
+
+    def end_recording(self, source_id: str, recording_id: str, post: float = 0.0) -> None:
+        recorder = self.recorders.get(source_id)
+        if recorder is None:
+            return
+        with recorder.lock:
+            session = recorder.sessions.get(recording_id)
+            if session is None:
+                return
+            if post > 0:
+                session.stop_after = self.clock() + post
+                return
+            del recorder.sessions[recording_id]
+        self.segments.seal(recording_id, self.clock())
+        self.logs.system(f"{session.kind} recording {recording_id} on {source_id} stopped")
+        self._publish_state(source_id)
+
+    def _end_session_later(self, source_id: str, recording_id: str) -> None:
+        """Reader thread: a post-event buffer ran out."""
+        recorder = self.recorders[source_id]
+        session = recorder.sessions.pop(recording_id, None)
+        if session is None:
+            return
+        self.segments.seal(recording_id, self.clock())
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._publish_state, source_id)
+
+    def _end_all(self, source_id: str) -> None:
+        recorder = self.recorders.get(source_id)
+        if recorder is None:
+            return
+        for recording_id in list(recorder.sessions):
+            with recorder.lock:
+                recorder.sessions.pop(recording_id, None)
+            self.segments.seal(recording_id, self.clock())
+
+    def _publish_state(self, source_id: str) -> None:
+        recorder = self.recorders.get(source_id)
+        if recorder is not None:
+            self.bus.publish(RECORDING, {"RecordingToken": source_id},
+                             {"IsRecording": "1" if recorder.sessions else "0"})
+
+    def describe(self, source_id: str, video: str, width: int, height: int, audio: str) -> None:
+        """Record what the camera sends on its open recordings (known after the first key frame)."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE recordings SET video=?, width=?, height=?, audio=? WHERE source=? AND stop IS NULL",
+                       (video.lower(), width, height, audio.lower(), source_id))
+
+    def ongoing(self) -> list[tuple[str, str, str]]:
+        """(source, recording id, kind) of every recording being written."""
+        return [(sid, s.id, s.kind) for sid, r in self.recorders.items() for s in r.sessions.values()]
+
+    # -- retention -------------------------------------------------------------------------
+    def enforce_retention(self) -> int:
+        """Delete footage past each source's retention and, when space runs short, the oldest."""
+        removed = 0
+        now = self.clock()
+        open_ids = {s.id for r in self.recorders.values() for s in r.sessions.values()}
+        for source in self.sources.all.values():
+            if source.retention_days:
+                cutoff = now - source.retention_days * 86400
+                for (seg_id,) in self.store.query(
+                        "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
+                        "WHERE r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0", (source.id, cutoff)):
+                    removed += self.delete_segment(seg_id)
+        while self._short_of_space():
+            rows = self.store.query(
+                "SELECT s.id, s.recording FROM segments s JOIN recordings r ON r.id = s.recording "
+                "WHERE s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 8")
+            rows = [r for r in rows if r[1] not in open_ids] or rows
+            if not rows:
+                break
+            for seg_id, _ in rows:
+                removed += self.delete_segment(seg_id)
+        if removed:
+            self.logs.system(f"retention removed {removed} segments")
+        return removed
+
+    def used_bytes(self) -> int:
+        return self.store.query("SELECT COALESCE(SUM(bytes), 0) FROM segments")[0][0]
+
+    def _short_of_space(self) -> bool:
+        floor = self.params.get_int("Recording.FreeSpaceFloorMB") * 1_000_000
+        quota = self.params.get_int("Recording.QuotaMB") * 1_000_000
+        if quota and self.used_bytes() > quota - floor:
+            return True
+        root = self.data / "recordings"
+        root.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(root).free < floor
+
+    def delete_segment(self, seg_id: int) -> int:
+        rows = self.store.query("SELECT path, recording FROM segments WHERE id=?", (seg_id,))
+        if not rows:
+            return 0
+        path, recording = rows[0]
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM fragments WHERE segment=?", (seg_id,))
+            db.execute("DELETE FROM segments WHERE id=?", (seg_id,))
+            left = db.execute("SELECT COUNT(*) FROM segments WHERE recording=?", (recording,)).fetchone()[0]
+            if not left:
+                db.execute("DELETE FROM recordings WHERE id=? AND stop IS NOT NULL", (recording,))
+            else:
+                db.execute("UPDATE recordings SET start=(SELECT MIN(start) FROM segments WHERE recording=?) "
+                           "WHERE id=?", (recording, recording))
+        Path(path).unlink(missing_ok=True)
+        return 1
+
+    def _on_write_error(self, message: str) -> None:
+        self.logs.system(f"writing footage failed: {message}", "error")
