@@ -35,6 +35,24 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from vigil.core.store import Store
+    from vigil.device import DB_FILE
+    from vigil.features.recording.check import check
+
+    data = Path(args.data)
+    if not (data / DB_FILE).exists():
+        print(f"vigil: no device data in {data}", file=sys.stderr)
+        return 2
+    store = Store(data / DB_FILE)
+    try:
+        report = check(store, data, repair=not args.no_repair)
+    finally:
+        store.close()
+    print(report.text())
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="vigil", description="Vigil device platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     reset.add_argument("--data", default="data")
     reset.add_argument("--hard", action="store_true")
     reset.set_defaults(func=_reset)
+    checker = sub.add_parser("check", help="verify (and repair) the recordings index against the footage; "
+                                          "run while the device is stopped")
+    checker.add_argument("--data", default="data")
+    checker.add_argument("--no-repair", action="store_true", help="only report")
+    checker.set_defaults(func=_check)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sys.exit(args.func(args))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def params() -> list[ParamDef]:
     return [
-        ParamDef("Recording.SegmentSeconds", "60", "int", minimum=10, maximum=600),
+        ParamDef("Recording.SegmentSeconds", "60", "int", minimum=2, maximum=600),
         ParamDef("Recording.FreeSpaceFloorMB", "1024", "int", minimum=0, maximum=10_000_000),
         ParamDef("Recording.QuotaMB", "0", "int", minimum=0, maximum=1_000_000_000),
         ParamDef("Recording.DefaultDiskId", "default", read=Role.VIEWER, write=None),

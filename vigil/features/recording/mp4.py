@@ -255,3 +255,276 @@ def _run_lengths(values: Sequence[int]) -> list[tuple[int, int]]:
         else:
             out.append((1, v))
     return out
+
+
+# -- reading back what was stored: init segments and fragment headers --------------------
+def _children(data: bytes, start: int, end: int) -> dict[bytes, list[tuple[int, int]]]:
+    """Child boxes of a container: type -> [(payload start, box end)]."""
+    out: dict[bytes, list[tuple[int, int]]] = {}
+    for kind, pos, size in iter_boxes(data, start, end):
+        header = 16 if int.from_bytes(data[pos:pos + 4], "big") == 1 else 8
+        out.setdefault(kind, []).append((pos + header, pos + size))
+    return out
+
+
+def _child(data: bytes, span: tuple[int, int], *path: bytes) -> tuple[int, int]:
+    for kind in path:
+        found = _children(data, *span).get(kind)
+        if not found:
+            raise ValueError(f"no {kind.decode(errors='replace')} box")
+        span = found[0]
+    return span
+
+
+def parse_init(init: bytes) -> list[TrackInfo]:
+    """The tracks of an init segment written by `init_segment` (its inverse)."""
+    top = _children(init, 0, len(init))
+    if b"moov" not in top:
+        raise ValueError("no moov box")
+    tracks = []
+    for trak in _children(init, *top[b"moov"][0]).get(b"trak", []):
+        tkhd = _child(init, trak, b"tkhd")
+        version = init[tkhd[0]]
+        track_id = int.from_bytes(init[tkhd[0] + (20 if version else 12):][:4], "big")
+        mdhd = _child(init, trak, b"mdia", b"mdhd")
+        version = init[mdhd[0]]
+        timescale = int.from_bytes(init[mdhd[0] + (20 if version else 12):][:4], "big")
+        hdlr = _child(init, trak, b"mdia", b"hdlr")
+        handler = init[hdlr[0] + 8:hdlr[0] + 12]
+        stsd = _child(init, trak, b"mdia", b"minf", b"stbl", b"stsd")
+        entries = list(iter_boxes(init, stsd[0] + 8, stsd[1]))
+        if not entries:
+            raise ValueError("empty stsd")
+        fourcc, pos, size = entries[0]
+        body = pos + 8
+        if handler == b"vide":
+            width, height = struct.unpack_from(">HH", init, body + 24)
+            config_kind = b"avcC" if fourcc in (b"avc1", b"avc3") else b"hvcC"
+            config = _child(init, (body + 78, pos + size), config_kind)
+            tracks.append(TrackInfo(track_id, "video", "H264" if config_kind == b"avcC" else "H265", timescale,
+                                    init[config[0]:config[1]], width, height))
+        else:
+            channels = int.from_bytes(init[body + 16:body + 18], "big")
+            rate = int.from_bytes(init[body + 24:body + 26], "big")
+            if fourcc == b"mp4a":
+                esds = _child(init, (body + 28, pos + size), b"esds")
+                config = _decoder_specific_info(init[esds[0] + 4:esds[1]])
+                tracks.append(TrackInfo(track_id, "audio", "AAC", timescale, config, channels=channels,
+                                        sample_rate=rate))
+            else:
+                tracks.append(TrackInfo(track_id, "audio", "PCMU" if fourcc == b"ulaw" else "PCMA", timescale,
+                                        channels=channels, sample_rate=rate))
+    return tracks
+
+
+def _decoder_specific_info(descriptors: bytes) -> bytes:
+    """The AudioSpecificConfig (tag 5) inside an ES_Descriptor."""
+    pos = 0
+    while pos < len(descriptors):
+        tag = descriptors[pos]
+        pos += 1
+        size = 0
+        for _ in range(4):
+            byte = descriptors[pos]
+            pos += 1
+            size = size << 7 | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        if tag == 0x05:
+            return descriptors[pos:pos + size]
+        if tag == 0x03:  # ES_ID(2) flags(1), then nested descriptors
+            flags = descriptors[pos + 2]
+            pos += 3 + (2 if flags & 0x80 else 0) + (2 if flags & 0x20 else 0)
+            if flags & 0x40:
+                pos += 1 + descriptors[pos]
+            continue
+        if tag == 0x04:  # objectType(1) stream(1) buffer(3) maxrate(4) avgrate(4), then nested
+            pos += 13
+            continue
+        pos += size
+    return b""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trun of a stored fragment: where its samples are, relative to the moof's first byte."""
+
+    track_id: int
+    base_time: int
+    data_offset: int
+    durations: tuple[int, ...]
+    sizes: tuple[int, ...]
+    keys: tuple[bool, ...]
+    tfdt_at: int  # position of the tfdt value inside the moof (-1: none)
+    tfdt_size: int  # 4 or 8 bytes
+
+
+@dataclass(frozen=True)
+class MoofInfo:
+    size: int
+    sequence_at: int  # position of the mfhd sequence number
+    runs: tuple[Run, ...]
+
+
+def parse_moof(data: bytes) -> MoofInfo:
+    """The sample runs of a moof box (the bytes may go on past it). Handles the tfhd/trun
+    options of ISO/IEC 14496-12, not only the ones `fragment` writes."""
+    moof_size = int.from_bytes(data[0:4], "big")
+    if data[4:8] != b"moof" or moof_size < 16 or moof_size > len(data):
+        raise ValueError("not a complete moof box")
+    boxes = _children(data, 0 + 8, moof_size)
+    sequence_at = boxes[b"mfhd"][0][0] + 4 if b"mfhd" in boxes else -1
+    runs = []
+    for traf in boxes.get(b"traf", []):
+        parts = _children(data, *traf)
+        tfhd = parts[b"tfhd"][0][0]
+        flags = int.from_bytes(data[tfhd + 1:tfhd + 4], "big")
+        track_id = int.from_bytes(data[tfhd + 4:tfhd + 8], "big")
+        at = tfhd + 8
+        base_offset = 0
+        if flags & 0x01:
+            base_offset = int.from_bytes(data[at:at + 8], "big")  # absolute: unusual for stored fragments
+            at += 8
+        if flags & 0x02:
+            at += 4
+        default_duration = default_size = default_flags = 0
+        if flags & 0x08:
+            default_duration = int.from_bytes(data[at:at + 4], "big")
+            at += 4
+        if flags & 0x10:
+            default_size = int.from_bytes(data[at:at + 4], "big")
+            at += 4
+        if flags & 0x20:
+            default_flags = int.from_bytes(data[at:at + 4], "big")
+        tfdt_at, tfdt_size, base_time = -1, 0, 0
+        if b"tfdt" in parts:
+            tfdt = parts[b"tfdt"][0][0]
+            tfdt_size = 8 if data[tfdt] == 1 else 4
+            tfdt_at = tfdt + 4
+            base_time = int.from_bytes(data[tfdt_at:tfdt_at + tfdt_size], "big")
+        next_offset = base_offset
+        time = base_time
+        for trun_start, _end in parts.get(b"trun", []):
+            tflags = int.from_bytes(data[trun_start + 1:trun_start + 4], "big")
+            count = int.from_bytes(data[trun_start + 4:trun_start + 8], "big")
+            at = trun_start + 8
+            offset = next_offset
+            if tflags & 0x01:
+                offset = base_offset + int.from_bytes(data[at:at + 4], "big", signed=True)
+                at += 4
+            first_flags = None
+            if tflags & 0x04:
+                first_flags = int.from_bytes(data[at:at + 4], "big")
+                at += 4
+            durations, sizes, keys = [], [], []
+            for i in range(count):
+                duration, size, sample_flags = default_duration, default_size, default_flags
+                if tflags & 0x100:
+                    duration = int.from_bytes(data[at:at + 4], "big")
+                    at += 4
+                if tflags & 0x200:
+                    size = int.from_bytes(data[at:at + 4], "big")
+                    at += 4
+                if tflags & 0x400:
+                    sample_flags = int.from_bytes(data[at:at + 4], "big")
+                    at += 4
+                if tflags & 0x800:
+                    at += 4
+                if i == 0 and first_flags is not None:
+                    sample_flags = first_flags
+                durations.append(duration)
+                sizes.append(size)
+                keys.append(not sample_flags & 0x00010000)
+            runs.append(Run(track_id, time, offset, tuple(durations), tuple(sizes), tuple(keys),
+                            tfdt_at if time == base_time else -1, tfdt_size))
+            time += sum(durations)
+            next_offset = offset + sum(sizes)
+    return MoofInfo(moof_size, sequence_at, tuple(runs))
+
+
+# -- plain MP4 from a sample index (exports that stream their data) ---------------------
+@dataclass
+class TrackTable:
+    """One track of a plain MP4: per-sample durations, sizes and sync flags, the chunks its
+    samples sit in (file offset relative to the mdat payload, sample count), and its edit
+    list as (duration in the movie timescale, media time; -1 = empty edit)."""
+
+    info: TrackInfo
+    durations: list[int]
+    sizes: list[int]
+    keys: list[bool]
+    chunks: list[tuple[int, int]]
+    edits: list[tuple[int, int]]
+
+
+def progressive_header(tables: Sequence[TrackTable], movie_timescale: int = 1000) -> bytes:
+    """ftyp + moov + mdat header of a plain MP4 whose mdat payload the caller lays out as the
+    chunk offsets say. The moov comes first, so the file can be streamed as it is built."""
+    ftyp = box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isomiso2mp41")
+    total = sum(sum(t.sizes) for t in tables)
+    large = total + 16 > 0xFFFFFFFF - (1 << 20)  # leave room for the header itself
+    mdat_header = (struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + total)) if large else \
+        struct.pack(">I", 8 + total) + b"mdat"
+
+    def build(moov_size: int) -> bytes:
+        base = len(ftyp) + moov_size + len(mdat_header)
+        traks = []
+        movie_duration = 0
+        for table in tables:
+            t = table.info
+            media_duration = sum(table.durations)
+            shown = sum(d for d, _m in table.edits)
+            movie_duration = max(movie_duration, shown)
+            mdhd, hdlr, media_info = _media_header(t, media_duration)
+            stts = _run_lengths(table.durations)
+            stsc: list[tuple[int, int]] = []  # (first chunk, samples per chunk)
+            for n, (_offset, count) in enumerate(table.chunks, start=1):
+                if not stsc or stsc[-1][1] != count:
+                    stsc.append((n, count))
+            offsets = [base + o for o, _c in table.chunks]
+            co = full_box(b"co64", 0, 0, struct.pack(">I", len(offsets)), struct.pack(f">{len(offsets)}Q", *offsets)) \
+                if large else \
+                full_box(b"stco", 0, 0, struct.pack(">I", len(offsets)), struct.pack(f">{len(offsets)}I", *offsets))
+            boxes = [full_box(b"stsd", 0, 0, struct.pack(">I", 1), _sample_entry(t)),
+                     full_box(b"stts", 0, 0, struct.pack(">I", len(stts)),
+                              b"".join(struct.pack(">II", n, d) for n, d in stts))]
+            if t.kind == "video" and not all(table.keys):
+                keys = [i + 1 for i, k in enumerate(table.keys) if k]
+                boxes.append(full_box(b"stss", 0, 0, struct.pack(">I", len(keys)), struct.pack(f">{len(keys)}I", *keys)))
+            boxes += [full_box(b"stsc", 0, 0, struct.pack(">I", len(stsc)),
+                               b"".join(struct.pack(">III", first, count, 1) for first, count in stsc)),
+                      full_box(b"stsz", 0, 0, struct.pack(">II", 0, len(table.sizes)),
+                               struct.pack(f">{len(table.sizes)}I", *table.sizes)), co]
+            wide = any(d > 0xFFFFFFFF for d, _m in table.edits) or shown > 0xFFFFFFFF
+            elst = full_box(b"elst", 1, 0, struct.pack(">I", len(table.edits)),
+                            b"".join(struct.pack(">QqI", d, m, 0x10000) for d, m in table.edits)) if wide else \
+                full_box(b"elst", 0, 0, struct.pack(">I", len(table.edits)),
+                         b"".join(struct.pack(">IiI", d, m, 0x10000) for d, m in table.edits))
+            traks.append(box(b"trak", _track_header(t, min(shown, 0xFFFFFFFF)), box(b"edts", elst),
+                             box(b"mdia", mdhd, hdlr, box(b"minf", media_info, _dinf(), box(b"stbl", *boxes)))))
+        mvhd = full_box(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, movie_timescale, min(movie_duration, 0xFFFFFFFF)),
+                        struct.pack(">IH", 0x10000, 0x0100), bytes(10), MATRIX, bytes(24),
+                        struct.pack(">I", max(t.info.track_id for t in tables) + 1))
+        return box(b"moov", mvhd, *traks)
+
+    moov = build(0)
+    moov = build(len(moov))  # chunk offsets depend on the moov's own size
+    return ftyp + moov + mdat_header
+
+
+def with_fragment_duration(init: bytes, duration: int) -> bytes:
+    """The init segment with an mvex/mehd box: players then know a fragmented file's length
+    (in the movie timescale) before reading its fragments."""
+    top = _children(init, 0, len(init))
+    moov_start, moov_end = top[b"moov"][0]
+    mvex = _children(init, moov_start, moov_end).get(b"mvex")
+    if not mvex:
+        return init
+    mvex_start, mvex_end = mvex[0]
+    inner = [(k, p, s) for k, p, s in iter_boxes(init, mvex_start, mvex_end) if k != b"mehd"]
+    new_mvex = box(b"mvex", full_box(b"mehd", 1, 0, struct.pack(">Q", duration)),
+                   *[init[p:p + s] for _k, p, s in inner])
+    before = init[moov_start:mvex_start - 8]
+    after = init[mvex_end:moov_end]
+    moov = box(b"moov", before, new_mvex, after)
+    return init[:moov_start - 8] + moov + init[moov_end:]

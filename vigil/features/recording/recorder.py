@@ -173,6 +173,7 @@ class RecordingService:
         self._tasks: dict[str, asyncio.Task] = {}
         self._connections: dict[str, Connection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = False  # set once recovery is done and sources may connect
         # Seconds of footage to keep in memory per source for pre-event buffers (set by the rules).
         self.prebuffer_for: Callable[[str], float] = lambda source_id: 0.0
         self.declare()
@@ -203,13 +204,16 @@ class RecordingService:
                              f"{len(report.closed)} recordings closed", "warning")
         self.segments.start()
         self.reader.start()
+        self._running = True
         for source in self.sources.all.values():
-            self._start_source(source)
+            if source.id not in self.recorders:
+                self._start_source(source)
         try:
             while True:
                 await asyncio.sleep(10)
                 await asyncio.to_thread(self.enforce_retention)
         finally:
+            self._running = False
             for task in self._tasks.values():
                 task.cancel()
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -240,7 +244,7 @@ class RecordingService:
         if source is None:
             self.bus.delete(CONNECTION, {"source": source_id})
             self.bus.delete(RECORDING, {"RecordingToken": source_id})
-        elif self._loop is not None:
+        elif self._running:
             self._start_source(source)
 
     async def _supervise(self, source: Source) -> None:

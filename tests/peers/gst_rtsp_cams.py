@@ -1,0 +1,53 @@
+#!/usr/bin/python3
+"""Fake RTSP cameras for tests and benchmarks, served by GStreamer's RTSP server.
+
+Run with Debian's /usr/bin/python3 (it has the GObject bindings):
+    /usr/bin/python3 gst_rtsp_cams.py --port 8554 --n 4 --file long.mkv [--user u --password p]
+URLs rtsp://127.0.0.1:PORT/cam1..camN; prints READY when listening.
+"""
+
+import argparse
+import signal
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", default="8554")
+parser.add_argument("--n", type=int, default=1)
+parser.add_argument("--file", required=True, help="an H.264 MKV without B-frames")
+parser.add_argument("--user")
+parser.add_argument("--password")
+args = parser.parse_args()
+Gst.init(None)
+server = GstRtspServer.RTSPServer()
+server.set_address("127.0.0.1")
+server.set_service(args.port)
+mounts = server.get_mount_points()
+for i in range(1, args.n + 1):
+    launch = (f"( filesrc location={args.file} ! matroskademux ! h264parse ! "
+              "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    if args.user:
+        factory.add_role_from_structure(Gst.Structure.new_from_string(
+            "camuser, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
+    mounts.add_factory(f"/cam{i}", factory)
+if args.user:
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string("media.factory.role", "camuser")
+    auth.add_digest(args.user, args.password, token)
+    auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    server.set_auth(auth)
+server.attach(None)
+loop = GLib.MainLoop()
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
+GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, loop.quit)
+print("READY", flush=True)
+loop.run()
