@@ -65,7 +65,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE segments (
         id INTEGER PRIMARY KEY AUTOINCREMENT, recording TEXT NOT NULL REFERENCES recordings(id),
         path TEXT NOT NULL, start REAL NOT NULL, stop REAL NOT NULL, bytes INTEGER NOT NULL,
-        init_size INTEGER NOT NULL, sha256 TEXT, sealed INTEGER NOT NULL DEFAULT 0
+        init_size INTEGER NOT NULL, checksum TEXT, sealed INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX segments_recording_start ON segments(recording, start);
     CREATE TABLE fragments (

@@ -111,6 +111,7 @@ def register(device: Device, service: RecordingService) -> None:
     async def status(call: JsonCall, who: Principal) -> dict[str, Any]:
         return {"ongoing": [{"source": s, "recordingId": r, "type": k} for s, r, k in service.ongoing()],
                 "usedBytes": service.used_bytes(),
+                "sources": service.stats(),
                 "writtenBytes": service.segments.written_bytes}
 
     async def start(call: JsonCall, who: Principal) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """`vigil check`: verify the footage index against the files, repair what can be repaired.
 
-For every segment: the file exists, its size matches the index, a sealed segment's SHA-256
+For every segment: the file exists, its size matches the index, a sealed segment's checksum
 matches, every indexed fragment lies inside the file and starts with a moof box. Unsealed
 segments (an unclean stop) go through the same recovery as start-up; index entries whose
 footage is gone are removed; footage files the index does not know are reported.
@@ -8,13 +8,12 @@ footage is gone are removed; footage files the index does not know are reported.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.store import Store
-from vigil.features.recording.storage import recover
+from vigil.features.recording.storage import Checksum, recover
 
 
 @dataclass
@@ -56,7 +55,8 @@ def check(store: Store, data: Path, repair: bool = True) -> CheckReport:
         if recovered.missing:
             report.repairs.append(f"removed {recovered.missing} unsealed segments whose file was gone")
     known: set[str] = set()
-    for seg_id, path, size, sha, sealed in store.query("SELECT id, path, bytes, sha256, sealed FROM segments"):
+    for seg_id, path, size, checksum, sealed in store.query(
+            "SELECT id, path, bytes, checksum, sealed FROM segments"):
         report.segments += 1
         known.add(str(Path(path).resolve()))
         file = Path(path)
@@ -75,13 +75,8 @@ def check(store: Store, data: Path, repair: bool = True) -> CheckReport:
         elif actual > size:
             report.pending.append(f"segment {seg_id}: {actual - size} bytes written after the last index commit "
                                   "(recovered at start-up or by a repairing check)")
-        if sealed and sha:
-            digest = hashlib.sha256()
-            with open(file, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-            if digest.hexdigest() != sha:
-                report.problems.append(f"segment {seg_id}: {path} does not match its recorded SHA-256")
+        if sealed and checksum and Checksum.of_file(file) != checksum:
+            report.problems.append(f"segment {seg_id}: {path} does not match its recorded checksum")
         with open(file, "rb") as f:
             for offset, length in store.query("SELECT offset, size FROM fragments WHERE segment=? ORDER BY offset",
                                               (seg_id,)):

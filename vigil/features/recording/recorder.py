@@ -373,6 +373,16 @@ class RecordingService:
             db.execute("UPDATE recordings SET video=?, width=?, height=?, audio=? WHERE source=? AND stop IS NULL",
                        (video.lower(), width, height, audio.lower(), source_id))
 
+    def stats(self) -> dict[str, dict[str, int | bool]]:
+        """Per source: connected, frames and bytes received, RTP packets lost."""
+        out: dict[str, dict[str, int | bool]] = {}
+        for sid, recorder in self.recorders.items():
+            connection = self._connections.get(sid)
+            lost = sum(d.lost for d in connection.parser.channels.values()) if connection and connection.parser else 0
+            out[sid] = {"connected": recorder.connected, "frames": connection.frames if connection else 0,
+                        "bytesIn": connection.bytes_in if connection else 0, "packetsLost": lost}
+        return out
+
     def ongoing(self) -> list[tuple[str, str, str]]:
         """(source, recording id, kind) of every recording being written."""
         return [(sid, s.id, s.kind) for sid, r in self.recorders.items() for s in r.sessions.values()]

@@ -11,12 +11,12 @@ length or its recording stops.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,28 @@ from vigil.core.store import Store
 from vigil.features.recording import mp4
 
 log = logging.getLogger("vigil.recording")
-SYNC_INTERVAL = 0.5
+SYNC_INTERVAL = 1.0  # seconds between fdatasync + index commit
+
+
+class Checksum:
+    """CRC-32 of a segment file, kept while writing (cheap: footage is hashed once, in memory)."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self.value = zlib.crc32(data)
+
+    def update(self, data: bytes) -> None:
+        self.value = zlib.crc32(data, self.value)
+
+    def hexdigest(self) -> str:
+        return f"crc32:{self.value:08x}"
+
+    @classmethod
+    def of_file(cls, path: Path) -> str:
+        checksum = cls()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                checksum.update(chunk)
+        return checksum.hexdigest()
 
 
 @dataclass
@@ -38,7 +59,7 @@ class OpenSegment:
     stop: float
     size: int
     init_size: int
-    hasher: hashlib._Hash
+    hasher: Checksum
     dirty: bool = False
 
 
@@ -148,7 +169,7 @@ class SegmentStore:
             os.fsync(fd_dir)
         finally:
             os.close(fd_dir)
-        hasher = hashlib.sha256(job.init)
+        hasher = Checksum(job.init)
         with self.store.transaction() as db:
             cur = db.execute("INSERT INTO segments(recording, path, start, stop, bytes, init_size, sealed) "
                              "VALUES(?,?,?,?,?,?,0)",
@@ -181,7 +202,7 @@ class SegmentStore:
             os.fsync(segment.fd)
             os.close(segment.fd)
             with self.store.transaction() as db:
-                db.execute("UPDATE segments SET stop=?, bytes=?, sha256=?, sealed=1 WHERE id=?",
+                db.execute("UPDATE segments SET stop=?, bytes=?, checksum=?, sealed=1 WHERE id=?",
                            (segment.stop, segment.size, segment.hasher.hexdigest(), segment.id))
         if stop is not None:
             with self.store.transaction() as db:
@@ -234,12 +255,12 @@ def recover(store: Store, now: float) -> RecoveryReport:
                 f.flush()
                 os.fsync(f.fileno())
             report.truncated += len(data) - pos
-        digest = hashlib.sha256(data[:pos]).hexdigest()
+        digest = Checksum(data[:pos]).hexdigest()
         with store.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO fragments(segment, offset, size, start, duration, frames, key) "
                            "VALUES(?,?,?,?,?,?,?)", new_rows)
             stop = last if last is not None else None
-            db.execute("UPDATE segments SET bytes=?, sha256=?, sealed=1, stop=COALESCE(?, stop) WHERE id=?",
+            db.execute("UPDATE segments SET bytes=?, checksum=?, sealed=1, stop=COALESCE(?, stop) WHERE id=?",
                        (pos, digest, stop, seg_id))
         report.indexed += len(new_rows)
         report.sealed += 1
