@@ -58,6 +58,20 @@ def add_account(device: Device, name: str, password: str, role: str, ptz: bool =
     device.accounts.add(name, password, Role.parse(role), ptz, "", "test")
 
 
+ROLE_USERS = {"viewer": ("viewer1", "view1234"), "operator": ("operator1", "oper1234"), "admin": ADMIN}
+
+
+def client_as(device: Device, role: str, basic: bool = False, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """A client logged in with a role's test account (created on first use)."""
+    user, password = ROLE_USERS[role]
+    if device.accounts.get(user) is None:
+        add_account(device, user, password, role, ptz=role == "admin")
+    auth = httpx.BasicAuth(user, password) if basic else httpx.DigestAuth(user, password)
+    app = device.__dict__.setdefault("_test_app", create_app(device))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 50000)),
+                             base_url="http://127.0.0.1", auth=auth)
+
+
 @pytest.fixture
 async def anon(device: Device) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(device) as c:
@@ -110,10 +124,13 @@ class LiveDevice:
                 self.process.wait()
 
 
-def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] | None = None) -> LiveDevice:
+def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] | None = None,
+               test_cameras: int = 0) -> LiveDevice:
     http_port, https_port, rtsp_port = ports or (free_port(), free_port(), free_port())
     cmd = [sys.executable, "-m", "vigil", "run", "--profile", profile, "--data", str(data), "--host", "127.0.0.1",
            "--http-port", str(http_port), "--https-port", str(https_port), "--rtsp-port", str(rtsp_port)]
+    if test_cameras:
+        cmd += ["--test-cameras", str(test_cameras)]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     live = LiveDevice(process, data, http_port, https_port, rtsp_port, profile)

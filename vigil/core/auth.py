@@ -25,7 +25,9 @@ from vigil.core.vault import Vault
 NONCE_LIFETIME = 300.0
 SESSION_IDLE = 3600.0
 AUDIT_REPEAT = 600.0  # the same user from the same address is audited again after this
-_PAIR = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
+# A bare token may not hold a quote: an unterminated quoted value is malformed, not truncated.
+_PAIR = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s"]*)\s*(?:,|$)')
+_ESCAPED = re.compile(r"\\(.)")
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
@@ -63,7 +65,7 @@ def parse_digest(header: str) -> dict[str, str]:
             raise ValueError("malformed Digest parameters")
         key, value = m.group(1).lower(), m.group(2)
         if value.startswith('"'):
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            value = _ESCAPED.sub(r"\1", value[1:-1])
         fields[key] = value
         pos = m.end()
     return fields
@@ -143,7 +145,8 @@ class Authenticator:
             issued = int(stamp, 16)
         except ValueError:
             return "bad"
-        if not secrets.compare_digest(mac, self.vault.sign("nonce" + stamp)):
+        # Compare bytes: compare_digest refuses str with non-ASCII characters (headers are latin-1).
+        if not secrets.compare_digest(mac.encode(), self.vault.sign("nonce" + stamp).encode()):
             return "bad"
         return "stale" if self.clock.time() - issued > NONCE_LIFETIME else "ok"
 
@@ -210,7 +213,7 @@ class Authenticator:
             expected = h(f"{ha1}:{nonce}:{ha2}")
         else:
             raise AuthFailure(f"unsupported qop {qop}", user)
-        if not secrets.compare_digest(expected, response.lower()):
+        if not secrets.compare_digest(expected.encode(), response.lower().encode()):
             raise AuthFailure("wrong user name or password", user)
         if state == "stale":
             raise AuthFailure("nonce expired", user, stale=True)

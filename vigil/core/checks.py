@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -39,3 +40,15 @@ def service_port(value: str) -> str | None:
     """The manual's rule for HTTP/HTTPS ports: the standard port or 1024-65535 (1-1023 allowed with a warning)."""
     port = int(value)
     return None if 1 <= port <= 65535 else "ports are 1 to 65535"
+
+
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA time zone names this system knows (read once: listing them walks the tz database)."""
+    from zoneinfo import available_timezones
+
+    return frozenset(available_timezones())
+
+
+def iana_zone(value: str) -> str | None:
+    return None if value in time_zones() else "not an IANA time zone name"

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import time
 
+# The store key that keeps the device's offset from the host clock across restarts, as a
+# real device's battery-backed clock keeps the time it was set to.
+OFFSET_KEY = "clock.offset"
+
 
 class Clock:
     """Wall clock with an adjustable offset (the device's own notion of time)."""

@@ -24,6 +24,19 @@ class ParamError(Exception):
     """A request the tree refuses; `str()` is the text the client sees."""
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """`text` safe to echo in a one-line reply or a log entry: control characters escaped
+    (a CR LF in a value must not become a line of its own), long texts cut."""
+    out = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                  for c in text[:limit])
+    return out + "..." if len(text) > limit else out
+
+
+def _refused(name: str, value: str, reason: str, secret: bool = False) -> ParamError:
+    shown = MASK if secret else printable(value)
+    return ParamError(f"Error setting 'root.{printable(strip_root(name))}' to '{shown}'! ({reason})")
+
+
 @dataclass(frozen=True)
 class ParamDef:
     """One parameter. `name` has no `root.` prefix, e.g. `Network.HTTP.Port`."""
@@ -175,7 +188,10 @@ class ParamTree:
         seen: set[str] = set()
         missing: list[str] = []
         for raw in patterns:
-            pattern = strip_root(raw.strip()).split(".")
+            stripped = strip_root(raw.strip())
+            if stripped.lower() == "root":  # `group=root` is the whole tree
+                stripped = "*"
+            pattern = stripped.split(".")
             hits = [n for n in readable if _matches(pattern, n.split("."))]
             if not hits or not all(_NAME_PART.match(p.replace("*", "x")) for p in pattern):
                 missing.append(raw)
@@ -193,13 +209,14 @@ class ParamTree:
         for raw, value in pairs:
             name = self.resolve(raw)
             d = self.defs.get(name) if name else None
+            secret = d is not None and d.kind == "password"
             if d is None or d.read > role:
-                raise ParamError(f"Error setting 'root.{strip_root(raw)}' to '{value}'! (no such parameter)")
+                raise _refused(raw, value, "no such parameter", secret)
             if d.readonly or d.write is None or d.write > role:
-                raise ParamError(f"Error setting 'root.{d.name}' to '{value}'! (not writable with this account)")
+                raise _refused(d.name, value, "not writable with this account", secret)
             reason = d.validate(value)
             if reason:
-                raise ParamError(f"Error setting 'root.{d.name}' to '{value}'! ({reason})")
+                raise _refused(d.name, value, reason, secret)
             staged[d.name] = value
         return self._commit(staged, actor)
 
@@ -208,7 +225,7 @@ class ParamTree:
         for name, value in values.items():
             reason = self.defs[name].validate(value)
             if reason:
-                raise ParamError(f"Error setting 'root.{name}' to '{value}'! ({reason})")
+                raise _refused(name, value, reason, self.defs[name].kind == "password")
         return self._commit(values, actor)
 
     def _commit(self, staged: dict[str, str], actor: str) -> list[Change]:
@@ -233,7 +250,7 @@ class ParamTree:
         """Create the next instance of a dynamic group; returns its short name, e.g. S3."""
         template = self.templates.get(template_name)
         if template is None or strip_root(parent).lower() != template.parent.lower():
-            raise ParamError(f"Invalid template '{template_name}' for group '{parent}'")
+            raise ParamError(f"Invalid template '{printable(template_name)}' for group '{printable(parent)}'")
         if role < template.add_role:
             raise ParamError("Not allowed to add groups with this account")
         used = {n.split(".")[len(template.parent.split("."))] for n in self.defs
@@ -250,13 +267,13 @@ class ParamTree:
         for raw, value in values:
             key = strip_root(raw)
             if not key.lower().startswith(prefix.lower()):
-                raise ParamError(f"Parameter '{raw}' does not belong to template '{template_name}'")
+                raise ParamError(f"Parameter '{printable(raw)}' does not belong to template '{template_name}'")
             d = relative.get(key[len(prefix):].lower())
             if d is None:
-                raise ParamError(f"Unknown parameter '{raw}'")
+                raise ParamError(f"Unknown parameter '{printable(raw)}'")
             reason = d.validate(value)
             if reason:
-                raise ParamError(f"Error setting 'root.{group}.{d.name}' to '{value}'! ({reason})")
+                raise _refused(f"{group}.{d.name}", value, reason, d.kind == "password")
             staged[f"{group}.{d.name}"] = value
         made = self._instantiate(template, group)
         with self.store.transaction() as db:
@@ -277,7 +294,7 @@ class ParamTree:
         for raw in groups:
             group = lower.get(strip_root(raw.strip()).lower())
             if group is None:
-                raise ParamError(f"Group '{raw}' does not exist or cannot be removed")
+                raise ParamError(f"Group '{printable(raw)}' does not exist or cannot be removed")
             if role < self.templates[known[group]].add_role:
                 raise ParamError("Not allowed to remove groups with this account")
             targets.append(group)

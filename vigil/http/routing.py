@@ -80,7 +80,7 @@ class Router:
             try:
                 call = parse_call(await request.body(), versions, errs)
             except JsonApiError as err:
-                return json_reply(None, error=err, version=versions[-1])
+                return json_reply(err.call, error=err, version=versions[-1])
             if call.method == "getSupportedVersions" and call.method not in methods:
                 return json_reply(call, {"apiVersions": versions})
             entry = methods.get(call.method)
@@ -176,6 +176,13 @@ def _access_redirect(device: Device, request: Request) -> Response | None:
 
 def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
+        try:
+            return await checked(request)
+        except Exception:  # the guard itself must never answer with a bare 500 and a trace
+            log.exception("request %s %s failed before its handler", request.method, request.scope.get("path"))
+            return _internal_error(endpoint.kind)
+
+    async def checked(request: Request) -> Response:
         address = client_address(request)
         if device.auth.guard.blocked(address):
             device.logs.access(f"blocked address {address} refused on {request.url.path}")

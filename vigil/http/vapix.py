@@ -4,6 +4,7 @@ and the request arguments of form-style CGIs."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,10 @@ async def form_args(request: Request) -> list[tuple[str, str]]:
     Clients send urlencoded bodies with any Content-Type (the `axis` library says
     text/plain), so the body is parsed as a form whatever the header says.
     """
-    pairs = parse_qsl(request.url.query, keep_blank_values=True, errors="strict")
+    try:
+        pairs = parse_qsl(request.url.query, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise BadArguments("the query is not UTF-8 text") from None
     if request.method == "POST":
         body = await request.body()
         if body:
@@ -63,10 +67,11 @@ class JsonCall:
 
 
 class JsonApiError(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, call: JsonCall | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.call = call  # what could be read of a refused request, to echo context and method
 
 
 JsonHandler = Callable[[JsonCall, Any], Awaitable[dict[str, Any]]]
@@ -108,35 +113,37 @@ def parse_call(raw: bytes, versions: list[str], errors: JsonErrors) -> JsonCall:
     """Decode a JSON-RPC style request body; raises JsonApiError in the API's own codes."""
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise JsonApiError(errors.bad_json, "Invalid JSON") from None
     if not isinstance(body, dict):
         raise JsonApiError(errors.bad_json, "Invalid JSON: expected an object")
     method = body.get("method")
     context = body.get("context")
+    version = body.get("apiVersion")
+    # Errors found from here on echo what the request said, as the axis library indexes `method`.
+    echo = JsonCall(version if isinstance(version, str) and version else versions[-1],
+                    context if isinstance(context, str) else None, method if isinstance(method, str) else "", {})
     if not isinstance(method, str):
         raise JsonApiError(errors.bad_params, "Required parameter 'method' missing or invalid")
     if context is not None and not isinstance(context, str):
-        raise JsonApiError(errors.bad_params, "Parameter 'context' must be a string")
+        raise JsonApiError(errors.bad_params, "Parameter 'context' must be a string", echo)
     params = body.get("params", {})
     if not isinstance(params, dict):
-        raise JsonApiError(errors.bad_params, "Parameter 'params' must be an object")
-    version = body.get("apiVersion")
+        raise JsonApiError(errors.bad_params, "Parameter 'params' must be an object", echo)
     if method == "getSupportedVersions":
         return JsonCall(versions[-1], context, method, params)
     if not isinstance(version, str):
-        raise JsonApiError(errors.bad_params, "Required parameter 'apiVersion' missing or invalid")
+        raise JsonApiError(errors.bad_params, "Required parameter 'apiVersion' missing or invalid", echo)
     if not supported_version(version, versions):
-        raise JsonApiError(errors.bad_version, f"The requested API version {version} is not supported")
+        raise JsonApiError(errors.bad_version, "The requested API version is not supported", echo)
     return JsonCall(version, context, method, params)
 
 
 def supported_version(version: str, versions: list[str]) -> bool:
     """A request for M.m is served by a supported M.n with n >= m."""
-    try:
-        major, minor = (int(x) for x in version.split("."))
-    except ValueError:
+    if not re.fullmatch(r"[0-9]{1,4}\.[0-9]{1,4}", version):
         return False
+    major, minor = (int(x) for x in version.split("."))
     for v in versions:
         have_major, have_minor = (int(x) for x in v.split("."))
         if have_major == major and minor <= have_minor:

@@ -107,7 +107,7 @@ def time_group() -> list[ParamDef]:
     return [
         ParamDef(t + "SyncSource", "NTP", "enum", ("NTP", "None")),
         ParamDef(t + "ObtainFromDHCP", "yes", **YESNO),
-        ParamDef(t + "TimeZone", "Etc/UTC", maxlen=64, ascii_only=True, read=OP),
+        ParamDef(t + "TimeZone", "Etc/UTC", maxlen=64, ascii_only=True, read=OP, check=checks.iana_zone),
         ParamDef(t + "POSIXTimeZone", "UTC0", maxlen=64, ascii_only=True, read=OP),
         ParamDef(t + "DST.Enabled", "no", **YESNO, read=OP),
         ParamDef(t + "NTP.Server", "", check=checks.host_list),

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vigil.core.auth import Principal
-from vigil.core.params import ParamDef, ParamError, strip_root
+from vigil.core.params import ParamDef, ParamError, printable, strip_root
 from vigil.core.roles import Role
-from vigil.http.routing import refuse
+from vigil.http.routing import challenge, refuse
 from vigil.http.vapix import first, form_args, text
 
 if TYPE_CHECKING:
@@ -28,9 +28,10 @@ def _listing(device: Device, who: Principal, group: str | None) -> Response:
     patterns = [g for g in group.split(",") if g.strip()] if group else None
     names, missing = params.select(patterns, who.role)
     lines = [f"root.{n}={params.shown(n)}" for n in names]
-    errors = [f"# Error: Error -1 getting param in group '{strip_root(m.strip())}'" for m in missing]
+    errors = [f"# Error: Error -1 getting param in group '{printable(strip_root(m.strip()))}'" for m in missing]
     if missing:
-        device.logs.system(f"param.cgi list: unknown or unreadable group(s) {', '.join(missing)}", "warning")
+        device.logs.system(f"param.cgi list: unknown or unreadable group(s) {printable(', '.join(missing))}",
+                           "warning")
     return text(EOL.join(lines + errors) + EOL)
 
 
@@ -76,6 +77,17 @@ def _definitions(device: Device, who: Principal, group: str | None) -> Response:
     return Response("\n".join(out), media_type="text/xml")
 
 
+def _update_role(device: Device, values: list[tuple[str, str]]) -> Role:
+    """An update needs an operator, unless every parameter named is one a viewer may write
+    (System.Theme); the tree still checks each parameter's own write role."""
+    for raw, _value in values:
+        name = device.params.resolve(raw)
+        d = device.params.defs.get(name) if name else None
+        if d is None or d.write is None or d.write > Role.VIEWER:
+            return Role.OPERATOR
+    return Role.VIEWER if values else Role.OPERATOR
+
+
 def register(device: Device) -> None:
     params = device.params
 
@@ -88,18 +100,21 @@ def register(device: Device) -> None:
             try:
                 needed = Role.parse(elevated)
             except ValueError:
-                return text(f"# Error: unknown usergroup '{elevated}'" + EOL)
-            refusal = refuse(request, who, needed)
-            if refusal is not None:
-                return refusal
+                return text(f"# Error: unknown usergroup '{printable(elevated)}'" + EOL)
+            # The argument exists to make a browser log in again: a caller below the level, or
+            # one let in by anonymous viewing, gets a fresh challenge rather than a 403.
+            if who.role < needed or (who.method == "anonymous" and needed > Role.ANONYMOUS):
+                return challenge(device, request)
         if action == "list":
             return _listing(device, who, group)
         if action == "listdefinitions":
             return _definitions(device, who, group)
-        refusal = refuse(request, who, Role.OPERATOR) if action in ("update", "add", "remove") else None
-        if refusal is not None:
-            return refusal
         values = [(k, v) for k, v in pairs if k not in RESERVED]
+        if action in ("update", "add", "remove"):
+            needed = _update_role(device, values) if action == "update" else Role.OPERATOR
+            refusal = refuse(request, who, needed)
+            if refusal is not None:
+                return refusal
         try:
             if action == "update":
                 if not values:

@@ -42,7 +42,7 @@ def register(device: Device) -> None:
             user, password = body["username"], body["password"]
             if not isinstance(user, str) or not isinstance(password, str):
                 raise TypeError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             return _error(400, "Send a JSON object with username and password")
         address = client_address(request)
         try:

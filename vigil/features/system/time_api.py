@@ -8,8 +8,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from vigil.core import checks
+from vigil.core.clock import OFFSET_KEY
+from vigil.core.params import ParamError
 from vigil.core.roles import Role
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, param
 
@@ -32,6 +35,12 @@ def register(device: Device) -> None:
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo("Etc/UTC")
 
+    def save(values: dict[str, str], actor: str) -> None:
+        try:
+            params.set_internal(values, actor)
+        except ParamError as err:
+            raise JsonApiError(ERRORS.bad_params, str(err)) from None
+
     async def info(call: JsonCall, who: Any) -> dict[str, Any]:
         now = datetime.fromtimestamp(clock.time(), UTC)
         return {
@@ -43,7 +52,7 @@ def register(device: Device) -> None:
         }
 
     async def get_all(call: JsonCall, who: Any) -> dict[str, Any]:
-        return {**await info(call, who), "timeZones": sorted(available_timezones())}
+        return {**await info(call, who), "timeZones": sorted(checks.time_zones())}
 
     async def set_date_time(call: JsonCall, who: Any) -> dict[str, Any]:
         value = param(call, "dateTime", str, ERRORS)
@@ -52,22 +61,23 @@ def register(device: Device) -> None:
         except ValueError:
             raise JsonApiError(ERRORS.bad_params, "dateTime must look like 2024-01-31T12:00:00Z") from None
         clock.set_time(moment.timestamp())
+        device.store.set_kv(OFFSET_KEY, repr(clock.offset))
         device.logs.audit(who.name, f"set date and time to {value}", "time")
         return {}
 
     async def set_time_zone(call: JsonCall, who: Any) -> dict[str, Any]:
         name = param(call, "timeZone", str, ERRORS)
-        if name not in available_timezones():
+        if checks.iana_zone(name):
             raise JsonApiError(ERRORS.bad_params, f"Unknown time zone {name!r}")
-        params.set_internal({"Time.TimeZone": name}, who.name)
+        save({"Time.TimeZone": name}, who.name)
         return {}
 
     async def set_posix(call: JsonCall, who: Any) -> dict[str, Any]:
         tz = param(call, "posixTimeZone", str, ERRORS)
         dst = param(call, "dstEnabled", bool, ERRORS, False)
-        if len(tz) > 64 or not POSIX_TZ.match(tz):
+        if len(tz) > 64 or not POSIX_TZ.fullmatch(tz):  # fullmatch: `$` would let a final newline in
             raise JsonApiError(ERRORS.bad_params, f"Invalid POSIX time zone {tz!r}")
-        params.set_internal({"Time.POSIXTimeZone": tz, "Time.DST.Enabled": "yes" if dst else "no"}, who.name)
+        save({"Time.POSIXTimeZone": tz, "Time.DST.Enabled": "yes" if dst else "no"}, who.name)
         return {}
 
     device.router.json_api("/axis-cgi/time.cgi", ["1.0"], {

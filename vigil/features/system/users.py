@@ -10,7 +10,7 @@ from starlette.responses import Response
 from vigil.core.accounts import AccountError
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
-from vigil.http.vapix import first, form_args, html, text
+from vigil.http.vapix import BadArguments, first, form_args, html, text
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -50,7 +50,10 @@ def register(device: Device) -> None:
         return html("Error: consult the system log file.")
 
     async def pwdgrp(request: Request, who: Principal) -> Response:
-        pairs = await form_args(request)
+        try:
+            pairs = await form_args(request)
+        except BadArguments as err:
+            return failed(str(err))
         action = first(pairs, "action")
         user = first(pairs, "user") or ""
         initial = not accounts.admin_exists

@@ -1,0 +1,380 @@
+"""param.cgi end to end: list, listdefinitions, update, add, remove, aliases, elevation,
+persistence across a rebuild and across `kill -9` of a live server."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import threading
+import time
+
+import httpx
+import pytest
+from lxml import etree
+
+from tests.conftest import ADMIN, client_as, create_admin_live, make_device, start_live
+from vigil.device import DB_FILE, build_device
+
+PARAM = "/axis-cgi/param.cgi"
+NS = {"p": "http://www.axis.com/ParameterDefinitionsSchema"}
+
+
+def lines(body: str) -> list[str]:
+    assert body.endswith("\r\n"), repr(body[-20:])
+    return body[:-2].split("\r\n")
+
+
+def as_dict(body: str) -> dict[str, str]:
+    out = {}
+    for line in lines(body):
+        assert not line.startswith("#"), line
+        key, _, value = line.partition("=")
+        out[key] = value
+    return out
+
+
+async def listing(client: httpx.AsyncClient, group: str | None = None, path: str = PARAM) -> httpx.Response:
+    args = {"action": "list"}
+    if group is not None:
+        args["group"] = group
+    return await client.get(path, params=args)
+
+
+# -- list ----------------------------------------------------------------------------
+async def test_list_one_group_exact_format(admin, device):
+    r = await listing(admin, "Brand")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    assert "\r\n" in r.text and "\n" not in r.text.replace("\r\n", "")
+    got = as_dict(r.text)
+    assert got["root.Brand.ProdNbr"] == "S3016"
+    assert got["root.Brand.Brand"] == "Vigil"
+    assert all(k.startswith("root.Brand.") for k in got)
+    # The root. prefix is optional and case of the group does not matter.
+    assert (await listing(admin, "root.Brand")).text == r.text
+    assert (await listing(admin, "brand")).text == r.text
+
+
+async def test_list_single_parameter_and_several_groups(admin):
+    r = await listing(admin, "Brand.ProdNbr")
+    assert lines(r.text) == ["root.Brand.ProdNbr=S3016"]
+    r = await listing(admin, "root.Brand.ProdNbr,HTTPS,Network.Bonjour")
+    got = as_dict(r.text)
+    assert got["root.Brand.ProdNbr"] == "S3016"
+    assert got["root.HTTPS.AllowAccessThrough"] == "both"
+    assert got["root.Network.Bonjour.Enabled"] == "yes"
+    assert not any(k.startswith("root.Brand.ProdType") for k in got)
+    # Order of groups follows the request.
+    keys = list(got)
+    assert keys.index("root.Brand.ProdNbr") < keys.index("root.HTTPS.Enabled") < keys.index(
+        "root.Network.Bonjour.Enabled")
+
+
+async def test_list_wildcards(admin):
+    got = as_dict((await listing(admin, "Network.*.Enabled")).text)
+    assert set(got) >= {"root.Network.Bonjour.Enabled", "root.Network.UPnP.Enabled", "root.Network.SSH.Enabled",
+                        "root.Network.FTP.Enabled", "root.Network.RTSP.Enabled"}
+    assert "root.Network.Enabled" not in got  # `*` stands for exactly one level here
+    assert all(k.startswith("root.Network.") and k.endswith(".Enabled") for k in got)
+    got = as_dict((await listing(admin, "Brand.Prod*")).text)
+    assert set(got) == {"root.Brand.ProdFullName", "root.Brand.ProdNbr", "root.Brand.ProdShortName",
+                        "root.Brand.ProdType", "root.Brand.ProdVariant"}
+
+
+async def test_list_wildcard_io_ports_on_w401(tmp_path, clock):
+    device = make_device(tmp_path, clock, "w401")
+    try:
+        async with client_as(device, "admin") as c:
+            got = as_dict((await listing(c, "IOPort.I*.Direction")).text)
+            assert list(got) == [f"root.IOPort.I{i}.Direction" for i in range(9)]
+            assert set(got.values()) <= {"input", "output"}
+            assert got["root.IOPort.I8.Direction"] == "output"  # the relay
+    finally:
+        device.close()
+
+
+async def test_full_listing_and_root(admin, device):
+    full = await listing(admin)
+    got = as_dict(full.text)
+    for group in ("Brand", "Properties", "Network", "Time", "HTTPS", "System", "RemoteService", "StreamProfile"):
+        assert any(k.startswith(f"root.{group}.") for k in got), group
+    assert len(got) == len(device.params.names())
+    assert (await listing(admin, "root")).text == full.text
+    assert (await listing(admin, "*")).text == full.text
+    # POST with a form body (the axis library says text/plain) gives the same answer.
+    r = await admin.post(PARAM, content="action=list&group=root.Brand", headers={"Content-Type": "text/plain"})
+    assert r.text == (await listing(admin, "Brand")).text
+
+
+async def test_list_respects_read_roles(device):
+    async with client_as(device, "viewer") as viewer, client_as(device, "operator") as operator:
+        v = as_dict((await listing(viewer)).text)
+        o = as_dict((await listing(operator)).text)
+    assert "root.Brand.ProdNbr" in v and "root.Network.HostName" in v
+    assert "root.Network.SubnetMask" not in v and "root.Network.SubnetMask" not in o
+    assert "root.Time.TimeZone" not in v and "root.Time.TimeZone" in o
+    async with client_as(device, "viewer") as viewer:
+        r = await listing(viewer, "Network.SubnetMask")
+    assert r.text == "# Error: Error -1 getting param in group 'Network.SubnetMask'\r\n"
+
+
+async def test_list_errors(admin):
+    r = await listing(admin, "NoSuchGroup")
+    assert r.status_code == 200
+    assert r.text == "# Error: Error -1 getting param in group 'NoSuchGroup'\r\n"
+    # One bad group among good ones: the good ones still come back, with the error inline.
+    out = lines((await listing(admin, "Brand.ProdNbr,Nope.Nothing,HTTPS.Enabled")).text)
+    assert "root.Brand.ProdNbr=S3016" in out and "root.HTTPS.Enabled=yes" in out
+    assert "# Error: Error -1 getting param in group 'Nope.Nothing'" in out
+
+
+async def test_passwords_are_masked(admin, device):
+    r = await admin.get(PARAM, params={"action": "update", "RemoteService.ProxyPassword": "s3cr3t-Pw"})
+    assert r.text == "OK\r\n"
+    assert device.params.get("RemoteService.ProxyPassword") == "s3cr3t-Pw"
+    got = as_dict((await listing(admin, "RemoteService")).text)
+    assert got["root.RemoteService.ProxyPassword"] == "******"
+    full = (await listing(admin)).text
+    assert "s3cr3t-Pw" not in full
+    xml = (await admin.get(PARAM, params={"action": "listdefinitions", "listformat": "xmlschema"})).text
+    assert "s3cr3t-Pw" not in xml
+
+
+# -- listdefinitions -----------------------------------------------------------------
+async def test_listdefinitions_is_valid_xml(admin):
+    r = await admin.get(PARAM, params={"action": "listdefinitions", "listformat": "xmlschema"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
+    root = etree.fromstring(r.content)
+    assert root.tag == "{http://www.axis.com/ParameterDefinitionsSchema}parameterDefinitions"
+    assert root.findtext("p:model", namespaces=NS) == "S3016"
+    port = root.xpath("//p:group[@name='HTTPS']/p:parameter[@name='Port']", namespaces=NS)
+    assert len(port) == 1 and port[0].get("value") == "443"
+    intdef = port[0].find("p:type/p:int", NS)
+    assert intdef.get("min") == "1" and intdef.get("max") == "65535"
+    enabled = root.xpath("//p:group[@name='HTTPS']/p:parameter[@name='Enabled']/p:type/p:bool", namespaces=NS)
+    assert enabled[0].get("true") == "yes" and enabled[0].get("false") == "no"
+    policy = root.xpath("//p:group[@name='HTTPS']/p:parameter[@name='AllowAccessThrough']//p:entry/@value",
+                        namespaces=NS)
+    assert policy == ["http", "https", "both"]
+    prod = root.xpath("//p:group[@name='Brand']/p:parameter[@name='ProdNbr']", namespaces=NS)[0]
+    assert prod.find("p:type", NS).get("readonly") == "true"
+    assert prod.get("securityLevel")[2] == "1"  # viewer may read
+    # One group only.
+    r = await admin.get(PARAM, params={"action": "listdefinitions", "listformat": "xmlschema", "group": "Brand"})
+    root = etree.fromstring(r.content)
+    assert [g.get("name") for g in root.findall("p:group", NS)] == ["Brand"]
+
+
+# -- update --------------------------------------------------------------------------
+async def test_update_single_and_several(admin, device):
+    r = await admin.get(PARAM, params={"action": "update", "Network.Bonjour.FriendlyName": "Front door"})
+    assert r.status_code == 200 and r.text == "OK\r\n"
+    r = await admin.post(PARAM, data={"action": "update", "root.Network.UPnP.FriendlyName": "Back & door=2",
+                                      "System.BruteForce.BlockingPeriod": "30"})
+    assert r.text == "OK\r\n"
+    got = as_dict((await listing(admin, "Network.Bonjour.FriendlyName,Network.UPnP.FriendlyName,"
+                                        "System.BruteForce.BlockingPeriod")).text)
+    assert got == {"root.Network.Bonjour.FriendlyName": "Front door",
+                   "root.Network.UPnP.FriendlyName": "Back & door=2",
+                   "root.System.BruteForce.BlockingPeriod": "30"}
+
+
+async def test_update_is_atomic(admin, device):
+    before = {n: device.params.get(n) for n in ("Network.Bonjour.FriendlyName", "HTTPS.Port")}
+    r = await admin.get(PARAM, params={"action": "update", "Network.Bonjour.FriendlyName": "changed",
+                                       "HTTPS.Port": "not-a-number"})
+    assert r.status_code == 200
+    assert r.text.startswith("# Error: Error setting 'root.HTTPS.Port' to 'not-a-number'!")
+    assert {n: device.params.get(n) for n in before} == before
+    stored = dict(device.store.query("SELECT name, value FROM params"))
+    assert "Network.Bonjour.FriendlyName" not in stored
+
+
+@pytest.mark.parametrize("pair, reason", [
+    (("HTTPS.Port", "70000"), "maximum"),
+    (("HTTPS.Enabled", "maybe"), "yes or no"),
+    (("HTTPS.AllowAccessThrough", "ftp"), "one of"),
+    (("Network.IPAddress", "300.1.1.1"), "IPv4"),
+    (("Brand.ProdNbr", "X"), "not writable"),
+    (("Nothing.Here", "1"), "no such parameter"),
+])
+async def test_update_refusals(admin, device, pair, reason):
+    before = device.params.get(pair[0]) if pair[0] in device.params.defs else None
+    r = await admin.get(PARAM, params={"action": "update", pair[0]: pair[1]})
+    assert r.status_code == 200
+    assert r.text.startswith(f"# Error: Error setting 'root.{pair[0]}' to '{pair[1]}'!"), r.text
+    assert reason in r.text
+    if before is not None:
+        assert device.params.get(pair[0]) == before
+
+
+async def test_update_roles(device):
+    async with client_as(device, "viewer") as viewer:
+        r = await viewer.get(PARAM, params={"action": "update", "Network.Bonjour.FriendlyName": "x"})
+        assert r.status_code == 403
+    async with client_as(device, "operator") as operator:
+        r = await operator.get(PARAM, params={"action": "update", "Network.Bonjour.FriendlyName": "x"})
+        assert r.status_code == 200 and "no such parameter" in r.text  # operators cannot even read it
+        r = await operator.get(PARAM, params={"action": "update", "Time.TimeZone": "Europe/Paris"})
+        assert r.status_code == 200 and "not writable" in r.text
+        r = await operator.get(PARAM, params={"action": "add", "template": "streamprofile",
+                                              "group": "StreamProfile", "StreamProfile.S.Name": "op"})
+        assert r.text == "S0 OK\r\n"
+        r = await operator.get(PARAM, params={"action": "update", "StreamProfile.S0.Description": "by operator"})
+        assert r.text == "OK\r\n"
+    assert device.params.get("Network.Bonjour.FriendlyName") != "x"
+    assert device.params.get("Time.TimeZone") == "Etc/UTC"
+    assert device.params.get("StreamProfile.S0.Description") == "by operator"
+
+
+# -- add / remove --------------------------------------------------------------------
+async def test_add_and_remove_stream_profiles(admin, device):
+    r = await admin.get(PARAM, params={"action": "add", "template": "streamprofile", "group": "StreamProfile",
+                                       "StreamProfile.S.Name": "x"})
+    assert r.status_code == 200 and r.text == "S0 OK\r\n"
+    r = await admin.post(PARAM, data={"action": "add", "template": "streamprofile", "group": "root.StreamProfile",
+                                      "StreamProfile.S.Name": "second", "StreamProfile.S.Parameters": "fps=5"})
+    assert r.text == "S1 OK\r\n"
+    got = as_dict((await listing(admin, "StreamProfile")).text)
+    assert got["root.StreamProfile.S0.Name"] == "x"
+    assert got["root.StreamProfile.S0.Parameters"] == "videocodec=h264"  # template default
+    assert got["root.StreamProfile.S1.Parameters"] == "fps=5"
+    # Refusals create nothing.
+    for bad in ({"StreamProfile.S.Name": "y" * 40}, {"StreamProfile.S.Bogus": "1"}):
+        r = await admin.get(PARAM, params={"action": "add", "template": "streamprofile", "group": "StreamProfile",
+                                           **bad})
+        assert r.text.startswith("# Request failed: "), r.text
+    r = await admin.get(PARAM, params={"action": "add", "template": "nosuch", "group": "StreamProfile"})
+    assert r.text.startswith("# Request failed: ")
+    assert "root.StreamProfile.S2.Name" not in as_dict((await listing(admin, "StreamProfile")).text)
+    # Remove one; the other stays and the index is reused.
+    assert (await admin.get(PARAM, params={"action": "remove", "group": "StreamProfile.S0"})).text == "OK\r\n"
+    got = as_dict((await listing(admin, "StreamProfile")).text)
+    assert "root.StreamProfile.S0.Name" not in got and got["root.StreamProfile.S1.Name"] == "second"
+    r = await admin.get(PARAM, params={"action": "remove", "group": "StreamProfile.S0"})
+    assert r.text.startswith("# Request failed: ")
+    r = await admin.get(PARAM, params={"action": "remove", "group": "Brand"})
+    assert r.text.startswith("# Request failed: ")
+    r = await admin.get(PARAM, params={"action": "add", "template": "streamprofile", "group": "StreamProfile",
+                                       "StreamProfile.S.Name": "again"})
+    assert r.text == "S0 OK\r\n"
+    # Several groups at once; one missing removes nothing.
+    r = await admin.get(PARAM, params={"action": "remove", "group": "StreamProfile.S0,StreamProfile.S9"})
+    assert r.text.startswith("# Request failed: ")
+    assert "StreamProfile.S0.Name" in device.params.defs
+    r = await admin.get(PARAM, params={"action": "remove", "group": "StreamProfile.S0,StreamProfile.S1"})
+    assert r.text == "OK\r\n"
+    assert not [n for n in device.params.defs if n.startswith("StreamProfile.S")]
+    assert device.store.query("SELECT count(*) FROM params WHERE name LIKE 'StreamProfile.S%'")[0][0] == 0
+
+
+# -- aliases and elevation -----------------------------------------------------------
+async def test_aliases(device):
+    async with client_as(device, "admin") as admin:
+        for path in ("/axis-cgi/admin/param.cgi", "/axis-cgi/operator/param.cgi", "/axis-cgi/view/param.cgi"):
+            r = await listing(admin, "Brand.ProdNbr", path)
+            assert r.text == "root.Brand.ProdNbr=S3016\r\n", path
+        r = await admin.get("/axis-cgi/admin/param.cgi",
+                            params={"action": "update", "Network.UPnP.FriendlyName": "via alias"})
+        assert r.text == "OK\r\n"
+    async with client_as(device, "operator") as operator:
+        assert (await listing(operator, "Brand", "/axis-cgi/admin/param.cgi")).status_code == 403
+        assert (await listing(operator, "Brand", "/axis-cgi/operator/param.cgi")).status_code == 200
+    async with client_as(device, "viewer") as viewer:
+        assert (await listing(viewer, "Brand", "/axis-cgi/operator/param.cgi")).status_code == 403
+        assert (await listing(viewer, "Brand", "/axis-cgi/view/param.cgi")).status_code == 200
+
+
+async def test_usergroup_elevation(device, anon):
+    async with client_as(device, "viewer") as viewer:
+        r = await viewer.get(PARAM, params={"action": "list", "group": "Brand", "usergroup": "admin"})
+        assert r.status_code == 401  # asks for other credentials
+        assert any(v.startswith("Digest ") for v in r.headers.get_list("www-authenticate"))
+        r = await viewer.get(PARAM, params={"action": "list", "group": "Brand", "usergroup": "viewer"})
+        assert r.status_code == 200
+    async with client_as(device, "admin") as admin:
+        r = await admin.get(PARAM, params={"action": "list", "group": "Network.SubnetMask", "usergroup": "admin"})
+        assert r.text == "root.Network.SubnetMask=255.255.255.0\r\n"
+        r = await admin.get(PARAM, params={"action": "list", "group": "Brand", "usergroup": "wizard"})
+        assert r.text.startswith("# Error:")
+        assert (await admin.get(PARAM, params={"action": "update", "System.BoaProtViewer": "anonymous"})).text == "OK\r\n"
+    # Anonymous viewing lets anonymous clients list, but usergroup= forces a login.
+    assert (await anon.get(PARAM, params={"action": "list", "group": "Brand.ProdNbr"})).status_code == 200
+    r = await anon.get(PARAM, params={"action": "list", "group": "Brand.ProdNbr", "usergroup": "viewer"})
+    assert r.status_code == 401
+
+
+# -- persistence ---------------------------------------------------------------------
+async def test_values_persist_across_rebuild(tmp_path, clock):
+    device = make_device(tmp_path, clock)
+    async with client_as(device, "admin") as c:
+        assert (await c.get(PARAM, params={"action": "update", "Network.Bonjour.FriendlyName": "kept",
+                                           "RemoteService.ProxyPassword": "hidden"})).text == "OK\r\n"
+        assert (await c.get(PARAM, params={"action": "add", "template": "streamprofile",
+                                           "group": "StreamProfile", "StreamProfile.S.Name": "p"})).text == "S0 OK\r\n"
+    device.close()
+    again = make_device(tmp_path, clock)
+    try:
+        assert again.params.get("Network.Bonjour.FriendlyName") == "kept"
+        assert again.params.get("RemoteService.ProxyPassword") == "hidden"
+        assert again.params.get("StreamProfile.S0.Name") == "p"
+        async with client_as(again, "admin") as c:
+            got = as_dict((await listing(c, "StreamProfile.S0.Name")).text)
+            assert got == {"root.StreamProfile.S0.Name": "p"}
+    finally:
+        again.close()
+
+
+def test_kill_9_during_a_burst_of_updates(tmp_path):
+    """Every acknowledged update survives; a multi-pair update is all or nothing; the db opens."""
+    data = tmp_path / "data"
+    server = start_live(data)
+    acknowledged = [-1]
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def burst() -> None:
+        auth = httpx.BasicAuth(*ADMIN)
+        with httpx.Client(base_url=server.http, auth=auth, timeout=5) as c:
+            n = 0
+            while not stop.is_set():
+                value = f"v{n}"
+                try:
+                    r = c.post(PARAM, data={"action": "update", "Network.Bonjour.FriendlyName": value,
+                                            "Network.UPnP.FriendlyName": value})
+                except httpx.TransportError:
+                    return
+                if r.text != "OK\r\n":
+                    errors.append(r.text)
+                    return
+                acknowledged[0] = n
+                n += 1
+
+    try:
+        create_admin_live(server)
+        workers = [threading.Thread(target=burst)]
+        workers[0].start()
+        deadline = time.monotonic() + 10
+        while acknowledged[0] < 15 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(5)
+        stop.set()
+        workers[0].join(5)
+    finally:
+        server.stop()
+    assert not errors, errors
+    assert acknowledged[0] >= 15, "the burst did not get going"
+    # The database opens and is intact, and holds a consistent state.
+    db = sqlite3.connect(data / DB_FILE)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    again = build_device("s3016", data)
+    try:
+        bonjour = again.params.get("Network.Bonjour.FriendlyName")
+        upnp = again.params.get("Network.UPnP.FriendlyName")
+        assert bonjour == upnp, "a multi-pair update was half applied"
+        assert int(bonjour[1:]) >= acknowledged[0], "an acknowledged update was lost"
+        assert again.accounts.get(ADMIN[0]) is not None
+    finally:
+        again.close()

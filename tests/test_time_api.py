@@ -1,0 +1,158 @@
+"""time.cgi: date and time over the device's own clock, IANA and POSIX time zones."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import httpx
+
+from tests.conftest import asgi_client, client_as
+from vigil.core.clock import Clock
+from vigil.core.roles import Role
+from vigil.device import build_device, factory_reset
+
+TIME = "/axis-cgi/time.cgi"
+
+
+async def call(client: httpx.AsyncClient, method: str, params: dict | None = None, version: str = "1.0") -> dict:
+    body = {"apiVersion": version, "context": "t", "method": method}
+    if params is not None:
+        body["params"] = params
+    r = await client.post(TIME, json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_get_date_time_info(device, clock):
+    async with client_as(device, "viewer") as viewer:
+        body = await call(viewer, "getDateTimeInfo")
+    assert body["method"] == "getDateTimeInfo" and body["context"] == "t" and body["apiVersion"] == "1.0"
+    data = body["data"]
+    assert data == {"dateTime": "2023-11-14T22:13:20Z", "localDateTime": "2023-11-14T22:13:20+00:00",
+                    "timeZone": "Etc/UTC", "posixTimeZone": "UTC0", "dstEnabled": False}
+    clock.advance(3600)
+    async with client_as(device, "viewer") as viewer:
+        assert (await call(viewer, "getDateTimeInfo"))["data"]["dateTime"] == "2023-11-14T23:13:20Z"
+        versions = await call(viewer, "getSupportedVersions")
+        assert versions["data"] == {"apiVersions": ["1.0"]}
+
+
+async def test_get_all_lists_iana_zones(admin):
+    data = (await call(admin, "getAll"))["data"]
+    assert data["dateTime"] == "2023-11-14T22:13:20Z"
+    zones = data["timeZones"]
+    assert "Europe/Stockholm" in zones and "America/New_York" in zones and zones == sorted(zones)
+
+
+async def test_set_time_zone(device, admin):
+    body = await call(admin, "setTimeZone", {"timeZone": "Europe/Stockholm"})
+    assert body["data"] == {} and "error" not in body
+    data = (await call(admin, "getDateTimeInfo"))["data"]
+    assert data["timeZone"] == "Europe/Stockholm"
+    assert data["localDateTime"] == "2023-11-14T23:13:20+01:00"
+    assert data["dateTime"] == "2023-11-14T22:13:20Z"
+    r = await admin.get("/axis-cgi/param.cgi", params={"action": "list", "group": "Time.TimeZone"})
+    assert r.text == "root.Time.TimeZone=Europe/Stockholm\r\n"
+    for bad in ("Mars/Olympus_Mons", "europe/stockholm", "", "Europe/", "/etc/localtime", "Europe/../Etc/UTC"):
+        body = await call(admin, "setTimeZone", {"timeZone": bad})
+        assert body["error"]["code"] == 4002, bad
+    assert device.params.get("Time.TimeZone") == "Europe/Stockholm"
+    assert "user=root set root.Time.TimeZone=Europe/Stockholm" in device.logs.text("audit")
+
+
+async def test_set_posix_time_zone(device, admin):
+    tz = "CET-1CEST,M3.5.0,M10.5.0/3"
+    assert (await call(admin, "setPosixTimeZone", {"posixTimeZone": tz, "dstEnabled": True}))["data"] == {}
+    data = (await call(admin, "getDateTimeInfo"))["data"]
+    assert data["posixTimeZone"] == tz and data["dstEnabled"] is True
+    assert device.params.get("Time.DST.Enabled") == "yes"
+    assert (await call(admin, "setPosixTimeZone", {"posixTimeZone": "<+0330>-3:30"}))["data"] == {}
+    assert device.params.get("Time.DST.Enabled") == "no"
+    for bad in ("", "1", "CET-1\n", "CET-1;rm", "x" * 80):
+        assert (await call(admin, "setPosixTimeZone", {"posixTimeZone": bad}))["error"]["code"] == 4002, bad
+    assert device.params.get("Time.POSIXTimeZone") == "<+0330>-3:30"
+
+
+async def test_set_date_time_needs_admin(device, clock):
+    now = clock.time()
+    for role in ("viewer", "operator"):
+        async with client_as(device, role) as c:
+            r = await c.post(TIME, json={"apiVersion": "1.0", "method": "setDateTime",
+                                         "params": {"dateTime": "2030-01-01T00:00:00Z"}})
+            assert r.status_code == 403
+            r = await c.post(TIME, json={"apiVersion": "1.0", "method": "setTimeZone",
+                                         "params": {"timeZone": "Europe/Paris"}})
+            assert r.status_code == 403
+    async with asgi_client(device) as anon:
+        r = await anon.post(TIME, json={"apiVersion": "1.0", "method": "getDateTimeInfo"})
+        assert r.status_code == 401
+    assert clock.time() == now and device.params.get("Time.TimeZone") == "Etc/UTC"
+
+
+async def test_set_date_time_moves_the_device_clock_only(tmp_path):
+    device = build_device("s3016", tmp_path / "data", clock=Clock())
+    try:
+        device.accounts.add("root", "pass1234", Role.ADMIN, True, "", "test")
+        async with asgi_client(device, httpx.DigestAuth("root", "pass1234")) as admin:
+            before_host = time.time()
+            body = await call(admin, "setDateTime", {"dateTime": "2031-06-01T12:00:00Z"})
+            assert body["data"] == {}
+            target = datetime(2031, 6, 1, 12, tzinfo=UTC).timestamp()
+            assert abs(device.clock.time() - target) < 5
+            assert abs(time.time() - before_host) < 5, "the host clock moved"
+            data = (await call(admin, "getDateTimeInfo"))["data"]
+            assert data["dateTime"].startswith("2031-06-01T12:00")
+            # Log lines carry the device's time.
+            assert "2031-06-01T12:00" in (await admin.get("/axis-cgi/auditlog.cgi")).text
+            assert "set date and time to 2031-06-01T12:00:00Z" in device.logs.text("audit")
+    finally:
+        device.close()
+    # A restart keeps the device's time, and so does a restore; a factory default does not.
+    again = build_device("s3016", tmp_path / "data")
+    try:
+        assert abs(again.clock.time() - target) < 5
+    finally:
+        again.close()
+    factory_reset(tmp_path / "data", hard=False)
+    again = build_device("s3016", tmp_path / "data")
+    try:
+        assert abs(again.clock.time() - target) < 5
+    finally:
+        again.close()
+    factory_reset(tmp_path / "data", hard=True)
+    again = build_device("s3016", tmp_path / "data")
+    try:
+        assert abs(again.clock.time() - time.time()) < 5
+    finally:
+        again.close()
+
+
+async def test_time_zone_survives_rebuild(tmp_path, clock):
+    from tests.conftest import make_device
+
+    device = make_device(tmp_path, clock)
+    async with client_as(device, "admin") as admin:
+        await call(admin, "setTimeZone", {"timeZone": "Asia/Tokyo"})
+    device.close()
+    again = make_device(tmp_path, clock)
+    try:
+        async with client_as(again, "admin") as admin:
+            data = (await call(admin, "getDateTimeInfo"))["data"]
+        assert data["timeZone"] == "Asia/Tokyo" and data["localDateTime"] == "2023-11-15T07:13:20+09:00"
+    finally:
+        again.close()
+
+
+async def test_time_api_is_listed(anon):
+    r = await anon.post("/axis-cgi/apidiscovery.cgi", json={"apiVersion": "1.0", "method": "getApiList",
+                                                            "params": {"id": "time-service"}})
+    assert [a["id"] for a in r.json()["data"]["apiList"]] == ["time-service"]
+
+
+async def test_param_cgi_checks_time_zone_names(device, admin):
+    r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Time.TimeZone": "Nowhere/Land"})
+    assert r.text.startswith("# Error: Error setting 'root.Time.TimeZone' to 'Nowhere/Land'!")
+    r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Time.TimeZone": "America/Sao_Paulo"})
+    assert r.text == "OK\r\n"
+    assert (await call(admin, "getDateTimeInfo"))["data"]["localDateTime"] == "2023-11-14T19:13:20-03:00"
