@@ -19,11 +19,12 @@ def _run(args: argparse.Namespace) -> int:
         import uvloop
     except ImportError:  # uvloop is an optional speed-up
         uvloop = None
-    ports = Ports(http=args.http_port, https=args.https_port, rtsp=args.rtsp_port, test_cameras=args.test_cameras)
+    ports = Ports(http=args.http_port, https=args.https_port, rtsp=args.rtsp_port, test_cameras=args.test_cameras,
+                  host=args.host)
     print(f"vigil: {args.profile.upper()} on http://{args.host}:{ports.http} and "
           f"https://{args.host}:{ports.https}, data in {args.data}", flush=True)
     runner = uvloop.run if uvloop else asyncio.run
-    runner(run(args.profile, Path(args.data), ports, host=args.host))
+    runner(run(args.profile, Path(args.data), ports))
     return 0
 
 

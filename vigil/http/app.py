@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
@@ -41,7 +41,7 @@ def register_web(device: Device) -> None:
 
 def create_app(device: Device) -> Starlette:
     register_web(device)
-    routes: list[Route] = device.router.routes(device)
+    routes: list[BaseRoute] = device.router.routes(device)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return text("Not found\n", status=404)

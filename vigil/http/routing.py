@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from vigil.core.auth import ANONYMOUS, AuthFailure, Principal
 from vigil.core.roles import Role
@@ -62,6 +63,12 @@ class Endpoint:
 class Router:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
+        self.websockets: list[WebSocketRoute] = []
+
+    def add_websocket(self, path: str, endpoint: Callable[[WebSocket], Awaitable[None]]) -> None:
+        """A WebSocket endpoint checks its own caller; give it an HTTP twin with `add` so that
+        the role guard and the role matrix cover its path."""
+        self.websockets.append(WebSocketRoute(path, endpoint))
 
     def add(self, path: str, handler: Handler, role: Role, **options: Any) -> Endpoint:
         endpoint = Endpoint(path, handler, role, **options)
@@ -98,8 +105,9 @@ class Router:
         return self.add(path, handle, role, methods=("GET", "POST"), kind="json",
                         method_roles={name: m.role for name, m in methods.items()})
 
-    def routes(self, device: Device) -> list[Route]:
-        return [Route(e.path, guarded(device, e), methods=list(e.methods)) for e in self.endpoints]
+    def routes(self, device: Device) -> list[BaseRoute]:
+        return [*(Route(e.path, guarded(device, e), methods=list(e.methods)) for e in self.endpoints),
+                *self.websockets]
 
 
 def challenge(device: Device, request: Request, stale: bool = False, body: str = "Unauthorized\n") -> Response:

@@ -46,20 +46,90 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _listener(app, **tls: str) -> _Server:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2, **tls)
+class _CoalescingTransport:
+    """Hands the writes of one event-loop step to the real transport as one `writelines`.
+
+    uvicorn writes a response's status line and headers, then its body, as two writes, and
+    each write on an idle socket is a send() system call and a TCP segment of its own. Held
+    until the end of the step (or until 64 KiB are waiting), they leave in one call.
+    """
+
+    __slots__ = ("transport", "_loop", "_pending", "_size")
+    LIMIT = 65536
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= self.LIMIT:
+            self.flush()
+
+    def writelines(self, lines) -> None:
+        for data in lines:
+            self.write(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending, self._size = self._pending, [], 0
+            if not self.transport.is_closing():
+                self.transport.writelines(pending)
+
+    def get_write_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size() + self._size
+
+    def write_eof(self) -> None:
+        self.flush()
+        self.transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        self._pending, self._size = [], 0
+        self.transport.abort()
+
+    def __getattr__(self, name: str):
+        return getattr(self.transport, name)
+
+
+def _http_protocol():
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol
+        return "auto"
+
+    class Protocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    return Protocol
+
+
+def listener(app, **tls: str) -> _Server:
+    # No proxy-headers middleware: the device is reached directly, so X-Forwarded-For must
+    # not rewrite the client address (brute-force blocking and audit use it); no Server header.
+    config = uvicorn.Config(app, http=_http_protocol(), log_level="warning", access_log=False, lifespan="off",
+                            proxy_headers=False, server_header=False, timeout_graceful_shutdown=2, **tls)
     return _Server(config)
 
 
-async def serve_device(device: Device, host: str) -> None:
+async def serve_device(device: Device) -> None:
     """Serve until the device asks to stop."""
     app = create_app(device)
     ensure_certificate(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
                        device.params.get("Network.HostName"), ["localhost", device.params.get("Network.HostName")])
-    listeners = [(_listener(app), bind(host, device.ports.http))]
+    host = device.ports.host
+    listeners = [(listener(app), bind(host, device.ports.http))]
     if device.params.get_bool("HTTPS.Enabled"):
-        tls = _listener(app, ssl_certfile=str(device.data / CERT_FILE), ssl_keyfile=str(device.data / CERT_KEY_FILE))
+        tls = listener(app, ssl_certfile=str(device.data / CERT_FILE), ssl_keyfile=str(device.data / CERT_KEY_FILE))
         try:
             listeners.append((tls, bind(host, device.ports.https)))
         except PortInUse:
@@ -91,7 +161,7 @@ async def _flush_logs(device: Device) -> None:
         device.logs.flush()
 
 
-async def run(profile: str, data: Path, ports: Ports, host: str = "0.0.0.0", clock: Clock | None = None) -> None:
+async def run(profile: str, data: Path, ports: Ports, clock: Clock | None = None) -> None:
     """Build the device, serve it, and rebuild it after every restart until shut down."""
     loop = asyncio.get_running_loop()
     current: list[Device] = []
@@ -107,7 +177,7 @@ async def run(profile: str, data: Path, ports: Ports, host: str = "0.0.0.0", clo
         device = build_device(profile, data, ports, clock)
         current[:] = [device]
         try:
-            await serve_device(device, host)
+            await serve_device(device)
         finally:
             device.close()
         action = device.next_action

@@ -11,7 +11,16 @@ if TYPE_CHECKING:
 
 
 def register_platform(device: Device) -> None:
-    from vigil.features.system import discovery, logs_cgi, maintenance, params_cgi, session, time_api, users
+    from vigil.features.system import (
+        discovery,
+        logs_cgi,
+        maintenance,
+        params_cgi,
+        session,
+        status,
+        time_api,
+        users,
+    )
 
     profile, identity, params = device.profile, device.identity, device.params
     params.declare(groups.brand(profile))
@@ -25,5 +34,9 @@ def register_platform(device: Device) -> None:
     params.declare_template(groups.STREAM_PROFILE)
     if profile.hardware.io_ports:
         params.declare(groups.io_ports(profile))
-    for module in (discovery, params_cgi, users, maintenance, logs_cgi, time_api, session):
+    for module in (discovery, params_cgi, users, maintenance, logs_cgi, time_api, session, status):
         module.register(device)
+
+    from vigil.features import eventstream
+
+    eventstream.register(device)
