@@ -1,0 +1,176 @@
+// Small DOM helpers shared by the pages. Text always goes in as text, never as HTML.
+
+/**
+ * h("button", {class: "primary", onclick: fn}, "Save") builds an element.
+ * Attributes: `class`, `text`, `on<event>` (listeners), booleans (set when true), others as attributes.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") element.className = value;
+    else if (key === "text") element.textContent = value;
+    else if (key.startsWith("on") && typeof value === "function") element.addEventListener(key.slice(2), value);
+    else if (key === "value") element.value = value;
+    else if (value === true) element.setAttribute(key, "");
+    else element.setAttribute(key, value);
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
+let uniqueCounter = 0;
+export function uid(prefix = "id") {
+  uniqueCounter += 1;
+  return `${prefix}-${uniqueCounter}`;
+}
+
+/**
+ * A message area that screen readers announce. kind: "error" | "ok" | "info".
+ * Returns the element; `say(area, kind, text)` changes it later.
+ */
+export function messageArea() {
+  return h("div", { class: "message", role: "status", "aria-live": "polite", hidden: true });
+}
+
+export function say(area, kind, text) {
+  area.className = `message ${kind}`;
+  area.setAttribute("role", kind === "error" ? "alert" : "status");
+  area.textContent = text || "";
+  area.hidden = !text;
+}
+
+/** A labelled form field: label, control, optional hint. */
+export function field(labelText, control, hint) {
+  if (!control.id) control.id = uid("field");
+  const parts = [h("label", { for: control.id, text: labelText }), control];
+  if (hint) {
+    const hintId = uid("hint");
+    control.setAttribute("aria-describedby", hintId);
+    parts.push(h("p", { class: "hint", id: hintId, text: hint }));
+  }
+  return h("div", { class: "field" }, parts);
+}
+
+export function card(title, ...children) {
+  const headingId = uid("card");
+  return h("section", { class: "card", "aria-labelledby": headingId }, h("h2", { id: headingId, text: title }), children);
+}
+
+/** A definition list from [term, value] pairs; values may be nodes. */
+export function facts(pairs) {
+  return h(
+    "dl",
+    { class: "facts" },
+    pairs.filter(Boolean).map(([term, value]) => [h("dt", { text: term }), h("dd", {}, value ?? "—")]),
+  );
+}
+
+/**
+ * A modal dialog around `content`; resolves with the value of the button that closed it,
+ * or null (Cancel, Escape). With `onSubmit`, the dialog stays open until it returns true.
+ */
+export function modal({ title, content, buttons, wide = false, onSubmit = null }) {
+  return new Promise((resolve) => {
+    const headingId = uid("dialog");
+    const dialog = h("dialog", { class: wide ? "wide" : "", "aria-labelledby": headingId });
+    const form = h("form", { novalidate: true });
+    const actions = h(
+      "div",
+      { class: "actions" },
+      buttons.map((b) =>
+        h("button", { value: b.value, class: b.class || "", type: b.value === "cancel" ? "button" : "submit" }, b.label),
+      ),
+    );
+    form.append(h("h2", { id: headingId, text: title }), content, actions);
+    dialog.append(form);
+    let result = null;
+    const cancel = actions.querySelector("button[value=cancel]");
+    if (cancel) cancel.addEventListener("click", () => dialog.close());
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = event.submitter ? event.submitter.value : buttons[buttons.length - 1].value;
+      if (onSubmit) {
+        const submit = event.submitter || actions.lastElementChild;
+        const done = await busy(submit, () => onSubmit(value));
+        if (!done) return;
+      }
+      result = value;
+      dialog.close();
+    });
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(result);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Ask before doing something that cannot be undone. */
+export async function confirmAction(title, text, confirmLabel, danger = true) {
+  const answer = await modal({
+    title,
+    content: h("p", { text }),
+    buttons: [
+      { label: "Cancel", value: "cancel" },
+      { label: confirmLabel, value: "ok", class: danger ? "danger" : "primary" },
+    ],
+  });
+  return answer === "ok";
+}
+
+/** Offer a blob as a file download. */
+export function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Disable a button while an async action runs. */
+export async function busy(button, action) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await action();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+/** "2026-11-23T12:00:00Z" in the browser's locale, or the text as it came. */
+export function localTime(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+}
+
+export const ROLE_NAMES = { admin: "Administrator", operator: "Operator", viewer: "Viewer", anonymous: "Anonymous" };
+export const RANK = { anonymous: 0, viewer: 1, operator: 2, admin: 3 };
+
+// The account rules of the manual, checked before the device checks them again.
+export const NAME_RULE = /^[A-Za-z0-9_]{1,14}$/;
+
+export function passwordProblem(password) {
+  if (password.length < 1 || password.length > 64) return "Passwords must be 1 to 64 characters long.";
+  if ([...password].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) > 126)) {
+    return "Only printable ASCII characters (code 32 to 126) are allowed in the password.";
+  }
+  return null;
+}
