@@ -221,3 +221,29 @@ def test_kill9_during_16_streams_loses_about_a_second(tmp_path: Path, clip: Path
     assert len(ends) == 16
     losses = {source: killed - end for source, end in ends}
     assert max(losses.values()) < 2.0, json.dumps(losses)
+
+
+@pytest.mark.parametrize(("codec", "audio", "audio_codec"), [("h265", "aac", "aac"), ("h264", "pcmu", "pcm_mulaw")])
+async def test_h265_and_audio_are_kept_without_transcoding(recorder_device: Device, tmp_path_factory, codec: str,
+                                                           audio: str, audio_codec: str) -> None:
+    from tests.rtsp_peers import make_av_clip
+
+    clip = make_av_clip(tmp_path_factory.mktemp("avclips"), codec=codec, audio="aac")
+    cams = GstCameras(clip, 1, codec=codec, audio=audio).start()
+    service = recorder_device.features["recording"]
+    try:
+        await add_source(recorder_device, "c1", cams.url(1))
+        await wait_for(lambda: service.ongoing(), timeout=15)
+        await asyncio.sleep(3)
+        (rid,), = recorder_device.store.query("SELECT id FROM recordings")
+        service.end_recording("c1", rid)
+        await asyncio.sleep(1)
+    finally:
+        cams.stop()
+    (path,), = recorder_device.store.query("SELECT path FROM segments")
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0",
+                            path], capture_output=True, text=True).stdout.split()
+    assert f"{'hevc' if codec == 'h265' else 'h264'},video" in probe
+    assert f"{audio_codec},audio" in probe
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+    assert decoded.returncode == 0 and not decoded.stderr.strip(), decoded.stderr[-500:]

@@ -20,6 +20,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--port", default="8554")
 parser.add_argument("--n", type=int, default=1)
 parser.add_argument("--file", required=True, help="an H.264 MKV without B-frames")
+parser.add_argument("--codec", default="h264", choices=("h264", "h265"))
+parser.add_argument("--audio", default="none", choices=("none", "aac", "pcmu"))
 parser.add_argument("--user")
 parser.add_argument("--password")
 args = parser.parse_args()
@@ -29,8 +31,16 @@ server.set_address("127.0.0.1")
 server.set_service(args.port)
 mounts = server.get_mount_points()
 for i in range(1, args.n + 1):
-    launch = (f"( filesrc location={args.file} ! matroskademux ! h264parse ! "
-              "rtph264pay name=pay0 pt=96 config-interval=-1 )")
+    video = (f"filesrc location={args.file} ! matroskademux name=d d.video_0 ! queue ! {args.codec}parse ! "
+             f"rtp{args.codec}pay name=pay0 pt=96 config-interval=-1")
+    if args.audio == "aac":
+        audio = " d.audio_0 ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97"
+    elif args.audio == "pcmu":
+        audio = (" audiotestsrc is-live=true ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! "
+                 "rtppcmupay name=pay1 pt=0")
+    else:
+        audio = ""
+    launch = f"( {video}{audio} )"
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(True)
