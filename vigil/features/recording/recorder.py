@@ -292,7 +292,10 @@ class RecordingService:
             if source.continuous:
                 self.start_recording(source.id, "continuous")
         else:
-            for session in [s for s in recorder.sessions.values() if s.kind == "continuous"]:
+            # Continuous recordings end with the connection (a new one starts when it returns);
+            # a triggered recording already in its post-event buffer has nothing more to wait for.
+            for session in [s for s in recorder.sessions.values()
+                            if s.kind == "continuous" or s.stop_after is not None]:
                 self.end_recording(source.id, session.id)
 
     def _drop_connection(self, source_id: str) -> None:
@@ -392,7 +395,6 @@ class RecordingService:
         """Delete footage past each source's retention and, when space runs short, the oldest."""
         removed = 0
         now = self.clock()
-        open_ids = {s.id for r in self.recorders.values() for s in r.sessions.values()}
         for source in self.sources.all.values():
             if source.retention_days:
                 cutoff = now - source.retention_days * 86400
@@ -401,13 +403,13 @@ class RecordingService:
                         "WHERE r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0", (source.id, cutoff)):
                     removed += self.delete_segment(seg_id)
         while self._short_of_space():
+            # Only sealed segments go: the one being written is never touched.
             rows = self.store.query(
-                "SELECT s.id, s.recording FROM segments s JOIN recordings r ON r.id = s.recording "
+                "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
                 "WHERE s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 8")
-            rows = [r for r in rows if r[1] not in open_ids] or rows
             if not rows:
                 break
-            for seg_id, _ in rows:
+            for (seg_id,) in rows:
                 removed += self.delete_segment(seg_id)
         if removed:
             self.logs.system(f"retention removed {removed} segments")
