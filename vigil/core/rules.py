@@ -140,7 +140,9 @@ class RuleEngine:
     rules: dict[int, Rule] = field(default_factory=dict)
     actions: dict[int, ActionConfig] = field(default_factory=dict)
     _state: dict[int, _RuleState] = field(default_factory=dict)
-    _by_topic: dict[str, set[int]] = field(default_factory=dict)
+    _by_topic: dict[str, set[int]] = field(default_factory=dict)  # rules watching every source of a topic
+    _by_source: dict[tuple, set[int]] = field(default_factory=dict)  # (topic, source key) -> rules
+    _plans: dict[Condition, tuple] = field(default_factory=dict)  # condition -> (its source, state item)
     _tasks: set[asyncio.Task] = field(default_factory=set)
     fired: int = 0  # actions started, for status and benchmarks
 
@@ -263,12 +265,16 @@ class RuleEngine:
         self.rules[rule.id] = rule
         self._state[rule.id] = _RuleState()
         for c in rule.conditions + ((rule.trigger,) if rule.trigger else ()):
-            self._by_topic.setdefault(c.topic, set()).add(rule.id)
+            source = self._source_of(c)
+            if source is None:
+                self._by_topic.setdefault(c.topic, set()).add(rule.id)
+            else:
+                self._by_source.setdefault((c.topic, tuple(sorted(source.items()))), set()).add(rule.id)
 
     def _uninstall(self, rule_id: int) -> None:
         self.rules.pop(rule_id, None)
         state = self._state.pop(rule_id, None)
-        for ids in self._by_topic.values():
+        for ids in (*self._by_topic.values(), *self._by_source.values()):
             ids.discard(rule_id)
         if state is not None:
             self._stop(state)
@@ -297,15 +303,34 @@ class RuleEngine:
                 return item.name
         return declared.data[0].name if declared.stateful and declared.data else None
 
+    def _source_of(self, c: Condition) -> dict[str, str] | None:
+        """The one source a condition names (every declared source item given), else None."""
+        declared = self.bus.topic(c.topic)
+        if declared is None or not declared.source:
+            return None
+        names = {i.name for i in declared.source}
+        source = {name: value for name, value in c.items if name in names}
+        return source if len(source) == len(names) else None
+
     def _holds(self, c: Condition) -> bool:
-        state_name = self._state_item(c.topic)
+        plan = self._plans.get(c)
+        if plan is None:
+            plan = self._plans[c] = (self._source_of(c), self._state_item(c.topic))
+        source, state_name = plan
+        if source is not None:
+            # A condition naming its source (port 1, schedule S0...) reads that one property.
+            data = self.bus.state(c.topic, source)
+            if data is not None:
+                return bool(self._item_match(c, {**source, **data}, state_name))
         for event in self.bus.states(c.topic):
             if self._item_match(c, {**event.source, **event.data}, state_name):
                 return True
         return False
 
     def on_event(self, event: Event) -> None:
-        for rule_id in list(self._by_topic.get(event.topic, ())):
+        # Rules whose conditions on this topic name another source cannot change: skip them.
+        ids = self._by_topic.get(event.topic, set()) | self._by_source.get(event.key, set())
+        for rule_id in list(ids):
             rule = self.rules.get(rule_id)
             if rule is not None and rule.enabled:
                 self._evaluate(rule, event)
