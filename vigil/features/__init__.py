@@ -9,7 +9,11 @@ if TYPE_CHECKING:
 
 
 def register_features(device: Device) -> None:
-    from vigil.features import io
+    from vigil.features import events, io, mqtt, recording
 
     if device.profile.hardware.io_ports:
         io.register(device)
+    if device.profile.has("recording"):
+        recording.register(device)
+    events.register(device)
+    mqtt.register(device)  # every profile has the MQTT client
