@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ADMIN_PAGES = ("Accounts", "Plain config", "Logs", "Maintenance")
+ADMIN_PAGES = ("Events", "MQTT", "Accounts", "Plain config", "Logs", "Maintenance")
 TIMEOUT_MS = 20_000  # generous: these run beside other suites on a busy machine
 expect.set_options(timeout=TIMEOUT_MS)
 

@@ -260,3 +260,95 @@ export async function maintenance(cgi) {
 export async function recentClients() {
   return (await (await request("/vigil/clients")).json()).clients;
 }
+
+// -- the VAPIX event stream over WebSocket ------------------------------------------------------
+/**
+ * Live events: a one-time token from wssession.cgi, then ws(s)://host/vapix/ws-data-stream
+ * with `events:configure`. `onEvent({topic, source, data, timestamp})` gets the current state of
+ * every matching property first, then each change. `onStatus("open" | "closed" | "failed")`
+ * tells the page whether it is live. The stream reconnects until `close()` is called.
+ */
+export function eventStream(topicFilters, { onEvent, onStatus = () => {} }) {
+  let socket = null;
+  let closed = false;
+  let timer = null;
+  let delay = 1000;
+  const again = () => {
+    if (closed) return;
+    clearTimeout(timer);
+    timer = setTimeout(connect, delay);
+    delay = Math.min(delay * 2, 15000);
+  };
+  async function connect() {
+    if (closed) return;
+    let token;
+    try {
+      token = (await (await request("/axis-cgi/wssession.cgi")).text()).trim();
+    } catch (error) {
+      onStatus("failed", error);
+      again();
+      return;
+    }
+    if (closed) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const query = new URLSearchParams({ sources: "events", wssession: token });
+    try {
+      socket = new WebSocket(`${scheme}://${location.host}/vapix/ws-data-stream?${query}`);
+    } catch (error) {
+      onStatus("failed", error);
+      again();
+      return;
+    }
+    socket.addEventListener("open", () => {
+      socket.send(
+        JSON.stringify({
+          apiVersion: "1.0",
+          context: "web",
+          method: "events:configure",
+          params: { eventFilterList: topicFilters.map((topicFilter) => ({ topicFilter })) },
+        }),
+      );
+    });
+    socket.addEventListener("message", (message) => {
+      let body;
+      try {
+        body = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      if (body.method === "events:notify") {
+        const n = body.params?.notification || {};
+        onEvent({ topic: n.topic, timestamp: n.timestamp, source: n.message?.source || {}, data: n.message?.data || {} });
+      } else if (body.error) {
+        onStatus("failed", new ApiError(`${body.error.message} (error ${body.error.code})`));
+      } else {
+        delay = 1000;
+        onStatus("open");
+      }
+    });
+    socket.addEventListener("close", () => {
+      socket = null;
+      if (closed) return;
+      onStatus("closed");
+      again();
+    });
+  }
+  connect();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      if (socket) socket.close();
+    },
+  };
+}
+
+/** Run `stop` once `element` has left the page (the router replaces the page on navigation). */
+export function whenGone(element, stop) {
+  const timer = setInterval(() => {
+    if (!element.isConnected) {
+      clearInterval(timer);
+      stop();
+    }
+  }, 1000);
+}

@@ -2,10 +2,13 @@
 // theme. Each page lives in its own module and talks to the device only through api.js.
 
 import * as api from "./api.js";
+import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
 import configPage from "./page-config.js";
+import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
+import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
 import statusPage from "./page-status.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
@@ -14,6 +17,9 @@ import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwo
 const PAGES = [
   { id: "status", title: "Status", role: "viewer", render: statusPage },
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
+  { id: "events", title: "Events", role: "operator", render: eventsPage },
+  { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
+  { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
