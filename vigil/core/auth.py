@@ -65,7 +65,9 @@ def parse_digest(header: str) -> dict[str, str]:
             raise ValueError("malformed Digest parameters")
         key, value = m.group(1).lower(), m.group(2)
         if value.startswith('"'):
-            value = _ESCAPED.sub(r"\1", value[1:-1])
+            value = value[1:-1]
+            if "\\" in value:
+                value = _ESCAPED.sub(r"\1", value)
         fields[key] = value
         pos = m.end()
     return fields
@@ -122,6 +124,7 @@ class Authenticator:
         self.realm = realm
         self.guard = BruteForceGuard(params, clock, logs)
         self._sessions: dict[str, tuple[str, float]] = {}
+        self._nonces: dict[str, int] = {}  # verified nonce -> issue time
         self._audited: dict[tuple[str, str, str], float] = {}
         # Who has talked to the device lately: (address, user) -> (method, wall-clock time).
         self.clients: dict[tuple[str, str], tuple[str, float]] = {}
@@ -140,6 +143,17 @@ class Authenticator:
         return headers
 
     def _nonce_state(self, nonce: str) -> str:
+        issued = self._nonces.get(nonce)
+        if issued is None:
+            state = self._check_nonce(nonce)
+            if state == "bad":
+                return state
+            if len(self._nonces) >= 1024:
+                self._nonces.clear()
+            issued = self._nonces[nonce] = int(nonce[:-32], 16)
+        return "stale" if self.clock.time() - issued > NONCE_LIFETIME else "ok"
+
+    def _check_nonce(self, nonce: str) -> str:
         stamp, mac = nonce[:-32], nonce[-32:]
         try:
             issued = int(stamp, 16)

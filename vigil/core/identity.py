@@ -6,6 +6,7 @@ serial number of real hardware survives any reset.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -21,16 +22,16 @@ MAC_PREFIX = bytes([0x02, 0x56, 0x47])
 class Identity:
     device_id: str
 
-    @property
+    @functools.cached_property
     def mac(self) -> str:
         tail = hashlib.sha256(self.device_id.encode()).digest()[:3]
         return ":".join(f"{b:02X}" for b in MAC_PREFIX + tail)
 
-    @property
+    @functools.cached_property
     def serial(self) -> str:
         return self.mac.replace(":", "")
 
-    @property
+    @functools.cached_property
     def soc_serial(self) -> str:
         return hashlib.sha256(b"soc" + self.device_id.encode()).hexdigest()[:16].upper()
 

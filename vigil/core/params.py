@@ -131,6 +131,7 @@ class ParamTree:
     _values: dict[str, str] = field(default_factory=dict)
     _order: list[str] | None = None
     _lower: dict[str, str] = field(default_factory=dict)
+    _selected: dict = field(default_factory=dict)
 
     # -- declaration -------------------------------------------------------------------
     def declare(self, defs: Iterable[ParamDef]) -> None:
@@ -174,13 +175,34 @@ class ParamTree:
     def names(self) -> list[str]:
         if self._order is None:
             self._order = sorted(self.defs, key=_sort_key)
+            self._selected.clear()
         return self._order
+
+    def lines(self, names: list[str]) -> list[str]:
+        """`root.Name=value` for each name, secrets masked (the hot path of param.cgi list)."""
+        defs, values = self.defs, self._values
+        out = []
+        for n in names:
+            d = defs[n]
+            value = MASK if d.kind == "password" else d.dynamic() if d.dynamic is not None else values[n]
+            out.append(f"root.{n}={value}")
+        return out
 
     def shown(self, name: str) -> str:
         return MASK if self.defs[name].kind == "password" else self.get(name)
 
     def select(self, patterns: list[str] | None, role: Role) -> tuple[list[str], list[str]]:
         """Names matching each pattern that `role` may read, and the patterns that matched none."""
+        self.names()  # clears the cache when the tree changed
+        key = (tuple(patterns) if patterns else (), role)
+        hit = self._selected.get(key)
+        if hit is None:
+            if len(self._selected) >= 256:  # patterns come from clients: bound the cache
+                self._selected.clear()
+            hit = self._selected[key] = tuple(map(tuple, self._select(patterns, role)))
+        return list(hit[0]), list(hit[1])
+
+    def _select(self, patterns: list[str] | None, role: Role) -> tuple[list[str], list[str]]:
         readable = [n for n in self.names() if self.defs[n].read <= role]
         if not patterns:
             return readable, []

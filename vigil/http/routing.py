@@ -173,7 +173,7 @@ def identify(device: Device, request: Request) -> Principal | Response:
 
 def _access_redirect(device: Device, request: Request) -> Response | None:
     policy = device.params.get("HTTPS.AllowAccessThrough")
-    scheme = request.url.scheme
+    scheme = request.scope.get("scheme", "http")
     if policy == "https" and scheme == "http" and device.https_port:
         host = request.url.hostname or "localhost"
         return RedirectResponse(request.url.replace(scheme="https", netloc=f"{host}:{device.https_port}"), 301)

@@ -37,7 +37,7 @@ async def form_args(request: Request) -> list[tuple[str, str]]:
     text/plain), so the body is parsed as a form whatever the header says.
     """
     try:
-        pairs = parse_qsl(request.url.query, keep_blank_values=True, errors="strict")
+        pairs = parse_qsl(request.scope.get("query_string", b"").decode(), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         raise BadArguments("the query is not UTF-8 text") from None
     if request.method == "POST":

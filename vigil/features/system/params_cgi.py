@@ -27,7 +27,7 @@ def _listing(device: Device, who: Principal, group: str | None) -> Response:
     params = device.params
     patterns = [g for g in group.split(",") if g.strip()] if group else None
     names, missing = params.select(patterns, who.role)
-    lines = [f"root.{n}={params.shown(n)}" for n in names]
+    lines = params.lines(names)
     errors = [f"# Error: Error -1 getting param in group '{printable(strip_root(m.strip()))}'" for m in missing]
     if missing:
         device.logs.system(f"param.cgi list: unknown or unreadable group(s) {printable(', '.join(missing))}",
