@@ -20,6 +20,7 @@ from vigil.device import Device, Ports, build_device
 from vigil.http.app import create_app
 
 ADMIN = ("root", "pass1234")
+pytest_plugins = ("tests.recording_live",)  # the `recorded` fixture: a live recorder with test cameras
 
 
 def free_port() -> int:

@@ -2,7 +2,8 @@
 
 import * as api from "./api.js";
 import { ongoingCard } from "./page-recordings.js";
-import { busy, card, clear, facts, h, localTime, messageArea, say } from "./ui.js";
+import { storageCard } from "./page-storage.js";
+import { RANK, busy, card, clear, facts, h, localTime, messageArea, say } from "./ui.js";
 
 const ACCESS = { both: "HTTP and HTTPS", http: "HTTP only", https: "HTTPS only" };
 const POLICY = { basic: "Basic", digest: "Digest", basic_digest: "Basic and Digest" };
@@ -159,6 +160,7 @@ export default async function statusPage(container, app) {
     admin ? api.listAccounts() : Promise.resolve([]),
   ]);
   const grid = h("div", { class: "grid" }, deviceCard(info), timeCard(time, params), ongoingCard(app));
+  if (RANK[app.role] >= RANK.operator) grid.append(storageCard(app));
   if (admin) grid.append(securityCard(params, accounts), clientsCard(app));
   loading.replaceWith(grid);
 }

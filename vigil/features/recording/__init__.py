@@ -21,7 +21,7 @@ def params() -> list[ParamDef]:
 
 
 def register(device: Device) -> None:
-    from vigil.features.recording import actions, api
+    from vigil.features.recording import actions, api, export, playback
     from vigil.features.recording.recorder import RecordingService
 
     device.params.declare(params())
@@ -35,6 +35,8 @@ def register(device: Device) -> None:
         device.rules.register(action)
     service.prebuffer_for = lambda source_id: actions.prebuffer_seconds(device.rules, source_id)
     api.register(device, service)
+    playback.register(device)
+    export.register(device)
 
 
 async def run_with_test_cameras(device: Device, service) -> None:

@@ -4,6 +4,7 @@ AAC or G.711 audio."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -369,6 +370,9 @@ class MoofInfo:
 def parse_moof(data: bytes) -> MoofInfo:
     """The sample runs of a moof box (the bytes may go on past it). Handles the tfhd/trun
     options of ISO/IEC 14496-12, not only the ones `fragment` writes."""
+    quick = _parse_own_moof(data)
+    if quick is not None:
+        return quick
     moof_size = int.from_bytes(data[0:4], "big")
     if data[4:8] != b"moof" or moof_size < 16 or moof_size > len(data):
         raise ValueError("not a complete moof box")
@@ -416,7 +420,16 @@ def parse_moof(data: bytes) -> MoofInfo:
             if tflags & 0x04:
                 first_flags = int.from_bytes(data[at:at + 4], "big")
                 at += 4
-            durations, sizes, keys = [], [], []
+            if tflags & 0xF00 == 0x700 and count:  # duration, size, flags per sample (what `fragment` writes)
+                values = struct.unpack_from(f">{3 * count}I", data, at)
+                durations, sizes, flag_list = list(values[0::3]), list(values[1::3]), list(values[2::3])
+                if first_flags is not None:
+                    flag_list[0] = first_flags
+                keys = [not f & 0x00010000 for f in flag_list]
+                at += 12 * count
+                count = 0
+            else:
+                durations, sizes, keys = [], [], []
             for i in range(count):
                 duration, size, sample_flags = default_duration, default_size, default_flags
                 if tflags & 0x100:
@@ -442,6 +455,35 @@ def parse_moof(data: bytes) -> MoofInfo:
     return MoofInfo(moof_size, sequence_at, tuple(runs))
 
 
+_OWN_TRAF = struct.Struct(">I4sI4sIII4sIQI4sIIi")  # traf, tfhd, tfdt (v1), trun head: as `fragment` writes
+
+
+def _parse_own_moof(data: bytes) -> MoofInfo | None:
+    """The moof layout `fragment` writes, read with a few unpacks (exports read thousands of
+    them before their first byte); None for anything else."""
+    if len(data) < 24 or data[4:8] != b"moof" or data[12:16] != b"mfhd":
+        return None
+    moof_size = int.from_bytes(data[0:4], "big")
+    if moof_size > len(data) or int.from_bytes(data[8:12], "big") != 16:
+        return None
+    runs = []
+    pos = 24
+    while pos < moof_size:
+        if pos + _OWN_TRAF.size > moof_size:
+            return None
+        (traf_size, traf, tfhd_size, tfhd, tfhd_flags, track_id, tfdt_size, tfdt, tfdt_flags, base, trun_size,
+         trun, trun_flags, count, data_offset) = _OWN_TRAF.unpack_from(data, pos)
+        if (traf, tfhd, trun) != (b"traf", b"tfhd", b"trun") or tfhd_size != 16 or tfhd_flags != 0x020000 \
+                or tfdt != b"tfdt" or tfdt_flags != 0x01000000 or trun_flags != 0x000701 \
+                or trun_size != 20 + 12 * count or traf_size != 8 + 16 + 20 + trun_size or tfdt_size != 20:
+            return None
+        values = struct.unpack_from(f">{3 * count}I", data, pos + _OWN_TRAF.size)
+        runs.append(Run(track_id, base, data_offset, values[0::3], values[1::3],
+                        tuple(not f & 0x00010000 for f in values[2::3]), pos + 36, 8))
+        pos += traf_size
+    return MoofInfo(moof_size, 20, tuple(runs))
+
+
 # -- plain MP4 from a sample index (exports that stream their data) ---------------------
 @dataclass
 class TrackTable:
@@ -465,50 +507,54 @@ def progressive_header(tables: Sequence[TrackTable], movie_timescale: int = 1000
     large = total + 16 > 0xFFFFFFFF - (1 << 20)  # leave room for the header itself
     mdat_header = (struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + total)) if large else \
         struct.pack(">I", 8 + total) + b"mdat"
+    # Everything but the chunk offsets is computed once: the offsets depend on the moov's size.
+    parts = []
+    movie_duration = 0
+    for table in tables:
+        t = table.info
+        shown = sum(d for d, _m in table.edits)
+        movie_duration = max(movie_duration, shown)
+        mdhd, hdlr, media_info = _media_header(t, sum(table.durations))
+        stts = [(len(list(group)), value) for value, group in itertools.groupby(table.durations)]
+        stsc: list[tuple[int, int]] = []  # (first chunk, samples per chunk)
+        for n, (_offset, count) in enumerate(table.chunks, start=1):
+            if not stsc or stsc[-1][1] != count:
+                stsc.append((n, count))
+        before = [full_box(b"stsd", 0, 0, struct.pack(">I", 1), _sample_entry(t)),
+                  full_box(b"stts", 0, 0, struct.pack(">I", len(stts)),
+                           struct.pack(f">{2 * len(stts)}I", *itertools.chain.from_iterable(stts)))]
+        if t.kind == "video" and not all(table.keys):
+            keys = [i + 1 for i, k in enumerate(table.keys) if k]
+            before.append(full_box(b"stss", 0, 0, struct.pack(">I", len(keys)), struct.pack(f">{len(keys)}I", *keys)))
+        before += [full_box(b"stsc", 0, 0, struct.pack(">I", len(stsc)),
+                            b"".join(struct.pack(">III", first, count, 1) for first, count in stsc)),
+                   full_box(b"stsz", 0, 0, struct.pack(">II", 0, len(table.sizes)),
+                            struct.pack(f">{len(table.sizes)}I", *table.sizes))]
+        wide = any(d > 0xFFFFFFFF for d, _m in table.edits) or shown > 0xFFFFFFFF
+        elst = full_box(b"elst", 1, 0, struct.pack(">I", len(table.edits)),
+                        b"".join(struct.pack(">QqI", d, m, 0x10000) for d, m in table.edits)) if wide else \
+            full_box(b"elst", 0, 0, struct.pack(">I", len(table.edits)),
+                     b"".join(struct.pack(">IiI", d, m, 0x10000) for d, m in table.edits))
+        parts.append((table, _track_header(t, min(shown, 0xFFFFFFFF)), box(b"edts", elst), mdhd, hdlr, media_info,
+                      before))
+    mvhd = full_box(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, movie_timescale, min(movie_duration, 0xFFFFFFFF)),
+                    struct.pack(">IH", 0x10000, 0x0100), bytes(10), MATRIX, bytes(24),
+                    struct.pack(">I", max(t.info.track_id for t in tables) + 1))
 
     def build(moov_size: int) -> bytes:
         base = len(ftyp) + moov_size + len(mdat_header)
         traks = []
-        movie_duration = 0
-        for table in tables:
-            t = table.info
-            media_duration = sum(table.durations)
-            shown = sum(d for d, _m in table.edits)
-            movie_duration = max(movie_duration, shown)
-            mdhd, hdlr, media_info = _media_header(t, media_duration)
-            stts = _run_lengths(table.durations)
-            stsc: list[tuple[int, int]] = []  # (first chunk, samples per chunk)
-            for n, (_offset, count) in enumerate(table.chunks, start=1):
-                if not stsc or stsc[-1][1] != count:
-                    stsc.append((n, count))
+        for table, tkhd, edts, mdhd, hdlr, media_info, before in parts:
             offsets = [base + o for o, _c in table.chunks]
             co = full_box(b"co64", 0, 0, struct.pack(">I", len(offsets)), struct.pack(f">{len(offsets)}Q", *offsets)) \
                 if large else \
                 full_box(b"stco", 0, 0, struct.pack(">I", len(offsets)), struct.pack(f">{len(offsets)}I", *offsets))
-            boxes = [full_box(b"stsd", 0, 0, struct.pack(">I", 1), _sample_entry(t)),
-                     full_box(b"stts", 0, 0, struct.pack(">I", len(stts)),
-                              b"".join(struct.pack(">II", n, d) for n, d in stts))]
-            if t.kind == "video" and not all(table.keys):
-                keys = [i + 1 for i, k in enumerate(table.keys) if k]
-                boxes.append(full_box(b"stss", 0, 0, struct.pack(">I", len(keys)), struct.pack(f">{len(keys)}I", *keys)))
-            boxes += [full_box(b"stsc", 0, 0, struct.pack(">I", len(stsc)),
-                               b"".join(struct.pack(">III", first, count, 1) for first, count in stsc)),
-                      full_box(b"stsz", 0, 0, struct.pack(">II", 0, len(table.sizes)),
-                               struct.pack(f">{len(table.sizes)}I", *table.sizes)), co]
-            wide = any(d > 0xFFFFFFFF for d, _m in table.edits) or shown > 0xFFFFFFFF
-            elst = full_box(b"elst", 1, 0, struct.pack(">I", len(table.edits)),
-                            b"".join(struct.pack(">QqI", d, m, 0x10000) for d, m in table.edits)) if wide else \
-                full_box(b"elst", 0, 0, struct.pack(">I", len(table.edits)),
-                         b"".join(struct.pack(">IiI", d, m, 0x10000) for d, m in table.edits))
-            traks.append(box(b"trak", _track_header(t, min(shown, 0xFFFFFFFF)), box(b"edts", elst),
-                             box(b"mdia", mdhd, hdlr, box(b"minf", media_info, _dinf(), box(b"stbl", *boxes)))))
-        mvhd = full_box(b"mvhd", 0, 0, struct.pack(">IIII", 0, 0, movie_timescale, min(movie_duration, 0xFFFFFFFF)),
-                        struct.pack(">IH", 0x10000, 0x0100), bytes(10), MATRIX, bytes(24),
-                        struct.pack(">I", max(t.info.track_id for t in tables) + 1))
+            traks.append(box(b"trak", tkhd, edts,
+                             box(b"mdia", mdhd, hdlr, box(b"minf", media_info, _dinf(), box(b"stbl", *before, co)))))
         return box(b"moov", mvhd, *traks)
 
     moov = build(0)
-    moov = build(len(moov))  # chunk offsets depend on the moov's own size
+    moov = build(len(moov))
     return ftyp + moov + mdat_header
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
@@ -34,6 +35,33 @@ log = logging.getLogger("vigil.recording")
 CONNECTION = "tns1:Device/tnsaxis:Recorder/SourceConnection"
 RECORDING = "tns1:RecordingHistory/Recording/State"
 MAX_BACKOFF = 30.0
+
+
+class VolumeUnavailable(RuntimeError):
+    """A recording cannot start on (or footage cannot be deleted from) a volume that is failed,
+    unmounted or write-protected; `str()` says which and why."""
+
+
+class Volumes(Protocol):
+    """What the recorder needs of the storage service (vigil.features.storage)."""
+
+    def resolve(self, volume: str) -> str: ...  # "default" -> the onboard volume's disk id
+
+    def ids(self) -> list[str]: ...
+
+    def aliases(self, volume: str) -> tuple[str, ...]: ...  # the `recordings.volume` values it holds
+
+    def directory(self, volume: str) -> Path: ...
+
+    def writable(self, volume: str) -> bool: ...
+
+    def why_not_writable(self, volume: str) -> str: ...
+
+    def deletable(self, volume: str) -> bool: ...  # False: write-protected (or not mounted)
+
+    def free_bytes(self, volume: str) -> int | None: ...
+
+    def max_age_days(self, volume: str) -> int: ...
 
 
 @dataclass
@@ -176,6 +204,9 @@ class RecordingService:
         self._running = False  # set once recovery is done and sources may connect
         # Seconds of footage to keep in memory per source for pre-event buffers (set by the rules).
         self.prebuffer_for: Callable[[str], float] = lambda source_id: 0.0
+        # The storage service, where the profile has one: where each volume's footage goes and
+        # whether it may be written. Without it everything goes to data/recordings.
+        self.volumes: Volumes | None = None
         self.declare()
 
     # -- configuration -----------------------------------------------------------------
@@ -183,7 +214,32 @@ class RecordingService:
         return float(self.params.get_int("Recording.SegmentSeconds"))
 
     def volume_dir(self, source: Source) -> Path:
-        return self.data / "recordings"
+        """The folder of the source's volume (called for every fragment: a dictionary lookup)."""
+        if self.volumes is None:
+            return self.data / "recordings"
+        return self.volumes.directory(source.volume)
+
+    def volume_of(self, source: Source) -> str:
+        return self.volumes.resolve(source.volume) if self.volumes is not None else source.volume
+
+    def volume_ready(self, source: Source) -> bool:
+        return self.volumes is None or self.volumes.writable(source.volume)
+
+    def volume_changed(self, volume: str) -> None:
+        """Hook for the storage service (event loop): the volume became unusable (failed,
+        unmounted, write-protected, under repair) or usable again. Recordings on it stop, so
+        that their footage ends cleanly; when it is back, continuous recording starts again on
+        the sources whose camera is connected (a new recording: the gap is visible)."""
+        for source_id, recorder in list(self.recorders.items()):
+            source = recorder.source
+            if self.volume_of(source) != volume:
+                continue
+            if not self.volume_ready(source):
+                for session in list(recorder.sessions.values()):
+                    self.end_recording(source_id, session.id)
+            elif (recorder.connected and source.continuous
+                  and not any(s.kind == "continuous" for s in recorder.sessions.values())):
+                self.start_recording(source_id, "continuous")
 
     def declare(self) -> None:
         ids = tuple(sorted(self.sources.all))
@@ -289,7 +345,7 @@ class RecordingService:
         self.bus.publish(CONNECTION, {"source": source.id}, {"connected": "1" if up else "0"})
         if up:
             self.logs.system(f"camera {source.id} connected")
-            if source.continuous:
+            if source.continuous and self.volume_ready(source):
                 self.start_recording(source.id, "continuous")
         else:
             # Continuous recordings end with the connection (a new one starts when it returns);
@@ -309,6 +365,9 @@ class RecordingService:
         recorder = self.recorders.get(source_id)
         if recorder is None:
             raise KeyError(source_id)
+        if not self.volume_ready(recorder.source):
+            assert self.volumes is not None
+            raise VolumeUnavailable(self.volumes.why_not_writable(recorder.source.volume))
         now = self.clock()
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(now))
         recording_id = f"{stamp}_{source_id}_{secrets.token_hex(3).upper()}"
@@ -391,47 +450,95 @@ class RecordingService:
         return [(sid, s.id, s.kind) for sid, r in self.recorders.items() for s in r.sessions.values()]
 
     # -- retention -------------------------------------------------------------------------
+    def _volume_ids(self) -> list[str]:
+        return self.volumes.ids() if self.volumes is not None else ["default"]
+
+    def _on_volume(self, volume: str | None) -> tuple[str, tuple]:
+        """SQL condition (on `r`, the recordings table) and arguments: footage on `volume`."""
+        if volume is None or self.volumes is None:
+            return "1=1", ()
+        aliases = self.volumes.aliases(volume)
+        return f"r.volume IN ({','.join('?' * len(aliases))})", aliases
+
     def enforce_retention(self) -> int:
-        """Delete footage past each source's retention and, when space runs short, the oldest."""
+        """Delete footage past each source's and each volume's retention and, on each volume
+        that runs short of space, the oldest. Only sealed segments go (the one being written is
+        never touched), so rotation never stops recording; a write-protected or unmounted volume
+        is left alone."""
         removed = 0
         now = self.clock()
-        for source in self.sources.all.values():
-            if source.retention_days:
-                cutoff = now - source.retention_days * 86400
+        volumes = [v for v in self._volume_ids() if self.volumes is None or self.volumes.deletable(v)]
+        for volume in volumes:
+            where, args = self._on_volume(volume)
+            for source in self.sources.all.values():
+                if source.retention_days:
+                    cutoff = now - source.retention_days * 86400
+                    for (seg_id,) in self.store.query(
+                            "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
+                            f"WHERE {where} AND r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0",
+                            (*args, source.id, cutoff)):
+                        removed += self.delete_segment(seg_id)
+            days = self.volumes.max_age_days(volume) if self.volumes is not None else 0
+            if days:
                 for (seg_id,) in self.store.query(
                         "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
-                        "WHERE r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0", (source.id, cutoff)):
+                        f"WHERE {where} AND s.stop < ? AND s.sealed=1 AND r.locked=0",
+                        (*args, now - days * 86400)):
                     removed += self.delete_segment(seg_id)
-        while self._short_of_space():
-            # Only sealed segments go: the one being written is never touched.
-            rows = self.store.query(
-                "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
-                "WHERE s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 8")
-            if not rows:
-                break
-            for (seg_id,) in rows:
-                removed += self.delete_segment(seg_id)
+            while (needed := self._space_needed(volume)) > 0:
+                # The oldest segments that free `needed` bytes, in one go.
+                doomed, freed = [], 0
+                for seg_id, size in self.store.query(
+                        "SELECT s.id, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
+                        f"WHERE {where} AND s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 1000", args):
+                    doomed.append(seg_id)
+                    freed += size
+                    if freed >= needed:
+                        break
+                if not doomed:
+                    break
+                for seg_id in doomed:
+                    removed += self.delete_segment(seg_id)
         if removed:
             self.logs.system(f"retention removed {removed} segments")
         return removed
 
-    def used_bytes(self) -> int:
-        return self.store.query("SELECT COALESCE(SUM(bytes), 0) FROM segments")[0][0]
+    def used_bytes(self, volume: str | None = None) -> int:
+        """Bytes of indexed footage, on one volume or (None) on all."""
+        where, args = self._on_volume(volume)
+        return self.store.query("SELECT COALESCE(SUM(s.bytes), 0) FROM segments s JOIN recordings r "
+                                f"ON r.id = s.recording WHERE {where}", args)[0][0]
 
-    def _short_of_space(self) -> bool:
+    def _short_of_space(self, volume: str | None = None) -> bool:
+        return self._space_needed(volume) > 0
+
+    def _space_needed(self, volume: str | None = None) -> int:
+        """Bytes to delete so that the volume keeps its free-space floor and the quota."""
         floor = self.params.get_int("Recording.FreeSpaceFloorMB") * 1_000_000
         quota = self.params.get_int("Recording.QuotaMB") * 1_000_000
-        if quota and self.used_bytes() > quota - floor:
-            return True
-        root = self.data / "recordings"
-        root.mkdir(parents=True, exist_ok=True)
-        return shutil.disk_usage(root).free < floor
+        needed = 0
+        if quota:
+            needed = self.used_bytes(volume) - (quota - floor)
+        if self.volumes is not None and volume is not None:
+            free = self.volumes.free_bytes(volume)
+        else:
+            root = self.data / "recordings"
+            root.mkdir(parents=True, exist_ok=True)
+            free = shutil.disk_usage(root).free
+        if free is not None and free < floor:
+            needed = max(needed, floor - free)
+        return max(needed, 0)
 
     def delete_segment(self, seg_id: int) -> int:
         rows = self.store.query("SELECT path, recording FROM segments WHERE id=?", (seg_id,))
         if not rows:
             return 0
         path, recording = rows[0]
+        if self.volumes is not None:  # a write-protected volume refuses deletion
+            volume = self.store.query("SELECT volume FROM recordings WHERE id=?", (recording,))
+            if volume and not self.volumes.deletable(volume[0][0]):
+                raise VolumeUnavailable(f"Volume {self.volumes.resolve(volume[0][0])} is write-protected or not "
+                                        "mounted: its recordings cannot be deleted")
         with self.store.transaction() as db:
             db.execute("DELETE FROM fragments WHERE segment=?", (seg_id,))
             db.execute("DELETE FROM segments WHERE id=?", (seg_id,))

@@ -160,8 +160,9 @@ class SegmentStore:
 
     def _create(self, job: FragmentJob) -> OpenSegment:
         job.directory.mkdir(parents=True, exist_ok=True)
-        path = job.directory / f"{int(job.start * 1000)}-{job.segment_key[1]:06d}.mp4"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        # The recording id keeps simultaneous recordings of one camera in files of their own.
+        path = job.directory / f"{int(job.start * 1000)}-{job.recording}-{job.segment_key[1]:06d}.mp4"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         os.write(fd, job.init)
         os.fsync(fd)
         fd_dir = os.open(job.directory, os.O_RDONLY | os.O_DIRECTORY)

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Export throughput against `cp` of the same footage on the same disk.
+
+Builds a recording of MINUTES minutes of 1080p30 H.264 at about 4 Mbit/s (the stored clip
+repeated) through Vigil's own segment writer, then times, each `--runs` times (median shown):
+
+  cp          `cp` of the recording's segment files into the work folder
+  mp4         export_to_file(..., "mp4"): moov from the index, samples copied file to file
+  matroska    export_to_file(..., "matroska")
+  mp4+aes     export_to_file(..., "mp4", password=...): OpenSSL-format AES-256-CBC, and CTR
+  http mp4    GET exportrecording.cgi from a real `vigil run` on that data, written to a file,
+              with the time to the first byte
+  http play   GET play.cgi of the whole recording (the fragmented MP4 a browser plays)
+
+    .venv/bin/python bench/export.py                  # 60 minutes, 3 runs, warm page cache
+    .venv/bin/python bench/export.py --minutes 10 --cold   # drop the page cache before each run (root)
+
+Everything is written under --work (default: a temporary folder on the same disk as /tmp),
+which is removed at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # this folder holds bench/http.py, which must not shadow the `http` package
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+
+import httpx
+
+from vigil.core.clock import Clock
+from vigil.core.roles import Role
+from vigil.device import Ports, build_device
+from vigil.features.recording import mp4
+from vigil.features.recording.export import export_to_file
+from vigil.features.recording.h26x import avcc
+from vigil.features.recording.storage import FragmentJob, SegmentStore
+from vigil.features.recording.testcams import load_clip, make_clip
+
+USER = ("bench", "bench-pass-1234")
+SEGMENT_SECONDS = 60
+
+
+def build_recording(data: Path, minutes: int, clip_path: Path) -> tuple[str, float, float, int]:
+    """A finished recording written by SegmentStore, as a camera would have been recorded."""
+    if not clip_path.exists():
+        make_clip(clip_path, 1920, 1080, 30, 10, 4_000_000)
+    clip = load_clip(clip_path)
+    device = build_device("s3016", data, Ports(), Clock())
+    device.accounts.add(*USER, Role.ADMIN, True, "", "bench")
+    track = mp4.TrackInfo(1, "video", "H264", 90000, avcc(clip.sps, clip.pps), clip.width, clip.height)
+    init = mp4.init_segment([track])
+    gops: list[list] = []
+    for frame in clip.frames:
+        if frame.key or not gops:
+            gops.append([])
+        gops[-1].append(frame)
+    start = time.time() - minutes * 60 - 60
+    recording = f"{time.strftime('%Y%m%d_%H%M%S', time.gmtime(start))}_bench_000001"
+    with device.store.transaction() as db:
+        db.execute("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video) "
+                   "VALUES(?,?,?,?,?,NULL,'',?,?,'h264')",
+                   (recording, "bench", "default", "continuous", start, clip.width, clip.height))
+    writer = SegmentStore(device.store)
+    writer.start()
+    t = start
+    decode = 0
+    n = 0
+    folder = data / "recordings" / "bench"
+    while t < start + minutes * 60:
+        gop = gops[n % len(gops)]
+        data_units = [b"".join(len(nal).to_bytes(4, "big") + nal for nal in f.nals) for f in gop]
+        durations = [f.duration for f in gop]
+        fragment = mp4.fragment(n + 1, [mp4.TrackRun(1, decode, durations, [len(d) for d in data_units],
+                                                     [f.key for f in gop], data_units)])
+        seconds = sum(durations) / 90000
+        writer.write(FragmentJob(recording, (recording, int((t - start) // SEGMENT_SECONDS)), init, fragment, t,
+                                 seconds, len(gop), folder, gop[0].key))
+        t += seconds
+        decode += sum(durations)
+        n += 1
+    writer.seal(recording, t)
+    writer.stop()
+    total = device.store.query("SELECT SUM(bytes) FROM segments WHERE recording=?", (recording,))[0][0]
+    device.close()
+    return recording, start, t, total
+
+
+def drop_caches() -> None:
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as err:
+        raise SystemExit(f"--cold needs root: {err}") from None
+
+
+def timed(action, cold: bool, runs: int, out_dir: Path) -> list[float]:
+    out = []
+    for _ in range(runs):
+        for old in out_dir.iterdir():  # freeing the last run's output is not part of this one
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        os.sync()
+        if cold:
+            drop_caches()
+        t0 = time.perf_counter()
+        action()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold", action="store_true", help="drop the page cache before every run (root)")
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--no-http", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="vigil-bench-export-", dir=args.work))
+    cache = Path(tempfile.gettempdir()) / "vigil-bench-clips"
+    cache.mkdir(exist_ok=True)
+    data = work / "data"
+    out = out_dir = work / "out"
+    out.mkdir()
+    server = None
+    try:
+        t0 = time.perf_counter()
+        recording, start, stop, total = build_recording(data, args.minutes, cache / "clip-1080p30.mp4")
+        print(f"recording: {args.minutes} min, {total / 1e6:.0f} MB in segment files, "
+              f"{(time.perf_counter() - t0):.1f} s to write; median of {args.runs} runs, "
+              f"{'cold' if args.cold else 'warm'} page cache")
+        db = data / "vigil.db"
+        paths = [row.split("|")[0] for row in subprocess.run(
+            ["sqlite3", str(db), f"SELECT path FROM segments WHERE recording='{recording}' ORDER BY start"],
+            capture_output=True, text=True, check=True).stdout.split()]
+        rows: list[tuple[str, int, list[float], str]] = []
+
+        def cp() -> None:
+            target = out / "cp"
+            target.mkdir()
+            subprocess.run(["cp", *paths, str(target)], check=True)
+
+        rows.append(("cp (segment files)", total, timed(cp, args.cold, args.runs, out), ""))
+        for label, fmt, password, encryption in (
+                ("mp4", "mp4", None, ""), ("matroska", "matroska", None, ""),
+                ("mp4 + aes-256-cbc", "mp4", "bench password", "openssl-aes256"),
+                ("mp4 + aes-256-ctr", "mp4", "bench password", "openssl-aes256-ctr")):
+            results = []
+
+            def run(fmt=fmt, password=password, encryption=encryption, results=results) -> None:
+                results.append(export_to_file(db, recording, out / "export.bin", None, None, fmt, password,
+                                              encryption=encryption or "openssl-aes256"))
+
+            times = timed(run, args.cold, args.runs, out)
+            plan = statistics.median(r.plan_seconds for r in results)
+            rows.append((label, results[-1].bytes, times, f"index + headers {plan * 1000:.0f} ms"))
+        if not args.no_http:
+            http_port = _free_port()
+            server = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--profile", "s3016", "--data", str(data),
+                                       "--host", "127.0.0.1", "--http-port", str(http_port), "--https-port",
+                                       str(_free_port()), "--rtsp-port", str(_free_port())],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+            base = f"http://127.0.0.1:{http_port}"
+            _wait_http(base)
+            export_args = {"schemaversion": "1", "recordingid": recording, "exportformat": "mp4"}
+            for label, path, params, sink in (
+                    ("http export mp4", "/axis-cgi/record/export/exportrecording.cgi", export_args, "file"),
+                    ("  same, to /dev/null", "/axis-cgi/record/export/exportrecording.cgi", export_args, "null"),
+                    ("http play (fMP4)", "/axis-cgi/record/play.cgi", {"recordingid": recording}, "file")):
+                firsts: list[float] = []
+                sizes: list[int] = []
+                url = f"{base}{path}?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+                def fetch(url=url, firsts=firsts, sizes=sizes, sink=sink) -> None:
+                    # curl, not a Python client: the client must not eat the server's CPU
+                    target = str(out_dir / "http.bin") if sink == "file" else os.devnull
+                    out = subprocess.run(["curl", "-s", "-f", "--digest", "-u", ":".join(USER), "-o",
+                                          target, "-w", "%{time_starttransfer} %{size_download}",
+                                          url], capture_output=True, text=True, check=True).stdout.split()
+                    firsts.append(float(out[0]))
+                    sizes.append(int(out[1]))
+
+                times = timed(fetch, args.cold, args.runs, out)
+                rows.append((label, sizes[-1], times, f"first byte {statistics.median(firsts) * 1000:.0f} ms "
+                                                      "(curl, incl. the Digest round trip)"))
+        cp_rate = total / statistics.median(rows[0][2])
+        print(f"{'what':<20} {'bytes':>14} {'seconds':>8} {'MB/s':>8} {'x cp':>6}  note")
+        for label, size, times, note in rows:
+            seconds = statistics.median(times)
+            rate = size / seconds
+            print(f"{label:<20} {size:>14,} {seconds:>8.2f} {rate / 1e6:>8.0f} {rate / cp_rate:>6.2f}  {note}")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(base: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(base + "/vigil/session", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("vigil did not start")
+
+
+if __name__ == "__main__":
+    main()
