@@ -20,6 +20,10 @@ from vigil.device import Device, Ports, build_device
 from vigil.http.app import create_app
 
 ADMIN = ("root", "pass1234")
+# The shared folder sits beside the checkout (CI clones next to it); this machine also has /work/shared.
+SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")) if p.exists()),
+              Path("/work/shared"))
+CONFORMANCE_HARNESS = SHARED / "conformance" / "run-axis-check"
 pytest_plugins = ("tests.recording_live",)  # the `recorded` fixture: a live recorder with test cameras
 
 

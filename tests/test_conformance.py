@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, create_admin_live, start_live
+from tests.conftest import ADMIN, CONFORMANCE_HARNESS, create_admin_live, start_live
 
-HARNESS = Path("/work/shared/conformance/run-axis-check")
+HARNESS = CONFORMANCE_HARNESS
 # Checks that belong to features built later (I/O, events, RTSP, MQTT).
 LATER = re.compile(r"^(io_ports|io_output_toggle|event_instances|rtsp_.*|mqtt.*)$")
 RESULT = re.compile(r"^(PASS|FAIL|SKIP) ([^:]+?)(?:\(.*\))?(?::.*)?$")

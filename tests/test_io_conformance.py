@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, CONFORMANCE_HARNESS, LiveDevice, create_admin_live, start_live
 
-HARNESS = Path("/work/shared/conformance/run-axis-check")
+HARNESS = CONFORMANCE_HARNESS
 LINE = re.compile(r"^(PASS|FAIL|SKIP) ([A-Za-z_]+)(?:\([^)]*\))?(?::\s*(.*))?$")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, client_as, create_admin_live, make_device, start_live
+from tests.conftest import ADMIN, CONFORMANCE_HARNESS, client_as, create_admin_live, make_device, start_live
 from tests.test_events_support import (
     NS,
     PORT_TOPIC,
@@ -31,7 +31,7 @@ from tests.test_events_support import (
 from vigil.device import Device
 
 AXIS_VENV_PYTHON = Path("/tmp/vigil-axis-check-venv/bin/python")
-AXIS_CHECK = Path("/work/shared/conformance/axis_check.py")
+AXIS_CHECK = CONFORMANCE_HARNESS.parent / "axis_check.py"
 
 
 @pytest.fixture
