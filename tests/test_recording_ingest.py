@@ -247,3 +247,22 @@ async def test_h265_and_audio_are_kept_without_transcoding(recorder_device: Devi
     assert f"{audio_codec},audio" in probe
     decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
     assert decoded.returncode == 0 and not decoded.stderr.strip(), decoded.stderr[-500:]
+
+
+async def test_records_over_udp(recorder_device: Device, clip: Path) -> None:
+    cams = GstCameras(clip, 1).start()
+    service = recorder_device.features["recording"]
+    try:
+        await add_source(recorder_device, "c1", cams.url(1), transport="udp")
+        await wait_for(lambda: service.ongoing())
+        await asyncio.sleep(3)
+        stats = service.stats()["c1"]
+        assert service._connections["c1"].session.udp  # really RTP over UDP
+        (rid,), = recorder_device.store.query("SELECT id FROM recordings")
+        service.end_recording("c1", rid)
+        await asyncio.sleep(1)
+    finally:
+        cams.stop()
+    assert stats["frames"] >= 30 and stats["packetsLost"] == 0
+    (path,), = recorder_device.store.query("SELECT path FROM segments")
+    assert ffprobe_frames(Path(path)) >= 30

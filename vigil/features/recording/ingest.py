@@ -168,6 +168,22 @@ class Connection:
                 self.parser.feed(view[:got])
                 if got < len(buffer):
                     break
+            for channel, (rtp, rtcp) in self.session.udp.items():
+                track = self.parser.channels.get(channel) if self.parser else None
+                while True:  # RTP over UDP: one datagram per packet
+                    try:
+                        got = rtp.recv_into(buffer)
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    self.bytes_in += got
+                    self.last_data = now
+                    if track is not None:
+                        track.packet(view[:got])
+                while True:  # sender reports are not needed: keep the buffer empty
+                    try:
+                        rtcp.recv(2048)
+                    except (BlockingIOError, InterruptedError):
+                        break
         except OSError as err:
             self.lose(f"connection error: {err.strerror or err}")
             return
@@ -196,6 +212,7 @@ class Connection:
                 self.session.sock.send(self.session.teardown_request())
         with contextlib.suppress(OSError):
             self.session.sock.close()
+        self.session.close_udp()
 
 
 class Reader:
@@ -210,6 +227,9 @@ class Reader:
 
     def add(self, connection: Connection) -> None:
         connection.session.sock.setblocking(False)
+        for pair in connection.session.udp.values():
+            for sock in pair:
+                sock.setblocking(False)
         with self._lock:
             self._connections.append(connection)
 

@@ -41,6 +41,14 @@ class Session:
     timeout: int
     auth_header: _Auth | None
     cseq: int
+    # RTP over UDP: channel number -> (RTP socket, RTCP socket); empty when interleaved on TCP.
+    udp: dict[int, tuple[socket.socket, socket.socket]] = field(default_factory=dict)
+
+    def close_udp(self) -> None:
+        for pair in self.udp.values():
+            for sock in pair:
+                sock.close()
+        self.udp.clear()
 
     def keepalive_request(self) -> bytes:
         self.cseq += 1
@@ -183,7 +191,27 @@ class _Connection:
         return status, headers, rest[:length]
 
 
-def connect(url: str, username: str = "", password: str = "", timeout: float = 10.0) -> tuple[Session, bytes]:
+def udp_pair() -> tuple[socket.socket, socket.socket]:
+    """Two UDP sockets on consecutive ports, the first even, as RTP and RTCP want."""
+    for _ in range(64):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind(("0.0.0.0", 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0 and port < 65535:
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind(("0.0.0.0", port + 1))
+            except OSError:
+                rtcp.close()
+            else:
+                rtp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                return rtp, rtcp
+        rtp.close()
+    raise RtspError("no free pair of UDP ports for RTP")
+
+
+def connect(url: str, username: str = "", password: str = "", timeout: float = 10.0,
+            transport: str = "tcp") -> tuple[Session, bytes]:
     """Run the handshake; returns the playing session and any bytes already read past PLAY."""
     parts = urlsplit(url)
     if parts.scheme != "rtsp" or not parts.hostname:
@@ -197,7 +225,7 @@ def connect(url: str, username: str = "", password: str = "", timeout: float = 1
     except OSError as err:
         raise RtspError(f"cannot reach {parts.hostname}:{parts.port or 554}: {err.strerror or err}") from None
     try:
-        return _handshake(_Connection(sock), clean, username, password)
+        return _handshake(_Connection(sock), clean, username, password, transport)
     except (OSError, RtspError) as err:
         sock.close()
         if isinstance(err, RtspError):
@@ -205,7 +233,8 @@ def connect(url: str, username: str = "", password: str = "", timeout: float = 1
         raise RtspError(f"{parts.hostname}: {err}") from None
 
 
-def _handshake(conn: _Connection, url: str, username: str, password: str) -> tuple[Session, bytes]:
+def _handshake(conn: _Connection, url: str, username: str, password: str,
+               transport: str = "tcp") -> tuple[Session, bytes]:
     cseq = 0
     auth: _Auth | None = None
 
@@ -240,22 +269,35 @@ def _handshake(conn: _Connection, url: str, username: str, password: str) -> tup
     session_id = ""
     timeout = 60
     channel = 0
+    udp: dict[int, tuple[socket.socket, socket.socket]] = {}
     for track in tracks:
-        extra = [f"Transport: RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}"]
+        if transport == "udp":
+            pair = udp_pair()
+            udp[channel] = pair
+            port = pair[0].getsockname()[1]
+            extra = [f"Transport: RTP/AVP;unicast;client_port={port}-{port + 1}"]
+        else:
+            extra = [f"Transport: RTP/AVP/TCP;unicast;interleaved={channel}-{channel + 1}"]
         if session_id:
             extra.append(f"Session: {session_id}")
-        _, headers, _ = send("SETUP", track.control, extra)
+        try:
+            _, headers, _ = send("SETUP", track.control, extra)
+        except RtspError:
+            for pair in udp.values():
+                for sock in pair:
+                    sock.close()
+            raise
         value = headers.get("session", [""])[0]
         session_id, _, params = value.partition(";")
         match = re.search(r"timeout=(\d+)", params)
         if match:
             timeout = int(match.group(1))
-        transport = headers.get("transport", [""])[0]
-        got = re.search(r"interleaved=(\d+)", transport)
+        reply = headers.get("transport", [""])[0]
+        got = re.search(r"interleaved=(\d+)", reply) if not udp else None
         track.interleaved = int(got.group(1)) if got else channel
         channel += 2
     send("PLAY", url, [f"Session: {session_id}", "Range: npt=0.000-"])
-    session = Session(conn.sock, url, tracks, session_id, timeout, auth, cseq)
+    session = Session(conn.sock, url, tracks, session_id, timeout, auth, cseq, udp)
     return session, conn.buffer
 
 

@@ -25,7 +25,7 @@ class Source:
     url: str
     username: str = ""
     password: str = ""
-    transport: str = "tcp"  # tcp (interleaved); udp is refused for now
+    transport: str = "tcp"  # tcp (RTP interleaved in the RTSP connection) or udp
     enabled: bool = True
     continuous: bool = True  # continuous recording
     retention_days: int = 0  # 0: keep until the volume is full
@@ -45,8 +45,8 @@ def check_source(source: Source) -> Source:
     parts = urlsplit(source.url)
     if parts.scheme != "rtsp" or not parts.hostname:
         raise SourceError("The source URL must be rtsp://host[:port]/path")
-    if source.transport != "tcp":
-        raise SourceError("Only RTSP over TCP (interleaved) is supported for camera ingest")
+    if source.transport not in ("tcp", "udp"):
+        raise SourceError("The transport is tcp or udp")
     if not 0 <= source.retention_days <= 3650:
         raise SourceError("Retention is 0 (until full) to 3650 days")
     if len(source.username) > 64 or len(source.password) > 64:
