@@ -308,7 +308,8 @@ class RecordingService:
         while True:
             lost: asyncio.Future = asyncio.get_running_loop().create_future()
             try:
-                session, leftover = await asyncio.to_thread(connect, source.url, source.username, source.password)
+                session, leftover = await asyncio.to_thread(connect, source.url, source.username, source.password,
+                                                             transport=source.transport)
             except RtspError as err:
                 self.logs.system(f"camera {source.id}: {err}; retrying in {backoff:g} s", "warning")
                 await asyncio.sleep(backoff)
