@@ -9,11 +9,13 @@ if TYPE_CHECKING:
 
 
 def register_features(device: Device) -> None:
-    from vigil.features import events, io, mqtt, recording
+    from vigil.features import events, io, mqtt, recording, storage
 
     if device.profile.hardware.io_ports:
         io.register(device)
     if device.profile.has("recording"):
         recording.register(device)
+    if device.profile.has("storage") or device.profile.has("networkshare"):
+        storage.register(device)  # after recording: it tells the recorder where footage goes
     events.register(device)
     mqtt.register(device)  # every profile has the MQTT client

@@ -11,12 +11,14 @@ import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
 import statusPage from "./page-status.js";
+import storagePage from "./page-storage.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
 const PAGES = [
   { id: "status", title: "Status", role: "viewer", render: statusPage },
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
+  { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },

@@ -470,38 +470,46 @@ class RecordingService:
         now = self.clock()
         volumes = [v for v in self._volume_ids() if self.volumes is None or self.volumes.deletable(v)]
         for volume in volumes:
-            where, args = self._on_volume(volume)
-            for source in self.sources.all.values():
-                if source.retention_days:
-                    cutoff = now - source.retention_days * 86400
-                    for (seg_id,) in self.store.query(
-                            "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
-                            f"WHERE {where} AND r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0",
-                            (*args, source.id, cutoff)):
-                        removed += self.delete_segment(seg_id)
-            days = self.volumes.max_age_days(volume) if self.volumes is not None else 0
-            if days:
-                for (seg_id,) in self.store.query(
-                        "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
-                        f"WHERE {where} AND s.stop < ? AND s.sealed=1 AND r.locked=0",
-                        (*args, now - days * 86400)):
-                    removed += self.delete_segment(seg_id)
-            while (needed := self._space_needed(volume)) > 0:
-                # The oldest segments that free `needed` bytes, in one go.
-                doomed, freed = [], 0
-                for seg_id, size in self.store.query(
-                        "SELECT s.id, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
-                        f"WHERE {where} AND s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 1000", args):
-                    doomed.append(seg_id)
-                    freed += size
-                    if freed >= needed:
-                        break
-                if not doomed:
-                    break
-                for seg_id in doomed:
-                    removed += self.delete_segment(seg_id)
+            try:
+                removed += self._retain(volume, now)
+            except VolumeUnavailable:
+                continue  # write-protected or unmounted meanwhile: left alone
         if removed:
             self.logs.system(f"retention removed {removed} segments")
+        return removed
+
+    def _retain(self, volume: str, now: float) -> int:
+        removed = 0
+        where, args = self._on_volume(volume)
+        for source in self.sources.all.values():
+            if source.retention_days:
+                cutoff = now - source.retention_days * 86400
+                for (seg_id,) in self.store.query(
+                        "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
+                        f"WHERE {where} AND r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0",
+                        (*args, source.id, cutoff)):
+                    removed += self.delete_segment(seg_id)
+        days = self.volumes.max_age_days(volume) if self.volumes is not None else 0
+        if days:
+            for (seg_id,) in self.store.query(
+                    "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
+                    f"WHERE {where} AND s.stop < ? AND s.sealed=1 AND r.locked=0",
+                    (*args, now - days * 86400)):
+                removed += self.delete_segment(seg_id)
+        while (needed := self._space_needed(volume)) > 0:
+            # The oldest segments that free `needed` bytes, in one go.
+            doomed, freed = [], 0
+            for seg_id, size in self.store.query(
+                    "SELECT s.id, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
+                    f"WHERE {where} AND s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 1000", args):
+                doomed.append(seg_id)
+                freed += size
+                if freed >= needed:
+                    break
+            if not doomed:
+                break
+            for seg_id in doomed:
+                removed += self.delete_segment(seg_id)
         return removed
 
     def used_bytes(self, volume: str | None = None) -> int:

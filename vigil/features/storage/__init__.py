@@ -1,0 +1,61 @@
+"""Storage (the manuals' System > Storage): the onboard volume over the drives (one drive on
+the S3008, RAID on the S3016 and S4000), network shares, the disk tools, and where each
+camera's footage goes.
+
+The disk hardware is simulated unless VIGIL_HAL=linux, where the bays are the block devices
+listed in VIGIL_DISK_BAYS (comma separated) and the array is VIGIL_MD_DEVICE (/dev/md/vigil).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from vigil.features.storage.service import StorageService
+from vigil.hal.disks import DiskHardware
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+TB = 1_000_000_000_000
+
+
+def make_hardware(device: Device) -> DiskHardware | None:
+    hw = device.profile.hardware
+    if not hw.disks:
+        return None
+    if os.environ.get("VIGIL_HAL") == "linux":
+        from vigil.hal.linux.disks import LinuxDisks
+
+        bays = [b for b in os.environ.get("VIGIL_DISK_BAYS", "").split(",") if b]
+        return LinuxDisks(bays, os.environ.get("VIGIL_MD_DEVICE", "/dev/md/vigil"), hw.raid_levels)
+    from vigil.hal.sim.disks import SimulatedDisks
+
+    return SimulatedDisks(hw.disks, hw.disk_tb * TB, hw.raid_levels, device.clock, device.data / "hw" / "disks.json",
+                          default_level=5)
+
+
+def register(device: Device) -> None:
+    from vigil.features.storage import api, sim_api, vapix
+    from vigil.hal.sim.disks import SimulatedDisks
+
+    hardware = make_hardware(device)
+    profile = device.profile
+    service = StorageService(device.store, device.params, device.events, device.logs, device.clock, device.vault,
+                             device.data, hardware, profile.hardware.raid_levels,
+                             network_share=profile.has("storage") or profile.has("networkshare"),
+                             folder=f"vigil-{device.identity.serial}")
+    device.params.declare(service.param_defs())
+    device.features["storage"] = service
+    if hardware is not None:
+        device.hardware["disks"] = hardware
+    recording = device.features.get("recording")
+    if recording is not None:
+        recording.volumes = service  # type: ignore[attr-defined]
+        service.recording = recording  # type: ignore[assignment]
+    device.on_load.append(service.start)
+    device.services.append(service.run)
+    vapix.register(device, service)
+    api.register(device, service)
+    if isinstance(hardware, SimulatedDisks):
+        sim_api.register(device, hardware, service)

@@ -1,0 +1,969 @@
+"""The storage service: volumes over the disk hardware and network shares, their tools (check,
+repair, format, change RAID level, write protect, mount/unmount), retention settings, events,
+and what the recorder asks of a volume (where its footage goes, whether it may be written).
+
+Volumes (VAPIX disk ids):
+- the onboard volume: `HDD_DISK` (S3008, one drive) or `RAID_DISK` (S3016/S4000, the RAID
+  array over the bays). Its footage lives in `<data>/recordings`. "default" (a camera
+  source's volume unless chosen otherwise) is this volume.
+- `NetworkShare`: the bound SMB share. Footage is spooled in `<data>/volumes/NetworkShare`
+  and copied to the share when each segment is sealed (see network.py).
+
+A volume may be written when it is mounted, not write-protected, not held by a tool, and its
+array holds data (or its share is reachable, or the local buffer still has room). When that
+changes the recorder is told (`volume_changed`): recordings on it stop, and continuous
+recording starts again when the volume is back.
+
+Encryption at rest is not here yet. A volume carries `encrypted` and `mount()` takes a
+password; an encrypted volume will refuse to mount without the right one (the "wrong
+passphrase" / "no passphrase" statuses of list.cgi).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import posixpath
+import shutil
+import time
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vigil.core.events import EventBus, Item, Topic
+from vigil.core.logs import Logs
+from vigil.core.params import Change, ParamDef, ParamTree
+from vigil.core.roles import Role
+from vigil.core.store import Store
+from vigil.core.vault import Vault
+from vigil.features.storage import network, tools
+from vigil.features.storage.jobs import Job, Jobs, StorageError
+from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, drive_leds, level_problem
+
+if TYPE_CHECKING:
+    from vigil.features.recording.recorder import RecordingService
+
+log = logging.getLogger("vigil.storage")
+
+NETWORK = "NetworkShare"
+DISRUPTION = "tnsaxis:Storage/Disruption"
+FAILURE = "tns1:Device/tnsaxis:HardwareFailure/StorageFailure"
+FAILURE_ONVIF = "tns1:Device/HardwareFailure/StorageFailure"
+RAID = "tnsaxis:Storage/RAID"
+RAID_STATE_TOPICS = {"online": "RAIDActive", "degraded": "RAIDDegraded", "syncing": "RAIDSyncing",
+                     "failed": "RAIDFailure"}
+RAID_API_STATE = {"online": "active", "degraded": "degraded", "syncing": "syncing", "failed": "failure"}
+ALERT = "tnsaxis:Storage/Alert"
+RECORDING_ONGOING = "tnsaxis:Storage/Recording"
+RECORDER_STATE = "tns1:RecordingHistory/Recording/State"
+KV_VOLUMES = "storage.volumes"
+KV_SHARES = "storage.shares"
+MAX_SHARES = 4
+ALERT_KELVIN = 333  # 60 degrees C: a drive this hot raises tnsaxis:Storage/Alert
+LOOP_SECONDS = 1.0
+PROBE_TIMEOUT = 10.0  # seconds a share may take to answer before it counts as lost
+
+
+@dataclass
+class Volume:
+    id: str
+    kind: str  # local | network
+    group: str  # its parameter group, e.g. Storage.S0
+    directory: Path
+    filesystem: str = "ext4"
+    formatted_on: str = ""  # the array uuid (or share id) whose file system holds this volume's footage
+    encrypted: bool = False
+    mounted: bool = False  # for the share: meant to be mounted (it may be unreachable)
+    paused: str = ""  # a tool holds the volume (repair, format ...): no recording meanwhile
+
+
+@dataclass
+class ShareState:
+    """The bound share's connection and what the uploader knows."""
+
+    client: network.SmbShare | None = None
+    online: bool = False
+    error: str = ""
+    dialect: str = ""
+    next_try: float = 0.0
+    remote: dict[str, int] = field(default_factory=dict)  # what the device folder holds: rel -> bytes
+    uploaded: dict[int, str] = field(default_factory=dict)  # segment id -> rel, copied this session
+    total: int = 0
+    free: int | None = None
+    uploaded_bytes: int = 0
+    upload_seconds: float = 0.0
+    last_lag: float | None = None  # seconds from a segment's end to its copy on the share
+    lags: list[float] = field(default_factory=list)
+
+
+class StorageService:
+    def __init__(self, store: Store, params: ParamTree, bus: EventBus, logs: Logs, clock, vault: Vault, data: Path,
+                 hardware: DiskHardware | None, raid_levels: tuple[int, ...], network_share: bool,
+                 folder: str) -> None:
+        self.store = store
+        self.params = params
+        self.bus = bus
+        self.logs = logs
+        self.clock = clock
+        self.vault = vault
+        self.data = data
+        self.hw = hardware
+        self.raid = bool(raid_levels)
+        self.raid_levels = raid_levels
+        self.folder = folder  # this device's folder on network shares
+        self.jobs = Jobs(logs, clock)
+        self.recording: RecordingService | None = None
+        self.volumes: dict[str, Volume] = {}
+        self.shares: dict[str, network.ShareConfig] = {}
+        self.bound: str | None = None  # the share id bound to NetworkShare
+        self.share = ShareState()
+        self._writable: dict[str, bool] = {}
+        self._usage: dict[str, tuple[float, int]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._net_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._recording_now = False
+        stored = json.loads(store.get_kv(KV_VOLUMES) or "{}")
+        n = 0
+        if hardware is not None and hardware.slots:
+            onboard = "RAID_DISK" if self.raid else "HDD_DISK"
+            self.volumes[onboard] = Volume(onboard, "local", f"Storage.S{n}", data / "recordings")
+            n += 1
+        if network_share:
+            self.volumes[NETWORK] = Volume(NETWORK, "network", f"Storage.S{n}", data / "volumes" / NETWORK,
+                                           filesystem="cifs")
+        for vol in self.volumes.values():
+            saved = stored.get(vol.id)
+            if saved:
+                vol.filesystem = saved.get("filesystem", vol.filesystem)
+                vol.formatted_on = saved.get("formatted_on", "")
+                vol.encrypted = bool(saved.get("encrypted", False))
+            elif vol.kind == "local" and hardware is not None:
+                array = hardware.array()  # factory state: the volume comes formatted
+                vol.formatted_on = array.uuid if array else ""
+        self._load_shares()
+        if hardware is not None:
+            hardware.watch(self._on_hardware)
+        params.listeners.append(self._on_params)
+        self._save()
+
+    # -- persistence -------------------------------------------------------------------
+    def _save(self) -> None:
+        self.store.set_kv(KV_VOLUMES, json.dumps({v.id: {"filesystem": v.filesystem, "formatted_on": v.formatted_on,
+                                                         "encrypted": v.encrypted} for v in self.volumes.values()}))
+
+    def _load_shares(self) -> None:
+        raw = json.loads(self.store.get_kv(KV_SHARES) or "{}")
+        for body in raw.get("shares", []):
+            secret = body.pop("secret", "")
+            body["password"] = self.vault.decrypt(bytes.fromhex(secret)) if secret else ""
+            config = network.ShareConfig(**body)
+            self.shares[config.id] = config
+        self.bound = raw.get("bound") if raw.get("bound") in self.shares else None
+
+    def _save_shares(self) -> None:
+        shares = []
+        for config in self.shares.values():
+            body = config.public()
+            del body["password"]
+            body["secret"] = self.vault.encrypt(config.password).hex() if config.password else ""
+            shares.append(body)
+        self.store.set_kv(KV_SHARES, json.dumps({"shares": shares, "bound": self.bound}))
+
+    # -- parameters ----------------------------------------------------------------------
+    def param_defs(self) -> list[ParamDef]:
+        op, A = Role.OPERATOR, Role.ADMIN  # noqa: N806
+        defs = [ParamDef("Properties.LocalStorage.LocalStorage", "yes", read=Role.VIEWER, write=None),
+                ParamDef("Properties.LocalStorage.Version", "1.00", read=Role.VIEWER, write=None),
+                ParamDef("Properties.LocalStorage.SDCard", "no", read=Role.VIEWER, write=None),
+                ParamDef("Properties.LocalStorage.DiskEncryption", "no", read=Role.VIEWER, write=None),
+                ParamDef("Properties.LocalStorage.RequiredFileSystem", "yes", read=Role.VIEWER, write=None),
+                ParamDef("Storage.MountDir", str(self.data / "volumes"), read=op, write=None)]
+        if NETWORK in self.volumes:
+            defs += [ParamDef("Properties.NetworkShare.NetworkShare", "yes", read=Role.VIEWER, write=None),
+                     ParamDef("Properties.NetworkShare.CIFS", "yes", read=Role.VIEWER, write=None)]
+        for vol in self.volumes.values():
+            g = vol.group + "."
+            local = vol.kind == "local"
+            defs += [
+                ParamDef(g + "DiskID", vol.id, read=op, write=None),
+                ParamDef(g + "FriendlyName", "Onboard storage" if local else "Network share", read=op, write=op,
+                         maxlen=64),
+                ParamDef(g + "CleanupMaxAge", "0", "int", minimum=0, maximum=7000, read=op, write=A,
+                         nice="Retention time in days (0: keep until the volume is full)"),
+                ParamDef(g + "CleanupPolicyActive", "fifo", "enum", ("fifo", "none"), read=op, write=A),
+                ParamDef(g + "CleanupLevel", "95", "int", minimum=0, maximum=99, read=op, write=A),
+                ParamDef(g + "FileSystem", vol.filesystem, read=op, write=None,
+                         dynamic=lambda vol=vol: vol.filesystem),
+                ParamDef(g + "Locked", "no", "bool", read=op, write=A, nice="Write protect"),
+                ParamDef(g + "MountOnBoot", "yes", "bool", read=op, write=A),
+                ParamDef(g + "Enabled", "yes", "bool", read=op, write=A),
+                ParamDef(g + "RequiredFileSystem", "none", "enum", ("none", "ext4"), read=op, write=A,
+                         nice="Autoformat"),
+            ]
+            if not local:
+                defs.append(ParamDef(g + "OfflineBufferMB", "1024", "int", minimum=0, maximum=1_000_000, read=op,
+                                     write=A, nice="Footage kept locally while the share is unreachable"))
+        return defs
+
+    def _p(self, vol: Volume, name: str) -> str:
+        return self.params.get(f"{vol.group}.{name}")
+
+    def locked(self, vol: Volume) -> bool:
+        return self._p(vol, "Locked") == "yes"
+
+    def _on_params(self, changes: list[Change], actor: str) -> None:
+        groups = {v.group for v in self.volumes.values()}
+        if any(c.name.rsplit(".", 1)[0] in groups for c in changes):
+            for change in changes:
+                if change.name.endswith(".Locked"):
+                    vol = next(v for v in self.volumes.values() if change.name.startswith(v.group + "."))
+                    self.logs.system(f"write protection of {vol.id} turned {'on' if change.new == 'yes' else 'off'}")
+            self.refresh()
+
+    # -- the volume model ----------------------------------------------------------------
+    def volume(self, disk_id: str) -> Volume:
+        vol = self.volumes.get(self.resolve(disk_id))
+        if vol is None:
+            raise StorageError(f"There is no disk {disk_id!r}; the disks are {', '.join(self.volumes) or 'none'}", 50)
+        return vol
+
+    def onboard(self) -> Volume | None:
+        return next((v for v in self.volumes.values() if v.kind == "local"), None)
+
+    def share_config(self) -> network.ShareConfig | None:
+        return self.shares.get(self.bound) if self.bound else None
+
+    def status(self, vol: Volume) -> str:
+        """The list.cgi status: OK | connected (present, not mounted) | disconnected | failed."""
+        if vol.kind == "local":
+            array = self.hw.array() if self.hw else None
+            if array is None:
+                return "disconnected"
+            if array.state == "failed":
+                return "failed"
+            if not vol.mounted or vol.formatted_on != array.uuid:
+                return "connected"
+            return "OK"
+        if self.share_config() is None:
+            return "disconnected"
+        if not vol.mounted:
+            return "connected"
+        return "OK" if self.share.online else "disconnected"
+
+    def _problem(self, vol: Volume) -> str:
+        """Why recording cannot go to `vol` now ("" when it can)."""
+        if vol.paused:
+            return f"{vol.id} is busy ({vol.paused}); recording resumes when it is done"
+        if self._p(vol, "Enabled") != "yes":
+            return f"{vol.id} is disabled"
+        if vol.kind == "local":
+            array = self.hw.array() if self.hw else None
+            if array is None:
+                return f"{vol.id} has no drives"
+            if array.state == "failed":
+                return f"The RAID of {vol.id} has failed; the system is not recording" if self.raid else \
+                    f"The drive of {vol.id} has failed"
+            if vol.formatted_on != array.uuid:
+                return f"{vol.id} is not formatted"
+        elif self.share_config() is None:
+            return "No network share is bound"
+        if not vol.mounted:
+            return f"{vol.id} is not mounted"
+        if self.locked(vol):
+            return f"{vol.id} is write-protected"
+        if vol.kind == "network" and not self.share.online:
+            limit = int(self._p(vol, "OfflineBufferMB")) * 1_000_000
+            if self.backlog() >= limit:
+                return (f"The network share is not reachable ({self.share.error or 'lost'}) and the local buffer "
+                        f"of {limit // 1_000_000} MB is full")
+        return ""
+
+    def disrupted(self, vol: Volume) -> bool:
+        return self.status(vol) != "OK" or self.locked(vol) or bool(vol.paused) or self._p(vol, "Enabled") != "yes"
+
+    def failed(self, vol: Volume) -> bool:
+        return vol.kind == "local" and self.status(vol) == "failed"
+
+    def capabilities(self, vol: Volume) -> tuple[str, ...]:
+        return FILESYSTEMS if vol.kind == "local" else ("cifs",)
+
+    # -- what the recorder asks (vigil.features.recording.recorder.Volumes) --------------
+    def resolve(self, volume: str) -> str:
+        if volume == "default":
+            onboard = self.onboard()
+            return onboard.id if onboard else NETWORK
+        return volume
+
+    def ids(self) -> list[str]:
+        return list(self.volumes)
+
+    def aliases(self, volume: str) -> tuple[str, ...]:
+        vol_id = self.resolve(volume)
+        onboard = self.onboard()
+        return (vol_id, "default") if onboard is not None and vol_id == onboard.id else (vol_id,)
+
+    def directory(self, volume: str) -> Path:
+        vol = self.volumes.get(self.resolve(volume))
+        return vol.directory if vol is not None else self.data / "volumes" / "unknown"
+
+    def writable(self, volume: str) -> bool:
+        vol = self.volumes.get(self.resolve(volume))
+        return vol is not None and not self._problem(vol)
+
+    def why_not_writable(self, volume: str) -> str:
+        vol = self.volumes.get(self.resolve(volume))
+        return f"There is no volume {volume!r}" if vol is None else (self._problem(vol) or "")
+
+    def deletable(self, volume: str) -> bool:
+        vol = self.volumes.get(self.resolve(volume))
+        return vol is not None and vol.mounted and not self.locked(vol) and not self.failed(vol)
+
+    def free_bytes(self, volume: str) -> int | None:
+        vol = self.volumes.get(self.resolve(volume))
+        if vol is None:
+            return None
+        vol.directory.mkdir(parents=True, exist_ok=True)
+        host = shutil.disk_usage(vol.directory).free
+        if vol.kind == "local":
+            array = self.hw.array() if self.hw else None
+            capacity = array.capacity if array else 0
+            return min(capacity - tools.indexed_bytes(self.store, self.aliases(vol.id)), host)
+        return host if self.share.free is None else min(self.share.free, host)
+
+    def max_age_days(self, volume: str) -> int:
+        vol = self.volumes.get(self.resolve(volume))
+        if vol is None or self._p(vol, "CleanupPolicyActive") != "fifo":
+            return 0
+        return int(self._p(vol, "CleanupMaxAge"))
+
+    # -- usage -----------------------------------------------------------------------------
+    def used_on_disk(self, vol: Volume, fresh: bool = False) -> int:
+        """Bytes the volume really holds: the files in its folder (the share's for NetworkShare)."""
+        if vol.kind == "network":
+            return sum(self.share.remote.values())
+        now = time.monotonic()
+        cached = self._usage.get(vol.id)
+        if fresh or cached is None or now - cached[0] > 2.0:
+            cached = (now, tools.disk_usage(vol.directory)[0])
+            self._usage[vol.id] = cached
+        return cached[1]
+
+    def sizes(self, vol: Volume) -> tuple[int, int, int]:
+        """(total, used, free) bytes as list.cgi reports them."""
+        used = self.used_on_disk(vol)
+        if vol.kind == "local":
+            array = self.hw.array() if self.hw else None
+            total = array.capacity if array else 0
+            vol.directory.mkdir(parents=True, exist_ok=True)
+            free = max(0, min(total - used, shutil.disk_usage(vol.directory).free))
+            return total, used, free
+        return self.share.total, used, self.share.free or 0
+
+    def backlog(self) -> int:
+        """Bytes of NetworkShare footage not yet on the share."""
+        vol = self.volumes.get(NETWORK)
+        if vol is None:
+            return 0
+        rows = self.store.query("SELECT s.id, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
+                                "WHERE r.volume=?", (NETWORK,))
+        return sum(size for seg_id, size in rows if seg_id not in self.share.uploaded)
+
+    # -- state changes -------------------------------------------------------------------
+    def _on_hardware(self) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self._loop is not None and running is not self._loop and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.refresh)
+        else:
+            self.refresh()
+
+    def declare(self) -> None:
+        ids = tuple(self.volumes)
+        disk = (Item("disk_id", "xsd:string", "Disk", ids),)
+        self.bus.declare(Topic(DISRUPTION, "Storage disruption", True, disk,
+                               (Item("disruption", "xsd:boolean", "Storage disruption", state=True),)))
+        self.bus.declare(Topic(FAILURE, "Storage failure", True, disk,
+                               (Item("disruption", "xsd:boolean", "Storage failure", state=True),)))
+        self.bus.declare(Topic(FAILURE_ONVIF, "Storage failure", True, (Item("Token", "tt:ReferenceToken", "Disk", ids),),
+                               (Item("Failed", "xsd:boolean", "Failed", state=True),)))
+        self.bus.declare(Topic(ALERT, "Storage alert", True, disk,
+                               (Item("overall_health", "xsd:int", "Overall health"),
+                                Item("temperature", "xsd:int", "Temperature (K)"),
+                                Item("wear", "xsd:int", "Wear"),
+                                Item("alert", "xsd:boolean", "Alert", state=True))))
+        self.bus.declare(Topic(RECORDING_ONGOING, "Recording ongoing", True, (),
+                               (Item("recording", "xsd:boolean", "Recording ongoing", state=True),)))
+        if self.raid and self.hw is not None:
+            components = tuple(Item(f"component{s}status", "xsd:string", f"Connection status of RAID component {s}",
+                                    ("connected", "missing", "spare")) for s in range(self.hw.slots))
+            self.bus.declare(Topic(RAID, "RAID status", True, (),
+                                   (Item("raidstate", "xsd:string", "RAID state",
+                                         tuple(RAID_API_STATE.values()), state=True),
+                                    Item("raidlevel", "xsd:string", "RAID level"), *components)))
+            for name in RAID_STATE_TOPICS.values():
+                self.bus.declare(Topic(f"{RAID}/{name}", name, True, (),
+                                       (Item("state", "xsd:boolean", "state", state=True),)))
+        self.bus.subscribe(self._on_event)
+
+    def _on_event(self, event) -> None:
+        if event.topic == RECORDER_STATE:
+            ongoing = any(e.data.get("IsRecording") == "1" for e in self.bus.states(RECORDER_STATE))
+            if ongoing != self._recording_now:
+                self._recording_now = ongoing
+                self.bus.publish(RECORDING_ONGOING, {}, {"recording": "1" if ongoing else "0"})
+
+    def start(self) -> None:
+        """At load: declare the events, mount what mounts at boot, publish the first states."""
+        self.declare()
+        self.bus.publish(RECORDING_ONGOING, {}, {"recording": "0"})
+        for vol in self.volumes.values():
+            if self._p(vol, "MountOnBoot") != "yes" or self._p(vol, "Enabled") != "yes":
+                continue
+            if vol.kind == "network":
+                vol.mounted = self.share_config() is not None  # connected by the run loop
+                continue
+            try:
+                self._mount_local(vol, None, "system")
+            except StorageError as err:
+                self.logs.system(f"{vol.id} not mounted at start: {err}", "warning")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Publish the storage state and tell the recorder about volumes that changed."""
+        for vol in self.volumes.values():
+            problem = self._problem(vol)
+            writable = not problem
+            src = {"disk_id": vol.id}
+            self.bus.publish(DISRUPTION, src, {"disruption": "1" if self.disrupted(vol) else "0"})
+            failed = self.failed(vol)
+            self.bus.publish(FAILURE, src, {"disruption": "1" if failed else "0"})
+            self.bus.publish(FAILURE_ONVIF, {"Token": vol.id}, {"Failed": "true" if failed else "false"})
+            self.bus.publish(ALERT, src, self._alert(vol))
+            if self._writable.get(vol.id) != writable:
+                before = self._writable.get(vol.id)
+                self._writable[vol.id] = writable
+                if before is not None:
+                    self.logs.system(f"{vol.id}: recording " + ("possible again" if writable else f"stopped: {problem}"),
+                                     "info" if writable else "warning")
+                if self.recording is not None and before is not None:
+                    self.recording.volume_changed(vol.id)
+        if self.raid and self.hw is not None:
+            array = self.hw.array()
+            state = array.state if array else "failed"
+            data = {"raidstate": RAID_API_STATE[state], "raidlevel": f"raid{array.level}" if array else ""}
+            for drive in self.hw.drives():
+                data[f"component{drive.slot}status"] = self._component_status(drive)
+            self.bus.publish(RAID, {}, data)
+            for name, topic in RAID_STATE_TOPICS.items():
+                self.bus.publish(f"{RAID}/{topic}", {}, {"state": "1" if name == state else "0"})
+
+    def _alert(self, vol: Volume) -> dict[str, str]:
+        if vol.kind != "local" or self.hw is None:
+            return {"overall_health": "-1", "temperature": "-1", "wear": "-1", "alert": "0"}
+        drives = [d for d in self.hw.drives() if d.present]
+        if not drives:
+            return {"overall_health": "-3", "temperature": "-3", "wear": "-3", "alert": "0"}
+        temps = [d.temperature for d in drives if d.temperature is not None]
+        kelvin = round(max(temps) + 273.15) if temps else -1
+        healthy = all(d.health != "failed" and d.status != "failed" for d in drives)
+        alert = not healthy or kelvin >= ALERT_KELVIN
+        return {"overall_health": "1" if healthy else "0", "temperature": str(kelvin), "wear": "-1",
+                "alert": "1" if alert else "0"}
+
+    @staticmethod
+    def _component_status(drive: Drive) -> str:
+        if drive.status in ("online", "rebuilding"):
+            return "connected"
+        return "spare" if drive.status == "spare" else "missing"
+
+    # -- tools -----------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _held(self, vol: Volume, what: str):
+        """Hold the volume for a tool: recordings on it stop, the writer finishes their files."""
+        recorder = self.recording
+        ongoing = [rid for sid, rid, _k in recorder.ongoing()
+                   if recorder.volume_of(recorder.recorders[sid].source) == vol.id] if recorder else []
+        vol.paused = what
+        self.refresh()
+        try:
+            await self._drain(ongoing)
+            yield
+        finally:
+            vol.paused = ""
+            self._usage.pop(vol.id, None)
+            self.refresh()
+
+    async def _drain(self, recordings: list[str], timeout: float = 10.0) -> None:
+        if self.recording is None:
+            return
+        segments = self.recording.segments
+        thread = segments._thread
+        deadline = time.monotonic() + timeout
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            if segments.jobs.empty() and not any(r in segments._open for r in recordings):
+                return
+            await asyncio.sleep(0.02)
+
+    def _refuse_if_locked(self, vol: Volume, what: str) -> None:
+        if self.locked(vol):
+            raise StorageError(f"{vol.id} is write-protected: turn off write protection to {what} it", 20)
+
+    def check(self, disk_id: str, actor: str) -> Job:
+        vol = self.volume(disk_id)
+        self._require_present(vol)
+
+        async def work(job: Job) -> str:
+            report = await asyncio.to_thread(tools.check, self.store, vol.directory, self.aliases(vol.id), False,
+                                             job.step)
+            text = report.summary()
+            if vol.kind == "network" and self.share.online:
+                missing = [rel for rel in self.share.uploaded.values() if rel not in self.share.remote]
+                if missing:
+                    text += f", {len(missing)} segment(s) missing on the share (copied again)"
+                    self.share.uploaded = {k: v for k, v in self.share.uploaded.items() if v not in missing}
+            self._usage.pop(vol.id, None)
+            return text
+        return self.jobs.start(vol.id, "checkdisk", actor, work)
+
+    def repair(self, disk_id: str, actor: str) -> Job:
+        vol = self.volume(disk_id)
+        self._require_present(vol)
+        self._refuse_if_locked(vol, "repair")
+
+        async def work(job: Job) -> str:
+            async with self._held(vol, "repair"):
+                job.step(5, "recording paused")
+                report = await asyncio.to_thread(tools.check, self.store, vol.directory, self.aliases(vol.id), True,
+                                                 lambda p, t: job.step(5 + p * 0.9, t))
+            return report.summary() + "; recording resumed"
+        return self.jobs.start(vol.id, "repair", actor, work)
+
+    def _require_present(self, vol: Volume) -> None:
+        if vol.kind == "local":
+            array = self.hw.array() if self.hw else None
+            if array is None:
+                raise StorageError(f"{vol.id} has no drives", 10)
+            if array.state == "failed":
+                raise StorageError(f"The RAID of {vol.id} has failed: replace the broken drives and create a new "
+                                   "RAID (Change RAID level)", 10)
+        elif self.share_config() is None:
+            raise StorageError("No network share is bound", 10)
+
+    def format(self, disk_id: str, filesystem: str | None, actor: str) -> Job:
+        vol = self.volume(disk_id)
+        fs = filesystem or vol.filesystem
+        self._refuse_if_locked(vol, "format")
+        if fs not in self.capabilities(vol):
+            raise StorageError(f"{vol.id} cannot be formatted with {fs!r}; choose "
+                               f"{' or '.join(self.capabilities(vol))}", 30)
+        if vol.kind == "local":
+            self._require_present(vol)
+        elif not (vol.mounted and self.share.online):
+            raise StorageError("The network share must be bound, mounted and reachable to format it", 10)
+
+        async def work(job: Job) -> str:
+            async with self._held(vol, "format"):
+                vol.mounted = False
+                if vol.kind == "network":
+                    async with self._net_lock:
+                        client = self.share.client
+                        if client is None:
+                            raise StorageError("The network share is not reachable", network.CONNECT_ERROR)
+                        files = await asyncio.to_thread(client.clear, lambda p: job.step(p * 0.5, "clearing the share"))
+                        self.share.remote.clear()
+                        self.share.uploaded.clear()
+                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
+                                                        lambda p, t: job.step(50 + p * 0.45, t))
+                if vol.kind == "local":
+                    array = self.hw.array() if self.hw else None
+                    vol.formatted_on = array.uuid if array else ""
+                vol.filesystem = fs
+                vol.mounted = True
+                self._save()
+            if vol.kind == "network":
+                return f"Formatted: {recordings} recordings and {files} files on the share erased"
+            return f"Formatted with {fs}: {recordings} recordings erased"
+        return self.jobs.start(vol.id, "format", actor, work, f"format {vol.id} ({fs})")
+
+    def change_raid(self, level: int, confirmed: bool, actor: str, filesystem: str = "ext4") -> Job:
+        """The manual's "Change RAID level" (also "Create a new RAID"): erases the volume."""
+        vol = self.onboard()
+        if not self.raid or vol is None or self.hw is None:
+            raise StorageError("This device has no RAID", 1200)
+        if level not in self.raid_levels:
+            raise StorageError(f"RAID level raid{level} not supported; the levels are "
+                               f"{', '.join(f'raid{n}' for n in self.raid_levels)}", 1201)
+        working = [d.slot for d in self.hw.drives() if d.present and d.status != "failed"]
+        problem = level_problem(level, len(working))
+        if problem:
+            raise StorageError(problem, 1201)
+        self._refuse_if_locked(vol, "change the RAID level of")
+        if filesystem not in FILESYSTEMS:
+            raise StorageError(f"File system must be {' or '.join(FILESYSTEMS)}", 30)
+        if not confirmed:
+            raise StorageError("Changing the RAID level erases all recordings on the disks: confirm to go on", 1200)
+
+        async def work(job: Job) -> str:
+            assert self.hw is not None
+            async with self._held(vol, "RAID change"):
+                vol.mounted = False
+                job.step(10, f"building RAID {level}")
+                try:
+                    array = await asyncio.to_thread(self.hw.create, level, working)
+                except DiskError as err:
+                    raise StorageError(str(err), 1202) from None
+                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
+                                                        lambda p, t: job.step(20 + p * 0.75, t))
+                vol.formatted_on, vol.filesystem, vol.mounted = array.uuid, filesystem, True
+                self._save()
+            return (f"RAID configured: raid{level} over {len(working)} drives, {array.capacity // 10**9} GB, "
+                    f"{recordings} recordings erased")
+        return self.jobs.start(vol.id, "raid", actor, work, f"change RAID level of {vol.id} to raid{level}")
+
+    def mount(self, disk_id: str, actor: str, password: str | None = None) -> Job:
+        vol = self.volume(disk_id)
+        if self._p(vol, "Enabled") != "yes":
+            raise StorageError(f"{vol.id} is disabled", 10)
+        if vol.kind == "local":
+            self._require_present(vol)
+        elif self.share_config() is None:
+            raise StorageError("No network share is bound: bind one first", 300)
+
+        async def work(job: Job) -> str:
+            if vol.kind == "local":
+                self._mount_local(vol, password, actor, job)
+            else:
+                await self._connect_share(raise_errors=True)
+                vol.mounted = True
+            self.refresh()
+            return f"{vol.id} mounted"
+        return self.jobs.start(vol.id, "mount", actor, work)
+
+    def _mount_local(self, vol: Volume, password: str | None, actor: str, job: Job | None = None) -> None:
+        array = self.hw.array() if self.hw else None
+        if array is None:
+            raise StorageError(f"{vol.id} has no drives", 10)
+        if array.state == "failed":
+            raise StorageError(f"The RAID of {vol.id} has failed; replace the broken drives and create a new RAID", 10)
+        if vol.formatted_on != array.uuid:
+            if self._p(vol, "RequiredFileSystem") != "ext4" or self.locked(vol):
+                raise StorageError(f"{vol.id} is not formatted: format it first", 10)
+            # Autoformat: a new drive is formatted with ext4 when it is mounted.
+            tools.erase(self.store, vol.directory, self.aliases(vol.id), lambda p, t: None)
+            vol.formatted_on, vol.filesystem = array.uuid, "ext4"
+            self.logs.audit(actor, f"autoformatted {vol.id} (ext4)", "storage")
+            self._save()
+        if vol.encrypted:  # encryption at rest (a later change): unlock with the password here
+            raise StorageError(f"{vol.id} is encrypted; mounting it needs its password", 110)
+        vol.directory.mkdir(parents=True, exist_ok=True)
+        vol.mounted = True
+
+    def unmount(self, disk_id: str, actor: str) -> Job:
+        vol = self.volume(disk_id)
+
+        async def work(job: Job) -> str:
+            async with self._held(vol, "unmount"):
+                vol.mounted = False
+            if vol.kind == "network":
+                await self._disconnect_share()
+            return f"{vol.id} unmounted; recording to it has stopped"
+        return self.jobs.start(vol.id, "unmount", actor, work)
+
+    def set_write_protect(self, disk_id: str, on: bool, actor: str) -> None:
+        vol = self.volume(disk_id)
+        self.params.set_internal({f"{vol.group}.Locked": "yes" if on else "no"}, actor)
+
+    def health_test(self, slot: int, actor: str) -> str:
+        if self.hw is None:
+            raise StorageError("This device has no drives", 10)
+        try:
+            result = self.hw.health_test(slot)
+        except (DiskError, IndexError) as err:
+            raise StorageError(str(err) or f"There is no bay {slot}", 20) from None
+        self.logs.audit(actor, f"ran the health test of the drive in bay {slot + 1}: {result}", "storage")
+        self.refresh()
+        return result
+
+    # -- network shares --------------------------------------------------------------------
+    async def add_share(self, config: network.ShareConfig, actor: str, test: bool = True) -> network.ShareConfig:
+        if not config.id:
+            config.id = f"share-{len(self.shares) + 1}"
+            while config.id in self.shares:
+                config.id += "x"
+        network.check_config(config)
+        if config.id in self.shares:
+            raise StorageError(f"A share with id {config.id!r} exists", 210)
+        if any(s.nicename == config.nicename for s in self.shares.values()):
+            raise StorageError(f"A share named {config.nicename!r} exists", 220)
+        if len(self.shares) >= MAX_SHARES:
+            raise StorageError(f"At most {MAX_SHARES} network shares can be added", 230)
+        if test:
+            await self._bounded_test(config, lambda p, t: None)
+        self.shares[config.id] = config
+        self._save_shares()
+        self.logs.audit(actor, f"added network share {config.id} //{config.address}/{config.share}"
+                        + ("" if test else " without testing"), "storage")
+        return config
+
+    def modify_share(self, share_id: str, changes: dict[str, str], actor: str) -> network.ShareConfig:
+        config = self._share(share_id)
+        if set(changes) - {"nicename"} and share_id == self.bound:
+            raise StorageError("The network share is bound and cannot be modified: unbind it first", 600)
+        if "nicename" in changes and any(s.nicename == changes["nicename"] and s.id != share_id
+                                         for s in self.shares.values()):
+            raise StorageError(f"A share named {changes['nicename']!r} exists", 620)
+        updated = network.ShareConfig(**{**config.__dict__, **changes})
+        network.check_config(updated)
+        self.shares[share_id] = updated
+        self._save_shares()
+        self.logs.audit(actor, f"modified network share {share_id}", "storage")
+        return updated
+
+    def remove_share(self, share_id: str, actor: str) -> None:
+        self._share(share_id)
+        if share_id == self.bound:
+            raise StorageError("The network share is bound and cannot be removed: unbind it first", 500)
+        del self.shares[share_id]
+        self._save_shares()
+        self.logs.audit(actor, f"removed network share {share_id}", "storage")
+
+    def _share(self, share_id: str) -> network.ShareConfig:
+        config = self.shares.get(share_id)
+        if config is None:
+            raise StorageError(f"There is no network share {share_id!r}", 20)
+        return config
+
+    def bind(self, share_id: str, actor: str, automount: bool = True) -> str:
+        self._share(share_id)
+        if self.bound == share_id:
+            raise StorageError("The network share is already bound to a disk", 310)
+        if self.bound is not None or NETWORK not in self.volumes:
+            raise StorageError("No available disk: another network share is bound", 300)
+        self.bound = share_id
+        self._save_shares()
+        vol = self.volumes[NETWORK]
+        vol.formatted_on = share_id
+        vol.mounted = automount and self._p(vol, "Enabled") == "yes"
+        self.share = ShareState()
+        self.logs.audit(actor, f"bound network share {share_id} to {NETWORK}", "storage")
+        self._wake.set()
+        self.refresh()
+        return NETWORK
+
+    async def unbind(self, share_id: str, actor: str) -> None:
+        self._share(share_id)
+        if self.bound != share_id:
+            raise StorageError("The network share is not bound", 20)
+        if self.volumes[NETWORK].mounted:
+            raise StorageError("The network share is mounted and cannot be unbound: unmount it first", 400)
+        await self._disconnect_share()
+        self.bound = None
+        self._save_shares()
+        self.logs.audit(actor, f"unbound network share {share_id}", "storage")
+        self.refresh()
+
+    def test_share(self, config: network.ShareConfig, actor: str) -> Job:
+        config = network.ShareConfig(**{**config.__dict__, "id": config.id or "test",
+                                        "nicename": config.nicename or "test"})
+        network.check_config(config)
+
+        async def work(job: Job) -> str:
+            return await self._bounded_test(config, job.step)
+        return self.jobs.start(config.id or "test", "test", actor, work, f"test network share //{config.address}/"
+                               f"{config.share}")
+
+    async def _bounded_test(self, config: network.ShareConfig, progress) -> str:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(network.test_share, config, self.folder, progress),
+                                          PROBE_TIMEOUT * 3)
+        except TimeoutError:
+            raise StorageError(f"The server at {config.address} does not answer", network.CONNECT_ERROR) from None
+
+    async def _connect_share(self, raise_errors: bool = False) -> bool:
+        config = self.share_config()
+        if config is None:
+            return False
+        async with self._net_lock:
+            if self.share.client is not None and self.share.client.connected:
+                return True
+            client = network.SmbShare(config, self.folder)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(client.connect), PROBE_TIMEOUT)
+                remote = await asyncio.wait_for(asyncio.to_thread(client.listing), PROBE_TIMEOUT * 3)
+                total, free = await asyncio.wait_for(asyncio.to_thread(client.space), PROBE_TIMEOUT)
+            except (StorageError, OSError, Exception) as err:  # noqa: BLE001 - any failure: offline
+                client.close()
+                self.share.online = False
+                self.share.error = str(err)
+                if raise_errors:
+                    raise err if isinstance(err, StorageError) else StorageError(str(err), network.CONNECT_ERROR) \
+                        from None
+                return False
+            self.share.client, self.share.online, self.share.error = client, True, ""
+            self.share.dialect, self.share.remote = client.dialect, remote
+            self.share.total, self.share.free = total, free
+            self._match_uploaded()
+        self.logs.system(f"network share {config.id} (//{config.address}/{config.share}) reachable, SMB "
+                         f"{client.dialect}")
+        self.refresh()
+        return True
+
+    async def _disconnect_share(self) -> None:
+        # Without the lock: closing is what ends a copy that hangs on a share that went away.
+        client, self.share.client = self.share.client, None
+        self.share.online = False
+        if client is not None:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.to_thread(client.close), PROBE_TIMEOUT)
+
+    def _spool_rel(self, path: str) -> str | None:
+        try:
+            rel = Path(path).resolve().relative_to(self.volumes[NETWORK].directory.resolve())
+        except ValueError:
+            return None
+        return posixpath.join(*rel.parts)
+
+    def _match_uploaded(self) -> None:
+        """After (re)connecting: the segments the share already holds, whole."""
+        self.share.uploaded = {}
+        for seg_id, path, size in self._share_segments(sealed_only=True):
+            rel = self._spool_rel(path)
+            if rel is not None and self.share.remote.get(rel) == size:
+                self.share.uploaded[seg_id] = rel
+
+    def _share_segments(self, sealed_only: bool) -> list[tuple[int, str, int]]:
+        sql = ("SELECT s.id, s.path, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
+               "WHERE r.volume=?" + (" AND s.sealed=1" if sealed_only else "") + " ORDER BY s.id")
+        return self.store.query(sql, (NETWORK,))
+
+    async def sync_share(self) -> int:
+        """One round of the uploader: copy sealed segments the share lacks, delete from the share
+        what retention or a user deleted here. Returns the number of files copied."""
+        vol = self.volumes.get(NETWORK)
+        client = self.share.client
+        if vol is None or client is None or not self.share.online or not vol.mounted or self.locked(vol):
+            return 0
+        copied = 0
+        async with self._net_lock:
+            rows = self._share_segments(sealed_only=True)
+            known = {seg_id for seg_id, _p, _s in rows}
+            pending = [r for r in rows if r[0] not in self.share.uploaded]
+            for seg_id, path, size in pending:
+                rel = self._spool_rel(path)
+                if rel is None or not Path(path).exists():
+                    continue
+                began = time.perf_counter()
+                # A server that stops answering (rather than closing) must not hold the copies for ever.
+                await asyncio.wait_for(asyncio.to_thread(client.put, Path(path), rel), PROBE_TIMEOUT + size / 2e6)
+                self.share.upload_seconds += time.perf_counter() - began
+                self.share.uploaded[seg_id] = rel
+                self.share.remote[rel] = size
+                self.share.uploaded_bytes += size
+                stop = self.store.query("SELECT stop FROM segments WHERE id=?", (seg_id,))
+                if stop and len(pending) == 1:  # steady state, not a backlog after an outage
+                    self.share.last_lag = max(0.0, self.clock.time() - stop[0][0])
+                    self.share.lags = (self.share.lags + [self.share.last_lag])[-100:]
+                copied += 1
+            for seg_id in [s for s in self.share.uploaded if s not in known]:
+                rel = self.share.uploaded.pop(seg_id)
+                await asyncio.wait_for(asyncio.to_thread(client.remove, rel), PROBE_TIMEOUT)
+                self.share.remote.pop(rel, None)
+            if copied:
+                total, free = await asyncio.wait_for(asyncio.to_thread(client.space), PROBE_TIMEOUT)
+                self.share.total, self.share.free = total, free
+        return copied
+
+    async def _share_round(self) -> None:
+        vol = self.volumes.get(NETWORK)
+        if vol is None or self.share_config() is None or not vol.mounted:
+            if self.share.client is not None:
+                await self._disconnect_share()
+            return
+        if self.share.client is None:
+            if time.monotonic() < self.share.next_try:
+                return
+            if not await self._connect_share():
+                self.share.next_try = time.monotonic() + 1.0
+                self.refresh()  # the buffer may have filled up meanwhile
+            return
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.share.client.probe), PROBE_TIMEOUT)
+            await self.sync_share()
+        except Exception as err:  # noqa: BLE001 - whatever broke, the share is lost until it answers again
+            config = self.share_config()
+            self.logs.system(f"network share {config.id if config else ''} lost: {err}", "warning")
+            self.share.error = str(err) or type(err).__name__
+            await self._disconnect_share()
+            self.refresh()
+
+    # -- running ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Started with the device: resync progress, the network share's connection and copies."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await self.tick()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), LOOP_SECONDS)
+                self._wake.clear()
+        finally:
+            await self.jobs.close()
+            await self._disconnect_share()
+
+    async def tick(self) -> None:
+        if self.hw is not None:
+            await asyncio.to_thread(self.hw.poll)
+        await self._share_round()
+        self.refresh()
+
+    # -- views -----------------------------------------------------------------------------
+    def drives_view(self) -> list[dict]:
+        if self.hw is None:
+            return []
+        drives = self.hw.drives()
+        array = self.hw.array()
+        onboard = self.onboard()
+        disrupted = self.disrupted(onboard) if onboard else False
+        leds = drive_leds(drives, array, self.raid, self._recording_now, disrupted)
+        out = []
+        for d in drives:
+            led = leds[d.slot]
+            out.append({"slot": d.slot, "bay": d.slot + 1, "status": d.status, "serialNumber": d.serial,
+                        "model": d.model, "capacity": d.capacity, "temperature": d.temperature, "health": d.health,
+                        "powerOnHours": d.power_on_hours,
+                        "led": {"color": led.color, "blink": led.blink, "meaning": led.meaning}})
+        return out
+
+    def volume_view(self, vol: Volume) -> dict:
+        total, used, free = self.sizes(vol)
+        view = {"diskId": vol.id, "name": self._p(vol, "FriendlyName"), "group": vol.group.split(".")[-1],
+                "kind": vol.kind, "status": self.status(vol), "mounted": vol.mounted, "fileSystem": vol.filesystem,
+                "encrypted": vol.encrypted, "writeProtected": self.locked(vol), "busy": vol.paused,
+                "recordingPossible": not self._problem(vol), "problem": self._problem(vol),
+                "disruption": self.disrupted(vol), "totalBytes": total, "usedBytes": used, "freeBytes": free,
+                "indexedBytes": tools.indexed_bytes(self.store, self.aliases(vol.id)),
+                "retentionDays": int(self._p(vol, "CleanupMaxAge")),
+                "cleanupPolicy": self._p(vol, "CleanupPolicyActive"),
+                "fileSystems": list(self.capabilities(vol))}
+        if vol.kind == "local" and self.hw is not None:
+            array = self.hw.array()
+            if array is not None:
+                view["raid"] = {"level": array.level, "state": array.state, "members": list(array.members),
+                                "syncProgress": array.sync_progress, "syncTimeRemaining": array.sync_remaining}
+        if vol.kind == "network":
+            s = self.share
+            config = self.share_config()
+            view["network"] = {
+                "shareId": config.id if config else None, "online": s.online, "error": s.error, "smbVersion": s.dialect,
+                "backlogBytes": self.backlog(), "localBytes": tools.disk_usage(vol.directory)[0],
+                "offlineBufferMB": int(self._p(vol, "OfflineBufferMB")),
+                "copiedBytes": s.uploaded_bytes,
+                "copyMBps": round(s.uploaded_bytes / s.upload_seconds / 1e6, 1) if s.upload_seconds else None,
+                "lastCopyLagSeconds": None if s.last_lag is None else round(s.last_lag, 2)}
+        return view
+

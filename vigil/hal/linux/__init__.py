@@ -1,0 +1,1 @@
+"""Hardware backends for a real Linux machine: block devices and md RAID (`disks`)."""
