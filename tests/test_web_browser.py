@@ -134,7 +134,7 @@ def test_first_administrator_is_created_in_the_browser(live: LiveDevice, session
     add.click()
     expect(page.get_by_role("heading", name="Status", level=1)).to_be_visible()
     expect(page.locator("#serial-number")).to_have_text(serial_number(live))
-    assert nav_links(page) == ["Status", "Recordings", *ADMIN_PAGES]  # s3016 records: it has a Recordings page
+    assert nav_links(page) == ["Status", "Recordings", "Storage", *ADMIN_PAGES]  # s3016 records and has disks
     assert not setup_required(live)
     r = httpx.get(live.http + "/axis-cgi/usergroup.cgi", auth=digest())
     assert r.status_code == 200 and r.text.split("\n")[1].split() == ["admin", "operator", "viewer", "ptz"]
