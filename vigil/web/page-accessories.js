@@ -234,13 +234,24 @@ export default async function accessoriesPage(container, app) {
         updateState(entry);
         continue;
       }
-      const old = entry.row;
-      // Keep the focus where it is now (the user may have moved on), else on the changed control.
-      const focused = old?.contains(document.activeElement) ? document.activeElement.dataset.field : null;
-      const fresh = row(entry);
-      if (old?.isConnected) old.replaceWith(fresh);
-      const wanted = focused || (document.activeElement === document.body ? focusField : null);
-      if (wanted) fresh.querySelector(`[data-field="${wanted}"]`)?.focus();
+      replaceRow(entry.row, row(entry), focusField);
+    }
+  }
+
+  /**
+   * Put a redrawn row in place of the old one without losing what the user is doing: the focus
+   * stays on the same control, and text being typed (with its selection) moves across.
+   */
+  function replaceRow(old, fresh, fallbackField) {
+    const active = old?.contains(document.activeElement) ? document.activeElement : null;
+    if (old?.isConnected) old.replaceWith(fresh);
+    const wanted = active?.dataset.field || (document.activeElement === document.body ? fallbackField : null);
+    const target = wanted ? fresh.querySelector(`[data-field="${wanted}"]`) : null;
+    if (!target) return;
+    target.focus();
+    if (active?.tagName === "INPUT" && target.tagName === "INPUT" && active.type === "text") {
+      target.value = active.value;
+      target.setSelectionRange(active.selectionStart, active.selectionEnd);
     }
   }
 
@@ -267,9 +278,7 @@ export default async function accessoriesPage(container, app) {
       const changed = entry.item.direction !== item.direction || entry.item.name !== item.name || entry.item.normalState !== item.normalState;
       entry.item = item;
       if (changed && !entry.row?.contains(document.activeElement)) {
-        const old = entry.row;
-        const fresh = row(entry);
-        if (old?.isConnected) old.replaceWith(fresh);
+        replaceRow(entry.row, row(entry), null);
       } else {
         updateState(entry);
       }
