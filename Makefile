@@ -35,6 +35,8 @@ test: venv debs lint
 
 bench: venv
 	$(PY) bench/http.py
+	$(PY) bench/events.py
+	$(PY) bench/mqtt.py
 
 clean:
 	rm -rf $(VENV) data
