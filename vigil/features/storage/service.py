@@ -66,6 +66,14 @@ LOOP_SECONDS = 1.0
 PROBE_TIMEOUT = 10.0  # seconds a share may take to answer before it counts as lost
 
 
+async def in_thread(seconds: float, func, *args):
+    """Run blocking `func` in a thread for at most `seconds` (TimeoutError after that; the thread
+    is left to finish). asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+    cancellation that races its timeout, and a service that ignores its cancellation never stops."""
+    async with asyncio.timeout(seconds):
+        return await asyncio.to_thread(func, *args)
+
+
 @dataclass
 class Volume:
     id: str
@@ -779,8 +787,7 @@ class StorageService:
 
     async def _bounded_test(self, config: network.ShareConfig, progress) -> str:
         try:
-            return await asyncio.wait_for(asyncio.to_thread(network.test_share, config, self.folder, progress),
-                                          PROBE_TIMEOUT * 3)
+            return await in_thread(PROBE_TIMEOUT * 3, network.test_share, config, self.folder, progress)
         except TimeoutError:
             raise StorageError(f"The server at {config.address} does not answer", network.CONNECT_ERROR) from None
 
@@ -793,9 +800,9 @@ class StorageService:
                 return True
             client = network.SmbShare(config, self.folder)
             try:
-                await asyncio.wait_for(asyncio.to_thread(client.connect), PROBE_TIMEOUT)
-                remote = await asyncio.wait_for(asyncio.to_thread(client.listing), PROBE_TIMEOUT * 3)
-                total, free = await asyncio.wait_for(asyncio.to_thread(client.space), PROBE_TIMEOUT)
+                await in_thread(PROBE_TIMEOUT, client.connect)
+                remote = await in_thread(PROBE_TIMEOUT * 3, client.listing)
+                total, free = await in_thread(PROBE_TIMEOUT, client.space)
             except (StorageError, OSError, Exception) as err:  # noqa: BLE001 - any failure: offline
                 client.close()
                 self.share.online = False
@@ -819,7 +826,7 @@ class StorageService:
         self.share.online = False
         if client is not None:
             with suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.to_thread(client.close), PROBE_TIMEOUT)
+                await in_thread(PROBE_TIMEOUT, client.close)
 
     def _spool_rel(self, path: str) -> str | None:
         try:
@@ -859,7 +866,7 @@ class StorageService:
                     continue
                 began = time.perf_counter()
                 # A server that stops answering (rather than closing) must not hold the copies for ever.
-                await asyncio.wait_for(asyncio.to_thread(client.put, Path(path), rel), PROBE_TIMEOUT + size / 2e6)
+                await in_thread(PROBE_TIMEOUT + size / 2e6, client.put, Path(path), rel)
                 self.share.upload_seconds += time.perf_counter() - began
                 self.share.uploaded[seg_id] = rel
                 self.share.remote[rel] = size
@@ -871,10 +878,10 @@ class StorageService:
                 copied += 1
             for seg_id in [s for s in self.share.uploaded if s not in known]:
                 rel = self.share.uploaded.pop(seg_id)
-                await asyncio.wait_for(asyncio.to_thread(client.remove, rel), PROBE_TIMEOUT)
+                await in_thread(PROBE_TIMEOUT, client.remove, rel)
                 self.share.remote.pop(rel, None)
             if copied:
-                total, free = await asyncio.wait_for(asyncio.to_thread(client.space), PROBE_TIMEOUT)
+                total, free = await in_thread(PROBE_TIMEOUT, client.space)
                 self.share.total, self.share.free = total, free
         return copied
 
@@ -892,7 +899,7 @@ class StorageService:
                 self.refresh()  # the buffer may have filled up meanwhile
             return
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.share.client.probe), PROBE_TIMEOUT)
+            await in_thread(PROBE_TIMEOUT, self.share.client.probe)
             await self.sync_share()
         except Exception as err:  # noqa: BLE001 - whatever broke, the share is lost until it answers again
             config = self.share_config()
@@ -909,7 +916,8 @@ class StorageService:
             while True:
                 await self.tick()
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), LOOP_SECONDS)
+                    async with asyncio.timeout(LOOP_SECONDS):
+                        await self._wake.wait()
                 self._wake.clear()
         finally:
             await self.jobs.close()
