@@ -45,9 +45,12 @@ def _check(args: argparse.Namespace) -> int:
     if not (data / DB_FILE).exists():
         print(f"vigil: no device data in {data}", file=sys.stderr)
         return 2
+    password = None
+    if args.password_file:
+        password = Path(args.password_file).read_text().strip()
     store = Store(data / DB_FILE)
     try:
-        report = check(store, data, repair=not args.no_repair)
+        report = check(store, data, repair=not args.no_repair, password=password)
     finally:
         store.close()
     print(report.text())
@@ -75,6 +78,9 @@ def main(argv: list[str] | None = None) -> None:
                                           "run while the device is stopped")
     checker.add_argument("--data", default="data")
     checker.add_argument("--no-repair", action="store_true", help="only report")
+    checker.add_argument("--password-file", metavar="FILE",
+                         help="the password of an encrypted volume, so that its footage is read as well "
+                              "(without it only the stored files' checksums are verified)")
     checker.set_defaults(func=_check)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.store import Store
+from vigil.features.recording import atrest
 from vigil.features.recording.storage import Checksum, recover
 
 
@@ -45,8 +46,33 @@ def _drop_segment(store: Store, seg_id: int) -> None:
         db.execute("DELETE FROM segments WHERE id=?", (seg_id,))
 
 
-def check(store: Store, data: Path, repair: bool = True) -> CheckReport:
+def _unlock_volumes(data: Path, password: str | None, report: CheckReport) -> list[Path]:
+    """Encrypted volume folders under `data`, known to the keyring: unlocked with `password`
+    when it is theirs, locked otherwise (their files' checksums can still be verified)."""
+    folders = [key.parent for key in data.rglob(atrest.KEY_FILE)]
+    for folder in folders:
+        key = None
+        if password is not None:
+            try:
+                key = atrest.unlock(folder, password)
+            except atrest.WrongPassword:
+                report.problems.append(f"{folder}: wrong password for this encrypted volume")
+        atrest.keyring.set(folder, key)
+    return folders
+
+
+def check(store: Store, data: Path, repair: bool = True, password: str | None = None) -> CheckReport:
     report = CheckReport()
+    encrypted = _unlock_volumes(data, password, report)
+    try:
+        _check(store, data, repair, report)
+    finally:
+        for folder in encrypted:
+            atrest.keyring.forget(folder)
+    return report
+
+
+def _check(store: Store, data: Path, repair: bool, report: CheckReport) -> None:
     if repair:
         recovered = recover(store, time.time())
         if recovered.indexed or recovered.truncated or recovered.sealed:
@@ -77,20 +103,25 @@ def check(store: Store, data: Path, repair: bool = True) -> CheckReport:
                                   "(recovered at start-up or by a repairing check)")
         if sealed and checksum and Checksum.of_file(file) != checksum:
             report.problems.append(f"segment {seg_id}: {path} does not match its recorded checksum")
-        with open(file, "rb") as f:
+        if atrest.keyring.locked(file):  # the checksum covers the stored bytes; the structure needs the key
+            report.pending.append(f"segment {seg_id}: on a locked encrypted volume, fragments not read")
+            continue
+        fd = atrest.open_footage(file)
+        try:
             for offset, length in store.query("SELECT offset, size FROM fragments WHERE segment=? ORDER BY offset",
                                               (seg_id,)):
                 report.fragments += 1
                 if offset + length > actual:
                     report.problems.append(f"segment {seg_id}: fragment at {offset} runs past the end of the file")
                     continue
-                f.seek(offset + 4)
-                if f.read(4) != b"moof":
+                if atrest.pread(fd, 4, offset + 4) != b"moof":
                     report.problems.append(f"segment {seg_id}: no fragment starts at offset {offset}")
+        finally:
+            atrest.close_footage(fd)
     root = data / "recordings"
     if root.exists():
-        for file in sorted(root.rglob("*.mp4")):
-            if str(file.resolve()) not in known:
+        for file in sorted(root.rglob("*")):
+            if atrest.is_footage_name(file.name) and str(file.resolve()) not in known:
                 report.orphans.append(str(file))
     if repair:
         with store.transaction() as db:
@@ -98,4 +129,3 @@ def check(store: Store, data: Path, repair: bool = True) -> CheckReport:
                               "(SELECT DISTINCT recording FROM segments)").rowcount
         if gone:
             report.repairs.append(f"removed {gone} recordings left without footage")
-    return report

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from vigil.features.recording.atrest import ctr_at
 from vigil.features.recording.footage import LayoutReader, Transform
 
 OPENSSL_AES256 = "openssl-aes256"
@@ -92,11 +93,7 @@ class OpenSSLCtrEncryptor(Transform):
         self._sequential = self._at(0)
 
     def _at(self, offset: int):
-        """An encryptor positioned at plaintext byte `offset`."""
-        counter = (self._counter + offset // 16) % (1 << 128)
-        cipher = Cipher(algorithms.AES(self._key), modes.CTR(counter.to_bytes(16, "big"))).encryptor()
-        cipher.update(bytes(offset % 16))
-        return cipher
+        return ctr_at(self._key, self._counter, offset)
 
     def size(self, plain: int) -> int:
         return 16 + plain

@@ -63,7 +63,7 @@ from starlette.responses import Response
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.core.store import Store
-from vigil.features.recording import crypto, mp4
+from vigil.features.recording import atrest, crypto, mp4
 from vigil.features.recording.api import iso
 from vigil.features.recording.footage import (
     BAD_ENCRYPTION,
@@ -496,7 +496,7 @@ def write_layout(layout: Layout, out_fd: int, transform: Transform | None = None
     buffered = 0
     pos = 0
     for length, piece in zip(layout.lengths, layout.pieces, strict=True):
-        if piece[0] == "s" and length >= COPY_DIRECT:
+        if piece[0] == "s" and length >= COPY_DIRECT and atrest.is_plain(piece[1]):
             if buffer:
                 write(b"".join(buffer))
                 buffer, buffered = [], 0
@@ -529,7 +529,7 @@ def _copy(src: int, offset: int, length: int, dst: int) -> None:
         if err.errno not in (18, 22, 38, 95):  # EXDEV, EINVAL, ENOSYS, EOPNOTSUPP: copy by hand
             raise
         while done < length:
-            data = os.pread(src, min(1 << 20, length - done), offset + done)
+            data = atrest.pread(src, min(1 << 20, length - done), offset + done)
             if not data:
                 raise OSError(f"segment file ends early at {offset + done}") from None
             os.write(dst, data)

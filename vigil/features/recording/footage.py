@@ -22,7 +22,6 @@ import asyncio
 import bisect
 import contextlib
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -31,7 +30,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from vigil.core.store import Store
-from vigil.features.recording import mp4
+from vigil.features.recording import atrest, mp4
 
 CHUNK = 1 << 20  # bytes per read of a streamed response
 WINDOW = 1 << 20  # read-ahead for the small spans of a Matroska layout
@@ -125,8 +124,9 @@ class Selection:
     def close(self) -> None:
         files, self.files = self.files, {}
         for fd in files.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    atrest.close_footage(fd)
 
     def video_bases(self) -> list[int]:
         """Each fragment's video start on the output timeline, in the video timescale.
@@ -181,9 +181,12 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
         for fragment in fragments:
             if fragment.path not in files:
                 try:
-                    files[fragment.path] = os.open(fragment.path, os.O_RDONLY)
+                    files[fragment.path] = atrest.open_footage(fragment.path)
                 except FileNotFoundError:  # removed by retention since the query
                     files[fragment.path] = -1
+                except atrest.VolumeLocked:
+                    raise FootageError(NOT_FOUND, "the recording is on an encrypted volume that is locked: "
+                                       "mount the volume with its password", 503) from None
             if files[fragment.path] >= 0:
                 kept.append(fragment)
         while kept and not kept[0].key:  # what comes first must start with a key frame
@@ -191,12 +194,12 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
         if not kept:
             raise FootageError(START_AFTER_END, "no decodable footage in the requested range", 404)
         # One file holds one stream format; a change (new resolution, codec) ends the selection.
-        init = os.pread(files[kept[0].path], kept[0].init_size, 0)
+        init = atrest.pread(files[kept[0].path], kept[0].init_size, 0)
         inits = {kept[0].segment: init}
         cut = False
         for n, fragment in enumerate(kept):
             if fragment.segment not in inits:
-                inits[fragment.segment] = os.pread(files[fragment.path], fragment.init_size, 0)
+                inits[fragment.segment] = atrest.pread(files[fragment.path], fragment.init_size, 0)
             if inits[fragment.segment] != init:
                 kept = kept[:n]
                 cut = True
@@ -208,13 +211,13 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
         for path, fd in list(files.items()):
             if path not in used:
                 if fd >= 0:
-                    os.close(fd)
+                    atrest.close_footage(fd)
                 del files[path]
         return Selection(recording, kept, tracks, init, files, cut)
     except BaseException:
         for fd in files.values():
             if fd >= 0:
-                os.close(fd)
+                atrest.close_footage(fd)
         raise
 
 
@@ -258,10 +261,10 @@ class FragmentSamples:
 
 
 def read_moof(fd: int, offset: int, size: int) -> mp4.MoofInfo:
-    head = os.pread(fd, min(size, MOOF_READ), offset)
+    head = atrest.pread(fd, min(size, MOOF_READ), offset)
     moof_size = int.from_bytes(head[0:4], "big")
     if moof_size > len(head):
-        head = os.pread(fd, moof_size, offset)
+        head = atrest.pread(fd, moof_size, offset)
     return mp4.parse_moof(head)
 
 
@@ -379,7 +382,7 @@ class LayoutReader:
             return _pread_exact(fd, length, offset)
         w_fd, w_start, w_data = self._window
         if w_fd != fd or offset < w_start or offset + length > w_start + len(w_data):
-            w_data = os.pread(fd, WINDOW, offset)
+            w_data = atrest.pread(fd, WINDOW, offset)
             self._window = (fd, offset, w_data)
             w_start = offset
             if len(w_data) < length:
@@ -397,7 +400,7 @@ class LayoutReader:
 
 
 def _pread_exact(fd: int, length: int, offset: int) -> bytes:
-    data = os.pread(fd, length, offset)
+    data = atrest.pread(fd, length, offset)
     if len(data) != length:
         raise OSError(f"segment file ends early at {offset + len(data)}")
     return data

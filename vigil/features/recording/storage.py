@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.store import Store
-from vigil.features.recording import mp4
+from vigil.features.recording import atrest, mp4
 
 log = logging.getLogger("vigil.recording")
 SYNC_INTERVAL = 1.0  # seconds between fdatasync + index commit
@@ -59,7 +59,8 @@ class OpenSegment:
     stop: float
     size: int
     init_size: int
-    hasher: Checksum
+    hasher: Checksum  # of the bytes on disk (encrypted ones on an encrypted volume)
+    cipher: atrest.FileCipher | None = None
     dirty: bool = False
 
 
@@ -149,8 +150,9 @@ class SegmentStore:
             segment = None
         if segment is None:
             segment = self._create(job)
-        os.write(segment.fd, job.data)
-        segment.hasher.update(job.data)
+        data = segment.cipher.apply(job.data, segment.size) if segment.cipher else job.data
+        os.write(segment.fd, data)
+        segment.hasher.update(data)
         self._pending.append((segment.id, segment.size, len(job.data), job.start, job.duration, job.frames,
                               int(job.key)))
         segment.size += len(job.data)
@@ -161,22 +163,25 @@ class SegmentStore:
     def _create(self, job: FragmentJob) -> OpenSegment:
         job.directory.mkdir(parents=True, exist_ok=True)
         # The recording id keeps simultaneous recordings of one camera in files of their own.
-        path = job.directory / f"{int(job.start * 1000)}-{job.recording}-{job.segment_key[1]:06d}.mp4"
+        plain_name = f"{int(job.start * 1000)}-{job.recording}-{job.segment_key[1]:06d}.mp4"
+        path = job.directory / atrest.keyring.file_name(job.directory, plain_name)
+        cipher = atrest.keyring.cipher_for(path)
+        init = cipher.apply(job.init, 0) if cipher else job.init
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
-        os.write(fd, job.init)
+        os.write(fd, init)
         os.fsync(fd)
         fd_dir = os.open(job.directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd_dir)
         finally:
             os.close(fd_dir)
-        hasher = Checksum(job.init)
+        hasher = Checksum(init)
         with self.store.transaction() as db:
             cur = db.execute("INSERT INTO segments(recording, path, start, stop, bytes, init_size, sealed) "
                              "VALUES(?,?,?,?,?,?,0)",
                              (job.recording, str(path), job.start, job.start, len(job.init), len(job.init)))
         segment = OpenSegment(cur.lastrowid, job.recording, path, fd, job.start, job.start, len(job.init),
-                              len(job.init), hasher)
+                              len(job.init), hasher, cipher)
         self._open[job.recording] = segment
         self._keys[job.recording] = job.segment_key
         return segment
@@ -219,18 +224,25 @@ class RecoveryReport:
     closed: list[str] = field(default_factory=list)  # recordings that were open at the crash
 
 
-def recover(store: Store, now: float) -> RecoveryReport:
-    """Reconcile the index with the files after an unclean stop (run before recording starts)."""
+def recover(store: Store, now: float, under: Path | None = None) -> RecoveryReport:
+    """Reconcile the index with the files after an unclean stop (run before recording starts).
+
+    The unsealed segments of a locked encrypted volume wait for its key: when it is unlocked
+    they are recovered with `under` set to its folder, so that nothing else (a segment being
+    written elsewhere meanwhile) is touched."""
     report = RecoveryReport()
+    folder = os.path.abspath(under) if under is not None else None
     for seg_id, path, init_size in store.query("SELECT id, path, init_size FROM segments WHERE sealed=0"):
         file = Path(path)
+        if atrest.keyring.locked(file) or (folder is not None and not Path(os.path.abspath(file)).is_relative_to(folder)):
+            continue
         if not file.exists():
             with store.transaction() as db:
                 db.execute("DELETE FROM fragments WHERE segment=?", (seg_id,))
                 db.execute("DELETE FROM segments WHERE id=?", (seg_id,))
             report.missing += 1
             continue
-        data = file.read_bytes()
+        raw, data = atrest.read_footage(file)
         rows = store.query("SELECT offset, size, start, duration FROM fragments WHERE segment=? ORDER BY offset",
                            (seg_id,))
         end = rows[-1][0] + rows[-1][1] if rows else init_size
@@ -256,16 +268,19 @@ def recover(store: Store, now: float) -> RecoveryReport:
                 f.flush()
                 os.fsync(f.fileno())
             report.truncated += len(data) - pos
-        digest = Checksum(data[:pos]).hexdigest()
+        digest = Checksum(raw[:pos]).hexdigest()
         with store.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO fragments(segment, offset, size, start, duration, frames, key) "
                            "VALUES(?,?,?,?,?,?,?)", new_rows)
             stop = last if last is not None else None
             db.execute("UPDATE segments SET bytes=?, checksum=?, sealed=1, stop=COALESCE(?, stop) WHERE id=?",
                        (pos, digest, stop, seg_id))
+            # A recording closed before its last segment could be read (locked) ends where it does.
+            db.execute("UPDATE recordings SET stop=MAX(stop, ?) WHERE stop IS NOT NULL AND "
+                       "id=(SELECT recording FROM segments WHERE id=?)", (stop or 0, seg_id))
         report.indexed += len(new_rows)
         report.sealed += 1
-    for (recording,) in store.query("SELECT id FROM recordings WHERE stop IS NULL"):
+    for (recording,) in store.query("SELECT id FROM recordings WHERE stop IS NULL") if under is None else ():
         last = store.query("SELECT MAX(stop) FROM segments WHERE recording=?", (recording,))[0][0]
         with store.transaction() as db:
             db.execute("UPDATE recordings SET stop=? WHERE id=?", (last if last is not None else now, recording))

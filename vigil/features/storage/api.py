@@ -1,8 +1,10 @@
 """`POST /axis-cgi/storage.cgi` (JSON, Vigil's own): everything the Storage page shows and does,
 in one API an integrator can use as well.
 
-Methods: getStatus, getJob, check, repair, format, changeRaidLevel (needs `confirm: true`),
-mount, unmount, setWriteProtect, setRetention, healthTest, listNetworkShares,
+Methods: getStatus, getJob, check, repair, format, changeRaidLevel (needs `confirm: true`;
+`password` also encrypts), mount (`password` for an encrypted volume), unmount, encrypt and
+decrypt (both erase the volume; `password`), changePassword (`oldPassword`, `newPassword`),
+setWriteProtect, setRetention, healthTest, listNetworkShares,
 addNetworkShare (tests the share first unless `addWithoutTesting`), modifyNetworkShare,
 removeNetworkShare (unmounts, unbinds and removes), bindNetworkShare, unbindNetworkShare,
 testNetworkShare. Tools return a job to poll with getJob.
@@ -90,7 +92,20 @@ def register(device: Device, service: StorageService) -> None:
             raise JsonApiError(ERRORS.bad_params, "Parameter 'raidLevel' must be 0, 1, 5, 6 or 10")
         confirm = flag(call, "confirm", False)
         fs = text(call, "fileSystem", "ext4")
-        return job_reply(lambda: service.change_raid(level, confirm, who.name, fs))
+        password = text(call, "password", "") or None
+        return job_reply(lambda: service.change_raid(level, confirm, who.name, fs, password))
+
+    async def encrypt(call: JsonCall, who: Principal) -> dict[str, Any]:
+        disk, password = text(call, "diskId"), text(call, "password")
+        return job_reply(lambda: service.encrypt(disk, password, who.name))
+
+    async def decrypt(call: JsonCall, who: Principal) -> dict[str, Any]:
+        disk, password = text(call, "diskId"), text(call, "password")
+        return job_reply(lambda: service.decrypt(disk, password, who.name))
+
+    async def change_password(call: JsonCall, who: Principal) -> dict[str, Any]:
+        disk, old, new = text(call, "diskId"), text(call, "oldPassword"), text(call, "newPassword")
+        return job_reply(lambda: service.change_password(disk, old, new, who.name))
 
     async def mount(call: JsonCall, who: Principal) -> dict[str, Any]:
         disk = text(call, "diskId")
@@ -213,6 +228,9 @@ def register(device: Device, service: StorageService) -> None:
         "repair": JsonMethod(Role.ADMIN, repair),
         "format": JsonMethod(Role.ADMIN, format_),
         "mount": JsonMethod(Role.ADMIN, mount),
+        "encrypt": JsonMethod(Role.ADMIN, encrypt),
+        "decrypt": JsonMethod(Role.ADMIN, decrypt),
+        "changePassword": JsonMethod(Role.ADMIN, change_password),
         "unmount": JsonMethod(Role.ADMIN, unmount),
         "setWriteProtect": JsonMethod(Role.ADMIN, write_protect),
         "setRetention": JsonMethod(Role.ADMIN, retention),

@@ -14,9 +14,14 @@ array holds data (or its share is reachable, or the local buffer still has room)
 changes the recorder is told (`volume_changed`): recordings on it stop, and continuous
 recording starts again when the volume is back.
 
-Encryption at rest is not here yet. A volume carries `encrypted` and `mount()` takes a
-password; an encrypted volume will refuse to mount without the right one (the "wrong
-passphrase" / "no passphrase" statuses of list.cgi).
+Encryption at rest (the onboard volume; see vigil.features.recording.atrest): the tools
+Encrypt and Decrypt erase the volume and make it encrypted or plain, Change password wraps
+the volume's key anew while recordings go on. Whether a volume is encrypted is read from the
+volume itself (its key file), so it survives a factory default of the device; an encrypted
+volume is never mounted at start: it waits, locked, for its password (mount with `pwd`), and
+its footage cannot be read meanwhile. Unmounting locks it again. Format keeps an unlocked
+volume's encryption (and key); formatting a locked one is the way back to a plain volume when
+its password is lost.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from vigil.core.params import Change, ParamDef, ParamTree
 from vigil.core.roles import Role
 from vigil.core.store import Store
 from vigil.core.vault import Vault
+from vigil.features.recording import atrest
+from vigil.features.recording.storage import recover
 from vigil.features.storage import network, tools
 from vigil.features.storage.jobs import Job, Jobs, StorageError
 from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, drive_leds, level_problem
@@ -64,6 +71,8 @@ MAX_SHARES = 4
 ALERT_KELVIN = 333  # 60 degrees C: a drive this hot raises tnsaxis:Storage/Alert
 LOOP_SECONDS = 1.0
 PROBE_TIMEOUT = 10.0  # seconds a share may take to answer before it counts as lost
+# Error codes of the encryption tools (in the disk management API's range).
+WRONG_PASSWORD, NO_PASSWORD, BAD_PASSWORD, ENCRYPTION_ERROR = 110, 111, 112, 113
 
 
 async def in_thread(seconds: float, func, *args):
@@ -151,6 +160,10 @@ class StorageService:
             elif vol.kind == "local" and hardware is not None:
                 array = hardware.array()  # factory state: the volume comes formatted
                 vol.formatted_on = array.uuid if array else ""
+            if vol.kind == "local":  # the volume itself says (its settings may have been reset)
+                vol.encrypted = atrest.is_encrypted(vol.directory)
+                if vol.encrypted:
+                    atrest.keyring.set(vol.directory, None)  # locked until its password is given
         self._load_shares()
         if hardware is not None:
             hardware.watch(self._on_hardware)
@@ -279,6 +292,8 @@ class StorageService:
         elif self.share_config() is None:
             return "No network share is bound"
         if not vol.mounted:
+            if vol.encrypted:
+                return f"{vol.id} is encrypted and not mounted: mount it with its password"
             return f"{vol.id} is not mounted"
         if self.locked(vol):
             return f"{vol.id} is write-protected"
@@ -435,8 +450,11 @@ class StorageService:
             if vol.kind == "network":
                 vol.mounted = self.share_config() is not None  # connected by the run loop
                 continue
+            if vol.encrypted:
+                self.logs.system(f"{vol.id} is encrypted: it stays unmounted until it is mounted with its password")
+                continue
             try:
-                self._mount_local(vol, None, "system")
+                self._mount_local(vol, "system")
             except StorageError as err:
                 self.logs.system(f"{vol.id} not mounted at start: {err}", "warning")
         self.refresh()
@@ -542,6 +560,8 @@ class StorageService:
         vol = self.volume(disk_id)
         self._require_present(vol)
         self._refuse_if_locked(vol, "repair")
+        if vol.encrypted and atrest.keyring.locked(vol.directory):
+            raise StorageError(f"{vol.id} is encrypted and locked: mount it with its password to repair it", NO_PASSWORD)
 
         async def work(job: Job) -> str:
             async with self._held(vol, "repair"):
@@ -585,8 +605,11 @@ class StorageService:
                         files = await asyncio.to_thread(client.clear, lambda p: job.step(p * 0.5, "clearing the share"))
                         self.share.remote.clear()
                         self.share.uploaded.clear()
+                keep = (atrest.KEY_FILE,) if vol.encrypted and not atrest.keyring.locked(vol.directory) else ()
                 recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
-                                                        lambda p, t: job.step(50 + p * 0.45, t))
+                                                        lambda p, t: job.step(50 + p * 0.45, t), keep)
+                if vol.encrypted and not keep:
+                    self._set_plain(vol)
                 if vol.kind == "local":
                     array = self.hw.array() if self.hw else None
                     vol.formatted_on = array.uuid if array else ""
@@ -598,8 +621,10 @@ class StorageService:
             return f"Formatted with {fs}: {recordings} recordings erased"
         return self.jobs.start(vol.id, "format", actor, work, f"format {vol.id} ({fs})")
 
-    def change_raid(self, level: int, confirmed: bool, actor: str, filesystem: str = "ext4") -> Job:
-        """The manual's "Change RAID level" (also "Create a new RAID"): erases the volume."""
+    def change_raid(self, level: int, confirmed: bool, actor: str, filesystem: str = "ext4",
+                    password: str | None = None) -> Job:
+        """The manual's "Change RAID level" (also "Create a new RAID"): erases the volume, and
+        with `password` ("Encrypt the disk") makes it encrypted."""
         vol = self.onboard()
         if not self.raid or vol is None or self.hw is None:
             raise StorageError("This device has no RAID", 1200)
@@ -613,6 +638,8 @@ class StorageService:
         self._refuse_if_locked(vol, "change the RAID level of")
         if filesystem not in FILESYSTEMS:
             raise StorageError(f"File system must be {' or '.join(FILESYSTEMS)}", 30)
+        if password is not None:
+            self._check_new_password(password)
         if not confirmed:
             raise StorageError("Changing the RAID level erases all recordings on the disks: confirm to go on", 1200)
 
@@ -627,10 +654,14 @@ class StorageService:
                     raise StorageError(str(err), 1202) from None
                 recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
                                                         lambda p, t: job.step(20 + p * 0.75, t))
+                if password is not None:
+                    await self._make_encrypted(vol, password)
+                elif vol.encrypted:
+                    self._set_plain(vol)
                 vol.formatted_on, vol.filesystem, vol.mounted = array.uuid, filesystem, True
                 self._save()
             return (f"RAID configured: raid{level} over {len(working)} drives, {array.capacity // 10**9} GB, "
-                    f"{recordings} recordings erased")
+                    f"{'encrypted, ' if password is not None else ''}{recordings} recordings erased")
         return self.jobs.start(vol.id, "raid", actor, work, f"change RAID level of {vol.id} to raid{level}")
 
     def mount(self, disk_id: str, actor: str, password: str | None = None) -> Job:
@@ -642,9 +673,14 @@ class StorageService:
         elif self.share_config() is None:
             raise StorageError("No network share is bound: bind one first", 300)
 
+        if vol.kind == "local" and vol.encrypted and not password:
+            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", NO_PASSWORD)
+
         async def work(job: Job) -> str:
             if vol.kind == "local":
-                self._mount_local(vol, password, actor, job)
+                if vol.encrypted:
+                    await self._unlock(vol, password or "", job)
+                self._mount_local(vol, actor)
             else:
                 await self._connect_share(raise_errors=True)
                 vol.mounted = True
@@ -652,7 +688,7 @@ class StorageService:
             return f"{vol.id} mounted"
         return self.jobs.start(vol.id, "mount", actor, work)
 
-    def _mount_local(self, vol: Volume, password: str | None, actor: str, job: Job | None = None) -> None:
+    def _mount_local(self, vol: Volume, actor: str) -> None:
         array = self.hw.array() if self.hw else None
         if array is None:
             raise StorageError(f"{vol.id} has no drives", 10)
@@ -663,11 +699,13 @@ class StorageService:
                 raise StorageError(f"{vol.id} is not formatted: format it first", 10)
             # Autoformat: a new drive is formatted with ext4 when it is mounted.
             tools.erase(self.store, vol.directory, self.aliases(vol.id), lambda p, t: None)
+            if vol.encrypted:
+                self._set_plain(vol)
             vol.formatted_on, vol.filesystem = array.uuid, "ext4"
             self.logs.audit(actor, f"autoformatted {vol.id} (ext4)", "storage")
             self._save()
-        if vol.encrypted:  # encryption at rest (a later change): unlock with the password here
-            raise StorageError(f"{vol.id} is encrypted; mounting it needs its password", 110)
+        if vol.encrypted and atrest.keyring.locked(vol.directory):
+            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", NO_PASSWORD)
         vol.directory.mkdir(parents=True, exist_ok=True)
         vol.mounted = True
 
@@ -677,10 +715,118 @@ class StorageService:
         async def work(job: Job) -> str:
             async with self._held(vol, "unmount"):
                 vol.mounted = False
+                if vol.encrypted:
+                    atrest.keyring.set(vol.directory, None)  # its footage is unreadable again
             if vol.kind == "network":
                 await self._disconnect_share()
             return f"{vol.id} unmounted; recording to it has stopped"
         return self.jobs.start(vol.id, "unmount", actor, work)
+
+    # -- encryption ------------------------------------------------------------------------
+    def _encryptable(self, disk_id: str) -> Volume:
+        vol = self.volume(disk_id)
+        if vol.kind != "local":
+            raise StorageError(f"{vol.id} cannot be encrypted: only the onboard storage can", ENCRYPTION_ERROR)
+        self._require_present(vol)
+        return vol
+
+    @staticmethod
+    def _check_new_password(password: str | None) -> None:
+        problem = atrest.password_problem(password)
+        if problem:
+            raise StorageError(f"Encryption password refused: {problem}", BAD_PASSWORD)
+
+    async def _unlock(self, vol: Volume, password: str, job: Job | None = None) -> bytes:
+        """The volume's data key from its password (scrypt: in a thread); the keyring holds it
+        and footage written while the volume was locked away is recovered."""
+        if job is not None:
+            job.step(10, "checking the password")
+        try:
+            key = await asyncio.to_thread(atrest.unlock, vol.directory, password)
+        except atrest.WrongPassword:
+            raise StorageError(f"Wrong password for {vol.id}", WRONG_PASSWORD) from None
+        except (OSError, ValueError, KeyError) as err:
+            raise StorageError(f"The key of {vol.id} cannot be read: {err}", ENCRYPTION_ERROR) from None
+        atrest.keyring.set(vol.directory, key)
+        report = await asyncio.to_thread(recover, self.store, self.clock.time(), vol.directory)
+        if report.sealed or report.missing:
+            self.logs.system(f"{vol.id}: recovered {report.sealed} segments written before the stop "
+                             f"({report.indexed} fragments indexed, {report.truncated} bytes truncated)", "warning")
+        return key
+
+    async def _make_encrypted(self, vol: Volume, password: str) -> None:
+        """A new data key for the (erased) volume."""
+        key = await asyncio.to_thread(atrest.create_key, vol.directory, password)
+        atrest.keyring.set(vol.directory, key)
+        vol.encrypted = True
+        self._save()
+
+    def _set_plain(self, vol: Volume) -> None:
+        (vol.directory / atrest.KEY_FILE).unlink(missing_ok=True)
+        atrest.keyring.forget(vol.directory)
+        vol.encrypted = False
+        self._save()
+
+    def encrypt(self, disk_id: str, password: str | None, actor: str) -> Job:
+        """The manual's Encrypt: erases every file of the volume, then encrypts what is stored."""
+        vol = self._encryptable(disk_id)
+        self._refuse_if_locked(vol, "encrypt")
+        if vol.encrypted:
+            raise StorageError(f"{vol.id} is already encrypted (use Change password)", ENCRYPTION_ERROR)
+        self._check_new_password(password)
+        assert password is not None
+
+        async def work(job: Job) -> str:
+            async with self._held(vol, "encrypt"):
+                vol.mounted = False
+                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
+                                                        lambda p, t: job.step(p * 0.8, t))
+                job.step(85, "making the key")
+                await self._make_encrypted(vol, password)
+                self._mount_local(vol, actor)
+            return f"{vol.id} encrypted: {recordings} recordings erased; recording resumed"
+        return self.jobs.start(vol.id, "encrypt", actor, work, f"encrypt {vol.id}")
+
+    def decrypt(self, disk_id: str, password: str | None, actor: str) -> Job:
+        """The manual's Decrypt: erases every file of the volume, which is plain from then on.
+        The password is asked for so that a passer-by cannot wipe an encrypted disk."""
+        vol = self._encryptable(disk_id)
+        self._refuse_if_locked(vol, "decrypt")
+        if not vol.encrypted:
+            raise StorageError(f"{vol.id} is not encrypted", ENCRYPTION_ERROR)
+        if not password:
+            raise StorageError(f"Decrypting {vol.id} needs its password", NO_PASSWORD)
+
+        async def work(job: Job) -> str:
+            await self._unlock(vol, password, job)
+            async with self._held(vol, "decrypt"):
+                vol.mounted = False
+                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
+                                                        lambda p, t: job.step(20 + p * 0.75, t))
+                self._set_plain(vol)
+                self._mount_local(vol, actor)
+            return f"{vol.id} decrypted: {recordings} recordings erased; recording resumed"
+        return self.jobs.start(vol.id, "decrypt", actor, work, f"decrypt {vol.id}")
+
+    def change_password(self, disk_id: str, old: str | None, new: str | None, actor: str) -> Job:
+        """The manual's Change password: the volume's key is wrapped anew, nothing is rewritten
+        and recordings go on."""
+        vol = self._encryptable(disk_id)
+        if not vol.encrypted:
+            raise StorageError(f"{vol.id} is not encrypted", ENCRYPTION_ERROR)
+        if not old:
+            raise StorageError("Changing the password needs the current one", NO_PASSWORD)
+        self._check_new_password(new)
+        assert new is not None
+
+        async def work(job: Job) -> str:
+            job.step(10, "checking the password")
+            try:
+                await asyncio.to_thread(atrest.change_password, vol.directory, old, new)
+            except atrest.WrongPassword:
+                raise StorageError(f"Wrong password for {vol.id}", WRONG_PASSWORD) from None
+            return f"The encryption password of {vol.id} is changed"
+        return self.jobs.start(vol.id, "changepassword", actor, work, f"change the encryption password of {vol.id}")
 
     def set_write_protect(self, disk_id: str, on: bool, actor: str) -> None:
         vol = self.volume(disk_id)

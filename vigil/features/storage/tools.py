@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.store import Store
+from vigil.features.recording import atrest
 from vigil.features.recording.storage import Checksum
 
 Progress = Callable[[float, str], None]
@@ -86,14 +87,14 @@ def _valid_prefix(path: Path, store: Store, seg_id: int) -> tuple[int, int]:
     rows = store.query("SELECT offset, size FROM fragments WHERE segment=? ORDER BY offset", (seg_id,))
     size = path.stat().st_size
     good_end, good = 0, 0
-    with open(path, "rb") as f:
+    fd = atrest.open_footage(path)
+    try:
         for offset, length in rows:
-            if offset + length > size:
-                break
-            f.seek(offset + 4)
-            if f.read(4) != b"moof":
+            if offset + length > size or atrest.pread(fd, 4, offset + 4) != b"moof":
                 break
             good_end, good = offset + length, good + 1
+    finally:
+        atrest.close_footage(fd)
     return good_end, good
 
 
@@ -155,7 +156,7 @@ def check(store: Store, root: Path, aliases: Sequence[str], repair: bool, progre
             else f"all {kept} fragments are readable, checksum renewed"))
     if root.exists():
         for file in sorted(root.rglob("*")):
-            if file.is_file() and os.path.abspath(file) not in known:
+            if file.is_file() and file.name != atrest.KEY_FILE and os.path.abspath(file) not in known:
                 if repair:
                     file.unlink(missing_ok=True)
                     report.repairs.append(f"unindexed file {file.name} removed")
@@ -171,9 +172,10 @@ def check(store: Store, root: Path, aliases: Sequence[str], repair: bool, progre
     return report
 
 
-def erase(store: Store, root: Path, aliases: Sequence[str], progress: Progress) -> tuple[int, int]:
-    """Remove every recording of the volume from the index, then its files. Returns
-    (recordings, files) removed."""
+def erase(store: Store, root: Path, aliases: Sequence[str], progress: Progress,
+          keep: Sequence[str] = ()) -> tuple[int, int]:
+    """Remove every recording of the volume from the index, then its files (but those at its
+    top named in `keep`). Returns (recordings, files) removed."""
     recordings = recordings_on(store, aliases)
     with store.transaction() as db:
         for n in range(0, len(recordings), 500):
@@ -186,7 +188,7 @@ def erase(store: Store, root: Path, aliases: Sequence[str], progress: Progress) 
     progress(30, f"{len(recordings)} recordings removed from the index")
     files = 0
     if root.exists():
-        entries = list(root.iterdir())
+        entries = [e for e in root.iterdir() if e.name not in keep]
         for n, entry in enumerate(entries, 1):
             if entry.is_dir() and not entry.is_symlink():
                 files += sum(1 for _ in entry.rglob("*"))
