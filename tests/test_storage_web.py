@@ -79,3 +79,49 @@ def test_storage_page_follows_the_drives_and_runs_tools(recorder: LiveDevice, br
         assert storage(recorder, "listNetworkShares")["data"]["shares"] == []
     finally:
         session.close()
+
+
+def test_storage_page_encrypts_changes_the_password_and_mounts_with_it(recorder: LiveDevice,  # noqa: F811
+                                                                       browser: Browser) -> None:  # noqa: F811
+    session = Session(browser)
+    page = session.page
+    try:
+        log_in(page, recorder)
+        page.locator("#nav").get_by_role("link", name="Storage").click()
+        volume = page.locator("#volume-RAID_DISK")
+        tools = volume.get_by_label("Tool", exact=True)
+        tools.select_option("encrypt")
+        volume.get_by_label("Password", exact=True).fill("disk-secret-1")
+        volume.get_by_label("Repeat password").fill("disk-secret-2")
+        volume.get_by_role("button", name="Use tool").click()
+        expect(volume.get_by_role("alert")).to_contain_text("do not match")
+        assert storage(recorder, "getStatus")["data"]["volumes"][0]["encrypted"] is False
+
+        volume.get_by_label("Repeat password").fill("disk-secret-1")
+        volume.get_by_role("button", name="Use tool").click()
+        page.get_by_role("dialog").get_by_role("button", name="Yes").click()
+        expect(volume.locator(".message")).to_contain_text("RAID_DISK encrypted")
+        expect(volume).to_contain_text("EncryptedYes")
+
+        tools.select_option("changepassword")
+        volume.get_by_label("Current password").fill("wrong-password")
+        volume.get_by_label("New password").fill("disk-secret-3")
+        volume.get_by_label("Repeat password").fill("disk-secret-3")
+        volume.get_by_role("button", name="Use tool").click()
+        expect(volume.get_by_role("alert")).to_contain_text("Wrong password for RAID_DISK")
+        volume.get_by_label("Current password").fill("disk-secret-1")
+        volume.get_by_role("button", name="Use tool").click()
+        expect(volume.locator(".message")).to_contain_text("password of RAID_DISK is changed")
+
+        volume.get_by_role("button", name="Unmount").click()
+        expect(volume.get_by_label("Encryption password")).to_be_visible()
+        volume.get_by_label("Encryption password").fill("disk-secret-1")
+        volume.get_by_role("button", name="Mount").click()
+        expect(volume.get_by_role("alert")).to_contain_text("Wrong password")
+        volume.get_by_label("Encryption password").fill("disk-secret-3")
+        volume.get_by_role("button", name="Mount").click()
+        expect(volume.get_by_role("button", name="Unmount")).to_be_visible()
+        view = storage(recorder, "getStatus")["data"]["volumes"][0]
+        assert (view["encrypted"], view["mounted"]) == (True, True)
+    finally:
+        session.close()

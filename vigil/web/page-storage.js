@@ -1,5 +1,5 @@
 // Storage (System > Storage in the manuals): the onboard volume with its RAID, the tools with
-// progress (check, repair, format, change RAID level), the hard drive status with the LED each
+// progress (check, repair, format, encrypt, decrypt, change password, change RAID level), the hard drive status with the LED each
 // bay shows, write protection, retention, mount/unmount, and network storage (SMB shares).
 // Everything goes through /axis-cgi/storage.cgi, the same public API integrators use.
 
@@ -16,8 +16,12 @@ const TOOLS = {
   check: ["Check", "Check the storage device for errors and try to repair it automatically."],
   repair: ["Repair", "Repair the storage device. Active recordings pause during the repair. Repairing may lose data."],
   format: ["Format", "Erase all recordings and format the storage device. Choose a file system."],
+  encrypt: ["Encrypt", "Encrypt data that is stored. All files on the storage device will be erased."],
+  decrypt: ["Decrypt", "Decrypt data that is stored. All files on the storage device will be erased."],
+  changepassword: ["Change password", "Change the password for the disk encryption. Ongoing recordings go on."],
   raid: ["Change RAID level", "Erase all recordings and change the RAID level of the storage."],
 };
+const ENCRYPTION_TOOLS = ["encrypt", "decrypt", "changepassword"];
 
 export function size(bytes) {
   if (bytes === null || bytes === undefined) return "—";
@@ -169,18 +173,48 @@ function volumeCard(app, state, volume) {
   }
 
   function toolsForm(current) {
-    const choices = Object.entries(TOOLS).filter(([key]) => (key === "raid" ? state.raidLevels.length : key !== "repair" || admin));
+    const local = current.kind === "local";
+    const offered = (key) => {
+      if (key === "raid") return state.raidLevels.length > 0;
+      if (key === "encrypt") return local && !current.encrypted;
+      if (key === "decrypt" || key === "changepassword") return local && current.encrypted;
+      return true;
+    };
+    const choices = Object.entries(TOOLS).filter(([key]) => offered(key));
     const tool = h("select", { name: "tool" }, choices.map(([key, [label]]) => h("option", { value: key, text: label })));
     const hint = h("p", { class: "hint" });
     const fs = h("select", { name: "filesystem" }, current.fileSystems.map((f) => h("option", { value: f, text: f })));
     const level = h("select", { name: "raid-level" }, state.raidLevels.map((l) => h("option", { value: String(l), text: `RAID ${l}`, selected: current.raid?.level === l })));
     const fsField = field("File system", fs);
     const levelField = field("RAID level", level);
+    const secret = (name) => h("input", { name, type: "password", autocomplete: "new-password", maxlength: "64" });
+    const oldPassword = secret("old-password");
+    const password = secret("encryption-password");
+    const repeat = secret("repeat-password");
+    const encryptDisk = h("input", { type: "checkbox", id: uid("encrypt-disk"), name: "encrypt-disk" });
+    const encryptField = h("div", { class: "check" }, encryptDisk, h("label", { for: encryptDisk.id, text: "Encrypt the disk" }));
+    const oldField = field("Current password", oldPassword);
+    const passwordField = field("Password", password, "8 to 64 printable characters. Without it the recordings cannot be read.");
+    const repeatField = field("Repeat password", repeat);
     const use = h("button", { type: "button", class: "primary" }, "Use tool");
     const sync = () => {
-      hint.textContent = TOOLS[tool.value][1];
-      fsField.hidden = tool.value !== "format";
-      levelField.hidden = tool.value !== "raid";
+      const t = tool.value;
+      hint.textContent = TOOLS[t][1];
+      fsField.hidden = t !== "format";
+      levelField.hidden = t !== "raid";
+      encryptField.hidden = t !== "raid";
+      oldField.hidden = t !== "decrypt" && t !== "changepassword";
+      oldField.querySelector("label").textContent = t === "decrypt" ? "Password" : "Current password";
+      const newOne = t === "encrypt" || t === "changepassword" || (t === "raid" && encryptDisk.checked);
+      passwordField.hidden = !newOne;
+      repeatField.hidden = !newOne;
+      passwordField.querySelector("label").textContent = t === "changepassword" ? "New password" : "Password";
+    };
+    encryptDisk.addEventListener("change", sync);
+    const repeated = () => {
+      if (password.value === repeat.value) return true;
+      say(area, "error", "The passwords do not match.");
+      return false;
     };
     tool.addEventListener("change", sync);
     sync();
@@ -193,15 +227,43 @@ function volumeCard(app, state, volume) {
         if (ok) await runJob("format", { diskId: id, fileSystem: fs.value }, use);
         return;
       }
+      if (tool.value === "encrypt" || tool.value === "decrypt") {
+        if (tool.value === "encrypt" && !repeated()) return;
+        const what = tool.value === "encrypt" ? "Encrypting" : "Decrypting";
+        const ok = await confirmAction(TOOLS[tool.value][0], `${what} ${id} erases all files on it. Continue?`, "Yes");
+        const secretValue = tool.value === "encrypt" ? password.value : oldPassword.value;
+        if (ok) await runJob(tool.value, { diskId: id, password: secretValue }, use);
+        return;
+      }
+      if (tool.value === "changepassword") {
+        if (repeated()) await runJob("changePassword", { diskId: id, oldPassword: oldPassword.value, newPassword: password.value }, use);
+        return;
+      }
+      if (encryptDisk.checked && !repeated()) return;
       const ok = await confirmAction(
         "Change RAID level",
         `Changing the RAID level to RAID ${level.value} reformats the disks and deletes all recordings on them. Continue?`,
         "Yes",
       );
-      if (ok) await runJob("changeRaidLevel", { raidLevel: Number(level.value), confirm: true }, use);
+      const params = { raidLevel: Number(level.value), confirm: true };
+      if (encryptDisk.checked) params.password = password.value;
+      if (ok) await runJob("changeRaidLevel", params, use);
     });
     const toolField = field("Tool", tool);
-    return h("div", { class: "stack", id: `tools-${current.diskId}` }, h("h3", { text: "Tools" }), toolField, hint, fsField, levelField, h("div", { class: "actions" }, use));
+    return h(
+      "div",
+      { class: "stack", id: `tools-${current.diskId}` },
+      h("h3", { text: "Tools" }),
+      toolField,
+      hint,
+      fsField,
+      levelField,
+      encryptField,
+      oldField,
+      passwordField,
+      repeatField,
+      h("div", { class: "actions" }, use),
+    );
   }
 
   function settings(current) {
@@ -233,8 +295,16 @@ function volumeCard(app, state, volume) {
     parts.push(h("div", { class: "inline-form" }, field("Retention time (days)", days, "0 keeps recordings until the storage is full; then the oldest go first."), admin ? save : null));
     if (admin) {
       const mount = h("button", { type: "button" }, current.mounted ? "Unmount" : "Mount");
-      mount.addEventListener("click", () => runJob(current.mounted ? "unmount" : "mount", { diskId: current.diskId }, mount));
-      parts.push(h("div", { class: "actions" }, mount));
+      // An encrypted volume mounts with its password (after a restart or a reset it waits for it).
+      const needsPassword = current.encrypted && !current.mounted;
+      const mountPassword = h("input", { name: "mount-password", type: "password", autocomplete: "current-password" });
+      mount.addEventListener("click", () => {
+        const params = { diskId: current.diskId };
+        if (needsPassword) params.password = mountPassword.value;
+        runJob(current.mounted ? "unmount" : "mount", params, mount);
+      });
+      if (needsPassword) parts.push(h("div", { class: "inline-form" }, field("Encryption password", mountPassword), mount));
+      else parts.push(h("div", { class: "actions" }, mount));
     }
     return h("div", { class: "stack" }, parts);
   }
@@ -260,7 +330,7 @@ function volumeCard(app, state, volume) {
           );
         }
         // Rebuild the forms only when what they show changed: a refresh must not undo a choice.
-        const shape = JSON.stringify([current.mounted, current.writeProtected, current.retentionDays, current.status, current.raid?.level]);
+        const shape = JSON.stringify([current.mounted, current.writeProtected, current.retentionDays, current.status, current.raid?.level, current.encrypted]);
         if (shape !== signature) {
           signature = shape;
           clear(controls, settings(current), admin && current.status !== "disconnected" ? toolsForm(current) : null);

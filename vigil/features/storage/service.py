@@ -92,6 +92,7 @@ class Volume:
     filesystem: str = "ext4"
     formatted_on: str = ""  # the array uuid (or share id) whose file system holds this volume's footage
     encrypted: bool = False
+    wrong_password: bool = False  # the last mount was given a password that is not the volume's
     mounted: bool = False  # for the share: meant to be mounted (it may be unreachable)
     paused: str = ""  # a tool holds the volume (repair, format ...): no recording meanwhile
 
@@ -199,7 +200,8 @@ class StorageService:
         defs = [ParamDef("Properties.LocalStorage.LocalStorage", "yes", read=Role.VIEWER, write=None),
                 ParamDef("Properties.LocalStorage.Version", "1.00", read=Role.VIEWER, write=None),
                 ParamDef("Properties.LocalStorage.SDCard", "no", read=Role.VIEWER, write=None),
-                ParamDef("Properties.LocalStorage.DiskEncryption", "no", read=Role.VIEWER, write=None),
+                ParamDef("Properties.LocalStorage.DiskEncryption", "yes" if self.onboard() else "no", read=Role.VIEWER,
+                         write=None),
                 ParamDef("Properties.LocalStorage.RequiredFileSystem", "yes", read=Role.VIEWER, write=None),
                 ParamDef("Storage.MountDir", str(self.data / "volumes"), read=op, write=None)]
         if NETWORK in self.volumes:
@@ -265,6 +267,8 @@ class StorageService:
                 return "disconnected"
             if array.state == "failed":
                 return "failed"
+            if vol.encrypted and not vol.mounted and vol.wrong_password:
+                return "wrong passphrase"
             if not vol.mounted or vol.formatted_on != array.uuid:
                 return "connected"
             return "OK"
@@ -744,9 +748,11 @@ class StorageService:
         try:
             key = await asyncio.to_thread(atrest.unlock, vol.directory, password)
         except atrest.WrongPassword:
+            vol.wrong_password = True
             raise StorageError(f"Wrong password for {vol.id}", WRONG_PASSWORD) from None
         except (OSError, ValueError, KeyError) as err:
             raise StorageError(f"The key of {vol.id} cannot be read: {err}", ENCRYPTION_ERROR) from None
+        vol.wrong_password = False
         atrest.keyring.set(vol.directory, key)
         report = await asyncio.to_thread(recover, self.store, self.clock.time(), vol.directory)
         if report.sealed or report.missing:

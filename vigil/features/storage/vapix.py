@@ -168,7 +168,7 @@ def register(device: Device, service: StorageService) -> None:
                           for fs in service.capabilities(vol))
         local = str(vol.kind == "local").lower()
         return _root("capabilities1.xsd", f"<disk {_attrs(diskid=vol.id, requiredfssupported=local)} "
-                                          f'encryptionsupported="false"><filesystems>{systems}</filesystems></disk>')
+                                          f'encryptionsupported="{local}"><filesystems>{systems}</filesystems></disk>')
 
     async def health_cgi(request: Request, who: Principal) -> Response:
         items = []
