@@ -275,3 +275,21 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
     assert full.returncode == 0, full.stdout + full.stderr
     assert "index and footage agree" in full.stdout and "locked" not in full.stdout, full.stdout
     assert int(full.stdout.split(" segments, ")[1].split(" fragments")[0]) >= 5  # all read through the key
+
+    # A factory default keeps the disk and what the index knows of it; the encrypted disk waits
+    # for its password again (the manual's "mount it manually after the recorder is reset").
+    reset = subprocess.run([sys.executable, "-m", "vigil", "reset", "--hard", "--data", str(data)],
+                           capture_output=True, text=True, timeout=60)
+    assert reset.returncode == 0, reset.stderr
+    server = start_live(data, "s3016")
+    try:
+        create_admin_live(server)  # the accounts went with the settings
+        with httpx.Client(base_url=server.http, auth=httpx.DigestAuth(*ADMIN), timeout=30) as admin:
+            view = volume(admin)
+            assert (view["encrypted"], view["mounted"]) == (True, False), view
+            job = run_job(admin, "mount", diskId=RAID_DISK, password="new-secret-2")
+            assert job["result"] == "OK", job
+            again = export(admin, first, begin, begin + 3)
+            assert again.status_code == 200 and again.content == playable.content
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -159,30 +160,47 @@ def _audit_params(logs: Logs, changes: list, actor: str) -> None:
         logs.audit(actor, f"set root.{change.name}={shown}", "params")
 
 
+# The footage index describes what is on the disks, which a reset leaves alone: it stays too,
+# so that the recordings play after a reset (an encrypted disk once it is mounted with its password).
+FOOTAGE_INDEX = ("recordings", "segments", "fragments")
+
+
 def factory_reset(data: Path, hard: bool) -> None:
     """Return the data folder to factory state; a soft reset keeps the settings the manual lists.
 
-    Runs while no device is open on `data`. The identity file always stays.
+    Runs while no device is open on `data`. The identity file and the footage index always stay.
     """
     from vigil.features.system.param_groups import KEPT_ON_RESTORE
 
     data = Path(data)
     kept: list[tuple[str, str]] = []
     kept_kv: list[tuple[str, str]] = []
-    if not hard and (data / DB_FILE).exists():
-        store = Store(data / DB_FILE)
-        kept = [(n, v) for n, v in store.query("SELECT name, value FROM params")
-                if any(n == k or (k.endswith(".") and n.startswith(k)) for k in KEPT_ON_RESTORE)]
-        kept_kv = store.query("SELECT key, value FROM kv WHERE key=?", (OFFSET_KEY,))  # the system time
+    previous = data / (DB_FILE + ".before-reset")  # still there: an earlier reset was cut off, start from it
+    source = previous if previous.exists() else data / DB_FILE
+    if source.exists():
+        store = Store(source)
+        if not hard:
+            kept = [(n, v) for n, v in store.query("SELECT name, value FROM params")
+                    if any(n == k or (k.endswith(".") and n.startswith(k)) for k in KEPT_ON_RESTORE)]
+            kept_kv = store.query("SELECT key, value FROM kv WHERE key=?", (OFFSET_KEY,))  # the system time
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file before it moves
         store.close()
+        if source != previous:
+            os.replace(source, previous)
     for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", KEY_FILE, CERT_FILE, CERT_KEY_FILE):
         (data / name).unlink(missing_ok=True)
     for child in data.iterdir():
         if child.is_dir() and child.name.startswith("config"):
             shutil.rmtree(child)
-    if kept or kept_kv:
-        store = Store(data / DB_FILE)
+    store = Store(data / DB_FILE)
+    with store.transaction() as db:
+        db.executemany("INSERT INTO params(name, value) VALUES(?, ?)", kept)
+        db.executemany("INSERT INTO kv(key, value) VALUES(?, ?)", kept_kv)
+    if previous.exists():
+        store.db.execute("ATTACH DATABASE ? AS previous", (str(previous),))
         with store.transaction() as db:
-            db.executemany("INSERT INTO params(name, value) VALUES(?, ?)", kept)
-            db.executemany("INSERT INTO kv(key, value) VALUES(?, ?)", kept_kv)
-        store.close()
+            for table in FOOTAGE_INDEX:
+                db.execute(f"INSERT INTO main.{table} SELECT * FROM previous.{table}")
+        store.db.execute("DETACH DATABASE previous")
+    store.close()
+    previous.unlink(missing_ok=True)
