@@ -50,7 +50,7 @@ def test_key_unlocks_with_its_password_only_and_survives_a_password_change(tmp_p
     assert atrest.unlock(tmp_path, "another-pass") == key  # a refused change changes nothing
 
 
-@pytest.mark.parametrize("password,problem", [("short", "8 to 64"), ("x" * 65, "8 to 64"),
+@pytest.mark.parametrize("password,problem", [("short", "8 to 512"), ("x" * 513, "8 to 512"),
                                               ("pässwörd-long", "printable ASCII"), (None, "required")])
 def test_passwords_a_volume_cannot_have(password, problem) -> None:
     assert problem in (atrest.password_problem(password) or "")
@@ -207,7 +207,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
 
             # Change password while recording: the same recording goes on.
             job = run_job(admin, "changePassword", diskId=RAID_DISK, oldPassword="wrong-password", newPassword="x" * 9)
-            assert (job["result"], job["errorCode"]) == ("ERROR", 110), job
+            assert (job["result"], job["errorCode"]) == ("ERROR", 130), job
             grown = indexed_seconds(data, first)
             job = run_job(admin, "changePassword", diskId=RAID_DISK, oldPassword=PASSWORD, newPassword="new-secret-2")
             assert job["result"] == "OK", job
@@ -239,7 +239,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
             reply = storage_call(admin, "mount", diskId=RAID_DISK)
             assert reply["error"]["code"] == 1000 and "password" in reply["error"]["message"], reply
             job = run_job(admin, "mount", diskId=RAID_DISK, password=PASSWORD)  # the old one no longer opens it
-            assert (job["result"], job["errorCode"]) == ("ERROR", 110), job
+            assert (job["result"], job["errorCode"]) == ("ERROR", 130), job
             assert volume(admin)["mounted"] is False
 
             r = admin.get("/axis-cgi/disks/mount.cgi", params={"diskid": RAID_DISK, "action": "mount",
@@ -293,3 +293,103 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
             assert again.status_code == 200 and again.content == playable.content
     finally:
         server.stop()
+
+
+# -- VAPIX disk encryption, in-process ------------------------------------------------------------
+PROPS = "/axis-cgi/disks/properties"
+
+
+def _disk(text: str) -> dict[str, str]:
+    return dict(ET.fromstring(text).find(".//disk").attrib)
+
+
+def _props_error(text: str) -> int | None:
+    code = ET.fromstring(text).find(".//{*}ErrorCode")
+    return int(code.text) if code is not None else None
+
+
+async def _vapix_job(device, client, url: str, **params) -> dict[str, str]:
+    r = await client.get(url, params=params)
+    job = ET.fromstring(r.text).find("job")
+    assert job.get("result") == "OK", r.text
+    service = device.features["storage"]
+    await service.jobs.wait(service.jobs.get(int(job.get("jobid"))))
+    r = await client.get("/axis-cgi/disks/job.cgi", params={"jobid": job.get("jobid")})
+    return dict(ET.fromstring(r.text).find("job").attrib)
+
+
+async def test_vapix_enable_format_mount_change_passphrase_disable(tmp_path: Path) -> None:
+    from tests.conftest import client_as
+    from vigil.core.clock import FakeClock
+    from vigil.device import Ports, build_device
+
+    def device():
+        return build_device("s3016", tmp_path / "data", Ports(http=80, https=443), FakeClock(1_800_000_000.0))
+
+    dev = device()
+    try:
+        async with client_as(dev, "admin") as admin, client_as(dev, "operator") as operator:
+            list_raid = {"diskid": RAID_DISK}
+            assert (await admin.get("/axis-cgi/disks/getcapabilities.cgi", params=list_raid)).text.count(
+                'encryptionsupported="true"') == 1
+            enable = {"schemaversion": "1", "diskid": RAID_DISK, "passphrase": PASSWORD}
+            assert (await operator.get(f"{PROPS}/enablediskencryption.cgi", params=enable)).status_code == 403
+            r = await admin.get(f"{PROPS}/enablediskencryption.cgi", params=enable)
+            assert _props_error(r.text) == 160, r.text  # mounted
+            await _vapix_job(dev, admin, "/axis-cgi/disks/mount.cgi", diskid=RAID_DISK, action="unmount")
+            for params, code in (({"passphrase": "short"}, 110), ({"diskid": "NetworkShare"}, 100),
+                                 ({"diskid": "nope"}, 50), ({"schemaversion": "9"}, 40)):
+                r = await admin.get(f"{PROPS}/enablediskencryption.cgi", params=enable | params)
+                assert _props_error(r.text) == code, (params, r.text)
+            r = await admin.get(f"{PROPS}/enablediskencryption.cgi", params=enable)
+            assert "GeneralSuccess" in r.text, r.text
+            assert _props_error((await admin.get(f"{PROPS}/enablediskencryption.cgi", params=enable)).text) == 140
+            disk = _disk((await admin.get("/axis-cgi/disks/list.cgi", params=list_raid)).text)
+            assert (disk["diskencryptionenabled"], disk["diskencrypted"], disk["status"]) == \
+                ("true", "false", "not encrypted")
+    finally:
+        await dev.features["storage"].jobs.close()
+        dev.close()
+
+    dev = device()  # a restart between enabling and formatting: the pending key is kept
+    try:
+        async with client_as(dev, "admin") as admin:
+            job = await _vapix_job(dev, admin, "/axis-cgi/disks/format.cgi", diskid=RAID_DISK, filesystem="ext4")
+            assert job["result"] == "OK", job
+            disk = _disk((await admin.get("/axis-cgi/disks/list.cgi", params={"diskid": RAID_DISK})).text)
+            assert (disk["diskencryptionenabled"], disk["diskencrypted"], disk["status"]) == ("true", "true", "OK")
+            folder = dev.features["storage"].directory(RAID_DISK)
+            assert atrest.unlock(folder, PASSWORD) and not (folder / ".vigil-volume-key.pending").exists()
+            assert dev.store.get_kv("storage.pendingkeys") == "{}"
+
+            change = {"schemaversion": "1", "diskid": RAID_DISK, "oldpassphrase": "not-the-one", "newpassphrase": "n3w-passphrase"}
+            assert _props_error((await admin.get(f"{PROPS}/changediskpassphrase.cgi", params=change)).text) == 130
+            r = await admin.get(f"{PROPS}/changediskpassphrase.cgi", params=change | {"newpassphrase": "x"})
+            assert _props_error(r.text) == 120
+            r = await admin.get(f"{PROPS}/changediskpassphrase.cgi", params=change | {"oldpassphrase": PASSWORD})
+            assert "GeneralSuccess" in r.text, r.text
+            assert atrest.unlock(folder, "n3w-passphrase")
+
+            await _vapix_job(dev, admin, "/axis-cgi/disks/mount.cgi", diskid=RAID_DISK, action="unmount")
+            assert _props_error((await admin.get(f"{PROPS}/changediskpassphrase.cgi", params=change)).text) == 150
+            job = await _vapix_job(dev, admin, "/axis-cgi/disks/mount.cgi", diskid=RAID_DISK, action="mount",
+                                   pwd="wrong-passphrase")
+            assert job["result"] == "ERROR", job
+            disk = _disk((await admin.get("/axis-cgi/disks/list.cgi", params={"diskid": RAID_DISK})).text)
+            assert disk["status"] == "wrong passphrase"
+
+            disable = {"schemaversion": "1", "diskid": RAID_DISK}
+            assert "GeneralSuccess" in (await admin.get(f"{PROPS}/disablediskencryption.cgi", params=disable)).text
+            disk = _disk((await admin.get("/axis-cgi/disks/list.cgi", params={"diskid": RAID_DISK})).text)
+            assert (disk["diskencryptionenabled"], disk["diskencrypted"], disk["status"]) == \
+                ("false", "true", "no passphrase")
+            job = await _vapix_job(dev, admin, "/axis-cgi/disks/format.cgi", diskid=RAID_DISK, filesystem="ext4")
+            assert job["result"] == "OK", job
+            disk = _disk((await admin.get("/axis-cgi/disks/list.cgi", params={"diskid": RAID_DISK})).text)
+            assert (disk["diskencryptionenabled"], disk["diskencrypted"], disk["status"]) == ("false", "false", "OK")
+            assert not atrest.is_encrypted(folder)
+            audit = dev.logs.text("audit")
+            assert "enabled disk encryption of RAID_DISK" in audit and "disabled disk encryption of RAID_DISK" in audit
+    finally:
+        await dev.features["storage"].jobs.close()
+        dev.close()

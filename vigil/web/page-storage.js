@@ -187,14 +187,14 @@ function volumeCard(app, state, volume) {
     const level = h("select", { name: "raid-level" }, state.raidLevels.map((l) => h("option", { value: String(l), text: `RAID ${l}`, selected: current.raid?.level === l })));
     const fsField = field("File system", fs);
     const levelField = field("RAID level", level);
-    const secret = (name) => h("input", { name, type: "password", autocomplete: "new-password", maxlength: "64" });
+    const secret = (name) => h("input", { name, type: "password", autocomplete: "new-password", maxlength: "512" });
     const oldPassword = secret("old-password");
     const password = secret("encryption-password");
     const repeat = secret("repeat-password");
     const encryptDisk = h("input", { type: "checkbox", id: uid("encrypt-disk"), name: "encrypt-disk" });
     const encryptField = h("div", { class: "check" }, encryptDisk, h("label", { for: encryptDisk.id, text: "Encrypt the disk" }));
     const oldField = field("Current password", oldPassword);
-    const passwordField = field("Password", password, "8 to 64 printable characters. Without it the recordings cannot be read.");
+    const passwordField = field("Password", password, "8 to 512 printable characters. Without it the recordings cannot be read.");
     const repeatField = field("Repeat password", repeat);
     const use = h("button", { type: "button", class: "primary" }, "Use tool");
     const sync = () => {

@@ -41,7 +41,7 @@ KEY_FORMAT = "vigil-volume-key/1"
 ENCRYPTED_SUFFIX = ".seg"  # the footage files of an encrypted volume (plain ones are .mp4)
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 15, 8, 1  # ~0.1 s and 32 MiB per unlock
 WRAP_CONTEXT = b"vigil volume data key"
-MIN_PASSWORD, MAX_PASSWORD = 8, 64
+MIN_PASSWORD, MAX_PASSWORD = 8, 512  # VAPIX passphrases are up to 512 bytes
 
 
 class WrongPassword(ValueError):
@@ -78,24 +78,25 @@ def _kek(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(password.encode("ascii"), salt=salt, n=n, r=r, p=p, maxmem=1 << 26, dklen=32)
 
 
-def _wrap(directory: Path, key: bytes, password: str) -> None:
+def _wrap(directory: Path, key: bytes, password: str, file_name: str = KEY_FILE) -> None:
     salt, nonce = os.urandom(16), os.urandom(12)
     wrapped = AESGCM(_kek(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)).encrypt(nonce, key, WRAP_CONTEXT)
     body = {"format": KEY_FORMAT, "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
                                           "salt": salt.hex()},
             "wrap": {"name": "aes-256-gcm", "nonce": nonce.hex(), "key": wrapped.hex()}, "cipher": "aes-256-ctr"}
-    atomic_write(Path(directory) / KEY_FILE, json.dumps(body).encode(), mode=0o600)
+    atomic_write(Path(directory) / file_name, json.dumps(body).encode(), mode=0o600)
 
 
 def is_encrypted(directory: Path) -> bool:
     return (Path(directory) / KEY_FILE).exists()
 
 
-def create_key(directory: Path, password: str) -> bytes:
-    """Make a new data key for the (empty) volume at `directory`; returns it."""
+def create_key(directory: Path, password: str, file_name: str = KEY_FILE) -> bytes:
+    """Make a new data key for the (empty) volume at `directory`, wrapped under `password` in
+    `file_name`; returns it."""
     Path(directory).mkdir(parents=True, exist_ok=True)
     key = os.urandom(32)
-    _wrap(directory, key, password)
+    _wrap(directory, key, password, file_name)
     return key
 
 
@@ -198,6 +199,11 @@ class Keyring:
 
 keyring = Keyring()  # one per process: volume folders are unique to their device
 _open: dict[int, FileCipher] = {}  # descriptors from open_footage that read through a cipher
+
+
+def is_key_name(name: str) -> bool:
+    """The volume's key file, or a key waiting to be put in force (storage encryption)."""
+    return name.startswith(KEY_FILE)
 
 
 def is_footage_name(name: str) -> bool:

@@ -97,15 +97,15 @@ def register(device: Device, service: StorageService) -> None:
 
     async def encrypt(call: JsonCall, who: Principal) -> dict[str, Any]:
         disk, password = text(call, "diskId"), text(call, "password")
-        return job_reply(lambda: service.encrypt(disk, password, who.name))
+        return job_reply(lambda: service.encryption.encrypt(disk, password, who.name))
 
     async def decrypt(call: JsonCall, who: Principal) -> dict[str, Any]:
         disk, password = text(call, "diskId"), text(call, "password")
-        return job_reply(lambda: service.decrypt(disk, password, who.name))
+        return job_reply(lambda: service.encryption.decrypt(disk, password, who.name))
 
     async def change_password(call: JsonCall, who: Principal) -> dict[str, Any]:
         disk, old, new = text(call, "diskId"), text(call, "oldPassword"), text(call, "newPassword")
-        return job_reply(lambda: service.change_password(disk, old, new, who.name))
+        return job_reply(lambda: service.encryption.change_password(disk, old, new, who.name))
 
     async def mount(call: JsonCall, who: Principal) -> dict[str, Any]:
         disk = text(call, "diskId")

@@ -14,14 +14,7 @@ array holds data (or its share is reachable, or the local buffer still has room)
 changes the recorder is told (`volume_changed`): recordings on it stop, and continuous
 recording starts again when the volume is back.
 
-Encryption at rest (the onboard volume; see vigil.features.recording.atrest): the tools
-Encrypt and Decrypt erase the volume and make it encrypted or plain, Change password wraps
-the volume's key anew while recordings go on. Whether a volume is encrypted is read from the
-volume itself (its key file), so it survives a factory default of the device; an encrypted
-volume is never mounted at start: it waits, locked, for its password (mount with `pwd`), and
-its footage cannot be read meanwhile. Unmounting locks it again. Format keeps an unlocked
-volume's encryption (and key); formatting a locked one is the way back to a plain volume when
-its password is lost.
+Encryption of the onboard volume is in encryption.py.
 """
 
 from __future__ import annotations
@@ -43,9 +36,8 @@ from vigil.core.params import Change, ParamDef, ParamTree
 from vigil.core.roles import Role
 from vigil.core.store import Store
 from vigil.core.vault import Vault
-from vigil.features.recording import atrest
-from vigil.features.recording.storage import recover
 from vigil.features.storage import network, tools
+from vigil.features.storage.encryption import Encryption
 from vigil.features.storage.jobs import Job, Jobs, StorageError
 from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, drive_leds, level_problem
 
@@ -71,8 +63,6 @@ MAX_SHARES = 4
 ALERT_KELVIN = 333  # 60 degrees C: a drive this hot raises tnsaxis:Storage/Alert
 LOOP_SECONDS = 1.0
 PROBE_TIMEOUT = 10.0  # seconds a share may take to answer before it counts as lost
-# Error codes of the encryption tools (in the disk management API's range).
-WRONG_PASSWORD, NO_PASSWORD, BAD_PASSWORD, ENCRYPTION_ERROR = 110, 111, 112, 113
 
 
 async def in_thread(seconds: float, func, *args):
@@ -91,7 +81,8 @@ class Volume:
     directory: Path
     filesystem: str = "ext4"
     formatted_on: str = ""  # the array uuid (or share id) whose file system holds this volume's footage
-    encrypted: bool = False
+    encrypted: bool = False  # it holds a key file: its footage is encrypted
+    encryption_enabled: bool = False  # the next format encrypts it
     wrong_password: bool = False  # the last mount was given a password that is not the volume's
     mounted: bool = False  # for the share: meant to be mounted (it may be unreachable)
     paused: str = ""  # a tool holds the volume (repair, format ...): no recording meanwhile
@@ -143,6 +134,7 @@ class StorageService:
         self._net_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._recording_now = False
+        self.encryption = Encryption(self)
         stored = json.loads(store.get_kv(KV_VOLUMES) or "{}")
         n = 0
         if hardware is not None and hardware.slots:
@@ -157,24 +149,21 @@ class StorageService:
             if saved:
                 vol.filesystem = saved.get("filesystem", vol.filesystem)
                 vol.formatted_on = saved.get("formatted_on", "")
-                vol.encrypted = bool(saved.get("encrypted", False))
             elif vol.kind == "local" and hardware is not None:
                 array = hardware.array()  # factory state: the volume comes formatted
                 vol.formatted_on = array.uuid if array else ""
-            if vol.kind == "local":  # the volume itself says (its settings may have been reset)
-                vol.encrypted = atrest.is_encrypted(vol.directory)
-                if vol.encrypted:
-                    atrest.keyring.set(vol.directory, None)  # locked until its password is given
+            if vol.kind == "local":
+                self.encryption.load(vol, saved or {})
         self._load_shares()
         if hardware is not None:
             hardware.watch(self._on_hardware)
         params.listeners.append(self._on_params)
-        self._save()
+        self.save()
 
     # -- persistence -------------------------------------------------------------------
-    def _save(self) -> None:
+    def save(self) -> None:
         self.store.set_kv(KV_VOLUMES, json.dumps({v.id: {"filesystem": v.filesystem, "formatted_on": v.formatted_on,
-                                                         "encrypted": v.encrypted} for v in self.volumes.values()}))
+                                                         "encryption": v.encryption_enabled} for v in self.volumes.values()}))
 
     def _load_shares(self) -> None:
         raw = json.loads(self.store.get_kv(KV_SHARES) or "{}")
@@ -267,8 +256,9 @@ class StorageService:
                 return "disconnected"
             if array.state == "failed":
                 return "failed"
-            if vol.encrypted and not vol.mounted and vol.wrong_password:
-                return "wrong passphrase"
+            encryption = self.encryption.status(vol)
+            if encryption is not None:
+                return encryption
             if not vol.mounted or vol.formatted_on != array.uuid:
                 return "connected"
             return "OK"
@@ -458,7 +448,7 @@ class StorageService:
                 self.logs.system(f"{vol.id} is encrypted: it stays unmounted until it is mounted with its password")
                 continue
             try:
-                self._mount_local(vol, "system")
+                self.mount_local(vol, "system")
             except StorageError as err:
                 self.logs.system(f"{vol.id} not mounted at start: {err}", "warning")
         self.refresh()
@@ -513,7 +503,7 @@ class StorageService:
 
     # -- tools -----------------------------------------------------------------------------
     @asynccontextmanager
-    async def _held(self, vol: Volume, what: str):
+    async def held(self, vol: Volume, what: str):
         """Hold the volume for a tool: recordings on it stop, the writer finishes their files."""
         recorder = self.recording
         ongoing = [rid for sid, rid, _k in recorder.ongoing()
@@ -539,13 +529,13 @@ class StorageService:
                 return
             await asyncio.sleep(0.02)
 
-    def _refuse_if_locked(self, vol: Volume, what: str) -> None:
+    def refuse_if_write_protected(self, vol: Volume, what: str) -> None:
         if self.locked(vol):
             raise StorageError(f"{vol.id} is write-protected: turn off write protection to {what} it", 20)
 
     def check(self, disk_id: str, actor: str) -> Job:
         vol = self.volume(disk_id)
-        self._require_present(vol)
+        self.require_present(vol)
 
         async def work(job: Job) -> str:
             report = await asyncio.to_thread(tools.check, self.store, vol.directory, self.aliases(vol.id), False,
@@ -562,20 +552,20 @@ class StorageService:
 
     def repair(self, disk_id: str, actor: str) -> Job:
         vol = self.volume(disk_id)
-        self._require_present(vol)
-        self._refuse_if_locked(vol, "repair")
-        if vol.encrypted and atrest.keyring.locked(vol.directory):
-            raise StorageError(f"{vol.id} is encrypted and locked: mount it with its password to repair it", NO_PASSWORD)
+        self.require_present(vol)
+        self.refuse_if_write_protected(vol, "repair")
+        if vol.encrypted and not self.encryption.unlocked(vol):
+            raise StorageError(f"{vol.id} is encrypted and locked: mount it with its password to repair it", 10)
 
         async def work(job: Job) -> str:
-            async with self._held(vol, "repair"):
+            async with self.held(vol, "repair"):
                 job.step(5, "recording paused")
                 report = await asyncio.to_thread(tools.check, self.store, vol.directory, self.aliases(vol.id), True,
                                                  lambda p, t: job.step(5 + p * 0.9, t))
             return report.summary() + "; recording resumed"
         return self.jobs.start(vol.id, "repair", actor, work)
 
-    def _require_present(self, vol: Volume) -> None:
+    def require_present(self, vol: Volume) -> None:
         if vol.kind == "local":
             array = self.hw.array() if self.hw else None
             if array is None:
@@ -589,17 +579,17 @@ class StorageService:
     def format(self, disk_id: str, filesystem: str | None, actor: str) -> Job:
         vol = self.volume(disk_id)
         fs = filesystem or vol.filesystem
-        self._refuse_if_locked(vol, "format")
+        self.refuse_if_write_protected(vol, "format")
         if fs not in self.capabilities(vol):
             raise StorageError(f"{vol.id} cannot be formatted with {fs!r}; choose "
                                f"{' or '.join(self.capabilities(vol))}", 30)
         if vol.kind == "local":
-            self._require_present(vol)
+            self.require_present(vol)
         elif not (vol.mounted and self.share.online):
             raise StorageError("The network share must be bound, mounted and reachable to format it", 10)
 
         async def work(job: Job) -> str:
-            async with self._held(vol, "format"):
+            async with self.held(vol, "format"):
                 vol.mounted = False
                 if vol.kind == "network":
                     async with self._net_lock:
@@ -609,17 +599,18 @@ class StorageService:
                         files = await asyncio.to_thread(client.clear, lambda p: job.step(p * 0.5, "clearing the share"))
                         self.share.remote.clear()
                         self.share.uploaded.clear()
-                keep = (atrest.KEY_FILE,) if vol.encrypted and not atrest.keyring.locked(vol.directory) else ()
-                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
-                                                        lambda p, t: job.step(50 + p * 0.45, t), keep)
-                if vol.encrypted and not keep:
-                    self._set_plain(vol)
+                progress = lambda p, t: job.step(50 + p * 0.45, t)  # noqa: E731
+                if vol.kind == "local":
+                    recordings = await asyncio.to_thread(self.encryption.erase, vol, progress)
+                else:
+                    recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory,
+                                                            self.aliases(vol.id), progress)
                 if vol.kind == "local":
                     array = self.hw.array() if self.hw else None
                     vol.formatted_on = array.uuid if array else ""
                 vol.filesystem = fs
                 vol.mounted = True
-                self._save()
+                self.save()
             if vol.kind == "network":
                 return f"Formatted: {recordings} recordings and {files} files on the share erased"
             return f"Formatted with {fs}: {recordings} recordings erased"
@@ -639,31 +630,27 @@ class StorageService:
         problem = level_problem(level, len(working))
         if problem:
             raise StorageError(problem, 1201)
-        self._refuse_if_locked(vol, "change the RAID level of")
+        self.refuse_if_write_protected(vol, "change the RAID level of")
         if filesystem not in FILESYSTEMS:
             raise StorageError(f"File system must be {' or '.join(FILESYSTEMS)}", 30)
         if password is not None:
-            self._check_new_password(password)
+            self.encryption.check_new(password)
         if not confirmed:
             raise StorageError("Changing the RAID level erases all recordings on the disks: confirm to go on", 1200)
 
         async def work(job: Job) -> str:
             assert self.hw is not None
-            async with self._held(vol, "RAID change"):
+            async with self.held(vol, "RAID change"):
                 vol.mounted = False
                 job.step(10, f"building RAID {level}")
                 try:
                     array = await asyncio.to_thread(self.hw.create, level, working)
                 except DiskError as err:
                     raise StorageError(str(err), 1202) from None
-                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
-                                                        lambda p, t: job.step(20 + p * 0.75, t))
-                if password is not None:
-                    await self._make_encrypted(vol, password)
-                elif vol.encrypted:
-                    self._set_plain(vol)
+                recordings = await asyncio.to_thread(self.encryption.erase, vol,
+                                                     lambda p, t: job.step(20 + p * 0.75, t), password)
                 vol.formatted_on, vol.filesystem, vol.mounted = array.uuid, filesystem, True
-                self._save()
+                self.save()
             return (f"RAID configured: raid{level} over {len(working)} drives, {array.capacity // 10**9} GB, "
                     f"{'encrypted, ' if password is not None else ''}{recordings} recordings erased")
         return self.jobs.start(vol.id, "raid", actor, work, f"change RAID level of {vol.id} to raid{level}")
@@ -673,18 +660,18 @@ class StorageService:
         if self._p(vol, "Enabled") != "yes":
             raise StorageError(f"{vol.id} is disabled", 10)
         if vol.kind == "local":
-            self._require_present(vol)
+            self.require_present(vol)
         elif self.share_config() is None:
             raise StorageError("No network share is bound: bind one first", 300)
 
-        if vol.kind == "local" and vol.encrypted and not password:
-            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", NO_PASSWORD)
+        if vol.kind == "local" and vol.encrypted and not self.encryption.unlocked(vol) and not password:
+            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", 110)
 
         async def work(job: Job) -> str:
             if vol.kind == "local":
-                if vol.encrypted:
-                    await self._unlock(vol, password or "", job)
-                self._mount_local(vol, actor)
+                if vol.encrypted and not self.encryption.unlocked(vol):
+                    await self.encryption.unlock(vol, password, job)
+                self.mount_local(vol, actor)
             else:
                 await self._connect_share(raise_errors=True)
                 vol.mounted = True
@@ -692,7 +679,7 @@ class StorageService:
             return f"{vol.id} mounted"
         return self.jobs.start(vol.id, "mount", actor, work)
 
-    def _mount_local(self, vol: Volume, actor: str) -> None:
+    def mount_local(self, vol: Volume, actor: str) -> None:
         array = self.hw.array() if self.hw else None
         if array is None:
             raise StorageError(f"{vol.id} has no drives", 10)
@@ -702,14 +689,12 @@ class StorageService:
             if self._p(vol, "RequiredFileSystem") != "ext4" or self.locked(vol):
                 raise StorageError(f"{vol.id} is not formatted: format it first", 10)
             # Autoformat: a new drive is formatted with ext4 when it is mounted.
-            tools.erase(self.store, vol.directory, self.aliases(vol.id), lambda p, t: None)
-            if vol.encrypted:
-                self._set_plain(vol)
+            self.encryption.erase(vol, lambda p, t: None)
             vol.formatted_on, vol.filesystem = array.uuid, "ext4"
             self.logs.audit(actor, f"autoformatted {vol.id} (ext4)", "storage")
-            self._save()
-        if vol.encrypted and atrest.keyring.locked(vol.directory):
-            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", NO_PASSWORD)
+            self.save()
+        if vol.encrypted and not self.encryption.unlocked(vol):
+            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", 110)
         vol.directory.mkdir(parents=True, exist_ok=True)
         vol.mounted = True
 
@@ -717,122 +702,13 @@ class StorageService:
         vol = self.volume(disk_id)
 
         async def work(job: Job) -> str:
-            async with self._held(vol, "unmount"):
+            async with self.held(vol, "unmount"):
                 vol.mounted = False
-                if vol.encrypted:
-                    atrest.keyring.set(vol.directory, None)  # its footage is unreadable again
+                self.encryption.lock(vol)
             if vol.kind == "network":
                 await self._disconnect_share()
             return f"{vol.id} unmounted; recording to it has stopped"
         return self.jobs.start(vol.id, "unmount", actor, work)
-
-    # -- encryption ------------------------------------------------------------------------
-    def _encryptable(self, disk_id: str) -> Volume:
-        vol = self.volume(disk_id)
-        if vol.kind != "local":
-            raise StorageError(f"{vol.id} cannot be encrypted: only the onboard storage can", ENCRYPTION_ERROR)
-        self._require_present(vol)
-        return vol
-
-    @staticmethod
-    def _check_new_password(password: str | None) -> None:
-        problem = atrest.password_problem(password)
-        if problem:
-            raise StorageError(f"Encryption password refused: {problem}", BAD_PASSWORD)
-
-    async def _unlock(self, vol: Volume, password: str, job: Job | None = None) -> bytes:
-        """The volume's data key from its password (scrypt: in a thread); the keyring holds it
-        and footage written while the volume was locked away is recovered."""
-        if job is not None:
-            job.step(10, "checking the password")
-        try:
-            key = await asyncio.to_thread(atrest.unlock, vol.directory, password)
-        except atrest.WrongPassword:
-            vol.wrong_password = True
-            raise StorageError(f"Wrong password for {vol.id}", WRONG_PASSWORD) from None
-        except (OSError, ValueError, KeyError) as err:
-            raise StorageError(f"The key of {vol.id} cannot be read: {err}", ENCRYPTION_ERROR) from None
-        vol.wrong_password = False
-        atrest.keyring.set(vol.directory, key)
-        report = await asyncio.to_thread(recover, self.store, self.clock.time(), vol.directory)
-        if report.sealed or report.missing:
-            self.logs.system(f"{vol.id}: recovered {report.sealed} segments written before the stop "
-                             f"({report.indexed} fragments indexed, {report.truncated} bytes truncated)", "warning")
-        return key
-
-    async def _make_encrypted(self, vol: Volume, password: str) -> None:
-        """A new data key for the (erased) volume."""
-        key = await asyncio.to_thread(atrest.create_key, vol.directory, password)
-        atrest.keyring.set(vol.directory, key)
-        vol.encrypted = True
-        self._save()
-
-    def _set_plain(self, vol: Volume) -> None:
-        (vol.directory / atrest.KEY_FILE).unlink(missing_ok=True)
-        atrest.keyring.forget(vol.directory)
-        vol.encrypted = False
-        self._save()
-
-    def encrypt(self, disk_id: str, password: str | None, actor: str) -> Job:
-        """The manual's Encrypt: erases every file of the volume, then encrypts what is stored."""
-        vol = self._encryptable(disk_id)
-        self._refuse_if_locked(vol, "encrypt")
-        if vol.encrypted:
-            raise StorageError(f"{vol.id} is already encrypted (use Change password)", ENCRYPTION_ERROR)
-        self._check_new_password(password)
-        assert password is not None
-
-        async def work(job: Job) -> str:
-            async with self._held(vol, "encrypt"):
-                vol.mounted = False
-                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
-                                                        lambda p, t: job.step(p * 0.8, t))
-                job.step(85, "making the key")
-                await self._make_encrypted(vol, password)
-                self._mount_local(vol, actor)
-            return f"{vol.id} encrypted: {recordings} recordings erased; recording resumed"
-        return self.jobs.start(vol.id, "encrypt", actor, work, f"encrypt {vol.id}")
-
-    def decrypt(self, disk_id: str, password: str | None, actor: str) -> Job:
-        """The manual's Decrypt: erases every file of the volume, which is plain from then on.
-        The password is asked for so that a passer-by cannot wipe an encrypted disk."""
-        vol = self._encryptable(disk_id)
-        self._refuse_if_locked(vol, "decrypt")
-        if not vol.encrypted:
-            raise StorageError(f"{vol.id} is not encrypted", ENCRYPTION_ERROR)
-        if not password:
-            raise StorageError(f"Decrypting {vol.id} needs its password", NO_PASSWORD)
-
-        async def work(job: Job) -> str:
-            await self._unlock(vol, password, job)
-            async with self._held(vol, "decrypt"):
-                vol.mounted = False
-                recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory, self.aliases(vol.id),
-                                                        lambda p, t: job.step(20 + p * 0.75, t))
-                self._set_plain(vol)
-                self._mount_local(vol, actor)
-            return f"{vol.id} decrypted: {recordings} recordings erased; recording resumed"
-        return self.jobs.start(vol.id, "decrypt", actor, work, f"decrypt {vol.id}")
-
-    def change_password(self, disk_id: str, old: str | None, new: str | None, actor: str) -> Job:
-        """The manual's Change password: the volume's key is wrapped anew, nothing is rewritten
-        and recordings go on."""
-        vol = self._encryptable(disk_id)
-        if not vol.encrypted:
-            raise StorageError(f"{vol.id} is not encrypted", ENCRYPTION_ERROR)
-        if not old:
-            raise StorageError("Changing the password needs the current one", NO_PASSWORD)
-        self._check_new_password(new)
-        assert new is not None
-
-        async def work(job: Job) -> str:
-            job.step(10, "checking the password")
-            try:
-                await asyncio.to_thread(atrest.change_password, vol.directory, old, new)
-            except atrest.WrongPassword:
-                raise StorageError(f"Wrong password for {vol.id}", WRONG_PASSWORD) from None
-            return f"The encryption password of {vol.id} is changed"
-        return self.jobs.start(vol.id, "changepassword", actor, work, f"change the encryption password of {vol.id}")
 
     def set_write_protect(self, disk_id: str, on: bool, actor: str) -> None:
         vol = self.volume(disk_id)

@@ -156,7 +156,7 @@ def check(store: Store, root: Path, aliases: Sequence[str], repair: bool, progre
             else f"all {kept} fragments are readable, checksum renewed"))
     if root.exists():
         for file in sorted(root.rglob("*")):
-            if file.is_file() and file.name != atrest.KEY_FILE and os.path.abspath(file) not in known:
+            if file.is_file() and not atrest.is_key_name(file.name) and os.path.abspath(file) not in known:
                 if repair:
                     file.unlink(missing_ok=True)
                     report.repairs.append(f"unindexed file {file.name} removed")

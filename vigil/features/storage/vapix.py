@@ -102,7 +102,7 @@ def register(device: Device, service: StorageService) -> None:
             cleanuplevel=p("CleanupLevel"), cleanupmaxage=p("CleanupMaxAge"), cleanuppolicy=p("CleanupPolicyActive"),
             locked=_yes(service.locked(vol)), full=_yes(bool(total) and free <= 0), readonly="no",
             filesystem=vol.filesystem, status=service.status(vol), group=vol.group.split(".")[-1],
-            requiredfilesystem=p("RequiredFileSystem"), diskencryptionenabled=str(vol.encrypted).lower(),
+            requiredfilesystem=p("RequiredFileSystem"), diskencryptionenabled=str(vol.encryption_enabled).lower(),
             diskencrypted=str(vol.encrypted).lower()) + "/>"
 
     # -- disk management -----------------------------------------------------------------
@@ -129,7 +129,9 @@ def register(device: Device, service: StorageService) -> None:
         args = await form_args(request)
         disk_id, action = first(args, "diskid", "") or "", first(args, "action", "") or ""
         if action == "mount":
-            return _job_started(action, disk_id, lambda: service.mount(disk_id, who.name, first(args, "pwd")))
+            # The password of an encrypted volume (Vigil's: VAPIX has no way to give it).
+            password = first(args, "pwd") or first(args, "passphrase")
+            return _job_started(action, disk_id, lambda: service.mount(disk_id, who.name, password))
         if action == "unmount":
             return _job_started(action, disk_id, lambda: service.unmount(disk_id, who.name))
         return _job_started(action or "N/A", disk_id, lambda: _refuse("action must be mount or unmount"))
@@ -210,6 +212,51 @@ def register(device: Device, service: StorageService) -> None:
 
     def _requiredfs(value: str | None) -> str | None:
         return None if value in ("none", "ext4") else "filesystem is none or ext4"
+
+    # Disk encryption (disks/properties/*diskencryption.cgi, changediskpassphrase.cgi).
+    async def encryption_call(request: Request):
+        """(args, volume) of an encryption request, or the error reply to send."""
+        args = await form_args(request)
+        if not _schema_ok(args):
+            return args, _properties_error(40, "Specified version is not supported")
+        try:
+            return args, service.encryption.volume(first(args, "diskid", "") or "")
+        except StorageError as err:
+            return args, _properties_error(err.code if err.code == 100 else 50, str(err))
+
+    async def enable_encryption(request: Request, who: Principal) -> Response:
+        args, vol = await encryption_call(request)
+        if isinstance(vol, Response):
+            return vol
+        try:
+            await service.encryption.enable(vol.id, first(args, "passphrase"), who.name)
+        except StorageError as err:
+            return _properties_error(err.code, str(err))
+        return _properties_reply("<Success><GeneralSuccess /></Success>")
+
+    async def disable_encryption(request: Request, who: Principal) -> Response:
+        args, vol = await encryption_call(request)
+        if isinstance(vol, Response):
+            return vol
+        try:
+            service.encryption.disable(vol.id, who.name)
+        except StorageError as err:
+            return _properties_error(err.code, str(err))
+        return _properties_reply("<Success><GeneralSuccess /></Success>")
+
+    async def change_passphrase(request: Request, who: Principal) -> Response:
+        args, vol = await encryption_call(request)
+        if isinstance(vol, Response):
+            return vol
+        try:
+            job = service.encryption.change_password(vol.id, first(args, "oldpassphrase"), first(args, "newpassphrase"),
+                                                     who.name)
+        except StorageError as err:
+            return _properties_error(err.code, str(err))
+        await service.jobs.wait(job)
+        if job.result == "ERROR":
+            return _properties_error(job.code or 10, job.description)
+        return _properties_reply("<Success><GeneralSuccess /></Success>")
 
     async def property_versions(request: Request, who: Principal) -> Response:
         return _properties_reply("<Success><SchemaVersionsSuccess><SchemaVersion><VersionNumber>1.1</VersionNumber>"
@@ -332,6 +379,10 @@ def register(device: Device, service: StorageService) -> None:
     add("/axis-cgi/disks/properties/setrequiredfs.cgi",
         property_setter("RequiredFileSystem", "filesystem", _requiredfs), Role.ADMIN, kind="xml")
     add("/axis-cgi/disks/properties/schemaversions.cgi", property_versions, Role.OPERATOR, kind="xml")
+    if service.onboard() is not None:
+        add("/axis-cgi/disks/properties/enablediskencryption.cgi", enable_encryption, Role.ADMIN, kind="xml")
+        add("/axis-cgi/disks/properties/disablediskencryption.cgi", disable_encryption, Role.ADMIN, kind="xml")
+        add("/axis-cgi/disks/properties/changediskpassphrase.cgi", change_passphrase, Role.ADMIN, kind="xml")
     if NETWORK in service.volumes:
         add("/axis-cgi/disks/networkshare/list.cgi", share_list, Role.OPERATOR, kind="xml")
         add("/axis-cgi/disks/networkshare/add.cgi", share_add, Role.ADMIN, kind="xml")
