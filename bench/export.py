@@ -14,6 +14,7 @@ repeated) through Vigil's own segment writer, then times, each `--runs` times (m
 
     .venv/bin/python bench/export.py                  # 60 minutes, 3 runs, warm page cache
     .venv/bin/python bench/export.py --minutes 10 --cold   # drop the page cache before each run (root)
+    .venv/bin/python bench/export.py --encrypted      # the footage on an encrypted volume (AES-CTR at rest)
 
 Everything is written under --work (default: a temporary folder on the same disk as /tmp),
 which is removed at the end.
@@ -41,21 +42,26 @@ import httpx
 from vigil.core.clock import Clock
 from vigil.core.roles import Role
 from vigil.device import Ports, build_device
-from vigil.features.recording import mp4
+from vigil.features.recording import atrest, mp4
 from vigil.features.recording.export import export_to_file
 from vigil.features.recording.h26x import avcc
 from vigil.features.recording.storage import FragmentJob, SegmentStore
 from vigil.features.recording.testcams import load_clip, make_clip
 
 USER = ("bench", "bench-pass-1234")
+VOLUME_PASSWORD = "bench-volume-pass"
 SEGMENT_SECONDS = 60
 
 
-def build_recording(data: Path, minutes: int, clip_path: Path) -> tuple[str, float, float, int]:
-    """A finished recording written by SegmentStore, as a camera would have been recorded."""
+def build_recording(data: Path, minutes: int, clip_path: Path,
+                    encrypted: bool = False) -> tuple[str, float, float, int]:
+    """A finished recording written by SegmentStore, as a camera would have been recorded
+    (on an encrypted onboard volume with `encrypted`: its key stays in this process's keyring)."""
     if not clip_path.exists():
         make_clip(clip_path, 1920, 1080, 30, 10, 4_000_000)
     clip = load_clip(clip_path)
+    if encrypted:
+        atrest.keyring.set(data / "recordings", atrest.create_key(data / "recordings", VOLUME_PASSWORD))
     device = build_device("s3016", data, Ports(), Clock())
     device.accounts.add(*USER, Role.ADMIN, True, "", "bench")
     track = mp4.TrackInfo(1, "video", "H264", 90000, avcc(clip.sps, clip.pps), clip.width, clip.height)
@@ -96,6 +102,18 @@ def build_recording(data: Path, minutes: int, clip_path: Path) -> tuple[str, flo
     return recording, start, t, total
 
 
+def _mount_encrypted(base: str) -> None:
+    auth = httpx.DigestAuth(*USER)
+    body = {"apiVersion": "1.0", "method": "mount", "params": {"diskId": "RAID_DISK", "password": VOLUME_PASSWORD}}
+    job = httpx.post(base + "/axis-cgi/storage.cgi", json=body, auth=auth).json()["data"]["job"]
+    while not job["done"]:
+        time.sleep(0.1)
+        body = {"apiVersion": "1.0", "method": "getJob", "params": {"jobId": job["jobId"]}}
+        job = httpx.post(base + "/axis-cgi/storage.cgi", json=body, auth=auth).json()["data"]["job"]
+    if job["result"] != "OK":
+        raise SystemExit(f"mounting the encrypted volume failed: {job['description']}")
+
+
 def drop_caches() -> None:
     os.sync()
     try:
@@ -125,6 +143,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="drop the page cache before every run (root)")
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument("--encrypted", action="store_true", help="record to an encrypted volume")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-export-", dir=args.work))
     cache = Path(tempfile.gettempdir()) / "vigil-bench-clips"
@@ -135,8 +154,10 @@ def main() -> None:
     server = None
     try:
         t0 = time.perf_counter()
-        recording, start, stop, total = build_recording(data, args.minutes, cache / "clip-1080p30.mp4")
-        print(f"recording: {args.minutes} min, {total / 1e6:.0f} MB in segment files, "
+        recording, start, stop, total = build_recording(data, args.minutes, cache / "clip-1080p30.mp4",
+                                                        args.encrypted)
+        print(f"recording: {args.minutes} min{' on an encrypted volume' if args.encrypted else ''}, "
+              f"{total / 1e6:.0f} MB in segment files, "
               f"{(time.perf_counter() - t0):.1f} s to write; median of {args.runs} runs, "
               f"{'cold' if args.cold else 'warm'} page cache")
         db = data / "vigil.db"
@@ -172,6 +193,8 @@ def main() -> None:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
             base = f"http://127.0.0.1:{http_port}"
             _wait_http(base)
+            if args.encrypted:  # the server starts with the volume locked: mount it with its password
+                _mount_encrypted(base)
             export_args = {"schemaversion": "1", "recordingid": recording, "exportformat": "mp4"}
             for label, path, params, sink in (
                     ("http export mp4", "/axis-cgi/record/export/exportrecording.cgi", export_args, "file"),
