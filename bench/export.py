@@ -61,8 +61,10 @@ def build_recording(data: Path, minutes: int, clip_path: Path,
         make_clip(clip_path, 1920, 1080, 30, 10, 4_000_000)
     clip = load_clip(clip_path)
     if encrypted:
-        atrest.keyring.set(data / "recordings", atrest.create_key(data / "recordings", VOLUME_PASSWORD))
+        key = atrest.create_key(data / "recordings", VOLUME_PASSWORD)
     device = build_device("s3016", data, Ports(), Clock())
+    if encrypted:  # (the storage service found the volume encrypted and locked: unlock it here)
+        atrest.keyring.set(data / "recordings", key)
     device.accounts.add(*USER, Role.ADMIN, True, "", "bench")
     track = mp4.TrackInfo(1, "video", "H264", 90000, avcc(clip.sps, clip.pps), clip.width, clip.height)
     init = mp4.init_segment([track])
