@@ -155,3 +155,12 @@ def create_admin_live(server: LiveDevice, user: str = ADMIN[0], password: str = 
                    data={"action": "add", "user": user, "pwd": password, "grp": "users",
                          "sgrp": "admin:operator:viewer:ptz"})
     assert r.status_code == 200 and "Created account" in r.text, r.text
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:
+    """Poll `predicate` (blocking) until it holds; TimeoutError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.2)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, ROLE_USERS, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, ROLE_USERS, LiveDevice, create_admin_live, start_live, wait_until
 
 MANUAL_SECONDS = 9.0
 
@@ -64,14 +64,6 @@ class Recorded:
         return out
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.2)
-
-
 def _recorder(client: httpx.Client, method: str, params: dict | None = None) -> dict:
     body = {"apiVersion": "1.0", "method": method, "params": params or {}}
     reply = client.post("/axis-cgi/recorder.cgi", content=json.dumps(body)).json()
@@ -102,7 +94,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
                                       "JOIN recordings r ON r.id=s.recording WHERE r.kind=?", (kind,)).fetchone()
                 return row[0] or 0.0
 
-            _wait(lambda: indexed("continuous") >= 2, 60, "the test camera was not recorded")
+            wait_until(lambda: indexed("continuous") >= 2, 60, "the test camera was not recorded")
             with httpx.Client(base_url=server.http, auth=httpx.DigestAuth(*ROLE_USERS["operator"]), timeout=30) as op:
                 ids = []
                 for _ in range(4):
@@ -110,7 +102,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
                     # file name (reported to the lead), which deleting one would take from all.
                     ids.append(_recorder(op, "startRecording", {"source": "testcam1"})["recordingId"])
                     time.sleep(1.2)
-                _wait(lambda: indexed("manual") >= 4 * MANUAL_SECONDS, 60, "manual recordings too short")
+                wait_until(lambda: indexed("manual") >= 4 * MANUAL_SECONDS, 60, "manual recordings too short")
                 for rid in ids:
                     _recorder(op, "stopRecording", {"recordingId": rid})
 
@@ -121,7 +113,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
                                            "WHERE r.kind='manual' AND s.sealed=0")
                     return open_.fetchone()[0] == 0 and unsealed.fetchone()[0] == 0
 
-            _wait(finished, 30, "manual recordings did not finish")
+            wait_until(finished, 30, "manual recordings did not finish")
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
                 continuous = con.execute("SELECT id FROM recordings WHERE kind='continuous' AND stop IS NULL").fetchone()[0]
         yield Recorded(server, ids[0], ids[1:], continuous)

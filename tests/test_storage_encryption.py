@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, create_admin_live, start_live
+from tests.conftest import ADMIN, create_admin_live, start_live, wait_until
 from tests.recording_live import iso_ms
 from vigil.features.recording import atrest
 
@@ -130,14 +130,6 @@ def query(data: Path, sql: str, args: tuple = ()) -> list[tuple]:
         return db.execute(sql, args).fetchall()
 
 
-def wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.2)
-
-
 def indexed_seconds(data: Path, recording: str) -> float:
     return query(data, "SELECT COALESCE(SUM(f.duration), 0) FROM fragments f JOIN segments s ON s.id=f.segment "
                        "WHERE s.recording=?", (recording,))[0][0]
@@ -175,7 +167,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
     try:
         create_admin_live(server)
         with httpx.Client(base_url=server.http, auth=httpx.DigestAuth(*ADMIN), timeout=30) as admin:
-            wait(lambda: ongoing(data) is not None, 30, "the test camera was not recorded")
+            wait_until(lambda: ongoing(data) is not None, 30, "the test camera was not recorded")
             plain_recording = ongoing(data)
 
             # Bad input erases nothing.
@@ -196,7 +188,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
                 ".//disk")
             assert disk.get("diskencrypted") == "true" and disk.get("status") == "OK"
 
-            wait(lambda: ongoing(data) is not None and indexed_seconds(data, ongoing(data)) >= 4, 40,
+            wait_until(lambda: ongoing(data) is not None and indexed_seconds(data, ongoing(data)) >= 4, 40,
                  "recording did not resume on the encrypted volume")
             first = ongoing(data)
             begin = query(data, "SELECT start FROM recordings WHERE id=?", (first,))[0][0]
@@ -211,7 +203,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
             grown = indexed_seconds(data, first)
             job = run_job(admin, "changePassword", diskId=RAID_DISK, oldPassword=PASSWORD, newPassword="new-secret-2")
             assert job["result"] == "OK", job
-            wait(lambda: indexed_seconds(data, first) > grown + 1, 20, "recording stopped on a password change")
+            wait_until(lambda: indexed_seconds(data, first) > grown + 1, 20, "recording stopped on a password change")
             assert ongoing(data) == first
             audit = admin.get("/axis-cgi/auditlog.cgi").text
             assert "encrypt RAID_DISK" in audit and "change the encryption password of RAID_DISK" in audit, audit
@@ -245,7 +237,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
             r = admin.get("/axis-cgi/disks/mount.cgi", params={"diskid": RAID_DISK, "action": "mount",
                                                                "pwd": "new-secret-2"})
             assert 'result="OK"' in r.text, r.text
-            wait(lambda: volume(admin)["mounted"], 20, "the volume did not mount with its password")
+            wait_until(lambda: volume(admin)["mounted"], 20, "the volume did not mount with its password")
 
             after = export(admin, first, begin, begin + 3)
             assert after.status_code == 200 and after.content == playable.content
@@ -254,7 +246,7 @@ def test_encrypted_raid_records_survives_kill_9_and_needs_its_password(tmp_path:
             whole = export(admin, first, begin, stop)
             (tmp_path / "after.mp4").write_bytes(whole.content)
             assert ffprobe_frames(tmp_path / "after.mp4") >= 60
-            wait(lambda: ongoing(data) not in (None, first) and indexed_seconds(data, ongoing(data)) >= 2, 40,
+            wait_until(lambda: ongoing(data) not in (None, first) and indexed_seconds(data, ongoing(data)) >= 2, 40,
                  "recording did not resume after the password was given")
             log = admin.get("/axis-cgi/systemlog.cgi").text
             assert "RAID_DISK is encrypted: it stays unmounted" in log
