@@ -165,10 +165,6 @@ class Keyring:
                 return None
             folder = parent
 
-    def encrypted(self, path: Path | str) -> bool:
-        """`path` (a file or folder inside a volume) is on an encrypted volume."""
-        return self._volume_of(path) is not None
-
     def locked(self, path: Path | str) -> bool:
         volume = self._volume_of(path)
         return volume is not None and self._volumes[volume] is None

@@ -49,7 +49,9 @@ def _drop_segment(store: Store, seg_id: int) -> None:
 def _unlock_volumes(data: Path, password: str | None, report: CheckReport) -> list[Path]:
     """Encrypted volume folders under `data`, known to the keyring: unlocked with `password`
     when it is theirs, locked otherwise (their files' checksums can still be verified)."""
-    folders = [key.parent for key in data.rglob(atrest.KEY_FILE)]
+    volumes = data / "volumes"
+    candidates = [data / "recordings", *(volumes.iterdir() if volumes.is_dir() else ())]
+    folders = [folder for folder in candidates if atrest.is_encrypted(folder)]
     for folder in folders:
         key = None
         if password is not None:

@@ -55,6 +55,10 @@ class Encryption:
     def unlocked(self, vol: Volume) -> bool:
         return vol.encrypted and not atrest.keyring.locked(vol.directory)
 
+    def locked(self, vol: Volume) -> bool:
+        """Encrypted, and its password not given since the start (or since it was unmounted)."""
+        return vol.encrypted and atrest.keyring.locked(vol.directory)
+
     def status(self, vol: Volume) -> str | None:
         """The list.cgi status of an unmounted volume that encryption explains, or None."""
         if vol.mounted:
@@ -107,11 +111,10 @@ class Encryption:
         afterwards follows its encryption setting: a new key under `password` if given; else,
         with encryption enabled, the pending key or the key it has (when unlocked); else it is
         plain. Returns the number of recordings erased."""
-        keep_current = password is None and vol.encryption_enabled and self.unlocked(vol) \
-            and self._pending_key(vol) is None
+        pending = self._pending_key(vol)
+        keep_current = password is None and vol.encryption_enabled and self.unlocked(vol) and pending is None
         keep = (PENDING_KEY, atrest.KEY_FILE) if keep_current else (PENDING_KEY,)
         recordings, _ = tools.erase(self.s.store, vol.directory, self.s.aliases(vol.id), progress, keep)
-        pending = self._pending_key(vol)
         if password is not None:
             atrest.keyring.set(vol.directory, atrest.create_key(vol.directory, password))
             vol.encrypted = vol.encryption_enabled = True

@@ -37,7 +37,7 @@ from vigil.core.roles import Role
 from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.storage import network, tools
-from vigil.features.storage.encryption import Encryption
+from vigil.features.storage.encryption import INVALID_PASSPHRASE, Encryption
 from vigil.features.storage.jobs import Job, Jobs, StorageError
 from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, drive_leds, level_problem
 
@@ -554,7 +554,7 @@ class StorageService:
         vol = self.volume(disk_id)
         self.require_present(vol)
         self.refuse_if_write_protected(vol, "repair")
-        if vol.encrypted and not self.encryption.unlocked(vol):
+        if self.encryption.locked(vol):
             raise StorageError(f"{vol.id} is encrypted and locked: mount it with its password to repair it", 10)
 
         async def work(job: Job) -> str:
@@ -602,12 +602,11 @@ class StorageService:
                 progress = lambda p, t: job.step(50 + p * 0.45, t)  # noqa: E731
                 if vol.kind == "local":
                     recordings = await asyncio.to_thread(self.encryption.erase, vol, progress)
+                    array = self.hw.array() if self.hw else None
+                    vol.formatted_on = array.uuid if array else ""
                 else:
                     recordings, _ = await asyncio.to_thread(tools.erase, self.store, vol.directory,
                                                             self.aliases(vol.id), progress)
-                if vol.kind == "local":
-                    array = self.hw.array() if self.hw else None
-                    vol.formatted_on = array.uuid if array else ""
                 vol.filesystem = fs
                 vol.mounted = True
                 self.save()
@@ -664,12 +663,12 @@ class StorageService:
         elif self.share_config() is None:
             raise StorageError("No network share is bound: bind one first", 300)
 
-        if vol.kind == "local" and vol.encrypted and not self.encryption.unlocked(vol) and not password:
-            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", 110)
+        if self.encryption.locked(vol) and not password:
+            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", INVALID_PASSPHRASE)
 
         async def work(job: Job) -> str:
             if vol.kind == "local":
-                if vol.encrypted and not self.encryption.unlocked(vol):
+                if self.encryption.locked(vol):
                     await self.encryption.unlock(vol, password, job)
                 self.mount_local(vol, actor)
             else:
@@ -693,8 +692,8 @@ class StorageService:
             vol.formatted_on, vol.filesystem = array.uuid, "ext4"
             self.logs.audit(actor, f"autoformatted {vol.id} (ext4)", "storage")
             self.save()
-        if vol.encrypted and not self.encryption.unlocked(vol):
-            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", 110)
+        if self.encryption.locked(vol):
+            raise StorageError(f"{vol.id} is encrypted: mounting it needs its password", INVALID_PASSPHRASE)
         vol.directory.mkdir(parents=True, exist_ok=True)
         vol.mounted = True
 

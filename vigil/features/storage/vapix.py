@@ -214,49 +214,36 @@ def register(device: Device, service: StorageService) -> None:
         return None if value in ("none", "ext4") else "filesystem is none or ext4"
 
     # Disk encryption (disks/properties/*diskencryption.cgi, changediskpassphrase.cgi).
-    async def encryption_call(request: Request):
-        """(args, volume) of an encryption request, or the error reply to send."""
-        args = await form_args(request)
-        if not _schema_ok(args):
-            return args, _properties_error(40, "Specified version is not supported")
-        try:
-            return args, service.encryption.volume(first(args, "diskid", "") or "")
-        except StorageError as err:
-            return args, _properties_error(err.code if err.code == 100 else 50, str(err))
+    def encryption_endpoint(act):
+        """A handler that checks the schema version and disk, then runs `act(args, volume, who)`;
+        a StorageError it raises is the reply's error code."""
+        async def handler(request: Request, who: Principal) -> Response:
+            args = await form_args(request)
+            if not _schema_ok(args):
+                return _properties_error(40, "Specified version is not supported")
+            try:
+                vol = service.encryption.volume(first(args, "diskid", "") or "")
+            except StorageError as err:
+                return _properties_error(err.code if err.code == 100 else 50, str(err))
+            try:
+                await act(args, vol, who)
+            except StorageError as err:
+                return _properties_error(err.code, str(err))
+            return _properties_reply("<Success><GeneralSuccess /></Success>")
+        return handler
 
-    async def enable_encryption(request: Request, who: Principal) -> Response:
-        args, vol = await encryption_call(request)
-        if isinstance(vol, Response):
-            return vol
-        try:
-            await service.encryption.enable(vol.id, first(args, "passphrase"), who.name)
-        except StorageError as err:
-            return _properties_error(err.code, str(err))
-        return _properties_reply("<Success><GeneralSuccess /></Success>")
+    async def enable_encryption(args, vol, who: Principal) -> None:
+        await service.encryption.enable(vol.id, first(args, "passphrase"), who.name)
 
-    async def disable_encryption(request: Request, who: Principal) -> Response:
-        args, vol = await encryption_call(request)
-        if isinstance(vol, Response):
-            return vol
-        try:
-            service.encryption.disable(vol.id, who.name)
-        except StorageError as err:
-            return _properties_error(err.code, str(err))
-        return _properties_reply("<Success><GeneralSuccess /></Success>")
+    async def disable_encryption(args, vol, who: Principal) -> None:
+        service.encryption.disable(vol.id, who.name)
 
-    async def change_passphrase(request: Request, who: Principal) -> Response:
-        args, vol = await encryption_call(request)
-        if isinstance(vol, Response):
-            return vol
-        try:
-            job = service.encryption.change_password(vol.id, first(args, "oldpassphrase"), first(args, "newpassphrase"),
-                                                     who.name)
-        except StorageError as err:
-            return _properties_error(err.code, str(err))
+    async def change_passphrase(args, vol, who: Principal) -> None:
+        job = service.encryption.change_password(vol.id, first(args, "oldpassphrase"), first(args, "newpassphrase"),
+                                                 who.name)
         await service.jobs.wait(job)
         if job.result == "ERROR":
-            return _properties_error(job.code or 10, job.description)
-        return _properties_reply("<Success><GeneralSuccess /></Success>")
+            raise StorageError(job.description, job.code or 10)
 
     async def property_versions(request: Request, who: Principal) -> Response:
         return _properties_reply("<Success><SchemaVersionsSuccess><SchemaVersion><VersionNumber>1.1</VersionNumber>"
@@ -380,9 +367,9 @@ def register(device: Device, service: StorageService) -> None:
         property_setter("RequiredFileSystem", "filesystem", _requiredfs), Role.ADMIN, kind="xml")
     add("/axis-cgi/disks/properties/schemaversions.cgi", property_versions, Role.OPERATOR, kind="xml")
     if service.onboard() is not None:
-        add("/axis-cgi/disks/properties/enablediskencryption.cgi", enable_encryption, Role.ADMIN, kind="xml")
-        add("/axis-cgi/disks/properties/disablediskencryption.cgi", disable_encryption, Role.ADMIN, kind="xml")
-        add("/axis-cgi/disks/properties/changediskpassphrase.cgi", change_passphrase, Role.ADMIN, kind="xml")
+        for name, act in (("enablediskencryption", enable_encryption), ("disablediskencryption", disable_encryption),
+                          ("changediskpassphrase", change_passphrase)):
+            add(f"/axis-cgi/disks/properties/{name}.cgi", encryption_endpoint(act), Role.ADMIN, kind="xml")
     if NETWORK in service.volumes:
         add("/axis-cgi/disks/networkshare/list.cgi", share_list, Role.OPERATOR, kind="xml")
         add("/axis-cgi/disks/networkshare/add.cgi", share_add, Role.ADMIN, kind="xml")
