@@ -62,8 +62,9 @@ def bare_app():
 
 
 def vigil_app(data: Path):
+    from vigil.boot import build_device
     from vigil.core.roles import Role
-    from vigil.device import Ports, build_device
+    from vigil.device import Ports
     from vigil.http.app import create_app
 
     device = build_device("s3016", data, Ports(http=8080, https=8443))

@@ -30,8 +30,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
+from vigil.boot import build_device  # noqa: E402
 from vigil.core.rules import Condition, Rule  # noqa: E402
-from vigil.device import Ports, build_device  # noqa: E402
+from vigil.device import Ports  # noqa: E402
+from vigil.hal.io import IO_HARDWARE  # noqa: E402
 
 PORT = "tns1:Device/tnsaxis:IO/Port"
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
@@ -60,7 +62,7 @@ def setup(data: Path, rule_count: int):
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="vigil-bench-events-") as tmp:
         device = setup(Path(tmp) / "data", args.rules)
-        hw = device.hardware["io"]
+        hw = device.hardware[IO_HARDWARE]
         loop = asyncio.get_running_loop()
         waiting: dict[int, tuple[str, asyncio.Future]] = {}
         original_drive = hw.drive

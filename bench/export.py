@@ -39,9 +39,10 @@ import time
 
 import httpx
 
+from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.core.roles import Role
-from vigil.device import Ports, build_device
+from vigil.device import Ports
 from vigil.features.recording import atrest, mp4
 from vigil.features.recording.export import export_to_file
 from vigil.features.recording.h26x import avcc

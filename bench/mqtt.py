@@ -101,9 +101,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def bench(args: argparse.Namespace) -> None:
+    from vigil.boot import build_device
     from vigil.core.events import Item, Topic
-    from vigil.device import build_device
     from vigil.features.mqtt import model
+    from vigil.features.mqtt.service import MQTT_SERVICE
 
     folder = Path(tempfile.mkdtemp(prefix="vigil-bench-mqtt-"))
     port = free_port()
@@ -119,7 +120,7 @@ async def bench(args: argparse.Namespace) -> None:
         device = build_device("s3016", folder / "data")
         device.events.declare(Topic(TOPIC, "Bench tick", False, (),
                                     (Item("phase"), Item("seq"), Item("t"))))
-        service = device.features["mqtt"]
+        service = device.features[MQTT_SERVICE]
         config = model.parse_client({"server": {"host": "127.0.0.1", "port": port}, "clientId": "bench-device",
                                      "connectMessage": {"useDefault": True}}, device.identity.serial)
         service.configure_client(config, "", "bench")

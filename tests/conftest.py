@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from vigil.boot import build_device
 from vigil.core.clock import FakeClock
-from vigil.device import Device, Ports, build_device
+from vigil.device import Device, Ports
 from vigil.http.app import create_app
 
 ADMIN = ("root", "pass1234")

@@ -39,6 +39,7 @@ from tests.test_events_support import (
     wait_for,
 )
 from vigil.device import Device
+from vigil.hal.io import IO_HARDWARE
 
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
 HTTP = "com.axis.recipient.http"
@@ -359,7 +360,7 @@ async def test_a_failing_recipient_reports_action_failed_and_blocks_nothing(w401
     await add_rule(admin401, "dead end", dead, start=start)
     await add_rule(admin401, "light", toggle, start=start)
     await virtual(admin401, 7, True)
-    await wait_for(lambda: w401.hardware["io"].output(1) == "closed", what="the other rule's action")
+    await wait_for(lambda: w401.hardware[IO_HARDWARE].output(1) == "closed", what="the other rule's action")
     await wait_for(lambda: failures, what="ActionFailed")
     description = failures[0].data["description"]
     assert "rule 'dead end'" in description and "connection refused" in description

@@ -31,6 +31,7 @@ from tests.test_events_support import (
 )
 from vigil.core.events import NAMESPACES as TOPIC_NS
 from vigil.device import Device
+from vigil.hal.io import IO_HARDWARE
 
 TOGGLE_ONCE = "com.axis.action.fixed.io.toggle"
 TOGGLE_WHILE = "com.axis.action.unlimited.io.toggle"
@@ -256,7 +257,7 @@ async def test_the_257th_rule_is_refused(w401, admin401):
 
 async def test_inverted_condition_written_as_the_opposite_state(w401, admin401):
     """VAPIX has no invert flag: "input 1 inactive" is state=0; not(...) is read as an inversion."""
-    io = w401.hardware["io"]
+    io = w401.hardware[IO_HARDWARE]
     await outputs_on(admin401, 1, 2)
     on1 = await add_action(admin401, TOGGLE_WHILE, {"port": "1", "state": "high"})
     on2 = await add_action(admin401, TOGGLE_WHILE, {"port": "2", "state": "high"})
@@ -288,7 +289,7 @@ async def test_rules_survive_a_restart(tmp_path, clock, w401, admin401):
             assert r.findtext("aa:ActionRules/aa:ActionRule/aa:Name", namespaces=NS) == "virtual 5"
             await call(c, "<aev:ChangeVirtualInputState><aev:port>5</aev:port><aev:active>1</aev:active>"
                           "</aev:ChangeVirtualInputState>")
-            await wait_for(lambda: again.hardware["io"].output(1) == "closed", what="the restored rule to act")
+            await wait_for(lambda: again.hardware[IO_HARDWARE].output(1) == "closed", what="the restored rule to act")
     finally:
         again.close()
 
@@ -364,7 +365,7 @@ async def test_bad_schedules_store_nothing(w401, admin401, name, ical, reason):
 
 async def test_schedule_as_a_condition(w401, admin401, clock):
     """An interval schedule holds an output while it is active; the FakeClock moves time."""
-    io = w401.hardware["io"]
+    io = w401.hardware[IO_HARDWARE]
     await outputs_on(admin401, 1, 2)
     # The fake clock starts at 2023-11-14 22:13:20 UTC (a Tuesday).
     r = await call(admin401, schedule_xml("Night shift", "DTSTART:20231114T230000 DTEND:20231114T233000 "

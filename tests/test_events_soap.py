@@ -19,6 +19,7 @@ from tests.test_events_support import (
     parse_fault,
     post,
 )
+from vigil.features.events.service import EVENT_SERVICES
 from vigil.http import soap
 
 
@@ -165,7 +166,7 @@ def test_envelope_builder_declares_prefixes_once():
 
 
 async def test_internal_errors_become_receiver_faults(admin, device, monkeypatch):
-    services = device.features["events"]
+    services = device.features[EVENT_SERVICES]
 
     async def broken(msg, who):
         raise RuntimeError("boom")

@@ -20,9 +20,10 @@ import pytest
 from lxml import etree
 
 from tests.conftest import ADMIN, add_account, free_port
+from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.core.events import Item, Topic
-from vigil.device import Device, Ports, build_device
+from vigil.device import Device, Ports
 from vigil.features.eventstream.rtsp import RtspServer
 from vigil.http.server import serve_device
 

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import asgi_client, client_as, make_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device
+from vigil.hal.io import IO_HARDWARE
 
 URL = "/axis-cgi/io/port.cgi"
 PORT = "tns1:Device/tnsaxis:IO/Port"
@@ -56,7 +57,7 @@ async def wait_for(predicate, seconds: float = 2.0) -> None:
 
 # -- checks -------------------------------------------------------------------------------
 async def test_check_checkactive_checkdirection(w401: Device, viewer: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     hw.set_input(1, "closed")
     r = await viewer.get(URL, params={"check": "1,2,9"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
@@ -77,7 +78,7 @@ async def test_anonymous_is_challenged(w401: Device) -> None:
 
 # -- actions ------------------------------------------------------------------------------
 async def test_activate_and_deactivate_the_relay(w401: Device, operator: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     r = await operator.get(URL, params={"action": "9:/"})
     assert r.status_code == 200 and r.text == ""  # the page: the body is empty for action
     assert hw.output(8) == "closed"
@@ -93,7 +94,7 @@ async def test_activate_and_deactivate_the_relay(w401: Device, operator: httpx.A
 
 async def test_active_follows_output_active_setting(w401: Device, operator: httpx.AsyncClient) -> None:
     w401.params.set_internal({"IOPort.I8.Output.Active": "open"})  # active = open circuit
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     await operator.get(URL, params={"action": "9:/"})
     assert hw.output(8) == "open"
     await operator.get(URL, params={"action": "9:\\"})
@@ -104,9 +105,9 @@ async def test_a_pulse_returns_to_inactive(w401: Device, operator: httpx.AsyncCl
     seen = relay_states(w401)
     r = await operator.get(URL, params={"action": "9:/30\\"})
     assert r.status_code == 200 and r.text == ""
-    assert w401.hardware["io"].output(8) == "closed"
+    assert w401.hardware[IO_HARDWARE].output(8) == "closed"
     await wait_for(lambda: seen == ["1", "0"])
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
 
 
 async def test_two_pulses(w401: Device, operator: httpx.AsyncClient) -> None:
@@ -119,21 +120,21 @@ async def test_a_new_action_ends_a_running_pulse(w401: Device, operator: httpx.A
     await operator.get(URL, params={"action": "9:/40\\"})
     await operator.get(URL, params={"action": "9:/"})
     await asyncio.sleep(0.08)
-    assert w401.hardware["io"].output(8) == "closed"  # the pulse's return to inactive was cancelled
+    assert w401.hardware[IO_HARDWARE].output(8) == "closed"  # the pulse's return to inactive was cancelled
 
 
 async def test_omitted_port_is_the_first_output(w401: Device, operator: httpx.AsyncClient) -> None:
     await operator.get(URL, params={"action": ":/"})
-    assert w401.hardware["io"].output(8) == "closed"
+    assert w401.hardware[IO_HARDWARE].output(8) == "closed"
     w401.params.set_internal({"IOPort.I4.Direction": "output"})
     await operator.get(URL, params={"action": ":/"})
-    assert w401.hardware["io"].output(4) == "closed"
+    assert w401.hardware[IO_HARDWARE].output(4) == "closed"
 
 
 async def test_a_configured_output_port(w401: Device, operator: httpx.AsyncClient) -> None:
     w401.params.set_internal({"IOPort.I2.Direction": "output"})
     await operator.get(URL, params={"action": "3:/"})
-    assert w401.hardware["io"].output(2) == "closed"
+    assert w401.hardware[IO_HARDWARE].output(2) == "closed"
     assert w401.events.state(PORT, {"port": "3"}) == {"state": "1"}
     assert w401.events.state(RELAY, {"RelayToken": "2"}) == {"LogicalState": "active"}
 
@@ -143,7 +144,7 @@ async def test_viewer_cannot_set_outputs(w401: Device, viewer: httpx.AsyncClient
     assert r.status_code == 403
     r = await viewer.get(URL, params={"check": "9", "action": "9:/"})
     assert r.status_code == 403
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
     assert w401.events.state(PORT, {"port": "9"}) == {"state": "0"}
 
 
@@ -172,19 +173,19 @@ async def test_garbage_is_refused_and_changes_nothing(w401: Device, operator: ht
     assert r.status_code == 200
     assert r.text.startswith("# Error: ") and r.text.endswith("\n"), r.text
     await asyncio.sleep(0.01)
-    assert [w401.hardware["io"].output(i) for i in range(9)] == ["open"] * 9
+    assert [w401.hardware[IO_HARDWARE].output(i) for i in range(9)] == ["open"] * 9
     assert w401.events.state(PORT, {"port": "9"}) == {"state": "0"}
 
 
 async def test_a_bad_argument_stops_the_whole_request(w401: Device, operator: httpx.AsyncClient) -> None:
     r = await operator.get(URL + "?action=9%3A%2F&check=77")
     assert r.text.startswith("# Error: ") and "77" in r.text
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
 
 
 # -- supervised inputs --------------------------------------------------------------------
 async def test_supervised_input_reports_tampering(w401: Device, viewer: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     hw.set_input(0, "cut")
     assert w401.events.state(SUPERVISED, {"port": "1"}) is None  # not supervised: cut reads open
     assert w401.events.state(PORT, {"port": "1"}) == {"state": "0"}

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import asgi_client, client_as, make_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device
+from vigil.hal.io import IO_HARDWARE
 
 URL = "/axis-cgi/io/portmanagement.cgi"
 PORT = "tns1:Device/tnsaxis:IO/Port"
@@ -91,7 +92,7 @@ async def test_get_ports_lists_every_port_in_the_documented_shape(viewer: httpx.
 
 
 async def test_get_ports_follows_the_hardware(w401: Device, viewer: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     hw.set_input(2, "closed")
     assert (await ports(viewer))["2"]["state"] == "closed"
     # Unsupervised, a cut loop is just open.
@@ -122,7 +123,7 @@ async def test_the_s3016_without_io_has_no_port_management(tmp_path: Path, clock
 
 # -- setPorts: state ----------------------------------------------------------------------
 async def test_set_relay_state_as_the_axis_library_sends_it(w401: Device, operator: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     # The `axis` library puts the list of ports directly in params.
     reply = await call(operator, "setPorts", [{"port": "8", "state": "closed"}], context="Axis library")
     assert reply["data"] == {"ports": ["8"]} and reply["context"] == "Axis library"
@@ -149,13 +150,13 @@ async def test_setting_an_input_state_fails_and_changes_nothing(w401: Device, ad
     assert reply["error"] == {
         "code": 2104, "message": reply["error"]["message"], "details": {"port": "0", "propertyName": "state"}}
     assert "input" in reply["error"]["message"]
-    assert w401.hardware["io"].output(0) == "open"
+    assert w401.hardware[IO_HARDWARE].output(0) == "open"
     assert io_params(w401) == before
 
 
 # -- setPorts: configuration and roles ----------------------------------------------------
 async def test_admin_configures_a_port_and_its_events_follow(w401: Device, admin: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     reply = await call(admin, "setPorts", {"ports": [
         {"port": "1", "direction": "output", "name": "Door", "usage": "Door", "normalState": "open",
          "state": "closed"}]})
@@ -174,7 +175,7 @@ async def test_admin_configures_a_port_and_its_events_follow(w401: Device, admin
 
 
 async def test_input_normal_state_and_digital_input_events(w401: Device, admin: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     hw.set_input(0, "closed")  # normal state open: closing the loop activates the input
     assert w401.events.state(PORT, {"port": "1"}) == {"state": "1"}
     assert w401.events.state(DIGITAL_INPUT, {"InputToken": "0"}) == {"LogicalState": "true"}
@@ -189,7 +190,7 @@ async def test_input_normal_state_and_digital_input_events(w401: Device, admin: 
 
 async def test_output_normal_state_change_keeps_the_logical_state(w401: Device, admin: httpx.AsyncClient) -> None:
     """The page's table: old (normal open, state closed) -> new (normal closed, state open)."""
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     await call(admin, "setPorts", {"ports": [{"port": "8", "state": "closed"}]})
     seen: list[dict[str, str]] = []
     w401.events.subscribe(lambda e: seen.append(dict(e.data)) if e.topic == PORT and e.source["port"] == "9"
@@ -211,12 +212,12 @@ async def test_operator_may_set_state_but_not_configuration(w401: Device, operat
     assert err["code"] == 2105 and err["details"] == {"port": "0", "propertyName": "direction"}
     assert [(e["code"], e["details"]) for e in err["errors"]] == [(2105, {"port": "8", "propertyName": "name"})]
     assert io_params(w401) == before  # no configuration changed...
-    assert w401.hardware["io"].output(8) == "closed"  # ...but the state, which an operator may set, did
+    assert w401.hardware[IO_HARDWARE].output(8) == "closed"  # ...but the state, which an operator may set, did
     # Echoing unchanged values back is not a change, so an operator may send them.
     port8 = (await ports(operator))["8"]
     reply = await call(operator, "setPorts", {"ports": [{**port8, "state": "open"}]})
     assert reply["data"] == {"ports": ["8"]}
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
 
 
 async def test_viewer_cannot_set_ports_or_sequences(w401: Device, viewer: httpx.AsyncClient) -> None:
@@ -226,7 +227,7 @@ async def test_viewer_cannot_set_ports_or_sequences(w401: Device, viewer: httpx.
     r = await viewer.post(URL, json={"apiVersion": "1.0", "method": "setStateSequence",
                                      "params": {"port": "8", "sequence": [{"state": "closed", "time": 0}]}})
     assert r.status_code == 403
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
     async with asgi_client(w401) as anonymous:
         assert (await anonymous.post(URL, json={"apiVersion": "1.0", "method": "getPorts"})).status_code == 401
 
@@ -254,7 +255,7 @@ async def test_partial_failure_applies_the_rest(w401: Device, admin: httpx.Async
     p = w401.params.get
     assert p("IOPort.I0.Direction") == "input" and p("IOPort.I0.Input.Name") == "Front door"
     assert p("IOPort.I2.Usage") == "Window" and p("IOPort.I2.Input.Trig") == "closed"
-    assert w401.hardware["io"].output(8) == "closed"
+    assert w401.hardware[IO_HARDWARE].output(8) == "closed"
 
 
 @pytest.mark.parametrize("params, code", [
@@ -276,7 +277,7 @@ async def test_generic_set_ports_errors_fail_the_whole_request(w401: Device, adm
     reply = await call(admin, "setPorts", params)
     assert error_code(reply) == code, reply
     assert reply["method"] == "setPorts" and reply["context"] == "ctx"
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
     assert io_params(w401) == before
 
 
@@ -299,7 +300,7 @@ async def test_bad_property_values(w401: Device, admin: httpx.AsyncClient) -> No
 
 # -- setStateSequence ---------------------------------------------------------------------
 async def test_state_sequence_runs_once_and_the_last_state_stays(w401: Device, operator: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     seen: list[str] = []
     w401.events.subscribe(lambda e: seen.append(e.data["state"]) if e.topic == PORT and e.source["port"] == "9"
                           else None)
@@ -322,7 +323,7 @@ async def test_state_sequence_runs_once_and_the_last_state_stays(w401: Device, o
 
 
 async def test_changing_normal_state_cancels_a_sequence(w401: Device, admin: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     await call(admin, "setStateSequence", {"port": "8", "sequence": [
         {"state": "closed", "time": 40}, {"state": "open", "time": 40}, {"state": "closed", "time": 0}]})
     await asyncio.sleep(0.005)
@@ -357,7 +358,7 @@ async def test_bad_sequences_change_nothing(w401: Device, operator: httpx.AsyncC
     reply = await call(operator, "setStateSequence", params)
     assert error_code(reply) == code, reply
     await asyncio.sleep(0.01)
-    assert w401.hardware["io"].output(8) == "open"
+    assert w401.hardware[IO_HARDWARE].output(8) == "open"
     assert w401.events.state(PORT, {"port": "9"}) == {"state": "0"}
 
 
@@ -388,7 +389,7 @@ async def test_malformed_requests(admin: httpx.AsyncClient) -> None:
 
 async def test_a_state_set_during_a_sequence_is_overridden_by_its_next_step(w401: Device,
                                                                            operator: httpx.AsyncClient) -> None:
-    hw = w401.hardware["io"]
+    hw = w401.hardware[IO_HARDWARE]
     await call(operator, "setStateSequence", {"port": "8", "sequence": [
         {"state": "closed", "time": 40}, {"state": "closed", "time": 0}]})
     await asyncio.sleep(0.005)

@@ -13,6 +13,7 @@ from lxml import etree
 from tests.conftest import client_as, make_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device
+from vigil.features.io.service import IO_SERVICE
 
 BASE = "/axis-cgi/virtualinput/"
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
@@ -72,7 +73,7 @@ async def test_activate_and_deactivate(w401: Device, operator: httpx.AsyncClient
     assert state(w401, 10) == "0"
     assert changed(await activate(operator, port="10"), "ActivateSuccess") is True
     assert state(w401, 10) == "1"
-    assert w401.features["io"].virtual(10) is True
+    assert w401.features[IO_SERVICE].virtual(10) is True
     assert changed(await activate(operator, port="10"), "ActivateSuccess") is False
     assert changed(await deactivate(operator, port="10"), "DeactivateSuccess") is True
     assert state(w401, 10) == "0"

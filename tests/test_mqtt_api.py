@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from tests.conftest import client_as, make_device
+from vigil.boot import build_device
 from vigil.core.clock import FakeClock
-from vigil.device import Device, build_device
+from vigil.device import Device
+from vigil.features.mqtt.service import MQTT_SERVICE
 
 CLIENT = "/axis-cgi/mqtt/client.cgi"
 BRIDGE = "/axis-cgi/mqtt/event.cgi"
@@ -132,7 +134,7 @@ async def test_protocol_errors(admin: httpx.AsyncClient) -> None:
 
 
 async def test_password_kept_replaced_or_erased(admin: httpx.AsyncClient, device: Device) -> None:
-    service = device.features["mqtt"]
+    service = device.features[MQTT_SERVICE]
     await ok(admin, CLIENT, "configureClient", {"server": {"host": "b"}, "username": "u", "password": "p1"})
     assert service._password == "p1"
     await ok(admin, CLIENT, "configureClient", {"server": {"host": "b"}, "username": "u", "password": "ignored",
@@ -157,7 +159,7 @@ async def test_activation_persists_across_restart(tmp_path, clock: FakeClock) ->
         device.close()
     again = build_device("s3016", tmp_path / "data", clock=clock)
     try:
-        service = again.features["mqtt"]
+        service = again.features[MQTT_SERVICE]
         assert service.active and service.config["server"]["host"] == "broker.example"
         assert service._password == "secret-1"
         assert service.publication["eventFilterList"] == [{"topicFilter": "//.", "qos": 0, "retain": "none"}]

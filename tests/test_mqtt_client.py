@@ -26,7 +26,7 @@ from tests.test_mqtt_support import (
 from vigil.core.clock import FakeClock
 from vigil.device import Device
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import CLIENT_STATUS, MqttService
+from vigil.features.mqtt.service import CLIENT_STATUS, MQTT_SERVICE, MqttService
 
 pytestmark = needs_mosquitto
 broker, certs = support.broker, support.certs  # the fixtures
@@ -35,7 +35,7 @@ broker, certs = support.broker, support.certs  # the fixtures
 @pytest.fixture
 async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
     device = make_device(tmp_path, clock, "w401")
-    service: MqttService = device.features["mqtt"]
+    service: MqttService = device.features[MQTT_SERVICE]
     service.backoff_min = 0.2
     task = asyncio.create_task(service.run())
     yield device
@@ -46,7 +46,7 @@ async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
 
 
 def mqtt(device: Device) -> MqttService:
-    return device.features["mqtt"]
+    return device.features[MQTT_SERVICE]
 
 
 def configure(device: Device, broker: Broker, active: bool = True, **changes: Any) -> MqttService:

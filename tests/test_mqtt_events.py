@@ -25,8 +25,9 @@ from vigil.core.clock import FakeClock
 from vigil.core.events import Event
 from vigil.core.rules import ACTION_FAILED, Condition, Rule, RuleError
 from vigil.device import Device
+from vigil.features.io.service import IO_SERVICE
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import ACTION, STATEFUL, STATELESS, MqttService
+from vigil.features.mqtt.service import ACTION, MQTT_SERVICE, STATEFUL, STATELESS, MqttService
 
 pytestmark = needs_mosquitto
 broker, certs = support.broker, support.certs  # the fixtures
@@ -37,7 +38,7 @@ VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
 async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
     device = make_device(tmp_path, clock, "w401")
     device.params.set_internal({"IOPort.I1.Direction": "output"})
-    service: MqttService = device.features["mqtt"]
+    service: MqttService = device.features[MQTT_SERVICE]
     service.backoff_min = 0.2
     task = asyncio.create_task(service.run())
     yield device
@@ -49,7 +50,7 @@ async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
 
 
 def mqtt(device: Device) -> MqttService:
-    return device.features["mqtt"]
+    return device.features[MQTT_SERVICE]
 
 
 async def connect(device: Device, broker: Broker, **changes) -> MqttService:
@@ -79,7 +80,7 @@ async def test_event_publication_payload_and_topic(dev: Device, broker: Broker, 
         await asyncio.sleep(0.2)
         p.clear()
         clock.advance(5)
-        dev.features["io"].set_virtual(3, True, "test")
+        dev.features[IO_SERVICE].set_virtual(3, True, "test")
         message = await p.next(topic)
         body = json.loads(message.payload)
         assert body == {"topic": "onvif:Device/axis:IO/VirtualInput", "timestamp": int(clock.time() * 1000),
@@ -101,14 +102,14 @@ async def test_publication_options(dev: Device, broker: Broker) -> None:
                        includeSerialNumberInPayload=True)
         await asyncio.sleep(0.2)
         p.clear()
-        dev.features["io"].set_virtual(2, True, "test")
+        dev.features[IO_SERVICE].set_virtual(2, True, "test")
         message = await p.next("site/cam7/Device/IO/VirtualInput")
         body = json.loads(message.payload)
         assert body["serial"] == serial and list(body) == ["topic", "timestamp", "serial", "message"]
         publish_config(service, {"topicFilter": "tns1:Device/tnsaxis:IO/VirtualInput"}, appendEventTopic=False)
         await asyncio.sleep(0.2)
         p.clear()
-        dev.features["io"].set_virtual(2, False, "test")
+        dev.features[IO_SERVICE].set_virtual(2, False, "test")
         assert json.loads((await p.next(f"axis/{serial}/event")).payload)["message"]["data"] == {"active": "0"}
 
 
@@ -120,7 +121,7 @@ async def test_retain_policies(dev: Device, broker: Broker) -> None:
     for policy in ("none", "property", "all"):
         publish_config(service, {"topicFilter": "onvif:Device/axis:IO/VirtualInput", "retain": policy},
                        {"topicFilter": "onvif:Device/axis:SystemMessage/ActionFailed", "retain": policy})
-        dev.features["io"].set_virtual(5, True, "test")
+        dev.features[IO_SERVICE].set_virtual(5, True, "test")
         dev.events.publish(ACTION_FAILED, {}, {"description": policy})
         await eventually(lambda: service._queue.empty(), what="the queue to drain")
         await asyncio.sleep(0.2)
@@ -137,7 +138,7 @@ async def test_retain_policies(dev: Device, broker: Broker) -> None:
         async with peer(broker) as p:
             for leaf in ("IO/VirtualInput", "SystemMessage/ActionFailed"):
                 await p.client.publish(base + leaf, b"", retain=True)
-        dev.features["io"].set_virtual(5, False, "test")
+        dev.features[IO_SERVICE].set_virtual(5, False, "test")
         await asyncio.sleep(0.1)
 
 
@@ -145,7 +146,7 @@ async def test_events_are_dropped_not_queued_while_disconnected(dev: Device, bro
     service = mqtt(dev)
     publish_config(service, {"topicFilter": "//."})
     for n in range(1, 33):
-        dev.features["io"].set_virtual(n, True, "test")  # the bus never waits for the network
+        dev.features[IO_SERVICE].set_virtual(n, True, "test")  # the bus never waits for the network
     assert service.stats.dropped >= 32 and service._queue.qsize() == 0
     await connect(dev, broker)
     assert service.stats.published >= 1 or service._queue.qsize() >= 1
@@ -220,7 +221,7 @@ async def test_publish_action(dev: Device, broker: Broker) -> None:
                                                         "Payload": "On {source.port}"}, "test")
     dev.rules.add_rule(Rule(0, "motion", True, action.id, (), Condition(VIRTUAL, (("port", "4"),))), "test")
     async with peer(broker, "Motion") as p:
-        dev.features["io"].set_virtual(4, True, "test")
+        dev.features[IO_SERVICE].set_virtual(4, True, "test")
         message = await p.next("Motion")
         assert message.payload == b"On 4" and message.qos == 1
 
@@ -239,7 +240,7 @@ async def test_publish_action_fails_visibly_when_not_connected(dev: Device) -> N
     dev.events.subscribe(lambda e: failures.append(e) if e.topic == ACTION_FAILED else None)
     action = dev.rules.add_action("pub", ACTION, {"Topic": "x", "Payload": "y"}, "test")
     dev.rules.add_rule(Rule(0, "r", True, action.id, (), Condition(VIRTUAL, (("port", "6"),))), "test")
-    dev.features["io"].set_virtual(6, True, "test")
+    dev.features[IO_SERVICE].set_virtual(6, True, "test")
     await eventually(lambda: failures, what="ActionFailed")
     assert "not active" in failures[0].data["description"]
 
@@ -251,7 +252,7 @@ async def test_rule_on_a_stateful_mqtt_condition_holds_an_output(dev: Device, br
     hold = dev.rules.add_action("hold", "com.axis.action.unlimited.io.toggle", {"port": "1", "state": "high"}, "t")
     dev.rules.add_rule(Rule(0, "Motion detected", True, hold.id,
                             (Condition(STATEFUL, (("mqtt-topic", "Motion"), ("mqtt-payload", "On"))),)), "t")
-    io = dev.features["io"]
+    io = dev.features[IO_SERVICE]
     await asyncio.sleep(0.3)
     assert not io.view(1).active
     async with peer(broker) as p:

@@ -24,10 +24,10 @@ from tests.test_mqtt_support import (
     needs_mosquitto,
     peer,
 )
+from vigil.boot import build_device
 from vigil.core.rules import Condition, Rule
-from vigil.device import build_device
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import ACTION, STATEFUL
+from vigil.features.mqtt.service import ACTION, MQTT_SERVICE, STATEFUL
 
 pytestmark = needs_mosquitto
 broker, certs = support.broker, support.certs  # the fixtures
@@ -108,7 +108,7 @@ def seed_camera(data: Path, broker: Broker) -> None:
     """Device A (the manual's camera): MQTT client set up, and two rules: Motion On / Off."""
     device = build_device("w401", data)
     try:
-        service = device.features["mqtt"]
+        service = device.features[MQTT_SERVICE]
         params = broker_params(broker, "Camera 1")
         service.configure_client(model.parse_client(params, device.identity.serial), PASSWORD, "test")
         service.set_active(True, "test")

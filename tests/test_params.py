@@ -13,7 +13,8 @@ import pytest
 from lxml import etree
 
 from tests.conftest import ADMIN, client_as, create_admin_live, make_device, start_live
-from vigil.device import DB_FILE, build_device
+from vigil.boot import build_device
+from vigil.device import DB_FILE
 
 PARAM = "/axis-cgi/param.cgi"
 NS = {"p": "http://www.axis.com/ParameterDefinitionsSchema"}

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests.conftest import client_as, make_device
+from vigil.boot import build_device
 from vigil.core.clock import FakeClock
-from vigil.device import build_device
 from vigil.profiles import NAMES, UnknownProfile, load_profile
 
 PARAM = "/axis-cgi/param.cgi"

@@ -16,10 +16,11 @@ import pytest
 
 from tests.conftest import ADMIN, create_admin_live, start_live
 from tests.rtsp_peers import GstCameras, make_long_mkv
+from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.core.rules import Condition, Rule
-from vigil.device import Device, Ports, build_device
-from vigil.features.recording.recorder import CONNECTION, RECORDING
+from vigil.device import Device, Ports
+from vigil.features.recording.recorder import CONNECTION, RECORDING, RECORDING_SERVICE
 from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source
 
@@ -39,7 +40,7 @@ def ffprobe_frames(path: Path) -> int:
 async def recorder_device(tmp_path: Path):
     device = build_device("s3016", tmp_path / "data", Ports(), Clock())
     device.params.set_internal({"Recording.FreeSpaceFloorMB": "0"})
-    service = device.features["recording"]
+    service = device.features[RECORDING_SERVICE]
     task = asyncio.ensure_future(service.run())
     yield device
     task.cancel()
@@ -57,7 +58,7 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:
 
 
 async def add_source(device: Device, sid: str, url: str, **extra) -> None:
-    service = device.features["recording"]
+    service = device.features[RECORDING_SERVICE]
     service.sources.put(Source(sid, sid, url, **extra), "test")
     await service.reconfigure(sid)
 
@@ -65,7 +66,7 @@ async def add_source(device: Device, sid: str, url: str, **extra) -> None:
 async def test_records_two_cameras_into_playable_segments(recorder_device: Device, clip: Path) -> None:
     cams = GstCameras(clip, 2).start()
     try:
-        service = recorder_device.features["recording"]
+        service = recorder_device.features[RECORDING_SERVICE]
         await add_source(recorder_device, "c1", cams.url(1))
         await add_source(recorder_device, "c2", cams.url(2))
         await wait_for(lambda: len(service.ongoing()) == 2)
@@ -90,14 +91,14 @@ async def test_digest_protected_camera(recorder_device: Device, clip: Path) -> N
         with pytest.raises(RtspError, match="user name"):
             await asyncio.to_thread(connect, cams.url(1), "cam", "wrong")
         await add_source(recorder_device, "c1", cams.url(1), username="cam", password="secret")
-        await wait_for(lambda: recorder_device.features["recording"].ongoing())
+        await wait_for(lambda: recorder_device.features[RECORDING_SERVICE].ongoing())
     finally:
         cams.stop()
 
 
 async def test_camera_that_drops_and_returns_leaves_a_gap_and_two_events(recorder_device: Device, clip: Path) -> None:
     cams = GstCameras(clip, 1).start()
-    service = recorder_device.features["recording"]
+    service = recorder_device.features[RECORDING_SERVICE]
     seen = []
     recorder_device.events.subscribe(lambda e: seen.append(e.data["connected"]) if e.topic == CONNECTION else None)
     try:
@@ -125,7 +126,7 @@ async def test_triggered_recording_with_pre_and_post_buffers(recorder_device: De
 
     cams = GstCameras(clip, 1).start()
     device = recorder_device
-    service = device.features["recording"]
+    service = device.features[RECORDING_SERVICE]
     device.events.declare(Topic("tnsaxis:Test/Door", "Door", True, (), (Item("open", state=True),)))
     device.events.publish("tnsaxis:Test/Door", {}, {"open": "0"})
     try:
@@ -157,7 +158,7 @@ async def test_triggered_recording_with_pre_and_post_buffers(recorder_device: De
 async def test_rotation_keeps_recording_when_the_volume_is_full(recorder_device: Device, clip: Path) -> None:
     device = recorder_device
     device.params.set_internal({"Recording.SegmentSeconds": "2", "Recording.QuotaMB": "1"})
-    service = device.features["recording"]
+    service = device.features[RECORDING_SERVICE]
     cams = GstCameras(clip, 4).start()
     try:
         for n in range(1, 5):
@@ -230,7 +231,7 @@ async def test_h265_and_audio_are_kept_without_transcoding(recorder_device: Devi
 
     clip = make_av_clip(tmp_path_factory.mktemp("avclips"), codec=codec, audio="aac")
     cams = GstCameras(clip, 1, codec=codec, audio=audio).start()
-    service = recorder_device.features["recording"]
+    service = recorder_device.features[RECORDING_SERVICE]
     try:
         await add_source(recorder_device, "c1", cams.url(1))
         await wait_for(lambda: service.ongoing(), timeout=15)
@@ -251,7 +252,7 @@ async def test_h265_and_audio_are_kept_without_transcoding(recorder_device: Devi
 
 async def test_records_over_udp(recorder_device: Device, clip: Path) -> None:
     cams = GstCameras(clip, 1).start()
-    service = recorder_device.features["recording"]
+    service = recorder_device.features[RECORDING_SERVICE]
     try:
         await add_source(recorder_device, "c1", cams.url(1), transport="udp")
         await wait_for(lambda: service.ongoing())

@@ -14,9 +14,10 @@ import httpx
 from starlette.routing import Route, WebSocketRoute
 
 from tests.conftest import ROLE_USERS, add_account
+from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.core.roles import Role
-from vigil.device import Device, build_device
+from vigil.device import Device
 from vigil.http.app import create_app
 from vigil.http.routing import Endpoint
 from vigil.profiles import NAMES

@@ -12,6 +12,7 @@ from tests.conftest import make_device
 from vigil.core.clock import FakeClock
 from vigil.core.rules import Condition, Rule
 from vigil.core.schedules import INTERVAL, PULSE, ScheduleError, ical_for, parse_ical
+from vigil.hal.io import IO_HARDWARE
 
 DAILY_1800 = "BEGIN:VEVENT\nDTSTART:20231101T180000\nDTEND:20231101T180100\nRRULE:FREQ=DAILY\nEND:VEVENT"
 EVERY_5_MIN = "BEGIN:VEVENT\nDTSTART:20231101T000000\nRRULE:FREQ=MINUTELY;INTERVAL=5\nEND:VEVENT"
@@ -74,12 +75,12 @@ async def test_schedule_as_rule_condition_drives_an_output(dev, clock: FakeClock
     dev.schedules.tick()
     await asyncio.sleep(0)
     await dev.rules.drain()
-    assert dev.hardware["io"].output(1) == "closed"
+    assert dev.hardware[IO_HARDWARE].output(1) == "closed"
     at(clock, "2023-11-14T18:01:10")
     dev.schedules.tick()
     await asyncio.sleep(0)
     await dev.rules.drain()
-    assert dev.hardware["io"].output(1) == "open"
+    assert dev.hardware[IO_HARDWARE].output(1) == "open"
 
 
 def test_schedules_persist_and_bad_calendars_are_refused(tmp_path: Path, clock: FakeClock) -> None:

@@ -26,6 +26,7 @@ import pytest
 from tests.conftest import ADMIN, create_admin_live, start_live, wait_until
 from tests.recording_live import iso_ms
 from vigil.features.recording import atrest
+from vigil.features.storage.service import STORAGE_SERVICE
 
 PASSWORD = "disk-secret-1"
 RAID_DISK = "RAID_DISK"
@@ -304,7 +305,7 @@ async def _vapix_job(device, client, url: str, **params) -> dict[str, str]:
     r = await client.get(url, params=params)
     job = ET.fromstring(r.text).find("job")
     assert job.get("result") == "OK", r.text
-    service = device.features["storage"]
+    service = device.features[STORAGE_SERVICE]
     await service.jobs.wait(service.jobs.get(int(job.get("jobid"))))
     r = await client.get("/axis-cgi/disks/job.cgi", params={"jobid": job.get("jobid")})
     return dict(ET.fromstring(r.text).find("job").attrib)
@@ -312,8 +313,9 @@ async def _vapix_job(device, client, url: str, **params) -> dict[str, str]:
 
 async def test_vapix_enable_format_mount_change_passphrase_disable(tmp_path: Path) -> None:
     from tests.conftest import client_as
+    from vigil.boot import build_device
     from vigil.core.clock import FakeClock
-    from vigil.device import Ports, build_device
+    from vigil.device import Ports
 
     def device():
         return build_device("s3016", tmp_path / "data", Ports(http=80, https=443), FakeClock(1_800_000_000.0))
@@ -340,7 +342,7 @@ async def test_vapix_enable_format_mount_change_passphrase_disable(tmp_path: Pat
             assert (disk["diskencryptionenabled"], disk["diskencrypted"], disk["status"]) == \
                 ("true", "false", "not encrypted")
     finally:
-        await dev.features["storage"].jobs.close()
+        await dev.features[STORAGE_SERVICE].jobs.close()
         dev.close()
 
     dev = device()  # a restart between enabling and formatting: the pending key is kept
@@ -350,7 +352,7 @@ async def test_vapix_enable_format_mount_change_passphrase_disable(tmp_path: Pat
             assert job["result"] == "OK", job
             disk = _disk((await admin.get("/axis-cgi/disks/list.cgi", params={"diskid": RAID_DISK})).text)
             assert (disk["diskencryptionenabled"], disk["diskencrypted"], disk["status"]) == ("true", "true", "OK")
-            folder = dev.features["storage"].directory(RAID_DISK)
+            folder = dev.features[STORAGE_SERVICE].directory(RAID_DISK)
             assert atrest.unlock(folder, PASSWORD) and not (folder / ".vigil-volume-key.pending").exists()
             assert dev.store.get_kv("storage.pendingkeys") == "{}"
 
@@ -383,5 +385,5 @@ async def test_vapix_enable_format_mount_change_passphrase_disable(tmp_path: Pat
             audit = dev.logs.text("audit")
             assert "enabled disk encryption of RAID_DISK" in audit and "disabled disk encryption of RAID_DISK" in audit
     finally:
-        await dev.features["storage"].jobs.close()
+        await dev.features[STORAGE_SERVICE].jobs.close()
         dev.close()

@@ -24,10 +24,12 @@ import pytest
 from tests.conftest import client_as, free_port
 from tests.rtsp_peers import GstCameras, make_long_mkv
 from tests.test_storage_tools import fake_footage, rows
+from vigil.boot import build_device
 from vigil.core.clock import Clock
-from vigil.device import Device, Ports, build_device
+from vigil.device import Device, Ports
+from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.storage.network import ShareConfig
-from vigil.features.storage.service import DISRUPTION, NETWORK, StorageService
+from vigil.features.storage.service import DISRUPTION, NETWORK, STORAGE_SERVICE, StorageService
 
 USER, PASSWORD = "root", "Sm6-Share!"
 SMB_CONF = """[global]
@@ -122,14 +124,14 @@ def samba() -> Iterator[Samba]:
 async def dev(tmp_path: Path) -> AsyncIterator[Device]:
     device = build_device("s3016", tmp_path / "data", Ports(), Clock())
     yield device
-    storage = device.features["storage"]
+    storage = device.features[STORAGE_SERVICE]
     await storage.jobs.close()
     await storage._disconnect_share()
     device.close()
 
 
 def storage(device: Device) -> StorageService:
-    return device.features["storage"]  # type: ignore[return-value]
+    return device.features[STORAGE_SERVICE]
 
 
 async def call(client: httpx.AsyncClient, method: str, **params) -> dict:
@@ -259,7 +261,7 @@ async def test_format_and_retention_on_the_share(dev: Device, samba: Samba) -> N
     assert view["usedBytes"] == sum(p.stat().st_size for p in mine.rglob("*") if p.is_file()) and view["network"]["backlogBytes"] == 0
 
     dev.params.set_internal({"Storage.S1.CleanupMaxAge": "7"})  # retention time of the share
-    assert dev.features["recording"].enforce_retention() == 2
+    assert dev.features[RECORDING_SERVICE].enforce_retention() == 2
     await svc.sync_share()
     assert sorted(p.name for p in mine.rglob("*.mp4")) == sorted(p.name for p in new)
 
@@ -288,7 +290,7 @@ async def test_recording_to_the_share_survives_its_loss(dev: Device, samba: Samb
     back; with no buffer c1 stops, and resumes when the share returns."""
     from tests.test_recording_ingest import add_source
 
-    svc, recorder = storage(dev), dev.features["recording"]
+    svc, recorder = storage(dev), dev.features[RECORDING_SERVICE]
     dev.params.set_internal({"Recording.FreeSpaceFloorMB": "0", "Recording.SegmentSeconds": "2"})
     await bind(dev, samba)
     tasks = [asyncio.ensure_future(recorder.run()), asyncio.ensure_future(svc.run())]

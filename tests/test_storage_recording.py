@@ -14,10 +14,12 @@ import pytest
 from tests.conftest import client_as
 from tests.rtsp_peers import GstCameras, make_long_mkv
 from tests.test_recording_ingest import add_source, wait_for
+from vigil.boot import build_device
 from vigil.core.clock import Clock
-from vigil.device import Device, Ports, build_device
-from vigil.features.recording.recorder import RECORDING, VolumeUnavailable
-from vigil.features.storage.service import DISRUPTION, FAILURE, FAILURE_ONVIF, RAID
+from vigil.device import Device, Ports
+from vigil.features.recording.recorder import RECORDING, RECORDING_SERVICE, VolumeUnavailable
+from vigil.features.storage.service import DISRUPTION, FAILURE, FAILURE_ONVIF, RAID, STORAGE_SERVICE
+from vigil.hal.disks import DISK_HARDWARE
 
 RAID_DISK = "RAID_DISK"
 
@@ -32,21 +34,21 @@ async def recorder(tmp_path: Path, clip: Path) -> AsyncIterator[tuple[Device, Gs
     cams = GstCameras(clip, 1).start()
     device = build_device("s3016", tmp_path / "data", Ports(), Clock())
     device.params.set_internal({"Recording.FreeSpaceFloorMB": "0", "Recording.SegmentSeconds": "2"})
-    task = asyncio.ensure_future(device.features["recording"].run())
+    task = asyncio.ensure_future(device.features[RECORDING_SERVICE].run())
     await add_source(device, "c1", cams.url(1))
-    await wait_for(lambda: device.features["recording"].ongoing())
+    await wait_for(lambda: device.features[RECORDING_SERVICE].ongoing())
     try:
         yield device, cams
     finally:
         cams.stop()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await device.features["storage"].jobs.close()
+        await device.features[STORAGE_SERVICE].jobs.close()
         device.close()
 
 
 def written(device: Device) -> int:
-    return device.features["recording"].segments.written_bytes
+    return device.features[RECORDING_SERVICE].segments.written_bytes
 
 
 async def grows(device: Device, seconds: float = 2.5) -> bool:
@@ -64,7 +66,7 @@ async def sim(device: Device, action: str, slot: int) -> dict:
 
 async def test_degraded_raid5_records_a_failed_one_stops_and_a_new_raid_resumes(recorder) -> None:
     device, _cams = recorder
-    service = device.features["recording"]
+    service = device.features[RECORDING_SERVICE]
     seen: list[tuple[str, dict]] = []
     device.events.subscribe(lambda e: seen.append((e.topic, dict(e.data))) if e.topic in (
         FAILURE, FAILURE_ONVIF, DISRUPTION, RAID, RECORDING) else None)
@@ -89,15 +91,15 @@ async def test_degraded_raid5_records_a_failed_one_stops_and_a_new_raid_resumes(
 
     await sim(device, "insert", 1)
     await sim(device, "insert", 2)  # new drives cannot bring back a lost RAID ...
-    assert device.hardware["disks"].array().state == "failed"
+    assert device.hardware[DISK_HARDWARE].array().state == "failed"
     async with client_as(device, "admin") as admin:  # ... a new RAID can
         body = {"apiVersion": "1.0", "method": "changeRaidLevel", "params": {"raidLevel": 5, "confirm": True}}
         reply = (await admin.post("/axis-cgi/storage.cgi", json=body)).json()
-        job = device.features["storage"].jobs.get(reply["data"]["job"]["jobId"])
-        await device.features["storage"].jobs.wait(job)
+        job = device.features[STORAGE_SERVICE].jobs.get(reply["data"]["job"]["jobId"])
+        await device.features[STORAGE_SERVICE].jobs.wait(job)
         assert job.result == "OK", job.description
     await wait_for(lambda: service.ongoing(), timeout=5)  # recording resumes on the new, syncing RAID
-    assert device.hardware["disks"].array().state == "syncing"
+    assert device.hardware[DISK_HARDWARE].array().state == "syncing"
     assert await grows(device)
     assert device.events.state(FAILURE, {"disk_id": RAID_DISK}) == {"disruption": "0"}
     assert not device.store.query("SELECT 1 FROM recordings WHERE id=?", (first,))  # erased with the old RAID
@@ -105,7 +107,7 @@ async def test_degraded_raid5_records_a_failed_one_stops_and_a_new_raid_resumes(
 
 async def test_a_replaced_drive_resyncs_to_online_without_stopping_recording(recorder) -> None:
     device, _cams = recorder
-    service, hw = device.features["recording"], device.hardware["disks"]
+    service, hw = device.features[RECORDING_SERVICE], device.hardware[DISK_HARDWARE]
     (_, first, _), = service.ongoing()
     await sim(device, "fail", 3)
     await sim(device, "insert", 3)
@@ -122,7 +124,7 @@ async def test_a_replaced_drive_resyncs_to_online_without_stopping_recording(rec
 
 async def test_repair_pauses_recording_then_resumes(recorder) -> None:
     device, _cams = recorder
-    service, storage = device.features["recording"], device.features["storage"]
+    service, storage = device.features[RECORDING_SERVICE], device.features[STORAGE_SERVICE]
     (_, first, _), = service.ongoing()
     await asyncio.sleep(2.5)  # a sealed segment or two
     job = await storage.jobs.wait(storage.repair(RAID_DISK, "test"))
@@ -137,7 +139,7 @@ async def test_repair_pauses_recording_then_resumes(recorder) -> None:
 
 async def test_write_protect_and_unmount_stop_recording_until_undone(recorder) -> None:
     device, _cams = recorder
-    service, storage = device.features["recording"], device.features["storage"]
+    service, storage = device.features[RECORDING_SERVICE], device.features[STORAGE_SERVICE]
     async with client_as(device, "admin") as admin:
         assert 'result="OK"' in (await admin.get("/axis-cgi/disks/lock.cgi?action=lock&diskid=RAID_DISK")).text
         await wait_for(lambda: not service.ongoing(), timeout=5)

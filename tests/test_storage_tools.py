@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import client_as, make_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device
-from vigil.features.recording.recorder import VolumeUnavailable
+from vigil.features.recording.recorder import RECORDING_SERVICE, VolumeUnavailable
 from vigil.features.recording.storage import Checksum
 from vigil.features.storage.service import (
     DISRUPTION,
@@ -25,9 +25,11 @@ from vigil.features.storage.service import (
     FAILURE_ONVIF,
     NETWORK,
     RAID,
+    STORAGE_SERVICE,
     StorageService,
 )
 from vigil.features.storage.tools import disk_usage
+from vigil.hal.disks import DISK_HARDWARE
 
 RAID_DISK = "RAID_DISK"
 
@@ -36,12 +38,12 @@ RAID_DISK = "RAID_DISK"
 async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
     device = make_device(tmp_path, clock, "s3016")
     yield device
-    await device.features["storage"].jobs.close()
+    await device.features[STORAGE_SERVICE].jobs.close()
     device.close()
 
 
 def storage(device: Device) -> StorageService:
-    return device.features["storage"]  # type: ignore[return-value]
+    return device.features[STORAGE_SERVICE]
 
 
 async def call(client: httpx.AsyncClient, method: str, **params) -> dict:
@@ -139,7 +141,7 @@ async def test_events_follow_the_raid_as_drives_fail(dev: Device) -> None:
 
 
 async def test_resync_progress_is_reported_and_ends_online(dev: Device, clock: FakeClock) -> None:
-    hw = dev.hardware["disks"]
+    hw = dev.hardware[DISK_HARDWARE]
     hw.set_resync_seconds(200)
     hw.fail(2)
     hw.insert(2)
@@ -175,7 +177,7 @@ async def test_list_cgi_sizes_match_the_bytes_on_disk(dev: Device) -> None:
     volume = status["volumes"][0]
     assert volume["usedBytes"] == on_disk == disk_usage(dev.data / "recordings")[0]
     assert volume["indexedBytes"] == on_disk  # index and files agree ("default" is this volume)
-    assert dev.features["recording"].used_bytes(RAID_DISK) == on_disk
+    assert dev.features[RECORDING_SERVICE].used_bytes(RAID_DISK) == on_disk
     assert volume["raid"] == {"level": 5, "state": "online", "members": [0, 1, 2, 3], "syncProgress": 100.0,
                               "syncTimeRemaining": 0.0}
 
@@ -183,7 +185,7 @@ async def test_list_cgi_sizes_match_the_bytes_on_disk(dev: Device) -> None:
 async def test_write_protect_refuses_format_and_deletion_and_erases_nothing(dev: Device) -> None:
     files = fake_footage(dev, RAID_DISK)
     fake_footage(dev, NETWORK, source="c9")
-    recorder = dev.features["recording"]
+    recorder = dev.features[RECORDING_SERVICE]
     async with client_as(dev, "admin") as admin:
         r = await admin.get("/axis-cgi/disks/lock.cgi?action=lock&diskid=RAID_DISK")
         assert 'result="OK"' in r.text
@@ -234,7 +236,7 @@ async def test_format_erases_that_volume_only_with_progress_and_audit(dev: Devic
 
 async def test_raid_level_change_checks_first_and_needs_confirmation(dev: Device) -> None:
     files = fake_footage(dev, RAID_DISK)
-    dev.hardware["disks"].fail(0)  # three working drives left
+    dev.hardware[DISK_HARDWARE].fail(0)  # three working drives left
     async with client_as(dev, "admin") as admin:
         reply = await call(admin, "changeRaidLevel", raidLevel="raid6", confirm=True)
         assert reply["error"]["message"] == "RAID 6 needs at least 4 drives; 3 working drives available"
@@ -251,7 +253,7 @@ async def test_raid_level_change_checks_first_and_needs_confirmation(dev: Device
         assert all(f.exists() for f in files) and rows(dev, RAID_DISK) == 2  # nothing erased
         job = await finish(dev, await call(admin, "changeRaidLevel", raidLevel=5, confirm=True))
         assert job["result"] == "OK" and "raid5 over 3 drives, 8000 GB, 1 recordings erased" in job["description"]
-    array = dev.hardware["disks"].array()
+    array = dev.hardware[DISK_HARDWARE].array()
     assert (array.level, array.state, array.members) == (5, "syncing", (1, 2, 3))
     assert not any(f.exists() for f in files) and rows(dev, RAID_DISK) == 0
     vol = storage(dev).volumes[RAID_DISK]
@@ -293,7 +295,7 @@ async def test_mount_state_and_a_mounted_volume_after_restart(tmp_path: Path, cl
 async def test_a_replaced_single_drive_needs_a_format_or_autoformat(tmp_path: Path, clock: FakeClock) -> None:
     dev = make_device(tmp_path, clock, "s3008")
     try:
-        hw, svc = dev.hardware["disks"], storage(dev)
+        hw, svc = dev.hardware[DISK_HARDWARE], storage(dev)
         hw.fail(0)
         assert svc.status(svc.volumes["HDD_DISK"]) == "failed"
         assert dev.events.state(FAILURE, {"disk_id": "HDD_DISK"}) == {"disruption": "1"}
@@ -339,8 +341,8 @@ async def test_check_reports_and_repair_cuts_back_a_damaged_segment(dev: Device)
 
 
 async def test_retention_runs_per_volume(dev: Device, clock: FakeClock) -> None:
-    svc, recorder = storage(dev), dev.features["recording"]
-    dev.hardware["disks"].set_capacity(15_000)  # RAID 5 over four: 45 kB
+    svc, recorder = storage(dev), dev.features[RECORDING_SERVICE]
+    dev.hardware[DISK_HARDWARE].set_capacity(15_000)  # RAID 5 over four: 45 kB
     dev.params.set_internal({"Recording.FreeSpaceFloorMB": "0"})
     old = fake_footage(dev, RAID_DISK, segments=3, start=clock.time() - 5 * 86400)
     new = fake_footage(dev, "default", source="c2", segments=3, start=clock.time() - 3600)
@@ -350,7 +352,7 @@ async def test_retention_runs_per_volume(dev: Device, clock: FakeClock) -> None:
     assert removed >= 1 and svc.free_bytes(RAID_DISK) >= 0
     assert not old[0].exists() and all(f.exists() for f in new)  # the oldest went first
     assert all(f.exists() for f in share) and rows(dev, NETWORK) == 2  # another volume is left alone
-    dev.hardware["disks"].set_capacity(10**12)
+    dev.hardware[DISK_HARDWARE].set_capacity(10**12)
     async with client_as(dev, "admin") as admin:
         assert (await call(admin, "setRetention", diskId=RAID_DISK, maxAgeDays=2))["data"] == {"maxAgeDays": 2}
         r = await admin.get("/axis-cgi/disks/properties/setcleanupmaxage.cgi?schemaversion=1&diskid=RAID_DISK&maxage=x")
@@ -361,7 +363,7 @@ async def test_retention_runs_per_volume(dev: Device, clock: FakeClock) -> None:
 
 
 async def test_health_and_temperature(dev: Device) -> None:
-    hw = dev.hardware["disks"]
+    hw = dev.hardware[DISK_HARDWARE]
     async with client_as(dev, "admin") as admin:
         assert (await call(admin, "healthTest", slot=2))["data"] == {"slot": 2, "health": "passed"}
         await admin.post("/vigil/sim/disks", json={"action": "temperature", "slot": 1, "celsius": 65})

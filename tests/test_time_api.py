@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import httpx
 
 from tests.conftest import asgi_client, client_as
+from vigil.boot import build_device, factory_reset
 from vigil.core.clock import Clock
 from vigil.core.roles import Role
-from vigil.device import build_device, factory_reset
 
 TIME = "/axis-cgi/time.cgi"
 

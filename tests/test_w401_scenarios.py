@@ -29,6 +29,7 @@ from tests.test_events_support import (
     wait_for,
 )
 from vigil.device import Device
+from vigil.hal.io import IO_HARDWARE
 
 AXIS_VENV_PYTHON = Path("/tmp/vigil-axis-check-venv/bin/python")
 AXIS_CHECK = CONFORMANCE_HARNESS.parent / "axis_check.py"
@@ -48,7 +49,7 @@ async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def io(device: Device):
-    return device.hardware["io"]
+    return device.hardware[IO_HARDWARE]
 
 
 async def test_activate_a_lamp_when_the_window_is_opened(w401: Device, admin401: httpx.AsyncClient):

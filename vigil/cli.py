@@ -29,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
-    from vigil.device import factory_reset
+    from vigil.boot import factory_reset
 
     factory_reset(Path(args.data), hard=args.hard)
     print(f"vigil: {'factory default' if args.hard else 'restore'} done in {args.data}")

@@ -1,21 +1,36 @@
-"""Feature packages, one per manual chapter; each is loaded only where the profile has it."""
+"""Feature packages, one per manual chapter, and the table that loads them.
+
+A feature loads where the profile lists its name (`features = [...]` in the profile's TOML); the
+table's order is the load order: a feature comes after the features whose services it uses.
+Adding a feature package: see docs/adding-a-feature.md.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
-if TYPE_CHECKING:
-    from vigil.device import Device
+from vigil.device import Device
+from vigil.features import events, eventstream, io, mqtt, recording, storage
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str  # as the profiles list it
+    register: Callable[[Device], None]
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("eventstream", eventstream.register),
+    Feature("io", io.register),
+    Feature("recording", recording.register),
+    Feature("storage", storage.register),
+    Feature("events", events.register),  # after io and recording: their action types are in the rules
+    Feature("mqtt", mqtt.register),
+)
 
 
 def register_features(device: Device) -> None:
-    from vigil.features import events, io, mqtt, recording, storage
-
-    if device.profile.hardware.io_ports:
-        io.register(device)
-    if device.profile.has("recording"):
-        recording.register(device)
-    if device.profile.has("storage") or device.profile.has("networkshare"):
-        storage.register(device)  # after recording: it tells the recorder where footage goes
-    events.register(device)
-    mqtt.register(device)  # every profile has the MQTT client
+    for feature in FEATURES:
+        if device.profile.has(feature.name):
+            feature.register(device)

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from vigil.core.registry import Key
+
 RAID_LEVELS = (0, 1, 5, 6, 10)
 MIN_DRIVES = {0: 2, 1: 2, 5: 3, 6: 4, 10: 4}
 FILESYSTEMS = ("ext4", "xfs")  # what an onboard volume can be formatted with
@@ -194,3 +196,6 @@ def drive_leds(drives: Sequence[Drive], array: Array | None, raid: bool, writing
         else:
             out[drive.slot] = Led("green", False, "The drive is online.")
     return out
+
+
+DISK_HARDWARE: Key[DiskHardware] = Key("disks")

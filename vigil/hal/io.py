@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from vigil.core.registry import Key
+
 CIRCUITS = ("open", "closed", "cut", "short")
 
 
@@ -30,3 +32,6 @@ class IOHardware(Protocol):
     def set_direction(self, index: int, direction: str) -> None: ...
 
     def watch(self, callback: Callable[[int], None]) -> None: ...
+
+
+IO_HARDWARE: Key[IOHardware] = Key("io")

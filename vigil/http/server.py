@@ -12,8 +12,9 @@ from pathlib import Path
 
 import uvicorn
 
+from vigil.boot import build_device, factory_reset
 from vigil.core.clock import Clock
-from vigil.device import CERT_FILE, CERT_KEY_FILE, Device, Ports, build_device, factory_reset
+from vigil.device import CERT_FILE, CERT_KEY_FILE, Device, Ports
 from vigil.http.app import create_app
 from vigil.http.tls import ensure_certificate
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vigil.features.events.recipients import NotificationActions, RecipientStore
+from vigil.features.events.service import EVENT_SERVICES, EventServices
+
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
 def register(device: Device) -> None:
-    from vigil.features.events.recipients import NotificationActions, RecipientStore
-    from vigil.features.events.service import EventServices
 
     recipients = RecipientStore(device.store, device.vault, device.logs)
     recipients.load()
@@ -29,4 +30,4 @@ def register(device: Device) -> None:
         device.rules.register(action)
     services = EventServices(device, recipients, notifications)
     services.register()
-    device.features["events"] = services
+    device.features[EVENT_SERVICES] = services

@@ -36,6 +36,7 @@ from starlette.responses import Response
 from vigil.core.auth import Principal
 from vigil.core.events import NAMESPACES as TOPIC_NAMESPACES
 from vigil.core.events import Topic
+from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.core.rules import Condition, Rule, RuleError
 from vigil.core.schedules import INTERVAL, PULSE, ScheduleError
@@ -52,6 +53,7 @@ from vigil.features.events.recipients import (
     shown_params,
     to_recipient,
 )
+from vigil.features.io.service import IO_SERVICE, IOError_
 from vigil.http.routing import refuse
 from vigil.http.soap import (
     NAMESPACES,
@@ -287,9 +289,7 @@ class EventServices:
 
     # -- event1: virtual inputs ----------------------------------------------------------
     async def change_virtual_input(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        from vigil.features.io.service import IOError_
-
-        io = self.device.features.get("io")
+        io = self.device.features.get(IO_SERVICE)
         if io is None:
             raise sender("This device has no virtual inputs")
         raw = text_of(msg.body, "port", EV)
@@ -304,7 +304,7 @@ class EventServices:
             raise sender("ChangeVirtualInputState needs active (true or false)")
         active = bool_of(msg.body, key, EV)
         try:
-            changed = io.set_virtual(port, active, who.name)  # type: ignore[attr-defined]
+            changed = io.set_virtual(port, active, who.name)
         except IOError_ as err:
             raise sender(str(err)) from None
         response = element("aev:ChangeVirtualInputStateResponse")
@@ -512,3 +512,5 @@ class EventServices:
         self.device.logs.audit(who.name, f"tested recipient {label}: delivered", "events")
         return element("aa:TestRecipientConfigurationResponse")
 
+
+EVENT_SERVICES: Key[EventServices] = Key("events")

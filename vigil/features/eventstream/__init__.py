@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vigil.device import Api
+from vigil.features.eventstream import websocket
 from vigil.features.eventstream.fanout import Fanout
 from vigil.features.eventstream.rtsp import RtspServer
 
@@ -13,8 +15,6 @@ if TYPE_CHECKING:
 
 
 def register(device: Device) -> None:
-    from vigil.device import Api
-    from vigil.features.eventstream import websocket
 
     fanout = Fanout(device.events)
     rtsp = RtspServer(device, fanout, device.ports.host)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vigil.features.io.service import IOService
-from vigil.hal.io import PortSpec
+from vigil.features.io import sim_api, vapix
+from vigil.features.io.service import IO_SERVICE, IOService
+from vigil.hal.io import IO_HARDWARE, PortSpec
 from vigil.hal.sim.io import SimulatedIO
 
 if TYPE_CHECKING:
@@ -20,12 +21,11 @@ def port_specs(device: Device) -> list[PortSpec]:
 
 
 def register(device: Device) -> None:
-    from vigil.features.io import sim_api, vapix
 
     hardware = SimulatedIO(port_specs(device))
     service = IOService(hardware, device.params, device.events, device.logs)
-    device.hardware["io"] = hardware
-    device.features["io"] = service
+    device.hardware[IO_HARDWARE] = hardware
+    device.features[IO_SERVICE] = service
     for action in service.action_types():
         device.rules.register(action)
     device.on_load.append(service.declare)

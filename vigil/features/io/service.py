@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import Change, ParamTree
+from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError, Stop
 from vigil.hal.io import IOHardware, PortSpec
 
@@ -295,3 +296,6 @@ class IOService:
             ActionType("com.axis.action.unlimited.io.toggle", "Toggle I/O while the rule is active",
                        ("port", "state"), start=toggle_while, validate=self._validate),
         ]
+
+
+IO_SERVICE: Key[IOService] = Key("io")

@@ -28,7 +28,8 @@ from starlette.responses import Response
 from vigil.core.auth import Principal
 from vigil.core.params import ParamError
 from vigil.core.roles import Role
-from vigil.features.io.service import IOError_, IOService, PortView
+from vigil.device import Api
+from vigil.features.io.service import VIRTUAL_INPUTS, IOError_, IOService, PortView
 from vigil.http.routing import refuse
 from vigil.http.vapix import first, form_args, supported_version, text
 
@@ -457,7 +458,6 @@ def _escape(value: str) -> str:
 
 
 def _virtual_inputs(device: Device, service: IOService) -> None:
-    from vigil.features.io.service import VIRTUAL_INPUTS
 
     def make(active: bool) -> Callable[[Request, Principal], Awaitable[Response]]:
         element = "ActivateSuccess" if active else "DeactivateSuccess"
@@ -508,7 +508,6 @@ def _virtual_inputs(device: Device, service: IOService) -> None:
 
 
 def register(device: Device, service: IOService) -> None:
-    from vigil.device import Api
 
     _port_management(device, service)
     _port_cgi(device, service)

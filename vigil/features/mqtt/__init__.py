@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vigil.features.mqtt import api
+from vigil.features.mqtt.service import register_service
+
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
 def register(device: Device) -> None:
-    from vigil.features.mqtt import api
-    from vigil.features.mqtt.service import register_service
 
     api.register(device, register_service(device))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.roles import Role
+from vigil.device import Api
 from vigil.features.mqtt import model
 from vigil.features.mqtt.service import MqttService
 from vigil.features.mqtt.transport import ConnectFailure, resolve_certificate
@@ -30,7 +31,6 @@ def _checked(parse, *args: Any) -> Any:
 
 
 def register(device: Device, service: MqttService) -> None:
-    from vigil.device import Api
 
     serial = device.identity.serial
 

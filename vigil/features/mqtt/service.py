@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 
 from vigil.core.events import Event, Item, Topic, from_short, normalize
+from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError
 from vigil.features.mqtt import model
 from vigil.features.mqtt.transport import ConnectFailure, classify, proxy_for, tls_context, tunnel
@@ -688,10 +689,11 @@ class MqttService:
 
 def register_service(device: Device) -> MqttService:
     service = MqttService(device)
-    device.features["mqtt"] = service
+    device.features[MQTT_SERVICE] = service
     device.rules.register(service.action_type())
     device.on_load.append(service.declare)
     device.services.append(service.run)
     return service
 
 
+MQTT_SERVICE: Key[MqttService] = Key("mqtt")

@@ -92,6 +92,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path, PurePosixPath
 
+from vigil.core.atomic import fsync_dir
+
 KINDS = ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare")
 
 USER_AGENT = "Vigil"
@@ -892,7 +894,6 @@ async def _send_tcp(settings: dict[str, str], message: Message, timeout: float) 
 # -- network share (a mounted folder) --------------------------------------------------------
 
 def _write_share(settings: dict[str, str], name: str, data: bytes) -> None:
-    from vigil.core.atomic import fsync_dir
 
     base = Path(settings["path"])
     if not base.is_dir():

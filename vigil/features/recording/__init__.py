@@ -6,6 +6,10 @@ from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef
 from vigil.core.roles import Role
+from vigil.features.recording import actions, api, export, playback
+from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
+from vigil.features.recording.sources import Source
+from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -21,12 +25,10 @@ def params() -> list[ParamDef]:
 
 
 def register(device: Device) -> None:
-    from vigil.features.recording import actions, api, export, playback
-    from vigil.features.recording.recorder import RecordingService
 
     device.params.declare(params())
     service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data)
-    device.features["recording"] = service
+    device.features[RECORDING_SERVICE] = service
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
     else:
@@ -43,8 +45,6 @@ async def run_with_test_cameras(device: Device, service) -> None:
     """Serve the built-in test cameras, make sure a source records each, then record."""
     import asyncio
 
-    from vigil.features.recording.sources import Source
-    from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
 
     clip_path = device.data / "testcams" / "clip-1280x720-15.mp4"
     if not clip_path.exists():

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
+from vigil.device import Api
 from vigil.features.recording.recorder import RecordingService
 from vigil.features.recording.sources import Source, SourceError
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, first, form_args
@@ -75,7 +76,6 @@ def recording_rows(device: Device, source: str | None = None, start: float | Non
 
 
 def register(device: Device, service: RecordingService) -> None:
-    from vigil.device import Api
 
     async def list_sources(call: JsonCall, who: Principal) -> dict[str, Any]:
         connected = {sid for sid, r in service.recorders.items() if r.connected}

@@ -61,6 +61,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from vigil.core.auth import Principal
+from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.core.store import Store
 from vigil.features.recording import atrest, crypto, mp4
@@ -782,7 +783,7 @@ def _content_disposition(name: str) -> str:
 def register(device: Device) -> ExportJobs:
     store = device.store
     jobs = ExportJobs(device)
-    device.features["recording-export"] = jobs
+    device.features[EXPORT_JOBS] = jobs
 
     async def exportrecording(request: Request, who: Principal) -> Response:
         args = await form_args(request)
@@ -955,3 +956,6 @@ def _register_json(device: Device, jobs: ExportJobs) -> None:
         "listExports": JsonMethod(Role.OPERATOR, listing),
         "removeExport": JsonMethod(Role.OPERATOR, remove),
     }, JOB_ERRORS)
+
+
+EXPORT_JOBS: Key[ExportJobs] = Key("recording-export")

@@ -23,6 +23,7 @@ from typing import Protocol
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
+from vigil.core.registry import Key
 from vigil.core.store import Store
 from vigil.features.recording import mp4
 from vigil.features.recording.h26x import avcc, h264_size, h265_size, hvcc
@@ -562,3 +563,6 @@ class RecordingService:
 
     def _on_write_error(self, message: str) -> None:
         self.logs.system(f"writing footage failed: {message}", "error")
+
+
+RECORDING_SERVICE: Key[RecordingService] = Key("recording")

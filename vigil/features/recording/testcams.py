@@ -15,6 +15,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigil.features.recording.h26x import h264_size
+
 log = logging.getLogger("vigil.testcams")
 MTU_PAYLOAD = 1400
 
@@ -68,7 +70,6 @@ def make_clip(path: Path, width: int = 1280, height: int = 720, fps: int = 15, s
 def load_clip(path: Path) -> Clip:
     import av
 
-    from vigil.features.recording.h26x import h264_size
 
     container = av.open(str(path))
     stream = container.streams.video[0]

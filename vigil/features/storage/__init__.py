@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from vigil.features.storage.service import StorageService
-from vigil.hal.disks import DiskHardware
+from vigil.features.recording.recorder import RECORDING_SERVICE
+from vigil.features.storage import api, sim_api, vapix
+from vigil.features.storage.service import STORAGE_SERVICE, StorageService
+from vigil.hal.disks import DISK_HARDWARE, DiskHardware
+from vigil.hal.sim.disks import SimulatedDisks
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -29,15 +32,12 @@ def make_hardware(device: Device) -> DiskHardware | None:
 
         bays = [b for b in os.environ.get("VIGIL_DISK_BAYS", "").split(",") if b]
         return LinuxDisks(bays, os.environ.get("VIGIL_MD_DEVICE", "/dev/md/vigil"), hw.raid_levels)
-    from vigil.hal.sim.disks import SimulatedDisks
 
     return SimulatedDisks(hw.disks, hw.disk_tb * TB, hw.raid_levels, device.clock, device.data / "hw" / "disks.json",
                           default_level=5)
 
 
 def register(device: Device) -> None:
-    from vigil.features.storage import api, sim_api, vapix
-    from vigil.hal.sim.disks import SimulatedDisks
 
     hardware = make_hardware(device)
     profile = device.profile
@@ -46,10 +46,10 @@ def register(device: Device) -> None:
                              network_share=profile.has("storage") or profile.has("networkshare"),
                              folder=f"vigil-{device.identity.serial}")
     device.params.declare(service.param_defs())
-    device.features["storage"] = service
+    device.features[STORAGE_SERVICE] = service
     if hardware is not None:
-        device.hardware["disks"] = hardware
-    recording = device.features.get("recording")
+        device.hardware[DISK_HARDWARE] = hardware
+    recording = device.features.get(RECORDING_SERVICE)
     if recording is not None:
         recording.volumes = service  # type: ignore[attr-defined]
         service.recording = recording  # type: ignore[assignment]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from vigil.core.auth import Principal
 from vigil.core.params import ParamError
 from vigil.core.roles import Role
+from vigil.device import Api
 from vigil.features.storage import network
 from vigil.features.storage.jobs import Job, StorageError
 from vigil.features.storage.service import NETWORK, StorageService
@@ -30,7 +31,6 @@ REFUSED = 1000  # the request is understood but refused: the message says why
 
 
 def register(device: Device, service: StorageService) -> None:
-    from vigil.device import Api
 
     def text(call: JsonCall, key: str, default: str | None = None) -> str:
         value = call.params.get(key, default)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import Change, ParamDef, ParamTree
+from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.core.store import Store
 from vigil.core.vault import Vault
@@ -1002,3 +1003,5 @@ class StorageService:
                 "lastCopyLagSeconds": None if s.last_lag is None else round(s.last_lag, 2)}
         return view
 
+
+STORAGE_SERVICE: Key[StorageService] = Key("storage")

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
+from vigil.device import Api
 from vigil.features.storage import network
 from vigil.features.storage.jobs import Job, StorageError
 from vigil.features.storage.service import NETWORK, RAID_API_STATE, StorageService
@@ -89,7 +90,6 @@ def _schema_ok(args: list[tuple[str, str]], required: bool = True) -> bool:
 
 
 def register(device: Device, service: StorageService) -> None:
-    from vigil.device import Api
 
     params = device.params
 

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vigil.features.system import (
+    discovery,
+    logs_cgi,
+    maintenance,
+    params_cgi,
+    session,
+    status,
+    time_api,
+    users,
+)
 from vigil.features.system import param_groups as groups
 
 if TYPE_CHECKING:
@@ -11,16 +21,6 @@ if TYPE_CHECKING:
 
 
 def register_platform(device: Device) -> None:
-    from vigil.features.system import (
-        discovery,
-        logs_cgi,
-        maintenance,
-        params_cgi,
-        session,
-        status,
-        time_api,
-        users,
-    )
 
     profile, identity, params = device.profile, device.identity, device.params
     params.declare(groups.brand(profile))
@@ -36,7 +36,3 @@ def register_platform(device: Device) -> None:
         params.declare(groups.io_ports(profile))
     for module in (discovery, params_cgi, users, maintenance, logs_cgi, time_api, session, status):
         module.register(device)
-
-    from vigil.features import eventstream
-
-    eventstream.register(device)

@@ -6,6 +6,7 @@ import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.roles import Role
+from vigil.device import Api
 from vigil.features.system.param_groups import BUILD_DATE
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
 
@@ -37,7 +38,6 @@ def device_properties(device: Device) -> dict[str, str]:
 
 
 def register(device: Device) -> None:
-    from vigil.device import Api
 
     errors = JsonErrors()
 

@@ -14,6 +14,7 @@ from vigil.core import checks
 from vigil.core.clock import OFFSET_KEY
 from vigil.core.params import ParamError
 from vigil.core.roles import Role
+from vigil.device import Api
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, param
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ POSIX_TZ = re.compile(r"^[A-Za-z<>+\-0-9]{3,}[0-9+\-:]*([A-Za-z<>+\-0-9]{3,}[0-9
 
 
 def register(device: Device) -> None:
-    from vigil.device import Api
 
     params, clock = device.params, device.clock
 
