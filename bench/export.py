@@ -43,11 +43,11 @@ from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.core.roles import Role
 from vigil.device import Ports
-from vigil.features.recording import atrest, mp4
 from vigil.features.recording.export import export_to_file
-from vigil.features.recording.h26x import avcc
-from vigil.features.recording.storage import FragmentJob, SegmentStore
 from vigil.features.recording.testcams import load_clip, make_clip
+from vigil.footage import atrest, mp4
+from vigil.footage.h26x import avcc
+from vigil.footage.writer import FragmentJob, SegmentStore
 
 USER = ("bench", "bench-pass-1234")
 VOLUME_PASSWORD = "bench-volume-pass"

@@ -31,7 +31,7 @@ import httpx
 import psutil
 
 from tests.conftest import free_port
-from tests.rtsp_peers import GstCameras
+from tests.peers.rtsp import GstCameras
 from vigil.features.recording.testcams import make_clip
 
 ADMIN = ("bench", "bench-pass")

@@ -25,7 +25,7 @@ ADMIN = ("root", "pass1234")
 SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")) if p.exists()),
               Path("/work/shared"))
 CONFORMANCE_HARNESS = SHARED / "conformance" / "run-axis-check"
-pytest_plugins = ("tests.recording_live",)  # the `recorded` fixture: a live recorder with test cameras
+pytest_plugins = ("tests.recording.live",)  # the `recorded` fixture: a live recorder with test cameras
 
 
 def free_port() -> int:

@@ -39,7 +39,7 @@ def _reset(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from vigil.core.store import Store
     from vigil.device import DB_FILE
-    from vigil.features.recording.check import check
+    from vigil.footage.check import check
 
     data = Path(args.data)
     if not (data / DB_FILE).exists():

@@ -31,8 +31,8 @@ from collections.abc import Iterator
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from vigil.features.recording.atrest import ctr_at
-from vigil.features.recording.footage import LayoutReader, Transform
+from vigil.footage.atrest import ctr_at
+from vigil.footage.reader import LayoutReader, Transform
 
 OPENSSL_AES256 = "openssl-aes256"
 OPENSSL_AES256_CTR = "openssl-aes256-ctr"

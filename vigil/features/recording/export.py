@@ -64,9 +64,12 @@ from vigil.core.auth import Principal
 from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.core.store import Store
-from vigil.features.recording import atrest, crypto, mp4
+from vigil.features.recording import crypto
 from vigil.features.recording.api import iso
-from vigil.features.recording.footage import (
+from vigil.features.recording.playback import parse_times
+from vigil.features.recording.responses import LayoutResponse, etag_for
+from vigil.footage import atrest, mp4
+from vigil.footage.reader import (
     BAD_ENCRYPTION,
     BAD_FORMAT,
     BAD_PASSWORD,
@@ -79,15 +82,12 @@ from vigil.features.recording.footage import (
     TOO_MANY_JOBS,
     FootageError,
     Layout,
-    LayoutResponse,
     SampleRun,
     Transform,
-    etag_for,
     get_recording,
     read_samples,
     select,
 )
-from vigil.features.recording.playback import parse_times
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, form_args
 
 if TYPE_CHECKING:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vigil.features.recording import h26x
 from vigil.features.recording.rtp import (
     AacDepacketizer,
     AccessUnit,
@@ -28,6 +27,7 @@ from vigil.features.recording.rtp import (
     RawAudioDepacketizer,
 )
 from vigil.features.recording.rtsp_client import Session, Track
+from vigil.footage import h26x
 
 log = logging.getLogger("vigil.recording")
 # Seconds between reader passes: longer passes mean fewer, larger reads (measured: 0.2 s costs

@@ -48,16 +48,15 @@ from starlette.responses import RedirectResponse, Response
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.core.store import Store
-from vigil.features.recording import mp4
 from vigil.features.recording.api import iso, parse_iso
-from vigil.features.recording.footage import (
+from vigil.features.recording.responses import LayoutResponse, etag_for
+from vigil.footage import mp4
+from vigil.footage.reader import (
     BAD_START,
     BAD_STOP,
     FootageError,
     Layout,
-    LayoutResponse,
     Selection,
-    etag_for,
     get_recording,
     recording_extent,
     select,

@@ -25,12 +25,12 @@ from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
 from vigil.core.registry import Key
 from vigil.core.store import Store
-from vigil.features.recording import mp4
-from vigil.features.recording.h26x import avcc, h264_size, h265_size, hvcc
 from vigil.features.recording.ingest import Connection, Gop, Reader
 from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source, Sources
-from vigil.features.recording.storage import FragmentJob, SegmentStore, recover
+from vigil.footage import mp4
+from vigil.footage.h26x import avcc, h264_size, h265_size, hvcc
+from vigil.footage.writer import FragmentJob, SegmentStore, recover
 
 log = logging.getLogger("vigil.recording")
 CONNECTION = "tns1:Device/tnsaxis:Recorder/SourceConnection"

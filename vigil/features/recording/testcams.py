@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.features.recording.h26x import h264_size
+from vigil.footage.h26x import h264_size
 
 log = logging.getLogger("vigil.testcams")
 MTU_PAYLOAD = 1400

@@ -25,10 +25,10 @@ import os
 from typing import TYPE_CHECKING
 
 from vigil.core.atomic import fsync_dir
-from vigil.features.recording import atrest
-from vigil.features.recording.storage import recover
 from vigil.features.storage import tools
 from vigil.features.storage.jobs import Job, StorageError
+from vigil.footage import atrest
+from vigil.footage.writer import recover
 
 if TYPE_CHECKING:
     from vigil.features.storage.service import StorageService, Volume

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.core.store import Store
-from vigil.features.recording import atrest
-from vigil.features.recording.storage import Checksum
+from vigil.footage import atrest
+from vigil.footage.writer import Checksum
 
 Progress = Callable[[float, str], None]
 

@@ -1,0 +1,269 @@
+"""Recording from real RTSP servers on 127.0.0.1 (GStreamer's RTSP server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN, create_admin_live, start_live
+from tests.peers.rtsp import GstCameras, make_long_mkv
+from vigil.boot import build_device
+from vigil.core.clock import Clock
+from vigil.core.rules import Condition, Rule
+from vigil.device import Device, Ports
+from vigil.features.recording.recorder import CONNECTION, RECORDING, RECORDING_SERVICE
+from vigil.features.recording.rtsp_client import RtspError, connect
+from vigil.features.recording.sources import Source
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory) -> Path:
+    return make_long_mkv(tmp_path_factory.mktemp("clips"))
+
+
+def ffprobe_frames(path: Path) -> int:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=nb_read_frames", "-of", "csv=p=0", str(path)], capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)
+
+
+@pytest.fixture
+async def recorder_device(tmp_path: Path):
+    device = build_device("s3016", tmp_path / "data", Ports(), Clock())
+    device.params.set_internal({"Recording.FreeSpaceFloorMB": "0"})
+    service = device.features[RECORDING_SERVICE]
+    task = asyncio.ensure_future(service.run())
+    yield device
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    device.close()
+
+
+async def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+async def add_source(device: Device, sid: str, url: str, **extra) -> None:
+    service = device.features[RECORDING_SERVICE]
+    service.sources.put(Source(sid, sid, url, **extra), "test")
+    await service.reconfigure(sid)
+
+
+async def test_records_two_cameras_into_playable_segments(recorder_device: Device, clip: Path) -> None:
+    cams = GstCameras(clip, 2).start()
+    try:
+        service = recorder_device.features[RECORDING_SERVICE]
+        await add_source(recorder_device, "c1", cams.url(1))
+        await add_source(recorder_device, "c2", cams.url(2))
+        await wait_for(lambda: len(service.ongoing()) == 2)
+        await asyncio.sleep(4)
+        rows = recorder_device.store.query("SELECT id, source, video, width, height FROM recordings ORDER BY source")
+        assert [(r[1], r[2], r[3], r[4]) for r in rows] == [("c1", "h264", 640, 360), ("c2", "h264", 640, 360)]
+        for rid, *_ in rows:
+            service.end_recording(rid.split("_")[2], rid)
+        await asyncio.sleep(1.0)
+        for (path, sealed, checksum) in recorder_device.store.query("SELECT path, sealed, checksum FROM segments"):
+            assert sealed == 1 and checksum.startswith("crc32:")
+            frames = ffprobe_frames(Path(path))
+            assert 45 <= frames <= 90, frames  # about 4-5 s at 15 fps
+        assert recorder_device.events.state(RECORDING, {"RecordingToken": "c1"}) == {"IsRecording": "0"}
+    finally:
+        cams.stop()
+
+
+async def test_digest_protected_camera(recorder_device: Device, clip: Path) -> None:
+    cams = GstCameras(clip, 1, user="cam", password="secret").start()
+    try:
+        with pytest.raises(RtspError, match="user name"):
+            await asyncio.to_thread(connect, cams.url(1), "cam", "wrong")
+        await add_source(recorder_device, "c1", cams.url(1), username="cam", password="secret")
+        await wait_for(lambda: recorder_device.features[RECORDING_SERVICE].ongoing())
+    finally:
+        cams.stop()
+
+
+async def test_camera_that_drops_and_returns_leaves_a_gap_and_two_events(recorder_device: Device, clip: Path) -> None:
+    cams = GstCameras(clip, 1).start()
+    service = recorder_device.features[RECORDING_SERVICE]
+    seen = []
+    recorder_device.events.subscribe(lambda e: seen.append(e.data["connected"]) if e.topic == CONNECTION else None)
+    try:
+        await add_source(recorder_device, "c1", cams.url(1))
+        await wait_for(lambda: service.ongoing())
+        await asyncio.sleep(2)
+        cams.stop()
+        await wait_for(lambda: not service.ongoing(), timeout=10)
+        lost_at = time.time()
+        cams = GstCameras(clip, 1, port=cams.port).start()
+        await wait_for(lambda: service.ongoing(), timeout=15)
+        await asyncio.sleep(2)
+    finally:
+        cams.stop()
+    assert seen[-2:] == ["0", "1"] and seen.count("0") >= 1
+    rows = recorder_device.store.query("SELECT start, stop FROM recordings WHERE source='c1' ORDER BY start")
+    assert len(rows) == 2
+    first_stop, second_start = rows[0][1], rows[1][0]
+    assert first_stop is not None and second_start > first_stop  # the gap is visible
+    assert second_start >= lost_at - 1
+
+
+async def test_triggered_recording_with_pre_and_post_buffers(recorder_device: Device, clip: Path) -> None:
+    from vigil.core.events import Item, Topic
+
+    cams = GstCameras(clip, 1).start()
+    device = recorder_device
+    service = device.features[RECORDING_SERVICE]
+    device.events.declare(Topic("tnsaxis:Test/Door", "Door", True, (), (Item("open", state=True),)))
+    device.events.publish("tnsaxis:Test/Door", {}, {"open": "0"})
+    try:
+        device.params.set_internal({})
+        service.sources.put(Source("c1", "c1", cams.url(1), continuous=False), "test")
+        action = device.rules.add_action("rec", "com.axis.action.unlimited.recording.storage",
+                                         {"source": "c1", "pre_duration": "2000", "post_duration": "1000"}, "t")
+        device.rules.add_rule(Rule(0, "door", True, action.id, (Condition("tnsaxis:Test/Door"),)), "t")
+        await service.reconfigure("c1")
+        await wait_for(lambda: "c1" in service.recorders and service.recorders["c1"].connected)
+        await asyncio.sleep(3.5)  # fill the pre-event buffer
+        opened = time.time()
+        device.events.publish("tnsaxis:Test/Door", {}, {"open": "1"})
+        await asyncio.sleep(2)
+        device.events.publish("tnsaxis:Test/Door", {}, {"open": "0"})
+        closed = time.time()
+        await asyncio.sleep(2.5)
+        assert not service.ongoing()
+    finally:
+        cams.stop()
+    (rid, kind, start, stop), = device.store.query("SELECT id, kind, start, stop FROM recordings")
+    first = device.store.query("SELECT MIN(f.start) FROM fragments f JOIN segments s ON s.id=f.segment")[0][0]
+    last = device.store.query("SELECT MAX(f.start + f.duration) FROM fragments f JOIN segments s ON s.id=f.segment")[0][0]
+    assert kind == "triggered"
+    assert first <= opened - 0.5  # pre-event footage is there (2 s asked, whole fragments kept)
+    assert last >= closed + 0.5  # and post-event footage
+
+
+async def test_rotation_keeps_recording_when_the_volume_is_full(recorder_device: Device, clip: Path) -> None:
+    device = recorder_device
+    device.params.set_internal({"Recording.SegmentSeconds": "2", "Recording.QuotaMB": "1"})
+    service = device.features[RECORDING_SERVICE]
+    cams = GstCameras(clip, 4).start()
+    try:
+        for n in range(1, 5):
+            await add_source(device, f"c{n}", cams.url(n))
+        await wait_for(lambda: len(service.ongoing()) == 4)
+        removed = 0
+        for _ in range(10):
+            await asyncio.sleep(1)
+            removed += await asyncio.to_thread(service.enforce_retention)
+        lost = sum(d.lost for c in service._connections.values() for d in c.parser.channels.values())
+        ongoing = len(service.ongoing())
+    finally:
+        cams.stop()
+    assert removed >= 1
+    assert service.used_bytes() <= 1_000_000 + 4 * 200_000  # at most about one segment per camera over the quota
+    assert lost == 0  # rotation never disturbed ingest
+    assert ongoing == 4  # recording never stopped
+    assert device.store.query("SELECT COUNT(*) FROM recordings")[0][0] == 4
+
+
+def test_kill9_during_16_streams_loses_about_a_second(tmp_path: Path, clip: Path) -> None:
+    cams = GstCameras(clip, 16).start()
+    live = start_live(tmp_path / "data")
+    try:
+        create_admin_live(live)
+        auth = httpx.DigestAuth(*ADMIN)
+        for n in range(1, 17):
+            body = {"apiVersion": "1.0", "method": "setSource",
+                    "params": {"source": {"id": f"c{n}", "name": f"Camera {n}", "url": cams.url(n)}}}
+            r = httpx.post(live.http + "/axis-cgi/recorder.cgi", json=body, auth=auth)
+            assert "error" not in r.json(), r.text
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            status = httpx.post(live.http + "/axis-cgi/recorder.cgi", auth=auth,
+                                json={"apiVersion": "1.0", "method": "getStatus"}).json()["data"]
+            if len(status["ongoing"]) == 16:
+                break
+            time.sleep(0.3)
+        assert len(status["ongoing"]) == 16
+        time.sleep(4)
+        os.kill(live.process.pid, signal.SIGKILL)
+        killed = time.time()
+        live.process.wait()
+    finally:
+        live.stop()
+        cams.stop()
+    data = tmp_path / "data"
+    before = subprocess.run([sys.executable, "-m", "vigil", "check", "--data", str(data), "--no-repair"],
+                            capture_output=True, text=True)
+    # Before any repair: no index entry points at footage that is not on disk.
+    assert "problem:" not in before.stdout, before.stdout
+    after = subprocess.run([sys.executable, "-m", "vigil", "check", "--data", str(data)],
+                           capture_output=True, text=True)
+    assert after.returncode == 0 and "index and footage agree" in after.stdout, after.stdout
+    import sqlite3
+
+    db = sqlite3.connect(data / "vigil.db")
+    ends = db.execute("SELECT r.source, MAX(f.start + f.duration) FROM fragments f JOIN segments s ON s.id=f.segment "
+                      "JOIN recordings r ON r.id=s.recording GROUP BY r.source").fetchall()
+    db.close()
+    assert len(ends) == 16
+    losses = {source: killed - end for source, end in ends}
+    assert max(losses.values()) < 2.0, json.dumps(losses)
+
+
+@pytest.mark.parametrize(("codec", "audio", "audio_codec"), [("h265", "aac", "aac"), ("h264", "pcmu", "pcm_mulaw")])
+async def test_h265_and_audio_are_kept_without_transcoding(recorder_device: Device, tmp_path_factory, codec: str,
+                                                           audio: str, audio_codec: str) -> None:
+    from tests.peers.rtsp import make_av_clip
+
+    clip = make_av_clip(tmp_path_factory.mktemp("avclips"), codec=codec, audio="aac")
+    cams = GstCameras(clip, 1, codec=codec, audio=audio).start()
+    service = recorder_device.features[RECORDING_SERVICE]
+    try:
+        await add_source(recorder_device, "c1", cams.url(1))
+        await wait_for(lambda: service.ongoing(), timeout=15)
+        await asyncio.sleep(3)
+        (rid,), = recorder_device.store.query("SELECT id FROM recordings")
+        service.end_recording("c1", rid)
+        await asyncio.sleep(1)
+    finally:
+        cams.stop()
+    (path,), = recorder_device.store.query("SELECT path FROM segments")
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0",
+                            path], capture_output=True, text=True).stdout.split()
+    assert f"{'hevc' if codec == 'h265' else 'h264'},video" in probe
+    assert f"{audio_codec},audio" in probe
+    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+    assert decoded.returncode == 0 and not decoded.stderr.strip(), decoded.stderr[-500:]
+
+
+async def test_records_over_udp(recorder_device: Device, clip: Path) -> None:
+    cams = GstCameras(clip, 1).start()
+    service = recorder_device.features[RECORDING_SERVICE]
+    try:
+        await add_source(recorder_device, "c1", cams.url(1), transport="udp")
+        await wait_for(lambda: service.ongoing())
+        await asyncio.sleep(3)
+        stats = service.stats()["c1"]
+        assert service._connections["c1"].session.udp  # really RTP over UDP
+        (rid,), = recorder_device.store.query("SELECT id FROM recordings")
+        service.end_recording("c1", rid)
+        await asyncio.sleep(1)
+    finally:
+        cams.stop()
+    assert stats["frames"] >= 30 and stats["packetsLost"] == 0
+    (path,), = recorder_device.store.query("SELECT path FROM segments")
+    assert ffprobe_frames(Path(path)) >= 30

@@ -1,0 +1,422 @@
+"""Reading footage back from the index, for playback and export.
+
+A request names a recording and a time range. `select` finds the indexed fragments that
+cover it, starting with the last fragment that begins with a key frame at or before the
+requested start, so that whatever is built from them decodes from its first byte. The
+segment files are opened right away: a file that retention unlinks while a response is
+being streamed stays readable until the response is done.
+
+What is sent is described as a `Layout`: literal bytes (headers Vigil builds) and spans of
+segment files (the stored sample data, never copied into memory as a whole). A layout has a
+known size before its first byte is sent, so responses carry Content-Length and answer
+Range requests; `vigil.features.recording.responses.LayoutResponse` streams any byte range of it.
+
+Times in the index are device-clock epoch seconds. Output media times are rebased: the
+first selected fragment is time 0, and each fragment's place on the timeline comes from its
+indexed start, so a gap in the footage stays a gap rather than shifting what follows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from vigil.core.store import Store
+from vigil.footage import atrest, mp4
+
+CHUNK = 1 << 20  # bytes per read of a streamed response
+WINDOW = 1 << 20  # read-ahead for the small spans of a Matroska layout
+MOOF_READ = 4096  # a stored moof is ~12 bytes per sample: one read covers most
+
+
+class FootageError(Exception):
+    """A request the footage cannot answer; `code` follows the VAPIX export error codes."""
+
+    def __init__(self, code: int, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# The export API's error codes (VAPIX Edge storage API, "General error response").
+PROCESSING, INVALID_REQUEST, NOT_FOUND = 10, 20, 110
+BAD_START, BAD_STOP, START_AFTER_STOP = 120, 130, 140
+START_AFTER_END, STOP_BEFORE_BEGIN, BAD_FORMAT = 150, 160, 170
+BAD_PASSWORD, BAD_ENCRYPTION, NO_PASSWORD, NO_ENCRYPTION = 240, 250, 260, 270
+JOB_NOT_FOUND, TOO_MANY_JOBS = 190, 220
+
+
+@dataclass(frozen=True)
+class Recording:
+    id: str
+    source: str
+    volume: str
+    kind: str
+    start: float
+    stop: float | None  # None: still being recorded
+
+    @property
+    def ongoing(self) -> bool:
+        return self.stop is None
+
+
+def get_recording(store: Store, recording_id: str | None, disk: str | None = None) -> Recording:
+    if not recording_id:
+        raise FootageError(INVALID_REQUEST, "recordingid is required")
+    rows = store.query("SELECT id, source, volume, kind, start, stop FROM recordings WHERE id=?", (recording_id,))
+    if not rows or (disk not in (None, "", "all") and rows[0][2] != disk):
+        raise FootageError(NOT_FOUND, f"no recording {recording_id!r}" + (f" on disk {disk!r}" if disk else ""), 404)
+    return Recording(*rows[0])
+
+
+@dataclass(frozen=True)
+class Fragment:
+    segment: int
+    path: str
+    init_size: int
+    offset: int
+    size: int
+    start: float
+    duration: float  # seconds of video
+    frames: int
+    key: bool
+
+    @property
+    def stop(self) -> float:
+        return self.start + self.duration
+
+
+@dataclass
+class Selection:
+    """Fragments of one recording, their files (open) and their tracks."""
+
+    recording: Recording
+    fragments: list[Fragment]
+    tracks: list[mp4.TrackInfo]
+    init: bytes
+    files: dict[str, int]
+    cut_at_format_change: bool = False
+
+    @property
+    def start(self) -> float:
+        return self.fragments[0].start
+
+    @property
+    def stop(self) -> float:
+        return self.fragments[-1].stop
+
+    @property
+    def video(self) -> mp4.TrackInfo:
+        return next(t for t in self.tracks if t.kind == "video")
+
+    def fd(self, fragment: Fragment) -> int:
+        return self.files[fragment.path]
+
+    def close(self) -> None:
+        files, self.files = self.files, {}
+        for fd in files.values():
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    atrest.close_footage(fd)
+
+    def video_bases(self) -> list[int]:
+        """Each fragment's video start on the output timeline, in the video timescale.
+
+        From the indexed start (so gaps stay gaps), never before the previous fragment's end
+        (a camera clock that stepped back must not make time run backwards)."""
+        scale = self.video.timescale
+        t0 = self.fragments[0].start
+        bases: list[int] = []
+        end = 0
+        for f in self.fragments:
+            base = max(round((f.start - t0) * scale), end)
+            bases.append(base)
+            end = base + round(f.duration * scale)
+        return bases
+
+
+def recording_extent(store: Store, recording_id: str) -> tuple[float, float] | None:
+    """First and last indexed instants of a recording, or None before its first fragment."""
+    row = store.query("SELECT MIN(f.start), MAX(f.start + f.duration) FROM fragments f "
+                      "JOIN segments s ON s.id = f.segment WHERE s.recording=?", (recording_id,))[0]
+    return None if row[0] is None else (row[0], row[1])
+
+
+def select(store: Store, recording: Recording, start: float | None, stop: float | None) -> Selection:
+    """The fragments to build [start, stop) from; a range partly outside the recording is cut
+    to it (best effort, as VAPIX export does), one wholly outside it is an error."""
+    extent = recording_extent(store, recording.id)
+    if extent is None:
+        raise FootageError(START_AFTER_END, "the recording has no footage yet", 404)
+    first, last = extent
+    if start is not None and stop is not None and stop <= start:
+        raise FootageError(START_AFTER_STOP, "the start time must be before the stop time")
+    if start is not None and start >= last:
+        raise FootageError(START_AFTER_END, "the start time is after the end of the recording"
+                           + (" (so far)" if recording.ongoing else ""))
+    if stop is not None and stop <= first:
+        raise FootageError(STOP_BEFORE_BEGIN, "the stop time is before the start of the recording")
+    start = first if start is None else max(start, first)
+    stop = last if stop is None else min(stop, last)
+    key_start = store.query("SELECT MAX(f.start) FROM fragments f JOIN segments s ON s.id = f.segment "
+                            "WHERE s.recording=? AND f.key=1 AND f.start <= ?", (recording.id, start + 1e-6))[0][0]
+    rows = store.query(
+        "SELECT f.segment, s.path, s.init_size, f.offset, f.size, f.start, f.duration, f.frames, f.key "
+        "FROM fragments f JOIN segments s ON s.id = f.segment "
+        "WHERE s.recording=? AND f.start >= ? AND f.start < ? ORDER BY s.id, f.offset",
+        (recording.id, key_start if key_start is not None else first, stop))
+    fragments = [Fragment(*row[:8], bool(row[8])) for row in rows]
+    files: dict[str, int] = {}
+    try:
+        kept = []
+        for fragment in fragments:
+            if fragment.path not in files:
+                try:
+                    files[fragment.path] = atrest.open_footage(fragment.path)
+                except FileNotFoundError:  # removed by retention since the query
+                    files[fragment.path] = -1
+                except atrest.VolumeLocked:
+                    raise FootageError(NOT_FOUND, "the recording is on an encrypted volume that is locked: "
+                                       "mount the volume with its password", 503) from None
+            if files[fragment.path] >= 0:
+                kept.append(fragment)
+        while kept and not kept[0].key:  # what comes first must start with a key frame
+            kept.pop(0)
+        if not kept:
+            raise FootageError(START_AFTER_END, "no decodable footage in the requested range", 404)
+        # One file holds one stream format; a change (new resolution, codec) ends the selection.
+        init = atrest.pread(files[kept[0].path], kept[0].init_size, 0)
+        inits = {kept[0].segment: init}
+        cut = False
+        for n, fragment in enumerate(kept):
+            if fragment.segment not in inits:
+                inits[fragment.segment] = atrest.pread(files[fragment.path], fragment.init_size, 0)
+            if inits[fragment.segment] != init:
+                kept = kept[:n]
+                cut = True
+                break
+        tracks = mp4.parse_init(init)
+        if not any(t.kind == "video" for t in tracks):
+            raise FootageError(PROCESSING, "the recording has no video track", 500)
+        used = {f.path for f in kept}
+        for path, fd in list(files.items()):
+            if path not in used:
+                if fd >= 0:
+                    atrest.close_footage(fd)
+                del files[path]
+        return Selection(recording, kept, tracks, init, files, cut)
+    except BaseException:
+        for fd in files.values():
+            if fd >= 0:
+                atrest.close_footage(fd)
+        raise
+
+
+# -- samples ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SampleRun:
+    """Consecutive samples of one track, stored back to back in one segment file: the unit
+    exports copy (one span each) and describe (per-sample tables built from whole runs)."""
+
+    fd: int
+    offset: int  # of the first sample, in its segment file
+    time: int  # of the first sample on the output timeline, in the track's timescale
+    durations: tuple[int, ...]
+    sizes: tuple[int, ...]
+    keys: tuple[bool, ...]
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def end(self) -> int:
+        return self.time + sum(self.durations)
+
+    def times(self) -> list[int]:
+        out, t = [], self.time
+        for d in self.durations:
+            out.append(t)
+            t += d
+        return out
+
+    def trim(self, lo: int, hi: int) -> SampleRun:
+        """Samples lo..hi-1 of this run."""
+        return SampleRun(self.fd, self.offset + sum(self.sizes[:lo]), self.time + sum(self.durations[:lo]),
+                         self.durations[lo:hi], self.sizes[lo:hi], self.keys[lo:hi])
+
+
+@dataclass
+class FragmentSamples:
+    fragment: Fragment
+    tracks: dict[int, SampleRun] = field(default_factory=dict)
+
+
+def read_moof(fd: int, offset: int, size: int) -> mp4.MoofInfo:
+    head = atrest.pread(fd, min(size, MOOF_READ), offset)
+    moof_size = int.from_bytes(head[0:4], "big")
+    if moof_size > len(head):
+        head = atrest.pread(fd, moof_size, offset)
+    return mp4.parse_moof(head)
+
+
+def read_samples(selection: Selection) -> list[FragmentSamples]:
+    """The sample runs of the selected fragments (from their moofs only), on the output timeline."""
+    video = selection.video
+    rates = {t.track_id: t.timescale for t in selection.tracks}
+    out = []
+    for fragment, base in zip(selection.fragments, selection.video_bases(), strict=True):
+        fd = selection.fd(fragment)
+        moof = read_moof(fd, fragment.offset, fragment.size)
+        video_in = next((r.base_time for r in moof.runs if r.track_id == video.track_id), 0)
+        shift = (video_in - base) / video.timescale  # stored time - output time, seconds
+        entry = FragmentSamples(fragment)
+        for run in moof.runs:
+            if run.track_id not in rates or run.track_id in entry.tracks or not run.sizes:
+                continue  # (a second trun of a track in one fragment is not something Vigil writes)
+            time = base if run.track_id == video.track_id else run.base_time - round(shift * rates[run.track_id])
+            entry.tracks[run.track_id] = SampleRun(fd, fragment.offset + run.data_offset, time,
+                                                   tuple(run.durations), tuple(run.sizes), tuple(run.keys))
+        out.append(entry)
+    return out
+
+
+# -- layouts ----------------------------------------------------------------------------------
+@dataclass
+class Layout:
+    """A file to send, as pieces: bytes, a span of an open file, or a whole fragment whose
+    bytes go through `patch` (same length) on the way out."""
+
+    selection: Selection | None = None
+    lengths: list[int] = field(default_factory=list)
+    pieces: list[tuple] = field(default_factory=list)  # ("b", data) | ("s", fd, offset) | ("f", fd, offset, patch)
+    size: int = 0
+    _starts: list[int] | None = None
+
+    def add_bytes(self, data: bytes) -> None:
+        if data:
+            self._add(len(data), ("b", data))
+
+    def add_span(self, fd: int, offset: int, length: int) -> None:
+        if length <= 0:
+            return
+        if self.pieces and self.pieces[-1][0] == "s":
+            last = self.pieces[-1]
+            if last[1] == fd and last[2] + self.lengths[-1] == offset:  # contiguous: one longer span
+                self.lengths[-1] += length
+                self.size += length
+                return
+        self._add(length, ("s", fd, offset))
+
+    def add_fragment(self, fd: int, offset: int, length: int, patch: Callable[[bytes], bytes]) -> None:
+        self._add(length, ("f", fd, offset, patch))
+
+    def extend(self, lengths: list[int], pieces: list[tuple]) -> None:
+        """Many pieces at once (no merging of spans): what a Matroska layout is made of."""
+        self.lengths.extend(lengths)
+        self.pieces.extend(pieces)
+        self.size += sum(lengths)
+        self._starts = None
+
+    def _add(self, length: int, piece: tuple) -> None:
+        self.lengths.append(length)
+        self.pieces.append(piece)
+        self.size += length
+        self._starts = None
+
+    def close(self) -> None:
+        if self.selection is not None:
+            self.selection.close()
+
+    def reader(self) -> LayoutReader:
+        if self._starts is None:
+            starts, at = [], 0
+            for length in self.lengths:
+                starts.append(at)
+                at += length
+            self._starts = starts
+        return LayoutReader(self, self._starts)
+
+
+class LayoutReader:
+    """Reads byte ranges of a layout; keeps a read-ahead window and the last patched fragment."""
+
+    def __init__(self, layout: Layout, starts: list[int]) -> None:
+        self.layout = layout
+        self.starts = starts
+        self._window: tuple[int, int, bytes] = (-1, 0, b"")
+        self._fragment: tuple[int, bytes] = (-1, b"")
+
+    def read(self, pos: int, n: int) -> bytes:
+        layout = self.layout
+        end = min(pos + n, layout.size)
+        out = []
+        i = bisect.bisect_right(self.starts, pos) - 1
+        while pos < end and i < len(layout.pieces):
+            piece_start, length, piece = self.starts[i], layout.lengths[i], layout.pieces[i]
+            lo, hi = pos - piece_start, min(end - piece_start, length)
+            kind = piece[0]
+            if kind == "b":
+                out.append(piece[1][lo:hi])
+            elif kind == "s":
+                out.append(self._span(piece[1], piece[2] + lo, hi - lo))
+            else:
+                if self._fragment[0] != i:
+                    raw = _pread_exact(piece[1], length, piece[2])
+                    self._fragment = (i, piece[3](raw))
+                out.append(self._fragment[1][lo:hi])
+            pos = piece_start + hi
+            i += 1
+        return b"".join(out)
+
+    def _span(self, fd: int, offset: int, length: int) -> bytes:
+        if length >= WINDOW // 4:
+            return _pread_exact(fd, length, offset)
+        w_fd, w_start, w_data = self._window
+        if w_fd != fd or offset < w_start or offset + length > w_start + len(w_data):
+            w_data = atrest.pread(fd, WINDOW, offset)
+            self._window = (fd, offset, w_data)
+            w_start = offset
+            if len(w_data) < length:
+                raise OSError(f"segment file ends early at {offset + len(w_data)}")
+        return w_data[offset - w_start:offset - w_start + length]
+
+    def chunks(self, start: int, end: int, size: int = CHUNK) -> Iterator[bytes]:
+        pos = start
+        while pos < end:
+            data = self.read(pos, min(size, end - pos))
+            if not data:
+                raise OSError("layout ended early")
+            pos += len(data)
+            yield data
+
+
+def _pread_exact(fd: int, length: int, offset: int) -> bytes:
+    data = atrest.pread(fd, length, offset)
+    if len(data) != length:
+        raise OSError(f"segment file ends early at {offset + len(data)}")
+    return data
+
+
+class Transform:
+    """A whole-file transformation applied on the way out (encryption). A seekable one can
+    produce any byte range of its output (`read`), so its responses answer Range requests."""
+
+    seekable = False
+
+    def size(self, plain: int) -> int:
+        raise NotImplementedError
+
+    def read(self, reader: LayoutReader, start: int, end: int) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def header(self) -> bytes:
+        return b""
+
+    def update(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def finalize(self) -> bytes:
+        return b""
