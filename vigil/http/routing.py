@@ -151,7 +151,8 @@ def identify(device: Device, request: Request) -> Principal | Response:
         try:
             principal = auth.authenticate(header, request.method, raw_path, address)
         except AuthFailure as failure:
-            auth.guard.failure(address, request.url.path)
+            if not failure.stale:  # a stale nonce answered with the right password is no guess
+                auth.guard.failure(address, request.url.path)
             device.logs.access(f"authentication failed for {failure.user or '?'} from {address} "
                                f"on {request.url.path}: {failure}")
             return challenge(device, request, stale=failure.stale)

@@ -490,7 +490,8 @@ class RtspServer:
             try:
                 principal = device.auth.authenticate(header, request.method, uri, connection.address)
             except AuthFailure as failure:
-                device.auth.guard.failure(connection.address, "rtsp")
+                if not failure.stale:  # a stale nonce answered with the right password is no guess
+                    device.auth.guard.failure(connection.address, "rtsp")
                 device.logs.access(f"RTSP authentication failed for {failure.user or '?'} from "
                                    f"{connection.address}: {failure}", source="rtsp")
                 raise RtspError(401, headers=self._challenges(failure.stale)) from None

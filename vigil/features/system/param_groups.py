@@ -134,6 +134,10 @@ def system_group() -> list[ParamDef]:
         ParamDef(s + "BruteForce.BlockingPeriod", "10", "int", minimum=1, maximum=86400),
         ParamDef(s + "BruteForce.PageFailuresPerSecond", "20", "int", minimum=1, maximum=1000),
         ParamDef(s + "BruteForce.DeviceFailuresPerSecond", "100", "int", minimum=1, maximum=10000),
+        # Slow guessing: more than WindowFailures failures from one address within Window seconds
+        # block it too (the two above count within one second only).
+        ParamDef(s + "BruteForce.WindowFailures", "10", "int", minimum=1, maximum=100000),
+        ParamDef(s + "BruteForce.Window", "60", "int", minimum=1, maximum=86400),
         ParamDef(s + "Theme", "light", "enum", ("light", "dark"), read=V, write=V),
     ]
 
