@@ -212,6 +212,7 @@ async def test_session_cookie_login_and_logout(device, anon):
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     token = r.cookies["vigil_session"]
+    anon.headers["X-Requested-With"] = "vigil"  # as the web pages send it (see tests/http/test_csrf.py)
     assert (await anon.get("/vigil/session")).json()["user"] == "root"
     assert (await anon.get(URI)).text == "root\nadmin operator viewer ptz\n"
     # Same-origin writes work, cross-origin writes with the cookie are refused.
@@ -241,6 +242,7 @@ async def test_session_dropped_when_password_changes(device, anon):
     add_account(device, *ADMIN, "admin", ptz=True)
     add_account(device, "joe", "joe12345", "operator")
     async with asgi_client(device) as joe:
+        joe.headers["X-Requested-With"] = "vigil"  # as the web pages send it
         assert (await joe.post("/vigil/session", json={"username": "joe", "password": "joe12345"})).status_code == 200
         assert (await joe.get(URI)).status_code == 200
         async with client_as(device, "admin") as admin:
