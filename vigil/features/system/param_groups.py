@@ -88,6 +88,14 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "SSH.Enabled", "no", **YESNO),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest")),
         ParamDef(n + "HTTP.Port", "80", "int", minimum=1, maximum=65535, check=checks.service_port),
+        # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
+        # the next connection, without a restart.
+        ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576),
+        ParamDef(n + "HTTP.HeaderTimeout", "10", "int", minimum=1, maximum=600),
+        ParamDef(n + "HTTP.BodyTimeout", "30", "int", minimum=1, maximum=3600),
+        ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600),
+        ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000),  # a browser opens 6
+        ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000),
         ParamDef(n + "Resolver.ObtainFromDHCP", "yes", **YESNO),
         ParamDef(n + "Resolver.NameServerList", "", check=checks.host_list),
         ParamDef(n + "Resolver.Search", "", check=checks.hostname_or_empty),
