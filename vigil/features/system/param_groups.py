@@ -102,6 +102,11 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "RTSP.Enabled", "yes", **YESNO),
         ParamDef(n + "RTSP.Port", "554", "int", minimum=1, maximum=65535),
         ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous")),
+        # Exhaustion limits of the RTSP metadata server, applied to the next connection.
+        ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000),
+        ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000),
+        ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000),
+        ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600),
         ParamDef(n + "Interface.I0.dot1x.Enabled", "no", **YESNO),
         ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2")),
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", ""),
