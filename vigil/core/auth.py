@@ -20,6 +20,7 @@ import secrets
 from bisect import bisect_right
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from vigil.core.accounts import Account, Accounts
 from vigil.core.clock import Clock
@@ -151,9 +152,10 @@ class NonceCounts:
     """The nonce counts (nc) already accepted, per nonce, as sorted runs of consecutive counts:
     a client counting up keeps one run, several connections sharing a nonce one run each.
 
-    Memory is bounded: past `NONCE_TABLE` nonces or `NONCE_RUNS` runs the nonces first seen
-    longest ago are forgotten, and every nonce issued up to the last one forgotten is refused
-    as stale from then on (`retired`), so that forgetting never lets a replay through.
+    Memory is bounded: past `NONCE_TABLE` nonces or `NONCE_RUNS` runs the nonces first used
+    longest ago are forgotten, and every nonce not in the table whose serial is at most that of
+    one forgotten is refused as stale from then on (`retired`), so that forgetting never lets a
+    replay through.
     """
 
     def __init__(self) -> None:
@@ -197,8 +199,8 @@ class NonceCounts:
         return "ok"
 
     def _forget_oldest(self) -> None:
-        oldest = min(self._runs, key=lambda n: self._runs[n][0])
-        serial, starts, _ = self._runs.pop(oldest)
+        # The nonce first used longest ago; `retired` covers it whatever its serial.
+        serial, starts, _ = self._runs.pop(next(iter(self._runs)))
         self._total -= len(starts)
         self.retired = max(self.retired, serial)
 
@@ -219,6 +221,7 @@ class Authenticator:
         self._run = secrets.token_hex(8)
         self._serial = 0
         self.nonce_counts = NonceCounts()
+        self._redirects: dict[tuple[str, int], str] = {}  # (nonce, count) -> the target it was redirected to
         self._audited: dict[tuple[str, str, str], float] = {}
         # Who has talked to the device lately: (address, user) -> (method, wall-clock time).
         self.clients: dict[tuple[str, str], tuple[str, float]] = {}
@@ -272,6 +275,20 @@ class Authenticator:
             raise AuthFailure(f"unsupported authorization scheme {scheme!r}")
         self._audit_once(account.name, address, how)
         return Principal(account.name, account.role, account.ptz, how)
+
+    def redirected(self, authorization: str, location: str) -> None:
+        """A Digest request was answered with a redirect. Clients such as httpx (the `axis`
+        library's) follow it with the same Authorization header, so its count may be used once
+        more, for that target (path and query) only."""
+        try:
+            fields = parse_digest(authorization)
+            nonce, count = fields["nonce"], int(fields["nc"], 16)
+        except (ValueError, KeyError):
+            return
+        target = urlsplit(location)
+        if len(self._redirects) >= 256:  # not followed: forget the oldest
+            del self._redirects[next(iter(self._redirects))]
+        self._redirects[(nonce, count)] = target.path + (f"?{target.query}" if target.query else "")
 
     def _basic(self, header: str) -> Account:
         if self.params.get("Network.HTTP.AuthenticationPolicy") == "digest":
@@ -330,7 +347,9 @@ class Authenticator:
             raise AuthFailure("nonce expired", user, stale=True)
         if count is not None:
             use = self.nonce_counts.use(nonce, serial, count)
-            if use == "replay":
+            if use == "replay" and self._redirects.get((nonce, count)) == uri:
+                del self._redirects[(nonce, count)]  # following our own redirect, once
+            elif use == "replay":
                 raise AuthFailure(f"nonce count {count} used before (a replayed request?)", user, stale=True)
             if use == "full":
                 raise AuthFailure("nonce used up", user, stale=True)

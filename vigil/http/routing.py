@@ -168,9 +168,11 @@ def identify(device: Device, request: Request, endpoint: Endpoint | None = None)
     auth = device.auth
     header = request.headers.get("authorization")
     if header:
-        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        if query := request.scope.get("query_string", b""):
+            target += "?" + query.decode("latin-1")
         try:
-            principal = auth.authenticate(header, request.method, raw_path, address)
+            principal = auth.authenticate(header, request.method, target, address)
         except AuthFailure as failure:
             if not failure.stale:  # a stale nonce answered with the right password is no guess
                 auth.guard.failure(address, request.url.path)
@@ -234,7 +236,7 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
             if refusal is not None:
                 return refusal
         try:
-            return await endpoint.handler(request, who)
+            response = await endpoint.handler(request, who)
         except BadArguments as err:
             return text(f"# Error: {err}\n")
         except ClientDisconnect:
@@ -242,6 +244,9 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
         except Exception:
             log.exception("request %s %s failed", request.method, request.url.path)
             return _internal_error(endpoint.kind)
+        if who.method == "digest" and 300 <= response.status_code < 400:
+            device.auth.redirected(request.headers.get("authorization", ""), response.headers.get("location", ""))
+        return response
 
     return handle
 
