@@ -8,8 +8,8 @@ The bench starts the servers itself (temporary data folder, free ports on 127.0.
 creates the first administrator, pins each server to one core and the load generator to
 the other, runs every case for a bounded time, prints a table and stops everything.
 The load generator is `wrk` (with a small Lua script per case; Digest responses are
-computed in Lua, one nonce per case reused with an increasing nc); without wrk, or with
-`--client python`, an asyncio client in a few processes stands in for it.
+computed in Lua, one nonce per case with an increasing nc, a range of counts per thread); without wrk, or
+with `--client python`, an asyncio client in a few processes stands in for it.
 See bench/README.md.
 """
 
@@ -376,11 +376,12 @@ local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("cnonce", string.format("%s%04x", {lua_str(digest.cnonce)}, threads))
+  thread:set("ncbase", threads * 16777216)  -- each thread its own counts: the device refuses a count twice
 end
 local nc = 0
 function request()
   nc = nc + 1
-  local count = string.format("%08x", nc)
+  local count = string.format("%08x", (ncbase or 0) + nc)
   local response = md5(ha1 .. ":" .. nonce .. ":" .. count .. ":" .. cnonce .. ":auth:" .. ha2)
   local headers = {{}}
   for k, v in pairs(wrk.headers) do headers[k] = v end
@@ -587,6 +588,8 @@ def measure(server: Server, case: Case, args: argparse.Namespace, work: Path) ->
 
 def _load(server: Server, case: Case, digest: Digest | None, seconds: float, args: argparse.Namespace,
           work: Path) -> dict:
+    if digest is not None:  # a fresh nonce for every run: the device accepts each nonce count once
+        digest = Digest.fetch(server.base)
     if args.client == "wrk":
         return run_wrk(server, case, digest, seconds, args, work)
     return run_python(server, case, digest, seconds, args)

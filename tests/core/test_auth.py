@@ -66,13 +66,13 @@ async def test_challenge_offers_sha256_md5_and_basic(device, anon, challenged):
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
 async def test_digest_by_hand(anon, challenged, algorithm):
     realm, nonce = challenged
-    for uri in (URI, URI + "?x=1&y=%20z"):
-        r = await anon.get(uri, headers={"Authorization": digest_header(*ADMIN, realm, nonce, uri,
+    for nc, uri in enumerate((URI, URI + "?x=1&y=%20z"), start=1):  # the nonce count goes up, as clients count
+        r = await anon.get(uri, headers={"Authorization": digest_header(*ADMIN, realm, nonce, uri, nc=nc,
                                                                           algorithm=algorithm)})
         assert r.status_code == 200, r.text
         assert r.text.startswith("root\n")
     # POST has its own HA2.
-    header = digest_header(*ADMIN, realm, nonce, "/axis-cgi/param.cgi", method="POST", algorithm=algorithm)
+    header = digest_header(*ADMIN, realm, nonce, "/axis-cgi/param.cgi", method="POST", algorithm=algorithm, nc=3)
     r = await anon.post("/axis-cgi/param.cgi", content="action=list&group=Brand.ProdNbr",
                         headers={"Authorization": header})
     assert r.text == "root.Brand.ProdNbr=S3016\r\n"
@@ -174,7 +174,7 @@ async def test_broken_authorization_headers_get_401(device, clock, anon, challen
         f'Digest username="root", realm="{realm}", nonce="{nonce}", uri="{URI}", response="0", nc=zz, qop=auth',
         f'Digest username="root", realm="{realm}", nonce="{nonce}", uri="{URI}"',
     ]:
-        clock.advance(1)  # stay below the brute-force threshold
+        clock.advance(61)  # stay below the brute-force thresholds (per second, and 10 in 60 s)
         r = await anon.get(URI, headers={"Authorization": header.encode("latin-1")})
         assert r.status_code == 401, header[:80]
         assert "Traceback" not in r.text
@@ -212,6 +212,7 @@ async def test_session_cookie_login_and_logout(device, anon):
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
     token = r.cookies["vigil_session"]
+    anon.headers["X-Requested-With"] = "vigil"  # as the web pages send it (see tests/http/test_csrf.py)
     assert (await anon.get("/vigil/session")).json()["user"] == "root"
     assert (await anon.get(URI)).text == "root\nadmin operator viewer ptz\n"
     # Same-origin writes work, cross-origin writes with the cookie are refused.
@@ -241,6 +242,7 @@ async def test_session_dropped_when_password_changes(device, anon):
     add_account(device, *ADMIN, "admin", ptz=True)
     add_account(device, "joe", "joe12345", "operator")
     async with asgi_client(device) as joe:
+        joe.headers["X-Requested-With"] = "vigil"  # as the web pages send it
         assert (await joe.post("/vigil/session", json={"username": "joe", "password": "joe12345"})).status_code == 200
         assert (await joe.get(URI)).status_code == 200
         async with client_as(device, "admin") as admin:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 WEB = resources.files("vigil").joinpath("web")
 PAGE_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+# No other site may show the pages in a frame (clickjacking): both the old header and CSP.
+PAGE_HEADERS = {"Cache-Control": "no-cache", "X-Frame-Options": "DENY",
+                "Content-Security-Policy": "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff"}
 
 
 def register_web(device: Device) -> None:
@@ -30,13 +33,13 @@ def register_web(device: Device) -> None:
         suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
         if "/" in name or name.startswith(".") or suffix not in PAGE_TYPES or not target.is_file():
             return text("Not found\n", status=404)
-        return FileResponse(str(target), media_type=PAGE_TYPES[suffix], headers={"Cache-Control": "no-cache"})
+        return FileResponse(str(target), media_type=PAGE_TYPES[suffix], headers=PAGE_HEADERS)
 
     async def root(request: Request, who: Principal) -> Response:
         return RedirectResponse("/index.html", 302)
 
-    device.router.add("/", root, Role.ANONYMOUS, methods=("GET",))
-    device.router.add("/{name:str}", page, Role.ANONYMOUS, methods=("GET",))
+    device.router.add("/", root, Role.ANONYMOUS, methods=("GET",), safe_get=True)
+    device.router.add("/{name:str}", page, Role.ANONYMOUS, methods=("GET",), safe_get=True)
 
 
 def create_app(device: Device) -> Starlette:

@@ -4,6 +4,16 @@ Every endpoint declares its minimum role; the guard authenticates the caller (Di
 Basic, session cookie, or anonymous), applies brute-force blocking and the "allow access
 through" setting, and answers 401/403 before a handler runs. Handlers never leak a stack
 trace: an unexpected error becomes the API's own error reply and a system-log entry.
+
+A session cookie goes along with any request the browser makes to the device, also one that
+another page (another port or name on the same host, a link, an `<img>`) made it send, and
+many VAPIX CGIs change settings on a GET. So the cookie counts only with a proof that the
+device's own pages sent the request (`same_origin`): `Sec-Fetch-Site: same-origin`, an
+`Origin` of the device itself, or the `X-Requested-With` header the pages send on every call,
+which no other site can add (that would need the CORS consent the device never gives).
+Endpoints whose GET only reads (`safe_get`: the pages, the session state, a video or a
+download the page points the browser at) also take the cookie from a browser that sends no
+proof at all, as browsers do for media and links on plain HTTP.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
@@ -58,6 +68,7 @@ class Endpoint:
     kind: str = "text"  # text | json | xml: the format of this API's errors
     open_until_admin: bool = False  # pwdgrp.cgi: anyone may create the first administrator
     method_roles: dict[str, Role] = field(default_factory=dict)  # JSON APIs: role per method
+    safe_get: bool = False  # GET only reads: a session cookie needs no same-origin proof (see above)
 
 
 class Router:
@@ -134,24 +145,37 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
+def same_origin(request: Request) -> bool | None:
+    """Whether the device's own pages sent this request: True, False (another site did), or
+    None (nothing tells: a client that is no browser, or a browser that sends no proof)."""
+    headers = request.headers
+    site = headers.get("sec-fetch-site")
+    # "none": the user typed the address or opened a bookmark, which is no other site's doing.
+    if site is not None and site != "same-origin" and not (site == "none" and request.method in ("GET", "HEAD")):
+        return False
+    origin = headers.get("origin")
+    if origin is not None:
+        scheme = {"ws": "http", "wss": "https"}.get(request.url.scheme, request.url.scheme)  # a WebSocket's page
+        return origin.lower() == f"{scheme}://{headers.get('host', '')}".lower()
+    if site is not None or "x-requested-with" in headers:
         return True
-    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+    return None
 
 
-def identify(device: Device, request: Request) -> Principal | Response:
-    """Who is calling: a principal, or a refusal (blocked, wrong credentials)."""
+def identify(device: Device, request: Request, endpoint: Endpoint | None = None) -> Principal | Response:
+    """Who is calling: a principal, or a refusal (blocked, wrong credentials, a cookie sent by another site)."""
     address = client_address(request)
     auth = device.auth
     header = request.headers.get("authorization")
     if header:
-        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        target = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        if query := request.scope.get("query_string", b""):
+            target += "?" + query.decode("latin-1")
         try:
-            principal = auth.authenticate(header, request.method, raw_path, address)
+            principal = auth.authenticate(header, request.method, target, address)
         except AuthFailure as failure:
-            auth.guard.failure(address, request.url.path)
+            if not failure.stale:  # a stale nonce answered with the right password is no guess
+                auth.guard.failure(address, request.url.path)
             device.logs.access(f"authentication failed for {failure.user or '?'} from {address} "
                                f"on {request.url.path}: {failure}")
             return challenge(device, request, stale=failure.stale)
@@ -161,11 +185,15 @@ def identify(device: Device, request: Request) -> Principal | Response:
     if token:
         principal = auth.session(token)
         if principal is not None:
-            auth.seen(address, principal.name, "session")
-            if request.method not in ("GET", "HEAD") and not _same_origin(request):
+            proof = same_origin(request)
+            reads = endpoint is not None and endpoint.safe_get and request.method in ("GET", "HEAD")
+            if proof or (proof is None and reads):
+                auth.seen(address, principal.name, "session")
+                return principal
+            if not reads:
                 device.logs.access(f"cross-origin request refused from {address} on {request.url.path}")
                 return text("Forbidden: cross-origin request\n", status=403)
-            return principal
+            # A read another site asked for is answered as to anyone, without the session.
     if device.params.get("System.BoaProtViewer") == "anonymous":
         return Principal("anonymous", Role.VIEWER)
     return ANONYMOUS
@@ -186,6 +214,8 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
     async def handle(request: Request) -> Response:
         try:
             return await checked(request)
+        except ClientDisconnect:
+            return _gone(request)
         except Exception:  # the guard itself must never answer with a bare 500 and a trace
             log.exception("request %s %s failed before its handler", request.method, request.scope.get("path"))
             return _internal_error(endpoint.kind)
@@ -198,7 +228,7 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
         redirect = _access_redirect(device, request)
         if redirect is not None:
             return redirect
-        who = identify(device, request)
+        who = identify(device, request, endpoint)
         if isinstance(who, Response):
             return who
         if who.role < endpoint.role and not (endpoint.open_until_admin and not device.accounts.admin_exists):
@@ -206,11 +236,22 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
             if refusal is not None:
                 return refusal
         try:
-            return await endpoint.handler(request, who)
+            response = await endpoint.handler(request, who)
         except BadArguments as err:
             return text(f"# Error: {err}\n")
+        except ClientDisconnect:
+            return _gone(request)
         except Exception:
             log.exception("request %s %s failed", request.method, request.url.path)
             return _internal_error(endpoint.kind)
+        if who.method == "digest" and 300 <= response.status_code < 400:
+            device.auth.redirected(request.headers.get("authorization", ""), response.headers.get("location", ""))
+        return response
 
     return handle
+
+
+def _gone(request: Request) -> Response:
+    """The client hung up before its request was read in full: nothing to answer, nothing broken."""
+    log.info("client %s went away during %s %s", client_address(request), request.method, request.url.path)
+    return Response(status_code=400)

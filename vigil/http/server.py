@@ -8,15 +8,18 @@ import contextlib
 import logging
 import signal
 import socket
+import ssl
 from pathlib import Path
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from vigil.boot import build_device, factory_reset
 from vigil.core.clock import Clock
 from vigil.device import CERT_FILE, CERT_KEY_FILE, Device, Ports
 from vigil.http.app import create_app
-from vigil.http.tls import ensure_certificate
+from vigil.http.limits import ConnectionGuard, HttpLimits, LimitedProtocol
+from vigil.http.tls import ensure_certificate, server_context, set_tls12
 
 log = logging.getLogger("vigil.server")
 
@@ -101,24 +104,33 @@ class _CoalescingTransport:
         return getattr(self.transport, name)
 
 
-def _http_protocol():
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # httptools missing: uvicorn's pure-Python h11 protocol
-        return "auto"
+def _http_protocol(guard: ConnectionGuard | None):
+    """The listeners' protocol: httptools (uvicorn[standard]) with coalesced writes, under
+    `guard`'s limits."""
+    if guard is None:  # no limits (the bench's bare baseline)
+        class Protocol(HttpToolsProtocol):
+            def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+                super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
-    class Protocol(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        return Protocol
 
-    return Protocol
+    class Limited(LimitedProtocol):
+        def wrap(self, transport: asyncio.Transport) -> asyncio.Transport:
+            return _CoalescingTransport(transport, self.loop)  # type: ignore[return-value]
+
+    Limited.guard = guard
+    return Limited
 
 
-def listener(app, **tls: str) -> _Server:
+def listener(app, guard: ConnectionGuard | None = None, tls: ssl.SSLContext | None = None) -> _Server:
     # No proxy-headers middleware: the device is reached directly, so X-Forwarded-For must
     # not rewrite the client address (brute-force blocking and audit use it); no Server header.
-    config = uvicorn.Config(app, http=_http_protocol(), log_level="warning", access_log=False, lifespan="off",
-                            proxy_headers=False, server_header=False, timeout_graceful_shutdown=2, **tls)
+    options = {}
+    if tls is not None:
+        options["ssl_context_factory"] = lambda config, default: tls
+    config = uvicorn.Config(app, http=_http_protocol(guard), log_level="warning", access_log=False, lifespan="off",
+                            proxy_headers=False, server_header=False, timeout_graceful_shutdown=2,
+                            timeout_keep_alive=guard.limits.idle_timeout if guard else 5, **options)
     return _Server(config)
 
 
@@ -128,17 +140,27 @@ async def serve_device(device: Device) -> None:
     ensure_certificate(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
                        device.params.get("Network.HostName"), ["localhost", device.params.get("Network.HostName")])
     host = device.ports.host
-    listeners = [(listener(app), bind(host, device.ports.http))]
+    guard = ConnectionGuard(HttpLimits.read(device.params), device.params)
+    device.params.listeners.append(guard.on_params)
+    listeners = [(listener(app, guard), bind(host, device.ports.http))]
     if device.params.get_bool("HTTPS.Enabled"):
-        tls = listener(app, ssl_certfile=str(device.data / CERT_FILE), ssl_keyfile=str(device.data / CERT_KEY_FILE))
+        context = server_context(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
+                                 device.params.get_bool("HTTPS.AllowTLS12"))
+
+        def on_tls_params(changes: list, actor: str) -> None:
+            if any(c.name == "HTTPS.AllowTLS12" for c in changes):
+                set_tls12(context, device.params.get_bool("HTTPS.AllowTLS12"))
+
+        device.params.listeners.append(on_tls_params)
         try:
-            listeners.append((tls, bind(host, device.ports.https)))
+            listeners.append((listener(app, guard, context), bind(host, device.ports.https)))
         except PortInUse:
             listeners[0][1].close()
             raise
     servers = [server for server, _ in listeners]
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in listeners]
     flusher = asyncio.create_task(_flush_logs(device))
+    sweeper = asyncio.create_task(guard.run())
     background = [asyncio.create_task(service()) for service in device.services]
     stopper = asyncio.create_task(device.stopping.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -146,6 +168,7 @@ async def serve_device(device: Device) -> None:
         s.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
     flusher.cancel()
+    sweeper.cancel()
     stopper.cancel()
     for task in background:
         task.cancel()

@@ -31,6 +31,7 @@ from vigil.core.auth import AuthFailure, Principal, parse_digest
 from vigil.core.roles import Role
 from vigil.features.eventstream.fanout import Fanout, Listener, Outbox
 from vigil.features.eventstream.metadata import EventFilter, FilterError, to_xml
+from vigil.http.limits import RefusalLog
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -42,8 +43,9 @@ TRACK = "stream=0"
 PAYLOAD_TYPE = 98
 CLOCK_RATE = 90_000
 SESSION_TIMEOUT = 60
-MAX_CONNECTIONS = 256
-MAX_SESSIONS = 256
+# Connections in all and per client address, sessions, and the seconds a new connection has to
+# send its first request are the parameters Network.RTSP.MaxConnections, MaxClientConnections,
+# MaxSessions and RequestTimeout, read for each new connection.
 MAX_HEADER = 16 * 1024
 MAX_BODY = 64 * 1024
 TCP_BACKLOG_LIMIT = 1024 * 1024  # bytes queued on one interleaved connection before events are dropped
@@ -192,7 +194,8 @@ class Connection:
         self.address: str = peer[0]
         self.name = f"rtsp {peer[0]}:{peer[1]}"
         self.sessions: dict[str, Session] = {}
-        self.last_activity = server.now()
+        self.opened = self.last_activity = server.now()
+        self.requests = 0  # requests read so far; none yet: the short RequestTimeout applies
 
     def write(self, data: bytes) -> None:
         if not self.writer.is_closing():
@@ -214,6 +217,8 @@ class RtspServer:
         self.reap_interval = 1.0
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
+        self.per_address: dict[str, int] = {}
+        self.refusals = RefusalLog(log)
         self.rtp: asyncio.DatagramTransport | None = None
         self.rtcp: asyncio.DatagramTransport | None = None
         self.server_ports = (0, 0)
@@ -274,14 +279,19 @@ class RtspServer:
         self.server_ports = (port, port + 1)
 
     def reap(self) -> None:
-        """End sessions nobody kept alive, and idle connections without a session."""
+        """End sessions nobody kept alive, idle connections without a session, and connections
+        that have not sent a whole request within the request timeout."""
         now = self.now()
+        first_request = self.device.params.get_int("Network.RTSP.RequestTimeout")
         for session in list(self.sessions.values()):
             if now - session.last_seen > self.session_timeout:
                 log.info("RTSP session %s of %s timed out", session.id, session.connection.name)
                 self.end_session(session)
         for connection in list(self.connections):
-            if not connection.sessions and now - connection.last_activity > self.session_timeout:
+            if not connection.requests and now - connection.opened > first_request:
+                log.debug("RTSP connection %s sent no request in %d s", connection.name, first_request)
+                connection.close()
+            elif not connection.sessions and now - connection.last_activity > self.session_timeout:
                 connection.close()
 
     def end_session(self, session: Session) -> None:
@@ -292,7 +302,23 @@ class RtspServer:
     def _drop_connection(self, connection: Connection) -> None:
         for session in list(connection.sessions.values()):
             self.end_session(session)
-        self.connections.discard(connection)
+        if connection in self.connections:
+            self.connections.discard(connection)
+            left = self.per_address[connection.address] - 1
+            if left:
+                self.per_address[connection.address] = left
+            else:
+                del self.per_address[connection.address]
+
+    def _refusal(self, connection: Connection) -> str | None:
+        """Why a new connection is refused (too many in all or from its address), or None."""
+        params = self.device.params
+        most, per_client = params.get_int("Network.RTSP.MaxConnections"), params.get_int("Network.RTSP.MaxClientConnections")
+        if len(self.connections) >= most:
+            return f"{most} connections open"
+        if self.per_address.get(connection.address, 0) >= per_client:
+            return f"{per_client} connections open from {connection.address}"
+        return None
 
     def rtcp_from(self, address: tuple[str, int]) -> None:
         """A receiver report keeps the session of that client port alive."""
@@ -304,12 +330,14 @@ class RtspServer:
     # -- connections -------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(self, reader, writer)
-        if len(self.connections) >= MAX_CONNECTIONS:
+        refusal = self._refusal(connection)
+        if refusal is not None:
             writer.write(self._response(503, None, [], b""))
             connection.close()
-            log.warning("RTSP connection from %s refused: %d connections open", connection.address, MAX_CONNECTIONS)
+            self.refusals.refused(connection.address, f"RTSP connection from {connection.address} refused: {refusal}")
             return
         self.connections.add(connection)
+        self.per_address[connection.address] = self.per_address.get(connection.address, 0) + 1
         try:
             await self._serve_connection(connection)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -345,6 +373,7 @@ class RtspServer:
             except asyncio.IncompleteReadError:
                 return
             request = None
+            connection.requests += 1
             try:
                 request = parse_request(head)
                 length = request.headers.get("content-length", "0")
@@ -490,7 +519,8 @@ class RtspServer:
             try:
                 principal = device.auth.authenticate(header, request.method, uri, connection.address)
             except AuthFailure as failure:
-                device.auth.guard.failure(connection.address, "rtsp")
+                if not failure.stale:  # a stale nonce answered with the right password is no guess
+                    device.auth.guard.failure(connection.address, "rtsp")
                 device.logs.access(f"RTSP authentication failed for {failure.user or '?'} from "
                                    f"{connection.address}: {failure}", source="rtsp")
                 raise RtspError(401, headers=self._challenges(failure.stale)) from None
@@ -550,7 +580,7 @@ class RtspServer:
                 raise RtspError(455, "cannot change the transport while playing")
             session.transport = transport
         else:
-            if len(self.sessions) >= MAX_SESSIONS:
+            if len(self.sessions) >= self.device.params.get_int("Network.RTSP.MaxSessions"):
                 raise RtspError(453, "too many sessions")
             sid = secrets.token_hex(8).upper()
             session = Session(sid, connection, principal, transport, self._control(request, target[0]),

@@ -891,7 +891,9 @@ def register(device: Device) -> ExportJobs:
     router.add("/axis-cgi/record/export/capabilities.cgi", capabilities, Role.VIEWER, kind="xml")
     router.add("/axis-cgi/record/export/schemaversions.cgi", schemaversions, Role.VIEWER, kind="xml")
     router.add("/axis-cgi/record/export/getjobstatus.cgi", jobstatus, Role.OPERATOR, kind="xml")
-    router.add("/axis-cgi/record/export/download.cgi", download, Role.OPERATOR, methods=("GET",), kind="xml")
+    # safe_get: the Recordings page offers it as a download link, which sends no same-origin proof.
+    router.add("/axis-cgi/record/export/download.cgi", download, Role.OPERATOR, methods=("GET",), kind="xml",
+               safe_get=True)
     _register_json(device, jobs)
     return jobs
 

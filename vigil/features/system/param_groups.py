@@ -88,12 +88,25 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "SSH.Enabled", "no", **YESNO),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest")),
         ParamDef(n + "HTTP.Port", "80", "int", minimum=1, maximum=65535, check=checks.service_port),
+        # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
+        # the next connection, without a restart.
+        ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576),
+        ParamDef(n + "HTTP.HeaderTimeout", "10", "int", minimum=1, maximum=600),
+        ParamDef(n + "HTTP.BodyTimeout", "30", "int", minimum=1, maximum=3600),
+        ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600),
+        ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000),  # a browser opens 6
+        ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000),
         ParamDef(n + "Resolver.ObtainFromDHCP", "yes", **YESNO),
         ParamDef(n + "Resolver.NameServerList", "", check=checks.host_list),
         ParamDef(n + "Resolver.Search", "", check=checks.hostname_or_empty),
         ParamDef(n + "RTSP.Enabled", "yes", **YESNO),
         ParamDef(n + "RTSP.Port", "554", "int", minimum=1, maximum=65535),
         ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous")),
+        # Exhaustion limits of the RTSP metadata server, applied to the next connection.
+        ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000),
+        ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000),
+        ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000),
+        ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600),
         ParamDef(n + "Interface.I0.dot1x.Enabled", "no", **YESNO),
         ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2")),
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", ""),
@@ -134,6 +147,10 @@ def system_group() -> list[ParamDef]:
         ParamDef(s + "BruteForce.BlockingPeriod", "10", "int", minimum=1, maximum=86400),
         ParamDef(s + "BruteForce.PageFailuresPerSecond", "20", "int", minimum=1, maximum=1000),
         ParamDef(s + "BruteForce.DeviceFailuresPerSecond", "100", "int", minimum=1, maximum=10000),
+        # Slow guessing: more than WindowFailures failures from one address within Window seconds
+        # block it too (the two above count within one second only).
+        ParamDef(s + "BruteForce.WindowFailures", "10", "int", minimum=1, maximum=100000),
+        ParamDef(s + "BruteForce.Window", "60", "int", minimum=1, maximum=86400),
         ParamDef(s + "Theme", "light", "enum", ("light", "dark"), read=V, write=V),
     ]
 

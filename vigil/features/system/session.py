@@ -58,4 +58,5 @@ def register(device: Device) -> None:
                             secure=request.url.scheme == "https")
         return response
 
-    device.router.add("/vigil/session", session, Role.ANONYMOUS, methods=("GET", "POST", "DELETE"), kind="json")
+    device.router.add("/vigil/session", session, Role.ANONYMOUS, methods=("GET", "POST", "DELETE"), kind="json",
+                      safe_get=True)
