@@ -32,7 +32,5 @@ def register_platform(device: Device) -> None:
     params.declare(groups.remote_service())
     params.declare(groups.stream_profiles())
     params.declare_template(groups.STREAM_PROFILE)
-    if profile.hardware.io_ports:
-        params.declare(groups.io_ports(profile))
     for module in (discovery, params_cgi, users, maintenance, logs_cgi, time_api, session, status):
         module.register(device)
