@@ -20,6 +20,7 @@ from vigil.features.system import (
     http_users,
 )
 from vigil.features.system import param_groups as groups
+from vigil.features.system.pending import note_pending_changes
 
 ROUTES = (*http_params.ROUTES, *http_users.ROUTES, *http_maintenance.ROUTES, *http_logs.ROUTES,
           *http_session.ROUTES, *http_status.ROUTES)
@@ -36,6 +37,7 @@ def register_platform(device: Device) -> None:
     params.declare(groups.remote_service())
     params.declare(groups.stream_profiles())
     params.declare_template(groups.STREAM_PROFILE)
+    note_pending_changes(params, device.logs)
     for route in ROUTES:
         device.router.add(**vars(route))
     http_discovery.register(device)  # JSON APIs: their method tables go through router.json_api
