@@ -5,6 +5,7 @@ and the rule actions "Toggle I/O once" and "Toggle I/O while the rule is active"
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from vigil.features.io.const import (
     INPUT_NAME,
     INPUT_SUPERVISED,
     INPUT_TRIG,
+    MAX_DURATION,
     OUTPUT_ACTIVE,
     OUTPUT_NAME,
     PORT,
@@ -32,6 +34,8 @@ from vigil.features.io.const import (
 )
 from vigil.hal.io import IOHardware, PortSpec
 
+PORT_INDEX = re.compile(r"[0-9]{1,3}")
+DURATION = re.compile(r"[0-9]{1,10}")
 ACTIVE_WORDS = {"high": True, "active": True, "1": True, "low": False, "inactive": False, "0": False}
 
 
@@ -283,10 +287,10 @@ class IOService:
 
     # -- rule actions ------------------------------------------------------------------
     def _action_port(self, params: Mapping[str, str]) -> tuple[int, bool]:
-        try:
-            index = int(params.get("port", ""))
-        except ValueError:
-            raise RuleError("The I/O action needs a port number") from None
+        raw = params.get("port", "").strip()
+        if not PORT_INDEX.fullmatch(raw):  # int() would also take "٣", "0_1" and 5000 digits
+            raise RuleError("The I/O action needs a port number")
+        index = int(raw)
         if not 0 <= index < len(self.hw.specs):
             raise RuleError(f"There is no port {index}")
         state = params.get("state", "high").lower()
@@ -297,8 +301,9 @@ class IOService:
     def _validate(self, params: Mapping[str, str]) -> None:
         self._action_port(params)
         duration = params.get("duration", "0") or "0"
-        if not duration.isdigit():
-            raise RuleError("The I/O action duration is a whole number of seconds")
+        # ASCII digits, and few enough that the number stays a finite time.
+        if not DURATION.fullmatch(duration) or int(duration) > MAX_DURATION:
+            raise RuleError(f"The I/O action duration is a whole number of seconds, 0 to {MAX_DURATION}")
 
     def action_types(self) -> list[ActionType]:
         async def toggle_once(ctx: ActionContext) -> None:
