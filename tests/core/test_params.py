@@ -14,6 +14,7 @@ from lxml import etree
 
 from tests.conftest import ADMIN, client_as, create_admin_live, make_device, start_live
 from vigil.boot import build_device
+from vigil.core.params import ParamDef, ParamTemplate
 from vigil.device import DB_FILE
 
 PARAM = "/axis-cgi/param.cgi"
@@ -267,6 +268,40 @@ async def test_add_and_remove_stream_profiles(admin, device):
     assert r.text == "OK\r\n"
     assert not [n for n in device.params.defs if n.startswith("StreamProfile.S")]
     assert device.store.query("SELECT count(*) FROM params WHERE name LIKE 'StreamProfile.S%'")[0][0] == 0
+
+
+async def add_profile(client: httpx.AsyncClient, name: str, force: bool = False) -> str:
+    args = {"action": "add", "template": "streamprofile", "group": "StreamProfile", "StreamProfile.S.Name": name}
+    if force:
+        args["force"] = "yes"
+    return (await client.get(PARAM, params=args)).text
+
+
+async def test_group_limit_force_needs_an_admin_and_has_a_ceiling(device):
+    template = device.params.templates["streamprofile"]
+    assert (template.max_groups, template.hard_limit) == (26, 64)
+    async with client_as(device, "operator") as operator, client_as(device, "admin") as admin:
+        for n in range(26):
+            assert await add_profile(operator, f"p{n}") == f"S{n} OK\r\n"
+        refused = await add_profile(operator, "over")
+        assert refused == ("# Request failed: Maximum number of groups (26) reached; an administrator may add "
+                           "up to 64 with force=yes\r\n")
+        refused = await add_profile(operator, "over", force=True)
+        assert refused.startswith("# Request failed: Maximum number of groups (26) reached; going beyond it "
+                                  "with force=yes needs an account with the admin role"), refused
+        for n in range(26, 64):
+            assert await add_profile(admin, f"p{n}", force=True) == f"S{n} OK\r\n"
+        refused = await add_profile(admin, "over", force=True)
+        assert refused == ("# Request failed: Maximum number of groups reached: StreamProfile holds at most 64 "
+                           "groups, even with force=yes\r\n")
+    assert device.store.query("SELECT count(*) FROM param_groups")[0][0] == 64
+    assert "StreamProfile.S64.Name" not in device.params.defs
+    assert "param.cgi add refused for root: Maximum number of groups reached" in device.logs.text("system")
+
+
+def test_a_template_ceiling_is_at_least_its_maximum():
+    with pytest.raises(ValueError):
+        ParamTemplate("t", "T", "T", (ParamDef("Name"),), max_groups=10, hard_limit=5)
 
 
 # -- aliases and elevation -----------------------------------------------------------

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, CONFORMANCE_HARNESS, client_as, create_admin_live, make_device, start_live
+from tests.conftest import ADMIN, CONFORMANCE_HARNESS, create_admin_live, start_live
 from tests.peers.servers import (
     NS,
     PORT_TOPIC,
@@ -33,19 +32,6 @@ from vigil.hal.io import IO_HARDWARE
 
 AXIS_VENV_PYTHON = Path("/tmp/vigil-axis-check-venv/bin/python")
 AXIS_CHECK = CONFORMANCE_HARNESS.parent / "axis_check.py"
-
-
-@pytest.fixture
-def w401(tmp_path: Path, clock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
-
-
-@pytest.fixture
-async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "admin") as c:
-        yield c
 
 
 def io(device: Device):

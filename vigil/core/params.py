@@ -1,8 +1,9 @@
 """The parameter tree: every user-visible setting as `root.Group[.Sub].Name`.
 
-Services declare their parameters (type, default, allowed values, read and write role);
-`param.cgi` and the Plain config page read and write through this tree. A change is
-validated, persisted in one transaction, audited and announced to listeners.
+Services declare their parameters (type, default, allowed values, read and write role, and
+the owner that makes each one take effect); `param.cgi` and the Plain config page read and
+write through this tree. A change is validated, persisted in one transaction, audited and
+announced to listeners.
 """
 
 from __future__ import annotations
@@ -37,6 +38,55 @@ def _refused(name: str, value: str, reason: str, secret: bool = False) -> ParamE
     return ParamError(f"Error setting 'root.{printable(strip_root(name))}' to '{shown}'! ({reason})")
 
 
+# -- who makes a parameter take effect -----------------------------------------------------
+APPLIED, PENDING, INFORMATIONAL_STATE = "applied", "pending", "informational"
+HOW = ("read", "listener")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who makes a parameter take effect (docs/parameters.md lists every parameter's owner).
+
+    - applied: each feature in `features` applies it, reading the value where it is used
+      (`how="read"`) or following its changes with a tree listener (`how="listener"`).
+    - pending: `features` will apply it but do not yet: the value is checked, stored and shown,
+      and changes nothing until the work named by `issue` is done. A setting accepted with OK
+      that changes nothing misleads the user, so this list must stay exact.
+    - informational: a fact the device reports (identity, product properties, status).
+
+    A feature is a package under `vigil/features/` ("io"), or a module or package under
+    `vigil/` ("core.auth", "http", "web"). A parameter nobody can write needs no owner: it is
+    informational. tests/core/test_param_owners.py checks each owner against the code.
+    """
+
+    state: str
+    features: tuple[str, ...] = ()
+    how: str = ""
+    issue: str = ""
+    note: str = ""  # a sentence for the reader of docs/parameters.md
+
+    def __post_init__(self) -> None:
+        if self.state not in (APPLIED, PENDING, INFORMATIONAL_STATE):
+            raise ValueError(f"unknown owner state {self.state!r}")
+        if self.state == APPLIED and (not self.features or self.how not in HOW):
+            raise ValueError("an applied parameter names its features and how they apply it")
+        if self.state == PENDING and (len(self.features) != 1 or not self.issue):
+            raise ValueError("a pending parameter names the one feature and the issue that will apply it")
+
+
+def applied(*features: str, how: str = "read", note: str = "") -> Owner:
+    """`features` apply the parameter: they read it where it is used, or listen to its changes."""
+    return Owner(APPLIED, features, how, note=note)
+
+
+def pending(feature: str, issue: str, note: str = "") -> Owner:
+    """`feature` will apply the parameter once `issue` is done; until then it changes nothing."""
+    return Owner(PENDING, (feature,), issue=issue, note=note)
+
+
+INFORMATIONAL = Owner(INFORMATIONAL_STATE)
+
+
 @dataclass(frozen=True)
 class ParamDef:
     """One parameter. `name` has no `root.` prefix, e.g. `Network.HTTP.Port`."""
@@ -55,10 +105,18 @@ class ParamDef:
     ascii_only: bool = False
     dynamic: Callable[[], str] | None = None  # computed, read-only values
     check: Callable[[str], str | None] | None = None  # extra rule: error text or None
+    owner: Owner | None = None  # None: informational if read-only, else unclassified
 
     @property
     def readonly(self) -> bool:
         return self.write is None or self.dynamic is not None
+
+    @property
+    def effective_owner(self) -> Owner | None:
+        """The declared owner; a parameter nobody can write is informational without one."""
+        if self.owner is not None:
+            return self.owner
+        return INFORMATIONAL if self.readonly else None
 
     def validate(self, value: str) -> str | None:
         """Return why `value` is not acceptable, or None."""
@@ -94,8 +152,15 @@ class ParamTemplate:
     parent: str  # e.g. StreamProfile
     letter: str  # e.g. S: instances are StreamProfile.S0, S1, ...
     params: tuple[ParamDef, ...]  # names relative to the instance, e.g. Name
-    max_groups: int = 20
+    max_groups: int = 20  # `force=yes` goes beyond it ...
+    hard_limit: int = 64  # ... up to this many groups, never more
     add_role: Role = Role.OPERATOR
+    force_role: Role = Role.ADMIN  # going beyond max_groups is an administrator's decision
+    owner: Owner | None = None  # for the template's parameters that do not name their own
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_groups <= self.hard_limit:
+            raise ValueError(f"template {self.name}: needs 0 < max_groups <= hard_limit")
 
 
 @dataclass
@@ -154,7 +219,7 @@ class ParamTree:
                 self._values[name] = value
 
     def _instantiate(self, template: ParamTemplate, group: str) -> list[ParamDef]:
-        made = [replace(p, name=f"{group}.{p.name}") for p in template.params]
+        made = [replace(p, name=f"{group}.{p.name}", owner=p.owner or template.owner) for p in template.params]
         self.declare(made)
         return made
 
@@ -278,8 +343,16 @@ class ParamTree:
         used = {n.split(".")[len(template.parent.split("."))] for n in self.defs
                 if n.lower().startswith(template.parent.lower() + "." + template.letter.lower())}
         indexes = {int(u[1:]) for u in used if u[1:].isdigit()}
-        if len(indexes) >= template.max_groups and not force:
-            raise ParamError(f"Maximum number of groups ({template.max_groups}) reached")
+        if len(indexes) >= template.hard_limit:
+            raise ParamError(f"Maximum number of groups reached: {template.parent} holds at most "
+                             f"{template.hard_limit} groups, even with force=yes")
+        if len(indexes) >= template.max_groups:
+            if not force:
+                raise ParamError(f"Maximum number of groups ({template.max_groups}) reached; an administrator "
+                                 f"may add up to {template.hard_limit} with force=yes")
+            if role < template.force_role:
+                raise ParamError(f"Maximum number of groups ({template.max_groups}) reached; going beyond it "
+                                 f"with force=yes needs an account with the {template.force_role.label} role")
         index = next(i for i in range(len(indexes) + 1) if i not in indexes)
         short = f"{template.letter}{index}"
         group = f"{template.parent}.{short}"

@@ -68,10 +68,10 @@ class HttpLimits:
 
     @classmethod
     def read(cls, params: ParamTree) -> HttpLimits:
-        p = "Network.HTTP."
-        return cls(params.get_int(p + "MaxHeaderBytes"), params.get_int(p + "HeaderTimeout"),
-                   params.get_int(p + "BodyTimeout"), params.get_int(p + "IdleTimeout"),
-                   params.get_int(p + "MaxClientConnections"), params.get_int(p + "MaxConnections"))
+        return cls(params.get_int("Network.HTTP.MaxHeaderBytes"), params.get_int("Network.HTTP.HeaderTimeout"),
+                   params.get_int("Network.HTTP.BodyTimeout"), params.get_int("Network.HTTP.IdleTimeout"),
+                   params.get_int("Network.HTTP.MaxClientConnections"),
+                   params.get_int("Network.HTTP.MaxConnections"))
 
 
 def _reply(status: int, reason: str, text: str) -> bytes:

@@ -1,33 +1,32 @@
-"""I/O ports: inputs (optionally supervised), outputs, relays and virtual inputs."""
+"""I/O ports: inputs (optionally supervised), outputs, relays and virtual inputs.
+
+The profile's ports become `IOPort.I<n>` parameters (params.py) over the simulated hardware;
+the service (service.py) turns circuits into events and drives outputs for the VAPIX APIs
+(http_port_cgi.py, http_port_management.py, http_virtual_input.py), the simulation API
+(sim_api.py) and the rule actions it registers.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from vigil.features.io import sim_api, vapix
+from vigil.device import Api, Device
+from vigil.features.io import http_port_cgi, http_port_management, http_virtual_input, params, sim_api
+from vigil.features.io.const import PORT_MANAGEMENT_VERSIONS
 from vigil.features.io.service import IO_SERVICE, IOService
-from vigil.hal.io import IO_HARDWARE, PortSpec
+from vigil.hal.io import IO_HARDWARE
 from vigil.hal.sim.io import SimulatedIO
 
-if TYPE_CHECKING:
-    from vigil.device import Device
-
-
-def port_specs(device: Device) -> list[PortSpec]:
-    hw = device.profile.hardware
-    kinds = (["input"] * hw.io_inputs + ["output"] * hw.io_outputs
-             + ["configurable"] * hw.configurable_io + ["relay"] * hw.relays)
-    return [PortSpec(i, kind, kind == "configurable") for i, kind in enumerate(kinds)]
+ROUTES = (*http_port_management.ROUTES, *http_port_cgi.ROUTES, *http_virtual_input.ROUTES, *sim_api.ROUTES)
 
 
 def register(device: Device) -> None:
-
-    hardware = SimulatedIO(port_specs(device))
+    hardware = SimulatedIO(params.port_specs(device.profile.hardware))
+    device.params.declare(params.param_defs(device.profile.hardware))
     service = IOService(hardware, device.params, device.events, device.logs)
     device.hardware[IO_HARDWARE] = hardware
     device.features[IO_SERVICE] = service
     for action in service.action_types():
         device.rules.register(action)
     device.on_load.append(service.declare)
-    sim_api.register(device, hardware, service)
-    vapix.register(device, service)
+    for route in ROUTES:
+        device.router.add(**vars(route))
+    device.apis.append(Api("io-port-management", PORT_MANAGEMENT_VERSIONS[-1], "I/O Port Management"))

@@ -5,6 +5,7 @@ and the rule actions "Toggle I/O once" and "Toggle I/O while the rule is active"
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -13,14 +14,28 @@ from vigil.core.logs import Logs
 from vigil.core.params import Change, ParamTree
 from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError, Stop
+from vigil.features.io.const import (
+    CONFIGURABLE,
+    DIGITAL_INPUT,
+    DIRECTION,
+    INPUT_NAME,
+    INPUT_SUPERVISED,
+    INPUT_TRIG,
+    MAX_DURATION,
+    OUTPUT_ACTIVE,
+    OUTPUT_NAME,
+    PORT,
+    RELAY,
+    SUPERVISED,
+    USAGE,
+    VIRTUAL_INPUT,
+    VIRTUAL_INPUTS,
+    port_group,
+)
 from vigil.hal.io import IOHardware, PortSpec
 
-PORT = "tns1:Device/tnsaxis:IO/Port"
-DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
-RELAY = "tns1:Device/Trigger/Relay"
-SUPERVISED = "tns1:Device/tnsaxis:IO/SupervisedPort"
-VIRTUAL_INPUT = "tns1:Device/tnsaxis:IO/VirtualInput"
-VIRTUAL_INPUTS = 32
+PORT_INDEX = re.compile(r"[0-9]{1,3}")
+DURATION = re.compile(r"[0-9]{1,10}")
 ACTIVE_WORDS = {"high": True, "active": True, "1": True, "low": False, "inactive": False, "0": False}
 
 
@@ -44,11 +59,17 @@ class PortView:
         return self.circuit in ("open", "closed") and self.circuit != self.normal
 
     @property
+    def reported(self) -> str:
+        """The circuit as the APIs report it, open or closed: a cut loop reads open, a shorted
+        one closed (the tampering itself is the SupervisedPort event)."""
+        return {"cut": "open", "short": "closed"}.get(self.circuit, self.circuit)
+
+    @property
     def tampered(self) -> bool:
         return self.supervised and self.circuit in ("cut", "short")
 
 
-def _other(circuit: str) -> str:
+def opposite(circuit: str) -> str:
     return "open" if circuit == "closed" else "closed"
 
 
@@ -73,21 +94,21 @@ class IOService:
     def view(self, index: int) -> PortView:
         if not 0 <= index < len(self.hw.specs):
             raise IOError_(f"There is no port {index}")
-        g = f"IOPort.I{index}."
+        g = port_group(index)
         p = self.params.get
-        direction = p(g + "Direction")
+        direction = p(g + DIRECTION)
         if direction == "input":
-            normal = _other(p(g + "Input.Trig"))
-            name = p(g + "Input.Name")
+            normal = opposite(p(g + INPUT_TRIG))
+            name = p(g + INPUT_NAME)
         else:
-            normal = _other(p(g + "Output.Active"))
-            name = p(g + "Output.Name")
+            normal = opposite(p(g + OUTPUT_ACTIVE))
+            name = p(g + OUTPUT_NAME)
         spec = self.hw.specs[index]
-        supervised = direction == "input" and spec.supervisable and p(g + "Input.Supervised") == "yes"
+        supervised = direction == "input" and spec.supervisable and p(g + INPUT_SUPERVISED) == "yes"
         circuit = self.hw.read(index)
         if circuit in ("cut", "short") and not supervised:
             circuit = "open"  # an unsupervised input cannot tell a cut loop from an open one
-        return PortView(index, name, direction, p(g + "Usage"), p(g + "Configurable") == "yes", normal,
+        return PortView(index, name, direction, p(g + USAGE), p(g + CONFIGURABLE) == "yes", normal,
                         circuit, supervised)
 
     def views(self) -> list[PortView]:
@@ -97,7 +118,7 @@ class IOService:
     def declare(self) -> None:
         """Apply the stored port directions to the hardware and publish the initial states."""
         for spec in self.hw.specs:
-            self.hw.set_direction(spec.index, self.params.get(f"IOPort.I{spec.index}.Direction"))
+            self.hw.set_direction(spec.index, self.params.get(port_group(spec.index) + DIRECTION))
         n = len(self.hw.specs)
         ones = tuple(str(i + 1) for i in range(n))
         zeros = tuple(str(i) for i in range(n))
@@ -149,17 +170,24 @@ class IOService:
     def _on_hardware(self, index: int) -> None:
         self.sync()
 
+    def _port_change(self, change: Change, leaf: str) -> int | None:
+        """The port index when `change` is that port's `leaf` parameter, else None."""
+        for spec in self.hw.specs:
+            if change.name == port_group(spec.index) + leaf:
+                return spec.index
+        return None
+
     def _on_params(self, changes: list[Change], actor: str) -> None:
         redirected: set[int] = set()
         for change in changes:
-            if change.name.startswith("IOPort.I") and change.name.endswith(".Direction"):
-                index = int(change.name.split(".")[1][1:])
+            index = self._port_change(change, DIRECTION)
+            if index is not None:
                 redirected.add(index)
                 self._cancel_revert(index)
                 self.hw.set_direction(index, change.new)
         for change in changes:
-            if change.name.startswith("IOPort.I") and change.name.endswith(".Output.Active"):
-                index = int(change.name.split(".")[1][1:])
+            index = self._port_change(change, OUTPUT_ACTIVE)
+            if index is not None:
                 before = self._published.get(index)
                 if index in redirected or before is None or before.direction != "output":
                     continue
@@ -167,9 +195,9 @@ class IOService:
                 # port stays active or inactive) and ends a running sequence (VAPIX I/O port
                 # management, setPorts normalState).
                 self._cancel_revert(index)
-                normal = _other(change.new)
-                self.hw.drive(index, _other(normal) if before.active else normal)
-        if any(c.name.startswith("IOPort.") for c in changes):
+                normal = opposite(change.new)
+                self.hw.drive(index, opposite(normal) if before.active else normal)
+        if any(c.name.startswith(port_group(s.index)) for c in changes for s in self.hw.specs):
             self.sync()
 
     # -- outputs -----------------------------------------------------------------------
@@ -196,7 +224,7 @@ class IOService:
         self.logs.system(f"{actor} set output {index} circuit {circuit}")
 
     def _drive(self, view: PortView, active: bool) -> None:
-        self.hw.drive(view.index, _other(view.normal) if active else view.normal)
+        self.hw.drive(view.index, opposite(view.normal) if active else view.normal)
         self.sync()
 
     async def _revert_after(self, index: int, active: bool, delay: float) -> None:
@@ -259,10 +287,10 @@ class IOService:
 
     # -- rule actions ------------------------------------------------------------------
     def _action_port(self, params: Mapping[str, str]) -> tuple[int, bool]:
-        try:
-            index = int(params.get("port", ""))
-        except ValueError:
-            raise RuleError("The I/O action needs a port number") from None
+        raw = params.get("port", "").strip()
+        if not PORT_INDEX.fullmatch(raw):  # int() would also take "٣", "0_1" and 5000 digits
+            raise RuleError("The I/O action needs a port number")
+        index = int(raw)
         if not 0 <= index < len(self.hw.specs):
             raise RuleError(f"There is no port {index}")
         state = params.get("state", "high").lower()
@@ -273,8 +301,9 @@ class IOService:
     def _validate(self, params: Mapping[str, str]) -> None:
         self._action_port(params)
         duration = params.get("duration", "0") or "0"
-        if not duration.isdigit():
-            raise RuleError("The I/O action duration is a whole number of seconds")
+        # ASCII digits, and few enough that the number stays a finite time.
+        if not DURATION.fullmatch(duration) or int(duration) > MAX_DURATION:
+            raise RuleError(f"The I/O action duration is a whole number of seconds, 0 to {MAX_DURATION}")
 
     def action_types(self) -> list[ActionType]:
         async def toggle_once(ctx: ActionContext) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vigil.core.params import ParamDef
+from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.features.recording import actions, api, export, playback
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 def params() -> list[ParamDef]:
     return [
-        ParamDef("Recording.SegmentSeconds", "60", "int", minimum=2, maximum=600),
-        ParamDef("Recording.FreeSpaceFloorMB", "1024", "int", minimum=0, maximum=10_000_000),
-        ParamDef("Recording.QuotaMB", "0", "int", minimum=0, maximum=1_000_000_000),
+        ParamDef("Recording.SegmentSeconds", "60", "int", minimum=2, maximum=600, owner=applied("recording")),
+        ParamDef("Recording.FreeSpaceFloorMB", "1024", "int", minimum=0, maximum=10_000_000, owner=applied("recording")),
+        ParamDef("Recording.QuotaMB", "0", "int", minimum=0, maximum=1_000_000_000, owner=applied("recording")),
         ParamDef("Recording.DefaultDiskId", "default", read=Role.VIEWER, write=None),
     ]
 

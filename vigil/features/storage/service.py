@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
-from vigil.core.params import Change, ParamDef, ParamTree
+from vigil.core.params import Change, ParamDef, ParamTree, applied, pending
 from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.core.store import Store
@@ -187,6 +187,7 @@ class StorageService:
     # -- parameters ----------------------------------------------------------------------
     def param_defs(self) -> list[ParamDef]:
         op, A = Role.OPERATOR, Role.ADMIN  # noqa: N806
+        used, watched = applied("storage"), applied("storage", how="listener")  # read where used; refresh()
         defs = [ParamDef("Properties.LocalStorage.LocalStorage", "yes", read=Role.VIEWER, write=None),
                 ParamDef("Properties.LocalStorage.Version", "1.00", read=Role.VIEWER, write=None),
                 ParamDef("Properties.LocalStorage.SDCard", "no", read=Role.VIEWER, write=None),
@@ -203,22 +204,25 @@ class StorageService:
             defs += [
                 ParamDef(g + "DiskID", vol.id, read=op, write=None),
                 ParamDef(g + "FriendlyName", "Onboard storage" if local else "Network share", read=op, write=op,
-                         maxlen=64),
+                         maxlen=64, owner=used),
                 ParamDef(g + "CleanupMaxAge", "0", "int", minimum=0, maximum=7000, read=op, write=A,
-                         nice="Retention time in days (0: keep until the volume is full)"),
-                ParamDef(g + "CleanupPolicyActive", "fifo", "enum", ("fifo", "none"), read=op, write=A),
-                ParamDef(g + "CleanupLevel", "95", "int", minimum=0, maximum=99, read=op, write=A),
+                         nice="Retention time in days (0: keep until the volume is full)", owner=used),
+                ParamDef(g + "CleanupPolicyActive", "fifo", "enum", ("fifo", "none"), read=op, write=A, owner=used),
+                ParamDef(g + "CleanupLevel", "95", "int", minimum=0, maximum=99, read=op, write=A, owner=pending(
+                    "recording", "storage: clean up at a fill level",
+                    "Shown by disks/list.cgi; retention keeps Recording.FreeSpaceFloorMB free instead.")),
                 ParamDef(g + "FileSystem", vol.filesystem, read=op, write=None,
                          dynamic=lambda vol=vol: vol.filesystem),
-                ParamDef(g + "Locked", "no", "bool", read=op, write=A, nice="Write protect"),
-                ParamDef(g + "MountOnBoot", "yes", "bool", read=op, write=A),
-                ParamDef(g + "Enabled", "yes", "bool", read=op, write=A),
+                ParamDef(g + "Locked", "no", "bool", read=op, write=A, nice="Write protect", owner=watched),
+                ParamDef(g + "MountOnBoot", "yes", "bool", read=op, write=A, owner=used),
+                ParamDef(g + "Enabled", "yes", "bool", read=op, write=A, owner=watched),
                 ParamDef(g + "RequiredFileSystem", "none", "enum", ("none", "ext4"), read=op, write=A,
-                         nice="Autoformat"),
+                         nice="Autoformat", owner=used),
             ]
             if not local:
                 defs.append(ParamDef(g + "OfflineBufferMB", "1024", "int", minimum=0, maximum=1_000_000, read=op,
-                                     write=A, nice="Footage kept locally while the share is unreachable"))
+                                     write=A, nice="Footage kept locally while the share is unreachable",
+                                     owner=used))
         return defs
 
     def _p(self, vol: Volume, name: str) -> str:

@@ -1,27 +1,32 @@
-"""The platform every device has: identity, parameters, accounts, logs, maintenance, time."""
+"""The platform every device has: identity and product properties, the parameter tree's
+platform groups (param_groups.py), accounts, logs, maintenance, time, the browser session.
+
+Each HTTP API family has its module (http_params.py for param.cgi, http_time.py for time.cgi,
+http_users.py, http_logs.py, http_discovery.py, http_maintenance.py, http_session.py,
+http_status.py); device_info.py and report.py hold what the device says about itself.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from vigil.device import Device
 from vigil.features.system import (
-    discovery,
-    logs_cgi,
-    maintenance,
-    params_cgi,
-    session,
-    status,
-    time_api,
-    users,
+    http_discovery,
+    http_logs,
+    http_maintenance,
+    http_params,
+    http_session,
+    http_status,
+    http_time,
+    http_users,
 )
 from vigil.features.system import param_groups as groups
+from vigil.features.system.pending import note_pending_changes
 
-if TYPE_CHECKING:
-    from vigil.device import Device
+ROUTES = (*http_params.ROUTES, *http_users.ROUTES, *http_maintenance.ROUTES, *http_logs.ROUTES,
+          *http_session.ROUTES, *http_status.ROUTES)
 
 
 def register_platform(device: Device) -> None:
-
     profile, identity, params = device.profile, device.identity, device.params
     params.declare(groups.brand(profile))
     params.declare(groups.properties(profile, identity))
@@ -32,7 +37,8 @@ def register_platform(device: Device) -> None:
     params.declare(groups.remote_service())
     params.declare(groups.stream_profiles())
     params.declare_template(groups.STREAM_PROFILE)
-    if profile.hardware.io_ports:
-        params.declare(groups.io_ports(profile))
-    for module in (discovery, params_cgi, users, maintenance, logs_cgi, time_api, session, status):
-        module.register(device)
+    note_pending_changes(params, device.logs)
+    for route in ROUTES:
+        device.router.add(**vars(route))
+    http_discovery.register(device)  # JSON APIs: their method tables go through router.json_api
+    http_time.register(device)

@@ -1,5 +1,6 @@
 """The parameter groups every device shows: Brand, Properties, Network, Time, HTTPS, System,
-RemoteService, StreamProfile, and the I/O groups where the profile has I/O ports."""
+RemoteService and StreamProfile, each parameter with the owner that makes it take effect
+(read-only ones are informational). The I/O groups are the io feature's (io/params.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from vigil import __version__
 from vigil.core import checks
 from vigil.core.identity import Identity
-from vigil.core.params import ParamDef, ParamTemplate
+from vigil.core.params import ParamDef, ParamTemplate, applied, pending
 from vigil.core.roles import Role
 from vigil.profiles import Profile
 
@@ -40,7 +41,7 @@ def brand(profile: Profile) -> list[ParamDef]:
 
 def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
     p = "Properties."
-    defs = [
+    return [
         const(p + "API.HTTP.Version", "3"),
         const(p + "API.HTTP.AdminPath", "/"),
         const(p + "API.Metadata.Metadata", "yes"),
@@ -59,111 +60,137 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
         const(p + "System.SerialNumber", identity.serial),
         const(p + "System.Soc", profile.soc),
     ]
-    if profile.hardware.io_ports:
-        defs += [const(p + "IO.ManualTriggerNbr", "6"), const(p + "VirtualInput.VirtualInput", "yes")]
-    return defs
+
+
+# The work that will apply the parameters declared pending below (docs/parameters.md).
+NETWORK = "system settings: network"
+TIME = "system settings: time and location"
+SECURITY = "system settings: security"
+TLS = "security: TLS versions of the HTTPS listener"
+MEDIA = "live relay and replay (media streams)"
+PTZ = "PTZ control (no profile has PTZ)"
+# Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
+# or the HTTP layer and the RTSP server that hold the listeners.
+LATER_NETWORK, LATER_TIME, LATER_SECURITY = "network", "timesync", "security"
+BY_HTTP = applied("http")
 
 
 def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     n = "Network."
     host = f"vigil-{identity.serial.lower()}"
     friendly = f"{profile.short_name} - {identity.serial}"
+    net = pending(LATER_NETWORK, NETWORK)
+    dot1x = pending(LATER_SECURITY, SECURITY)
+    limits = applied("http", how="listener")
     return [
-        ParamDef(n + "BootProto", "dhcp", "enum", ("dhcp", "none"), read=V),
-        ParamDef(n + "IPAddress", "192.168.0.90", check=checks.ipv4, read=V),
-        ParamDef(n + "SubnetMask", "255.255.255.0", check=checks.ipv4),
-        ParamDef(n + "Broadcast", "192.168.0.255", check=checks.ipv4),
-        ParamDef(n + "DefaultRouter", "192.168.0.1", check=checks.ipv4),
-        ParamDef(n + "DNSServer1", "0.0.0.0", check=checks.ipv4),
-        ParamDef(n + "DNSServer2", "0.0.0.0", check=checks.ipv4),
-        ParamDef(n + "DomainName", "", check=checks.hostname_or_empty),
-        ParamDef(n + "HostName", host, check=checks.hostname, read=V),
-        ParamDef(n + "Enabled", "yes", **YESNO),
+        ParamDef(n + "BootProto", "dhcp", "enum", ("dhcp", "none"), read=V, owner=net),
+        ParamDef(n + "IPAddress", "192.168.0.90", check=checks.ipv4, read=V, owner=net),
+        ParamDef(n + "SubnetMask", "255.255.255.0", check=checks.ipv4, owner=net),
+        ParamDef(n + "Broadcast", "192.168.0.255", check=checks.ipv4, owner=net),
+        ParamDef(n + "DefaultRouter", "192.168.0.1", check=checks.ipv4, owner=net),
+        ParamDef(n + "DNSServer1", "0.0.0.0", check=checks.ipv4, owner=net),
+        ParamDef(n + "DNSServer2", "0.0.0.0", check=checks.ipv4, owner=net),
+        ParamDef(n + "DomainName", "", check=checks.hostname_or_empty, owner=net),
+        ParamDef(n + "HostName", host, check=checks.hostname, read=V, owner=pending(
+            LATER_NETWORK, NETWORK, "Read today by the %hostname% of notification and MQTT messages and by the "
+            "first HTTPS certificate; the device does not take the name on the network.")),
+        ParamDef(n + "Enabled", "yes", **YESNO, owner=net),
         live(n + "eth0.MACAddress", lambda: identity.mac),
-        ParamDef(n + "Bonjour.Enabled", "yes", **YESNO),
-        ParamDef(n + "Bonjour.FriendlyName", friendly, maxlen=63),
-        ParamDef(n + "UPnP.Enabled", "yes", **YESNO),
-        ParamDef(n + "UPnP.FriendlyName", friendly, maxlen=63),
-        ParamDef(n + "FTP.Enabled", "no", **YESNO),
-        ParamDef(n + "SSH.Enabled", "no", **YESNO),
-        ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest")),
-        ParamDef(n + "HTTP.Port", "80", "int", minimum=1, maximum=65535, check=checks.service_port),
+        ParamDef(n + "Bonjour.Enabled", "yes", **YESNO, owner=net),
+        ParamDef(n + "Bonjour.FriendlyName", friendly, maxlen=63, owner=net),
+        ParamDef(n + "UPnP.Enabled", "yes", **YESNO, owner=net),
+        ParamDef(n + "UPnP.FriendlyName", friendly, maxlen=63, owner=net),
+        ParamDef(n + "FTP.Enabled", "no", **YESNO, owner=net),
+        ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
+        ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
+                 owner=applied("core.auth", "eventstream")),
+        ParamDef(n + "HTTP.Port", "80", "int", minimum=1, maximum=65535, check=checks.service_port,
+                 owner=pending("http", NETWORK, "The HTTP listener uses the port given to `vigil run`.")),
         # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
         # the next connection, without a restart.
-        ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576),
-        ParamDef(n + "HTTP.HeaderTimeout", "10", "int", minimum=1, maximum=600),
-        ParamDef(n + "HTTP.BodyTimeout", "30", "int", minimum=1, maximum=3600),
-        ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600),
-        ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000),  # a browser opens 6
-        ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000),
-        ParamDef(n + "Resolver.ObtainFromDHCP", "yes", **YESNO),
-        ParamDef(n + "Resolver.NameServerList", "", check=checks.host_list),
-        ParamDef(n + "Resolver.Search", "", check=checks.hostname_or_empty),
-        ParamDef(n + "RTSP.Enabled", "yes", **YESNO),
-        ParamDef(n + "RTSP.Port", "554", "int", minimum=1, maximum=65535),
-        ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous")),
+        ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576, owner=limits),
+        ParamDef(n + "HTTP.HeaderTimeout", "10", "int", minimum=1, maximum=600, owner=limits),
+        ParamDef(n + "HTTP.BodyTimeout", "30", "int", minimum=1, maximum=3600, owner=limits),
+        ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600, owner=limits),
+        ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000, owner=limits),  # a browser opens 6
+        ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000, owner=limits),
+        ParamDef(n + "Resolver.ObtainFromDHCP", "yes", **YESNO, owner=net),
+        ParamDef(n + "Resolver.NameServerList", "", check=checks.host_list, owner=net),
+        ParamDef(n + "Resolver.Search", "", check=checks.hostname_or_empty, owner=net),
+        ParamDef(n + "RTSP.Enabled", "yes", **YESNO, owner=applied("eventstream")),
+        ParamDef(n + "RTSP.Port", "554", "int", minimum=1, maximum=65535,
+                 owner=pending("eventstream", NETWORK, "The RTSP server uses the port given to `vigil run`.")),
+        ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous"), owner=applied("eventstream")),
         # Exhaustion limits of the RTSP metadata server, applied to the next connection.
-        ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000),
-        ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000),
-        ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000),
-        ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600),
-        ParamDef(n + "Interface.I0.dot1x.Enabled", "no", **YESNO),
-        ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2")),
-        ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", ""),
-        ParamDef(n + "Interface.I0.dot1x.EAPTLS.PrivateKeyPassword", "", "password", maxlen=64),
-        ParamDef(n + "ZeroConf.Enabled", "yes", **YESNO),
+        ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
+        ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
+        ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
+        ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600, owner=applied("eventstream")),
+        ParamDef(n + "Interface.I0.dot1x.Enabled", "no", **YESNO, owner=dot1x),
+        ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2"), owner=dot1x),
+        ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", "", owner=dot1x),
+        ParamDef(n + "Interface.I0.dot1x.EAPTLS.PrivateKeyPassword", "", "password", maxlen=64, owner=dot1x),
+        ParamDef(n + "ZeroConf.Enabled", "yes", **YESNO, owner=net),
     ]
 
 
 def time_group() -> list[ParamDef]:
     t = "Time."
+    sync = pending(LATER_TIME, TIME)
+    posix = pending(LATER_TIME, TIME, "Stored and reported by time.cgi; local time follows Time.TimeZone.")
     return [
-        ParamDef(t + "SyncSource", "NTP", "enum", ("NTP", "None")),
-        ParamDef(t + "ObtainFromDHCP", "yes", **YESNO),
-        ParamDef(t + "TimeZone", "Etc/UTC", maxlen=64, ascii_only=True, read=OP, check=checks.iana_zone),
-        ParamDef(t + "POSIXTimeZone", "UTC0", maxlen=64, ascii_only=True, read=OP),
-        ParamDef(t + "DST.Enabled", "no", **YESNO, read=OP),
-        ParamDef(t + "NTP.Server", "", check=checks.host_list),
-        ParamDef(t + "NTP.NTS", "no", **YESNO),
+        ParamDef(t + "SyncSource", "NTP", "enum", ("NTP", "None"), owner=sync),
+        ParamDef(t + "ObtainFromDHCP", "yes", **YESNO, owner=sync),
+        ParamDef(t + "TimeZone", "Etc/UTC", maxlen=64, ascii_only=True, read=OP, check=checks.iana_zone,
+                 owner=applied("system", "core.schedules", note="time.cgi's local time, and when schedules fire")),
+        ParamDef(t + "POSIXTimeZone", "UTC0", maxlen=64, ascii_only=True, read=OP, owner=posix),
+        ParamDef(t + "DST.Enabled", "no", **YESNO, read=OP, owner=posix),
+        ParamDef(t + "NTP.Server", "", check=checks.host_list, owner=sync),
+        ParamDef(t + "NTP.NTS", "no", **YESNO, owner=sync),
         const(t + "NTP.VolatileServer", "", read=A),
     ]
 
 
 def https_group() -> list[ParamDef]:
     return [
-        ParamDef("HTTPS.Enabled", "yes", **YESNO),
-        ParamDef("HTTPS.Port", "443", "int", minimum=1, maximum=65535, check=checks.service_port),
-        ParamDef("HTTPS.AllowAccessThrough", "both", "enum", ("http", "https", "both")),
-        ParamDef("HTTPS.AllowTLS12", "yes", **YESNO),
+        ParamDef("HTTPS.Enabled", "yes", **YESNO, owner=applied("http", note="at the next restart")),
+        ParamDef("HTTPS.Port", "443", "int", minimum=1, maximum=65535, check=checks.service_port,
+                 owner=pending("http", NETWORK, "The HTTPS listener uses the port given to `vigil run`.")),
+        ParamDef("HTTPS.AllowAccessThrough", "both", "enum", ("http", "https", "both"),
+                 owner=applied("http", "eventstream")),
+        ParamDef("HTTPS.AllowTLS12", "yes", **YESNO, owner=applied("http", how="listener")),
     ]
 
 
 def system_group() -> list[ParamDef]:
     s = "System."
+    guard = applied("core.auth")
     return [
-        ParamDef(s + "BoaProtViewer", "password", "enum", ("password", "anonymous")),
-        ParamDef(s + "BoaProtPTZOperator", "password", "enum", ("password", "anonymous")),
-        ParamDef(s + "BruteForce.Enabled", "yes", **YESNO),
-        ParamDef(s + "BruteForce.BlockingPeriod", "10", "int", minimum=1, maximum=86400),
-        ParamDef(s + "BruteForce.PageFailuresPerSecond", "20", "int", minimum=1, maximum=1000),
-        ParamDef(s + "BruteForce.DeviceFailuresPerSecond", "100", "int", minimum=1, maximum=10000),
+        ParamDef(s + "BoaProtViewer", "password", "enum", ("password", "anonymous"), owner=BY_HTTP),
+        ParamDef(s + "BoaProtPTZOperator", "password", "enum", ("password", "anonymous"), owner=pending("http", PTZ)),
+        ParamDef(s + "BruteForce.Enabled", "yes", **YESNO, owner=guard),
+        ParamDef(s + "BruteForce.BlockingPeriod", "10", "int", minimum=1, maximum=86400, owner=guard),
+        ParamDef(s + "BruteForce.PageFailuresPerSecond", "20", "int", minimum=1, maximum=1000, owner=guard),
+        ParamDef(s + "BruteForce.DeviceFailuresPerSecond", "100", "int", minimum=1, maximum=10000, owner=guard),
         # Slow guessing: more than WindowFailures failures from one address within Window seconds
         # block it too (the two above count within one second only).
-        ParamDef(s + "BruteForce.WindowFailures", "10", "int", minimum=1, maximum=100000),
-        ParamDef(s + "BruteForce.Window", "60", "int", minimum=1, maximum=86400),
-        ParamDef(s + "Theme", "light", "enum", ("light", "dark"), read=V, write=V),
+        ParamDef(s + "BruteForce.WindowFailures", "10", "int", minimum=1, maximum=100000, owner=guard),
+        ParamDef(s + "BruteForce.Window", "60", "int", minimum=1, maximum=86400, owner=guard),
+        ParamDef(s + "Theme", "light", "enum", ("light", "dark"), read=V, write=V,
+                 owner=applied("web", note="the web interface's colours")),
     ]
 
 
 def remote_service() -> list[ParamDef]:
     r = "RemoteService."
+    o3c = pending(LATER_NETWORK, NETWORK, "One-click cloud connection (O3C).")
     return [
-        ParamDef(r + "Enabled", "no", "enum", ("yes", "no", "oneclick")),
-        ParamDef(r + "ServerList", "", check=checks.host_list, maxlen=1024),
-        ParamDef(r + "ProxyServer", "", check=checks.hostname_or_empty),
-        ParamDef(r + "ProxyPort", "3128", "int", minimum=1, maximum=65535),
-        ParamDef(r + "ProxyLogin", ""),
-        ParamDef(r + "ProxyPassword", "", "password", maxlen=64),
+        ParamDef(r + "Enabled", "no", "enum", ("yes", "no", "oneclick"), owner=o3c),
+        ParamDef(r + "ServerList", "", check=checks.host_list, maxlen=1024, owner=o3c),
+        ParamDef(r + "ProxyServer", "", check=checks.hostname_or_empty, owner=o3c),
+        ParamDef(r + "ProxyPort", "3128", "int", minimum=1, maximum=65535, owner=o3c),
+        ParamDef(r + "ProxyLogin", "", owner=o3c),
+        ParamDef(r + "ProxyPassword", "", "password", maxlen=64, owner=o3c),
     ]
 
 
@@ -177,39 +204,13 @@ STREAM_PROFILE = ParamTemplate(
         ParamDef("Parameters", "videocodec=h264", maxlen=512, read=V, write=OP),
     ),
     max_groups=26,
+    hard_limit=64,
+    owner=pending("rtsp", MEDIA, "Stored and listed for clients; no media stream reads a profile yet."),
 )
 
 
 def stream_profiles() -> list[ParamDef]:
     return [const("StreamProfile.MaxGroups", str(STREAM_PROFILE.max_groups))]
-
-
-def io_ports(profile: Profile) -> list[ParamDef]:
-    """IOPort.I<n> for each physical port, with the Input/Output counts."""
-    hw = profile.hardware
-    defs: list[ParamDef] = []
-    kinds = (["input"] * hw.io_inputs + ["output"] * hw.io_outputs
-             + ["configurable"] * hw.configurable_io + ["relay"] * hw.relays)
-    for index, kind in enumerate(kinds):
-        g = f"IOPort.I{index}."
-        configurable = kind == "configurable"
-        direction = "output" if kind in ("output", "relay") else "input"
-        defs += [
-            const(g + "Configurable", "yes" if configurable else "no"),
-            ParamDef(g + "Direction", direction, "enum", ("input", "output"), read=V,
-                     write=A if configurable else None),
-            ParamDef(g + "Usage", "Relay" if kind == "relay" else "", maxlen=64, read=V),
-            ParamDef(g + "Input.Name", f"I/O {index + 1}" if kind != "relay" else "Relay", maxlen=64, read=V),
-            ParamDef(g + "Input.Trig", "closed", "enum", ("closed", "open"), read=V),
-            ParamDef(g + "Input.Supervised", "no", **YESNO, read=V),
-            ParamDef(g + "Output.Name", f"I/O {index + 1}" if kind != "relay" else "Relay", maxlen=64, read=V),
-            ParamDef(g + "Output.Active", "closed", "enum", ("closed", "open"), read=V),
-            ParamDef(g + "Output.Button", "none", "enum", ("none", "pulse", "actinact"), read=V),
-            ParamDef(g + "Output.PulseTime", "0", "int", minimum=0, maximum=65535, read=V),
-        ]
-    inputs = sum(1 for k in kinds if k in ("input", "configurable"))
-    outputs = sum(1 for k in kinds if k in ("output", "configurable", "relay"))
-    return defs + [const("Input.NbrOfInputs", str(inputs)), const("Output.NbrOfOutputs", str(outputs))]
 
 
 # Settings a "Restore" (soft factory default) keeps, as the manual lists them.

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from vigil.core.auth import Principal
 from vigil.core.params import ParamDef, ParamError, printable, strip_root
 from vigil.core.roles import Role
-from vigil.http.routing import challenge, refuse
+from vigil.http.routing import Endpoint, challenge, refuse
 from vigil.http.vapix import first, form_args, text
 
 if TYPE_CHECKING:
@@ -88,55 +88,59 @@ def _update_role(device: Device, values: list[tuple[str, str]]) -> Role:
     return Role.VIEWER if values else Role.OPERATOR
 
 
-def register(device: Device) -> None:
+async def param_cgi(request: Request, who: Principal) -> Response:
+    device: Device = request.app.state.device
     params = device.params
-
-    async def handle(request: Request, who: Principal) -> Response:
-        pairs = await form_args(request)
-        action = first(pairs, "action")
-        group = first(pairs, "group")
-        elevated = first(pairs, "usergroup")
-        if elevated is not None:
-            try:
-                needed = Role.parse(elevated)
-            except ValueError:
-                return text(f"# Error: unknown usergroup '{printable(elevated)}'" + EOL)
-            # The argument exists to make a browser log in again: a caller below the level, or
-            # one let in by anonymous viewing, gets a fresh challenge rather than a 403.
-            if who.role < needed or (who.method == "anonymous" and needed > Role.ANONYMOUS):
-                return challenge(device, request)
-        if action == "list":
-            return _listing(device, who, group)
-        if action == "listdefinitions":
-            return _definitions(device, who, group)
-        values = [(k, v) for k, v in pairs if k not in RESERVED]
-        if action in ("update", "add", "remove"):
-            needed = _update_role(device, values) if action == "update" else Role.OPERATOR
-            refusal = refuse(request, who, needed)
-            if refusal is not None:
-                return refusal
+    pairs = await form_args(request)
+    action = first(pairs, "action")
+    group = first(pairs, "group")
+    elevated = first(pairs, "usergroup")
+    if elevated is not None:
         try:
-            if action == "update":
-                if not values:
-                    return text("# Error: No parameters to update" + EOL)
-                params.update(values, who.role, who.name)
-                return text("OK" + EOL)
-            if action == "add":
-                template = first(pairs, "template") or ""
-                short = params.add(template, group or "", values, who.role, who.name,
-                                   force=first(pairs, "force") == "yes")
-                return text(f"{short} OK" + EOL)
-            if action == "remove":
-                if not group:
-                    return text("# Request failed: group is required" + EOL)
-                params.remove(group.split(","), who.role, who.name)
-                return text("OK" + EOL)
-        except ParamError as err:
-            device.logs.system(f"param.cgi {action} refused for {who.name}: {err}", "warning")
-            prefix = "# Error: " if action == "update" else "# Request failed: "
-            return text(prefix + str(err) + EOL)
-        return text("# Error: Invalid action" + EOL)
+            needed = Role.parse(elevated)
+        except ValueError:
+            return text(f"# Error: unknown usergroup '{printable(elevated)}'" + EOL)
+        # The argument exists to make a browser log in again: a caller below the level, or
+        # one let in by anonymous viewing, gets a fresh challenge rather than a 403.
+        if who.role < needed or (who.method == "anonymous" and needed > Role.ANONYMOUS):
+            return challenge(device, request)
+    if action == "list":
+        return _listing(device, who, group)
+    if action == "listdefinitions":
+        return _definitions(device, who, group)
+    values = [(k, v) for k, v in pairs if k not in RESERVED]
+    if action in ("update", "add", "remove"):
+        needed = _update_role(device, values) if action == "update" else Role.OPERATOR
+        refusal = refuse(request, who, needed)
+        if refusal is not None:
+            return refusal
+    try:
+        if action == "update":
+            if not values:
+                return text("# Error: No parameters to update" + EOL)
+            params.update(values, who.role, who.name)
+            return text("OK" + EOL)
+        if action == "add":
+            template = first(pairs, "template") or ""
+            short = params.add(template, group or "", values, who.role, who.name,
+                               force=first(pairs, "force") == "yes")
+            return text(f"{short} OK" + EOL)
+        if action == "remove":
+            if not group:
+                return text("# Request failed: group is required" + EOL)
+            params.remove(group.split(","), who.role, who.name)
+            return text("OK" + EOL)
+    except ParamError as err:
+        device.logs.system(f"param.cgi {action} refused for {who.name}: {err}", "warning")
+        prefix = "# Error: " if action == "update" else "# Request failed: "
+        return text(prefix + str(err) + EOL)
+    return text("# Error: Invalid action" + EOL)
 
-    for path, role in (("/axis-cgi/param.cgi", Role.VIEWER), ("/axis-cgi/view/param.cgi", Role.VIEWER),
-                       ("/axis-cgi/operator/param.cgi", Role.OPERATOR), ("/axis-cgi/admin/param.cgi", Role.ADMIN)):
-        device.router.add(path, handle, role)
+
+# The same API at four paths; the path sets the least role that may call it.
+ROUTES = (
+    Endpoint("/axis-cgi/param.cgi", param_cgi, Role.VIEWER),
+    Endpoint("/axis-cgi/view/param.cgi", param_cgi, Role.VIEWER),
+    Endpoint("/axis-cgi/operator/param.cgi", param_cgi, Role.OPERATOR),
+    Endpoint("/axis-cgi/admin/param.cgi", param_cgi, Role.ADMIN),
+)

@@ -6,10 +6,11 @@ import time
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.conftest import asgi_client, client_as
 from vigil.boot import build_device, factory_reset
-from vigil.core.clock import Clock
+from vigil.core.clock import OFFSET_KEY, Clock
 from vigil.core.roles import Role
 
 TIME = "/axis-cgi/time.cgi"
@@ -88,6 +89,51 @@ async def test_set_date_time_needs_admin(device, clock):
         r = await anon.post(TIME, json={"apiVersion": "1.0", "method": "getDateTimeInfo"})
         assert r.status_code == 401
     assert clock.time() == now and device.params.get("Time.TimeZone") == "Etc/UTC"
+
+
+RANGE_ERROR = ("dateTime must be a UTC time such as 2024-01-31T12:00:00Z, from 2000-01-01T00:00:00Z "
+               "to 2099-12-31T23:59:59Z")
+
+
+@pytest.mark.parametrize("value", [
+    "9999-12-31T23:59:59Z",  # one second later the clock is in year 10000
+    "0001-01-01T00:00:00Z",  # shown as 1-01-01T00:00:06Z: not ISO 8601
+    "1999-12-31T23:59:59Z",
+    "2100-01-01T00:00:00Z",
+    "1970-01-01T00:00:00Z",
+    "2024-1-5T1:2:3Z",  # ISO 8601 pads each field
+    "2024-01-05T01:02:03",  # UTC only
+])
+async def test_set_date_time_refuses_dates_out_of_range(device, admin, clock, value):
+    now = clock.time()
+    body = await call(admin, "setDateTime", {"dateTime": value})
+    assert body["error"] == {"code": 4002, "message": RANGE_ERROR}
+    assert clock.time() == now
+    assert device.store.get_kv(OFFSET_KEY) is None
+    assert (await call(admin, "getDateTimeInfo"))["data"]["dateTime"] == "2023-11-14T22:13:20Z"
+    assert "set date and time" not in device.logs.text("audit")
+    assert "time.cgi setDateTime refused for root" in device.logs.text("system")
+
+
+@pytest.mark.parametrize("value", ["2000-01-01T00:00:00Z", "2099-12-31T23:59:59Z"])
+async def test_set_date_time_accepts_the_ends_of_the_range(admin, clock, value):
+    assert (await call(admin, "setDateTime", {"dateTime": value}))["data"] == {}
+    assert (await call(admin, "getDateTimeInfo"))["data"]["dateTime"] == value
+
+
+def test_a_stored_clock_out_of_range_goes_back_to_the_host_time(tmp_path):
+    """A device whose date was set to 9999-12-31 before the range was checked works again."""
+    data = tmp_path / "data"
+    device = build_device("s3016", data)
+    device.store.set_kv(OFFSET_KEY, repr(datetime(9999, 12, 31, tzinfo=UTC).timestamp() - time.time()))
+    device.close()
+    again = build_device("s3016", data)  # the device's own clock, with the stored offset
+    try:
+        assert abs(again.clock.time() - time.time()) < 5
+        assert float(again.store.get_kv(OFFSET_KEY)) == 0.0
+        assert "the stored date and time were outside 2000..2099" in again.logs.text("system")
+    finally:
+        again.close()
 
 
 async def test_set_date_time_moves_the_device_clock_only(tmp_path):

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import client_as, make_device
-from vigil.core.clock import FakeClock
+from tests.conftest import client_as
 from vigil.device import Device
 from vigil.features.io.service import IO_SERVICE
 
 BASE = "/axis-cgi/virtualinput/"
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
 NS = {"v": "http://www.axis.com/vapix/http_cgi/virtualinput1"}
-
-
-@pytest.fixture
-def w401(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
-
-
-@pytest.fixture
-async def operator(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "operator") as c:
-        yield c
 
 
 def parse(r: httpx.Response) -> etree._Element:
@@ -121,6 +105,26 @@ async def test_errors_change_nothing(w401: Device, operator: httpx.AsyncClient, 
     assert got == code, r.text
     assert description
     assert all(state(w401, n) == "0" for n in range(1, 33))
+
+
+HUGE = "9" * 5000  # more digits than int() converts
+
+
+@pytest.mark.parametrize("path, args, code", [
+    ("activate.cgi", {"port": HUGE}, 20),
+    ("deactivate.cgi", {"port": HUGE}, 20),
+    ("activate.cgi", {"port": "1", "duration": HUGE}, 50),
+    ("activate.cgi", {"port": "\u0661"}, 20),  # a digit, but not an ASCII one
+    ("activate.cgi", {"port": "1", "duration": "2147483648"}, 50),
+])
+async def test_unreadable_numbers_get_a_virtual_input_error(w401: Device, operator: httpx.AsyncClient, path: str,
+                                                            args: dict[str, str], code: int) -> None:
+    r = await operator.get(BASE + path, params={"schemaversion": "1", **args})
+    got, description = error(r)
+    assert got == code, r.text[:300]
+    assert len(description) < 200  # the value is cut short in the reply
+    assert all(state(w401, n) == "0" for n in range(1, 33))
+    assert "virtual input request of operator1 refused" in w401.logs.text("system")
 
 
 async def test_viewer_may_not_use_virtual_inputs(w401: Device) -> None:

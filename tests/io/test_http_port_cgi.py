@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import asgi_client, client_as, make_device
-from vigil.core.clock import FakeClock
+from tests.conftest import asgi_client
+from tests.peers.servers import wait_for
 from vigil.device import Device
 from vigil.hal.io import IO_HARDWARE
 
@@ -21,38 +19,11 @@ RELAY = "tns1:Device/Trigger/Relay"
 SUPERVISED = "tns1:Device/tnsaxis:IO/SupervisedPort"
 
 
-@pytest.fixture
-def w401(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
-
-
-@pytest.fixture
-async def operator(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "operator") as c:
-        yield c
-
-
-@pytest.fixture
-async def viewer(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "viewer") as c:
-        yield c
-
-
 def relay_states(dev: Device) -> list[str]:
     seen: list[str] = []
     dev.events.subscribe(lambda e: seen.append(e.data["state"]) if e.topic == PORT and e.source["port"] == "9"
                          else None)
     return seen
-
-
-async def wait_for(predicate, seconds: float = 2.0) -> None:
-    for _ in range(int(seconds / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("timed out")
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -175,6 +146,21 @@ async def test_garbage_is_refused_and_changes_nothing(w401: Device, operator: ht
     await asyncio.sleep(0.01)
     assert [w401.hardware[IO_HARDWARE].output(i) for i in range(9)] == ["open"] * 9
     assert w401.events.state(PORT, {"port": "9"}) == {"state": "0"}
+
+
+HUGE = "9" * 5000  # more digits than int() converts
+
+
+@pytest.mark.parametrize("key", ["check", "checkactive", "checkdirection"])
+@pytest.mark.parametrize("value", [HUGE, "1," + HUGE, "\u0661", "1\r\nport2=1"])
+async def test_unreadable_port_numbers_get_a_port_cgi_error(w401: Device, viewer: httpx.AsyncClient,
+                                                            key: str, value: str) -> None:
+    r = await viewer.get(URL, params={key: value})
+    assert r.status_code == 200
+    assert r.text.startswith(f"# Error: {key}=") and "ports are numbers from 1 to 9" in r.text, r.text[:200]
+    assert r.text.count("\n") == 1 and len(r.text) < 300  # one line, the value cut short
+    assert "Internal error" not in r.text
+    assert f"port.cgi refused for viewer1: {key}=" in w401.logs.text("system")
 
 
 async def test_a_bad_argument_stops_the_whole_request(w401: Device, operator: httpx.AsyncClient) -> None:

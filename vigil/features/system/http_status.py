@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
+from vigil.http.routing import Endpoint
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -21,12 +22,15 @@ def iso_utc(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def register(device: Device) -> None:
-    async def clients(request: Request, who: Principal) -> Response:
-        rows = device.auth.recent_clients()
-        return JSONResponse({"clients": [
-            {"address": address, "user": user, "method": method, "lastSeen": iso_utc(seen)}
-            for address, user, method, seen in rows
-        ]}, headers={"Cache-Control": "no-store"})
+async def clients(request: Request, who: Principal) -> Response:
+    device: Device = request.app.state.device
+    rows = device.auth.recent_clients()
+    return JSONResponse({"clients": [
+        {"address": address, "user": user, "method": method, "lastSeen": iso_utc(seen)}
+        for address, user, method, seen in rows
+    ]}, headers={"Cache-Control": "no-store"})
 
-    device.router.add("/vigil/clients", clients, Role.ADMIN, methods=("GET",), kind="json")
+
+ROUTES = (
+    Endpoint("/vigil/clients", clients, Role.ADMIN, methods=("GET",), kind="json"),
+)

@@ -4,7 +4,6 @@ simulated hardware and the events each change puts on the bus."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +20,6 @@ PORT = "tns1:Device/tnsaxis:IO/Port"
 DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
 RELAY = "tns1:Device/Trigger/Relay"
 SUPERVISED = "tns1:Device/tnsaxis:IO/SupervisedPort"
-
-
-@pytest.fixture
-def w401(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
-
-
-@pytest.fixture
-async def admin(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "admin") as c:
-        yield c
-
-
-@pytest.fixture
-async def operator(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "operator") as c:
-        yield c
-
-
-@pytest.fixture
-async def viewer(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "viewer") as c:
-        yield c
 
 
 async def call(client: httpx.AsyncClient, method: str, params: Any = None, version: str | None = "1.0",
