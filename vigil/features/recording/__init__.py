@@ -27,7 +27,8 @@ def params() -> list[ParamDef]:
 def register(device: Device) -> None:
 
     device.params.declare(params())
-    service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data)
+    service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data,
+                               device.vault)
     device.features[RECORDING_SERVICE] = service
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))

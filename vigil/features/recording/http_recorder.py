@@ -10,7 +10,6 @@ or an unknown source or recording, 1001 when the source's volume cannot be writt
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, fields
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,7 @@ from vigil.core.roles import Role
 from vigil.device import Api
 from vigil.features.recording.const import RECORDER_REFUSED, RECORDER_VOLUME_UNAVAILABLE
 from vigil.features.recording.recorder import RecordingService, VolumeUnavailable
-from vigil.features.recording.sources import Source, SourceError
+from vigil.features.recording.sources import FIELDS, SourceError, source_from_json
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
 
 if TYPE_CHECKING:
@@ -57,14 +56,14 @@ class RecorderApi:
         body = call.params.get("source")
         if not isinstance(body, dict):
             raise JsonApiError(ERRORS.bad_params, "Parameter 'source' must be an object")
-        unknown = set(body) - {f.name for f in fields(Source)}
+        unknown = sorted(set(body) - set(FIELDS))
         if unknown:
-            raise JsonApiError(ERRORS.bad_params, f"Unknown source fields: {', '.join(sorted(unknown))}")
-        current = self.service.sources.all.get(str(body.get("id", "")))
-        merged = {**(asdict(current) if current else {}), **body}
+            raise JsonApiError(ERRORS.bad_params, f"Unknown source fields: {', '.join(k[:40] for k in unknown)}")
+        sources = self.service.sources
+        current = sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
         try:
-            saved = self.service.sources.put(Source(**merged), who.name)
-        except (TypeError, SourceError) as err:
+            saved = sources.put(source_from_json(body, current), who.name)
+        except SourceError as err:
             raise JsonApiError(RECORDER_REFUSED, f"Invalid source: {err}") from None
         await self.service.reconfigure(saved.id)
         return {"source": saved.public()}
