@@ -22,6 +22,7 @@ import bisect
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 
 from vigil.core.store import Store
 from vigil.footage import atrest, mp4
@@ -31,22 +32,26 @@ WINDOW = 1 << 20  # read-ahead for the small spans of a Matroska layout
 MOOF_READ = 4096  # a stored moof is ~12 bytes per sample: one read covers most
 
 
+class Reason(Enum):
+    """Why footage cannot answer a request (an API maps each to its own error code)."""
+
+    NO_ID = "no recording named"
+    NO_RECORDING = "no such recording"
+    LOCKED = "the volume is encrypted and locked"
+    NO_FOOTAGE = "no footage in the range"
+    START_AFTER_STOP = "the start is not before the stop"
+    START_AFTER_END = "the range starts after the recording"
+    STOP_BEFORE_BEGIN = "the range ends before the recording"
+    NO_VIDEO = "the recording has no video"
+
+
 class FootageError(Exception):
-    """A request the footage cannot answer; `code` follows the VAPIX export error codes."""
+    """A request the footage cannot answer: `reason` says why, `message` in words."""
 
-    def __init__(self, code: int, message: str, status: int = 400) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
-        self.code = code
+        self.reason = reason
         self.message = message
-        self.status = status
-
-
-# The export API's error codes (VAPIX Edge storage API, "General error response").
-PROCESSING, INVALID_REQUEST, NOT_FOUND = 10, 20, 110
-BAD_START, BAD_STOP, START_AFTER_STOP = 120, 130, 140
-START_AFTER_END, STOP_BEFORE_BEGIN, BAD_FORMAT = 150, 160, 170
-BAD_PASSWORD, BAD_ENCRYPTION, NO_PASSWORD, NO_ENCRYPTION = 240, 250, 260, 270
-JOB_NOT_FOUND, TOO_MANY_JOBS = 190, 220
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,10 @@ class Recording:
 
 def get_recording(store: Store, recording_id: str | None, disk: str | None = None) -> Recording:
     if not recording_id:
-        raise FootageError(INVALID_REQUEST, "recordingid is required")
+        raise FootageError(Reason.NO_ID, "a recording id is required")
     rows = store.query("SELECT id, source, volume, kind, start, stop FROM recordings WHERE id=?", (recording_id,))
     if not rows or (disk not in (None, "", "all") and rows[0][2] != disk):
-        raise FootageError(NOT_FOUND, f"no recording {recording_id!r}" + (f" on disk {disk!r}" if disk else ""), 404)
+        raise FootageError(Reason.NO_RECORDING, f"no recording {recording_id!r}" + (f" on disk {disk!r}" if disk else ""))
     return Recording(*rows[0])
 
 
@@ -150,15 +155,15 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
     to it (best effort, as VAPIX export does), one wholly outside it is an error."""
     extent = recording_extent(store, recording.id)
     if extent is None:
-        raise FootageError(START_AFTER_END, "the recording has no footage yet", 404)
+        raise FootageError(Reason.NO_FOOTAGE, "the recording has no footage yet")
     first, last = extent
     if start is not None and stop is not None and stop <= start:
-        raise FootageError(START_AFTER_STOP, "the start time must be before the stop time")
+        raise FootageError(Reason.START_AFTER_STOP, "the start time must be before the stop time")
     if start is not None and start >= last:
-        raise FootageError(START_AFTER_END, "the start time is after the end of the recording"
+        raise FootageError(Reason.START_AFTER_END, "the start time is after the end of the recording"
                            + (" (so far)" if recording.ongoing else ""))
     if stop is not None and stop <= first:
-        raise FootageError(STOP_BEFORE_BEGIN, "the stop time is before the start of the recording")
+        raise FootageError(Reason.STOP_BEFORE_BEGIN, "the stop time is before the start of the recording")
     start = first if start is None else max(start, first)
     stop = last if stop is None else min(stop, last)
     key_start = store.query("SELECT MAX(f.start) FROM fragments f JOIN segments s ON s.id = f.segment "
@@ -179,14 +184,14 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
                 except FileNotFoundError:  # removed by retention since the query
                     files[fragment.path] = -1
                 except atrest.VolumeLocked:
-                    raise FootageError(NOT_FOUND, "the recording is on an encrypted volume that is locked: "
-                                       "mount the volume with its password", 503) from None
+                    raise FootageError(Reason.LOCKED, "the recording is on an encrypted volume that is locked: "
+                                       "mount the volume with its password") from None
             if files[fragment.path] >= 0:
                 kept.append(fragment)
         while kept and not kept[0].key:  # what comes first must start with a key frame
             kept.pop(0)
         if not kept:
-            raise FootageError(START_AFTER_END, "no decodable footage in the requested range", 404)
+            raise FootageError(Reason.NO_FOOTAGE, "no decodable footage in the requested range")
         # One file holds one stream format; a change (new resolution, codec) ends the selection.
         init = atrest.pread(files[kept[0].path], kept[0].init_size, 0)
         inits = {kept[0].segment: init}
@@ -200,7 +205,7 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
                 break
         tracks = mp4.parse_init(init)
         if not any(t.kind == "video" for t in tracks):
-            raise FootageError(PROCESSING, "the recording has no video track", 500)
+            raise FootageError(Reason.NO_VIDEO, "the recording has no video track")
         used = {f.path for f in kept}
         for path, fd in list(files.items()):
             if path not in used:

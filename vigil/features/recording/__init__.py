@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
-from vigil.features.recording import actions, api, export, playback
+from vigil.features.recording import actions, http_export, http_play, http_record, http_recorder
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
@@ -27,7 +27,8 @@ def params() -> list[ParamDef]:
 def register(device: Device) -> None:
 
     device.params.declare(params())
-    service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data)
+    service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data,
+                               device.vault)
     device.features[RECORDING_SERVICE] = service
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
@@ -36,9 +37,10 @@ def register(device: Device) -> None:
     for action in actions.action_types(service):
         device.rules.register(action)
     service.prebuffer_for = lambda source_id: actions.prebuffer_seconds(device.rules, source_id)
-    api.register(device, service)
-    playback.register(device)
-    export.register(device)
+    http_recorder.register(device, service)
+    http_record.register(device)
+    http_play.register(device)
+    http_export.register(device)
 
 
 async def run_with_test_cameras(device: Device, service) -> None:

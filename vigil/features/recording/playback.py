@@ -1,7 +1,7 @@
-"""Playback over HTTP: any time range of one recording as a fragmented MP4 that a browser
-`<video>` plays and seeks in.
+"""Playback: any time range of one recording as a fragmented MP4 that a browser `<video>`
+plays and seeks in (served by http_play.py as
 
-    GET /axis-cgi/record/play.cgi?recordingid=ID[&starttime=ISO][&stoptime=ISO][&diskid=D]
+    GET /axis-cgi/record/play.cgi?recordingid=ID[&starttime=ISO][&stoptime=ISO][&diskid=D]).
 
 The answer is built from the index, never from a temporary file:
 
@@ -36,37 +36,12 @@ reports a failure instead of trying to play the error text.
 
 from __future__ import annotations
 
-import asyncio
 import struct
-from typing import TYPE_CHECKING
-from urllib.parse import urlencode
-from xml.sax.saxutils import quoteattr
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-
-from vigil.core.auth import Principal
-from vigil.core.roles import Role
 from vigil.core.store import Store
-from vigil.features.recording.api import iso, parse_iso
-from vigil.features.recording.responses import LayoutResponse, etag_for
 from vigil.footage import mp4
-from vigil.footage.reader import (
-    BAD_START,
-    BAD_STOP,
-    FootageError,
-    Layout,
-    Selection,
-    get_recording,
-    recording_extent,
-    select,
-)
-from vigil.http.vapix import form_args
+from vigil.footage.reader import Layout, Selection, get_recording, select
 
-if TYPE_CHECKING:
-    from vigil.device import Device
-
-PLAY_PATH = "/axis-cgi/record/play.cgi"
 MAX_SIDX_REFERENCES = 0xFFFF
 
 
@@ -124,59 +99,3 @@ def _patcher(sequence: int, video_base: int, video_track: int, video_rate: int, 
         return bytes(data)
 
     return patch
-
-
-def error_response(err: FootageError) -> Response:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<root><error code="{err.code}" '
-            f'description={quoteattr(err.message)}/></root>\n')
-    return Response(body, status_code=err.status, media_type="text/xml; charset=utf-8")
-
-
-def parse_times(args: list[tuple[str, str]]) -> tuple[float | None, float | None]:
-    values = {}
-    for name, code in (("starttime", BAD_START), ("stoptime", BAD_STOP)):
-        text = next((v for k, v in args if k == name), None)
-        if text is None or text == "":
-            values[name] = None
-            continue
-        try:
-            values[name] = parse_iso(text)
-        except (ValueError, OverflowError):
-            raise FootageError(code, f"{name} is not a UTC ISO 8601 time: {text[:40]!r}") from None
-    return values["starttime"], values["stoptime"]
-
-
-def register(device: Device) -> None:
-    store = device.store
-
-    async def play(request: Request, who: Principal) -> Response:
-        try:
-            args = await form_args(request)
-            recording_id = next((v for k, v in args if k == "recordingid"), None)
-            disk = next((v for k, v in args if k == "diskid"), None)
-            start, stop = parse_times(args)
-            recording = get_recording(store, recording_id, disk)
-            if recording.ongoing:
-                extent = recording_extent(store, recording.id)
-                if extent is not None and (stop is None or stop > extent[1]):
-                    # Pin the end (the indexed end, cut to the millisecond) so all requests see one file.
-                    pinned = [(k, v) for k, v in args if k != "stoptime"] + [("stoptime", iso(extent[1]))]
-                    return RedirectResponse(f"{PLAY_PATH}?{urlencode(pinned)}", 302,
-                                            headers={"Cache-Control": "no-store"})
-            layout = await asyncio.to_thread(playback_layout, store, recording.id, start, stop, disk)
-        except FootageError as err:
-            return error_response(err)
-        selection = layout.selection
-        assert selection is not None
-        headers = {
-            "Cache-Control": "private, no-cache",
-            "Content-Disposition": f'inline; filename="{recording.id}.mp4"',
-            "X-Vigil-Start-Time": iso(selection.start),
-            "X-Vigil-Stop-Time": iso(selection.stop),
-        }
-        tag = etag_for(layout, recording.id, selection.start, selection.stop, len(selection.fragments),
-                       selection.fragments[0].segment, selection.fragments[0].offset)
-        return LayoutResponse(layout, request, "video/mp4", headers, etag=tag)
-
-    # safe_get: the Recordings page plays it in a <video>, which sends no same-origin proof on plain HTTP.
-    device.router.add(PLAY_PATH, play, Role.VIEWER, methods=("GET",), kind="xml", safe_get=True)

@@ -25,6 +25,7 @@ from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
 from vigil.core.registry import Key
 from vigil.core.store import Store
+from vigil.core.vault import Vault
 from vigil.features.recording.ingest import Connection, Gop, Reader
 from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source, Sources
@@ -188,14 +189,15 @@ class SourceRecorder:
 
 
 class RecordingService:
-    def __init__(self, store: Store, bus: EventBus, logs: Logs, params: ParamTree, clock, data: Path) -> None:
+    def __init__(self, store: Store, bus: EventBus, logs: Logs, params: ParamTree, clock, data: Path,
+                 vault: Vault) -> None:
         self.store = store
         self.bus = bus
         self.logs = logs
         self.params = params
         self.clock = clock.time
         self.data = data
-        self.sources = Sources(store, logs)
+        self.sources = Sources(store, logs, vault)
         self.segments = SegmentStore(store, self._on_write_error)
         self.reader = Reader()
         self.recorders: dict[str, SourceRecorder] = {}

@@ -19,8 +19,8 @@ from vigil.core.params import ParamError
 from vigil.core.roles import Role
 from vigil.device import Api
 from vigil.features.storage import network
-from vigil.features.storage.jobs import Job, StorageError
 from vigil.features.storage.service import NETWORK, StorageService
+from vigil.features.storage.tool_jobs import Job, StorageError
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from vigil.core.atomic import fsync_dir
 from vigil.features.storage import tools
-from vigil.features.storage.jobs import Job, StorageError
+from vigil.features.storage.tool_jobs import Job, StorageError
 from vigil.footage import atrest
 from vigil.footage.writer import recover
 

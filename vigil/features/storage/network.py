@@ -27,7 +27,7 @@ from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSEr
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from vigil.features.storage.jobs import StorageError
+from vigil.features.storage.tool_jobs import StorageError
 
 VERSIONS = {"auto": None, "2.1": Dialects.SMB_2_1_0, "3.0": Dialects.SMB_3_0_0, "3.02": Dialects.SMB_3_0_2,
             "3.1.1": Dialects.SMB_3_1_1}

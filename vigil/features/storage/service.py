@@ -39,7 +39,7 @@ from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.storage import network, tools
 from vigil.features.storage.encryption import INVALID_PASSPHRASE, Encryption
-from vigil.features.storage.jobs import Job, Jobs, StorageError
+from vigil.features.storage.tool_jobs import Job, Jobs, StorageError
 from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, drive_leds, level_problem
 
 if TYPE_CHECKING:

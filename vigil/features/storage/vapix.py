@@ -18,8 +18,8 @@ from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.device import Api
 from vigil.features.storage import network
-from vigil.features.storage.jobs import Job, StorageError
 from vigil.features.storage.service import NETWORK, RAID_API_STATE, StorageService
+from vigil.features.storage.tool_jobs import Job, StorageError
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, first, form_args
 
 if TYPE_CHECKING:
