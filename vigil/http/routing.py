@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,10 @@ class Router:
         endpoint = Endpoint(path, handler, role, **options)
         self.endpoints.append(endpoint)
         return endpoint
+
+    def include(self, endpoints: Iterable[Endpoint]) -> None:
+        """Add a module's route table (its `ROUTES`, named handlers as data)."""
+        self.endpoints.extend(endpoints)
 
     def json_api(self, path: str, versions: list[str], methods: dict[str, JsonMethod],
                  errors: JsonErrors | None = None) -> Endpoint:

@@ -27,6 +27,5 @@ def register(device: Device) -> None:
     for action in service.action_types():
         device.rules.register(action)
     device.on_load.append(service.declare)
-    for route in ROUTES:
-        device.router.add(**vars(route))
+    device.router.include(ROUTES)
     device.apis.append(Api("io-port-management", PORT_MANAGEMENT_VERSIONS[-1], "I/O Port Management"))

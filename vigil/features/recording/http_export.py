@@ -279,8 +279,7 @@ JOB_METHODS: dict[str, tuple[Role, Callable[[ExportJobsApi, JsonCall, Principal]
 def register(device: Device) -> ExportJobs:
     jobs = ExportJobs(device.store, device.params, device.logs, device.clock, device.data / "exports")
     device.features[EXPORT_JOBS] = jobs
-    for route in ROUTES:
-        device.router.add(route.path, route.handler, route.role, methods=route.methods, kind=route.kind)
+    device.router.include(ROUTES)
     api = ExportJobsApi(jobs)
     device.router.json_api(JOBS_PATH, ["1.0"], {name: JsonMethod(role, partial(handler, api))
                                                 for name, (role, handler) in JOB_METHODS.items()}, JOB_ERRORS)

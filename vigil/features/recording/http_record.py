@@ -178,5 +178,4 @@ ROUTES = (
 
 
 def register(device: Device) -> None:
-    for route in ROUTES:
-        device.router.add(route.path, route.handler, route.role, methods=route.methods, kind=route.kind)
+    device.router.include(ROUTES)

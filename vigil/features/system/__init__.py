@@ -38,7 +38,6 @@ def register_platform(device: Device) -> None:
     params.declare(groups.stream_profiles())
     params.declare_template(groups.STREAM_PROFILE)
     note_pending_changes(params, device.logs)
-    for route in ROUTES:
-        device.router.add(**vars(route))
+    device.router.include(ROUTES)
     http_discovery.register(device)  # JSON APIs: their method tables go through router.json_api
     http_time.register(device)
