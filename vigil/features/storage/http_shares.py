@@ -2,8 +2,9 @@
 shares, bind one to the NetworkShare disk and unbind it, and test a connection as a job polled
 with job.cgi. Replies are `<NetworkShareResponse>`; errors are this API's codes (const.py).
 
-Roles: listing, testing and polling a test are an operator's, and so are binding and
-unbinding; adding, modifying and removing a share are an administrator's.
+Roles: listing, testing and polling a test are an operator's; every change, binding and
+unbinding included, is an administrator's, as in storage.cgi (binding chooses where recordings
+go and starts connecting; unmounting, the step before unbinding, is an administrator's too).
 """
 
 from __future__ import annotations
@@ -149,8 +150,8 @@ ROUTES = (  # where the device has a NetworkShare volume
     Cgi("/axis-cgi/disks/networkshare/add.cgi", add_share, Role.ADMIN),
     Cgi("/axis-cgi/disks/networkshare/modify.cgi", modify_share, Role.ADMIN),
     Cgi("/axis-cgi/disks/networkshare/remove.cgi", remove_share, Role.ADMIN),
-    Cgi("/axis-cgi/disks/networkshare/bind.cgi", bind_share, Role.OPERATOR),
-    Cgi("/axis-cgi/disks/networkshare/unbind.cgi", unbind_share, Role.OPERATOR),
+    Cgi("/axis-cgi/disks/networkshare/bind.cgi", bind_share, Role.ADMIN),
+    Cgi("/axis-cgi/disks/networkshare/unbind.cgi", unbind_share, Role.ADMIN),
     Cgi("/axis-cgi/disks/networkshare/test.cgi", test_share, Role.OPERATOR),
     Cgi("/axis-cgi/disks/networkshare/job.cgi", test_job, Role.OPERATOR),
     Cgi("/axis-cgi/disks/networkshare/schemaversions.cgi", schema_versions, Role.OPERATOR),
