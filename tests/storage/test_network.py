@@ -29,6 +29,7 @@ from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.storage.http_storage import volume_view
+from vigil.features.storage.jobs import Job
 from vigil.features.storage.network import ShareConfig
 from vigil.features.storage.service import DISRUPTION, NETWORK, STORAGE_SERVICE, StorageService
 
@@ -122,6 +123,15 @@ def samba() -> Iterator[Samba]:
 
 
 @pytest.fixture
+def other_samba() -> Iterator[Samba]:
+    """A second server that knows the same user and password: a test that logs in there was
+    given the password."""
+    server = Samba().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
 async def dev(tmp_path: Path) -> AsyncIterator[Device]:
     device = build_device("s3016", tmp_path / "data", Ports(), Clock())
     yield device
@@ -203,6 +213,34 @@ async def test_connection_test_versions_and_clear_errors(dev: Device, samba: Sam
         assert (await call(admin, "removeNetworkShare", shareId=share_id)) == {
             "apiVersion": "1.0", "method": "removeNetworkShare", "data": {}}  # unmounts, unbinds, removes
     assert storage(dev).bound is None and share_id not in storage(dev).shares
+
+
+async def test_a_test_elsewhere_gets_no_stored_password(dev: Device, samba: Samba, other_samba: Samba) -> None:
+    """Finding 1: a test with a changed address (or share, or user) logged in there with the
+    stored password. Now it logs in only with a password given with the test."""
+    svc = storage(dev)
+
+    async def tested(reply: dict) -> Job:
+        assert "data" in reply, reply
+        return await svc.jobs.wait(svc.jobs.get(reply["data"]["job"]["jobId"]))
+
+    async with client_as(dev, "admin") as admin:
+        share_id = (await call(admin, "addNetworkShare", share=share_body(samba)))["data"]["share"]["id"]
+        assert (await tested(await call(admin, "testNetworkShare", shareId=share_id))).result == "OK"
+        for elsewhere in ({"address": other_samba.address}, {"address": other_samba.address, "password": "******"}):
+            job = await tested(await call(admin, "testNetworkShare", share={"id": share_id, **elsewhere}))
+            assert (job.result, job.code) == ("ERROR", 710) and "logon failure" in job.description, job
+        r = await admin.get("/axis-cgi/disks/networkshare/test.cgi", params={
+            "schemaversion": "1", "shareid": share_id, "address": other_samba.address})
+        job = await svc.jobs.wait(svc.jobs.get(int(ET.fromstring(r.text).find("TestSuccess").get("JobId"))))
+        assert (job.result, job.code) == ("ERROR", 710) and "logon failure" in job.description, job
+        r = await admin.get(f"/axis-cgi/disks/networkshare/job.cgi?schemaversion=1&jobid={job.id}")
+        assert ET.fromstring(r.text).findtext("JobSuccess/GeneralError/ErrorCode") == "710"
+        # The other server does accept that user and password, when the test is given them.
+        job = await tested(await call(admin, "testNetworkShare", share={
+            "id": share_id, "address": other_samba.address, "password": PASSWORD}))
+        assert job.result == "OK", job
+    assert svc.shares[share_id].address == samba.address  # a test changes nothing stored
 
 
 async def test_vapix_network_share_flow(dev: Device, samba: Samba) -> None:

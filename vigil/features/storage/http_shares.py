@@ -2,15 +2,16 @@
 shares, bind one to the NetworkShare disk and unbind it, and test a connection as a job polled
 with job.cgi. Replies are `<NetworkShareResponse>`; errors are this API's codes (const.py).
 
-Roles: listing, testing and polling a test are an operator's; every change, binding and
-unbinding included, is an administrator's, as in storage.cgi (binding chooses where recordings
-go and starts connecting; unmounting, the step before unbinding, is an administrator's too).
+Roles: listing, testing a stored share as stored, and polling a test are an operator's; every
+change, binding included, and a test with any connection setting given (address, share, user,
+pass, smbversion) are an administrator's: such a test sends a user name and password to an
+address of the caller's choosing. The stored password goes only to its own server (see
+shares.settings_to_test).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -22,7 +23,9 @@ from vigil.features.storage import network
 from vigil.features.storage.const import INVALID_VALUE, NETWORK, UNSUPPORTED_SCHEMA
 from vigil.features.storage.jobs import StorageError
 from vigil.features.storage.routes import Cgi, add_cgis
+from vigil.features.storage.shares import changes_connection, settings_to_test
 from vigil.features.storage.vapix_xml import XSI, attrs, escape, job_id, schema_ok, xml_reply
+from vigil.http.routing import refuse
 from vigil.http.vapix import first, form_args
 
 if TYPE_CHECKING:
@@ -117,12 +120,19 @@ async def unbind_share(service: StorageService, request: Request, who: Principal
 
 
 async def test_share(service: StorageService, request: Request, who: Principal) -> Response:
+    args = await form_args(request)
+    if changes_connection(_given(args)):
+        refusal = refuse(request, who, Role.ADMIN)
+        if refusal is not None:
+            return refusal
+
     async def act(args: Args) -> str:
-        base = service.shares.get(first(args, "shareid", "") or "") or network.ShareConfig("", "", "", "")
-        config = network.ShareConfig(**(asdict(base) | {"id": first(args, "shareid", base.id) or ""} | _given(args)))
-        config.nicename = config.nicename or "test"
-        config.version = config.version or "auto"
-        job = service.network_shares.test(config, who.name)
+        share_id = first(args, "shareid", "") or ""
+        stored = service.shares.get(share_id)
+        given = _given(args)
+        if stored is None and share_id and not changes_connection(given):
+            raise StorageError(f"There is no network share {share_id!r}", INVALID_VALUE)
+        job = service.network_shares.test(settings_to_test(stored, {"id": share_id, **given}), who.name)
         return f'<TestSuccess JobId="{job.id}" />'
     return await _share_call(request, act)
 
@@ -152,7 +162,7 @@ ROUTES = (  # where the device has a NetworkShare volume
     Cgi("/axis-cgi/disks/networkshare/remove.cgi", remove_share, Role.ADMIN),
     Cgi("/axis-cgi/disks/networkshare/bind.cgi", bind_share, Role.ADMIN),
     Cgi("/axis-cgi/disks/networkshare/unbind.cgi", unbind_share, Role.ADMIN),
-    Cgi("/axis-cgi/disks/networkshare/test.cgi", test_share, Role.OPERATOR),
+    Cgi("/axis-cgi/disks/networkshare/test.cgi", test_share, Role.OPERATOR),  # with settings: ADMIN (above)
     Cgi("/axis-cgi/disks/networkshare/job.cgi", test_job, Role.OPERATOR),
     Cgi("/axis-cgi/disks/networkshare/schemaversions.cgi", schema_versions, Role.OPERATOR),
 )

@@ -8,6 +8,11 @@ setWriteProtect, setRetention, healthTest, listNetworkShares,
 addNetworkShare (tests the share first unless `addWithoutTesting`), modifyNetworkShare,
 removeNetworkShare (unmounts, unbinds and removes), bindNetworkShare, unbindNetworkShare,
 testNetworkShare. Tools return a job to poll with getJob.
+
+testNetworkShare with `shareId` tests that stored share as stored (an operator may); with a
+`share` object that gives any connection setting (address, share, user, password, version) it
+is an administrator's, and the stored password goes only to the stored server (see
+shares.settings_to_test).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from vigil.features.storage.const import (
 )
 from vigil.features.storage.jobs import Job, StorageError
 from vigil.features.storage.routes import Method, json_methods
+from vigil.features.storage.shares import changes_connection, settings_to_test
 from vigil.hal.disks import drive_leds
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors
 
@@ -324,12 +330,18 @@ async def unbind_network_share(service: StorageService, call: JsonCall, who: Pri
 
 async def test_network_share(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
     if "share" in call.params:
-        config = _share_from(service, call)
+        given = _share_fields(call)
+        if changes_connection(given) and who.role < Role.ADMIN:
+            service.logs.access(f"{who.name} refused testNetworkShare with connection settings: needs "
+                                f"{Role.ADMIN.label}")
+            raise JsonApiError(REFUSED, "Testing a network share with other settings than the stored ones needs an "
+                                        "administrator; test a stored share with 'shareId'")
+        config = settings_to_test(service.shares.get(given.get("id", "")), given)
     else:
         stored = service.shares.get(_text(call, "shareId"))
         if stored is None:
             raise JsonApiError(REFUSED, "No such network share")
-        config = stored
+        config = settings_to_test(stored, {})
     return _job_reply(lambda: service.network_shares.test(config, who.name))
 
 
@@ -358,7 +370,7 @@ SHARE_METHODS = {  # where the device has a NetworkShare volume
     "removeNetworkShare": Method(remove_network_share, Role.ADMIN),
     "bindNetworkShare": Method(bind_network_share, Role.ADMIN),
     "unbindNetworkShare": Method(unbind_network_share, Role.ADMIN),
-    "testNetworkShare": Method(test_network_share, Role.OPERATOR),
+    "testNetworkShare": Method(test_network_share, Role.OPERATOR),  # with connection settings: ADMIN (above)
 }
 
 

@@ -2,6 +2,12 @@
 bound to the NetworkShare volume, its connection, and the uploader that copies sealed footage to
 it (how footage reaches a share is in network.py). Passwords are stored sealed by the vault.
 
+A connection test sends the share's user name and password to the share's address, so what it
+may use is limited (see `settings_to_test`): a stored share is tested as stored by any operator
+(the Storage page's "Test connection"); other settings are an administrator's to test, and the
+stored password goes only to the server it was stored for, never to an address, share or user
+that a caller changed.
+
 The share state the volumes read (`StorageService.shares`, `.bound`, `.share`) lives on the
 service; the operations on it are here, as encryption's are in encryption.py.
 """
@@ -13,7 +19,7 @@ import json
 import posixpath
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,9 +42,12 @@ from vigil.features.storage.const import (
     UNBIND_MOUNTED,
 )
 from vigil.features.storage.jobs import Job, StorageError
+from vigil.features.storage.network import MASKED
 
 if TYPE_CHECKING:
     from vigil.features.storage.service import StorageService
+
+CONNECTION_SETTINGS = ("address", "share", "user", "password", "version")  # what a test may change
 
 
 async def in_thread(seconds: float, func, *args):
@@ -66,6 +75,31 @@ class ShareState:
     upload_seconds: float = 0.0
     last_lag: float | None = None  # seconds from a segment's end to its copy on the share
     lags: list[float] = field(default_factory=list)
+
+
+def _server(config: network.ShareConfig) -> tuple[str, int, str, str]:
+    """Where a share's credentials go: host, port, share and user (SMB names ignore case)."""
+    return config.host.lower(), config.port, config.share.lower(), config.user.lower()
+
+
+def settings_to_test(stored: network.ShareConfig | None, given: dict[str, str]) -> network.ShareConfig:
+    """The settings a connection test uses: a stored share's (None: a new share's) with the
+    `given` ones over them. The stored password is kept only while the address, share and user
+    are the stored ones; anywhere else the test uses the password given with the test, or none."""
+    base = stored or network.ShareConfig("", "", "", "")
+    merged = asdict(base) | {k: v for k, v in given.items() if k in CONNECTION_SETTINGS or k in ("id", "nicename")}
+    password = given.get("password")
+    config = network.ShareConfig(**(merged | {"password": "" if password in (None, MASKED) else password}))
+    config.nicename = config.nicename or "test"
+    config.version = config.version or "auto"
+    if stored is not None and password in (None, MASKED) and _server(config) == _server(stored):
+        config.password = stored.password
+    return config
+
+
+def changes_connection(given: dict[str, str]) -> bool:
+    """Whether a test request changes anything of where and how a stored share is reached."""
+    return any(key in given for key in CONNECTION_SETTINGS)
 
 
 class NetworkShares:
@@ -183,7 +217,7 @@ class NetworkShares:
 
     # -- connection test -------------------------------------------------------------------------------
     def test(self, config: network.ShareConfig, actor: str) -> Job:
-        """The manuals' "Test connection" as a job."""
+        """The manuals' "Test connection" as a job. `config` is what `settings_to_test` made."""
         config = network.ShareConfig(**{**config.__dict__, "id": config.id or "test",
                                         "nicename": config.nicename or "test"})
         network.check_config(config)
