@@ -1,8 +1,10 @@
 """The network share API (VAPIX networkshare/*.cgi and storage.cgi's share methods) without a
-share server: who may test what, where a test connects (a plain TCP listener records it), and
-binding needing an administrator on both APIs."""
+share server: who may test what, where a test connects (a plain TCP listener records it),
+binding needing an administrator on both APIs, and job ids that name no job."""
 
 from __future__ import annotations
+
+import pytest
 
 from tests.conftest import client_as
 from tests.storage.conftest import Listener, audit, call, storage, xml
@@ -100,3 +102,27 @@ async def test_binding_a_share_needs_an_administrator_on_both_apis(dev: Device) 
         r = await admin.get(f"{SHARES}/unbind.cgi", params={"shareid": "nas1"})
         assert xml(r).find("GeneralSuccess") is not None
     assert storage(dev).bound is None
+
+
+@pytest.mark.parametrize("jobid", ["9" * 5000, "²", "١", "-1", "1.0", "", "0x1"])
+async def test_a_job_id_that_names_no_job(dev: Device, listener: Listener, jobid: str) -> None:
+    """Finding 14: 5,000 digits (and "²") were an internal error."""
+    await add_nas(dev, listener.address)
+    async with client_as(dev, "operator") as operator:
+        await call(operator, "testNetworkShare", shareId="nas1")  # job 1 exists
+        r = await operator.get(f"{SHARES}/job.cgi", params={"jobid": jobid})
+    root = xml(r)
+    assert (root.findtext("GeneralError/ErrorCode"), root.findtext("GeneralError/ErrorDescription")) == (
+        "20", "No such job")
+
+
+@pytest.mark.parametrize("port", ["\u00b2", "9" * 5000, "99999", "0", "-1", "1e3"])
+async def test_an_address_with_a_port_that_is_no_port_is_refused(dev: Device, port: str) -> None:
+    """"host:²" and a 5,000-digit port were internal errors."""
+    async with client_as(dev, "admin") as admin:
+        r = await admin.get(f"{SHARES}/add.cgi", params={"nicename": "NAS", "address": f"192.0.2.10:{port}",
+                                                        "share": "footage"})
+        assert xml(r).findtext("GeneralError/ErrorCode") == "20", r.text
+        reply = await call(admin, "testNetworkShare", share={"address": f"192.0.2.10:{port}", "share": "footage"})
+        assert reply["error"]["code"] == 1000 and "The address must be" in reply["error"]["message"], reply
+    assert storage(dev).shares == {} and share_tests(dev) == []

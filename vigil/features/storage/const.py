@@ -38,6 +38,7 @@ MAX_SHARES = 4
 ALERT_KELVIN = 333  # 60 degrees C: a drive this hot raises tnsaxis:Storage/Alert
 LOOP_SECONDS = 1.0
 PROBE_TIMEOUT = 10.0  # seconds a share may take to answer before it counts as lost
+MAX_JOB_DIGITS = 18  # a job id longer than this names no job (and is not parsed as a number)
 
 # -- VAPIX disk management and disk properties -----------------------------------------------------
 GENERAL_ERROR = 10

@@ -23,7 +23,7 @@ from vigil.features.storage.const import (
     REQUIRED_FS,
 )
 from vigil.features.storage.jobs import Job, StorageError
-from vigil.features.storage.routes import Cgi, add_cgis
+from vigil.features.storage.routes import Cgi, add_cgis, log_refused
 from vigil.features.storage.vapix_xml import XSI, attrs, disk_root, job_id, xml_reply, yes
 from vigil.http.vapix import first, form_args
 
@@ -48,10 +48,12 @@ def _disk(service: StorageService, disk_id: str) -> str:
         diskencrypted=str(vol.encrypted).lower()) + "/>"
 
 
-def _job_started(action: str, disk_id: str, start: Callable[[], Job]) -> Response:
+def _job_started(service: StorageService, who: Principal, action: str, disk_id: str,
+                 start: Callable[[], Job]) -> Response:
     try:
         job = start()
     except StorageError as err:
+        log_refused(service, who, f"disks {action} of {disk_id!r}", err)
         return disk_root("startjob1.xsd", f"<job {attrs(action=action, diskid=disk_id, result='ERROR', description=str(err))}/>")
     return disk_root("startjob1.xsd", f"<job {attrs(action=action, diskid=job.disk_id, result='OK', jobid=job.id)}/>")
 
@@ -71,17 +73,17 @@ async def format_disk(service: StorageService, request: Request, who: Principal)
     args = await form_args(request)
     disk_id = first(args, "diskid", "") or ""
     filesystem = first(args, "filesystem")
-    return _job_started("format", disk_id, lambda: service.format(disk_id, filesystem, who.name))
+    return _job_started(service, who, "format", disk_id, lambda: service.format(disk_id, filesystem, who.name))
 
 
 async def check_disk(service: StorageService, request: Request, who: Principal) -> Response:
     disk_id = first(await form_args(request), "diskid", "") or ""
-    return _job_started("checkdisk", disk_id, lambda: service.check(disk_id, who.name))
+    return _job_started(service, who, "checkdisk", disk_id, lambda: service.check(disk_id, who.name))
 
 
 async def repair_disk(service: StorageService, request: Request, who: Principal) -> Response:
     disk_id = first(await form_args(request), "diskid", "") or ""
-    return _job_started("repair", disk_id, lambda: service.repair(disk_id, who.name))
+    return _job_started(service, who, "repair", disk_id, lambda: service.repair(disk_id, who.name))
 
 
 async def mount_disk(service: StorageService, request: Request, who: Principal) -> Response:
@@ -90,10 +92,10 @@ async def mount_disk(service: StorageService, request: Request, who: Principal) 
     if action == "mount":
         # The password of an encrypted volume (Vigil's: VAPIX has no way to give it).
         password = first(args, "pwd") or first(args, "passphrase")
-        return _job_started(action, disk_id, lambda: service.mount(disk_id, who.name, password))
+        return _job_started(service, who, action, disk_id, lambda: service.mount(disk_id, who.name, password))
     if action == "unmount":
-        return _job_started(action, disk_id, lambda: service.unmount(disk_id, who.name))
-    return _job_started(action or "N/A", disk_id, lambda: _refuse("action must be mount or unmount"))
+        return _job_started(service, who, action, disk_id, lambda: service.unmount(disk_id, who.name))
+    return _job_started(service, who, action or "N/A", disk_id, lambda: _refuse("action must be mount or unmount"))
 
 
 async def disk_job(service: StorageService, request: Request, who: Principal) -> Response:
@@ -113,12 +115,14 @@ async def disk_job(service: StorageService, request: Request, who: Principal) ->
 async def lock_disk(service: StorageService, request: Request, who: Principal) -> Response:
     args = await form_args(request)
     disk_id, action = first(args, "diskid", "") or "", first(args, "action", "") or ""
-    if action not in ("lock", "unlock"):
-        return disk_root("lock1.xsd", f"<{action or 'lock'} {attrs(diskid=disk_id, result='ERROR')} "
+    if action not in ("lock", "unlock"):  # the reply's element is named after the action: never the caller's text
+        log_refused(service, who, "lock.cgi", f"unknown action {action!r}")
+        return disk_root("lock1.xsd", f"<lock {attrs(diskid=disk_id, result='ERROR')} "
                                       'description="action must be lock or unlock"/>')
     try:
         service.set_write_protect(disk_id, action == "lock", who.name)
     except StorageError as err:
+        log_refused(service, who, f"lock.cgi {action} of {disk_id!r}", err)
         return disk_root("lock1.xsd", f"<{action} {attrs(diskid=disk_id, result='ERROR', description=str(err))}/>")
     return disk_root("lock1.xsd", f"<{action} {attrs(diskid=service.resolve(disk_id), result='OK')}/>")
 

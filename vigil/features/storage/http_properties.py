@@ -28,8 +28,8 @@ from vigil.features.storage.const import (
     UNSUPPORTED_SCHEMA,
 )
 from vigil.features.storage.jobs import StorageError
-from vigil.features.storage.routes import Cgi, add_cgis
-from vigil.features.storage.vapix_xml import XSI, escape, schema_ok, xml_reply
+from vigil.features.storage.routes import Cgi, add_cgis, log_refused
+from vigil.features.storage.vapix_xml import XSI, escape, number, schema_ok, xml_reply
 from vigil.http.vapix import first, form_args
 
 if TYPE_CHECKING:
@@ -43,6 +43,11 @@ SUCCESS = "<Success><GeneralSuccess /></Success>"
 def _reply(inner: str) -> Response:
     return xml_reply('<DiskPropertiesResponse xmlns="http://www.axis.com/vapix/http_cgi/disks/properties1" '
                      f'{XSI} SchemaVersion="1.0">{inner}</DiskPropertiesResponse>')
+
+
+def _refused(service: StorageService, request: Request, who: Principal, code: int, description: str) -> Response:
+    log_refused(service, who, request.url.path, description)
+    return _error(code, description)
 
 
 def _error(code: int, description: str) -> Response:
@@ -60,18 +65,18 @@ async def _set_property(service: StorageService, request: Request, who: Principa
     try:
         vol = service.volume(first(args, "diskid", "") or "")
     except StorageError as err:
-        return _error(NO_SUCH_DISK, str(err))
+        return _refused(service, request, who, NO_SUCH_DISK, str(err))
     value = first(args, arg)
     why = problem(value)
     if value is None or why:
-        return _error(INVALID_VALUE, why or f"{arg} is missing")
+        return _refused(service, request, who, INVALID_VALUE, why or f"{arg} is missing")
     service.params.set_internal({f"{vol.group}.{param}": value}, who.name)
     return _reply(SUCCESS)
 
 
 def _max_age_problem(value: str | None) -> str | None:
-    ok = value is not None and value.isdigit() and int(value) <= MAX_AGE_DAYS
-    return None if ok else f"maxage is 0 to {MAX_AGE_DAYS} days"
+    days = number(value, len(str(MAX_AGE_DAYS)))
+    return None if days is not None and days <= MAX_AGE_DAYS else f"maxage is 0 to {MAX_AGE_DAYS} days"
 
 
 async def set_cleanup_max_age(service: StorageService, request: Request, who: Principal) -> Response:
@@ -104,11 +109,11 @@ async def _encryption_call(service: StorageService, request: Request, who: Princ
     try:
         vol = service.encryption.volume(first(args, "diskid", "") or "")
     except StorageError as err:
-        return _error(err.code if err.code == NOT_SUPPORTED else NO_SUCH_DISK, str(err))
+        return _refused(service, request, who, err.code if err.code == NOT_SUPPORTED else NO_SUCH_DISK, str(err))
     try:
         await act(args, vol)
     except StorageError as err:
-        return _error(err.code, str(err))
+        return _refused(service, request, who, err.code, str(err))
     return _reply(SUCCESS)
 
 

@@ -5,6 +5,7 @@ drives (after the explicit unmount VAPIX asks for). Devices with a RAID only.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.auth import Principal
@@ -34,6 +35,7 @@ PATH = "/axis-cgi/disks/raid.cgi"
 ERRORS = JsonErrors(wrong_http_method=RAID_WRONG_HTTP_METHOD, bad_version=RAID_BAD_VERSION,
                     unknown_method=RAID_UNKNOWN_METHOD, bad_json=RAID_BAD_JSON, bad_params=RAID_BAD_PARAMS,
                     internal=RAID_INTERNAL)
+LEVEL = re.compile(r"raid([0-9]{1,2})")
 
 
 async def get_status(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
@@ -59,7 +61,8 @@ async def recreate(service: StorageService, call: JsonCall, who: Principal) -> d
     level = call.params.get("raidLevel")
     if not isinstance(level, str):
         raise JsonApiError(RAID_BAD_PARAMS, "Required parameter 'raidLevel' missing")
-    if not level.startswith("raid") or not level[4:].isdigit() or int(level[4:]) not in service.raid_levels:
+    match = LEVEL.fullmatch(level)
+    if match is None or int(match[1]) not in service.raid_levels:
         raise JsonApiError(RAID_LEVEL_UNSUPPORTED, "RAID level not supported")
     onboard = service.onboard()
     if onboard is not None and onboard.mounted:
@@ -67,7 +70,7 @@ async def recreate(service: StorageService, call: JsonCall, who: Principal) -> d
         raise JsonApiError(RAID_REFUSED, "The RAID is mounted: unmount it with /axis-cgi/disks/mount.cgi first. "
                                          "Recreating the RAID erases all recordings on it")
     try:
-        service.change_raid(int(level[4:]), True, who.name)
+        service.change_raid(int(match[1]), True, who.name)
     except StorageError as err:
         known = (RAID_REFUSED, RAID_LEVEL_UNSUPPORTED, RAID_CREATE_FAILED)
         raise JsonApiError(err.code if err.code in known else RAID_REFUSED, str(err)) from None
@@ -88,5 +91,5 @@ METHODS = {
 
 def register(device: Device, service: StorageService) -> None:
     if service.raid and service.hw is not None:
-        device.router.json_api(PATH, ["1.0"], json_methods(service, METHODS), ERRORS)
+        device.router.json_api(PATH, ["1.0"], json_methods(service, PATH, METHODS), ERRORS)
         device.apis.append(Api("raid", "1.0", "RAID Management"))

@@ -22,7 +22,7 @@ from vigil.core.roles import Role
 from vigil.features.storage import network
 from vigil.features.storage.const import INVALID_VALUE, NETWORK, UNSUPPORTED_SCHEMA
 from vigil.features.storage.jobs import StorageError
-from vigil.features.storage.routes import Cgi, add_cgis
+from vigil.features.storage.routes import Cgi, add_cgis, log_refused
 from vigil.features.storage.shares import changes_connection, settings_to_test
 from vigil.features.storage.vapix_xml import XSI, attrs, escape, job_id, schema_ok, xml_reply
 from vigil.http.routing import refuse
@@ -53,15 +53,17 @@ def _given(args: Args) -> dict[str, str]:
     return {field: value for arg, field in FIELDS.items() if (value := first(args, arg)) is not None}
 
 
-async def _share_call(request: Request, act: Callable[[Args], Awaitable[str]]) -> Response:
+async def _share_call(service: StorageService, request: Request, who: Principal,
+                      act: Callable[[Args], Awaitable[str]]) -> Response:
     """Read the arguments, check the schema version, run `act(args)`; its text is the success
-    reply, a StorageError it raises the error reply."""
+    reply, a StorageError it raises the error reply (and a system log entry)."""
     args = await form_args(request)
     if not schema_ok(args, required=False):
         return _error(UNSUPPORTED_SCHEMA, "Specified version is not supported")
     try:
         return _reply(await act(args))
     except StorageError as err:
+        log_refused(service, who, request.url.path, err)
         return _error(err.code, str(err))
 
 
@@ -73,7 +75,7 @@ async def list_shares(service: StorageService, request: Request, who: Principal)
                                                  User=s.user, SmbVersion=s.version)
                         + (f' DiskId="{NETWORK}"' if s.id == service.bound else "") + " />" for s in shares)
         return f'<ListSuccess><NetworkShares NumberOfShares="{len(shares)}">{items}</NetworkShares></ListSuccess>'
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def add_share(service: StorageService, request: Request, who: Principal) -> Response:
@@ -86,14 +88,14 @@ async def add_share(service: StorageService, request: Request, who: Principal) -
         config.version = config.version or "auto"
         saved = await service.network_shares.add(config, who.name, test=first(args, "test") == "yes")
         return f"<AddSuccess {attrs(ShareId=saved.id)} />"
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def modify_share(service: StorageService, request: Request, who: Principal) -> Response:
     async def act(args: Args) -> str:
         service.network_shares.modify(first(args, "shareid", "") or "", _given(args), who.name)
         return "<GeneralSuccess />"
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def remove_share(service: StorageService, request: Request, who: Principal) -> Response:
@@ -101,7 +103,7 @@ async def remove_share(service: StorageService, request: Request, who: Principal
         for share_id in (first(args, "shareid", "") or "").split(","):
             service.network_shares.remove(share_id, who.name)
         return "<GeneralSuccess />"
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def bind_share(service: StorageService, request: Request, who: Principal) -> Response:
@@ -109,14 +111,14 @@ async def bind_share(service: StorageService, request: Request, who: Principal) 
         disk = service.network_shares.bind(first(args, "shareid", "") or "", who.name,
                                            first(args, "automaticmount", "yes") != "no")
         return f'<BindSuccess DiskID="{disk}" />'
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def unbind_share(service: StorageService, request: Request, who: Principal) -> Response:
     async def act(args: Args) -> str:
         await service.network_shares.unbind(first(args, "shareid", "") or "", who.name)
         return "<GeneralSuccess />"
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def test_share(service: StorageService, request: Request, who: Principal) -> Response:
@@ -134,7 +136,7 @@ async def test_share(service: StorageService, request: Request, who: Principal) 
             raise StorageError(f"There is no network share {share_id!r}", INVALID_VALUE)
         job = service.network_shares.test(settings_to_test(stored, {"id": share_id, **given}), who.name)
         return f'<TestSuccess JobId="{job.id}" />'
-    return await _share_call(request, act)
+    return await _share_call(service, request, who, act)
 
 
 async def test_job(service: StorageService, request: Request, who: Principal) -> Response:

@@ -17,6 +17,7 @@ shares.settings_to_test).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 PATH = "/axis-cgi/storage.cgi"
 ERRORS = JsonErrors()
 SHARE_FIELDS = ("id", "nicename", "address", "share", "user", "password", "version")
+RAID_LEVEL = re.compile(r"(?:raid)?([0-9]{1,2})")
 
 
 # -- presentation ------------------------------------------------------------------------------------
@@ -116,6 +118,10 @@ def _text(call: JsonCall, key: str, default: str | None = None) -> str:
     return value
 
 
+def _optional_text(call: JsonCall, key: str) -> str | None:
+    return _text(call, key) if call.params.get(key) is not None else None
+
+
 def _flag(call: JsonCall, key: str, default: bool | None = None) -> bool:
     value = call.params.get(key, default)
     if not isinstance(value, bool):
@@ -181,7 +187,7 @@ async def get_status(service: StorageService, call: JsonCall, who: Principal) ->
 
 async def get_job(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
     job_id = call.params.get("jobId")
-    job = service.jobs.get(job_id) if isinstance(job_id, int) else None
+    job = service.jobs.get(job_id) if isinstance(job_id, int) and not isinstance(job_id, bool) else None
     if job is None:
         raise JsonApiError(REFUSED, f"No job {job_id!r}")
     return {"job": job.public()}
@@ -203,10 +209,10 @@ async def format_volume(service: StorageService, call: JsonCall, who: Principal)
 
 
 async def change_raid_level(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
-    level = call.params.get("raidLevel")
-    if isinstance(level, str) and level.removeprefix("raid").isdigit():
-        level = int(level.removeprefix("raid"))
-    if not isinstance(level, int):
+    raw = call.params.get("raidLevel")
+    match = RAID_LEVEL.fullmatch(raw) if isinstance(raw, str) else None
+    level = int(match[1]) if match else raw
+    if not isinstance(level, int) or isinstance(level, bool):
         raise JsonApiError(ERRORS.bad_params, "Parameter 'raidLevel' must be 0, 1, 5, 6 or 10")
     confirm = _flag(call, "confirm", False)
     fs = _text(call, "fileSystem", "ext4")
@@ -230,9 +236,8 @@ async def change_password(service: StorageService, call: JsonCall, who: Principa
 
 
 async def mount(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
-    disk = _text(call, "diskId")
-    password = call.params.get("password")
-    return _job_reply(lambda: service.mount(disk, who.name, password if isinstance(password, str) else None))
+    disk, password = _text(call, "diskId"), _optional_text(call, "password")
+    return _job_reply(lambda: service.mount(disk, who.name, password))
 
 
 async def unmount(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
@@ -265,6 +270,9 @@ async def health_test(service: StorageService, call: JsonCall, who: Principal) -
     slot = call.params.get("slot")
     if not isinstance(slot, int) or isinstance(slot, bool):
         raise JsonApiError(ERRORS.bad_params, "Parameter 'slot' must be a bay number (0-based)")
+    bays = service.hw.slots if service.hw else 0
+    if bays and not 0 <= slot < bays:  # (a negative index would name a bay from the end)
+        raise JsonApiError(REFUSED, f"There is no bay {slot}; the bays are 0 to {bays - 1}")
     try:
         return {"slot": slot, "health": service.health_test(slot, who.name)}
     except StorageError as err:
@@ -380,5 +388,5 @@ def register(device: Device, service: StorageService) -> None:
         methods |= RAID_METHODS
     if NETWORK in service.volumes:
         methods |= SHARE_METHODS
-    device.router.json_api(PATH, ["1.0"], json_methods(service, methods), ERRORS)
+    device.router.json_api(PATH, ["1.0"], json_methods(service, PATH, methods), ERRORS)
     device.apis.append(Api("storage", "1.0", "Vigil storage: volumes, RAID, tools, network shares"))

@@ -44,6 +44,7 @@ DIALECT_NAMES = {Dialects.SMB_2_0_2: "2.0.2", Dialects.SMB_2_1_0: "2.1", Dialect
                  Dialects.SMB_3_0_2: "3.02", Dialects.SMB_3_1_1: "3.1.1"}
 SHARE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^\[?[0-9A-Fa-f:]+\]?$")
+PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
 TIMEOUT = 5.0
 MASKED = "******"  # how a stored password is shown; sent back, it means "the stored one"
 
@@ -68,7 +69,7 @@ class ShareConfig:
 
     def _split(self) -> tuple[str, int]:
         host, sep, port = self.address.rpartition(":")
-        if sep and port.isdigit() and ":" not in host:
+        if sep and PORT.fullmatch(port) and ":" not in host:
             return host, int(port)
         return self.address.strip("[]"), 445
 

@@ -1,7 +1,8 @@
 """The storage APIs' route tables as data. Every handler is a named module-level function that
 takes the storage service first (`handler(service, request, who)` for a CGI,
 `handler(service, call, who)` for a JSON method); each http_<api>.py module ends with its table,
-and registering binds the tables to the one service.
+and registering binds the tables to the one service. A refused request is written to the
+system log (`log_refused`); JSON methods are logged by their binding.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import Response
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
-from vigil.http.vapix import JsonCall, JsonMethod
+from vigil.http.vapix import JsonApiError, JsonCall, JsonMethod
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -48,5 +49,19 @@ def add_cgis(device: Device, service: StorageService, table: Iterable[Cgi]) -> N
         device.router.add(cgi.path, partial(cgi.handler, service), cgi.role, kind="xml")
 
 
-def json_methods(service: StorageService, table: dict[str, Method]) -> dict[str, JsonMethod]:
-    return {name: JsonMethod(m.role, partial(m.handler, service)) for name, m in table.items()}
+def json_methods(service: StorageService, path: str, table: dict[str, Method]) -> dict[str, JsonMethod]:
+    return {name: JsonMethod(m.role, partial(_logged, m.handler, service, f"{path} {name}"))
+            for name, m in table.items()}
+
+
+async def _logged(handler: JsonHandler, service: StorageService, what: str, call: JsonCall,
+                  who: Principal) -> dict[str, Any]:
+    try:
+        return await handler(service, call, who)
+    except JsonApiError as err:
+        log_refused(service, who, what, err.message)
+        raise
+
+
+def log_refused(service: StorageService, who: Principal, what: str, why: object) -> None:
+    service.logs.system(f"{what} refused for {who.name}: {why}", "warning", "storage")

@@ -1,16 +1,20 @@
 """What the storage VAPIX CGIs (disk management, disk properties, network share) share: their
 XML replies, the schema version check, and how numbers in their arguments are read.
 
-Form-style CGIs answer HTTP 200 with XML, errors included, as the VAPIX pages show.
+Form-style CGIs answer HTTP 200 with XML, errors included, as the VAPIX pages show. A number
+argument is ASCII digits of a bounded length: `str.isdigit()` also takes "²" and 5,000-digit
+strings, which `int()` then refuses with an exception instead of an answer.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from starlette.responses import Response
 
+from vigil.features.storage.const import MAX_JOB_DIGITS
 from vigil.http.vapix import first
 
 XML = "text/xml; charset=utf-8"
@@ -47,6 +51,13 @@ def schema_ok(args: list[tuple[str, str]], required: bool = True) -> bool:
     return version.split(".")[0] == "1"
 
 
+def number(value: str | None, max_digits: int) -> int | None:
+    """`value` as a non-negative integer, or None when it is not 1 to `max_digits` ASCII digits."""
+    if value is None or not re.fullmatch(f"[0-9]{{1,{max_digits}}}", value):
+        return None
+    return int(value)
+
+
 def job_id(value: str | None) -> int | None:
     """A job id argument (job.cgi), or None when it cannot name a job."""
-    return int(value) if value is not None and value.isdigit() else None
+    return number(value, MAX_JOB_DIGITS)
