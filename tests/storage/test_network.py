@@ -28,8 +28,10 @@ from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING_SERVICE
+from vigil.features.storage.http_storage import volume_view
 from vigil.features.storage.network import ShareConfig
 from vigil.features.storage.service import DISRUPTION, NETWORK, STORAGE_SERVICE, StorageService
+from vigil.features.storage.tool_jobs import Job
 
 USER, PASSWORD = "root", "Sm6-Share!"
 SMB_CONF = """[global]
@@ -121,12 +123,21 @@ def samba() -> Iterator[Samba]:
 
 
 @pytest.fixture
+def other_samba() -> Iterator[Samba]:
+    """A second server that knows the same user and password: a test that logs in there was
+    given the password."""
+    server = Samba().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
 async def dev(tmp_path: Path) -> AsyncIterator[Device]:
     device = build_device("s3016", tmp_path / "data", Ports(), Clock())
     yield device
     storage = device.features[STORAGE_SERVICE]
     await storage.jobs.close()
-    await storage._disconnect_share()
+    await storage.network_shares.disconnect()
     device.close()
 
 
@@ -191,7 +202,7 @@ async def test_connection_test_versions_and_clear_errors(dev: Device, samba: Sam
         share_id = added["data"]["share"]["id"]
         assert (await call(admin, "bindNetworkShare", shareId=share_id))["data"] == {"diskId": NETWORK}
         await storage(dev).tick()
-        view = storage(dev).volume_view(storage(dev).volumes[NETWORK])
+        view = volume_view(storage(dev), storage(dev).volumes[NETWORK])
         assert view["status"] == "disconnected" and "refused the user name or password" in view["network"]["error"]
         assert dev.events.state(DISRUPTION, {"disk_id": NETWORK}) == {"disruption": "1"}
         assert "unmount it first" in (await call(admin, "unbindNetworkShare", shareId=share_id))["error"]["message"]
@@ -202,6 +213,34 @@ async def test_connection_test_versions_and_clear_errors(dev: Device, samba: Sam
         assert (await call(admin, "removeNetworkShare", shareId=share_id)) == {
             "apiVersion": "1.0", "method": "removeNetworkShare", "data": {}}  # unmounts, unbinds, removes
     assert storage(dev).bound is None and share_id not in storage(dev).shares
+
+
+async def test_a_test_elsewhere_gets_no_stored_password(dev: Device, samba: Samba, other_samba: Samba) -> None:
+    """Finding 1: a test with a changed address (or share, or user) logged in there with the
+    stored password. Now it logs in only with a password given with the test."""
+    svc = storage(dev)
+
+    async def tested(reply: dict) -> Job:
+        assert "data" in reply, reply
+        return await svc.jobs.wait(svc.jobs.get(reply["data"]["job"]["jobId"]))
+
+    async with client_as(dev, "admin") as admin:
+        share_id = (await call(admin, "addNetworkShare", share=share_body(samba)))["data"]["share"]["id"]
+        assert (await tested(await call(admin, "testNetworkShare", shareId=share_id))).result == "OK"
+        for elsewhere in ({"address": other_samba.address}, {"address": other_samba.address, "password": "******"}):
+            job = await tested(await call(admin, "testNetworkShare", share={"id": share_id, **elsewhere}))
+            assert (job.result, job.code) == ("ERROR", 710) and "logon failure" in job.description, job
+        r = await admin.get("/axis-cgi/disks/networkshare/test.cgi", params={
+            "schemaversion": "1", "shareid": share_id, "address": other_samba.address})
+        job = await svc.jobs.wait(svc.jobs.get(int(ET.fromstring(r.text).find("TestSuccess").get("JobId"))))
+        assert (job.result, job.code) == ("ERROR", 710) and "logon failure" in job.description, job
+        r = await admin.get(f"/axis-cgi/disks/networkshare/job.cgi?schemaversion=1&jobid={job.id}")
+        assert ET.fromstring(r.text).findtext("JobSuccess/GeneralError/ErrorCode") == "710"
+        # The other server does accept that user and password, when the test is given them.
+        job = await tested(await call(admin, "testNetworkShare", share={
+            "id": share_id, "address": other_samba.address, "password": PASSWORD}))
+        assert job.result == "OK", job
+    assert svc.shares[share_id].address == samba.address  # a test changes nothing stored
 
 
 async def test_vapix_network_share_flow(dev: Device, samba: Samba) -> None:
@@ -238,8 +277,8 @@ async def test_vapix_network_share_flow(dev: Device, samba: Samba) -> None:
 
 async def bind(dev: Device, samba: Samba) -> None:
     svc = storage(dev)
-    config = await svc.add_share(ShareConfig("nas", "NAS", samba.address, "footage", USER, PASSWORD), "test")
-    svc.bind(config.id, "test")
+    config = await svc.network_shares.add(ShareConfig("nas", "NAS", samba.address, "footage", USER, PASSWORD), "test")
+    svc.network_shares.bind(config.id, "test")
     await svc.tick()
     assert svc.share.online
 
@@ -252,17 +291,17 @@ async def test_format_and_retention_on_the_share(dev: Device, samba: Samba) -> N
     (other / "keep.mp4").write_bytes(b"another device's footage")
     old = fake_footage(dev, NETWORK, source="c1", segments=2, start=time.time() - 10 * 86400)
     new = fake_footage(dev, NETWORK, source="c1", segments=2, start=time.time() - 60)
-    assert await svc.sync_share() == 4
+    assert await svc.network_shares.sync() == 4
     mine = samba.share / svc.folder
     on_share = sorted(p.relative_to(mine) for p in mine.rglob("*.mp4"))
     assert on_share == sorted(p.relative_to(svc.volumes[NETWORK].directory) for p in old + new)
     assert all((mine / "c1" / p.name).read_bytes() == p.read_bytes() for p in old + new)
-    view = svc.volume_view(svc.volumes[NETWORK])
+    view = volume_view(svc, svc.volumes[NETWORK])
     assert view["usedBytes"] == sum(p.stat().st_size for p in mine.rglob("*") if p.is_file()) and view["network"]["backlogBytes"] == 0
 
     dev.params.set_internal({"Storage.S1.CleanupMaxAge": "7"})  # retention time of the share
     assert dev.features[RECORDING_SERVICE].enforce_retention() == 2
-    await svc.sync_share()
+    await svc.network_shares.sync()
     assert sorted(p.name for p in mine.rglob("*.mp4")) == sorted(p.name for p in new)
 
     async with client_as(dev, "admin") as admin:
@@ -354,7 +393,7 @@ async def test_copy_throughput_to_the_share(dev: Device, samba: Samba) -> None:
     files = fake_footage(dev, NETWORK, source="big", segments=4, fragments=8, payload=1_000_000)  # 4 x ~8 MB
     total = sum(f.stat().st_size for f in files)
     began = time.perf_counter()
-    assert await svc.sync_share() == 4
+    assert await svc.network_shares.sync() == 4
     seconds = time.perf_counter() - began
     mine = samba.share / svc.folder / "big"
     assert sum(p.stat().st_size for p in mine.glob("*.mp4")) == total

@@ -1,8 +1,10 @@
 """The disk hardware layer: RAID arithmetic, the simulated bays (failure, removal, replacement,
-resync over time) and the LED states of the manuals' LED tables."""
+resync over time, numbers from outside checked) and the LED states of the manuals' LED tables."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,43 @@ def test_single_drive_recorder(tmp_path: Path) -> None:
     assert drive_leds(hw.drives(), hw.array(), raid=False)[0].color == "red"
     hw.insert(0)
     assert hw.array().state == "online" and hw.array().uuid != first.uuid  # a new, empty drive
+
+
+@pytest.mark.parametrize("celsius", [math.inf, -math.inf, math.nan, 1e300, 151, -61])
+def test_a_temperature_no_drive_reports_is_refused_and_not_stored(tmp_path: Path, celsius: float) -> None:
+    hw = sim(tmp_path, FakeClock())
+    saved = (tmp_path / "disks.json").read_bytes()
+    with pytest.raises(DiskError, match="celsius must be a number from -60 to 150"):
+        hw.set_temperature(1, celsius)
+    assert (tmp_path / "disks.json").read_bytes() == saved and hw.drives()[1].temperature == 35.0
+    hw.set_temperature(1, 149.5)
+    assert hw.drives()[1].temperature == 149.5
+
+
+@pytest.mark.parametrize("change", [lambda hw: hw.step(math.nan), lambda hw: hw.step(math.inf),
+                                    lambda hw: hw.set_resync_seconds(math.nan),
+                                    lambda hw: hw.set_resync_seconds(math.inf),
+                                    lambda hw: hw.set_capacity(0), lambda hw: hw.insert(1, capacity=10**40),
+                                    lambda hw: hw.insert(1, serial="x\n")])
+def test_other_numbers_from_outside_are_checked(tmp_path: Path, change) -> None:
+    hw = sim(tmp_path, FakeClock())
+    hw.fail(1)
+    hw.insert(1)  # resyncing: a NaN step would have made its progress NaN
+    saved = (tmp_path / "disks.json").read_bytes()
+    with pytest.raises(DiskError):
+        change(hw)
+    assert (tmp_path / "disks.json").read_bytes() == saved
+    assert hw.array().sync_progress == 0.0 and hw.resync_seconds == 100
+
+
+def test_a_state_file_with_infinity_reads_as_no_reading(tmp_path: Path) -> None:
+    """Written before temperatures were checked: the views must not carry Infinity on."""
+    hw = sim(tmp_path, FakeClock())
+    state = json.loads((tmp_path / "disks.json").read_text())
+    state["bays"][1]["temperature"] = math.inf
+    state["resync_seconds"] = math.nan
+    (tmp_path / "disks.json").write_text(json.dumps(state))
+    again = sim(tmp_path, FakeClock())
+    assert again.drives()[1].temperature is None and again.resync_seconds == 600.0
+    json.dumps(again.state(), allow_nan=False)
+    assert [d.serial for d in again.drives()] == [d.serial for d in hw.drives()]

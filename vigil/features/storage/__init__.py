@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from vigil.features.recording.recorder import RECORDING_SERVICE
-from vigil.features.storage import api, sim_api, vapix
+from vigil.features.storage import http_disks, http_properties, http_raid, http_shares, http_storage, sim_api
 from vigil.features.storage.service import STORAGE_SERVICE, StorageService
 from vigil.hal.disks import DISK_HARDWARE, DiskHardware
 from vigil.hal.sim.disks import SimulatedDisks
@@ -55,7 +55,10 @@ def register(device: Device) -> None:
         service.recording = recording  # type: ignore[assignment]
     device.on_load.append(service.start)
     device.services.append(service.run)
-    vapix.register(device, service)
-    api.register(device, service)
+    http_raid.register(device, service)
+    http_disks.register(device, service)
+    http_properties.register(device, service)
+    http_shares.register(device, service)
+    http_storage.register(device, service)
     if isinstance(hardware, SimulatedDisks):
         sim_api.register(device, hardware, service)

@@ -26,6 +26,15 @@ from typing import TYPE_CHECKING
 
 from vigil.core.atomic import fsync_dir
 from vigil.features.storage import tools
+from vigil.features.storage.const import (
+    ALREADY_ENABLED,
+    INVALID_NEW_PASSPHRASE,
+    INVALID_PASSPHRASE,
+    MOUNTED,
+    NOT_SUPPORTED,
+    UNMOUNTED,
+    WRONG_PASSPHRASE,
+)
 from vigil.features.storage.tool_jobs import Job, StorageError
 from vigil.footage import atrest
 from vigil.footage.writer import recover
@@ -35,10 +44,6 @@ if TYPE_CHECKING:
 
 PENDING_KEY = ".vigil-volume-key.pending"
 KV_PENDING = "storage.pendingkeys"  # volume id -> its pending data key, under the device key
-
-# Error codes of the VAPIX disk properties API, used by the JSON API as well.
-NOT_SUPPORTED, INVALID_PASSPHRASE, INVALID_NEW_PASSPHRASE, WRONG_PASSPHRASE = 100, 110, 120, 130
-ALREADY_ENABLED, UNMOUNTED, MOUNTED = 140, 150, 160
 
 
 class Encryption:

@@ -27,6 +27,15 @@ from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSEr
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from vigil.features.storage.const import (
+    BAD_SHARE_ID,
+    CONNECT_ERROR,
+    INVALID_VALUE,
+    MOUNT_ERROR,
+    NO_SUCH_HOST,
+    READ_ERROR,
+    WRITE_ERROR,
+)
 from vigil.features.storage.tool_jobs import StorageError
 
 VERSIONS = {"auto": None, "2.1": Dialects.SMB_2_1_0, "3.0": Dialects.SMB_3_0_0, "3.02": Dialects.SMB_3_0_2,
@@ -35,10 +44,9 @@ DIALECT_NAMES = {Dialects.SMB_2_0_2: "2.0.2", Dialects.SMB_2_1_0: "2.1", Dialect
                  Dialects.SMB_3_0_2: "3.02", Dialects.SMB_3_1_1: "3.1.1"}
 SHARE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$|^\[?[0-9A-Fa-f:]+\]?$")
+PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits only: str.isdigit() also takes "²", which int() refuses
 TIMEOUT = 5.0
-
-# The Network share API's error codes (VAPIX edge storage).
-NO_SUCH_HOST, MOUNT_ERROR, INTERNAL_MOUNT_ERROR, WRITE_ERROR, READ_ERROR, CONNECT_ERROR = 700, 710, 720, 740, 750, 760
+MASKED = "******"  # how a stored password is shown; sent back, it means "the stored one"
 
 
 @dataclass
@@ -61,31 +69,31 @@ class ShareConfig:
 
     def _split(self) -> tuple[str, int]:
         host, sep, port = self.address.rpartition(":")
-        if sep and port.isdigit() and ":" not in host:
+        if sep and PORT.fullmatch(port) and ":" not in host:
             return host, int(port)
         return self.address.strip("[]"), 445
 
     def public(self) -> dict:
         data = asdict(self)
-        data["password"] = "******" if self.password else ""
+        data["password"] = MASKED if self.password else ""
         return data
 
 
 def check_config(config: ShareConfig) -> ShareConfig:
     if not SHARE_ID.match(config.id):
-        raise StorageError("A share id is 1 to 64 letters, digits or -", 200)
+        raise StorageError("A share id is 1 to 64 letters, digits or -", BAD_SHARE_ID)
     if not config.nicename or len(config.nicename) > 64:
-        raise StorageError("A network share needs a name of 1 to 64 characters", 20)
+        raise StorageError("A network share needs a name of 1 to 64 characters", INVALID_VALUE)
     host, port = config.host, config.port
     if not host or not HOST.match(host) or not 0 < port < 65536:
         raise StorageError("The address must be a host name or an IP address (optionally :port); "
-                           "Windows SMB/CIFS names are not supported", 20)
+                           "Windows SMB/CIFS names are not supported", INVALID_VALUE)
     if not config.share or len(config.share) > 80 or any(c in config.share for c in '\\/:*?"<>|'):
-        raise StorageError("The network share is the name of the shared folder on the server, without slashes", 20)
+        raise StorageError("The network share is the name of the shared folder on the server, without slashes", INVALID_VALUE)
     if len(config.user) > 104 or len(config.password) > 256:
-        raise StorageError("The user name or password is too long", 20)
+        raise StorageError("The user name or password is too long", INVALID_VALUE)
     if config.version not in VERSIONS:
-        raise StorageError(f"SMB version must be one of {', '.join(VERSIONS)}", 20)
+        raise StorageError(f"SMB version must be one of {', '.join(VERSIONS)}", INVALID_VALUE)
     return config
 
 

@@ -14,19 +14,17 @@ array holds data (or its share is reachable, or the local buffer still has room)
 changes the recorder is told (`volume_changed`): recordings on it stop, and continuous
 recording starts again when the volume is back.
 
-Encryption of the onboard volume is in encryption.py.
+Encryption is in encryption.py, network shares in shares.py, the names and codes in const.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import posixpath
 import shutil
 import time
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,41 +36,29 @@ from vigil.core.roles import Role
 from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.storage import network, tools
-from vigil.features.storage.encryption import INVALID_PASSPHRASE, Encryption
+from vigil.features.storage.const import (
+    ALERT,
+    ALERT_KELVIN,
+    DISRUPTION,
+    FAILURE,
+    FAILURE_ONVIF,
+    INVALID_PASSPHRASE,
+    KV_VOLUMES,
+    LOOP_SECONDS,
+    NETWORK,
+    RAID,
+    RAID_API_STATE,
+    RAID_STATE_TOPICS,
+    RECORDER_STATE,
+    RECORDING_ONGOING,
+)
+from vigil.features.storage.encryption import Encryption
+from vigil.features.storage.shares import NetworkShares, ShareState
 from vigil.features.storage.tool_jobs import Job, Jobs, StorageError
-from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, drive_leds, level_problem
+from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, level_problem
 
 if TYPE_CHECKING:
     from vigil.features.recording.recorder import RecordingService
-
-log = logging.getLogger("vigil.storage")
-
-NETWORK = "NetworkShare"
-DISRUPTION = "tnsaxis:Storage/Disruption"
-FAILURE = "tns1:Device/tnsaxis:HardwareFailure/StorageFailure"
-FAILURE_ONVIF = "tns1:Device/HardwareFailure/StorageFailure"
-RAID = "tnsaxis:Storage/RAID"
-RAID_STATE_TOPICS = {"online": "RAIDActive", "degraded": "RAIDDegraded", "syncing": "RAIDSyncing",
-                     "failed": "RAIDFailure"}
-RAID_API_STATE = {"online": "active", "degraded": "degraded", "syncing": "syncing", "failed": "failure"}
-ALERT = "tnsaxis:Storage/Alert"
-RECORDING_ONGOING = "tnsaxis:Storage/Recording"
-RECORDER_STATE = "tns1:RecordingHistory/Recording/State"
-KV_VOLUMES = "storage.volumes"
-KV_SHARES = "storage.shares"
-MAX_SHARES = 4
-ALERT_KELVIN = 333  # 60 degrees C: a drive this hot raises tnsaxis:Storage/Alert
-LOOP_SECONDS = 1.0
-PROBE_TIMEOUT = 10.0  # seconds a share may take to answer before it counts as lost
-
-
-async def in_thread(seconds: float, func, *args):
-    """Run blocking `func` in a thread for at most `seconds` (TimeoutError after that; the thread
-    is left to finish). asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-    cancellation that races its timeout, and a service that ignores its cancellation never stops."""
-    async with asyncio.timeout(seconds):
-        return await asyncio.to_thread(func, *args)
-
 
 @dataclass
 class Volume:
@@ -87,25 +73,6 @@ class Volume:
     wrong_password: bool = False  # the last mount was given a password that is not the volume's
     mounted: bool = False  # for the share: meant to be mounted (it may be unreachable)
     paused: str = ""  # a tool holds the volume (repair, format ...): no recording meanwhile
-
-
-@dataclass
-class ShareState:
-    """The bound share's connection and what the uploader knows."""
-
-    client: network.SmbShare | None = None
-    online: bool = False
-    error: str = ""
-    dialect: str = ""
-    next_try: float = 0.0
-    remote: dict[str, int] = field(default_factory=dict)  # what the device folder holds: rel -> bytes
-    uploaded: dict[int, str] = field(default_factory=dict)  # segment id -> rel, copied this session
-    total: int = 0
-    free: int | None = None
-    uploaded_bytes: int = 0
-    upload_seconds: float = 0.0
-    last_lag: float | None = None  # seconds from a segment's end to its copy on the share
-    lags: list[float] = field(default_factory=list)
 
 
 class StorageService:
@@ -132,10 +99,10 @@ class StorageService:
         self._writable: dict[str, bool] = {}
         self._usage: dict[str, tuple[float, int]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._net_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._recording_now = False
         self.encryption = Encryption(self)
+        self.network_shares = NetworkShares(self)
         stored = json.loads(store.get_kv(KV_VOLUMES) or "{}")
         n = 0
         if hardware is not None and hardware.slots:
@@ -155,7 +122,7 @@ class StorageService:
                 vol.formatted_on = array.uuid if array else ""
             if vol.kind == "local":
                 self.encryption.load(vol, saved or {})
-        self._load_shares()
+        self.network_shares.load()
         if hardware is not None:
             hardware.watch(self._on_hardware)
         params.listeners.append(self._on_params)
@@ -165,24 +132,6 @@ class StorageService:
     def save(self) -> None:
         self.store.set_kv(KV_VOLUMES, json.dumps({v.id: {"filesystem": v.filesystem, "formatted_on": v.formatted_on,
                                                          "encryption": v.encryption_enabled} for v in self.volumes.values()}))
-
-    def _load_shares(self) -> None:
-        raw = json.loads(self.store.get_kv(KV_SHARES) or "{}")
-        for body in raw.get("shares", []):
-            secret = body.pop("secret", "")
-            body["password"] = self.vault.decrypt(bytes.fromhex(secret)) if secret else ""
-            config = network.ShareConfig(**body)
-            self.shares[config.id] = config
-        self.bound = raw.get("bound") if raw.get("bound") in self.shares else None
-
-    def _save_shares(self) -> None:
-        shares = []
-        for config in self.shares.values():
-            body = config.public()
-            del body["password"]
-            body["secret"] = self.vault.encrypt(config.password).hex() if config.password else ""
-            shares.append(body)
-        self.store.set_kv(KV_SHARES, json.dumps({"shares": shares, "bound": self.bound}))
 
     # -- parameters ----------------------------------------------------------------------
     def param_defs(self) -> list[ParamDef]:
@@ -597,7 +546,7 @@ class StorageService:
             async with self.held(vol, "format"):
                 vol.mounted = False
                 if vol.kind == "network":
-                    async with self._net_lock:
+                    async with self.network_shares.lock:
                         client = self.share.client
                         if client is None:
                             raise StorageError("The network share is not reachable", network.CONNECT_ERROR)
@@ -677,7 +626,7 @@ class StorageService:
                     await self.encryption.unlock(vol, password, job)
                 self.mount_local(vol, actor)
             else:
-                await self._connect_share(raise_errors=True)
+                await self.network_shares.connect(raise_errors=True)
                 vol.mounted = True
             self.refresh()
             return f"{vol.id} mounted"
@@ -710,7 +659,7 @@ class StorageService:
                 vol.mounted = False
                 self.encryption.lock(vol)
             if vol.kind == "network":
-                await self._disconnect_share()
+                await self.network_shares.disconnect()
             return f"{vol.id} unmounted; recording to it has stopped"
         return self.jobs.start(vol.id, "unmount", actor, work)
 
@@ -729,217 +678,6 @@ class StorageService:
         self.refresh()
         return result
 
-    # -- network shares --------------------------------------------------------------------
-    async def add_share(self, config: network.ShareConfig, actor: str, test: bool = True) -> network.ShareConfig:
-        if not config.id:
-            config.id = f"share-{len(self.shares) + 1}"
-            while config.id in self.shares:
-                config.id += "x"
-        network.check_config(config)
-        if config.id in self.shares:
-            raise StorageError(f"A share with id {config.id!r} exists", 210)
-        if any(s.nicename == config.nicename for s in self.shares.values()):
-            raise StorageError(f"A share named {config.nicename!r} exists", 220)
-        if len(self.shares) >= MAX_SHARES:
-            raise StorageError(f"At most {MAX_SHARES} network shares can be added", 230)
-        if test:
-            await self._bounded_test(config, lambda p, t: None)
-        self.shares[config.id] = config
-        self._save_shares()
-        self.logs.audit(actor, f"added network share {config.id} //{config.address}/{config.share}"
-                        + ("" if test else " without testing"), "storage")
-        return config
-
-    def modify_share(self, share_id: str, changes: dict[str, str], actor: str) -> network.ShareConfig:
-        config = self._share(share_id)
-        if set(changes) - {"nicename"} and share_id == self.bound:
-            raise StorageError("The network share is bound and cannot be modified: unbind it first", 600)
-        if "nicename" in changes and any(s.nicename == changes["nicename"] and s.id != share_id
-                                         for s in self.shares.values()):
-            raise StorageError(f"A share named {changes['nicename']!r} exists", 620)
-        updated = network.ShareConfig(**{**config.__dict__, **changes})
-        network.check_config(updated)
-        self.shares[share_id] = updated
-        self._save_shares()
-        self.logs.audit(actor, f"modified network share {share_id}", "storage")
-        return updated
-
-    def remove_share(self, share_id: str, actor: str) -> None:
-        self._share(share_id)
-        if share_id == self.bound:
-            raise StorageError("The network share is bound and cannot be removed: unbind it first", 500)
-        del self.shares[share_id]
-        self._save_shares()
-        self.logs.audit(actor, f"removed network share {share_id}", "storage")
-
-    def _share(self, share_id: str) -> network.ShareConfig:
-        config = self.shares.get(share_id)
-        if config is None:
-            raise StorageError(f"There is no network share {share_id!r}", 20)
-        return config
-
-    def bind(self, share_id: str, actor: str, automount: bool = True) -> str:
-        self._share(share_id)
-        if self.bound == share_id:
-            raise StorageError("The network share is already bound to a disk", 310)
-        if self.bound is not None or NETWORK not in self.volumes:
-            raise StorageError("No available disk: another network share is bound", 300)
-        self.bound = share_id
-        self._save_shares()
-        vol = self.volumes[NETWORK]
-        vol.formatted_on = share_id
-        vol.mounted = automount and self._p(vol, "Enabled") == "yes"
-        self.share = ShareState()
-        self.logs.audit(actor, f"bound network share {share_id} to {NETWORK}", "storage")
-        self._wake.set()
-        self.refresh()
-        return NETWORK
-
-    async def unbind(self, share_id: str, actor: str) -> None:
-        self._share(share_id)
-        if self.bound != share_id:
-            raise StorageError("The network share is not bound", 20)
-        if self.volumes[NETWORK].mounted:
-            raise StorageError("The network share is mounted and cannot be unbound: unmount it first", 400)
-        await self._disconnect_share()
-        self.bound = None
-        self._save_shares()
-        self.logs.audit(actor, f"unbound network share {share_id}", "storage")
-        self.refresh()
-
-    def test_share(self, config: network.ShareConfig, actor: str) -> Job:
-        config = network.ShareConfig(**{**config.__dict__, "id": config.id or "test",
-                                        "nicename": config.nicename or "test"})
-        network.check_config(config)
-
-        async def work(job: Job) -> str:
-            return await self._bounded_test(config, job.step)
-        return self.jobs.start(config.id or "test", "test", actor, work, f"test network share //{config.address}/"
-                               f"{config.share}")
-
-    async def _bounded_test(self, config: network.ShareConfig, progress) -> str:
-        try:
-            return await in_thread(PROBE_TIMEOUT * 3, network.test_share, config, self.folder, progress)
-        except TimeoutError:
-            raise StorageError(f"The server at {config.address} does not answer", network.CONNECT_ERROR) from None
-
-    async def _connect_share(self, raise_errors: bool = False) -> bool:
-        config = self.share_config()
-        if config is None:
-            return False
-        async with self._net_lock:
-            if self.share.client is not None and self.share.client.connected:
-                return True
-            client = network.SmbShare(config, self.folder)
-            try:
-                await in_thread(PROBE_TIMEOUT, client.connect)
-                remote = await in_thread(PROBE_TIMEOUT * 3, client.listing)
-                total, free = await in_thread(PROBE_TIMEOUT, client.space)
-            except (StorageError, OSError, Exception) as err:  # noqa: BLE001 - any failure: offline
-                client.close()
-                self.share.online = False
-                self.share.error = str(err)
-                if raise_errors:
-                    raise err if isinstance(err, StorageError) else StorageError(str(err), network.CONNECT_ERROR) \
-                        from None
-                return False
-            self.share.client, self.share.online, self.share.error = client, True, ""
-            self.share.dialect, self.share.remote = client.dialect, remote
-            self.share.total, self.share.free = total, free
-            self._match_uploaded()
-        self.logs.system(f"network share {config.id} (//{config.address}/{config.share}) reachable, SMB "
-                         f"{client.dialect}")
-        self.refresh()
-        return True
-
-    async def _disconnect_share(self) -> None:
-        # Without the lock: closing is what ends a copy that hangs on a share that went away.
-        client, self.share.client = self.share.client, None
-        self.share.online = False
-        if client is not None:
-            with suppress(TimeoutError):
-                await in_thread(PROBE_TIMEOUT, client.close)
-
-    def _spool_rel(self, path: str) -> str | None:
-        try:
-            rel = Path(path).resolve().relative_to(self.volumes[NETWORK].directory.resolve())
-        except ValueError:
-            return None
-        return posixpath.join(*rel.parts)
-
-    def _match_uploaded(self) -> None:
-        """After (re)connecting: the segments the share already holds, whole."""
-        self.share.uploaded = {}
-        for seg_id, path, size in self._share_segments(sealed_only=True):
-            rel = self._spool_rel(path)
-            if rel is not None and self.share.remote.get(rel) == size:
-                self.share.uploaded[seg_id] = rel
-
-    def _share_segments(self, sealed_only: bool) -> list[tuple[int, str, int]]:
-        sql = ("SELECT s.id, s.path, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
-               "WHERE r.volume=?" + (" AND s.sealed=1" if sealed_only else "") + " ORDER BY s.id")
-        return self.store.query(sql, (NETWORK,))
-
-    async def sync_share(self) -> int:
-        """One round of the uploader: copy sealed segments the share lacks, delete from the share
-        what retention or a user deleted here. Returns the number of files copied."""
-        vol = self.volumes.get(NETWORK)
-        client = self.share.client
-        if vol is None or client is None or not self.share.online or not vol.mounted or self.locked(vol):
-            return 0
-        copied = 0
-        async with self._net_lock:
-            rows = self._share_segments(sealed_only=True)
-            known = {seg_id for seg_id, _p, _s in rows}
-            pending = [r for r in rows if r[0] not in self.share.uploaded]
-            for seg_id, path, size in pending:
-                rel = self._spool_rel(path)
-                if rel is None or not Path(path).exists():
-                    continue
-                began = time.perf_counter()
-                # A server that stops answering (rather than closing) must not hold the copies for ever.
-                await in_thread(PROBE_TIMEOUT + size / 2e6, client.put, Path(path), rel)
-                self.share.upload_seconds += time.perf_counter() - began
-                self.share.uploaded[seg_id] = rel
-                self.share.remote[rel] = size
-                self.share.uploaded_bytes += size
-                stop = self.store.query("SELECT stop FROM segments WHERE id=?", (seg_id,))
-                if stop and len(pending) == 1:  # steady state, not a backlog after an outage
-                    self.share.last_lag = max(0.0, self.clock.time() - stop[0][0])
-                    self.share.lags = (self.share.lags + [self.share.last_lag])[-100:]
-                copied += 1
-            for seg_id in [s for s in self.share.uploaded if s not in known]:
-                rel = self.share.uploaded.pop(seg_id)
-                await in_thread(PROBE_TIMEOUT, client.remove, rel)
-                self.share.remote.pop(rel, None)
-            if copied:
-                total, free = await in_thread(PROBE_TIMEOUT, client.space)
-                self.share.total, self.share.free = total, free
-        return copied
-
-    async def _share_round(self) -> None:
-        vol = self.volumes.get(NETWORK)
-        if vol is None or self.share_config() is None or not vol.mounted:
-            if self.share.client is not None:
-                await self._disconnect_share()
-            return
-        if self.share.client is None:
-            if time.monotonic() < self.share.next_try:
-                return
-            if not await self._connect_share():
-                self.share.next_try = time.monotonic() + 1.0
-                self.refresh()  # the buffer may have filled up meanwhile
-            return
-        try:
-            await in_thread(PROBE_TIMEOUT, self.share.client.probe)
-            await self.sync_share()
-        except Exception as err:  # noqa: BLE001 - whatever broke, the share is lost until it answers again
-            config = self.share_config()
-            self.logs.system(f"network share {config.id if config else ''} lost: {err}", "warning")
-            self.share.error = str(err) or type(err).__name__
-            await self._disconnect_share()
-            self.refresh()
-
     # -- running ---------------------------------------------------------------------------
     async def run(self) -> None:
         """Started with the device: resync progress, the network share's connection and copies."""
@@ -953,59 +691,13 @@ class StorageService:
                 self._wake.clear()
         finally:
             await self.jobs.close()
-            await self._disconnect_share()
+            await self.network_shares.disconnect()
 
     async def tick(self) -> None:
         if self.hw is not None:
             await asyncio.to_thread(self.hw.poll)
-        await self._share_round()
+        await self.network_shares.round()
         self.refresh()
-
-    # -- views -----------------------------------------------------------------------------
-    def drives_view(self) -> list[dict]:
-        if self.hw is None:
-            return []
-        drives = self.hw.drives()
-        array = self.hw.array()
-        onboard = self.onboard()
-        disrupted = self.disrupted(onboard) if onboard else False
-        leds = drive_leds(drives, array, self.raid, self._recording_now, disrupted)
-        out = []
-        for d in drives:
-            led = leds[d.slot]
-            out.append({"slot": d.slot, "bay": d.slot + 1, "status": d.status, "serialNumber": d.serial,
-                        "model": d.model, "capacity": d.capacity, "temperature": d.temperature, "health": d.health,
-                        "powerOnHours": d.power_on_hours,
-                        "led": {"color": led.color, "blink": led.blink, "meaning": led.meaning}})
-        return out
-
-    def volume_view(self, vol: Volume) -> dict:
-        total, used, free = self.sizes(vol)
-        view = {"diskId": vol.id, "name": self._p(vol, "FriendlyName"), "group": vol.group.split(".")[-1],
-                "kind": vol.kind, "status": self.status(vol), "mounted": vol.mounted, "fileSystem": vol.filesystem,
-                "encrypted": vol.encrypted, "writeProtected": self.locked(vol), "busy": vol.paused,
-                "recordingPossible": not self._problem(vol), "problem": self._problem(vol),
-                "disruption": self.disrupted(vol), "totalBytes": total, "usedBytes": used, "freeBytes": free,
-                "indexedBytes": tools.indexed_bytes(self.store, self.aliases(vol.id)),
-                "retentionDays": int(self._p(vol, "CleanupMaxAge")),
-                "cleanupPolicy": self._p(vol, "CleanupPolicyActive"),
-                "fileSystems": list(self.capabilities(vol))}
-        if vol.kind == "local" and self.hw is not None:
-            array = self.hw.array()
-            if array is not None:
-                view["raid"] = {"level": array.level, "state": array.state, "members": list(array.members),
-                                "syncProgress": array.sync_progress, "syncTimeRemaining": array.sync_remaining}
-        if vol.kind == "network":
-            s = self.share
-            config = self.share_config()
-            view["network"] = {
-                "shareId": config.id if config else None, "online": s.online, "error": s.error, "smbVersion": s.dialect,
-                "backlogBytes": self.backlog(), "localBytes": tools.disk_usage(vol.directory)[0],
-                "offlineBufferMB": int(self._p(vol, "OfflineBufferMB")),
-                "copiedBytes": s.uploaded_bytes,
-                "copyMBps": round(s.uploaded_bytes / s.upload_seconds / 1e6, 1) if s.upload_seconds else None,
-                "lastCopyLagSeconds": None if s.last_lag is None else round(s.last_lag, 2)}
-        return view
 
 
 STORAGE_SERVICE: Key[StorageService] = Key("storage")

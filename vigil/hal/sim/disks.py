@@ -3,12 +3,15 @@ resyncs into the array over time (the injectable clock's monotonic time, or `ste
 
 The bays' state lives in a JSON file under the data folder (like real drives, it survives a
 restart and a factory reset). Capacities are simulated; the footage of the volume lives in a
-directory the storage service picks.
+directory the storage service picks. Every number set from outside is checked to be finite and
+plausible (a drive at Infinity degrees would end up in JSON no client reads); a state file that
+holds such a number anyway (written before this check) reads it as "no reading".
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -26,6 +29,20 @@ from vigil.hal.disks import (
 
 TB = 1_000_000_000_000
 DEFAULT_RESYNC_SECONDS = 600.0  # a full member rebuild, simulated (a real one takes hours)
+CELSIUS = (-60.0, 150.0)  # the temperatures a drive can report
+MAX_CAPACITY = 1_000_000 * 1_000_000_000  # bytes: 1 PB per drive
+MAX_SECONDS = 10 * 365 * 86400.0  # a resync time or a step of ten years at most
+
+
+def _checked(value: float, low: float, high: float, what: str) -> float:
+    """`value` when it is a finite number from `low` to `high`; DiskError saying so otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise DiskError(f"{what} must be a number from {low:g} to {high:g}")
+    return float(value)  # an int in range converts exactly enough; NaN and infinities fail the range
+
+
+def _finite_or_none(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def _serial() -> str:
@@ -71,11 +88,13 @@ class SimulatedDisks:
             return None
         if len(bays) != self.slots:
             return None
+        for bay in bays:
+            bay["temperature"] = _finite_or_none(bay.get("temperature"))
         self._bays = bays
         self._array = state.get("array")
         if self._array is not None:
             self._array["rebuilding"] = {int(k): v for k, v in self._array.get("rebuilding", {}).items()}
-        self.resync_seconds = float(state.get("resync_seconds", DEFAULT_RESYNC_SECONDS))
+        self.resync_seconds = _finite_or_none(state.get("resync_seconds")) or DEFAULT_RESYNC_SECONDS
         return state
 
     def _save(self) -> None:
@@ -174,7 +193,7 @@ class SimulatedDisks:
 
     def step(self, seconds: float) -> None:
         """Advance a running resync by `seconds` without waiting for the clock."""
-        self._advance(seconds)
+        self._advance(_checked(seconds, 0, MAX_SECONDS, "seconds"))
 
     def _advance(self, seconds: float) -> None:
         changed = False
@@ -238,6 +257,10 @@ class SimulatedDisks:
     def insert(self, slot: int, capacity: int | None = None, serial: str | None = None) -> None:
         """A new, working drive goes into `slot` (replacing whatever was there). A member bay of an
         array that still has its data starts to resync; otherwise the drive is a spare."""
+        if capacity is not None:
+            _checked(capacity, 1, MAX_CAPACITY, "capacity (bytes)")
+        if serial is not None and (not isinstance(serial, str) or not serial.isprintable() or len(serial) > 64):
+            raise DiskError("serial must be up to 64 printable characters")
         with self._lock:
             bay = self._bay(slot)
             old_capacity = bay["capacity"] or (self._bays[0]["capacity"] if self._bays else TB)
@@ -262,9 +285,10 @@ class SimulatedDisks:
         self._notify()
 
     def set_temperature(self, slot: int, celsius: float) -> None:
+        celsius = _checked(celsius, *CELSIUS, "celsius")
         with self._lock:
             bay = self._bay(slot)
-            bay["temperature"] = float(celsius)
+            bay["temperature"] = celsius
             self._save()
         self._notify()
 
@@ -278,6 +302,7 @@ class SimulatedDisks:
 
     def set_capacity(self, capacity: int) -> None:
         """Give every drive `capacity` bytes (tests: a small volume fills up quickly)."""
+        _checked(capacity, 1, MAX_CAPACITY, "capacity (bytes)")
         with self._lock:
             for bay in self._bays:
                 bay["capacity"] = int(capacity)
@@ -285,10 +310,11 @@ class SimulatedDisks:
         self._notify()
 
     def set_resync_seconds(self, seconds: float) -> None:
+        seconds = _checked(seconds, 0, MAX_SECONDS, "the resync time (seconds)")
         if seconds <= 0:
             raise DiskError("the resync time must be positive")
         with self._lock:
-            self.resync_seconds = float(seconds)
+            self.resync_seconds = seconds
             self._save()
 
     def state(self) -> dict:
