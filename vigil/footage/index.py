@@ -29,8 +29,6 @@ from typing import Any
 
 from vigil.core.store import Store
 
-TABLES = ("recordings", "segments", "fragments")
-
 # -- recordings ----------------------------------------------------------------------------------
 INSERT_RECORDING = ("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video) "
                     "VALUES(?,?,?,?,?,NULL,?,?,?,?)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import secrets
 import shutil
 import sqlite3
@@ -60,6 +61,13 @@ class VolumeUnavailable(RuntimeError):
 
 def no_prebuffer(source_id: str) -> float:
     return 0.0
+
+
+def _filesystem(folder: Path) -> int | None:
+    try:
+        return os.stat(folder).st_dev
+    except OSError:
+        return None
 
 
 @dataclass
@@ -226,6 +234,9 @@ class RecordingService:
         if self.volumes is None:
             return self.data / "recordings"
         return self.volumes.directory(source.volume)
+
+    def _directory(self, volume: str) -> Path:
+        return self.volumes.directory(volume) if self.volumes is not None else self.data / "recordings"
 
     def volume_of(self, source: Source) -> str:
         return self.volumes.resolve(source.volume) if self.volumes is not None else source.volume
@@ -557,11 +568,16 @@ class RecordingService:
 
     def _make_room(self, recording: str | None) -> bool:
         """Writer thread: a write found the disk full. Rotate the oldest footage out of the
-        recording's volume now (every volume when the index itself cannot grow: None)."""
+        recording's volume now; when the index itself cannot grow (None), out of the volumes on
+        the database's filesystem (footage elsewhere frees nothing for it)."""
         volume = None
         if recording is not None:
             volume = self.write_failures.volume_of(recording) or self._volume_of_recording(recording)
-        volumes = [volume] if volume is not None else self._volume_ids()
+        if volume is not None:
+            volumes = [volume]
+        else:
+            database = os.stat(self.store.path.parent).st_dev
+            volumes = [v for v in self._volume_ids() if _filesystem(self._directory(v)) == database]
         removed = 0
         for each in volumes:
             if self.volumes is not None and not self.volumes.deletable(each):
