@@ -1,4 +1,5 @@
-"""`vigil run` serves a device; `vigil reset` returns a data folder to factory state."""
+"""`vigil run` serves a device; `vigil reset` returns a data folder to factory state; `vigil check`
+verifies (and repairs) a stopped device's footage against its index (vigil.footage.check)."""
 
 from __future__ import annotations
 
@@ -39,22 +40,26 @@ def _reset(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from vigil.core.store import Store
     from vigil.device import DB_FILE
-    from vigil.footage.check import check
+    from vigil.footage.check import Options, Scope, check, no_progress
 
     data = Path(args.data)
     if not (data / DB_FILE).exists():
         print(f"vigil: no device data in {data}", file=sys.stderr)
         return 2
-    password = None
-    if args.password_file:
-        password = Path(args.password_file).read_text().strip()
+    password = Path(args.password_file).read_text().strip() if args.password_file else None
+    options = Options(repair=not args.no_repair, password=password,
+                      progress=_show_progress if sys.stderr.isatty() else no_progress)
     store = Store(data / DB_FILE)
     try:
-        report = check(store, data, repair=not args.no_repair, password=password)
+        report = check(store, Scope.device(data), options)
     finally:
         store.close()
     print(report.text())
     return 0 if report.ok else 1
+
+
+def _show_progress(percent: float, text: str) -> None:
+    print(f"\r{percent:3.0f}% {text:<60}", end="" if percent < 100 else "\n", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:

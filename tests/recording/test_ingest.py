@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect as ws_connect
 
-from tests.conftest import ADMIN, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.footage.conftest import fill, small_filesystem
 from tests.peers.rtsp import GstCameras, make_long_mkv
 from vigil.boot import build_device
 from vigil.core.clock import Clock
@@ -23,6 +27,8 @@ from vigil.device import Device, Ports
 from vigil.features.recording.recorder import CONNECTION, RECORDING, RECORDING_SERVICE
 from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source
+from vigil.features.recording.write_failures import QUIET_SECONDS
+from vigil.features.storage.service import DISRUPTION
 
 
 @pytest.fixture(scope="session")
@@ -267,3 +273,97 @@ async def test_records_over_udp(recorder_device: Device, clip: Path) -> None:
     assert stats["frames"] >= 30 and stats["packetsLost"] == 0
     (path,), = recorder_device.store.query("SELECT path FROM segments")
     assert ffprobe_frames(Path(path)) >= 30
+
+
+async def test_a_full_disk_stops_16_cameras_and_they_resume_by_themselves(tmp_path: Path) -> None:
+    """A real `vigil run` recording its 16 test cameras onto a 64 MB filesystem that is filled
+    (ENOSPC for the footage and for SQLite alike) and then freed, as on the reliability probe:
+    the recorder says it cannot write (status, storage status, events, one log line), goes on
+    trying, and records again within 10 s of space returning; the index stays true to the files."""
+    with small_filesystem(tmp_path / "small", "64m") as small:
+        data = small / "data"
+        live = start_live(data, test_cameras=16)
+        try:
+            create_admin_live(live)
+            async with httpx.AsyncClient(base_url=live.http, auth=httpx.DigestAuth(*ADMIN), timeout=30) as api:
+                await _full_disk_round(api, live, small)
+        finally:
+            live.stop()
+        checked = subprocess.run([sys.executable, "-m", "vigil", "check", "--data", str(data), "--no-repair"],
+                                 capture_output=True, text=True, timeout=120)
+        assert "problem:" not in checked.stdout and "index and footage agree" in checked.stdout, checked.stdout
+
+
+async def _full_disk_round(api: httpx.AsyncClient, live: LiveDevice, small: Path) -> None:
+    events: list[tuple[str, dict]] = []
+
+    async def status() -> dict:
+        reply = await api.post("/axis-cgi/recorder.cgi", json={"apiVersion": "1.0", "method": "getStatus"})
+        return reply.json()["data"]
+
+    async def every_camera(state: str) -> bool:
+        return {source["state"] for source in (await status())["sources"].values()} == {state}
+
+    async def written_since(before: int) -> bool:
+        return (await status())["writtenBytes"] > before
+
+    async def problem() -> str:
+        reply = await api.post("/axis-cgi/storage.cgi", json={"apiVersion": "1.0", "method": "getStatus"})
+        return reply.json()["data"]["volumes"][0]["problem"]
+
+    async def system_log(text: str) -> list[str]:
+        return [line for line in (await api.get("/axis-cgi/systemlog.cgi")).text.splitlines() if text in line]
+
+    async def logged(text: str) -> bool:
+        return bool(await system_log(text))
+
+    async def seen(since: int, *wanted: tuple[str, dict]) -> bool:
+        return all(event in events[since:] for event in wanted)
+
+    async def until(what: str, holds: Callable[[], Awaitable[bool]], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not await holds():
+            assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+            await asyncio.sleep(0.25)
+
+    reply = await api.get("/axis-cgi/param.cgi", params={"action": "update", "Recording.SegmentSeconds": "4"})
+    assert reply.text.strip() == "OK", reply.text
+    await until("16 recordings", lambda: every_camera("recording"), 30)
+    basic = "Basic " + base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    url = f"ws://127.0.0.1:{live.http_port}/vapix/ws-data-stream?sources=events"
+    async with ws_connect(url, additional_headers={"Authorization": basic}) as ws:
+        await ws.send(json.dumps({"apiVersion": "1.0", "method": "events:configure", "params": {"eventFilterList": [
+            {"topicFilter": DISRUPTION}, {"topicFilter": RECORDING}]}}))
+
+        async def listen() -> None:
+            async for message in ws:
+                body = json.loads(message)
+                if body.get("method") == "events:notify":
+                    notification = body["params"]["notification"]
+                    events.append((notification["topic"], notification["message"]["data"]))
+
+        listener = asyncio.create_task(listen())
+        try:
+            before = (await status())["writtenBytes"]
+            await until("footage written", lambda: written_since(before), 10)
+            filler = await asyncio.to_thread(fill, small)
+            mark = len(events)
+            await until("every camera failing", lambda: every_camera("failing"), 30)
+            assert (await problem()).startswith("Footage cannot be written: ")
+            await until("the events", lambda: seen(mark, (DISRUPTION, {"disruption": "1"}),
+                                                   (RECORDING, {"IsRecording": "0"})), 5)
+            await asyncio.sleep(3)  # the cameras go on sending, nothing can be written
+            stalled = (await status())["writtenBytes"]
+
+            filler.unlink()
+            freed, mark = time.monotonic(), len(events)
+            await until("recording again", lambda: every_camera("recording"), 10)
+            await until("footage written again", lambda: written_since(stalled), 10)
+            assert time.monotonic() - freed < 10
+            assert await problem() == ""
+            await until("the events", lambda: seen(mark, (DISRUPTION, {"disruption": "0"}),
+                                                   (RECORDING, {"IsRecording": "1"})), 5)
+        finally:
+            listener.cancel()
+    await until("the log line", lambda: logged("recording to RAID_DISK works again"), QUIET_SECONDS + 10)
+    assert len(await system_log("recording to RAID_DISK fails: ")) == 1

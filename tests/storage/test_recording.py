@@ -1,24 +1,31 @@
 """Recording from a real RTSP camera (GStreamer's RTSP server) while the simulated drives fail,
 are replaced and resync, and while the storage tools run: a degraded RAID keeps recording, a
 failed one stops with a StorageFailure event, repair pauses and resumes, write protection and
-unmounting stop recording until they are undone."""
+unmounting stop recording until they are undone; footage that cannot be written (a full disk)
+is reported and recording resumes by itself, after rotation tried to make room."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import client_as
+from tests.footage.conftest import fill, small_filesystem
 from tests.peers.rtsp import GstCameras, make_long_mkv
 from tests.recording.test_ingest import add_source, wait_for
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING, RECORDING_SERVICE, VolumeUnavailable
+from vigil.features.recording.write_failures import QUIET_SECONDS
+from vigil.features.storage.http_storage import volume_view
 from vigil.features.storage.service import DISRUPTION, FAILURE, FAILURE_ONVIF, RAID, STORAGE_SERVICE
+from vigil.footage.check import Options, Scope, check
 from vigil.hal.disks import DISK_HARDWARE
 
 RAID_DISK = "RAID_DISK"
@@ -156,3 +163,86 @@ async def test_write_protect_and_unmount_stop_recording_until_undone(recorder) -
         await wait_for(lambda: service.ongoing(), timeout=5)
         assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "0"}
     assert await grows(device, 1.5)
+
+
+# -- a disk that runs full ------------------------------------------------------------------------------
+@pytest.fixture
+async def small_recorder(tmp_path: Path, clip: Path) -> AsyncIterator[tuple[Device, Path]]:
+    """A recorder whose data folder is on a 32 MB filesystem, recording one camera."""
+    with small_filesystem(tmp_path / "small", "32m") as small:
+        cams = GstCameras(clip, 1).start()
+        device = build_device("s3016", small / "data", Ports(), Clock())
+        device.params.set_internal({"Recording.FreeSpaceFloorMB": "0", "Recording.SegmentSeconds": "2"})
+        task = asyncio.ensure_future(device.features[RECORDING_SERVICE].run())
+        try:
+            await add_source(device, "c1", cams.url(1))
+            await wait_for(lambda: device.features[RECORDING_SERVICE].ongoing())
+            yield device, small
+        finally:
+            cams.stop()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await device.features[STORAGE_SERVICE].jobs.close()
+            device.close()
+
+
+def system_log(device: Device, text: str) -> list[str]:
+    return [e.message for e in device.logs.entries("system", text)]
+
+
+def leave_free(folder: Path, room: int) -> Path:
+    """Fill the filesystem, then give `room` bytes back."""
+    filler = fill(folder)
+    os.truncate(filler, filler.stat().st_size - room)
+    return filler
+
+
+async def test_a_disk_that_runs_full_rotates_the_oldest_footage_out_and_recording_goes_on(small_recorder) -> None:
+    device, small = small_recorder
+    service = device.features[RECORDING_SERVICE]
+    states: list[str] = []
+    device.events.subscribe(lambda e: states.append(e.data["IsRecording"]) if e.topic == RECORDING else None)
+    await asyncio.sleep(3)  # a few sealed segments
+    leave_free(small, 400_000)
+    await wait_for(lambda: system_log(device, "the disk was full: rotation removed"), timeout=30)
+    assert await grows(device)
+    assert "0" not in states and service.stats()["c1"]["state"] == "recording"  # it never stopped
+    assert not system_log(device, "recording to RAID_DISK fails")
+    report = check(device.store, Scope.device(device.data), Options(running=True))
+    assert report.ok and not report.orphans, report.text()
+
+
+async def test_footage_that_cannot_be_written_is_reported_and_recording_resumes_by_itself(small_recorder) -> None:
+    device, small = small_recorder
+    service, storage = device.features[RECORDING_SERVICE], device.features[STORAGE_SERVICE]
+    (_, first, _), = service.ongoing()
+    disruptions: list[str] = []
+    device.events.subscribe(lambda e: disruptions.append(e.data["disruption"])
+                            if e.topic == DISRUPTION and e.source == {"disk_id": RAID_DISK} else None)
+    assert await grows(device)
+    async with client_as(device, "viewer") as viewer:  # (its account is made while there is room)
+        filler = leave_free(small, 0)
+        await wait_for(lambda: service.stats()["c1"]["state"] == "failing", timeout=20)  # rotation freed what it could
+        reply = await viewer.post("/axis-cgi/recorder.cgi", json={"apiVersion": "1.0", "method": "getStatus"})
+    camera = reply.json()["data"]["sources"]["c1"]
+    assert camera["state"] == "failing" and camera["error"], camera
+    assert device.events.state(RECORDING, {"RecordingToken": "c1"}) == {"IsRecording": "0"}
+    assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "1"}
+    volume = volume_view(storage, storage.volumes[RAID_DISK])
+    assert volume["problem"] == f"Footage cannot be written: {camera['error']}"
+    assert volume["recordingPossible"] is False and volume["disruption"] is True
+    await asyncio.sleep(2)  # fragments keep coming, and keep failing
+
+    filler.unlink()
+    freed = time.monotonic()
+    await wait_for(lambda: service.stats()["c1"]["state"] == "recording", timeout=10)
+    assert time.monotonic() - freed < 10
+    assert device.events.state(RECORDING, {"RecordingToken": "c1"}) == {"IsRecording": "1"}
+    assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "0"}
+    assert [r for _s, r, _k in service.ongoing()] == [first]  # the same recording goes on, with a gap
+    assert await grows(device)
+    assert "1" in disruptions and disruptions[-1] == "0"
+    await wait_for(lambda: system_log(device, "recording to RAID_DISK works again"), timeout=QUIET_SECONDS + 5)
+    assert len(system_log(device, "recording to RAID_DISK fails: ")) == 1
+    report = check(device.store, Scope.device(device.data), Options(running=True))
+    assert report.ok and not report.orphans, report.text()

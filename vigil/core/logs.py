@@ -7,6 +7,7 @@ device does not pay one fsync per log line.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time as _time
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from vigil.core.store import Store
 
 KINDS = ("system", "access", "audit")
 MAX_ROWS = 20_000  # per kind; oldest go first
+MAX_PENDING = 10_000  # entries kept in memory while the database cannot be written (a full disk)
+log = logging.getLogger("vigil.logs")
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,11 @@ class Logs:
         self.clock = clock
         self.host = host
         self._pending: list[LogEntry] = []
+        self._failing = False  # the last flush could not write: entries wait in memory
 
     def _add(self, kind: str, severity: str, source: str, message: str) -> None:
         self._pending.append(LogEntry(kind, self.clock.time(), severity, source, message))
-        if len(self._pending) >= 500:
+        if len(self._pending) >= 500 and not self._failing:
             self.flush()
 
     def system(self, message: str, severity: str = "info", source: str = "vigil") -> None:
@@ -56,17 +60,25 @@ class Logs:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        with self.store.transaction() as db:
-            db.executemany(
-                "INSERT INTO log(kind, time, severity, source, message) VALUES(?,?,?,?,?)",
-                [(e.kind, e.time, e.severity, e.source, e.message) for e in batch],
-            )
-            for kind in {e.kind for e in batch}:
-                db.execute(
-                    "DELETE FROM log WHERE kind=? AND id <= "
-                    "(SELECT id FROM log WHERE kind=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (kind, kind, MAX_ROWS),
+        try:
+            with self.store.transaction() as db:
+                db.executemany(
+                    "INSERT INTO log(kind, time, severity, source, message) VALUES(?,?,?,?,?)",
+                    [(e.kind, e.time, e.severity, e.source, e.message) for e in batch],
                 )
+                for kind in {e.kind for e in batch}:
+                    db.execute(
+                        "DELETE FROM log WHERE kind=? AND id <= "
+                        "(SELECT id FROM log WHERE kind=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                        (kind, kind, MAX_ROWS),
+                    )
+        except sqlite3.Error as err:  # a full disk: the entries wait (the newest of them) for the next flush
+            self._pending = (batch + self._pending)[-MAX_PENDING:]
+            if not self._failing:
+                self._failing = True
+                log.warning("the logs cannot be written (%s); they are kept until they can", err)
+            return
+        self._failing = False
 
     def entries(self, kind: str, contains: str = "", limit: int = 5000) -> list[LogEntry]:
         self.flush()

@@ -76,6 +76,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX fragments_start ON fragments(segment, start);
     """,
 ]
+SCHEMA_VERSION = len(MIGRATIONS)  # the version this program writes and reads
 
 
 class Store:
@@ -104,15 +105,29 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All statements inside commit together or not at all."""
+        """All statements inside commit together or not at all. A failed COMMIT (a full disk)
+        rolls back too, so that the connection is ready for the next transaction."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                self.db.execute("COMMIT")
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                    self.db.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's `PRAGMA integrity_check`, on a connection of its own so that writers are
+        not held up meanwhile (WAL); an empty list when the database is sound."""
+        check = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = [row[0] for row in check.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as err:
+            return [str(err)]
+        finally:
+            check.close()
+        return [] if rows == ["ok"] else rows
 
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:

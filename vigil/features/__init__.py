@@ -23,8 +23,8 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature("eventstream", eventstream.register),
     Feature("io", io.register),
+    Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
-    Feature("storage", storage.register),
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
 )

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from vigil.core.store import Store
-from vigil.footage import atrest, mp4
+from vigil.footage import atrest, index, mp4
+from vigil.footage.index import recording_extent
 
 CHUNK = 1 << 20  # bytes per read of a streamed response
 WINDOW = 1 << 20  # read-ahead for the small spans of a Matroska layout
@@ -71,10 +72,10 @@ class Recording:
 def get_recording(store: Store, recording_id: str | None, disk: str | None = None) -> Recording:
     if not recording_id:
         raise FootageError(Reason.NO_ID, "a recording id is required")
-    rows = store.query("SELECT id, source, volume, kind, start, stop FROM recordings WHERE id=?", (recording_id,))
-    if not rows or (disk not in (None, "", "all") and rows[0][2] != disk):
+    row = index.get_recording(store, recording_id)
+    if row is None or (disk not in (None, "", "all") and row[2] != disk):
         raise FootageError(Reason.NO_RECORDING, f"no recording {recording_id!r}" + (f" on disk {disk!r}" if disk else ""))
-    return Recording(*rows[0])
+    return Recording(*row)
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,6 @@ class Selection:
         return bases
 
 
-def recording_extent(store: Store, recording_id: str) -> tuple[float, float] | None:
-    """First and last indexed instants of a recording, or None before its first fragment."""
-    row = store.query("SELECT MIN(f.start), MAX(f.start + f.duration) FROM fragments f "
-                      "JOIN segments s ON s.id = f.segment WHERE s.recording=?", (recording_id,))[0]
-    return None if row[0] is None else (row[0], row[1])
-
-
 def select(store: Store, recording: Recording, start: float | None, stop: float | None) -> Selection:
     """The fragments to build [start, stop) from; a range partly outside the recording is cut
     to it (best effort, as VAPIX export does), one wholly outside it is an error."""
@@ -166,13 +160,8 @@ def select(store: Store, recording: Recording, start: float | None, stop: float 
         raise FootageError(Reason.STOP_BEFORE_BEGIN, "the stop time is before the start of the recording")
     start = first if start is None else max(start, first)
     stop = last if stop is None else min(stop, last)
-    key_start = store.query("SELECT MAX(f.start) FROM fragments f JOIN segments s ON s.id = f.segment "
-                            "WHERE s.recording=? AND f.key=1 AND f.start <= ?", (recording.id, start + 1e-6))[0][0]
-    rows = store.query(
-        "SELECT f.segment, s.path, s.init_size, f.offset, f.size, f.start, f.duration, f.frames, f.key "
-        "FROM fragments f JOIN segments s ON s.id = f.segment "
-        "WHERE s.recording=? AND f.start >= ? AND f.start < ? ORDER BY s.id, f.offset",
-        (recording.id, key_start if key_start is not None else first, stop))
+    key_start = index.key_fragment_start(store, recording.id, start + 1e-6)
+    rows = index.fragments_between(store, recording.id, key_start if key_start is not None else first, stop)
     fragments = [Fragment(*row[:8], bool(row[8])) for row in rows]
     files: dict[str, int] = {}
     try:

@@ -1,7 +1,12 @@
-"""Recording (S3008, S3016, S4000): camera ingest, durable recording, playback and export."""
+"""Recording (S3008, S3016, S4000): camera ingest, durable recording, playback and export.
+
+Footage flows camera -> ingest -> recorder -> vigil.footage (writer, index) onto the volumes the
+storage feature provides (`VOLUMES`, registered before this feature loads; none: data/recordings),
+and back out through playback and export (vigil.footage.reader)."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef, applied
@@ -10,6 +15,7 @@ from vigil.features.recording import actions, http_export, http_play, http_recor
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
+from vigil.footage.volumes import VOLUMES
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -28,7 +34,8 @@ def register(device: Device) -> None:
 
     device.params.declare(params())
     service = RecordingService(device.store, device.events, device.logs, device.params, device.clock, device.data,
-                               device.vault)
+                               device.vault, volumes=device.features.get(VOLUMES),
+                               prebuffer_for=functools.partial(actions.prebuffer_seconds, device.rules))
     device.features[RECORDING_SERVICE] = service
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
@@ -36,7 +43,6 @@ def register(device: Device) -> None:
         device.services.append(service.run)
     for action in actions.action_types(service):
         device.rules.register(action)
-    service.prebuffer_for = lambda source_id: actions.prebuffer_seconds(device.rules, source_id)
     http_recorder.register(device, service)
     http_record.register(device)
     http_play.register(device)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vigil.features.recording.const import BAD_START, BAD_STOP
 from vigil.features.recording.errors import ApiError
 from vigil.features.recording.recorder import RecordingService
+from vigil.footage import index
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -64,27 +65,9 @@ def whole_number(value: object) -> int | None:
 def recording_rows(device: Device, source: str | None = None, start: float | None = None,
                    stop: float | None = None, kind: str | None = None, recording_id: str | None = None,
                    event: str | None = None) -> list[tuple]:
-    sql = ("SELECT r.id, r.source, r.volume, r.kind, r.start, r.stop, r.event, r.locked, r.width, r.height, "
-           "(SELECT COALESCE(SUM(bytes),0) FROM segments s WHERE s.recording=r.id) FROM recordings r WHERE 1=1")
-    args: list[Any] = []
-    for clause, value in (("r.source=?", source), ("r.kind=?", kind), ("r.id=?", recording_id)):
-        if value:
-            sql += f" AND {clause}"
-            args.append(value)
-    if event:
-        sql += " AND instr(lower(r.event), lower(?)) > 0"
-        args.append(event)
-    if start is not None:
-        sql += " AND (r.stop IS NULL OR r.stop >= ?)"
-        args.append(start)
-    if stop is not None:
-        sql += " AND r.start <= ?"
-        args.append(stop)
-    return device.store.query(sql + " ORDER BY r.start", tuple(args))
+    return index.recording_rows(device.store, source=source, start=start, stop=stop, kind=kind,
+                                recording_id=recording_id, event=event)
 
 
 def delete_recording(service: RecordingService, recording: str) -> None:
-    for (seg_id,) in service.store.query("SELECT id FROM segments WHERE recording=?", (recording,)):
-        service.delete_segment(seg_id)
-    with service.store.transaction() as db:
-        db.execute("DELETE FROM recordings WHERE id=?", (recording,))
+    service.delete_recording(recording)  # vigil.footage.index.delete_recording, where the volume allows it

@@ -1,9 +1,17 @@
-"""The recording service: sources, their connections, and the recordings made from them.
+"""The recording service: sources, their connections, the recordings made from them, and the
+retention policy that rotates old footage out.
 
 Recording kinds, as in the manuals: continuous (per source), triggered by a rule ("Record
 video while the rule is active", with pre- and post-event buffers) and manual (started and
 stopped through the API). A lost camera ends its continuous recording and emits an event;
 when the camera returns a new recording starts, so the gap is visible.
+
+Footage goes to the volumes (vigil.footage.volumes.Volumes, given by the storage feature where
+the profile has one), written by vigil.footage.writer and indexed by vigil.footage.index. When
+writing fails (a full disk) the recordings go on and the writer keeps trying: the affected
+cameras show "failing" in the status and IsRecording=0 in their recording event, the volume is
+told (the storage disruption event), one system-log line says so, and another when footage is
+written again, which happens by itself when space returns.
 """
 
 from __future__ import annotations
@@ -11,14 +19,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import secrets
 import shutil
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
@@ -29,14 +39,20 @@ from vigil.core.vault import Vault
 from vigil.features.recording.ingest import Connection, Gop, Reader
 from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source, Sources
-from vigil.footage import mp4
+from vigil.features.recording.write_failures import WriteFailures
+from vigil.footage import index, mp4
 from vigil.footage.h26x import avcc, h264_size, h265_size, hvcc
+from vigil.footage.volumes import Volumes
 from vigil.footage.writer import FragmentJob, SegmentStore, recover
 
 log = logging.getLogger("vigil.recording")
 CONNECTION = "tns1:Device/tnsaxis:Recorder/SourceConnection"
 RECORDING = "tns1:RecordingHistory/Recording/State"
 MAX_BACKOFF = 30.0
+TICK_SECONDS = 1.0  # the run loop: recordings that could not start are tried again
+RETENTION_SECONDS = 10.0
+RELEASE_TIMEOUT = 10.0  # seconds a released volume's files may take to be sealed
+ROOM_BYTES = 64_000_000  # what rotation frees at least when a write finds the disk full
 
 
 class VolumeUnavailable(RuntimeError):
@@ -44,26 +60,15 @@ class VolumeUnavailable(RuntimeError):
     unmounted or write-protected; `str()` says which and why."""
 
 
-class Volumes(Protocol):
-    """What the recorder needs of the storage service (vigil.features.storage)."""
+def no_prebuffer(source_id: str) -> float:
+    return 0.0
 
-    def resolve(self, volume: str) -> str: ...  # "default" -> the onboard volume's disk id
 
-    def ids(self) -> list[str]: ...
-
-    def aliases(self, volume: str) -> tuple[str, ...]: ...  # the `recordings.volume` values it holds
-
-    def directory(self, volume: str) -> Path: ...
-
-    def writable(self, volume: str) -> bool: ...
-
-    def why_not_writable(self, volume: str) -> str: ...
-
-    def deletable(self, volume: str) -> bool: ...  # False: write-protected (or not mounted)
-
-    def free_bytes(self, volume: str) -> int | None: ...
-
-    def max_age_days(self, volume: str) -> int: ...
+def _filesystem(folder: Path) -> int | None:
+    try:
+        return os.stat(folder).st_dev
+    except OSError:
+        return None
 
 
 @dataclass
@@ -189,28 +194,39 @@ class SourceRecorder:
 
 
 class RecordingService:
+    """The recorder. It is the `VolumeWriter` of `volumes` (vigil.footage.volumes): it attaches
+    itself to them, is told when a volume changes and releases one on request.
+
+    `volumes`: where each volume's footage goes and whether it may be written (the storage
+    service, where the profile has one); without them everything goes to data/recordings.
+    `prebuffer_for(source_id)`: seconds of footage to keep in memory for pre-event buffers.
+    `vault`: seals the sources' camera passwords."""
+
     def __init__(self, store: Store, bus: EventBus, logs: Logs, params: ParamTree, clock, data: Path,
-                 vault: Vault) -> None:
+                 vault: Vault, volumes: Volumes | None = None,
+                 prebuffer_for: Callable[[str], float] = no_prebuffer) -> None:
         self.store = store
         self.bus = bus
         self.logs = logs
         self.params = params
         self.clock = clock.time
         self.data = data
+        self.volumes = volumes
+        self.prebuffer_for = prebuffer_for
         self.sources = Sources(store, logs, vault)
-        self.segments = SegmentStore(store, self._on_write_error)
+        self.segments = SegmentStore(store, self._writer_state, self._make_room)
         self.reader = Reader()
         self.recorders: dict[str, SourceRecorder] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._connections: dict[str, Connection] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False  # set once recovery is done and sources may connect
-        # Seconds of footage to keep in memory per source for pre-event buffers (set by the rules).
-        self.prebuffer_for: Callable[[str], float] = lambda source_id: 0.0
-        # The storage service, where the profile has one: where each volume's footage goes and
-        # whether it may be written. Without it everything goes to data/recordings.
-        self.volumes: Volumes | None = None
+        self._released: collections.Counter[str] = collections.Counter()  # volumes a tool holds
+        self.write_failures = WriteFailures(logs, self.clock, volumes)
+        self._start_again: set[str] = set()  # sources whose continuous recording could not start
         self.declare()
+        if volumes is not None:
+            volumes.attach(self)
 
     # -- configuration -----------------------------------------------------------------
     def segment_seconds(self) -> float:
@@ -222,14 +238,19 @@ class RecordingService:
             return self.data / "recordings"
         return self.volumes.directory(source.volume)
 
+    def _directory(self, volume: str) -> Path:
+        return self.volumes.directory(volume) if self.volumes is not None else self.data / "recordings"
+
     def volume_of(self, source: Source) -> str:
         return self.volumes.resolve(source.volume) if self.volumes is not None else source.volume
 
     def volume_ready(self, source: Source) -> bool:
+        if self._released[self.volume_of(source)]:
+            return False
         return self.volumes is None or self.volumes.writable(source.volume)
 
     def volume_changed(self, volume: str) -> None:
-        """Hook for the storage service (event loop): the volume became unusable (failed,
+        """The volumes tell (VolumeWriter, event loop): the volume became unusable (failed,
         unmounted, write-protected, under repair) or usable again. Recordings on it stop, so
         that their footage ends cleanly; when it is back, continuous recording starts again on
         the sources whose camera is connected (a new recording: the gap is visible)."""
@@ -240,9 +261,40 @@ class RecordingService:
             if not self.volume_ready(source):
                 for session in list(recorder.sessions.values()):
                     self.end_recording(source_id, session.id)
-            elif (recorder.connected and source.continuous
-                  and not any(s.kind == "continuous" for s in recorder.sessions.values())):
-                self.start_recording(source_id, "continuous")
+            else:
+                self._resume_continuous(source_id)
+
+    def _resume_continuous(self, source_id: str) -> None:
+        """Start the source's continuous recording if it should run and does not."""
+        recorder = self.recorders.get(source_id)
+        if (recorder is None or not recorder.connected or not recorder.source.continuous
+                or not self.volume_ready(recorder.source)
+                or any(s.kind == "continuous" for s in recorder.sessions.values())):
+            return
+        try:
+            self.start_recording(source_id, "continuous")
+        except (sqlite3.Error, OSError) as err:  # a full disk: tried again every second
+            if source_id not in self._start_again:
+                log.warning("continuous recording of %s cannot start: %s", source_id, err)
+            self._start_again.add(source_id)
+
+    @asynccontextmanager
+    async def release(self, volume: str) -> AsyncIterator[None]:
+        """Stop writing to `volume` (a disk id) and wait until its files are sealed; recording
+        there resumes when the block ends and the volume is writable (a tool held it)."""
+        self._released[volume] += 1
+        try:
+            for source_id, recorder in list(self.recorders.items()):
+                if self.volume_of(recorder.source) == volume:
+                    for session in list(recorder.sessions.values()):
+                        self.end_recording(source_id, session.id)
+            if not await asyncio.to_thread(self.segments.drain, RELEASE_TIMEOUT):
+                self.logs.system(f"{volume}: the footage writer did not seal its files within "
+                                 f"{RELEASE_TIMEOUT:g} s", "warning")
+            yield
+        finally:
+            self._released[volume] -= 1
+            self.volume_changed(volume)
 
     def declare(self) -> None:
         ids = tuple(sorted(self.sources.all))
@@ -267,10 +319,16 @@ class RecordingService:
         for source in self.sources.all.values():
             if source.id not in self.recorders:
                 self._start_source(source)
+        next_retention = time.monotonic() + RETENTION_SECONDS
         try:
             while True:
-                await asyncio.sleep(10)
-                await asyncio.to_thread(self.enforce_retention)
+                await asyncio.sleep(TICK_SECONDS)
+                for source_id in list(self._start_again):
+                    self._start_again.discard(source_id)
+                    self._resume_continuous(source_id)
+                if time.monotonic() >= next_retention:
+                    await asyncio.to_thread(self.enforce_retention)
+                    next_retention = time.monotonic() + RETENTION_SECONDS
         finally:
             self._running = False
             for task in self._tasks.values():
@@ -349,8 +407,7 @@ class RecordingService:
         self.bus.publish(CONNECTION, {"source": source.id}, {"connected": "1" if up else "0"})
         if up:
             self.logs.system(f"camera {source.id} connected")
-            if source.continuous and self.volume_ready(source):
-                self.start_recording(source.id, "continuous")
+            self._resume_continuous(source.id)
         else:
             # Continuous recordings end with the connection (a new one starts when it returns);
             # a triggered recording already in its post-event buffer has nothing more to wait for.
@@ -376,11 +433,8 @@ class RecordingService:
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(now))
         recording_id = f"{stamp}_{source_id}_{secrets.token_hex(3).upper()}"
         start = now - pre if pre else now
-        with self.store.transaction() as db:
-            db.execute("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video) "
-                       "VALUES(?,?,?,?,?,NULL,?,?,?,?)",
-                       (recording_id, source_id, recorder.source.volume, kind, start, event, recorder.width,
-                        recorder.height, recorder.video_codec))
+        index.start_recording(self.store, recording_id, source_id, recorder.source.volume, kind, start, event,
+                              recorder.width, recorder.height, recorder.video_codec)
         session = Session(recording_id, kind)
         with recorder.lock:
             if pre:
@@ -428,25 +482,31 @@ class RecordingService:
             self.segments.seal(recording_id, self.clock())
 
     def _publish_state(self, source_id: str) -> None:
+        """IsRecording: the source has recordings and their footage is being written."""
         recorder = self.recorders.get(source_id)
         if recorder is not None:
-            self.bus.publish(RECORDING, {"RecordingToken": source_id},
-                             {"IsRecording": "1" if recorder.sessions else "0"})
+            writing = bool(recorder.sessions) and not self.write_failures.error_of(source_id)
+            self.bus.publish(RECORDING, {"RecordingToken": source_id}, {"IsRecording": "1" if writing else "0"})
 
     def describe(self, source_id: str, video: str, width: int, height: int, audio: str) -> None:
         """Record what the camera sends on its open recordings (known after the first key frame)."""
-        with self.store.transaction() as db:
-            db.execute("UPDATE recordings SET video=?, width=?, height=?, audio=? WHERE source=? AND stop IS NULL",
-                       (video.lower(), width, height, audio.lower(), source_id))
+        try:
+            index.describe_open_recordings(self.store, source_id, video, width, height, audio)
+        except sqlite3.Error as err:  # a full disk: the footage matters more than its description
+            log.warning("the recordings of %s cannot be described: %s", source_id, err)
 
-    def stats(self) -> dict[str, dict[str, int | bool]]:
-        """Per source: connected, frames and bytes received, RTP packets lost."""
-        out: dict[str, dict[str, int | bool]] = {}
+    def stats(self) -> dict[str, dict[str, int | bool | str]]:
+        """Per source: connected, frames and bytes received, RTP packets lost, and the state of
+        its recording: idle, recording or failing (with the error: its footage is not written)."""
+        out: dict[str, dict[str, int | bool | str]] = {}
         for sid, recorder in self.recorders.items():
             connection = self._connections.get(sid)
             lost = sum(d.lost for d in connection.parser.channels.values()) if connection and connection.parser else 0
+            error = self.write_failures.error_of(sid)
+            state = "failing" if error else "recording" if recorder.sessions else "idle"
             out[sid] = {"connected": recorder.connected, "frames": connection.frames if connection else 0,
-                        "bytesIn": connection.bytes_in if connection else 0, "packetsLost": lost}
+                        "bytesIn": connection.bytes_in if connection else 0, "packetsLost": lost,
+                        "state": state, "error": error}
         return out
 
     def ongoing(self) -> list[tuple[str, str, str]]:
@@ -457,12 +517,11 @@ class RecordingService:
     def _volume_ids(self) -> list[str]:
         return self.volumes.ids() if self.volumes is not None else ["default"]
 
-    def _on_volume(self, volume: str | None) -> tuple[str, tuple]:
-        """SQL condition (on `r`, the recordings table) and arguments: footage on `volume`."""
+    def _aliases(self, volume: str | None) -> tuple[str, ...] | None:
+        """The `recordings.volume` values of footage on `volume` (None: on all)."""
         if volume is None or self.volumes is None:
-            return "1=1", ()
-        aliases = self.volumes.aliases(volume)
-        return f"r.volume IN ({','.join('?' * len(aliases))})", aliases
+            return None
+        return self.volumes.aliases(volume)
 
     def enforce_retention(self) -> int:
         """Delete footage past each source's and each volume's retention and, on each volume
@@ -477,34 +536,28 @@ class RecordingService:
                 removed += self._retain(volume, now)
             except VolumeUnavailable:
                 continue  # write-protected or unmounted meanwhile: left alone
+            except (sqlite3.Error, OSError) as err:  # a full disk: the writer reports it; tried again
+                log.warning("retention on %s: %s", volume, err)
         if removed:
             self.logs.system(f"retention removed {removed} segments")
         return removed
 
-    def _retain(self, volume: str, now: float) -> int:
+    def _retain(self, volume: str, now: float, at_least: int = 0) -> int:
         removed = 0
-        where, args = self._on_volume(volume)
+        aliases = self._aliases(volume)
         for source in self.sources.all.values():
             if source.retention_days:
-                cutoff = now - source.retention_days * 86400
-                for (seg_id,) in self.store.query(
-                        "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
-                        f"WHERE {where} AND r.source=? AND s.stop < ? AND s.sealed=1 AND r.locked=0",
-                        (*args, source.id, cutoff)):
+                for seg_id in index.expired_segments(self.store, aliases, now - source.retention_days * 86400,
+                                                     source.id):
                     removed += self.delete_segment(seg_id)
         days = self.volumes.max_age_days(volume) if self.volumes is not None else 0
         if days:
-            for (seg_id,) in self.store.query(
-                    "SELECT s.id FROM segments s JOIN recordings r ON r.id = s.recording "
-                    f"WHERE {where} AND s.stop < ? AND s.sealed=1 AND r.locked=0",
-                    (*args, now - days * 86400)):
+            for seg_id in index.expired_segments(self.store, aliases, now - days * 86400):
                 removed += self.delete_segment(seg_id)
-        while (needed := self._space_needed(volume)) > 0:
+        while (needed := max(self._space_needed(volume), at_least)) > 0:
             # The oldest segments that free `needed` bytes, in one go.
             doomed, freed = [], 0
-            for seg_id, size in self.store.query(
-                    "SELECT s.id, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
-                    f"WHERE {where} AND s.sealed=1 AND r.locked=0 ORDER BY s.start LIMIT 1000", args):
+            for seg_id, size in index.oldest_segments(self.store, aliases):
                 doomed.append(seg_id)
                 freed += size
                 if freed >= needed:
@@ -513,16 +566,36 @@ class RecordingService:
                 break
             for seg_id in doomed:
                 removed += self.delete_segment(seg_id)
+            at_least = max(0, at_least - freed)
         return removed
+
+    def _make_room(self, recording: str | None) -> bool:
+        """Writer thread: a write found the disk full. Rotate the oldest footage out of the
+        recording's volume now; when the index itself cannot grow (None), out of the volumes on
+        the database's filesystem (footage elsewhere frees nothing for it)."""
+        volume = None
+        if recording is not None:
+            volume = self.write_failures.volume_of(recording) or self._volume_of_recording(recording)
+        if volume is not None:
+            volumes = [volume]
+        else:
+            database = os.stat(self.store.path.parent).st_dev
+            volumes = [v for v in self._volume_ids() if _filesystem(self._directory(v)) == database]
+        removed = 0
+        for each in volumes:
+            if self.volumes is not None and not self.volumes.deletable(each):
+                continue
+            try:
+                removed += self._retain(each, self.clock(), ROOM_BYTES)
+            except (VolumeUnavailable, sqlite3.Error, OSError) as err:
+                log.debug("no room made on %s: %s", each, err)
+        if removed:
+            self.logs.system(f"the disk was full: rotation removed the {removed} oldest segments", "warning")
+        return removed > 0
 
     def used_bytes(self, volume: str | None = None) -> int:
         """Bytes of indexed footage, on one volume or (None) on all."""
-        where, args = self._on_volume(volume)
-        return self.store.query("SELECT COALESCE(SUM(s.bytes), 0) FROM segments s JOIN recordings r "
-                                f"ON r.id = s.recording WHERE {where}", args)[0][0]
-
-    def _short_of_space(self, volume: str | None = None) -> bool:
-        return self._space_needed(volume) > 0
+        return index.used_bytes(self.store, self._aliases(volume))
 
     def _space_needed(self, volume: str | None = None) -> int:
         """Bytes to delete so that the volume keeps its free-space floor and the quota."""
@@ -541,30 +614,53 @@ class RecordingService:
             needed = max(needed, floor - free)
         return max(needed, 0)
 
-    def delete_segment(self, seg_id: int) -> int:
-        rows = self.store.query("SELECT path, recording FROM segments WHERE id=?", (seg_id,))
-        if not rows:
-            return 0
-        path, recording = rows[0]
-        if self.volumes is not None:  # a write-protected volume refuses deletion
-            volume = self.store.query("SELECT volume FROM recordings WHERE id=?", (recording,))
-            if volume and not self.volumes.deletable(volume[0][0]):
-                raise VolumeUnavailable(f"Volume {self.volumes.resolve(volume[0][0])} is write-protected or not "
-                                        "mounted: its recordings cannot be deleted")
-        with self.store.transaction() as db:
-            db.execute("DELETE FROM fragments WHERE segment=?", (seg_id,))
-            db.execute("DELETE FROM segments WHERE id=?", (seg_id,))
-            left = db.execute("SELECT COUNT(*) FROM segments WHERE recording=?", (recording,)).fetchone()[0]
-            if not left:
-                db.execute("DELETE FROM recordings WHERE id=? AND stop IS NOT NULL", (recording,))
-            else:
-                db.execute("UPDATE recordings SET start=(SELECT MIN(start) FROM segments WHERE recording=?) "
-                           "WHERE id=?", (recording, recording))
-        Path(path).unlink(missing_ok=True)
-        return 1
+    # -- deleting --------------------------------------------------------------------------
+    def _refuse_unless_deletable(self, recording: str) -> None:
+        """VolumeUnavailable if the recording's volume is write-protected (or not mounted)."""
+        volume = index.recording_volume(self.store, recording) if self.volumes is not None else None
+        if self.volumes is not None and volume is not None and not self.volumes.deletable(volume):
+            raise VolumeUnavailable(f"Volume {self.volumes.resolve(volume)} is write-protected or not "
+                                    "mounted: its recordings cannot be deleted")
 
-    def _on_write_error(self, message: str) -> None:
-        self.logs.system(f"writing footage failed: {message}", "error")
+    def delete_segment(self, seg_id: int) -> int:
+        """Delete one segment (index rows, then file); 1 if it was there."""
+        found = index.segment_file(self.store, seg_id)
+        if found is None:
+            return 0
+        self._refuse_unless_deletable(found[1])
+        return int(index.delete_segment(self.store, seg_id))
+
+    def delete_recording(self, recording: str) -> None:
+        """Delete a recording and all its footage."""
+        self._refuse_unless_deletable(recording)
+        index.delete_recording(self.store, recording)
+
+    # -- write failures ----------------------------------------------------------------------
+    def _volume_of_recording(self, recording: str | None) -> str | None:
+        for recorder in list(self.recorders.values()):
+            if recording in recorder.sessions:
+                return self.volume_of(recorder.source)
+        return None
+
+    def _writer_state(self, recording: str, error: str | None) -> None:
+        """Writer thread: a recording's footage stopped being written (error) or is written again."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._write_state_changed, recording, error)
+        else:
+            self._write_state_changed(recording, error)
+
+    def _write_state_changed(self, recording: str, error: str | None) -> None:
+        if error is None:
+            source_id = self.write_failures.recovered(recording)
+        else:
+            owner = next((r for r in self.recorders.values() if recording in r.sessions), None)
+            if owner is None:
+                return  # ended meanwhile
+            source_id = owner.source.id
+            self.write_failures.failed(recording, source_id, self.volume_of(owner.source), error)
+        if source_id is not None:
+            self._publish_state(source_id)
 
 
 RECORDING_SERVICE: Key[RecordingService] = Key("recording")

@@ -1,6 +1,7 @@
 """Storage (the manuals' System > Storage): the onboard volume over the drives (one drive on
 the S3008, RAID on the S3016 and S4000), network shares, the disk tools, and where each
-camera's footage goes.
+camera's footage goes: the service is the `Volumes` port (vigil.footage.volumes) the recorder
+receives; the recorder attaches to it, and nothing here imports the recording feature.
 
 The disk hardware is simulated unless VIGIL_HAL=linux, where the bays are the block devices
 listed in VIGIL_DISK_BAYS (comma separated) and the array is VIGIL_MD_DEVICE (/dev/md/vigil).
@@ -11,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.storage import http_disks, http_properties, http_raid, http_shares, http_storage, sim_api
 from vigil.features.storage.service import STORAGE_SERVICE, StorageService
+from vigil.footage.volumes import VOLUMES
 from vigil.hal.disks import DISK_HARDWARE, DiskHardware
 from vigil.hal.sim.disks import SimulatedDisks
 
@@ -47,12 +48,9 @@ def register(device: Device) -> None:
                              folder=f"vigil-{device.identity.serial}")
     device.params.declare(service.param_defs())
     device.features[STORAGE_SERVICE] = service
+    device.features[VOLUMES] = service  # where the recorder (loaded next) writes footage
     if hardware is not None:
         device.hardware[DISK_HARDWARE] = hardware
-    recording = device.features.get(RECORDING_SERVICE)
-    if recording is not None:
-        recording.volumes = service  # type: ignore[attr-defined]
-        service.recording = recording  # type: ignore[assignment]
     device.on_load.append(service.start)
     device.services.append(service.run)
     http_raid.register(device, service)

@@ -2,7 +2,7 @@
 "Encrypt the disk" when the RAID level changes), VAPIX disk encryption
 (`disks/properties/enablediskencryption.cgi`, `disablediskencryption.cgi`,
 `changediskpassphrase.cgi`) and mounting with the password. The footage cipher and the key
-file are in vigil.features.recording.atrest.
+file are in vigil.footage.atrest.
 
 As VAPIX does, two things are kept apart: whether encryption is *enabled* for a volume (a
 setting: the next format encrypts) and whether its content *is* encrypted (it holds a key
@@ -37,10 +37,12 @@ from vigil.features.storage.const import (
 )
 from vigil.features.storage.tool_jobs import Job, StorageError
 from vigil.footage import atrest
+from vigil.footage.check import Progress
 from vigil.footage.writer import recover
 
 if TYPE_CHECKING:
-    from vigil.features.storage.service import StorageService, Volume
+    from vigil.features.storage.service import StorageService
+    from vigil.features.storage.volumes import Volume
 
 PENDING_KEY = ".vigil-volume-key.pending"
 KV_PENDING = "storage.pendingkeys"  # volume id -> its pending data key, under the device key
@@ -111,7 +113,7 @@ class Encryption:
         return password
 
     # -- erasing -------------------------------------------------------------------------------
-    def erase(self, vol: Volume, progress: tools.Progress, password: str | None = None) -> int:
+    def erase(self, vol: Volume, progress: Progress, password: str | None = None) -> int:
         """Erase the volume's footage (blocking: call it in a thread). What the volume holds
         afterwards follows its encryption setting: a new key under `password` if given; else,
         with encryption enabled, the pending key or the key it has (when unlocked); else it is

@@ -34,7 +34,8 @@ from vigil.http.vapix import first, form_args
 
 if TYPE_CHECKING:
     from vigil.device import Device
-    from vigil.features.storage.service import StorageService, Volume
+    from vigil.features.storage.service import StorageService
+    from vigil.features.storage.volumes import Volume
 
 Args = list[tuple[str, str]]
 SUCCESS = "<Success><GeneralSuccess /></Success>"

@@ -39,12 +39,14 @@ from vigil.features.storage.const import (
 from vigil.features.storage.routes import Method, json_methods
 from vigil.features.storage.shares import changes_connection, settings_to_test
 from vigil.features.storage.tool_jobs import Job, StorageError
+from vigil.footage import index
 from vigil.hal.disks import drive_leds
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors
 
 if TYPE_CHECKING:
     from vigil.device import Device
-    from vigil.features.storage.service import StorageService, Volume
+    from vigil.features.storage.service import StorageService
+    from vigil.features.storage.volumes import Volume
 
 PATH = "/axis-cgi/storage.cgi"
 ERRORS = JsonErrors()
@@ -76,13 +78,13 @@ def volume_view(service: StorageService, vol: Volume) -> dict:
         return service.params.get(f"{vol.group}.{name}")
 
     total, used, free = service.sizes(vol)
-    problem = service.why_not_writable(vol.id)
+    problem = service.problem(vol)
     view = {"diskId": vol.id, "name": p(FRIENDLY_NAME), "group": vol.group.split(".")[-1],
             "kind": vol.kind, "status": service.status(vol), "mounted": vol.mounted, "fileSystem": vol.filesystem,
             "encrypted": vol.encrypted, "writeProtected": service.locked(vol), "busy": vol.paused,
             "recordingPossible": not problem, "problem": problem,
             "disruption": service.disrupted(vol), "totalBytes": total, "usedBytes": used, "freeBytes": free,
-            "indexedBytes": tools.indexed_bytes(service.store, service.aliases(vol.id)),
+            "indexedBytes": index.used_bytes(service.store, service.aliases(vol.id)),
             "retentionDays": int(p(CLEANUP_MAX_AGE)),
             "cleanupPolicy": p(CLEANUP_POLICY),
             "fileSystems": list(service.capabilities(vol))}

@@ -9,24 +9,20 @@ Volumes (VAPIX disk ids):
 - `NetworkShare`: the bound SMB share. Footage is spooled in `<data>/volumes/NetworkShare`
   and copied to the share when each segment is sealed (see network.py).
 
-A volume may be written when it is mounted, not write-protected, not held by a tool, and its
-array holds data (or its share is reachable, or the local buffer still has room). When that
-changes the recorder is told (`volume_changed`): recordings on it stop, and continuous
-recording starts again when the volume is back.
-
-Encryption is in encryption.py, network shares in shares.py, the names and codes in const.py.
+The volumes' state, whether each may be written, and the `Volumes` port the recorder uses are
+in volumes.py (`VolumeModel`, part of this service); when a volume changes the recorder is told
+(`VolumeWriter.volume_changed`): recordings on it stop, and continuous recording starts again
+when the volume is back. Encryption of the onboard volume is in encryption.py, network shares in
+shares.py, the names and codes in const.py; the footage checker the Check and Repair tools run is
+vigil.footage.check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import time
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
@@ -55,27 +51,14 @@ from vigil.features.storage.const import (
 from vigil.features.storage.encryption import Encryption
 from vigil.features.storage.shares import NetworkShares, ShareState
 from vigil.features.storage.tool_jobs import Job, Jobs, StorageError
+from vigil.features.storage.volumes import Volume, VolumeModel
+from vigil.footage import check as footage_check
+from vigil.footage import index
+from vigil.footage.volumes import VolumeWriter
 from vigil.hal.disks import FILESYSTEMS, DiskError, DiskHardware, Drive, level_problem
 
-if TYPE_CHECKING:
-    from vigil.features.recording.recorder import RecordingService
 
-@dataclass
-class Volume:
-    id: str
-    kind: str  # local | network
-    group: str  # its parameter group, e.g. Storage.S0
-    directory: Path
-    filesystem: str = "ext4"
-    formatted_on: str = ""  # the array uuid (or share id) whose file system holds this volume's footage
-    encrypted: bool = False  # it holds a key file: its footage is encrypted
-    encryption_enabled: bool = False  # the next format encrypts it
-    wrong_password: bool = False  # the last mount was given a password that is not the volume's
-    mounted: bool = False  # for the share: meant to be mounted (it may be unreachable)
-    paused: str = ""  # a tool holds the volume (repair, format ...): no recording meanwhile
-
-
-class StorageService:
+class StorageService(VolumeModel):
     def __init__(self, store: Store, params: ParamTree, bus: EventBus, logs: Logs, clock, vault: Vault, data: Path,
                  hardware: DiskHardware | None, raid_levels: tuple[int, ...], network_share: bool,
                  folder: str) -> None:
@@ -91,7 +74,8 @@ class StorageService:
         self.raid_levels = raid_levels
         self.folder = folder  # this device's folder on network shares
         self.jobs = Jobs(logs, clock)
-        self.recording: RecordingService | None = None
+        self._writers: list[VolumeWriter] = []  # the recorder, attached through the Volumes port
+        self._write_errors: dict[str, str] = {}
         self.volumes: dict[str, Volume] = {}
         self.shares: dict[str, network.ShareConfig] = {}
         self.bound: str | None = None  # the share id bound to NetworkShare
@@ -174,12 +158,6 @@ class StorageService:
                                      owner=used))
         return defs
 
-    def _p(self, vol: Volume, name: str) -> str:
-        return self.params.get(f"{vol.group}.{name}")
-
-    def locked(self, vol: Volume) -> bool:
-        return self._p(vol, "Locked") == "yes"
-
     def _on_params(self, changes: list[Change], actor: str) -> None:
         groups = {v.group for v in self.volumes.values()}
         if any(c.name.rsplit(".", 1)[0] in groups for c in changes):
@@ -189,158 +167,17 @@ class StorageService:
                     self.logs.system(f"write protection of {vol.id} turned {'on' if change.new == 'yes' else 'off'}")
             self.refresh()
 
-    # -- the volume model ----------------------------------------------------------------
-    def volume(self, disk_id: str) -> Volume:
-        vol = self.volumes.get(self.resolve(disk_id))
-        if vol is None:
-            raise StorageError(f"There is no disk {disk_id!r}; the disks are {', '.join(self.volumes) or 'none'}", 50)
-        return vol
-
-    def onboard(self) -> Volume | None:
-        return next((v for v in self.volumes.values() if v.kind == "local"), None)
-
+    # -- the network share's state -------------------------------------------------------
     def share_config(self) -> network.ShareConfig | None:
         return self.shares.get(self.bound) if self.bound else None
-
-    def status(self, vol: Volume) -> str:
-        """The list.cgi status: OK | connected (present, not mounted) | disconnected | failed."""
-        if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            if array is None:
-                return "disconnected"
-            if array.state == "failed":
-                return "failed"
-            encryption = self.encryption.status(vol)
-            if encryption is not None:
-                return encryption
-            if not vol.mounted or vol.formatted_on != array.uuid:
-                return "connected"
-            return "OK"
-        if self.share_config() is None:
-            return "disconnected"
-        if not vol.mounted:
-            return "connected"
-        return "OK" if self.share.online else "disconnected"
-
-    def _problem(self, vol: Volume) -> str:
-        """Why recording cannot go to `vol` now ("" when it can)."""
-        if vol.paused:
-            return f"{vol.id} is busy ({vol.paused}); recording resumes when it is done"
-        if self._p(vol, "Enabled") != "yes":
-            return f"{vol.id} is disabled"
-        if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            if array is None:
-                return f"{vol.id} has no drives"
-            if array.state == "failed":
-                return f"The RAID of {vol.id} has failed; the system is not recording" if self.raid else \
-                    f"The drive of {vol.id} has failed"
-            if vol.formatted_on != array.uuid:
-                return f"{vol.id} is not formatted"
-        elif self.share_config() is None:
-            return "No network share is bound"
-        if not vol.mounted:
-            if vol.encrypted:
-                return f"{vol.id} is encrypted and not mounted: mount it with its password"
-            return f"{vol.id} is not mounted"
-        if self.locked(vol):
-            return f"{vol.id} is write-protected"
-        if vol.kind == "network" and not self.share.online:
-            limit = int(self._p(vol, "OfflineBufferMB")) * 1_000_000
-            if self.backlog() >= limit:
-                return (f"The network share is not reachable ({self.share.error or 'lost'}) and the local buffer "
-                        f"of {limit // 1_000_000} MB is full")
-        return ""
-
-    def disrupted(self, vol: Volume) -> bool:
-        return self.status(vol) != "OK" or self.locked(vol) or bool(vol.paused) or self._p(vol, "Enabled") != "yes"
-
-    def failed(self, vol: Volume) -> bool:
-        return vol.kind == "local" and self.status(vol) == "failed"
-
-    def capabilities(self, vol: Volume) -> tuple[str, ...]:
-        return FILESYSTEMS if vol.kind == "local" else ("cifs",)
-
-    # -- what the recorder asks (vigil.features.recording.recorder.Volumes) --------------
-    def resolve(self, volume: str) -> str:
-        if volume == "default":
-            onboard = self.onboard()
-            return onboard.id if onboard else NETWORK
-        return volume
-
-    def ids(self) -> list[str]:
-        return list(self.volumes)
-
-    def aliases(self, volume: str) -> tuple[str, ...]:
-        vol_id = self.resolve(volume)
-        onboard = self.onboard()
-        return (vol_id, "default") if onboard is not None and vol_id == onboard.id else (vol_id,)
-
-    def directory(self, volume: str) -> Path:
-        vol = self.volumes.get(self.resolve(volume))
-        return vol.directory if vol is not None else self.data / "volumes" / "unknown"
-
-    def writable(self, volume: str) -> bool:
-        vol = self.volumes.get(self.resolve(volume))
-        return vol is not None and not self._problem(vol)
-
-    def why_not_writable(self, volume: str) -> str:
-        vol = self.volumes.get(self.resolve(volume))
-        return f"There is no volume {volume!r}" if vol is None else (self._problem(vol) or "")
-
-    def deletable(self, volume: str) -> bool:
-        vol = self.volumes.get(self.resolve(volume))
-        return vol is not None and vol.mounted and not self.locked(vol) and not self.failed(vol)
-
-    def free_bytes(self, volume: str) -> int | None:
-        vol = self.volumes.get(self.resolve(volume))
-        if vol is None:
-            return None
-        vol.directory.mkdir(parents=True, exist_ok=True)
-        host = shutil.disk_usage(vol.directory).free
-        if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            capacity = array.capacity if array else 0
-            return min(capacity - tools.indexed_bytes(self.store, self.aliases(vol.id)), host)
-        return host if self.share.free is None else min(self.share.free, host)
-
-    def max_age_days(self, volume: str) -> int:
-        vol = self.volumes.get(self.resolve(volume))
-        if vol is None or self._p(vol, "CleanupPolicyActive") != "fifo":
-            return 0
-        return int(self._p(vol, "CleanupMaxAge"))
-
-    # -- usage -----------------------------------------------------------------------------
-    def used_on_disk(self, vol: Volume, fresh: bool = False) -> int:
-        """Bytes the volume really holds: the files in its folder (the share's for NetworkShare)."""
-        if vol.kind == "network":
-            return sum(self.share.remote.values())
-        now = time.monotonic()
-        cached = self._usage.get(vol.id)
-        if fresh or cached is None or now - cached[0] > 2.0:
-            cached = (now, tools.disk_usage(vol.directory)[0])
-            self._usage[vol.id] = cached
-        return cached[1]
-
-    def sizes(self, vol: Volume) -> tuple[int, int, int]:
-        """(total, used, free) bytes as list.cgi reports them."""
-        used = self.used_on_disk(vol)
-        if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            total = array.capacity if array else 0
-            vol.directory.mkdir(parents=True, exist_ok=True)
-            free = max(0, min(total - used, shutil.disk_usage(vol.directory).free))
-            return total, used, free
-        return self.share.total, used, self.share.free or 0
 
     def backlog(self) -> int:
         """Bytes of NetworkShare footage not yet on the share."""
         vol = self.volumes.get(NETWORK)
         if vol is None:
             return 0
-        rows = self.store.query("SELECT s.id, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
-                                "WHERE r.volume=?", (NETWORK,))
-        return sum(size for seg_id, size in rows if seg_id not in self.share.uploaded)
+        rows = index.segments_on(self.store, (NETWORK,))
+        return sum(size for seg_id, _path, size in rows if seg_id not in self.share.uploaded)
 
     # -- state changes -------------------------------------------------------------------
     def _on_hardware(self) -> None:
@@ -410,7 +247,7 @@ class StorageService:
     def refresh(self) -> None:
         """Publish the storage state and tell the recorder about volumes that changed."""
         for vol in self.volumes.values():
-            problem = self._problem(vol)
+            problem = self._obstacle(vol)
             writable = not problem
             src = {"disk_id": vol.id}
             self.bus.publish(DISRUPTION, src, {"disruption": "1" if self.disrupted(vol) else "0"})
@@ -424,8 +261,8 @@ class StorageService:
                 if before is not None:
                     self.logs.system(f"{vol.id}: recording " + ("possible again" if writable else f"stopped: {problem}"),
                                      "info" if writable else "warning")
-                if self.recording is not None and before is not None:
-                    self.recording.volume_changed(vol.id)
+                    for writer in self._writers:
+                        writer.volume_changed(vol.id)
         if self.raid and self.hw is not None:
             array = self.hw.array()
             state = array.state if array else "failed"
@@ -456,44 +293,13 @@ class StorageService:
         return "spare" if drive.status == "spare" else "missing"
 
     # -- tools -----------------------------------------------------------------------------
-    @asynccontextmanager
-    async def held(self, vol: Volume, what: str):
-        """Hold the volume for a tool: recordings on it stop, the writer finishes their files."""
-        recorder = self.recording
-        ongoing = [rid for sid, rid, _k in recorder.ongoing()
-                   if recorder.volume_of(recorder.recorders[sid].source) == vol.id] if recorder else []
-        vol.paused = what
-        self.refresh()
-        try:
-            await self._drain(ongoing)
-            yield
-        finally:
-            vol.paused = ""
-            self._usage.pop(vol.id, None)
-            self.refresh()
-
-    async def _drain(self, recordings: list[str], timeout: float = 10.0) -> None:
-        if self.recording is None:
-            return
-        segments = self.recording.segments
-        thread = segments._thread
-        deadline = time.monotonic() + timeout
-        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
-            if segments.jobs.empty() and not any(r in segments._open for r in recordings):
-                return
-            await asyncio.sleep(0.02)
-
-    def refuse_if_write_protected(self, vol: Volume, what: str) -> None:
-        if self.locked(vol):
-            raise StorageError(f"{vol.id} is write-protected: turn off write protection to {what} it", 20)
-
     def check(self, disk_id: str, actor: str) -> Job:
         vol = self.volume(disk_id)
         self.require_present(vol)
 
         async def work(job: Job) -> str:
-            report = await asyncio.to_thread(tools.check, self.store, vol.directory, self.aliases(vol.id), False,
-                                             job.step)
+            options = footage_check.Options(drop_missing=True, running=True, progress=job.step)
+            report = await asyncio.to_thread(footage_check.check, self.store, self.scope(vol), options)
             text = report.summary()
             if vol.kind == "network" and self.share.online:
                 missing = [rel for rel in self.share.uploaded.values() if rel not in self.share.remote]
@@ -514,21 +320,11 @@ class StorageService:
         async def work(job: Job) -> str:
             async with self.held(vol, "repair"):
                 job.step(5, "recording paused")
-                report = await asyncio.to_thread(tools.check, self.store, vol.directory, self.aliases(vol.id), True,
-                                                 lambda p, t: job.step(5 + p * 0.9, t))
+                options = footage_check.Options(repair=True, running=True,
+                                                progress=lambda p, t: job.step(5 + p * 0.9, t))
+                report = await asyncio.to_thread(footage_check.check, self.store, self.scope(vol), options)
             return report.summary() + "; recording resumed"
         return self.jobs.start(vol.id, "repair", actor, work)
-
-    def require_present(self, vol: Volume) -> None:
-        if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            if array is None:
-                raise StorageError(f"{vol.id} has no drives", 10)
-            if array.state == "failed":
-                raise StorageError(f"The RAID of {vol.id} has failed: replace the broken drives and create a new "
-                                   "RAID (Change RAID level)", 10)
-        elif self.share_config() is None:
-            raise StorageError("No network share is bound", 10)
 
     def format(self, disk_id: str, filesystem: str | None, actor: str) -> Job:
         vol = self.volume(disk_id)

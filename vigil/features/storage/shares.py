@@ -43,6 +43,7 @@ from vigil.features.storage.const import (
 )
 from vigil.features.storage.network import MASKED
 from vigil.features.storage.tool_jobs import Job, StorageError
+from vigil.footage import index
 
 if TYPE_CHECKING:
     from vigil.features.storage.service import StorageService
@@ -290,9 +291,7 @@ class NetworkShares:
                 share.uploaded[seg_id] = rel
 
     def _segments(self, sealed_only: bool) -> list[tuple[int, str, int]]:
-        sql = ("SELECT s.id, s.path, s.bytes FROM segments s JOIN recordings r ON r.id = s.recording "
-               "WHERE r.volume=?" + (" AND s.sealed=1" if sealed_only else "") + " ORDER BY s.id")
-        return self.s.store.query(sql, (NETWORK,))
+        return index.segments_on(self.s.store, (NETWORK,), sealed_only)
 
     async def sync(self) -> int:
         """One round of the uploader: copy sealed segments the share lacks, delete from the share
@@ -319,9 +318,9 @@ class NetworkShares:
                 share.uploaded[seg_id] = rel
                 share.remote[rel] = size
                 share.uploaded_bytes += size
-                stop = s.store.query("SELECT stop FROM segments WHERE id=?", (seg_id,))
-                if stop and len(pending) == 1:  # steady state, not a backlog after an outage
-                    share.last_lag = max(0.0, s.clock.time() - stop[0][0])
+                stop = index.segment_stop(s.store, seg_id)
+                if stop is not None and len(pending) == 1:  # steady state, not a backlog after an outage
+                    share.last_lag = max(0.0, s.clock.time() - stop)
                     share.lags = (share.lags + [share.last_lag])[-100:]
                 copied += 1
             for seg_id in [k for k in share.uploaded if k not in known]:
