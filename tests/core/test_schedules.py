@@ -99,3 +99,20 @@ def test_schedules_persist_and_bad_calendars_are_refused(tmp_path: Path, clock: 
 def test_parse_duration_form() -> None:
     s = parse_ical("S0", "x", "DTSTART:20231101T080000\nDURATION:PT8H\nRRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR")
     assert s.duration is not None and s.duration.total_seconds() == 8 * 3600
+
+
+@pytest.mark.parametrize("ical, reason", [
+    ("DTSTART:19700101T080000" + " " * 9000 + "x", "at most 8192"),
+    ("DTSTART:20240101T000000\nDURATION:P" + "9" * 5000 + "W", "bad DURATION"),
+    ("DTSTART:99991231T000000\nDURATION:P2D", "after the year 9999"),
+    ("DTSTART:20240101T000000\nRRULE:FREQ=DAILY;INTERVAL=" + "9" * 5000, "bad RRULE"),
+])
+def test_schedules_refuse_oversized_or_overflowing_text(ical: str, reason: str) -> None:
+    with pytest.raises(ScheduleError, match=reason):
+        parse_ical("S0", "x", ical)
+
+
+def test_an_occurrence_ending_after_the_calendar_is_active(dev) -> None:
+    s = parse_ical("S0", "x", "DTSTART:99991230T120000\nDTEND:99991231T120000\nRRULE:FREQ=DAILY")
+    assert dev.schedules.active(s, datetime(9999, 12, 31, 13))
+    assert not dev.schedules.active(s, datetime(9999, 12, 30, 11))

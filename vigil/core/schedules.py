@@ -26,8 +26,11 @@ from vigil.core.store import Store
 INTERVAL = "tns1:UserAlarm/tnsaxis:Recurring/Interval"
 PULSE = "tns1:UserAlarm/tnsaxis:Recurring/Pulse"
 MAX_SCHEDULES = 64
+MAX_ICAL = 8192  # characters of one schedule's iCalendar text: a VEVENT with its RRULE needs far less
 _LINE = re.compile(r"^([A-Z-]+)(;[^:]*)?:(.*)$")
-_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# Counts are bounded so that int() never sees thousands of digits.
+_DURATION = re.compile(r"^P(?:([0-9]{1,6})W)?(?:([0-9]{1,6})D)?(?:T(?:([0-9]{1,6})H)?(?:([0-9]{1,6})M)?"
+                       r"(?:([0-9]{1,6})S)?)?$")
 
 
 class ScheduleError(ValueError):
@@ -55,11 +58,13 @@ def _parse_time(value: str) -> datetime:
             return datetime.strptime(value, fmt)
         except ValueError:
             continue
-    raise ScheduleError(f"bad date-time {value!r}")
+    raise ScheduleError(f"bad date-time {value[:80]!r}")
 
 
 def parse_ical(schedule_id: str, name: str, ical: str) -> Schedule:
     """Read the VEVENT lines we need; anything unparseable is a clear error."""
+    if len(ical) > MAX_ICAL:
+        raise ScheduleError(f"the iCalendar text is {len(ical)} characters; at most {MAX_ICAL} are allowed")
     fields: dict[str, str] = {}
     for raw in re.split(r"\r?\n|\\n", ical.strip()):
         line = raw.strip()
@@ -67,7 +72,7 @@ def parse_ical(schedule_id: str, name: str, ical: str) -> Schedule:
             continue
         m = _LINE.match(line)
         if not m:
-            raise ScheduleError(f"unreadable iCalendar line {line!r}")
+            raise ScheduleError(f"unreadable iCalendar line {line[:80]!r}")
         fields[m.group(1)] = m.group(3)
     if "DTSTART" not in fields:
         raise ScheduleError("a schedule needs DTSTART")
@@ -80,15 +85,20 @@ def parse_ical(schedule_id: str, name: str, ical: str) -> Schedule:
     elif "DURATION" in fields:
         m = _DURATION.match(fields["DURATION"])
         if not m or not any(m.groups()):
-            raise ScheduleError(f"bad DURATION {fields['DURATION']!r}")
+            raise ScheduleError(f"bad DURATION {fields['DURATION'][:80]!r}")
         w, d, h, mi, s = (int(g or 0) for g in m.groups())
         duration = timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s)
+    if duration is not None:
+        try:
+            start + duration  # noqa: B018 - an occurrence must end within the calendar
+        except OverflowError:
+            raise ScheduleError("the schedule ends after the year 9999") from None
     rule = fields.get("RRULE", "")
     if rule:
         try:
             rrulestr(f"RRULE:{rule}", dtstart=start)
-        except (ValueError, TypeError) as err:
-            raise ScheduleError(f"bad RRULE {rule!r}: {err}") from None
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:
+            raise ScheduleError(f"bad RRULE {rule[:80]!r}: {err}") from None
     return Schedule(schedule_id, name, ical, start, duration, rule)
 
 
@@ -184,7 +194,12 @@ class Scheduler:
             return schedule.start <= now < schedule.start + schedule.duration
         rule = rrulestr(f"RRULE:{schedule.rrule}", dtstart=schedule.start)
         last = rule.before(now, inc=True)
-        return last is not None and now < last + schedule.duration
+        if last is None:
+            return False
+        try:
+            return now < last + schedule.duration
+        except OverflowError:  # the occurrence ends after the year 9999
+            return True
 
     def tick(self) -> None:
         """Bring every schedule's state and pulses up to the clock's present."""
@@ -209,6 +224,13 @@ class Scheduler:
             self.bus.publish(PULSE, {"id": schedule.id}, {})
 
     async def run(self) -> None:
+        failed = ""
         while True:
-            self.tick()
+            try:
+                self.tick()
+                failed = ""
+            except (ValueError, OverflowError) as err:  # e.g. a clock set beyond the calendar
+                if str(err) != failed:  # said once, not every second
+                    failed = str(err)
+                    self.logs.system(f"schedules could not be evaluated: {err}", "warning", "events")
             await asyncio.sleep(1.0 - (self.clock.time() % 1.0) + 0.001)
