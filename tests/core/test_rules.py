@@ -201,3 +201,41 @@ async def test_rules_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None
         assert again.hardware[IO_HARDWARE].output(1) == "closed"
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("wait", [float("nan"), float("inf"), -float("inf"), -1.0, 86400.5, True, "5"])
+def test_a_wait_that_is_not_0_to_86400_seconds_is_refused(w401: Device, wait: object) -> None:
+    recorder(w401)
+    action = w401.rules.add_action("a", "test.fixed", {}, "t")
+    with pytest.raises(RuleError, match="Wait between actions must be 0 to 86400 seconds"):
+        w401.rules.add_rule(Rule(0, "r", True, action.id, (virtual("1"),), None, wait), "t")  # type: ignore[arg-type]
+    assert not w401.rules.rules and w401.store.query("SELECT count(*) FROM rules") == [(0,)]
+
+
+def test_a_rule_stored_with_a_nan_wait_is_repaired_at_load(tmp_path: Path, clock: FakeClock, w401: Device) -> None:
+    """An older version stored NaN: the device starts, the rule runs with no wait, the row is fixed."""
+    recorder(w401)
+    action = w401.rules.add_action("a", "test.fixed", {}, "t")
+    rule = w401.rules.add_rule(Rule(0, "nan wait", True, action.id, (virtual("1"),), None, 5.0), "t")
+    with w401.store.transaction() as db:
+        db.execute("UPDATE rules SET body=? WHERE id=?", (rule.to_json().replace('"wait": 5.0', '"wait": NaN'),
+                                                           rule.id))
+        db.execute("INSERT INTO rules(body) VALUES(?)", ("{not json",))
+    w401.close()
+    again = make_device(tmp_path, clock, "w401")
+    try:
+        assert again.rules.rules[rule.id].wait == 0.0 and again.rules.rules[rule.id].name == "nan wait"
+        assert len(again.rules.rules) == 1  # the unreadable row is skipped, not fatal
+        (body,) = again.store.query("SELECT body FROM rules WHERE id=?", (rule.id,))[0]
+        assert "NaN" not in body
+        log = again.logs.text("system")
+        assert f"rule {rule.id} 'nan wait': its stored wait between actions (nan) is not 0 to 86400 seconds; it is " \
+               "set to 0" in log
+        assert "could not be read and is skipped" in log
+    finally:
+        again.close()
+
+
+def test_a_rule_is_never_stored_with_a_non_finite_wait() -> None:
+    with pytest.raises(ValueError):
+        Rule(1, "r", True, 1, (virtual("1"),), None, float("nan")).to_json()

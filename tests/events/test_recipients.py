@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aioftp
@@ -17,6 +15,9 @@ import pytest
 from lxml import etree
 
 from tests.conftest import client_as, free_port, make_device
+from tests.peers.samba import PASSWORD as SAMBA_PASSWORD
+from tests.peers.samba import USER as SAMBA_USER
+from tests.peers.samba import Samba, needs_samba
 from tests.peers.servers import (
     NS,
     add_action,
@@ -38,25 +39,23 @@ from tests.peers.servers import (
     tcp_server,
     wait_for,
 )
+from vigil.core.events import Item, Topic
 from vigil.device import Device
+from vigil.features.storage.network import ShareConfig
+from vigil.features.storage.service import STORAGE_SERVICE
 from vigil.hal.io import IO_HARDWARE
 
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
+DOOR = "tnsaxis:Test/Door"
 HTTP = "com.axis.recipient.http"
 TCP = "com.axis.recipient.tcp"
+SHARE = "com.axis.recipient.networkshare"
 
 
-@pytest.fixture
-def w401(tmp_path: Path, clock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
-
-
-@pytest.fixture
-async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "admin") as c:
-        yield c
+async def add_share(device: Device, samba: Samba, share_id: str = "nas1") -> None:
+    """A network share under System > Storage (not tested on adding: the tests do that)."""
+    await device.features[STORAGE_SERVICE].add_share(
+        ShareConfig(share_id, "NAS", samba.address, "footage", SAMBA_USER, SAMBA_PASSWORD), "test", test=False)
 
 
 def stored(device: Device, table: str) -> int:
@@ -152,7 +151,7 @@ async def test_the_21st_recipient_is_refused(device, admin):
     ("com.axis.recipient.sftp", {"host": "h", "login": "u", "ssh_auth_type": "1",
                                  "ssh_host_pub_key_md5": "0" * 32}, "only password authentication"),
     ("com.axis.recipient.sftp", {"host": "h", "login": "u"}, "fingerprint of the server's host key"),
-    ("com.axis.recipient.networkshare", {"share_id": "relative/path"}, "not an absolute path"),
+    ("com.axis.recipient.networkshare", {"share_id": "relative/path"}, "there is no network share 'relative/path'"),
 ])
 async def test_bad_recipients_store_nothing(device, admin, template, params, reason):
     f = await fault(admin, add_recipient_xml(template, params))
@@ -262,21 +261,27 @@ async def test_sftp_recipient(admin, tmp_path):
         await server.wait_closed()
 
 
-async def test_tcp_and_network_share_recipients(device, admin, tmp_path):
+async def test_tcp_recipient(device, admin):
     async with tcp_server() as tcp:
         rid = await add_recipient(admin, TCP, {"host": "127.0.0.1", "port": str(tcp.port), "qos": "0"}, "Listener")
         assert (await run_recipient_test(admin, rid)).status_code == 200
         await wait_for(lambda: tcp.received, what="the TCP message")
         assert b"test message from Vigil" in tcp.received[0]
-    share = tmp_path / "nas"
-    share.mkdir()
-    r = await recipient_test(admin, "com.axis.recipient.networkshare", {"share_id": str(share),
-                                                                         "upload_path": "events/w401", "qos": "0"})
+
+
+@needs_samba
+async def test_network_share_recipient(device, admin, samba):
+    await add_share(device, samba)
+    r = await recipient_test(admin, SHARE, {"share_id": "nas1", "upload_path": "events/w401", "qos": "0"})
     assert r.status_code == 200, r.text
-    (written,) = (share / "events" / "w401").iterdir()
+    (written,) = (samba.share / "events" / "w401").iterdir()
     assert written.name.startswith("vigil_test_")
-    r = await recipient_test(admin, "com.axis.recipient.networkshare", {"share_id": str(tmp_path / "unmounted")})
-    assert "does not exist" in parse_fault(r).reason
+    rid = await add_recipient(admin, SHARE, {"share_id": "nas1", "upload_path": "stored"}, "NAS")
+    assert (await run_recipient_test(admin, rid)).status_code == 200
+    assert len(list((samba.share / "stored").iterdir())) == 1
+    samba.stop()  # the share's server is gone: the test says so
+    f = parse_fault(await recipient_test(admin, SHARE, {"share_id": "nas1"}))
+    assert f.code == "SOAP-ENV:Receiver" and "Cannot connect to 127.0.0.1 port" in f.reason
 
 
 async def test_failed_test_is_a_receiver_fault_and_audited(device, admin):
@@ -337,16 +342,86 @@ async def test_tcp_notification_through_a_stored_recipient(w401, admin401):
         assert "is used by action configuration(s)" in f.reason and stored(w401, "recipients") == 1
 
 
-async def test_file_notification_to_a_network_share(w401, admin401, tmp_path):
-    share = tmp_path / "share"
-    share.mkdir()
-    aid = await add_action(admin401, "com.axis.action.fixed.notification.networkshare", {
-        "subject": "Door", "message": "Virtual input {source.port} changed", "filename": "door_{source.port}.txt",
-        "share_id": str(share), "upload_path": "w401"})
-    await add_rule(admin401, "file", aid, start=(VIRTUAL, item_filter(port="6", active="1")))
-    await virtual(admin401, 6, True)
-    await wait_for(lambda: (share / "w401" / "door_6.txt").exists(), what="the file")
-    assert (share / "w401" / "door_6.txt").read_text() == "Door\n\nVirtual input 6 changed"
+@needs_samba
+async def test_file_notification_to_a_network_share(device, admin, samba):
+    device.events.declare(Topic(DOOR, "Door", False, (Item("port", "xsd:int", "Door"),), ()))
+    await add_share(device, samba)
+    aid = await add_action(admin, "com.axis.action.fixed.notification.networkshare", {
+        "subject": "Door", "message": "Door {source.port} changed", "filename": "door_{source.port}.txt",
+        "share_id": "nas1", "upload_path": "s3016"})
+    await add_rule(admin, "file", aid, start=(DOOR, item_filter(port="6")))
+    device.events.publish(DOOR, {"port": "6"}, {})
+    await wait_for(lambda: (samba.share / "s3016" / "door_6.txt").exists(), what="the file")
+    assert (samba.share / "s3016" / "door_6.txt").read_text() == "Door\n\nDoor 6 changed"
+
+
+async def test_network_share_recipients_write_only_to_configured_shares(device, admin, tmp_path):
+    """A share_id is a share of System > Storage, never a folder of the device: the probe's
+    share_id=/tmp/outside, upload_path=cron.d wrote there; now it is refused and nothing is written."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    probe = {"share_id": str(outside), "upload_path": "cron.d"}
+    for body in (test_xml(SHARE, probe), add_recipient_xml(SHARE, probe)):
+        f = await fault(admin, body)
+        assert f.code == "SOAP-ENV:Sender" and "there is no network share '/tmp/" in f.reason, f.reason
+    f = await fault(admin, add_action_xml("com.axis.action.fixed.notification.networkshare",
+                                          {**probe, "message": "* * * * * root id"}))
+    assert f.code == "SOAP-ENV:Sender" and "there is no network share" in f.reason
+    assert list(outside.iterdir()) == [] and stored(device, "recipients") == 0 and stored(device, "actions") == 0
+    # A configured share: the folder below it may not leave it.
+    await device.features[STORAGE_SERVICE].add_share(ShareConfig("nas1", "NAS", "127.0.0.1:1", "footage"), "test",
+                                                      test=False)
+    for folder, reason in (("../../etc/cron.d", "'..' is not allowed"), ("/etc/cron.d", "is an absolute path")):
+        f = await fault(admin, add_recipient_xml(SHARE, {"share_id": "nas1", "upload_path": folder}))
+        assert f.code == "SOAP-ENV:Sender" and reason in f.reason, f.reason
+    assert stored(device, "recipients") == 0
+
+
+async def test_network_share_recipients_need_storage(w401, admin401):
+    f = await fault(admin401, add_recipient_xml(SHARE, {"share_id": "nas1"}))
+    assert f.code == "SOAP-ENV:Sender" and "this device has no network shares" in f.reason
+    f = await fault(admin401, test_xml(SHARE, {"share_id": "/tmp"}))
+    assert f.code == "SOAP-ENV:Sender" and "this device has no network shares" in f.reason
+
+
+async def test_operators_see_no_url_secrets(device, admin):
+    """Webhook tokens in a URL's query (or its user info) are secrets: hidden below administrator."""
+    rid = await add_recipient(admin, HTTP, {"upload_url": "http://127.0.0.1:1/hook?token=UrlToken456",
+                                            "login": "hook", "password": "HookPw789"}, "Hook")
+    await add_action(admin, "com.axis.action.fixed.notification.http", {
+        "upload_url": "http://127.0.0.1:1/other?key=InlineToken1", "parameters": "token=ParamToken2",
+        "message": "door"}, "Inline hook")
+    await add_action(admin, "com.axis.action.fixed.notification.http", {"recipient_id": str(rid), "message": "x"})
+    admin_view = (await post(admin, envelope("<aa:GetRecipientConfigurations/>"))).text
+    assert "http://127.0.0.1:1/hook?token=UrlToken456" in admin_view and "HookPw789" in admin_view
+    async with client_as(device, "operator") as operator:
+        listing = await call(operator, "<aa:GetRecipientConfigurations/>")
+        shown = {p.get("Name"): p.get("Value") for p in listing.iterfind(".//aa:Parameter", NS)}
+        assert shown["upload_url"] == "http://127.0.0.1:1/hook" and shown["password"] == ""
+        actions = (await post(operator, envelope("<aa:GetActionConfigurations/>"))).text
+        assert "http://127.0.0.1:1/other" in actions
+        for secret in ("UrlToken456", "HookPw789", "InlineToken1", "ParamToken2"):
+            assert secret not in actions and secret not in etree.tostring(listing).decode()
+
+
+async def test_huge_and_odd_numbers_are_sender_faults(w401, admin401):
+    """A 5,000-digit recipient_id was a Receiver fault "Internal error"; so was a qos of "²"."""
+    await add_recipient(admin401, TCP, {"host": "127.0.0.1", "port": "9"}, "panel")
+    huge = "9" * 5000
+    for params, reason in (({"recipient_id": huge, "message": "x"}, "must be a recipient ConfigurationID"),
+                           ({"recipient_id": "\u00b2", "message": "x"}, "must be a recipient ConfigurationID"),
+                           ({"host": "127.0.0.1", "port": "9", "qos": "\u00b2"}, "qos"),
+                           ({"host": "127.0.0.1", "port": huge}, "port")):
+        r = await post(admin401, envelope(add_action_xml("com.axis.action.fixed.notification.tcp", params)))
+        f = parse_fault(r)
+        assert (r.status_code, f.code) == (400, "SOAP-ENV:Sender") and reason in f.reason, f.reason
+        assert len(f.reason) < 400  # the huge value is not echoed back
+    f = await fault(admin401, add_recipient_xml(TCP, {"host": "127.0.0.1", "port": "9", "qos": "\u00b2"}))
+    assert f.code == "SOAP-ENV:Sender" and "qos" in f.reason
+    f = await fault(admin401, f"<aa:RemoveRecipientConfiguration><aa:ConfigurationID>{huge}</aa:ConfigurationID>"
+                              "</aa:RemoveRecipientConfiguration>")
+    assert f.code == "SOAP-ENV:Sender" and len(f.reason) < 400
+    assert stored(w401, "actions") == 0 and stored(w401, "recipients") == 1
 
 
 async def test_a_failing_recipient_reports_action_failed_and_blocks_nothing(w401, admin401):
@@ -413,15 +488,3 @@ async def test_soap11_test_operation(admin):
         r = await post(admin, body, version="1.1")
         assert r.status_code == 200 and b"TestRecipientConfigurationResponse" in r.content
         await asyncio.sleep(0)
-
-
-def test_secrets_sealed_under_another_key_read_as_empty():
-    import os
-
-    from vigil.core.vault import Vault
-    from vigil.features.events.recipients import seal, unseal
-
-    mine, other = Vault(os.urandom(32)), Vault(os.urandom(32))
-    sealed = seal(mine, "s3cret")
-    assert sealed != "s3cret" and unseal(mine, sealed) == "s3cret"
-    assert unseal(other, sealed) == "" and unseal(other, "plain") == "plain"

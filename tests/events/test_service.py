@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -25,6 +25,7 @@ from tests.peers.servers import (
     fault,
     item_filter,
     param_update,
+    parse_fault,
     post,
     settle,
     wait_for,
@@ -38,19 +39,6 @@ TOGGLE_WHILE = "com.axis.action.unlimited.io.toggle"
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
 INTERVAL = "tns1:UserAlarm/tnsaxis:Recurring/Interval"
 PULSE = "tns1:UserAlarm/tnsaxis:Recurring/Pulse"
-
-
-@pytest.fixture
-def w401(tmp_path: Path, clock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
-
-
-@pytest.fixture
-async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_as(w401, "admin") as c:
-        yield c
 
 
 def stored(device: Device, table: str) -> int:
@@ -432,3 +420,76 @@ def test_ical_one_line_form_is_normalised():
         "BEGIN:VEVENT\nDTSTART:20240101T100000\nEND:VEVENT"
     assert parse_duration("PT1H2M3S") == 3723 and parse_duration("P1D") == 86400 and parse_duration("30") == 30
     assert format_duration(65) == "PT65S" and format_duration(1.5) == "PT1.5S"
+
+
+# -- refusals of numbers and text that are not what they claim (probe findings 4, 5, 14) -----
+@pytest.mark.parametrize("timeout", ["NaN", "nan", "inf", "-inf", "1e309", "-5", "86401"])
+async def test_activation_timeout_must_be_a_finite_number_of_seconds(w401, admin401, timeout):
+    await outputs_on(admin401, 1)
+    aid = await add_action(admin401, TOGGLE_ONCE, {"port": "1", "state": "high"})
+    f = await fault(admin401, add_rule_xml("timeout", aid, start=(PORT_TOPIC, item_filter(port="1")), timeout=timeout))
+    assert f.code == "SOAP-ENV:Sender" and "Wait between actions must be 0 to 86400 seconds" in f.reason, f.reason
+    assert stored(w401, "rules") == 0
+    assert (await post(admin401, envelope("<aa:GetActionRules/>"))).status_code == 200
+
+
+async def test_get_action_rules_works_after_a_nan_wait_was_stored(tmp_path, clock, w401, admin401):
+    """What an older version stored (ActivationTimeout NaN) no longer breaks the rule listing."""
+    await outputs_on(admin401, 1)
+    aid = await add_action(admin401, TOGGLE_ONCE, {"port": "1", "state": "high"})
+    rid = await add_rule(admin401, "nan", aid, start=(PORT_TOPIC, item_filter(port="1")), timeout="PT5S")
+    (body,) = w401.store.query("SELECT body FROM rules")[0]
+    with w401.store.transaction() as db:
+        db.execute("UPDATE rules SET body=?", (body.replace('"wait": 5.0', '"wait": NaN'),))
+    w401.close()
+    again = make_device(tmp_path, clock, "w401")
+    try:
+        async with client_as(again, "admin") as admin:
+            r = await call(admin, "<aa:GetActionRules/>")
+            (rule,) = r.iterfind("aa:ActionRules/aa:ActionRule", NS)
+            assert rule.findtext("aa:RuleID", namespaces=NS) == str(rid)
+            assert rule.find("aa:ActivationTimeout", NS) is None  # repaired to no wait
+    finally:
+        again.close()
+
+
+async def test_huge_numbers_in_rules_schedules_and_triggers_are_sender_faults(w401, admin401):
+    huge = "9" * 5000
+    aid = await add_action(admin401, TOGGLE_ONCE, {"port": "1", "state": "high"})
+    for body in (add_rule_xml("r", aid, start=(PORT_TOPIC, item_filter(port="1")), timeout=f"P{huge}D"),
+                 add_rule_xml("r", aid, start=(PORT_TOPIC, item_filter(port="1"))).replace(
+                     f"<aa:PrimaryAction>{aid}<", f"<aa:PrimaryAction>{huge}<"),
+                 schedule_xml("s", f"DTSTART:20240101T000000\nDURATION:P{huge}W"),
+                 f"<aa:RemoveActionRule><aa:RuleID>{huge}</aa:RuleID></aa:RemoveActionRule>",
+                 f"<aev:ChangeVirtualInputState><aev:port>{huge}</aev:port><aev:active>1</aev:active>"
+                 "</aev:ChangeVirtualInputState>"):
+        r = await post(admin401, envelope(body))
+        f = parse_fault(r)
+        assert (r.status_code, f.code) == (400, "SOAP-ENV:Sender"), f.reason
+        assert len(f.reason) < 400  # the huge value is not echoed back
+    assert stored(w401, "rules") == 0 and stored(w401, "schedules") == 0
+
+
+async def test_ical_text_is_limited(w401, admin401):
+    """The probe's ReDoS text: refused for its size before any parsing."""
+    f = await fault(admin401, schedule_xml("r", "DTSTART:19700101T080000" + " " * 32_000 + "x"))
+    assert f.code == "SOAP-ENV:Sender" and "at most 8192" in f.reason, f.reason
+    assert stored(w401, "schedules") == 0
+
+
+def test_ical_splitting_is_linear():
+    """Splitting iCalendar text into properties is one pass: two million blanks before a non-property
+    take well under a second here, where the old backtracking split took 15 s for 32,000 (quadratic:
+    hours for this text). The bound is a ceiling the old code exceeds by orders of magnitude."""
+    code = ("import vigil.features.events.service as s; s.MAX_ICAL = 10**9; "
+            "out = s.normalize_ical('DTSTART:19700101T080000' + ' ' * 2_000_000 + 'x'); "
+            "assert out == 'DTSTART:19700101T080000' + ' ' * 2_000_000 + 'x', out[:80]")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_ical_properties_split_at_blanks_before_a_property_name_only():
+    from vigil.features.events.service import split_properties
+
+    assert split_properties("SUMMARY:Night shift  DTSTART:20240101T2200 \\n RRULE:FREQ=DAILY\r\n\r\nEND:VEVENT") == [
+        "SUMMARY:Night shift", "DTSTART:20240101T2200", "RRULE:FREQ=DAILY", "END:VEVENT"]
+    assert split_properties("SUMMARY:a DTSTARTX b") == ["SUMMARY:a DTSTARTX b"]

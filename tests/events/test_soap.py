@@ -19,7 +19,7 @@ from tests.peers.servers import (
     parse_fault,
     post,
 )
-from vigil.features.events.service import EVENT_SERVICES
+from vigil.features.events.http_soap import EVENT_SERVICES
 from vigil.http import soap
 
 

@@ -110,6 +110,11 @@ async def test_configure_like_the_page_example(admin: httpx.AsyncClient, device:
      2104, "longer"),
     ({"server": {"host": "b"}, "deviceTopicPrefix": "a/#"}, 2104, "deviceTopicPrefix"),
     ({"server": {"host": "b"}, "httpProxy": "ftp://x"}, 2104, "httpProxy"),
+    ({"server": {"host": "b"}, "httpProxy": "http://[x"}, 2104, "httpProxy"),
+    ({"server": {"protocol": "ssl", "host": "b"}, "ssl": {"validateServerCert": True, "CACertID": "/etc/shadow"}},
+     2104, "'/etc/shadow' not found in the device's certificate store"),
+    ({"server": {"protocol": "ssl", "host": "b"}, "ssl": {"clientCertID": "/etc/nonexistent-file"}},
+     2104, "'/etc/nonexistent-file' not found in the device's certificate store"),
     ({"server": {"host": "b", "alpnProtocol": "x" * 256}}, 2104, "alpnProtocol"),
     ({"server": {"host": "b"}, "clientId": "", "cleanSession": False}, 2104, "clientId"),
     ({"server": {"protocol": "ssl", "host": "b"}, "ssl": {"validateServerCert": True, "CACertID": "nope"}}, 2104,
@@ -117,6 +122,19 @@ async def test_configure_like_the_page_example(admin: httpx.AsyncClient, device:
 ])
 async def test_configure_client_errors(admin: httpx.AsyncClient, params: dict, code: int, text: str) -> None:
     await error(admin, CLIENT, "configureClient", params, code, text)
+
+
+@pytest.mark.parametrize("params, text", [
+    ('{"server": {"host": "b", "port": NaN}}', "'server.port' must be an integer"),
+    ('{"server": {"host": "b"}, "keepAliveInterval": Infinity}', "'keepAliveInterval' must be an integer"),
+    ('{"server": {"host": "b"}, "connectTimeout": 1e999}', "'connectTimeout' must be an integer"),
+])
+async def test_non_finite_numbers_are_refused(admin: httpx.AsyncClient, device: Device, params: str,
+                                              text: str) -> None:
+    body = f'{{"apiVersion": "1.0", "method": "configureClient", "params": {params}}}'
+    reply = (await admin.post(CLIENT, content=body, headers={"Content-Type": "application/json"})).json()
+    assert reply["error"]["code"] == 2103 and text in reply["error"]["message"], reply
+    assert device.features[MQTT_SERVICE].config["server"]["host"] == ""  # nothing stored
 
 
 async def test_protocol_errors(admin: httpx.AsyncClient) -> None:

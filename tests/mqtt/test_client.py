@@ -155,13 +155,22 @@ async def test_no_auto_reconnect_stops_after_a_failure(dev: Device, broker: Brok
     assert service.connection == "failed"
 
 
+def store_certificates(device: Device, *files: Path) -> None:
+    """Put PEM files into the device's certificate store, where certificate ids name them."""
+    store = device.data / "certificates"
+    store.mkdir(exist_ok=True)
+    for file in files:
+        (store / file.name).write_bytes(file.read_bytes())
+
+
 async def test_tls_with_the_test_ca(dev: Device, broker: Broker, certs) -> None:
+    store_certificates(dev, certs.ca, certs.other_ca)
     service = configure(dev, broker, server={"protocol": "ssl", "host": "127.0.0.1", "port": broker.tls},
-                        ssl={"validateServerCert": True, "CACertID": str(certs.ca)})
+                        ssl={"validateServerCert": True, "CACertID": certs.ca.stem})
     await connected(service)
     # the wrong CA: the certificate does not verify
     configure(dev, broker, server={"protocol": "ssl", "host": "127.0.0.1", "port": broker.tls},
-              ssl={"validateServerCert": True, "CACertID": str(certs.other_ca)})
+              ssl={"validateServerCert": True, "CACertID": certs.other_ca.stem})
     status = await failed(service)
     assert status["failure"]["reason"] == "tls", status
     assert "certificate" in status["failure"]["message"].lower()

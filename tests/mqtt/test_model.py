@@ -4,6 +4,7 @@ and failure reasons. Pure functions, no broker."""
 from __future__ import annotations
 
 import json
+import re
 import ssl
 from pathlib import Path
 
@@ -125,6 +126,29 @@ def test_tls_context_and_certificates(tmp_path: Path) -> None:
         bad.mkdir()
         (bad / "junk.pem").write_text("not a certificate")
         tls_context({"validateServerCert": True, "CACertID": "junk"}, "", tmp_path)
+
+
+def test_certificate_ids_name_files_of_the_store_only(tmp_path: Path) -> None:
+    """An id is never a path (probe: ssl.CACertID=/etc/shadow was loaded); every refusal reads the
+    same as a missing certificate, so none tells whether a file exists elsewhere."""
+    store = tmp_path / "certificates"
+    store.mkdir()
+    (store / "ca.pem").write_text("pem")
+    (store / "bare").write_text("pem")
+    outside = tmp_path / "secret.pem"
+    outside.write_text("secret")
+    (store / "link.pem").symlink_to(outside)
+    assert resolve_certificate("ca", tmp_path) == store / "ca.pem"
+    assert resolve_certificate("ca.pem", tmp_path) == store / "ca.pem"
+    assert resolve_certificate("bare", tmp_path) == store / "bare"
+    messages = set()
+    for ident in (str(outside), str(tmp_path / "nothing.pem"), "/etc/shadow", "/etc/nonexistent-file",
+                  "../secret", "..", ".hidden", "sub/ca", "link", "missing"):
+        with pytest.raises(ConnectFailure, match="not found in the device's certificate store") as refused:
+            resolve_certificate(ident, tmp_path)
+        assert refused.value.reason == "config"
+        messages.add(re.sub(r"'.*'", "<id>", refused.value.message))
+    assert len(messages) == 1, messages
 
 
 def test_proxy_choice_and_failure_reasons() -> None:

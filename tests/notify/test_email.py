@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from vigil.features.notify import recipients as notify
-from vigil.features.notify.recipients import Message, Recipient, RecipientError, deliver
+from vigil.features.notify import delivery as notify
+from vigil.features.notify.delivery import deliver
+from vigil.features.notify.model import Message, Recipient, RecipientError
 
 USER, PASSWORD = "cam", "mail-pass"
 

@@ -11,8 +11,9 @@ import aioftp
 import pytest
 import pytest_asyncio
 
-from vigil.features.notify import recipients as notify
-from vigil.features.notify.recipients import Message, Recipient, RecipientError, deliver
+from vigil.features.notify import delivery as notify
+from vigil.features.notify.delivery import deliver
+from vigil.features.notify.model import Message, Recipient, RecipientError
 
 USER, PASSWORD = "alice", "ftp-secret"
 

@@ -29,8 +29,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from vigil.features.notify import recipients as notify
-from vigil.features.notify.recipients import Message, Recipient, RecipientError, deliver
+from vigil.features.notify import delivery as notify
+from vigil.features.notify.delivery import deliver
+from vigil.features.notify.model import Message, Recipient, RecipientError
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

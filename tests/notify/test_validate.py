@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.features.notify import recipients as r
-from vigil.features.notify.recipients import RecipientError, validate
+from vigil.features.notify import validate as r
+from vigil.features.notify.model import KINDS, RecipientError
+from vigil.features.notify.validate import validate
 
 MD5 = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 SHA = "uGuGmpJ8bAbzaPJp8rKStd0tMyigErsgIuOLQoqLvAk"
 
 
 def test_kinds() -> None:
-    assert r.KINDS == ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare")
+    assert KINDS == ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare")
     with pytest.raises(RecipientError, match="not a recipient type"):
         validate("smoke-signal", {})
 
@@ -33,8 +34,9 @@ def test_defaults_per_kind() -> None:
     assert h["validate_cert"] == "no" and h["auth"] == "auto"
     assert "validate_cert" not in validate("http", {"url": "http://h/x"})
     assert validate("tcp", {"host": "::1", "port": " 8000 "}) == {"host": "::1", "port": "8000"}
-    assert validate("networkshare", {"path": "/mnt/nas/", "folder": "./cams//a/"}) == {
-        "path": "/mnt/nas", "folder": "cams/a"}
+    assert validate("networkshare", {"address": "NAS.example.com:1445", "share": "video", "folder": "./cams//a/"}) == {
+        "address": "nas.example.com:1445", "share": "video", "username": "", "password": "", "version": "auto",
+        "folder": "cams/a"}
 
 
 @pytest.mark.parametrize("host", ["", "bad host", "exa_mple.com", "-a.com", "a..b", "x" * 64 + ".com", "1.2.3.999",
@@ -44,10 +46,11 @@ def test_bad_hosts(host: str) -> None:
         validate("ftp", {"host": host})
 
 
-@pytest.mark.parametrize("port", ["0", "65536", "-1", "ftp", "21.5"])
+@pytest.mark.parametrize("port", ["0", "65536", "-1", "ftp", "21.5", "1_0", "\u0663", "\u00b2", "9" * 5000])
 def test_bad_ports(port: str) -> None:
-    with pytest.raises(RecipientError, match="^port: "):
+    with pytest.raises(RecipientError, match="^port: ") as refused:
         validate("tcp", {"host": "127.0.0.1", "port": port})
+    assert len(str(refused.value)) < 200  # a huge value is not echoed back
 
 
 def test_required_and_unknown_fields() -> None:
@@ -108,10 +111,20 @@ def test_urls() -> None:
         validate("http", {"url": "http://h/x", "proxy": "socks5://p:1080"})
 
 
-def test_networkshare_paths() -> None:
-    with pytest.raises(RecipientError, match="^path: .*absolute"):
-        validate("networkshare", {"path": "mnt/nas"})
-    with pytest.raises(RecipientError, match=r"'\.\.' is not allowed"):
-        validate("networkshare", {"path": "/mnt/nas", "folder": "a/../../etc"})
-    with pytest.raises(RecipientError, match="SMB connections are not supported yet"):
-        validate("networkshare", {"path": "/mnt/nas", "host": "nas", "share": "video"})
+@pytest.mark.parametrize("folder", ["a/../../etc", "..", "a\\..\\..\\etc", "/etc/cron.d", "\\etc", "/tmp/outside"])
+def test_networkshare_folders_stay_inside_the_share(folder: str) -> None:
+    with pytest.raises(RecipientError, match=r"^folder: .*(absolute path|'\.\.' is not allowed)"):
+        validate("networkshare", {"address": "nas", "share": "video", "folder": folder})
+
+
+def test_networkshare_settings() -> None:
+    with pytest.raises(RecipientError, match="^address: this field is required"):
+        validate("networkshare", {"share": "video"})
+    with pytest.raises(RecipientError, match="^share: "):
+        validate("networkshare", {"address": "nas", "share": "video/../x"})
+    with pytest.raises(RecipientError, match="^folder: the characters"):
+        validate("networkshare", {"address": "nas", "share": "video", "folder": "a:b"})
+    with pytest.raises(RecipientError, match="^version: "):
+        validate("networkshare", {"address": "nas", "share": "video", "version": "1.0"})
+    with pytest.raises(RecipientError, match="^path: unknown setting"):  # a local path is no setting at all
+        validate("networkshare", {"address": "nas", "share": "video", "path": "/tmp/outside"})

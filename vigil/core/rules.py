@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ log = logging.getLogger("vigil.rules")
 
 MAX_RULES = 256
 MAX_ACTIONS = 256
+MAX_WAIT = 86400  # seconds: the longest wait between actions
 TRUE_STATES = {"1", "true", "active", "high", "yes", "on", "closed"}
 ACTION_FAILED = "tns1:Device/tnsaxis:SystemMessage/ActionFailed"
 
@@ -69,9 +71,10 @@ class Rule:
     wait: float = 0.0  # seconds between actions
 
     def to_json(self) -> str:
+        # allow_nan=False: a non-finite wait is a bug to stop here, never a value to store.
         return json.dumps({"name": self.name, "enabled": self.enabled, "action": self.action, "wait": self.wait,
                            "conditions": [c.to_json() for c in self.conditions],
-                           "trigger": self.trigger.to_json() if self.trigger else None})
+                           "trigger": self.trigger.to_json() if self.trigger else None}, allow_nan=False)
 
     @classmethod
     def from_json(cls, rule_id: int, text: str) -> Rule:
@@ -118,6 +121,12 @@ class ActionType:
         return self.start is not None
 
 
+def valid_wait(wait: object) -> bool:
+    """A wait between actions is a finite number of seconds from 0 to MAX_WAIT (NaN is not)."""
+    return (isinstance(wait, (int, float)) and not isinstance(wait, bool) and math.isfinite(wait)
+            and 0 <= wait <= MAX_WAIT)
+
+
 def _truthy(value: str) -> bool:
     return value.strip().lower() in TRUE_STATES
 
@@ -157,10 +166,29 @@ class RuleEngine:
         for rid, name, template, params in self.store.query("SELECT id, name, template, params FROM actions"):
             self.actions[rid] = ActionConfig(rid, name, template, json.loads(params))
         for rid, body in self.store.query("SELECT id, body FROM rules"):
-            self._install(Rule.from_json(rid, body))
+            rule = self._stored_rule(rid, body)
+            if rule is not None:
+                self._install(rule)
         self.bus.subscribe(self.on_event)
         for rule in list(self.rules.values()):
             self._evaluate(rule, None)
+
+    def _stored_rule(self, rule_id: int, body: str) -> Rule | None:
+        """A rule as stored; one an older version stored with a wait that is not a number of
+        seconds (NaN) is repaired to no wait, and an unreadable one is skipped, each with a
+        log line, so that one bad row never stops the device or the rule listing."""
+        try:
+            rule = Rule.from_json(rule_id, body)
+        except (ValueError, KeyError, TypeError) as err:
+            self.logs.system(f"rule {rule_id} could not be read and is skipped: {err}", "warning", "events")
+            return None
+        if not valid_wait(rule.wait):
+            self.logs.system(f"rule {rule_id} {rule.name!r}: its stored wait between actions ({rule.wait!r}) is "
+                             f"not 0 to {MAX_WAIT} seconds; it is set to 0", "warning", "events")
+            rule = Rule(rule.id, rule.name, rule.enabled, rule.action, rule.conditions, rule.trigger, 0.0)
+            with self.store.transaction() as db:
+                db.execute("UPDATE rules SET body=? WHERE id=?", (rule.to_json(), rule_id))
+        return rule
 
     # -- validation --------------------------------------------------------------------
     def _check_condition(self, c: Condition, what: str) -> Topic:
@@ -178,8 +206,8 @@ class RuleEngine:
             raise RuleError("A rule needs a name of 1 to 128 characters")
         if rule.action not in self.actions:
             raise RuleError(f"Unknown action configuration {rule.action}")
-        if rule.wait < 0 or rule.wait > 86400:
-            raise RuleError("Wait between actions must be 0 to 86400 seconds")
+        if not valid_wait(rule.wait):
+            raise RuleError(f"Wait between actions must be 0 to {MAX_WAIT} seconds")
         if not rule.conditions and rule.trigger is None:
             raise RuleError("A rule needs at least one condition")
         conditions = []

@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import * as soap from "./soap.js";
-import { busy, card, clear, field, h, localTime, messageArea, say, uid } from "./ui.js";
+import { busy, card, checkbox, clear, field, h, localTime, messageArea, numberInput, say } from "./ui.js";
 
 const client = (method, params) => api.jsonApi("/axis-cgi/mqtt/client.cgi", "1.0", method, params);
 const bridge = (method, params) => api.jsonApi("/axis-cgi/mqtt/event.cgi", "1.2", method, params);
@@ -29,26 +29,10 @@ const REASONS = {
   lost: "the connection was lost",
 };
 
-function checkbox(label, checked, hint) {
-  const box = h("input", { type: "checkbox", id: uid("mqtt") });
-  box.checked = Boolean(checked);
-  const parts = [h("label", { for: box.id, text: label })];
-  if (hint) {
-    const hintId = uid("hint");
-    box.setAttribute("aria-describedby", hintId);
-    parts.push(h("span", { class: "hint", id: hintId, text: hint }));
-  }
-  return { box, element: h("div", { class: "check" }, box, h("div", {}, parts)) };
-}
-
 function qosSelect(value, label) {
   const select = h("select", { "aria-label": label }, [0, 1, 2].map((q) => h("option", { value: String(q), text: String(q) })));
   select.value = String(value ?? 0);
   return select;
-}
-
-function number(value, min, max) {
-  return h("input", { type: "number", inputmode: "numeric", step: "1", min: String(min), max: String(max), value: String(value) });
 }
 
 // -- the client: status and broker settings ---------------------------------------------------
@@ -144,7 +128,7 @@ function clientCards(app, state) {
   const host = h("input", { value: c.server.host, autocomplete: "off", spellcheck: "false", maxlength: "255" });
   const protocol = h("select", {}, PROTOCOLS.map(([value, label]) => h("option", { value, text: label })));
   protocol.value = c.server.protocol;
-  const port = number(c.server.port, 1, 65535);
+  const port = numberInput(c.server.port, 1, 65535);
   const alpn = h("input", { value: c.server.alpnProtocol || "", autocomplete: "off", spellcheck: "false", maxlength: "255" });
   const basepath = h("input", { value: c.server.basepath || "", autocomplete: "off", spellcheck: "false" });
   const validate = checkbox("Validate server certificate", c.ssl?.validateServerCert !== false);
@@ -159,8 +143,8 @@ function clientCards(app, state) {
   const clean = checkbox("Clean session", c.cleanSession, "Discard the session state when connecting and disconnecting.");
   const httpProxy = h("input", { value: c.httpProxy || "", autocomplete: "off", spellcheck: "false", placeholder: "http://proxy.example:3128" });
   const httpsProxy = h("input", { value: c.httpsProxy || "", autocomplete: "off", spellcheck: "false", placeholder: "http://proxy.example:3128" });
-  const keepAlive = number(c.keepAliveInterval, 0, 65535);
-  const timeout = number(c.connectTimeout, 1, 3600);
+  const keepAlive = numberInput(c.keepAliveInterval, 0, 65535);
+  const timeout = numberInput(c.connectTimeout, 1, 3600);
   const prefix = h("input", { value: c.deviceTopicPrefix || "", autocomplete: "off", spellcheck: "false" });
   const reconnect = checkbox("Reconnect automatically", c.autoReconnect);
   const defaultTopic = `${c.deviceTopicPrefix}/event/connection`;

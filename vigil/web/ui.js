@@ -65,6 +65,41 @@ export function field(labelText, control, hint) {
   return h("div", { class: "field" }, parts);
 }
 
+/** <select> of [value, label] choices, optionally in groups: [[group, [[value, label]...]]...]. */
+export function select(attrs, choices, grouped = false) {
+  const option = ([value, label, extra = {}]) => h("option", { value, text: label, ...extra });
+  const element = h("select", attrs, grouped ? choices.map(([group, list]) => h("optgroup", { label: group }, list.map(option))) : choices.map(option));
+  return element;
+}
+
+/** A checkbox with its label and an optional hint: { box, element }. */
+export function checkbox(label, checked = false, hint = null) {
+  const box = h("input", { type: "checkbox", id: uid("check") });
+  box.checked = Boolean(checked);
+  const parts = [h("label", { for: box.id, text: label })];
+  if (hint) {
+    const hintId = uid("hint");
+    box.setAttribute("aria-describedby", hintId);
+    parts.push(h("span", { class: "hint", id: hintId, text: hint }));
+  }
+  return { box, element: h("div", { class: "check" }, box, h("div", {}, parts)) };
+}
+
+/** An input for a whole number from min to max. */
+export function numberInput(value, min, max) {
+  return h("input", { type: "number", inputmode: "numeric", step: "1", min: String(min), max: String(max), value: String(value) });
+}
+
+/** An Error for a form: `error.control` is the control to mark invalid and focus. */
+export function invalid(control, message) {
+  const error = new Error(message);
+  error.control = control;
+  return error;
+}
+
+/** Two digits, for times: 7 -> "07". */
+export const pad = (n) => String(n).padStart(2, "0");
+
 export function card(title, ...children) {
   const headingId = uid("card");
   return h("section", { class: "card", "aria-labelledby": headingId }, h("h2", { id: headingId, text: title }), children);

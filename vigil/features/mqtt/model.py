@@ -16,24 +16,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from vigil.core.events import Event, to_short
+from vigil.features.mqtt.const import (
+    INVALID,
+    MAX_CERT_ID,
+    MAX_FILTERS,
+    MAX_NAME,
+    MAX_PAYLOAD,
+    MAX_REQUEST,
+    MAX_TOPIC,
+    MISSING,
+    PROTOCOLS,
+    RETAIN_POLICIES,
+    TOO_LARGE,
+)
 
-# Error codes shared by /axis-cgi/mqtt/client.cgi and /axis-cgi/mqtt/event.cgi.
-INTERNAL = 1100
-BAD_VERSION = 2100
-BAD_JSON = 2101
-BAD_METHOD = 2102
-MISSING = 2103
-INVALID = 2104
-AUTH = 2105
-TOO_LARGE = 2106
-
-PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
-RETAIN_POLICIES = ("none", "property", "all")
-MAX_TOPIC = 1024  # bytes of UTF-8, for topics and topic filters
-MAX_PAYLOAD = 8192  # characters of an action payload or a connect/LWT message; bytes of a received message
-MAX_FILTERS = 100  # event publication filters, and MQTT subscriptions
-MAX_REQUEST = 128 * 1024  # bytes of JSON params
-MAX_NAME = 255  # host, proxy, ALPN protocol, user name, password, client id
 NAMESPACE_PREFIXES = {"onvif", "axis", "tns1", "tnsaxis"}
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -196,8 +192,11 @@ def default_client(serial: str) -> dict[str, Any]:
 def _proxy(obj: Mapping[str, Any], key: str) -> str:
     value = _text(obj, key, "", "").strip()
     if value:
-        parts = urlsplit(value if "://" in value else "http://" + value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(value if "://" in value else "http://" + value)  # ValueError: "http://[x"
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(INVALID, f"Parameter '{key}' must be a proxy URL such as http://proxy.example:3128")
         try:
             parts.port  # noqa: B018 - raises on a port out of range
@@ -244,8 +243,8 @@ def parse_client(params: Mapping[str, Any], serial: str) -> dict[str, Any]:
     ssl_config = {"validateServerCert": True, "CACertID": "", "clientCertID": ""}
     if ssl is not None:
         ssl_config = {"validateServerCert": _get(ssl, "validateServerCert", bool, "ssl.", True),
-                      "CACertID": _text(ssl, "CACertID", "ssl.", "", 4096),
-                      "clientCertID": _text(ssl, "clientCertID", "ssl.", "", 4096)}
+                      "CACertID": _text(ssl, "CACertID", "ssl.", "", MAX_CERT_ID),
+                      "clientCertID": _text(ssl, "clientCertID", "ssl.", "", MAX_CERT_ID)}
     return {
         "server": {"protocol": protocol, "host": host, "port": port, "basepath": basepath, "alpnProtocol": alpn},
         "httpProxy": _proxy(params, "httpProxy"),

@@ -37,7 +37,20 @@ from vigil.core.events import Event, Item, Topic, from_short, normalize
 from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError
 from vigil.features.mqtt import model
+from vigil.features.mqtt.const import (
+    ACTION,
+    ACTION_PARAMS,
+    CLIENT_STATUS,
+    KV_ACTIVE,
+    KV_CLIENT,
+    KV_PASSWORD,
+    KV_PUBLICATION,
+    KV_SUBSCRIPTIONS,
+    STATEFUL,
+    STATELESS,
+)
 from vigil.features.mqtt.transport import ConnectFailure, classify, proxy_for, tls_context, tunnel
+from vigil.features.notify.templates import device_values, render
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -47,14 +60,6 @@ wire_log = logging.getLogger("vigil.mqtt.wire")
 wire_log.setLevel(logging.CRITICAL)  # paho's chatter stays out: failures are reported as status
 wire_log.propagate = False
 
-STATELESS = "tnsaxis:MQTT/Message/Stateless"
-STATEFUL = "tnsaxis:MQTT/Message/Stateful"
-CLIENT_STATUS = "tns1:Device/tnsaxis:MQTT/ClientStatus"
-ACTION = "com.axis.action.fixed.mqttpublish"
-ACTION_PARAMS = ("Topic", "QoS", "Retained", "Payload")
-
-KV_CLIENT, KV_PASSWORD, KV_ACTIVE = "mqtt.client", "mqtt.password", "mqtt.active"
-KV_PUBLICATION, KV_SUBSCRIPTIONS = "mqtt.publication", "mqtt.subscriptions"
 QUEUE_SIZE = 1000
 SEND_TIMEOUT = 30.0
 SEND_BATCH = 200
@@ -666,34 +671,13 @@ class MqttService:
             raise RuleError(f"The MQTT payload is {len(payload)} characters; at most {model.MAX_PAYLOAD} are allowed")
         return topic, int(qos_text), retained in TRUE_WORDS, payload
 
-    def _device_values(self) -> dict[str, str]:
-        values = {"serial": self.serial, "model": self.device.profile.model}
-        with contextlib.suppress(Exception):
-            values["hostname"] = self.device.params.get("Network.HostName")
-        return values
-
     def action_type(self) -> ActionType:
         async def publish(ctx: ActionContext) -> None:
             topic, qos, retain, payload = self._action_values(ctx.config.params)
-            try:
-                from vigil.features.notify.templates import render
-            except ImportError:  # pragma: no cover - the notify feature ships with the platform
-                text = payload
-            else:
-                text = render(payload, ctx.event, self._device_values())
-            await self.send(topic, text, qos, retain)
+            await self.send(topic, render(payload, ctx.event, device_values(self.device)), qos, retain)
 
         return ActionType(ACTION, "Send MQTT publish message", ACTION_PARAMS, run=publish,
                           validate=lambda params: self._action_values(params) and None)
-
-
-def register_service(device: Device) -> MqttService:
-    service = MqttService(device)
-    device.features[MQTT_SERVICE] = service
-    device.rules.register(service.action_type())
-    device.on_load.append(service.declare)
-    device.services.append(service.run)
-    return service
 
 
 MQTT_SERVICE: Key[MqttService] = Key("mqtt")

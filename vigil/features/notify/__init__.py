@@ -1,27 +1,31 @@
-"""Notifications: the recipients (transports) of "Send notification" actions, and message templates.
+"""Notifications (System > Events > Recipients): everything about recipients flows through this
+package. The VAPIX recipient templates map onto transports (`settings`, `validate`); stored
+recipients keep their secrets sealed (`store`); notification actions render a message from the
+event (`templates`) and deliver it (`actions`, `delivery`, one module per transport in
+`transports/`). Network share recipients write only to the shares of System > Storage.
 
-`recipients` delivers a `Message` to a `Recipient` (HTTP, HTTPS, email, FTP, SFTP, TCP, network
-share); `templates` renders the subject and body of a message from an event.
+Loaded by the events feature, whose action service serves the recipients over VAPIX.
 """
 
-from vigil.features.notify.recipients import (
-    KINDS,
-    Message,
-    Recipient,
-    RecipientError,
-    deliver,
-    test_recipient,
-    validate,
-)
-from vigil.features.notify.templates import render
+from __future__ import annotations
 
-__all__ = [
-    "KINDS",
-    "Message",
-    "Recipient",
-    "RecipientError",
-    "deliver",
-    "render",
-    "test_recipient",
-    "validate",
-]
+from typing import TYPE_CHECKING
+
+from vigil.features.notify.actions import NotificationActions
+from vigil.features.notify.service import NOTIFY_SERVICE, NotifyService
+from vigil.features.notify.store import RecipientStore
+from vigil.features.notify.templates import device_values
+from vigil.features.storage.service import STORAGE_SERVICE
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+
+def register(device: Device) -> None:
+    # The storage feature loads before events (vigil.features.FEATURES): its shares are known here.
+    recipients = RecipientStore(device.store, device.vault, device.logs, device.features.get(STORAGE_SERVICE))
+    recipients.load()
+    actions = NotificationActions(recipients, lambda: device_values(device))
+    for action in actions.action_types():
+        device.rules.register(action)
+    device.features[NOTIFY_SERVICE] = NotifyService(recipients, actions)

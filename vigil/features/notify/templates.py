@@ -20,8 +20,8 @@ Time (of the event, or now without an event):
     {time.epoch}     seconds since 1970 (integer)
     Local time uses device["timezone"] (an IANA name such as Europe/Stockholm) when given and
     valid, else the system's time zone.
-Device (from the `device` mapping; a key it lacks stays visible):
-    {device.serial}  {device.model}  {device.hostname}  ... any key of the mapping
+Device (from the `device` mapping, see `device_values`; a key it lacks stays visible):
+    {device.serial}  {device.mac}  {device.model}  {device.name}  {device.hostname}  {device.timezone}
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ import datetime as dt
 import re
 import time as _time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from vigil.core.events import Event, to_short
+
+if TYPE_CHECKING:
+    from vigil.device import Device
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)(?:\.([^{}\s]+))?\}")
 
@@ -124,3 +128,13 @@ def render(template: str, event: Event | None, device: Mapping[str, str], *, now
         return match.group(0)
 
     return _PLACEHOLDER.sub(substitute, template)
+
+
+def device_values(device: Device) -> dict[str, str]:
+    """The `{device.*}` placeholders of a device (and its time zone for `{time.local}`)."""
+    info = {"serial": device.identity.serial, "mac": device.identity.mac, "model": device.profile.model,
+            "name": device.profile.full_name}
+    for key, param in (("hostname", "Network.HostName"), ("timezone", "Time.TimeZone")):
+        if param in device.params.defs:
+            info[key] = device.params.get(param)
+    return info
