@@ -25,6 +25,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("io", io.register),
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
+    Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
 )

@@ -2,7 +2,7 @@
 instances, schedules, manual triggers) and action service (action1: action rules, action
 configurations, recipients) at /vapix/services. Rules and schedules run in the core
 (`vigil.core.rules`, `vigil.core.schedules`); recipients and the notification actions are the
-notify package, which loads with this one; a rule's conditions travel as VAPIX filters
+notify package, which loads before this one; a rule's conditions travel as VAPIX filters
 (`filters.py`); `service.py` holds what the services do without HTTP.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vigil.features import notify
 from vigil.features.events import http_action1, http_event1
 from vigil.features.events.const import AA, EV, PATH
 from vigil.features.events.http_action1 import ActionService
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 
 
 def register(device: Device) -> None:
-    notify.register(device)  # the Recipients section of this chapter
     events = Events(device.rules, device.schedules, device.features.get(IO_SERVICE))
     services = VapixServices()
     services.add(EV, EventService(device.events, device.schedules, events), http_event1.OPERATIONS)

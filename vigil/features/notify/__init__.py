@@ -4,7 +4,7 @@ recipients keep their secrets sealed (`store`); notification actions render a me
 event (`templates`) and deliver it (`actions`, `delivery`, one module per transport in
 `transports/`). Network share recipients write only to the shares of System > Storage.
 
-Loaded by the events feature, whose action service serves the recipients over VAPIX.
+Loaded before the events feature, whose action service serves the recipients over VAPIX.
 """
 
 from __future__ import annotations

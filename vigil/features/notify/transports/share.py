@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import file_for
-from vigil.features.storage.jobs import StorageError
+from vigil.features.storage.tool_jobs import StorageError
 from vigil.features.storage.network import ShareConfig, SmbShare
 
 
