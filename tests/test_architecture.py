@@ -170,7 +170,7 @@ def test_profiles_name_only_features_that_exist_or_io_ports_they_have(name: str)
     profile = load_profile(name)
     loaded = {f.name for f in FEATURES} & profile.features
     assert ("io" in loaded) == bool(profile.hardware.io_ports)
-    assert {"events", "eventstream", "mqtt"} <= loaded  # the platform every device has
+    assert {"events", "eventstream", "mqtt", "notify"} <= loaded  # the platform every device has
 
 
 def test_every_feature_package_says_what_flows_through_it() -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import events, eventstream, io, mqtt, recording, storage
+from vigil.features import events, eventstream, io, mqtt, notify, recording, storage
 
 
 @dataclass(frozen=True)

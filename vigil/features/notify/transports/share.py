@@ -13,8 +13,8 @@ from pathlib import Path
 
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import file_for
-from vigil.features.storage.tool_jobs import StorageError
 from vigil.features.storage.network import ShareConfig, SmbShare
+from vigil.features.storage.tool_jobs import StorageError
 
 
 def _write(settings: dict[str, str], name: str, data: bytes) -> None:
