@@ -126,6 +126,13 @@ def test_the_import_graph_has_no_cycle() -> None:
     assert cycles(graph(include_typing=False)) == []
 
 
+def test_type_only_references_loop_within_one_package_at_most() -> None:
+    # A part may name the type of the service it belongs to (storage's volumes, shares and
+    # encryption name StorageService under TYPE_CHECKING); across packages not even that.
+    crossing = [c for c in cycles(graph(include_typing=True)) if len({_package(m) for m in c}) > 1]
+    assert crossing == []
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

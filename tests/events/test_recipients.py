@@ -54,7 +54,7 @@ SHARE = "com.axis.recipient.networkshare"
 
 async def add_share(device: Device, samba: Samba, share_id: str = "nas1") -> None:
     """A network share under System > Storage (not tested on adding: the tests do that)."""
-    await device.features[STORAGE_SERVICE].add_share(
+    await device.features[STORAGE_SERVICE].network_shares.add(
         ShareConfig(share_id, "NAS", samba.address, "footage", SAMBA_USER, SAMBA_PASSWORD), "test", test=False)
 
 
@@ -369,7 +369,7 @@ async def test_network_share_recipients_write_only_to_configured_shares(device, 
     assert f.code == "SOAP-ENV:Sender" and "there is no network share" in f.reason
     assert list(outside.iterdir()) == [] and stored(device, "recipients") == 0 and stored(device, "actions") == 0
     # A configured share: the folder below it may not leave it.
-    await device.features[STORAGE_SERVICE].add_share(ShareConfig("nas1", "NAS", "127.0.0.1:1", "footage"), "test",
+    await device.features[STORAGE_SERVICE].network_shares.add(ShareConfig("nas1", "NAS", "127.0.0.1:1", "footage"), "test",
                                                       test=False)
     for folder, reason in (("../../etc/cron.d", "'..' is not allowed"), ("/etc/cron.d", "is an absolute path")):
         f = await fault(admin, add_recipient_xml(SHARE, {"share_id": "nas1", "upload_path": folder}))

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
@@ -42,7 +42,23 @@ from vigil.http.vapix import (
 )
 
 if TYPE_CHECKING:
-    from vigil.device import Device
+    from vigil.core.accounts import Accounts
+    from vigil.core.auth import Authenticator
+    from vigil.core.logs import Logs
+    from vigil.core.params import ParamTree
+
+
+class Device(Protocol):
+    """What the router needs of the device it serves (vigil.device.Device is one); declared here
+    so that the HTTP layer does not depend on the device context that holds its router."""
+
+    auth: Authenticator
+    accounts: Accounts
+    logs: Logs
+    params: ParamTree
+
+    @property
+    def https_port(self) -> int: ...
 
 log = logging.getLogger("vigil.http")
 SESSION_COOKIE = "vigil_session"
