@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import ADMIN, CONFORMANCE_HARNESS, create_admin_live, start_live
 
 HARNESS = CONFORMANCE_HARNESS
-# Checks that belong to features built later (I/O, events, RTSP, MQTT).
-LATER = re.compile(r"^(io_ports|io_output_toggle|event_instances|rtsp_.*|mqtt.*)$")
+# The RTSP checks: this run does not give the harness the device's RTSP port, and a recorder has
+# no I/O topics the `axis` library parses (tests/eventstream/test_axis.py runs them on a W401).
+LATER = re.compile(r"^rtsp_.*$")
 RESULT = re.compile(r"^(PASS|FAIL|SKIP) ([^:]+?)(?:\(.*\))?(?::.*)?$")
 
 pytestmark = pytest.mark.skipif(not HARNESS.exists() or not shutil.which("bash"),
@@ -46,7 +47,8 @@ def test_axis_client_conformance(tmp_path):
             assert not unexpected, output
             for name in ("api_discovery", "device_identity", "basic_device_info", "param_properties", "param_brand",
                          "param_list_all", "users_pwdgrp", "usergroup_cgi", "users_create_modify_delete",
-                         "stream_profiles"):
+                         "stream_profiles", "event_instances", "mqtt_get_client_status",
+                         "mqtt_get_event_publication_config"):
                 assert results.get(name) == "PASS", f"{name} over {'https' if https else 'http'}:\n{output}"
     finally:
         server.stop()
