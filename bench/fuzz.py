@@ -1,48 +1,20 @@
 """Fuzz walk: every registered endpoint of every profile, bad values in every parameter, every role.
 
-    .venv/bin/python bench/fuzz.py                       # the five profiles, every value
+    .venv/bin/python bench/fuzz.py                       # the five profiles, every bad value
     .venv/bin/python bench/fuzz.py -p s3016 -p w401      # some profiles
-    .venv/bin/python bench/fuzz.py --sample              # the bounded form the test suite runs
+    .venv/bin/python bench/fuzz.py --sample              # the bounded form tests/http/test_fuzz.py runs
     .venv/bin/python bench/fuzz.py --json out.json --findings out.md
 
-For each profile the walk builds the device in this process (`build_device`, as `vigil run`
-does) and serves it on free loopback ports with `serve_device`, so the RTSP server, the
-WebSocket stream and the background services run as in production. HTTP requests go through
-the device's own ASGI app (no sockets: ~0.3 ms a request); liveness is checked over the real
-listeners. What is walked comes from the device, never from a list kept here:
-
-* endpoints: `device.router.endpoints`; the methods of JSON APIs (`Router.json_api` and the
-  other method tables with `method_roles`); the operations of SOAP services (a `SoapService`
-  reachable from an endpoint's handler).
-* parameter names: read from the handlers' source (`inspect` + `ast`): the keys a handler and
-  the functions it calls read from the query/form, the JSON params or the SOAP body (through
-  `first`, `.get`, `[...]`, `text_of`, `child`...), with their nesting, the literals they are
-  compared with (modes such as action=list) and their defaults; plus a few generic names.
-* plausible values: those literals, and what the device itself answers to its listings as
-  an administrator (ids, disk ids, template tokens and their parameters...), so that one bad
-  value at a time reaches past the first check.
-
-Roles: anonymous, viewer, operator and administrator accounts. Every request without a bad
-value goes out as each role; requests with one goes out as the administrator and, in turn, as
-one of the three other roles.
-
-Counted per profile: requests; HTTP 5xx, with SOAP's designed 500 faults (SOAP 1.1 Client,
-VersionMismatch, MustUnderstand) apart; "internal error" replies whatever their status
-(`# Error: internal error`, JSON error 8000 or "Internal error", `<error code="8000"`, SOAP
-"Internal error while running", a traceback in a body, an exception out of the app);
-exceptions logged with a traceback; role violations (a caller below the declared role of the
-endpoint, JSON method or SOAP operation answered without 401/403 and without an error); hangs
-(a request unanswered within --timeout, or an anonymous basicdeviceinfo request over the real
-HTTP listener that takes longer than --bound, either from a watchdog thread during the walk or
-after each endpoint's batch, where the WebSocket stream and the RTSP server are probed too).
-
-Destructive endpoints run for real, on throwaway data: every endpoint gets a freshly built
-device; when a request asks the device to stop (restart.cgi, factorydefault.cgi...), the walk
-does what `vigil run`'s supervisor does (close, reset the data folder for a factory default,
-build again) and goes on; formats and RAID changes hit the simulated disks. The walk keeps its
-own callers working: after each request it puts back its accounts and the few parameters that
-would lock them out (anonymous viewing, brute-force blocking, HTTP/HTTPS access, the HTTP
-authentication policy). Run it as an unprivileged user: some settings name host paths.
+Each profile's device is built in this process and served on free loopback ports by
+`serve_device` (RTSP server, WebSocket stream and background services running); HTTP requests
+go straight into its ASGI app, liveness is checked over the real listeners. What is walked
+comes from the device, never from a list kept here: the router's endpoints, the method tables
+of JSON APIs and the operations of SOAP services, each with its declared role; the parameters
+each handler reads, from its source (`inspect` + `ast`); plausible values from what the device
+lists to its administrator. One bad value at a time goes out as anonymous, viewer, operator and
+administrator, and the walk counts 5xx (SOAP's designed 500 faults apart), internal errors,
+role violations and hangs. Destructive endpoints run for real on throwaway data: the device is
+rebuilt as `vigil run` would. bench/README.md has the details.
 """
 
 from __future__ import annotations
@@ -610,6 +582,8 @@ class Reader:
             return None
         if target in (int, float) and tracked and tracked[0].path:
             self.spec.add(tracked[0].path).hints.add("number")
+            return _Tracked(tracked[0].path)
+        if target in (str, bool, list, tuple, set, sorted) and tracked:  # conversions keep the origin
             return _Tracked(tracked[0].path)
         if target is enumerate and tracked:
             return _Tracked(tracked[0].path, "enumerate")
@@ -1345,7 +1319,12 @@ class Builder:
         shown = f"{op} ({ctx.name})"
         if bad is not None and position is not None:
             inner = inner.replace(escape(PLACEHOLDER), escape(bad.text or ""))
-            shown += f" {'/'.join(_xml_spec_path(tree, position))}=<{bad.label}>"
+            path = list(_xml_spec_path(tree, position))
+            if position[-1] is not None:  # which element: its other attributes (Parameter Name="qos")
+                others = {k: v for k, v in _xml_at(tree, position[:-1]).attrs.items() if k != position[-1]}
+                path[-2] += "".join(f"[{k}={_short(v, 30)}]" for k, v in others.items())
+            token = next((n.text for n in _xml_walk(tree) if n.tag.endswith("Token") and n.text), None)
+            shown += f" {'/'.join(path)}=<{bad.label}>" + (f" ({token})" if token else "")
         body = _envelope(op, ns, inner, version, self.harvest.namespaces)
         headers = {"Content-Type": "application/soap+xml; charset=utf-8"} if version == "1.2" else \
             {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{ns}/{op}"'}
@@ -1423,6 +1402,12 @@ def _xml_containers(nodes: list[XNode], prefix: tuple = ()) -> Iterator[tuple]:
         if node.kids:
             yield prefix + (n,)
             yield from _xml_containers(node.kids, prefix + (n,))
+
+
+def _xml_walk(nodes: list[XNode]) -> Iterator[XNode]:
+    for node in nodes:
+        yield node
+        yield from _xml_walk(node.kids)
 
 
 def _xml_at(nodes: list[XNode], indexes: tuple) -> XNode:
@@ -1664,7 +1649,13 @@ class Answer:
 
     @property
     def soap_designed(self) -> bool:
-        return self.status is not None and self.status >= 500 and bool(_DESIGNED_FAULT.search(self.text[:20_000]))
+        """A SOAP fault answered 500 by design: SOAP 1.1 Client, VersionMismatch, MustUnderstand,
+        or a Receiver fault that is not an internal error (a test message not delivered)."""
+        if self.status is None or self.status < 500:
+            return False
+        head = self.text[:20_000]
+        return bool(_DESIGNED_FAULT.search(head)) or ("Receiver" in head or "Server" in head) and \
+            "Fault" in head and not self.internal
 
     @property
     def error(self) -> bool:
@@ -1895,26 +1886,49 @@ async def asgi_request(app: Any, req: Req, role: Role, client_port: int) -> tupl
 
 
 # -- liveness ------------------------------------------------------------------------------
-def _probe_http(port: int, timeout: float) -> bool:
+def _probe_http(port: int, timeout: float, bound: float, late: Callable[[], None]) -> bool:
+    """Anonymous basicdeviceinfo over the real listener; `late()` is called once when no answer
+    came within `bound` seconds (the walk then looks at what the event loop is doing)."""
     request = (f"POST {BDI} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(BDI_BODY)}\r\nConnection: close\r\n\r\n").encode() + BDI_BODY
+    deadline = time.monotonic() + timeout
+    warned = False
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(request)
         data = b""
         while True:
-            chunk = s.recv(65536)
+            s.settimeout(bound if not warned else max(0.1, deadline - time.monotonic()))
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                if warned:
+                    raise
+                warned = True
+                late()
+                continue
             if not chunk:
                 break
             data += chunk
     return data.startswith(b"HTTP/1.1 200") and b'"data"' in data
 
 
-def _waiting_for_cpu(tid: int) -> float:
-    """Seconds thread `tid` of this process has waited for a CPU (run queue delay), or 0."""
+def _stack_of(thread_id: int, depth: int = 4) -> str:
+    """Where a thread is now: its innermost frames, innermost first."""
+    frame = sys._current_frames().get(thread_id)
+    if frame is None:
+        return ""
+    frames = traceback.extract_stack(frame)[-depth:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+def _schedstat(tid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds waiting for one) of thread `tid` of this process; zeros when
+    the kernel does not tell."""
     try:
-        return int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[1]) / 1e9
-    except (OSError, ValueError, IndexError):
-        return 0.0
+        ran, waited = Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[:2]
+        return int(ran) / 1e9, int(waited) / 1e9
+    except (OSError, ValueError):
+        return 0.0, 0.0
 
 
 class Watchdog(threading.Thread):
@@ -1932,6 +1946,8 @@ class Watchdog(threading.Thread):
         self.hangs: list[tuple[float, str]] = []
         self.busy: list[str] = []  # stalls of the whole machine (other processes), not the device's
         self.main = threading.get_native_id()  # the thread that runs the device's event loop
+        self.main_ident = threading.get_ident()
+        self.seen_at = ""
         self._halt = threading.Event()
 
     def aim(self, port: int | None, stopping: asyncio.Event | None = None) -> None:
@@ -1949,36 +1965,45 @@ class Watchdog(threading.Thread):
 
     def run(self) -> None:
         due = time.monotonic() + self.period
-        waited = _waiting_for_cpu(self.main)
+        stat = _schedstat(self.main)
         while not self._halt.wait(max(0.0, due - time.monotonic())):
             # Woken late: the process held the GIL (a long C call such as a regular expression) and
             # its event loop could answer no one meanwhile.
             late = time.monotonic() - due
             due = time.monotonic() + self.period
             port, generation = self.port, self.generation
-            before, waited = waited, _waiting_for_cpu(self.main)
+            before, stat = stat, _schedstat(self.main)
             if port is None:
                 continue
             if late > self.bound:
-                self.judge(due - self.period - late, late, waited - before, f"the process was frozen for {late:.1f} s")
+                self.judge(due - self.period - late, late, before, stat, f"the process was frozen for {late:.1f} s")
                 continue
             start = time.monotonic()
+            self.seen_at = ""
+
+            def late() -> None:
+                self.seen_at = _stack_of(self.main_ident)
+
             try:
-                ok = _probe_http(port, max(self.bound * 4, 10.0))
+                ok = _probe_http(port, max(self.bound * 4, 10.0), self.bound, late)
             except OSError:
                 ok = False
             took = time.monotonic() - start
             if generation != self.generation or (self.stopping is not None and self.stopping.is_set()):
                 continue  # the device stopped or was rebuilt meanwhile
             if not ok or took > self.bound:
-                before, waited = waited, _waiting_for_cpu(self.main)
-                self.judge(start, took, waited - before,
-                           f"basicdeviceinfo {'answered after' if ok else 'unanswered after'} {took:.1f} s")
+                before, stat = stat, _schedstat(self.main)
+                at = f" (the event loop was at {self.seen_at})" if self.seen_at else ""
+                self.judge(start, took, before, stat,
+                           f"basicdeviceinfo {'answered after' if ok else 'unanswered after'} {took:.1f} s{at}")
 
-    def judge(self, start: float, took: float, starved: float, what: str) -> None:
-        """A hang, unless the device's thread spent most of that time waiting for a CPU: then
-        the machine was busy with other work and the device had no chance to answer."""
-        if starved > took / 2:
+    def judge(self, start: float, took: float, before: tuple[float, float], after: tuple[float, float],
+              what: str) -> None:
+        """A hang, unless the device's thread, running less than the bound itself, spent most of
+        that time waiting for a CPU: then other processes had the machine and the device had no
+        chance to answer."""
+        ran, starved = after[0] - before[0], after[1] - before[1]
+        if ran < self.bound and starved > took / 2:
             self.busy.append(f"{what}, while the machine was busy ({starved:.1f} s waiting for a CPU)")
         else:
             self.blame(start, took, what)
@@ -2073,6 +2098,7 @@ class Walk:
         self.batches = 0
         self.stoppers: set[str] = set()  # targets that stop the device even without parameters
         self.accepted_log: list[tuple[Target, Req]] = []  # the batch's requests the device accepted
+        self.broken: set[str] = set()  # readers found failing in this batch: asked no more
         self.turn = 0  # rotates the non-administrator roles over the requests with a bad value
         self.fully_fuzzed: set[tuple] = set()
 
@@ -2108,7 +2134,7 @@ class Walk:
             batches.setdefault(t.endpoint.path, []).append(t)
         for path, batch in batches.items():
             rig = await self.fresh(path)
-            self.accepted_log = []
+            self.accepted_log, self.broken = [], set()
             audits = self.audit_count()
             for target in batch:
                 await self.fuzz(target)
@@ -2257,7 +2283,9 @@ class Walk:
                     if budget is not None:
                         budget -= 1
                     for role in self.roles_for(req):
-                        await self.send(target, req, role)
+                        answer = await self.send(target, req, role)
+                        if role == Role.ADMIN and not answer.error:
+                            await self.read_back_here(target, req)
         for req in () if stopper else builder.extras():
             if builder.fresh(req):
                 for role in self.roles_for(req):
@@ -2358,6 +2386,8 @@ class Walk:
         """Every read-only request again: what the batch stored must not break a listing."""
         broken = []
         for target, req in self.readers:
+            if target.label in self.broken:
+                continue
             before = self.figures.internal_errors + self.figures.other_5xx
             answer = await self.send(target, req, Role.ADMIN)
             if self.figures.internal_errors + self.figures.other_5xx > before:
@@ -2367,6 +2397,19 @@ class Walk:
             elif answer.status == 200:
                 self.harvest.take(target.endpoint.path, answer.content_type, answer.text.encode())
         return broken
+
+    async def read_back_here(self, target: Target, accepted: Req) -> None:
+        """A bad value was accepted: the endpoint's own listings must still answer."""
+        for reader in self.readers:
+            if reader[0].endpoint.path != target.endpoint.path or reader[0].label in self.broken:
+                continue
+            before = len(self.figures.failures)
+            await self.send(*reader, Role.ADMIN)
+            for failure in self.figures.failures[before:]:
+                if failure.kind in ("internal", "5xx"):
+                    failure.kind = "readback"
+                    failure.params += f" (stored by: {target.label} {accepted.shown})"
+                    self.broken.add(reader[0].label)
 
     async def culprit(self, reader: tuple[Target, Req]) -> str:
         """Replay the batch's accepted requests on a fresh device, the reader after each: the
@@ -2450,6 +2493,7 @@ class Walk:
         ws = None
         for document in documents:
             f.requests += 1
+            f.per_target[target.label] = f.per_target.get(target.label, 0) + 1
             before = len(self.exceptions.records)
             try:
                 if ws is None:
@@ -2512,6 +2556,7 @@ class Walk:
                               ""))
         for name, role, raw, forbidden in cases:
             f.requests += 1
+            f.per_target["RTSP server"] = f.per_target.get("RTSP server", 0) + 1
             before = len(self.exceptions.records)
             status = await rtsp_exchange(port, raw, bound)
             shown = f"RTSP {name}"
@@ -2599,7 +2644,7 @@ def groups(results: list[Figures]) -> dict[tuple[str, str, str], list[tuple[str,
     return out
 
 
-def report(results: list[Figures]) -> str:
+def report(results: list[Figures], every: bool = False) -> str:
     out = [table(results), ""]
     stops = {}
     for r in results:
@@ -2617,11 +2662,11 @@ def report(results: list[Figures]) -> str:
         out.append("No failures.")
         return "\n".join(out)
     out.append(f"{sum(len(v) for v in found.values())} failing requests in {len(found)} groups "
-               "(target, kind, cause), with up to three examples each:")
+               f"(target, kind, cause), {'all of them' if every else 'with up to three examples each'}:")
     for (target, kind, cause), items in sorted(found.items()):
         profiles = sorted({p for p, _ in items})
         out.append(f"\n[{kind}] {target} x{len(items)} ({', '.join(profiles)}): {cause}")
-        for profile, failure in _examples(items):
+        for profile, failure in items if every else _examples(items):
             out.append(f"  {profile}: {failure.line()}")
     return "\n".join(out)
 
@@ -2668,6 +2713,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="profiles walked in parallel processes (default 2)")
     parser.add_argument("--json", metavar="FILE", help="write the figures and every failing request as JSON")
     parser.add_argument("--findings", metavar="FILE", help="write the failures grouped as Markdown")
+    parser.add_argument("--all", action="store_true", help="list every failing request, not three per group")
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     args = parser.parse_args(argv)
     profiles = args.profile or list(NAMES)
@@ -2675,7 +2721,7 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(sample=args.sample, bound=args.bound, timeout=args.timeout, only=args.only,
                       per_target=per_target, progress=args.verbose)
     results = walk(profiles, options, args.jobs)
-    print(report(results))
+    print(report(results, every=args.all))
     if args.json:
         Path(args.json).write_text(json.dumps({
             "options": {"sample": args.sample, "bound": args.bound, "timeout": args.timeout, "only": args.only},

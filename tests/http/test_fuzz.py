@@ -98,9 +98,13 @@ def test_answers_are_classified_in_each_api_format():
     ]
     assert all(a.internal and a.error for a in internal)
     client_fault = Answer(500, "text/xml", "<SOAP-ENV:Fault><faultcode>SOAP-ENV:Client</faultcode></SOAP-ENV:Fault>", 0)
-    receiver = Answer(500, "application/soap+xml", "<SOAP-ENV:Value>SOAP-ENV:Receiver</SOAP-ENV:Value>", 0)
+    receiver = Answer(500, "application/soap+xml", "<SOAP-ENV:Fault><SOAP-ENV:Value>SOAP-ENV:Receiver</SOAP-ENV:Value>"
+                      "<SOAP-ENV:Text>Internal error while running X</SOAP-ENV:Text></SOAP-ENV:Fault>", 0)
+    undelivered = Answer(500, "application/soap+xml", "<SOAP-ENV:Fault><SOAP-ENV:Value>SOAP-ENV:Receiver</SOAP-ENV:Value>"
+                         "<SOAP-ENV:Text>The test message was not delivered: refused</SOAP-ENV:Text></SOAP-ENV:Fault>", 0)
     assert client_fault.soap_designed and not client_fault.internal
-    assert not receiver.soap_designed
+    assert undelivered.soap_designed and not undelivered.internal
+    assert receiver.internal and not receiver.soap_designed
     refused = Answer(403, "text/plain", "Forbidden: this account may not do that\n", 0)
     assert refused.refused and refused.error
     ok = [Answer(200, "application/json", '{"apiVersion": "1.0", "data": {}}', 0),
