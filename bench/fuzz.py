@@ -142,9 +142,9 @@ BAD_VALUES: tuple[Bad, ...] = (  # the ones that found most first: a per-target 
 # The bounded form: the values that found something at least once, one of each kind.
 SAMPLE_LABELS = tuple(b.label for b in BAD_VALUES[:14])
 # In the secondary contexts of the bounded form (bare, modes, records, lean SOAP bodies).
-FEW_LABELS = ("digits5000", "1e999", "list", "object", "NaN", "empty")
+FEW_LABELS = ("digits5000", "1e999", "list", "object", "NaN", "empty", "xml")
 
-SAMPLE_PER_TARGET = 300  # the bounded form's limit of requests with a bad value per target
+SAMPLE_PER_TARGET = 800  # the bounded form's limit of requests with a bad value per target
 
 # Generic names tried on every form-style endpoint besides the ones read from its source.
 GENERIC_NAMES = ("action", "id", "name", "value", "schemaversion", "format")
@@ -933,8 +933,11 @@ def plausible(name: str, info: FieldInfo, harvest: Harvest, style: str, path: st
     for value in info.defaults:
         if value and "://" not in value:  # not a namespace passed along with the name
             add(value)
-    if bare.lower() in GENERIC_VALUES:
-        add(GENERIC_VALUES[bare.lower()])
+    generic = GENERIC_VALUES.get(bare.lower()) or next(
+        (v for k, v in GENERIC_VALUES.items() if k in ("host", "url", "port", "password", "user")
+         and k in bare.lower()), None)  # proxy_host, upload_url, pop_port...
+    if generic is not None:
+        add(generic)
     kind = _scalar_kind(info)
     if kind in ("int", "number") or bare.lower().endswith("id"):
         for value in harvest.ids():  # an id is likely one of the ids the device listed
@@ -1008,7 +1011,7 @@ class Builder:
         self.target, self.harvest, self.sample, self.repeat = target, harvest, sample or repeat, repeat
         self.values = _values(True, few=True) if repeat else _values(sample)  # every parameter plausible
         self.secondary = _values(True, few=sample or repeat)  # in the other contexts
-        self.max_modes = 0 if repeat else 2 if sample else 12
+        self.max_modes = 0 if repeat else 4 if sample else 12
         self.max_records = 0 if repeat else 1 if sample else 4
         self.path = _PATH_PARAM.sub("fuzz", target.endpoint.path)
         self._sent: set[str] = set()
@@ -1069,11 +1072,19 @@ class Builder:
             groups: dict[tuple[str, str], list[tuple]] = {}
             paths: dict[tuple[str, str], tuple[str, ...]] = {}
             for position in _xml_positions(ctx.payload):
-                if not (lean and position == ctx.positions[-1]):
-                    path = _xml_spec_path(ctx.payload, position)
-                    key = (path[-1], _xml_get(ctx.payload, position))
-                    groups.setdefault(key, []).append(position)
-                    paths.setdefault(key, path)
+                if lean and position == ctx.positions[-1]:
+                    continue
+                named = _xml_name_of(ctx.payload, position)
+                if named:  # a Parameter's Value: its own name says what fits (upload_url, qos...)
+                    current = _xml_get(ctx.payload, position)
+                    for alt in dict.fromkeys(["", *plausible(named, FieldInfo(), self.harvest, "xml", where)[:3], "1"]):
+                        if alt != current:
+                            yield replace_ctx(ctx, _xml_set(ctx.payload, position, alt)), named
+                    continue
+                path = _xml_spec_path(ctx.payload, position)
+                key = (path[-1], _xml_get(ctx.payload, position))
+                groups.setdefault(key, []).append(position)
+                paths.setdefault(key, path)
             for key, positions in groups.items():
                 path = paths[key]
                 info = self.target.spec.fields.get(path, FieldInfo())
@@ -1301,7 +1312,7 @@ class Builder:
                 if used >= self.max_records * 4 or len(rels & set(record)) < 2:
                     continue
                 used += 1
-                tree = _xml_replace(full, container, _xml_from_record(node, record))
+                tree = _xml_replace(full, container, self.named_values(_xml_from_record(node, record)))
                 yield Context("record", tree, [p for p in _xml_positions(tree) if p[:len(container)] == container],
                               self.secondary, repairable=True)
         for position in _xml_positions(full):
@@ -1311,6 +1322,16 @@ class Builder:
                 tree = _xml_set(full, position, e)
                 yield Context(f"{'/'.join(path)}={e}", tree, [p for p in _xml_positions(tree) if p != position],
                               self.secondary)
+
+    def named_values(self, node: XNode) -> XNode:
+        """Each Value of an element named by a Name attribute, plausible for that name."""
+        for element in _xml_walk([node]):
+            name = element.attrs.get("Name")
+            if name and "Value" in element.attrs:
+                known = self.harvest.candidates(name, self.target.endpoint.path)
+                if known or name.lower() in GENERIC_VALUES:
+                    element.attrs["Value"] = str(known[0] if known else GENERIC_VALUES[name.lower()])
+        return node
 
     def soap_request(self, ctx: Context, position: tuple | None, bad: Bad | None, version: str = "1.2") -> Req:
         op, ns = self.target.method or "", self.target.namespace
@@ -1423,6 +1444,14 @@ def _xml_spec_path(nodes: list[XNode], position: tuple) -> tuple[str, ...]:
         names.append(level[i].tag)
         level = level[i].kids
     return tuple(names) + ((f"@{position[-1]}",) if position[-1] else ())
+
+
+def _xml_name_of(nodes: list[XNode], position: tuple) -> str:
+    """For the Value attribute of an element named by its Name attribute (a template
+    parameter), that name; else ""."""
+    if position[-1] != "Value":
+        return ""
+    return _xml_at(nodes, position[:-1]).attrs.get("Name", "")
 
 
 def _xml_get(nodes: list[XNode], position: tuple) -> str:
@@ -2360,7 +2389,7 @@ class Walk:
                 audits = self.audit_count()
                 stops = sum(rig.stops.values())
                 answer = await self.send(target, req, Role.ADMIN)
-                if answer.status is not None and answer.text:
+                if not answer.error:  # what a refusal says is no plausible value
                     self.harvest.take(target.endpoint.path, answer.content_type, answer.text.encode())
                 if sum(rig.stops.values()) != stops:
                     self.stoppers.add(target.label)
@@ -2379,7 +2408,7 @@ class Walk:
         for target, req in self.readers:
             if target.endpoint.path == path:
                 answer = await self.send(target, req, Role.ADMIN, record=False)
-                if answer.status == 200:
+                if not answer.error:
                     self.harvest.take(path, answer.content_type, answer.text.encode())
 
     async def read_back(self, path: str) -> list[tuple[Failure, tuple[Target, Req]]]:
@@ -2394,7 +2423,7 @@ class Walk:
                 failure = self.figures.failures[-1]
                 failure.kind = "readback"
                 broken.append((failure, (target, req)))
-            elif answer.status == 200:
+            elif not answer.error:
                 self.harvest.take(target.endpoint.path, answer.content_type, answer.text.encode())
         return broken
 
@@ -2587,13 +2616,45 @@ class Walk:
 
 
 # -- running and reporting -------------------------------------------------------------------
+@contextlib.contextmanager
+def loopback_only() -> Iterator[None]:
+    """Name resolution in this process answers IP literals and localhost only; any other name
+    fails at once, as an unknown name would. Bad values and plausible host names reach the
+    device's clients (recipients, network shares, MQTT): nothing may leave the machine, and
+    nothing should wait for a DNS server."""
+    import ipaddress
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # noqa: ANN001, ANN202 - socket.getaddrinfo's signature
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name in ("localhost", "") or _is_ip(name, ipaddress):
+            return real(host, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
+
+
+def _is_ip(name: str, ipaddress: Any) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]").split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
 def walk_profile(profile: str, options: Options, root: Path | None = None) -> Figures:
     """One profile's walk, in a temporary folder (or `root`), on an event loop of its own."""
     own = root is None
     folder = Path(tempfile.mkdtemp(prefix=f"vigil-fuzz-{profile}-")) if own else root
     assert folder is not None
     try:
-        return asyncio.run(Walk(profile, folder, options).run())
+        with loopback_only():
+            return asyncio.run(Walk(profile, folder, options).run())
     finally:
         if own:
             shutil.rmtree(folder, ignore_errors=True)
