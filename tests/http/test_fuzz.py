@@ -21,6 +21,7 @@ from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.http.app import create_app
 from vigil.http.vapix import JsonCall, JsonMethod, first, form_args, text
+from vigil.profiles import NAMES
 
 PROFILES = ["s3016", "w401"]  # between them, every target the five profiles register
 
@@ -31,6 +32,21 @@ def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():
         assert figures.requests > 5000 and figures.endpoints > 25, f"{figures.profile}: the walk hardly ran"
     faults = sum(r.internal_errors + r.role_violations + r.hangs + r.other_5xx for r in results)
     assert faults == 0, "\n" + report(results)
+
+
+def test_the_walked_profiles_cover_every_target_of_the_five(tmp_path: Path):
+    """The bounded walk covers two profiles: every other profile's targets must be among theirs."""
+    labels: dict[str, set[str]] = {}
+    for profile in NAMES:
+        device = make_device(tmp_path / profile, FakeClock(), profile)
+        try:
+            create_app(device)
+            labels[profile] = {t.label for t in discover(device)}
+        finally:
+            device.close()
+    walked = set().union(*(labels[p] for p in PROFILES))
+    for profile, own in labels.items():
+        assert own <= walked, f"{profile} has targets the bounded walk misses: {sorted(own - walked)}"
 
 
 def test_walk_reads_the_parameters_from_the_handlers(tmp_path: Path):
