@@ -33,6 +33,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -285,7 +286,11 @@ class Reader:
         self.memo: dict[tuple, Any] = {}
 
     def read(self, handler: Callable, root: int = 0) -> Spec:
-        """`root`: the position of the parameter that holds the request (request, call, msg)."""
+        """`root`: the position of the parameter that holds the request (request, call, msg), after
+        the arguments a `functools.partial` binds (storage binds its service that way)."""
+        while isinstance(handler, functools.partial):
+            root += len(handler.args)
+            handler = handler.func
         params = [p for p in inspect.signature(handler).parameters]
         args: list[Any] = [None] * len(params)
         if len(params) > root:
@@ -669,7 +674,7 @@ class Target:
 def _closure_objects(func: Any, depth: int = 2) -> Iterator[Any]:
     """Objects a handler closes over, and their attributes, a couple of levels deep."""
     seen: set[int] = set()
-    todo = [(getattr(func, "__func__", func), 0)]
+    todo = [(func, 0)]
     while todo:
         obj, level = todo.pop()
         if id(obj) in seen:
@@ -678,7 +683,9 @@ def _closure_objects(func: Any, depth: int = 2) -> Iterator[Any]:
         yield obj
         if level >= depth:
             continue
-        if inspect.isfunction(obj):
+        if inspect.ismethod(obj):  # a bound handler: what it is bound to, and its function
+            todo.extend(((obj.__self__, level + 1), (obj.__func__, level + 1)))
+        elif inspect.isfunction(obj):
             for cell in obj.__closure__ or ():
                 with contextlib.suppress(ValueError):
                     todo.append((cell.cell_contents, level + 1))
@@ -1811,7 +1818,7 @@ class Rig:
         return self.device
 
     async def start(self) -> None:
-        from vigil.device import build_device
+        from vigil.boot import build_device
 
         ports = Ports(http=free_port(), https=free_port(), rtsp=free_port(), host="127.0.0.1")
         self.device = build_device(self.profile, self.data, ports)
@@ -1840,7 +1847,7 @@ class Rig:
         action = device.next_action
         await self._stop()
         if action in ("factory-default", "hard-factory-default"):
-            from vigil.device import factory_reset
+            from vigil.boot import factory_reset
 
             factory_reset(self.data, hard=action == "hard-factory-default")
         self.stops[action] = self.stops.get(action, 0) + 1

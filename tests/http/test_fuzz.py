@@ -30,6 +30,7 @@ def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():
     results = walk(PROFILES, Options(sample=True, per_target=SAMPLE_PER_TARGET), jobs=2)
     for figures in results:
         assert figures.requests > 5000 and figures.endpoints > 25, f"{figures.profile}: the walk hardly ran"
+        assert figures.soap_operations >= 17 and figures.json_methods > 20, f"{figures.profile}: APIs not found"
     faults = sum(r.internal_errors + r.role_violations + r.hangs + r.other_5xx for r in results)
     assert faults == 0, "\n" + report(results)
 

@@ -377,7 +377,8 @@ class RtspServer:
             try:
                 request = parse_request(head)
                 length = request.headers.get("content-length", "0")
-                if not length.isdigit():
+                # ASCII digits only (str.isdigit also takes "１２" and "²"), and few of them.
+                if not (length.isascii() and length.isdigit() and len(length) <= 9):
                     raise RtspError(400, "malformed Content-Length", close=True)
                 if int(length) > MAX_BODY:
                     raise RtspError(413, close=True)
