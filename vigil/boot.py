@@ -23,6 +23,7 @@ from vigil.device import CERT_FILE, CERT_KEY_FILE, DB_FILE, IDENTITY_FILE, KEY_F
 from vigil.features import register_features
 from vigil.features.system import register_platform
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
+from vigil.footage import index
 from vigil.profiles import load_profile
 
 
@@ -81,11 +82,6 @@ def _audit_params(logs: Logs, changes: list, actor: str) -> None:
         logs.audit(actor, f"set root.{change.name}={shown}", "params")
 
 
-# The footage index describes what is on the disks, which a reset leaves alone: it stays too,
-# so that the recordings play after a reset (an encrypted disk once it is mounted with its password).
-FOOTAGE_INDEX = ("recordings", "segments", "fragments")
-
-
 def factory_reset(data: Path, hard: bool) -> None:
     """Return the data folder to factory state; a soft reset keeps the settings the manual lists.
 
@@ -118,7 +114,9 @@ def factory_reset(data: Path, hard: bool) -> None:
     if previous.exists():
         store.db.execute("ATTACH DATABASE ? AS previous", (str(previous),))
         with store.transaction() as db:
-            for table in FOOTAGE_INDEX:
+            # The footage index describes what is on the disks, which a reset leaves alone: it stays
+            # too, so that the recordings play after a reset (an encrypted disk once mounted with its password).
+            for table in index.TABLES:
                 db.execute(f"INSERT INTO main.{table} SELECT * FROM previous.{table}")
         store.db.execute("DETACH DATABASE previous")
     store.close()

@@ -29,6 +29,8 @@ from typing import Any
 
 from vigil.core.store import Store
 
+TABLES = ("recordings", "segments", "fragments")  # in the order their rows refer to each other
+
 # -- recordings ----------------------------------------------------------------------------------
 INSERT_RECORDING = ("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video) "
                     "VALUES(?,?,?,?,?,NULL,?,?,?,?)")
