@@ -94,7 +94,7 @@ def parse_configure(raw: str | bytes) -> tuple[dict[str, Any], list[EventFilter]
             raise ConfigureError(TOO_LARGE, "Request too large")
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ConfigureError(BAD_JSON, "Invalid JSON") from None
         if not isinstance(body, dict):
             raise ConfigureError(BAD_JSON, "Invalid JSON: expected an object")
