@@ -18,13 +18,15 @@ from vigil.core.params import ParamTree
 from vigil.core.rules import RuleEngine
 from vigil.core.schedules import Scheduler
 from vigil.core.store import Store
-from vigil.core.vault import Vault
+from vigil.core.vault import SealError, Vault, is_sealed
 from vigil.device import CERT_FILE, CERT_KEY_FILE, DB_FILE, IDENTITY_FILE, KEY_FILE, Device, Ports
 from vigil.features import register_features
 from vigil.features.system import register_platform
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
 from vigil.footage import index
 from vigil.profiles import load_profile
+
+log = logging.getLogger("vigil.boot")
 
 
 def build_device(profile_name: str, data: Path, ports: Ports | None = None, clock: Clock | None = None) -> Device:
@@ -39,7 +41,7 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
         clock.offset = float(store.get_kv(OFFSET_KEY) or 0.0)
     vault = Vault.open(data / KEY_FILE)
     logs = Logs(store, clock, host=f"vigil-{identity.serial.lower()}")
-    params = ParamTree(store)
+    params = ParamTree(store, vault)
     accounts = Accounts(store, vault, logs, clock)
     realm = f"{profile.full_name.split()[0]}_{identity.serial}"
     events = EventBus(clock)
@@ -86,17 +88,23 @@ def factory_reset(data: Path, hard: bool) -> None:
     """Return the data folder to factory state; a soft reset keeps the settings the manual lists.
 
     Runs while no device is open on `data`. The identity file and the footage index always stay.
+    The device key is made anew, so a kept secret (the 802.1X and O3C passwords) is opened with
+    the old key and sealed again under the new one; it is never written in clear.
     """
     data = Path(data)
     kept: list[tuple[str, str]] = []
     kept_kv: list[tuple[str, str]] = []
     previous = data / (DB_FILE + ".before-reset")  # still there: an earlier reset was cut off, start from it
+    old_key = data / (KEY_FILE + ".before-reset")  # the key `previous` was sealed under
+    if not previous.exists() and (data / KEY_FILE).exists():
+        os.replace(data / KEY_FILE, old_key)
     source = previous if previous.exists() else data / DB_FILE
     if source.exists():
         store = Store(source)
         if not hard:
             kept = [(n, v) for n, v in store.query("SELECT name, value FROM params")
                     if any(n == k or (k.endswith(".") and n.startswith(k)) for k in KEPT_ON_RESTORE)]
+            kept = _opened(kept, Vault(old_key.read_bytes()) if old_key.exists() else None)
             kept_kv = store.query("SELECT key, value FROM kv WHERE key=?", (OFFSET_KEY,))  # the system time
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file before it moves
         store.close()
@@ -108,8 +116,11 @@ def factory_reset(data: Path, hard: bool) -> None:
         if child.is_dir() and child.name.startswith("config"):
             shutil.rmtree(child)
     store = Store(data / DB_FILE)
+    if any(sealed for _n, _v, sealed in kept):
+        vault = Vault.open(data / KEY_FILE)  # the new device key, made now
+        kept = [(n, vault.seal(v) if sealed else v, sealed) for n, v, sealed in kept]
     with store.transaction() as db:
-        db.executemany("INSERT INTO params(name, value) VALUES(?, ?)", kept)
+        db.executemany("INSERT INTO params(name, value) VALUES(?, ?)", [(n, v) for n, v, _sealed in kept])
         db.executemany("INSERT INTO kv(key, value) VALUES(?, ?)", kept_kv)
     if previous.exists():
         store.db.execute("ATTACH DATABASE ? AS previous", (str(previous),))
@@ -121,3 +132,21 @@ def factory_reset(data: Path, hard: bool) -> None:
         store.db.execute("DETACH DATABASE previous")
     store.close()
     previous.unlink(missing_ok=True)
+    old_key.unlink(missing_ok=True)  # after `previous`: while that is there, a new reset needs this key
+
+
+def _opened(rows: list[tuple[str, str]], vault: Vault | None) -> list[tuple[str, str, bool]]:
+    """Kept parameter rows with their sealed values opened: (name, value, was sealed). A secret
+    the old key cannot open is dropped, with a warning: it could not be used after the reset either."""
+    out = []
+    for name, value in rows:
+        if not is_sealed(value):
+            out.append((name, value, False))
+            continue
+        try:
+            if vault is None:
+                raise SealError("no device key")
+            out.append((name, vault.unseal(value), True))
+        except SealError:
+            log.warning("root.%s cannot be decrypted and is not kept over the reset: set it again", name)
+    return out

@@ -1,8 +1,10 @@
 """param.cgi end to end: list, listdefinitions, update, add, remove, aliases, elevation,
-persistence across a rebuild and across `kill -9` of a live server."""
+persistence across a rebuild and across `kill -9` of a live server, and password parameters
+stored sealed (over a restart, a restore and a factory default)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import threading
@@ -13,9 +15,11 @@ import pytest
 from lxml import etree
 
 from tests.conftest import ADMIN, client_as, create_admin_live, make_device, start_live
-from vigil.boot import build_device
+from vigil import boot
+from vigil.boot import build_device, factory_reset
 from vigil.core.params import ParamDef, ParamTemplate
-from vigil.device import DB_FILE
+from vigil.core.vault import SealError, Vault, is_sealed
+from vigil.device import DB_FILE, KEY_FILE
 
 PARAM = "/axis-cgi/param.cgi"
 NS = {"p": "http://www.axis.com/ParameterDefinitionsSchema"}
@@ -414,3 +418,122 @@ def test_kill_9_during_a_burst_of_updates(tmp_path):
         assert again.accounts.get(ADMIN[0]) is not None
     finally:
         again.close()
+
+
+# -- password parameters at rest -------------------------------------------------------
+SECRET_PARAMS = {"RemoteService.ProxyPassword": "Proxy-s3cret", "Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword":
+                 "Dot1x-s3cret"}
+
+
+def stored_rows(data) -> dict[str, str]:
+    db = sqlite3.connect(f"file:{data / DB_FILE}?mode=ro", uri=True)
+    try:
+        return dict(db.execute("SELECT name, value FROM params"))
+    finally:
+        db.close()
+
+
+def key_of(data) -> Vault:
+    return Vault((data / KEY_FILE).read_bytes())
+
+
+async def test_password_parameters_are_stored_sealed(tmp_path, clock):
+    device = make_device(tmp_path, clock)
+    assert {n for n, d in device.params.defs.items() if d.kind == "password"} == set(SECRET_PARAMS)
+    async with client_as(device, "admin") as c:
+        assert (await c.get(PARAM, params={"action": "update", **SECRET_PARAMS})).text == "OK\r\n"
+        listed = as_dict((await listing(c, "RemoteService,Network.Interface.I0.dot1x")).text)
+    device.close()
+    assert all(listed[f"root.{name}"] == "******" for name in SECRET_PARAMS)  # as before: never in clear
+    data = tmp_path / "data"
+    rows = stored_rows(data)
+    for name, secret in SECRET_PARAMS.items():
+        assert rows[name] != secret and is_sealed(rows[name]) and secret not in rows[name]
+        assert key_of(data).unseal(rows[name]) == secret
+    again = make_device(tmp_path, clock)  # a restart reads them
+    try:
+        assert {n: again.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
+        again.params.set_internal({"RemoteService.ProxyPassword": ""})  # emptied: nothing to seal
+    finally:
+        again.close()
+    assert stored_rows(data)["RemoteService.ProxyPassword"] == ""
+
+
+def test_a_password_stored_in_clear_is_sealed_at_start(tmp_path, clock):
+    make_device(tmp_path, clock).close()
+    data = tmp_path / "data"
+    db = sqlite3.connect(data / DB_FILE)  # as a version that did not seal them left it
+    with db:
+        db.executemany("INSERT INTO params(name, value) VALUES(?, ?)", SECRET_PARAMS.items())
+    db.close()
+    device = make_device(tmp_path, clock)
+    try:
+        assert {n: device.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
+    finally:
+        device.close()
+    rows = stored_rows(data)
+    assert {n: key_of(data).unseal(rows[n]) for n in SECRET_PARAMS} == SECRET_PARAMS
+
+
+def test_a_password_the_device_key_cannot_open_is_set_again(tmp_path, clock):
+    device = make_device(tmp_path, clock)
+    device.params.set_internal(SECRET_PARAMS)
+    device.close()
+    (tmp_path / "data" / KEY_FILE).write_bytes(os.urandom(32))  # the key was replaced
+    device = make_device(tmp_path, clock)
+    try:
+        assert {n: device.params.get(n) for n in SECRET_PARAMS} == dict.fromkeys(SECRET_PARAMS, "")
+        device.logs.flush()
+        assert "root.RemoteService.ProxyPassword cannot be decrypted (the device key changed)" in device.logs.text(
+            "system")
+    finally:
+        device.close()
+    assert not set(SECRET_PARAMS) & set(stored_rows(tmp_path / "data"))
+
+
+def test_a_restore_keeps_password_parameters_sealed_under_the_new_key(tmp_path, clock):
+    """A restore keeps the 802.1X and O3C settings (the manual) but makes a new device key: the
+    kept passwords are sealed again under it, never written in clear; a factory default drops them."""
+    data = tmp_path / "data"
+    device = make_device(tmp_path, clock)
+    device.params.set_internal(SECRET_PARAMS | {"Network.Bonjour.FriendlyName": "not kept"})
+    device.close()
+    old_key = key_of(data)
+    factory_reset(data, hard=False)
+    rows = stored_rows(data)
+    assert "Network.Bonjour.FriendlyName" not in rows
+    for name, secret in SECRET_PARAMS.items():
+        assert is_sealed(rows[name]) and secret not in rows[name]
+        assert key_of(data).unseal(rows[name]) == secret
+        with pytest.raises(SealError):
+            old_key.unseal(rows[name])
+    assert sorted(p.name for p in data.iterdir() if "before-reset" in p.name) == []
+    device = make_device(tmp_path, clock)
+    try:
+        assert {n: device.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
+    finally:
+        device.close()
+    factory_reset(data, hard=True)
+    assert not set(SECRET_PARAMS) & set(stored_rows(data))
+
+
+def test_a_restore_cut_off_after_the_key_went_keeps_the_passwords(tmp_path, clock, monkeypatch):
+    data = tmp_path / "data"
+    device = make_device(tmp_path, clock)
+    device.params.set_internal(SECRET_PARAMS)
+    device.close()
+    (data / "config-x").mkdir()
+
+    def power_cut(path) -> None:
+        raise OSError("power cut")
+    monkeypatch.setattr(boot.shutil, "rmtree", power_cut)
+    with pytest.raises(OSError, match="power cut"):
+        factory_reset(data, hard=False)  # the database moved aside, the device key gone
+    assert not (data / KEY_FILE).exists()
+    monkeypatch.undo()
+    factory_reset(data, hard=False)  # run again, as the next start does
+    device = make_device(tmp_path, clock)
+    try:
+        assert {n: device.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
+    finally:
+        device.close()

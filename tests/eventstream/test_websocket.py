@@ -252,3 +252,14 @@ async def test_many_sockets_and_disconnects(running: Running) -> None:
             break
         await asyncio.sleep(0.05)
     assert not fanout.listeners
+
+
+async def test_deeply_nested_json_is_a_bad_message(running: Running) -> None:
+    """Nesting too deep for the JSON reader closed the socket as an internal error (1011)."""
+    basic = "Basic " + base64.b64encode(f"{VIEWER[0]}:{VIEWER[1]}".encode()).decode()
+    async with connect(ws_url(running), additional_headers={"Authorization": basic}) as ws:
+        await ws.send("[" * 30000 + "]" * 30000)
+        reply = await receive(ws)
+        assert reply["error"]["code"] == 2101, reply
+        await ws.send(configure({"topicFilter": PORT_TOPIC}))
+        assert "data" in await receive(ws)  # the same socket goes on

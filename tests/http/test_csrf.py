@@ -133,3 +133,50 @@ async def test_pages_cannot_be_framed(device: Device, anon):
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
         assert r.headers["x-content-type-options"] == "nosniff"
+
+
+# -- the WebSocket upgrade follows the same rule ----------------------------------------------
+async def upgrade(device: Device, headers: dict[str, str]) -> int:
+    """Open the event stream over ASGI with `headers`: 101 when accepted, else the refusal's status."""
+    from vigil.http.app import create_app
+
+    app = device.__dict__.setdefault("_test_app", create_app(device))
+    scope = {"type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "ws",
+             "path": "/vapix/ws-data-stream", "raw_path": b"/vapix/ws-data-stream", "root_path": "",
+             "query_string": b"sources=events", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+             "subprotocols": [], "extensions": {"websocket.http.response": {}},
+             "headers": [(k.lower().encode(), v.encode()) for k, v in ({"Host": "127.0.0.1"} | headers).items()]}
+    messages = iter([{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}])
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+    await app(scope, receive, send)
+    if sent[0]["type"] == "websocket.accept":
+        return 101
+    assert sent[0]["type"] == "websocket.http.response.start", sent
+    return sent[0]["status"]
+
+
+async def session_cookie(device: Device) -> str:
+    add_account(device, *ADMIN, "admin", ptz=True)
+    async with asgi_client(device) as c:
+        r = await c.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]})
+    return f"vigil_session={r.cookies['vigil_session']}"
+
+
+async def test_the_event_stream_upgrade_takes_the_cookie_by_the_same_rule(device: Device) -> None:
+    """The WebSocket upgrade had a second, different origin check of its own."""
+    cookie = await session_cookie(device)
+    for headers in CROSS:
+        assert await upgrade(device, {"Cookie": cookie, **headers}) == 403, headers
+    for headers in SAME:
+        assert await upgrade(device, {"Cookie": cookie, **headers}) == 101, headers
+    # Host names ignore case (the HTTP rule compares them so; the second check did not).
+    assert await upgrade(device, {"Cookie": cookie, "Host": "Vigil.Local",
+                                  "Origin": "http://vigil.local"}) == 101
+    device.logs.flush()
+    assert "cross-origin request refused from 127.0.0.1 on /vapix/ws-data-stream" in device.logs.text("access")

@@ -10,6 +10,7 @@ from tests.conftest import client_as
 from tests.storage.conftest import Listener, audit, call, storage, xml
 from vigil.device import Device
 from vigil.features.storage.const import NETWORK
+from vigil.features.storage.network import MASKED
 
 SHARES = "/axis-cgi/disks/networkshare"
 SECRET = "NasSecret!"
@@ -126,3 +127,56 @@ async def test_an_address_with_a_port_that_is_no_port_is_refused(dev: Device, po
         reply = await call(admin, "testNetworkShare", share={"address": f"192.0.2.10:{port}", "share": "footage"})
         assert reply["error"]["code"] == 1000 and "The address must be" in reply["error"]["message"], reply
     assert storage(dev).shares == {} and share_tests(dev) == []
+
+
+async def test_modifying_where_a_share_is_needs_its_password_again(dev: Device) -> None:
+    """modify.cgi and modifyNetworkShare kept the stored password for a changed address, share
+    or user: the next connection sent it to wherever the change pointed."""
+    await add_nas(dev, "192.0.2.10")
+    async with client_as(dev, "admin") as admin:
+        for change in ({"address": "192.0.2.66"}, {"share": "other"}, {"user": "admin"}):
+            r = await admin.get(f"{SHARES}/modify.cgi", params={"shareid": "nas1", **change})
+            assert xml(r).findtext("GeneralError/ErrorCode") == "20", r.text
+            assert "give the share's password again" in xml(r).findtext("GeneralError/ErrorDescription")
+            field = next(iter(change))
+            for password in ({}, {"password": MASKED}):
+                reply = await call(admin, "modifyNetworkShare", share={"id": "nas1", field: change[field], **password})
+                assert reply["error"]["code"] == 1000 and "password again" in reply["error"]["message"], reply
+        stored = storage(dev).shares["nas1"]
+        assert (stored.address, stored.share, stored.user, stored.password) == (
+            "192.0.2.10", "footage", "nasuser", SECRET)
+
+        # Renaming, the SMB version, or the same server written differently keep it ...
+        reply = await call(admin, "modifyNetworkShare", share={"id": "nas1", "nicename": "Renamed",
+                                                               "address": "192.0.2.10:445", "password": MASKED})
+        assert reply["data"]["share"]["password"] == MASKED, reply
+        r = await admin.get(f"{SHARES}/modify.cgi", params={"shareid": "nas1", "smbversion": "2.1"})
+        assert xml(r).find("GeneralSuccess") is not None
+        assert storage(dev).shares["nas1"].password == SECRET
+        # ... and a moved share stores the password given with it.
+        r = await admin.get(f"{SHARES}/modify.cgi", params={"shareid": "nas1", "address": "192.0.2.66",
+                                                           "pass": "ForTheNewServer"})
+        assert xml(r).find("GeneralSuccess") is not None
+        reply = await call(admin, "modifyNetworkShare", share={"id": "nas1", "user": "other", "password": "Other!"})
+        assert "error" not in reply, reply
+    stored = storage(dev).shares["nas1"]
+    assert (stored.nicename, stored.address, stored.user, stored.password, stored.version) == (
+        "Renamed", "192.0.2.66", "other", "Other!", "2.1")
+
+
+async def test_removing_several_shares_removes_all_or_none(dev: Device) -> None:
+    """remove.cgi?shareid=a,b removed a before b failed."""
+    await add_nas(dev, "192.0.2.10")
+    async with client_as(dev, "admin") as admin:
+        reply = await call(admin, "addNetworkShare", addWithoutTesting=True, bind=True, share={
+            "id": "nas2", "nicename": "NAS2", "address": "192.0.2.11", "share": "footage"})
+        assert reply["data"]["share"]["bound"] is True, reply
+        r = await admin.get(f"{SHARES}/remove.cgi", params={"shareid": "nas1,nas2"})
+        assert xml(r).findtext("GeneralError/ErrorCode") == "500", r.text
+        r = await admin.get(f"{SHARES}/remove.cgi", params={"shareid": "nas1,nope"})
+        assert xml(r).findtext("GeneralError/ErrorCode") == "20", r.text
+        assert set(storage(dev).shares) == {"nas1", "nas2"}
+        r = await admin.get(f"{SHARES}/remove.cgi", params={"shareid": "nas1,nas1"})
+        assert xml(r).find("GeneralSuccess") is not None, r.text
+    assert set(storage(dev).shares) == {"nas2"}
+    assert sum("removed network share nas1" in m for m in audit(dev)) == 1

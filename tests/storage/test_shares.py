@@ -1,12 +1,14 @@
-"""Which settings a network share connection test uses: a stored share's password goes only to
-the server, share and user it was stored for."""
+"""Which settings a network share connection test uses, and what a modified share keeps: a stored
+share's password goes only to the server, share and user it was stored for."""
 
 from __future__ import annotations
 
 import pytest
 
+from vigil.features.storage.const import INVALID_VALUE
 from vigil.features.storage.network import MASKED, ShareConfig
-from vigil.features.storage.shares import changes_connection, settings_to_test
+from vigil.features.storage.shares import changes_connection, settings_to_store, settings_to_test
+from vigil.features.storage.tool_jobs import StorageError
 
 STORED = ShareConfig("nas1", "NAS", "192.0.2.10", "footage", "nasuser", "NasSecret!", "3.0")
 
@@ -42,3 +44,22 @@ def test_what_counts_as_changing_the_connection() -> None:
     assert not changes_connection({}) and not changes_connection({"id": "nas1", "nicename": "x"})
     for key in ("address", "share", "user", "password", "version"):
         assert changes_connection({key: ""}), key
+
+
+@pytest.mark.parametrize("change", [{"address": "192.0.2.11"}, {"share": "other"}, {"user": "admin"},
+                                    {"address": "evil.example", "password": MASKED}])
+def test_modifying_where_a_share_is_needs_its_password_again(change: dict[str, str]) -> None:
+    with pytest.raises(StorageError, match="give the share's password again") as caught:
+        settings_to_store(STORED, change)
+    assert caught.value.code == INVALID_VALUE and "NasSecret!" not in str(caught.value)
+    moved = settings_to_store(STORED, change | {"password": "ForTheNewServer"})
+    assert moved.password == "ForTheNewServer"
+    assert settings_to_store(STORED, change | {"password": ""}).password == ""  # given empty: none
+
+
+def test_modifying_a_share_elsewhere_keeps_its_password() -> None:
+    assert settings_to_store(STORED, {"nicename": "Renamed", "version": "2.1"}).password == "NasSecret!"
+    same = settings_to_store(STORED, {"address": "192.0.2.10:445", "share": "FOOTAGE", "password": MASKED})
+    assert (same.share, same.password) == ("FOOTAGE", "NasSecret!")
+    no_password = ShareConfig("nas2", "NAS2", "192.0.2.10", "footage")
+    assert settings_to_store(no_password, {"address": "192.0.2.11"}).password == ""  # nothing to forward

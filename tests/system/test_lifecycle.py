@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
 from vigil.core.identity import Identity
 from vigil.core.params import ParamDef
-from vigil.device import CERT_FILE, DB_FILE, IDENTITY_FILE
+from vigil.core.vault import Vault, is_sealed
+from vigil.device import CERT_FILE, DB_FILE, IDENTITY_FILE, KEY_FILE
 from vigil.features.system import param_groups as groups
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
 from vigil.profiles import load_profile
@@ -106,6 +107,11 @@ def stored_params(server: LiveDevice) -> dict[str, str]:
         return dict(db.execute("SELECT name, value FROM params"))
     finally:
         db.close()
+
+
+def opened(server: LiveDevice, value: str) -> str:
+    """A stored parameter value in clear: a password is stored sealed under the device key."""
+    return Vault((server.data / KEY_FILE).read_bytes()).unseal(value) if is_sealed(value) else value
 
 
 def kept_on_restore(name: str) -> bool:
@@ -205,9 +211,9 @@ def test_restore_and_factory_default(tmp_path):
         stored = stored_params(server)
         for d in defs:
             expected = changed[d.name] if kept_on_restore(d.name) else d.default
-            if d.kind == "password":  # listed masked whatever the value; look in the database
+            if d.kind == "password":  # listed masked whatever the value; look in the database (sealed)
                 assert everything[f"root.{d.name}"] == "******"
-                assert stored.get(d.name, d.default) == expected, d.name
+                assert opened(server, stored.get(d.name, d.default)) == expected, d.name
             else:
                 assert everything[f"root.{d.name}"] == expected, d.name
         assert not any(k.startswith("root.StreamProfile.S0") for k in everything)

@@ -3,18 +3,23 @@
 Services declare their parameters (type, default, allowed values, read and write role, and
 the owner that makes each one take effect); `param.cgi` and the Plain config page read and
 write through this tree. A change is validated, persisted in one transaction, audited and
-announced to listeners.
+announced to listeners. Parameters of kind "password" are stored sealed by the device vault
+(a value stored in clear by an older version is sealed at start-up) and never listed in clear.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from vigil.core.roles import Role
 from vigil.core.store import Store
+from vigil.core.vault import SealError, Vault, is_sealed
+
+log = logging.getLogger("vigil.params")
 
 MASK = "******"
 _INT = re.compile(r"^-?\d{1,19}$")
@@ -190,6 +195,7 @@ def _matches(pattern: list[str], parts: list[str]) -> bool:
 @dataclass
 class ParamTree:
     store: Store
+    vault: Vault  # seals the values of password parameters in the store
     defs: dict[str, ParamDef] = field(default_factory=dict)
     templates: dict[str, ParamTemplate] = field(default_factory=dict)
     listeners: list[Callable[[list[Change], str], None]] = field(default_factory=list)
@@ -210,13 +216,39 @@ class ParamTree:
         self.templates[template.name] = template
 
     def load(self) -> None:
-        """Apply stored instances and values over the declared defaults."""
+        """Apply stored instances and values over the declared defaults. A secret stored in
+        clear (by a version that did not seal them) is sealed now; one that this device key
+        cannot open is lost, not the device: it is the default again, with a warning."""
         for group, template in self.store.query("SELECT name, template FROM param_groups"):
             if template in self.templates:
                 self._instantiate(self.templates[template], group)
+        in_clear: dict[str, str] = {}
+        lost: list[str] = []
         for name, value in self.store.query("SELECT name, value FROM params"):
-            if name in self.defs:
-                self._values[name] = value
+            d = self.defs.get(name)
+            if d is None:
+                continue
+            if d.kind == "password" and value:
+                if not is_sealed(value):
+                    in_clear[name] = value
+                else:
+                    try:
+                        value = self.vault.unseal(value)
+                    except SealError:
+                        log.warning("root.%s cannot be decrypted (the device key changed): set it again", name)
+                        lost.append(name)
+                        continue
+            self._values[name] = value
+        if in_clear or lost:
+            with self.store.transaction() as db:
+                for name, value in in_clear.items():
+                    db.execute("UPDATE params SET value=? WHERE name=?", (self.vault.seal(value), name))
+                for name in lost:
+                    db.execute("DELETE FROM params WHERE name=?", (name,))
+
+    def _stored(self, name: str, value: str) -> str:
+        """What the store keeps of a value: a password sealed."""
+        return self.vault.seal(value) if self.defs[name].kind == "password" else value
 
     def _instantiate(self, template: ParamTemplate, group: str) -> list[ParamDef]:
         made = [replace(p, name=f"{group}.{p.name}", owner=p.owner or template.owner) for p in template.params]
@@ -325,7 +357,8 @@ class ParamTree:
             return []
         with self.store.transaction() as db:
             for c in changes:
-                db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)", (c.name, c.new))
+                db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)",
+                           (c.name, self._stored(c.name, c.new)))
         for c in changes:
             self._values[c.name] = c.new
         for listener in self.listeners:
@@ -374,7 +407,7 @@ class ParamTree:
         with self.store.transaction() as db:
             db.execute("INSERT OR REPLACE INTO param_groups(name, template) VALUES(?, ?)", (group, template.name))
             for name, value in staged.items():
-                db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)", (name, value))
+                db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)", (name, self._stored(name, value)))
         self._values.update(staged)
         changes = [Change(d.name, "", self.get(d.name), d.kind == "password") for d in made]
         for listener in self.listeners:

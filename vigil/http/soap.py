@@ -20,6 +20,7 @@ header (1.1) or the `action` parameter of the content type (1.2) is informationa
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,6 +39,10 @@ log = logging.getLogger("vigil.soap")
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 MAX_BODY = 1 << 20  # 1 MiB: far above any real request
+# A whole number in a request (ids, ports): ASCII digits, few enough that int() never reads
+# thousands of digits ("²" and "٣" pass str.isdigit(), "1_0" and " 5" pass int()).
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+ECHO = 40  # characters of a refused value quoted back in a fault
 
 # Prefixes used in replies; declared once on the Envelope.
 NAMESPACES: dict[str, str] = {
@@ -270,12 +275,19 @@ def text_of(parent: etree._Element, name: str, namespace: str | None = None, req
     return (el.text or "").strip()
 
 
+def whole_number(text: str | None, what: str) -> int:
+    """A non-negative whole number of at most 9 digits; a Sender fault that quotes at most the
+    first characters of anything else."""
+    text = (text or "").strip()
+    if not WHOLE_NUMBER.fullmatch(text):
+        shown = text if len(text) <= ECHO else text[:ECHO] + "…"
+        raise sender(f"{what} must be a whole number, not {shown!r}")
+    return int(text)
+
+
 def int_of(parent: etree._Element, name: str, namespace: str | None = None) -> int:
-    value = text_of(parent, name, namespace, required=True)
-    try:
-        return int(value or "")
-    except ValueError:
-        raise sender(f"{name} must be a whole number, not {value!r}") from None
+    """The whole number in the required child element `name` (see `whole_number`)."""
+    return whole_number(text_of(parent, name, namespace, required=True), name)
 
 
 def bool_of(parent: etree._Element, name: str, namespace: str | None = None, default: bool = True) -> bool:

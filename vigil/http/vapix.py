@@ -1,5 +1,11 @@
 """Shared shapes of VAPIX replies: plain text, JSON-RPC style bodies and their errors,
-and the request arguments of form-style CGIs."""
+and the request arguments of form-style CGIs.
+
+JSON replies are standard JSON (allow_nan=False). A request may still say NaN, Infinity or
+1e999 (Python reads them as floats), so that each method can refuse them with its own message
+for the parameter: every method checks the type and range of what it takes, and no method
+takes a float it does not check for finiteness.
+"""
 
 from __future__ import annotations
 
@@ -106,7 +112,7 @@ def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error:
         body["error"] = {"code": error.code, "message": error.message}
     else:
         body["data"] = data if data is not None else {}
-    return Response(json.dumps(body), media_type="application/json")
+    return Response(json.dumps(body, allow_nan=False), media_type="application/json")
 
 
 def parse_call(raw: bytes, versions: list[str], errors: JsonErrors) -> JsonCall:

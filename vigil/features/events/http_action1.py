@@ -30,13 +30,12 @@ from vigil.features.events.http_soap import (
     parameter_list,
     parameters,
     refusals_as_faults,
-    whole_number,
 )
 from vigil.features.events.service import Events, format_duration, parse_duration
 from vigil.features.notify.const import RECIPIENT_TEMPLATES
 from vigil.features.notify.model import Recipient, RecipientError
 from vigil.features.notify.service import NotifyService
-from vigil.http.soap import SoapMessage, bool_of, child, children, element, receiver, sender, text_of
+from vigil.http.soap import SoapMessage, bool_of, child, children, element, int_of, receiver, sender, text_of
 
 
 class ActionService:
@@ -48,7 +47,7 @@ class ActionService:
         self.notify = notify
 
     def _id(self, msg: SoapMessage, name: str) -> int:
-        return whole_number(text_of(msg.body, name, AA, required=True), name)
+        return int_of(msg.body, name, AA)
 
     # -- action templates and configurations -----------------------------------------------
     async def get_action_templates(self, msg: SoapMessage, who: Principal) -> etree._Element:
@@ -138,7 +137,7 @@ class ActionService:
         if failover is not None and (failover.text or "").strip():
             raise sender("Fallback (failover) actions are not supported")
         timeout = text_of(new, "ActivationTimeout", AA)
-        primary = whole_number(text_of(new, "PrimaryAction", AA, required=True), "PrimaryAction")
+        primary = int_of(new, "PrimaryAction", AA)
         with refusals_as_faults():
             wait = parse_duration(timeout) if timeout else 0.0
             rule = self.events.add_rule(Rule(0, name, enabled, primary, tuple(conditions), trigger, wait), who.name)

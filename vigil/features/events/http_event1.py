@@ -22,9 +22,9 @@ from vigil.core.roles import Role
 from vigil.core.schedules import INTERVAL, MAX_ICAL, PULSE, Scheduler
 from vigil.features.events import filters
 from vigil.features.events.const import EV
-from vigil.features.events.http_soap import name_of, refusals_as_faults, whole_number
+from vigil.features.events.http_soap import name_of, refusals_as_faults
 from vigil.features.events.service import Events
-from vigil.http.soap import NAMESPACES, SoapMessage, bool_of, child, element, sender, text_of
+from vigil.http.soap import NAMESPACES, SoapMessage, bool_of, child, element, sender, text_of, whole_number
 
 
 class EventService:

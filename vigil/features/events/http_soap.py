@@ -12,7 +12,6 @@ validated in full before anything is stored.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
@@ -37,7 +36,6 @@ from vigil.http.soap import SoapMessage, SoapService, child, children, element, 
 
 T = TypeVar("T")
 Operation = Callable[[T, SoapMessage, Principal], Awaitable[etree._Element]]
-_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 class VapixServices:
@@ -64,14 +62,6 @@ def refusals_as_faults() -> Iterator[None]:
         yield
     except (EventsError, RuleError, ScheduleError, IOError_, RecipientConfigError, RecipientError) as err:
         raise sender(str(err)) from None
-
-
-def whole_number(text: str | None, what: str) -> int:
-    """A non-negative whole number of at most 9 digits (ids, ports): never int() of a huge text."""
-    text = (text or "").strip()
-    if not _WHOLE.fullmatch(text):
-        raise sender(f"{what} must be a whole number, not {text[:40]!r}")
-    return int(text)
 
 
 def name_of(value: str | None, what: str, required: bool = False) -> str:

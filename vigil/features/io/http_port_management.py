@@ -78,7 +78,7 @@ def reply(version: str, context: str | None, method: str | None, data: dict[str,
         body["error"] = error.body()
     else:
         body["data"] = data if data is not None else {}
-    return Response(json.dumps(body), media_type="application/json")
+    return Response(json.dumps(body, allow_nan=False), media_type="application/json")
 
 
 def port_index(service: IOService, raw: Any) -> int:

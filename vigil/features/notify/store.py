@@ -8,7 +8,6 @@ secret-bearing parts of URLs (user info, query string) are left out. Every chang
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from collections.abc import Mapping
@@ -17,14 +16,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vigil.core.logs import Logs
 from vigil.core.store import Store
-from vigil.core.vault import Vault
+from vigil.core.vault import SealError, Vault, is_sealed
 from vigil.features.notify.const import MAX_RECIPIENTS, QUERY_PARAMS, RECIPIENT_TEMPLATES, SECRETS, URL_PARAMS
 from vigil.features.notify.model import Recipient, RecipientError
 from vigil.features.notify.settings import NetworkShares, to_recipient
 
 log = logging.getLogger("vigil.notify")
-
-_SEALED = "\x01sealed:"  # control characters never occur in a valid setting, so this cannot clash
 
 
 class RecipientConfigError(ValueError):
@@ -33,18 +30,16 @@ class RecipientConfigError(ValueError):
 
 # -- secrets at rest ---------------------------------------------------------------------
 def seal(vault: Vault, value: str) -> str:
-    if not value or value.startswith(_SEALED):
-        return value
-    return _SEALED + base64.b64encode(vault.encrypt(value)).decode()
+    return value if is_sealed(value) else vault.seal(value)
 
 
 def unseal(vault: Vault, value: str) -> str:
     """The clear value; empty when it cannot be decrypted (the device key was replaced)."""
-    if not value.startswith(_SEALED):
+    if not is_sealed(value):
         return value
     try:
-        return vault.decrypt(base64.b64decode(value[len(_SEALED):]))
-    except Exception:  # noqa: BLE001 - InvalidTag, bad base64: the secret is lost, not the device
+        return vault.unseal(value)
+    except SealError:  # the secret is lost, not the device
         log.warning("a stored recipient secret could not be decrypted; enter it again")
         return ""
 

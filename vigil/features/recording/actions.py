@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from contextlib import suppress
 
 from vigil.core.rules import ActionContext, ActionType, RuleEngine, RuleError, Stop
 from vigil.features.recording.recorder import RecordingService
@@ -10,6 +12,18 @@ from vigil.features.recording.recorder import RecordingService
 TOKEN = "com.axis.action.unlimited.recording.storage"
 MAX_PRE_SECONDS = 30
 MAX_POST_SECONDS = 300
+# ASCII digits only, and few: int() also reads "٣", "0_1" and " 5", and a 4,000-digit number
+# overflows the division into seconds.
+MILLISECONDS = re.compile(r"[0-9]{1,9}")
+
+
+def buffer_seconds(params: Mapping[str, str], key: str, most: int) -> float:
+    """A buffer setting (`pre_duration`, `post_duration`: milliseconds) in seconds, 0 to `most`."""
+    raw = params.get(key, "0") or "0"
+    if not MILLISECONDS.fullmatch(raw) or int(raw) > most * 1000:
+        raise RuleError(f"{key} is a whole number of milliseconds, 0 to {most * 1000} "
+                        f"(pre-event buffer at most {MAX_PRE_SECONDS} s, post-event at most {MAX_POST_SECONDS} s)")
+    return int(raw) / 1000
 
 
 def action_types(service: RecordingService) -> list[ActionType]:
@@ -17,13 +31,8 @@ def action_types(service: RecordingService) -> list[ActionType]:
         source = params.get("source", "")
         if source not in service.sources.all:
             raise RuleError(f"Unknown camera source {source!r}")
-        try:
-            pre = int(params.get("pre_duration", "0") or 0) / 1000
-            post = int(params.get("post_duration", "0") or 0) / 1000
-        except ValueError:
-            raise RuleError("pre_duration and post_duration are milliseconds") from None
-        if not 0 <= pre <= MAX_PRE_SECONDS or not 0 <= post <= MAX_POST_SECONDS:
-            raise RuleError(f"Buffers: pre-event at most {MAX_PRE_SECONDS} s, post-event at most {MAX_POST_SECONDS} s")
+        pre = buffer_seconds(params, "pre_duration", MAX_PRE_SECONDS)
+        post = buffer_seconds(params, "post_duration", MAX_POST_SECONDS)
         return source, pre, post
 
     def validate(params: Mapping[str, str]) -> None:
@@ -47,6 +56,12 @@ def action_types(service: RecordingService) -> list[ActionType]:
 
 
 def prebuffer_seconds(rules: RuleEngine, source_id: str) -> float:
-    """The longest pre-event buffer any stored recording action asks of a source."""
-    return max((int(a.params.get("pre_duration") or 0) / 1000 for a in rules.actions.values()
-                if a.template == TOKEN and a.params.get("source") == source_id), default=0.0)
+    """The longest pre-event buffer any stored recording action asks of a source. An action
+    stored before today's check whose buffer it refuses never starts (`start` checks again), so
+    it needs no buffer."""
+    longest = 0.0
+    for action in rules.actions.values():
+        if action.template == TOKEN and action.params.get("source") == source_id:
+            with suppress(RuleError):
+                longest = max(longest, buffer_seconds(action.params, "pre_duration", MAX_PRE_SECONDS))
+    return longest

@@ -100,8 +100,7 @@ async def modify_share(service: StorageService, request: Request, who: Principal
 
 async def remove_share(service: StorageService, request: Request, who: Principal) -> Response:
     async def act(args: Args) -> str:
-        for share_id in (first(args, "shareid", "") or "").split(","):
-            service.network_shares.remove(share_id, who.name)
+        service.network_shares.remove((first(args, "shareid", "") or "").split(","), who.name)
         return "<GeneralSuccess />"
     return await _share_call(service, request, who, act)
 

@@ -149,8 +149,8 @@ def _share_fields(call: JsonCall) -> dict[str, str]:
 
 
 def _share_from(service: StorageService, call: JsonCall) -> network.ShareConfig:
-    """The `share` object over the stored share of its id (add, modify): a password sent back
-    masked is the stored one."""
+    """The `share` object over the stored share of its id (add): a password sent back masked is
+    the stored one."""
     body = _share_fields(call)
     base = service.shares.get(body.get("id", ""))
     merged = {**(base.__dict__ if base else {}), **body}
@@ -299,10 +299,12 @@ async def add_network_share(service: StorageService, call: JsonCall, who: Princi
 
 
 async def modify_network_share(service: StorageService, call: JsonCall, who: Principal) -> dict[str, Any]:
-    config = _share_from(service, call)
+    changes = _share_fields(call)
+    share_id = changes.pop("id", "")
+    if changes.get("version") == "":
+        changes["version"] = "auto"
     try:
-        saved = service.network_shares.modify(config.id, {k: v for k, v in config.__dict__.items() if k != "id"},
-                                              who.name)
+        saved = service.network_shares.modify(share_id, changes, who.name)
     except StorageError as err:
         raise _refused(err) from None
     return {"share": saved.public()}
@@ -315,7 +317,7 @@ async def remove_network_share(service: StorageService, call: JsonCall, who: Pri
             if service.volumes[NETWORK].mounted:
                 await service.jobs.wait(service.unmount(NETWORK, who.name))
             await service.network_shares.unbind(share_id, who.name)
-        service.network_shares.remove(share_id, who.name)
+        service.network_shares.remove([share_id], who.name)
     except StorageError as err:
         raise _refused(err) from None
     return {}

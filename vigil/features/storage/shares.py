@@ -6,7 +6,8 @@ A connection test sends the share's user name and password to the share's addres
 may use is limited (see `settings_to_test`): a stored share is tested as stored by any operator
 (the Storage page's "Test connection"); other settings are an administrator's to test, and the
 stored password goes only to the server it was stored for, never to an address, share or user
-that a caller changed.
+that a caller changed. Modifying a share keeps the same rule: a share whose address, share or user
+changes needs its password given again (`settings_to_store`).
 
 The share state the volumes read (`StorageService.shares`, `.bound`, `.share`) lives on the
 service; the operations on it are here, as encryption's are in encryption.py.
@@ -98,6 +99,20 @@ def settings_to_test(stored: network.ShareConfig | None, given: dict[str, str]) 
     return config
 
 
+def settings_to_store(stored: network.ShareConfig, given: dict[str, str]) -> network.ShareConfig:
+    """A stored share's settings with the `given` changes over them (a password not given, or
+    given masked, is the stored one). The stored password stays only with the server, share and
+    user it was stored for: a change of any of them without the password is refused, so an
+    administrator's typing mistake or another administrator cannot redirect it elsewhere."""
+    password = given.get("password")
+    keep = password in (None, MASKED)
+    config = network.ShareConfig(**(asdict(stored) | given | {"password": stored.password if keep else password}))
+    if keep and stored.password and _server(config) != _server(stored):
+        raise StorageError("The address, share or user changes: give the share's password again "
+                           "(the stored one goes only to the server it was stored for)", INVALID_VALUE)
+    return config
+
+
 def changes_connection(given: dict[str, str]) -> bool:
     """Whether a test request changes anything of where and how a stored share is reached."""
     return any(key in given for key in CONNECTION_SETTINGS)
@@ -168,21 +183,26 @@ class NetworkShares:
         if "nicename" in changes and any(other.nicename == changes["nicename"] and other.id != share_id
                                          for other in s.shares.values()):
             raise StorageError(f"A share named {changes['nicename']!r} exists", RENAME_EXISTS)
-        updated = network.ShareConfig(**{**config.__dict__, **changes})
-        network.check_config(updated)
+        updated = network.check_config(settings_to_store(config, changes))
         s.shares[share_id] = updated
         self.save()
         s.logs.audit(actor, f"modified network share {share_id}", "storage")
         return updated
 
-    def remove(self, share_id: str, actor: str) -> None:
+    def remove(self, share_ids: list[str], actor: str) -> None:
+        """Remove the shares, all or none: each is checked before any is removed."""
         s = self.s
-        self.get(share_id)
-        if share_id == s.bound:
-            raise StorageError("The network share is bound and cannot be removed: unbind it first", REMOVE_BOUND)
-        del s.shares[share_id]
+        share_ids = list(dict.fromkeys(share_ids))
+        for share_id in share_ids:
+            self.get(share_id)
+            if share_id == s.bound:
+                raise StorageError(f"The network share {share_id} is bound and cannot be removed: unbind it first",
+                                   REMOVE_BOUND)
+        for share_id in share_ids:
+            del s.shares[share_id]
         self.save()
-        s.logs.audit(actor, f"removed network share {share_id}", "storage")
+        for share_id in share_ids:
+            s.logs.audit(actor, f"removed network share {share_id}", "storage")
 
     # -- bind, unbind ---------------------------------------------------------------------------------
     def bind(self, share_id: str, actor: str, automount: bool = True) -> str:
