@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.conftest import eventually
 from vigil.device import Device
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
@@ -20,11 +21,9 @@ async def recorder(device: Device) -> AsyncIterator[RecordingService]:
     service = device.features[RECORDING_SERVICE]
     service.sources.put(Source("cam1", "Camera 1", "rtsp://127.0.0.1:9/none", enabled=False), "test")
     task = asyncio.ensure_future(service.run())
-    for _ in range(500):  # start-up recovery runs in a thread first
-        if "cam1" in service.recorders:
-            break
-        await asyncio.sleep(0.01)
-    assert "cam1" in service.recorders
+    # start-up recovery runs in a thread first
+    await eventually(lambda: "cam1" in service.recorders, 5, "the recorder of cam1")
     yield service
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
