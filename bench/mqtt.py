@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,25 +35,10 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
+from tests.peers.processes import free_port, wait_port  # the tests' peer plumbing (standard library only)
+
 TOPIC = "tnsaxis:Bench/Tick"
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 # -- the subscriber (second process) --------------------------------------------------------------
@@ -116,7 +100,7 @@ async def bench(args: argparse.Namespace) -> None:
     device = None
     runner = None
     try:
-        wait_port(port)
+        wait_port(port, process=broker)
         device = build_device("s3016", folder / "data")
         device.events.declare(Topic(TOPIC, "Bench tick", False, (),
                                     (Item("phase"), Item("seq"), Item("t"))))

@@ -1,23 +1,30 @@
-"""Shared fixtures: an in-process device behind httpx, and a real `vigil run` process."""
+"""Shared fixtures and helpers of every test folder: in-process devices (an S3016 `device`, a
+W401 `w401`) behind httpx with clients of each role, a real `vigil run` process, and waiting for
+a condition (`wait_until` blocking, `eventually` in async tests). The real peers' fixtures come
+from tests/peers/ (loaded below as plugins)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
 
+from tests.peers.processes import free_port, stop_process
 from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device, Ports
+from vigil.features.recording.recorder import RECORDING_SERVICE
+from vigil.features.recording.sources import Source
 from vigil.http.app import create_app
 
 ADMIN = ("root", "pass1234")
@@ -25,13 +32,10 @@ ADMIN = ("root", "pass1234")
 SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")) if p.exists()),
               Path("/work/shared"))
 CONFORMANCE_HARNESS = SHARED / "conformance" / "run-axis-check"
-pytest_plugins = ("tests.recording.live",)  # the `recorded` fixture: a live recorder with test cameras
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Real peers as fixtures, for every folder: `recorded` (a live recorder with test cameras), `samba`,
+# `broker` and `certs` (mosquitto), `clip` (a long H.264 clip for the GStreamer RTSP cameras).
+pytest_plugins = ("tests.recording.live", "tests.peers.samba", "tests.peers.mosquitto", "tests.peers.rtsp")
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -46,6 +50,14 @@ def make_device(tmp_path: Path, clock: FakeClock, profile: str = "s3016") -> Dev
 @pytest.fixture
 def device(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
     dev = make_device(tmp_path, clock)
+    yield dev
+    dev.close()
+
+
+@pytest.fixture
+def w401(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
+    """A W401 (I0..I7 configurable and supervisable, I8 a relay, virtual inputs)."""
+    dev = make_device(tmp_path, clock, "w401")
     yield dev
     dev.close()
 
@@ -91,6 +103,19 @@ async def admin(device: Device) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_as(w401, "admin") as c:
+        yield c
+
+
+async def add_source(device: Device, sid: str, url: str, **extra) -> None:
+    """The device records camera `url` as source `sid` (now, not at its next reconfiguration)."""
+    service = device.features[RECORDING_SERVICE]
+    service.sources.put(Source(sid, sid, url, **extra), "test")
+    await service.reconfigure(sid)
+
+
 @dataclass
 class LiveDevice:
     process: subprocess.Popen
@@ -121,13 +146,7 @@ class LiveDevice:
         raise TimeoutError("vigil did not start listening")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 10, sig)
 
 
 def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] | None = None,
@@ -165,3 +184,14 @@ def wait_until(predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.2)
+
+
+async def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    """`wait_until` for async tests: poll `predicate` between turns of the running event loop
+    until it returns something true, and return that; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+    return value

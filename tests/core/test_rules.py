@@ -19,11 +19,10 @@ VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
 
 
 @pytest.fixture
-def w401(tmp_path: Path, clock: FakeClock):
-    dev = make_device(tmp_path, clock, "w401")
-    dev.params.set_internal({"IOPort.I1.Direction": "output", "IOPort.I2.Direction": "output"})
-    yield dev
-    dev.close()
+def w401(w401: Device) -> Device:
+    """tests/conftest.py's W401 with I1 and I2 as outputs."""
+    w401.params.set_internal({"IOPort.I1.Direction": "output", "IOPort.I2.Direction": "output"})
+    return w401
 
 
 def recorder(dev: Device) -> list[str]:

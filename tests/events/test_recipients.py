@@ -4,17 +4,15 @@ against real servers of every type) and the notification actions that deliver th
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 from urllib.parse import parse_qs, urlsplit
 
-import aioftp
 import asyncssh
 import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import client_as, free_port, make_device
+from tests.conftest import client_as, eventually, free_port, make_device
+from tests.peers.certs import self_signed_context
 from tests.peers.samba import PASSWORD as SAMBA_PASSWORD
 from tests.peers.samba import USER as SAMBA_USER
 from tests.peers.samba import Samba, needs_samba
@@ -28,16 +26,16 @@ from tests.peers.servers import (
     call,
     envelope,
     fault,
+    ftp_server,
     http_server,
     item_filter,
     param_update,
     parse_fault,
     post,
     run_recipient_test,
-    self_signed_context,
+    sftp_server,
     smtp_server,
     tcp_server,
-    wait_for,
 )
 from vigil.core.events import Item, Topic
 from vigil.device import Device
@@ -207,12 +205,8 @@ async def test_smtp_recipient(device, admin):
 async def test_ftp_recipient(admin, tmp_path):
     home = tmp_path / "ftp"
     (home / "incoming").mkdir(parents=True)
-    user = aioftp.User("alice", "ftp-secret", base_path=home, home_path="/")
-    server = aioftp.Server([user])
-    await server.start(host="127.0.0.1", port=0)
-    port = server.server.sockets[0].getsockname()[1]
-    try:
-        params = {"host": "127.0.0.1", "upload_path": "incoming", "port": str(port), "login": "alice",
+    async with ftp_server(home, "alice", "ftp-secret") as server:
+        params = {"host": "127.0.0.1", "upload_path": "incoming", "port": str(server.port), "login": "alice",
                   "password": "ftp-secret", "passive": "1", "temporary": "1", "qos": "0"}
         rid = await add_recipient(admin, "com.axis.recipient.ftp", params, "FTP")
         r = await run_recipient_test(admin, rid)
@@ -221,33 +215,15 @@ async def test_ftp_recipient(admin, tmp_path):
         assert uploaded.name.startswith("vigil_test_") and b"test message" in uploaded.read_bytes()
         r = await recipient_test(admin, "com.axis.recipient.ftp", {**params, "password": "wrong"})
         assert parse_fault(r).code == "SOAP-ENV:Receiver"
-    finally:
-        await server.close()
 
 
 async def test_sftp_recipient(admin, tmp_path):
     root = tmp_path / "sftp"
     (root / "upload").mkdir(parents=True)
-    key = asyncssh.generate_private_key("ssh-ed25519")
-
-    class Server(asyncssh.SSHServer):
-        def begin_auth(self, username: str) -> bool:
-            return True
-
-        def password_auth_supported(self) -> bool:
-            return True
-
-        def validate_password(self, username: str, password: str) -> bool:
-            return (username, password) == ("bob", "sftp-secret")
-
-    server = await asyncssh.listen("127.0.0.1", 0, server_host_keys=[key], server_factory=Server,
-                                   sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root)))
-    port = server.sockets[0].getsockname()[1]
-    try:
-        base = {"host": "127.0.0.1", "upload_path": "upload", "port": str(port), "login": "bob",
+    async with sftp_server(root, "bob", "sftp-secret") as server:
+        base = {"host": "127.0.0.1", "upload_path": "upload", "port": str(server.port), "login": "bob",
                 "password": "sftp-secret", "ssh_auth_type": "2", "temporary": "0", "qos": "0"}
-        sha256 = base64.b64encode(hashlib.sha256(key.public_data).digest()).decode().rstrip("=")
-        md5 = hashlib.md5(key.public_data).hexdigest().upper()
+        sha256, md5 = server.sha256, server.md5.upper()
         for fingerprint in ({"ssh_host_pub_key_sha256": sha256}, {"ssh_host_pub_key_md5": md5}):
             r = await recipient_test(admin, "com.axis.recipient.sftp", {**base, **fingerprint})
             assert r.status_code == 200, r.text
@@ -256,16 +232,13 @@ async def test_sftp_recipient(admin, tmp_path):
         r = await recipient_test(admin, "com.axis.recipient.sftp", {**base, "ssh_host_pub_key_sha256": other})
         f = parse_fault(r)
         assert f.code == "SOAP-ENV:Receiver" and "host key does not match" in f.reason
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_tcp_recipient(device, admin):
     async with tcp_server() as tcp:
         rid = await add_recipient(admin, TCP, {"host": "127.0.0.1", "port": str(tcp.port), "qos": "0"}, "Listener")
         assert (await run_recipient_test(admin, rid)).status_code == 200
-        await wait_for(lambda: tcp.received, what="the TCP message")
+        await eventually(lambda: tcp.received, what="the TCP message")
         assert b"test message from Vigil" in tcp.received[0]
 
 
@@ -311,7 +284,7 @@ async def test_http_notification_with_inline_recipient(w401, admin401):
             "proxy_host": "", "proxy_port": "", "proxy_login": "", "proxy_password": "", "qos": "0"}, "Notify")
         await add_rule(admin401, "virtual 2", aid, start=(VIRTUAL, item_filter(port="2", active="1")))
         await virtual(admin401, 2, True)
-        await wait_for(lambda: web.requests, what="the notification")
+        await eventually(lambda: web.requests, what="the notification")
         method, target, headers, body = web.requests[0]
         url = urlsplit(target)
         assert method == "POST" and url.path == "/cgi-bin/notify.cgi"
@@ -334,7 +307,7 @@ async def test_tcp_notification_through_a_stored_recipient(w401, admin401):
             "recipient_id": str(rid), "message": "ALARM {topic.name} {source.port}"})
         await add_rule(admin401, "to the panel", aid, start=(VIRTUAL, item_filter(port="4", active="1")))
         await virtual(admin401, 4, True)
-        await wait_for(lambda: tcp.received, what="the TCP notification")
+        await eventually(lambda: tcp.received, what="the TCP notification")
         assert tcp.received == [b"ALARM VirtualInput 4"]
         # The recipient cannot go while an action sends to it.
         f = await fault(admin401, f"<aa:RemoveRecipientConfiguration><aa:ConfigurationID>{rid}"
@@ -351,7 +324,7 @@ async def test_file_notification_to_a_network_share(device, admin, samba):
         "share_id": "nas1", "upload_path": "s3016"})
     await add_rule(admin, "file", aid, start=(DOOR, item_filter(port="6")))
     device.events.publish(DOOR, {"port": "6"}, {})
-    await wait_for(lambda: (samba.share / "s3016" / "door_6.txt").exists(), what="the file")
+    await eventually(lambda: (samba.share / "s3016" / "door_6.txt").exists(), what="the file")
     assert (samba.share / "s3016" / "door_6.txt").read_text() == "Door\n\nDoor 6 changed"
 
 
@@ -435,8 +408,8 @@ async def test_a_failing_recipient_reports_action_failed_and_blocks_nothing(w401
     await add_rule(admin401, "dead end", dead, start=start)
     await add_rule(admin401, "light", toggle, start=start)
     await virtual(admin401, 7, True)
-    await wait_for(lambda: w401.hardware[IO_HARDWARE].output(1) == "closed", what="the other rule's action")
-    await wait_for(lambda: failures, what="ActionFailed")
+    await eventually(lambda: w401.hardware[IO_HARDWARE].output(1) == "closed", what="the other rule's action")
+    await eventually(lambda: failures, what="ActionFailed")
     description = failures[0].data["description"]
     assert "rule 'dead end'" in description and "connection refused" in description
 
@@ -477,7 +450,7 @@ async def test_recipients_survive_a_restart(tmp_path, clock, w401, admin401):
                 listing = await call(c, "<aa:GetRecipientConfigurations/>")
                 assert listing.findtext(".//aa:Name", namespaces=NS) == "Kept"
                 assert (await run_recipient_test(c, 1)).status_code == 200
-                await wait_for(lambda: tcp.received, what="the test message after a restart")
+                await eventually(lambda: tcp.received, what="the test message after a restart")
         finally:
             again.close()
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import client_as, make_device
+from tests.conftest import client_as, eventually, make_device
 from tests.peers.servers import (
     EV,
     NS,
@@ -28,7 +28,6 @@ from tests.peers.servers import (
     parse_fault,
     post,
     settle,
-    wait_for,
 )
 from vigil.core.events import NAMESPACES as TOPIC_NS
 from vigil.device import Device
@@ -258,7 +257,7 @@ async def test_inverted_condition_written_as_the_opposite_state(w401, admin401):
     await settle()
     assert io.output(1) == io.output(2) == "closed"  # input 1 reads inactive: both rules active
     io.set_input(0, "closed")  # Input.Trig=closed by default: a closed loop is active
-    await wait_for(lambda: io.output(1) == io.output(2) == "open", what="both rules to stop")
+    await eventually(lambda: io.output(1) == io.output(2) == "open", what="both rules to stop")
     r = await call(admin401, "<aa:GetActionRules/>")
     contents = [c.text for c in r.iterfind("aa:ActionRules/aa:ActionRule/aa:Conditions/aa:Condition/"
                                            "wsnt:MessageContent", NS)]
@@ -277,7 +276,7 @@ async def test_rules_survive_a_restart(tmp_path, clock, w401, admin401):
             assert r.findtext("aa:ActionRules/aa:ActionRule/aa:Name", namespaces=NS) == "virtual 5"
             await call(c, "<aev:ChangeVirtualInputState><aev:port>5</aev:port><aev:active>1</aev:active>"
                           "</aev:ChangeVirtualInputState>")
-            await wait_for(lambda: again.hardware[IO_HARDWARE].output(1) == "closed", what="the restored rule to act")
+            await eventually(lambda: again.hardware[IO_HARDWARE].output(1) == "closed", what="the restored rule to act")
     finally:
         again.close()
 
@@ -371,11 +370,11 @@ async def test_schedule_as_a_condition(w401, admin401, clock):
 
     clock.advance(50 * 60)  # 23:03:20: inside the schedule, and a pulse at 22:15 ... 23:00 passed
     w401.schedules.tick()
-    await wait_for(lambda: io.output(1) == "closed", what="the schedule to start the action")
-    await wait_for(lambda: io.output(2) == "closed", what="the pulse to trigger")
+    await eventually(lambda: io.output(1) == "closed", what="the schedule to start the action")
+    await eventually(lambda: io.output(2) == "closed", what="the pulse to trigger")
     clock.advance(30 * 60)  # 23:33:20: the occurrence is over
     w401.schedules.tick()
-    await wait_for(lambda: io.output(1) == "open", what="the schedule to stop the action")
+    await eventually(lambda: io.output(1) == "open", what="the schedule to stop the action")
     f = await fault(admin401, f"<aev:RemoveScheduledEvent><aev:EventID>{night}</aev:EventID>"
                               "</aev:RemoveScheduledEvent>")
     assert "is used by rule(s)" in f.reason and stored(w401, "schedules") == 2

@@ -9,20 +9,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import create_admin_live, start_live
-from tests.eventstream.test_rtsp import ADMIN, PORT_TOPIC, Running, serving
-
-
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    async with serving(tmp_path) as r:
-        yield r
-
+from tests.conftest import ADMIN, create_admin_live, start_live
+from tests.eventstream.conftest import PORT_TOPIC, Running
 
 AXIS_VENV = Path(os.environ.get("AXIS_CHECK_VENV", "/tmp/vigil-axis-check-venv"))
 

@@ -6,100 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import re
 import shutil
 import socket
 import struct
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from tests.conftest import ADMIN, add_account, free_port
-from vigil.boot import build_device
-from vigil.core.clock import FakeClock
-from vigil.core.events import Item, Topic
-from vigil.device import Device, Ports
-from vigil.features.eventstream.rtsp import RtspServer
-from vigil.http.server import serve_device
+from tests.conftest import ADMIN
+from tests.eventstream.conftest import PORT_TOPIC, PULSE_TOPIC, VIEWER, Running
 
-PORT_TOPIC = "tns1:Device/tnsaxis:IO/Port"
-PULSE_TOPIC = "tns1:Device/tnsaxis:SystemMessage/ActionFailed"
 NS = {"tt": "http://www.onvif.org/ver10/schema", "wsnt": "http://docs.oasis-open.org/wsn/b-2"}
-VIEWER = ("viewer1", "view1234")
-
-
-# -- a real device, served in-process ------------------------------------------------------
-@dataclass
-class Running:
-    device: Device
-    clock: FakeClock
-    task: asyncio.Task
-
-    @property
-    def ports(self) -> Ports:
-        return self.device.ports
-
-    @property
-    def rtsp(self) -> RtspServer:
-        return next(s.__self__ for s in self.device.services if isinstance(getattr(s, "__self__", None), RtspServer))
-
-    def url(self, query: str = "video=0&audio=0&event=on") -> str:
-        return f"rtsp://127.0.0.1:{self.ports.rtsp}/axis-media/media.amp?{query}"
-
-    def publish(self, port: str, state: str) -> None:
-        self.device.events.publish(PORT_TOPIC, {"port": port}, {"state": state})
-
-
-def declare_test_topics(device: Device) -> None:
-    device.events.declare(Topic(PORT_TOPIC, "Input port", True, (Item("port", "xsd:int"),),
-                                (Item("state", "xsd:boolean", state=True),)))
-    device.events.declare(Topic(PULSE_TOPIC, "Action failed", False, (), (Item("description"),)))
-
-
-async def _wait_port(port: int, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def serving(tmp_path: Path) -> AsyncIterator[Running]:
-    """An s3016 served in-process on free ports, with an admin, a viewer and the test topics."""
-    clock = FakeClock()
-    device = build_device("s3016", tmp_path / "data", Ports(http=free_port(), https=free_port(), rtsp=free_port(),
-                                                         host="127.0.0.1"),
-                          clock)
-    add_account(device, *ADMIN, "admin", ptz=True)
-    add_account(device, *VIEWER, "viewer")
-    declare_test_topics(device)
-    task = asyncio.create_task(serve_device(device))
-    try:
-        await _wait_port(device.ports.http)
-        await _wait_port(device.ports.rtsp)
-        yield Running(device, clock, task)
-    finally:
-        device.request_stop("shutdown")
-        await asyncio.wait_for(task, 15)
-        device.close()
-
-
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    async with serving(tmp_path) as r:
-        yield r
 
 
 # -- a raw RTSP client ---------------------------------------------------------------------

@@ -9,8 +9,6 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,14 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from tests.conftest import ADMIN
-from tests.eventstream.test_rtsp import PORT_TOPIC, PULSE_TOPIC, VIEWER, Running, serving
-
-
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    async with serving(tmp_path) as r:
-        yield r
-
+from tests.eventstream.conftest import PORT_TOPIC, PULSE_TOPIC, VIEWER, Running
 
 STREAM = "/vapix/ws-data-stream"
 

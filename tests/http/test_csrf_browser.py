@@ -8,17 +8,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.conftest import ADMIN, LiveDevice, create_admin_live, free_port, start_live
+from tests.peers.browser import chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 NAME = "Network.UPnP.FriendlyName"
 
 
@@ -62,45 +60,38 @@ def attacker() -> Iterator[tuple[int, dict[str, bytes]]]:
 
 
 def test_pages_work_and_a_same_site_page_cannot_change_settings(device: LiveDevice, attacker) -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
     site = f"http://vigil.test:{device.http_port}"
     evil_port, evil_pages = attacker
     evil = f"http://vigil.test:{evil_port}"  # another port of the same host: same-site, another origin
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP vigil.test 127.0.0.1"])
-        try:
-            page = browser.new_page()
-            sent: list[dict[str, str]] = []
-            page.on("request", lambda request: sent.append(request.headers) if "/axis-cgi/" in request.url else None)
-            page.goto(site + "/index.html")
-            value = page.evaluate("""async ([user, password, name]) => {
-                const api = await import("/api.js");
-                await api.login(user, password);
-                await api.updateParams({[name]: "set by the page"});
-                return (await api.listParams([name]))[name];
-            }""", [*ADMIN, NAME])
-            assert value == "set by the page"
-            assert friendly_name(device) == "set by the page"
-            assert not any("sec-fetch-site" in h for h in sent)  # plain HTTP by name: the browser sends no such mark
+    with chromium("--host-resolver-rules=MAP vigil.test 127.0.0.1") as browser:
+        page = browser.new_page()
+        sent: list[dict[str, str]] = []
+        page.on("request", lambda request: sent.append(request.headers) if "/axis-cgi/" in request.url else None)
+        page.goto(site + "/index.html")
+        value = page.evaluate("""async ([user, password, name]) => {
+            const api = await import("/api.js");
+            await api.login(user, password);
+            await api.updateParams({[name]: "set by the page"});
+            return (await api.listParams([name]))[name];
+        }""", [*ADMIN, NAME])
+        assert value == "set by the page"
+        assert friendly_name(device) == "set by the page"
+        assert not any("sec-fetch-site" in h for h in sent)  # plain HTTP by name: the browser sends no such mark
 
-            evil_pages["/attack.html"] = (f"""
-                <img id="img" src="{site}/axis-cgi/param.cgi?action=update&{NAME}=csrf-get">
-                <script>
-                  window.done = Promise.all([
-                    new Promise(r => {{ img.onload = img.onerror = r; }}),
-                    fetch("{site}/axis-cgi/param.cgi", {{method: "POST", mode: "no-cors", credentials: "include",
-                      body: new URLSearchParams({{action: "update", "{NAME}": "csrf-post"}})}}),
-                  ]);
-                </script>""").encode()
-            page.goto(evil + "/attack.html")
-            page.evaluate("() => window.done")
-            assert friendly_name(device) == "set by the page"
-            # The session itself still works for the device's own pages.
-            page.goto(site + "/index.html")
-            assert page.evaluate("async () => (await (await import('/api.js')).getSession()).user") == "root"
-        finally:
-            browser.close()
+        evil_pages["/attack.html"] = (f"""
+            <img id="img" src="{site}/axis-cgi/param.cgi?action=update&{NAME}=csrf-get">
+            <script>
+              window.done = Promise.all([
+                new Promise(r => {{ img.onload = img.onerror = r; }}),
+                fetch("{site}/axis-cgi/param.cgi", {{method: "POST", mode: "no-cors", credentials: "include",
+                  body: new URLSearchParams({{action: "update", "{NAME}": "csrf-post"}})}}),
+              ]);
+            </script>""").encode()
+        page.goto(evil + "/attack.html")
+        page.evaluate("() => window.done")
+        assert friendly_name(device) == "set by the page"
+        # The session itself still works for the device's own pages.
+        page.goto(site + "/index.html")
+        assert page.evaluate("async () => (await (await import('/api.js')).getSession()).user") == "root"
     r = httpx.get(device.http + "/axis-cgi/accesslog.cgi", auth=httpx.DigestAuth(*ADMIN))
     assert r.text.count("cross-origin request refused") >= 2

@@ -1,34 +1,21 @@
-"""A W401 (I0..I7 configurable and supervisable, I8 a relay) and clients of each role."""
+"""In the I/O tests `admin`, `operator` and `viewer` are clients of the W401 (tests/conftest.py's
+`w401`: I0..I7 configurable and supervisable, I8 a relay), not of the default S3016."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.conftest import client_as, make_device
-from vigil.core.clock import FakeClock
+from tests.conftest import client_as
 from vigil.device import Device
-
-
-@pytest.fixture
-def w401(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "w401")
-    yield dev
-    dev.close()
 
 
 @pytest.fixture
 async def admin(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
     async with client_as(w401, "admin") as c:
         yield c
-
-
-@pytest.fixture
-async def admin401(admin: httpx.AsyncClient) -> httpx.AsyncClient:
-    return admin
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.conftest import asgi_client
-from tests.peers.servers import wait_for
+from tests.conftest import asgi_client, eventually
 from vigil.device import Device
 from vigil.hal.io import IO_HARDWARE
 
@@ -77,14 +76,14 @@ async def test_a_pulse_returns_to_inactive(w401: Device, operator: httpx.AsyncCl
     r = await operator.get(URL, params={"action": "9:/30\\"})
     assert r.status_code == 200 and r.text == ""
     assert w401.hardware[IO_HARDWARE].output(8) == "closed"
-    await wait_for(lambda: seen == ["1", "0"])
+    await eventually(lambda: seen == ["1", "0"])
     assert w401.hardware[IO_HARDWARE].output(8) == "open"
 
 
 async def test_two_pulses(w401: Device, operator: httpx.AsyncClient) -> None:
     seen = relay_states(w401)
     await operator.get(URL + "?action=9%3A%2F20%5C20%2F20%5C")
-    await wait_for(lambda: seen == ["1", "0", "1", "0"])
+    await eventually(lambda: seen == ["1", "0", "1", "0"])
 
 
 async def test_a_new_action_ends_a_running_pulse(w401: Device, operator: httpx.AsyncClient) -> None:

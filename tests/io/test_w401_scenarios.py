@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, CONFORMANCE_HARNESS, create_admin_live, start_live
+from tests.conftest import ADMIN, CONFORMANCE_HARNESS, create_admin_live, eventually, start_live
 from tests.peers.servers import (
     NS,
     PORT_TOPIC,
@@ -25,7 +25,6 @@ from tests.peers.servers import (
     run_recipient_test,
     settle,
     smtp_server,
-    wait_for,
 )
 from vigil.device import Device
 from vigil.hal.io import IO_HARDWARE
@@ -54,12 +53,12 @@ async def test_activate_a_lamp_when_the_window_is_opened(w401: Device, admin401:
     assert io(w401).output(1) == "open", "the lamp must be off while the window is shut"
 
     io(w401).set_input(0, "open")  # the window is opened
-    await wait_for(lambda: io(w401).output(1) == "closed", what="the lamp to light")
+    await eventually(lambda: io(w401).output(1) == "closed", what="the lamp to light")
     await settle()
     assert io(w401).output(1) == "closed", "the lamp stays lit while the window is open"
 
     io(w401).set_input(0, "closed")
-    await wait_for(lambda: io(w401).output(1) == "open", what="the lamp to go off")
+    await eventually(lambda: io(w401).output(1) == "open", what="the lamp to go off")
 
     # The rule reads back as it was written.
     rules = await call(admin401, "<aa:GetActionRules/>")
@@ -88,12 +87,12 @@ async def test_open_a_lock_when_a_button_is_pressed(w401: Device, admin401: http
     try:
         assert io(w401).output(8) == "open"
         io(w401).set_input(0, "closed")  # the button is pressed...
-        await wait_for(lambda: io(w401).output(8) == "closed", what="the lock to open")
+        await eventually(lambda: io(w401).output(8) == "closed", what="the lock to open")
         io(w401).set_input(0, "open")  # ...and released at once: the action runs its full time
         await loop_clock.advance(9.5)
         assert io(w401).output(8) == "closed", "the lock stays open for the configured 10 s"
         await loop_clock.advance(1.0)
-        await wait_for(lambda: io(w401).output(8) == "open", timeout=1, what="the lock to close after 10 s")
+        await eventually(lambda: io(w401).output(8) == "open", timeout=1, what="the lock to close after 10 s")
     finally:
         loop_clock.close()
 
@@ -120,7 +119,7 @@ async def test_detect_tampering_with_input_signal(w401: Device, admin401: httpx.
         assert len(mail.messages) == 1, "no mail while the loop is intact"
 
         io(w401).set_input(0, "cut")  # someone cuts the wire
-        await wait_for(lambda: len(mail.messages) == 2, what="the tamper mail")
+        await eventually(lambda: len(mail.messages) == 2, what="the tamper mail")
         sender_address, to, message = mail.messages[1]
         assert sender_address == "w401@example.com" and to == ["guard@example.com"]
         assert message["Subject"] == "Tampering on input 1"

@@ -6,61 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import free_port, make_device
-from tests.peers import mosquitto as support
-from tests.peers.mosquitto import (
-    PASSWORD,
-    USER,
-    Broker,
-    client_params,
-    eventually,
-    needs_mosquitto,
-    peer,
-)
-from vigil.core.clock import FakeClock
+from tests.conftest import eventually, free_port
+from tests.mqtt.conftest import configure, connected
+from tests.peers.mosquitto import PASSWORD, USER, Broker, client_params, needs_mosquitto, peer
 from vigil.device import Device
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import CLIENT_STATUS, MQTT_SERVICE, MqttService
+from vigil.features.mqtt.service import CLIENT_STATUS, MqttService
 
 pytestmark = needs_mosquitto
-broker, certs = support.broker, support.certs  # the fixtures
-
-
-@pytest.fixture
-async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
-    device = make_device(tmp_path, clock, "w401")
-    service: MqttService = device.features[MQTT_SERVICE]
-    service.backoff_min = 0.2
-    task = asyncio.create_task(service.run())
-    yield device
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    device.close()
-
-
-def mqtt(device: Device) -> MqttService:
-    return device.features[MQTT_SERVICE]
-
-
-def configure(device: Device, broker: Broker, active: bool = True, **changes: Any) -> MqttService:
-    service = mqtt(device)
-    params = client_params(broker, **changes)
-    password, keep = model.parse_password(params)
-    service.configure_client(model.parse_client(params, device.identity.serial), None if keep else password, "test")
-    if active:
-        service.set_active(True, "test")
-    return service
-
-
-async def connected(service: MqttService, timeout: float = 5.0) -> None:
-    await eventually(lambda: service.connection == "connected", timeout, "the MQTT client to connect")
 
 
 async def failed(service: MqttService, timeout: float = 5.0) -> dict[str, Any]:

@@ -7,58 +7,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_device
-from tests.peers import mosquitto as support
-from tests.peers.mosquitto import (
-    Broker,
-    client_params,
-    eventually,
-    needs_mosquitto,
-    peer,
-)
+from tests.conftest import eventually
+from tests.mqtt.conftest import configure, connected, mqtt
+from tests.peers.mosquitto import Broker, needs_mosquitto, peer
 from vigil.core.clock import FakeClock
 from vigil.core.events import Event
 from vigil.core.rules import ACTION_FAILED, Condition, Rule, RuleError
 from vigil.device import Device
 from vigil.features.io.service import IO_SERVICE
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import ACTION, MQTT_SERVICE, STATEFUL, STATELESS, MqttService
+from vigil.features.mqtt.service import ACTION, STATEFUL, STATELESS, MqttService
 
 pytestmark = needs_mosquitto
-broker, certs = support.broker, support.certs  # the fixtures
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
 
 
 @pytest.fixture
-async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
-    device = make_device(tmp_path, clock, "w401")
-    device.params.set_internal({"IOPort.I1.Direction": "output"})
-    service: MqttService = device.features[MQTT_SERVICE]
-    service.backoff_min = 0.2
-    task = asyncio.create_task(service.run())
-    yield device
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await device.rules.close()
-    device.close()
+def w401(w401: Device) -> Device:
+    """tests/conftest.py's W401 with I1 as an output."""
+    w401.params.set_internal({"IOPort.I1.Direction": "output"})
+    return w401
 
 
-def mqtt(device: Device) -> MqttService:
-    return device.features[MQTT_SERVICE]
-
-
-async def connect(device: Device, broker: Broker, **changes) -> MqttService:
-    service = mqtt(device)
-    params = client_params(broker, **changes)
-    service.configure_client(model.parse_client(params, device.identity.serial), params["password"], "test")
-    service.set_active(True, "test")
-    await eventually(lambda: service.connection == "connected", 5, "the client to connect")
+async def connect(device: Device, broker: Broker) -> MqttService:
+    service = configure(device, broker)
+    await connected(service)
     return service
 
 

@@ -14,23 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, CONFORMANCE_HARNESS, LiveDevice, create_admin_live, start_live
-from tests.peers import mosquitto as support
-from tests.peers.mosquitto import (
-    PASSWORD,
-    USER,
-    Broker,
-    eventually,
-    needs_mosquitto,
-    peer,
-)
+from tests.conftest import ADMIN, CONFORMANCE_HARNESS, LiveDevice, create_admin_live, eventually, start_live
+from tests.peers.mosquitto import PASSWORD, USER, Broker, needs_mosquitto, peer
 from vigil.boot import build_device
 from vigil.core.rules import Condition, Rule
 from vigil.features.mqtt import model
 from vigil.features.mqtt.service import ACTION, MQTT_SERVICE, STATEFUL
 
 pytestmark = needs_mosquitto
-broker, certs = support.broker, support.certs  # the fixtures
 CLIENT = "/axis-cgi/mqtt/client.cgi"
 BRIDGE = "/axis-cgi/mqtt/event.cgi"
 CONFORMANCE = CONFORMANCE_HARNESS

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from tests.conftest import free_port
 from vigil.features.notify import delivery as notify
 from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
@@ -52,12 +53,6 @@ async def black_hole() -> AsyncIterator[int]:
     server.close()
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_tcp_sends_the_body(listener) -> None:  # noqa: ANN001
     port, got, arrived = listener
     await deliver(Recipient("vms", "tcp", {"host": "127.0.0.1", "port": str(port)}),
@@ -72,7 +67,7 @@ async def test_tcp_sends_the_body(listener) -> None:  # noqa: ANN001
 async def test_tcp_closed_port_fails_fast() -> None:
     t0 = time.monotonic()
     with pytest.raises(RecipientError, match=r"^Recipient 'vms': connection refused by 127\.0\.0\.1:\d+: no server"):
-        await deliver(Recipient("vms", "tcp", {"host": "127.0.0.1", "port": str(closed_port())}), Message("s", "b"))
+        await deliver(Recipient("vms", "tcp", {"host": "127.0.0.1", "port": str(free_port())}), Message("s", "b"))
     assert time.monotonic() - t0 < 2.0  # refused at once, not after the 15 s timeout
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import email
 import email.policy
-import ipaddress
-import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -15,11 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.conftest import free_port
+from tests.peers.certs import self_signed_context
 from vigil.features.notify import delivery as notify
 from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
@@ -28,22 +23,8 @@ USER, PASSWORD = "cam", "mail-pass"
 
 
 @pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    tmp = tmp_path_factory.mktemp("smtp-tls")
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
-    cf, kf = tmp / "cert.pem", tmp / "key.pem"
-    cf.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    kf.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    return str(cf), str(kf)
+def tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    return self_signed_context(tmp_path_factory.mktemp("smtp-tls"))
 
 
 @dataclass
@@ -71,26 +52,18 @@ class Mailbox:
         return AuthResult(success=ok, handled=False)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def smtp(tls_files: tuple[str, str]) -> Iterator:
+def smtp(tls: ssl.SSLContext) -> Iterator:
     """smtp(mode, exclude=()) starts an aiosmtpd server: mode is none, starttls or ssl."""
     started: list[Controller] = []
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*tls_files)
 
     def start(mode: str, exclude: tuple[str, ...] = ()) -> tuple[int, Mailbox]:
         box = Mailbox()
         kwargs: dict = {"authenticator": box.authenticate, "auth_exclude_mechanism": list(exclude)}
         if mode == "starttls":
-            kwargs.update(tls_context=context, require_starttls=True)
+            kwargs.update(tls_context=tls, require_starttls=True)
         elif mode == "ssl":
-            kwargs.update(ssl_context=context, auth_require_tls=False)
+            kwargs.update(ssl_context=tls, auth_require_tls=False)
         else:
             kwargs.update(auth_require_tls=False)
         port = free_port()

@@ -7,10 +7,10 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path, PurePosixPath
 
-import aioftp
 import pytest
 import pytest_asyncio
 
+from tests.peers.servers import FtpServer, ftp_server
 from vigil.features.notify import delivery as notify
 from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
@@ -18,38 +18,13 @@ from vigil.features.notify.model import Message, Recipient, RecipientError
 USER, PASSWORD = "alice", "ftp-secret"
 
 
-class RecordingServer(aioftp.Server):
-    """aioftp's server, noting the STOR and RNFR/RNTO commands and what the folder held at STOR time."""
-
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        super().__init__(*args, **kwargs)
-        self.log: list[tuple[str, str]] = []
-
-    async def stor(self, connection, rest, mode: str = "wb") -> bool:  # noqa: ANN001
-        self.log.append(("STOR", str(rest)))
-        return await super().stor(connection, rest, mode)
-
-    async def rnfr(self, connection, rest) -> bool:  # noqa: ANN001
-        self.log.append(("RNFR", str(rest)))
-        return await super().rnfr(connection, rest)
-
-    async def rnto(self, connection, rest) -> bool:  # noqa: ANN001
-        self.log.append(("RNTO", str(rest)))
-        return await super().rnto(connection, rest)
-
-
 @pytest_asyncio.fixture
-async def ftp(tmp_path: Path) -> AsyncIterator[tuple[int, Path, RecordingServer]]:
+async def ftp(tmp_path: Path) -> AsyncIterator[tuple[int, Path, FtpServer]]:
     home = tmp_path / "ftp"
     (home / "incoming").mkdir(parents=True)
     (home / "readonly").mkdir()
-    user = aioftp.User(USER, PASSWORD, base_path=home, home_path="/", permissions=[
-        aioftp.Permission("/", readable=True, writable=True),
-        aioftp.Permission("/readonly", readable=True, writable=False)])
-    server = RecordingServer([user])
-    await server.start(host="127.0.0.1", port=0)
-    yield server.server.sockets[0].getsockname()[1], home, server
-    await server.close()
+    async with ftp_server(home, USER, PASSWORD, readonly=("/readonly",)) as server:
+        yield server.port, home, server
 
 
 def recipient(port: int, **extra: str) -> Recipient:

@@ -5,30 +5,25 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import datetime as dt
 import hashlib
-import ipaddress
 import re
 import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
 import uvicorn
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.conftest import free_port
+from tests.peers.certs import self_signed
 from vigil.features.notify import delivery as notify
 from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
@@ -36,23 +31,6 @@ from vigil.features.notify.model import Message, Recipient, RecipientError
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 USER, PASSWORD, REALM = "alice", "s3cret", "vigil-test"
-
-
-def self_signed(tmp: Path) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
-    cf, kf = tmp / "cert.pem", tmp / "key.pem"
-    cf.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    kf.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    return str(cf), str(kf)
 
 
 @dataclass
@@ -162,12 +140,6 @@ async def hanging() -> AsyncIterator[int]:
     await server.wait_closed()
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_http_plain_body(web: dict) -> None:
     await deliver(Recipient("hook", "http", {"url": web["http"] + "/open"}), Message("Subj", "Motion on cam 1 – ✓"))
     [got] = web["got"]
@@ -272,7 +244,7 @@ async def test_http_through_proxy(web: dict) -> None:
 async def test_closed_port_fails_fast() -> None:
     t0 = time.monotonic()
     with pytest.raises(RecipientError, match="connection refused by 127.0.0.1:.*no server is listening"):
-        await deliver(Recipient("gone", "http", {"url": f"http://127.0.0.1:{closed_port()}/x"}), Message("s", "b"))
+        await deliver(Recipient("gone", "http", {"url": f"http://127.0.0.1:{free_port()}/x"}), Message("s", "b"))
     assert time.monotonic() - t0 < 2.0  # refused at once, not after the 15 s timeout
 
 

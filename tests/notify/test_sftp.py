@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
 import pytest
 import pytest_asyncio
 
+from tests.peers.servers import SftpServer, sftp_server
 from vigil.features.notify import delivery as notify
 from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
@@ -20,64 +19,20 @@ from vigil.features.notify.model import Message, Recipient, RecipientError
 USER, PASSWORD = "alice", "sftp-secret"
 
 
-@dataclass
-class Peer:
-    port: int
-    root: Path
-    key: asyncssh.SSHKey
-    md5: str  # 32 hex digits, no colons
-    sha256: str  # 43 base64 characters
-    logins: list[tuple[str, str]] = field(default_factory=list)
-    ops: list[tuple[str, str]] = field(default_factory=list)
-
-
 @pytest_asyncio.fixture
-async def sftp(tmp_path: Path) -> AsyncIterator[Peer]:
+async def sftp(tmp_path: Path) -> AsyncIterator[SftpServer]:
     root = tmp_path / "sftp"
     (root / "upload").mkdir(parents=True)
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    blob = key.public_data
-    peer = Peer(0, root, key, hashlib.md5(blob).hexdigest(),
-                base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("="))
-
-    class Server(asyncssh.SSHServer):
-        def begin_auth(self, username: str) -> bool:
-            return True
-
-        def password_auth_supported(self) -> bool:
-            return True
-
-        def validate_password(self, username: str, password: str) -> bool:
-            peer.logins.append((username, password))
-            return (username, password) == (USER, PASSWORD)
-
-    class Files(asyncssh.SFTPServer):
-        def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):  # noqa: ANN201
-            peer.ops.append(("open", path.decode()))
-            return super().open(path, pflags, attrs)
-
-        def rename(self, oldpath: bytes, newpath: bytes) -> None:
-            peer.ops.append(("rename", f"{oldpath.decode()} -> {newpath.decode()}"))
-            return super().rename(oldpath, newpath)
-
-        def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
-            peer.ops.append(("posix_rename", f"{oldpath.decode()} -> {newpath.decode()}"))
-            return super().posix_rename(oldpath, newpath)
-
-    server = await asyncssh.listen("127.0.0.1", 0, server_host_keys=[key], server_factory=Server,
-                                   sftp_factory=lambda chan: Files(chan, chroot=str(root)))
-    peer.port = server.sockets[0].getsockname()[1]
-    yield peer
-    server.close()
-    await server.wait_closed()
+    async with sftp_server(root, USER, PASSWORD) as peer:
+        yield peer
 
 
-def recipient(peer: Peer, fingerprint: str, **extra: str) -> Recipient:
+def recipient(peer: SftpServer, fingerprint: str, **extra: str) -> Recipient:
     return Recipient("sftp", "sftp", {"host": "127.0.0.1", "port": str(peer.port), "username": USER,
                                       "password": PASSWORD, "fingerprint": fingerprint, **extra})
 
 
-async def test_md5_and_sha256_fingerprints_deliver(sftp: Peer) -> None:
+async def test_md5_and_sha256_fingerprints_deliver(sftp: SftpServer) -> None:
     colons = ":".join(sftp.md5[i:i + 2] for i in range(0, 32, 2))
     data = bytes(range(256)) * 2000
     for n, fingerprint in enumerate((sftp.md5, colons.upper(), sftp.sha256, "SHA256:" + sftp.sha256)):
@@ -86,7 +41,7 @@ async def test_md5_and_sha256_fingerprints_deliver(sftp: Peer) -> None:
     assert all(p.read_bytes() == data for p in (sftp.root / "upload").iterdir())
 
 
-async def test_temporary_name_then_rename(sftp: Peer) -> None:
+async def test_temporary_name_then_rename(sftp: SftpServer) -> None:
     await deliver(recipient(sftp, sftp.sha256, folder="upload"), Message("s", "b", ("snap.jpg", b"jpeg")))
     [(op1, opened), (op2, renamed)] = sftp.ops
     assert op1 == "open" and opened.startswith("upload/.snap.jpg.") and opened.endswith(".part")
@@ -100,7 +55,7 @@ async def test_temporary_name_then_rename(sftp: Peer) -> None:
     assert sftp.ops == [("open", "direct.txt")] and (sftp.root / "direct.txt").read_bytes() == b"d"
 
 
-async def test_wrong_fingerprint_is_refused_before_login(sftp: Peer) -> None:
+async def test_wrong_fingerprint_is_refused_before_login(sftp: SftpServer) -> None:
     other = asyncssh.generate_private_key("ssh-ed25519")
     for wrong in (hashlib.md5(other.public_data).hexdigest(), other.get_fingerprint("sha256")):
         with pytest.raises(RecipientError) as info:
@@ -112,14 +67,14 @@ async def test_wrong_fingerprint_is_refused_before_login(sftp: Peer) -> None:
     assert list((sftp.root).rglob("x.txt")) == []
 
 
-async def test_sftp_errors(sftp: Peer) -> None:
+async def test_sftp_errors(sftp: SftpServer) -> None:
     with pytest.raises(RecipientError, match="^Recipient 'sftp': the SFTP server refused the user name or password"):
         await deliver(recipient(sftp, sftp.md5, password="bad"), Message("s", "b"))
     with pytest.raises(RecipientError, match="the folder 'nowhere' does not exist on the SFTP server"):
         await deliver(recipient(sftp, sftp.md5, folder="nowhere"), Message("s", "b"))
 
 
-async def test_test_button_and_text_file(sftp: Peer) -> None:
+async def test_test_button_and_text_file(sftp: SftpServer) -> None:
     await notify.test_recipient(recipient(sftp, sftp.sha256, folder="upload"))
     await deliver(recipient(sftp, sftp.sha256, folder="upload"), Message("Alarm", "Fence"))
     names = sorted(p.name for p in (sftp.root / "upload").iterdir())
@@ -127,7 +82,7 @@ async def test_test_button_and_text_file(sftp: Peer) -> None:
     assert (sftp.root / "upload" / names[0]).read_text() == "Alarm\n\nFence"
 
 
-async def test_closed_port_fails_fast(sftp: Peer) -> None:
+async def test_closed_port_fails_fast(sftp: SftpServer) -> None:
     rcp = recipient(sftp, sftp.md5, port="1")
     t0 = time.monotonic()
     with pytest.raises(RecipientError, match=r"connection refused by 127\.0\.0\.1:1: no server is listening"):

@@ -1,17 +1,15 @@
 """Peers for the MQTT tests: a real mosquitto broker (plain TCP with a password file, TLS with
-a test CA, WebSocket) on free loopback ports, and an aiomqtt subscriber. No tests here."""
+a test CA, WebSocket) on free loopback ports, and an aiomqtt subscriber. No tests here; the
+`broker` and `certs` fixtures serve every folder (tests/conftest.py loads this module as a plugin)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import getpass
-import ipaddress
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,12 +19,9 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from tests.conftest import free_port
+from tests.peers.certs import Certs, ca_signed
+from tests.peers.processes import free_port, stop_process, wait_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
@@ -36,71 +31,7 @@ needs_mosquitto = pytest.mark.skipif(not Path(MOSQUITTO).exists(),
                                      reason="mosquitto is not installed (make debs installs it)")
 
 
-# -- certificates ----------------------------------------------------------------------------
-@dataclass
-class Certs:
-    ca: Path
-    cert: Path
-    key: Path
-    other_ca: Path  # a CA that did not sign the broker's certificate
-
-
-def _name(text: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
-
-
-def _ca(common: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name(common)).issuer_name(_name(common))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def make_certs(folder: Path) -> Certs:
-    folder.mkdir(parents=True, exist_ok=True)
-    ca_key, ca_cert = _ca("Vigil test CA")
-    _, other = _ca("Some other CA")
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca_cert.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    pem = serialization.Encoding.PEM
-    certs = Certs(folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "other-ca.pem")
-    certs.ca.write_bytes(ca_cert.public_bytes(pem))
-    certs.other_ca.write_bytes(other.public_bytes(pem))
-    certs.cert.write_bytes(cert.public_bytes(pem))
-    certs.key.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return certs
-
-
 # -- the broker ------------------------------------------------------------------------------
-def wait_port(port: int, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
 class Broker:
     """mosquitto with three listeners, all requiring USER/PASSWORD: tcp, tls (test CA), websockets."""
 
@@ -130,17 +61,11 @@ class Broker:
         with open(self.folder / "mosquitto.log", "ab") as log:
             self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=log)
         for port in (self.tcp, self.tls, self.ws):
-            wait_port(port)
+            wait_port(port, process=self.process)
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self.process = None
 
     def restart(self) -> None:
@@ -150,7 +75,7 @@ class Broker:
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    return make_certs(tmp_path_factory.mktemp("mqtt-certs"))
+    return ca_signed(tmp_path_factory.mktemp("mqtt-certs"))
 
 
 @pytest.fixture
@@ -207,18 +132,6 @@ async def peer(broker: Broker, *filters: str, name: str = "peer") -> AsyncIterat
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await task
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll until `check()` is truthy; returns its value."""
-    end = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def client_params(broker: Broker, **changes: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Real RTSP cameras for tests: GStreamer's RTSP server playing a generated clip."""
+"""Real RTSP cameras for tests: GStreamer's RTSP server playing a generated clip, and the clip
+(the `clip` fixture, made once a session)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import free_port
+import pytest
+
+from tests.peers.processes import free_port, stop_process
 from vigil.features.recording.testcams import make_clip
 
 SCRIPT = Path(__file__).parent / "gst_rtsp_cams.py"
@@ -23,6 +26,12 @@ def make_long_mkv(folder: Path, width: int = 640, height: int = 360, fps: int = 
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(clip), "-c", "copy",
                         str(long)], check=True)
     return long
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default `make_long_mkv` clip, for GstCameras."""
+    return make_long_mkv(tmp_path_factory.mktemp("clips"))
 
 
 class GstCameras:
@@ -54,13 +63,7 @@ class GstCameras:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def make_av_clip(folder: Path, codec: str = "h265", audio: str = "aac", seconds: int = 6, fps: int = 15,

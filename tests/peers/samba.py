@@ -1,22 +1,20 @@
 """A real Samba server on 127.0.0.1 for network share tests: Debian's smbd in the foreground with a
 generated smb.conf on a free port, share folders in a temporary directory, one user added with
-smbpasswd (which needs root). Shares: `footage` (writable) and `readonly`."""
+smbpasswd (which needs root). Shares: `footage` (writable) and `readonly`. The `samba` fixture
+serves every folder (tests/conftest.py loads this module as a plugin)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.peers.processes import free_port, stop_process, wait_port
 
 USER, PASSWORD = "root", "Sm6-Share!"
 SMB_CONF = """[global]
@@ -79,25 +77,12 @@ class Samba:
         self.process = subprocess.Popen(["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-d", "0",
                                          "-s", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                assert self.process.poll() is None, "smbd exited"
-                assert time.monotonic() < deadline, "smbd did not start"
-                time.sleep(0.05)
+        wait_port(self.port, 10, self.process)
+        return self
 
     def stop(self) -> None:
         """The server goes away, its connections with it (the whole process group)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process, group=True)
         self.process = None
 
     def close(self) -> None:

@@ -1,22 +1,29 @@
 """Helpers for the event/action service tests: SOAP calls, request builders, real peers
 (SMTP, HTTP(S), TCP, FTP, SFTP servers on loopback) and a movable asyncio clock.
 
-This module holds no tests; the test_events_*.py and test_w401_scenarios.py modules import it."""
+This module holds no tests; the events, io, notify and web tests import it."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
-import datetime as dt
+import hashlib
 import ssl
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+import aioftp
+import asyncssh
 import httpx
+from aiosmtpd.controller import Controller
 from lxml import etree
+
+from tests.peers.processes import free_port
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -153,15 +160,6 @@ async def param_update(client: httpx.AsyncClient, **values: str) -> None:
     assert r.status_code == 200 and r.text.strip() == "OK", r.text
 
 
-async def wait_for(predicate, timeout: float = 5.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 async def settle(rounds: int = 20) -> None:
     for _ in range(rounds):
         await asyncio.sleep(0)
@@ -197,8 +195,6 @@ class MailSink:
     received: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201 - aiosmtpd's hook name
-        from email import message_from_bytes
-
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
         self.received.set()
         return "250 OK"
@@ -206,10 +202,6 @@ class MailSink:
 
 @contextlib.contextmanager
 def smtp_server() -> Iterator[MailSink]:
-    from aiosmtpd.controller import Controller
-
-    from tests.conftest import free_port
-
     sink = MailSink()
     controller = Controller(sink, hostname="127.0.0.1", port=free_port())
     controller.start()
@@ -218,6 +210,18 @@ def smtp_server() -> Iterator[MailSink]:
         yield sink
     finally:
         controller.stop()
+
+
+@contextlib.asynccontextmanager
+async def listening(handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None] | None],
+                    tls: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """An asyncio server on a free loopback port that runs `handle` for each connection; its port."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @dataclass
@@ -248,34 +252,8 @@ async def http_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[HttpSi
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
-    sink.port = server.sockets[0].getsockname()[1]
-    try:
+    async with listening(handle, tls) as sink.port:
         yield sink
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-def self_signed_context(tmp: Path) -> ssl.SSLContext:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp / "peer-cert.pem", tmp / "peer-key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert_file, key_file)
-    return ctx
 
 
 @dataclass
@@ -292,10 +270,98 @@ async def tcp_server() -> AsyncIterator[TcpSink]:
         sink.received.append(await reader.read())
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    sink.port = server.sockets[0].getsockname()[1]
-    try:
+    async with listening(handle) as sink.port:
         yield sink
+
+
+class FtpServer(aioftp.Server):
+    """A real FTP server (aioftp, passive mode) noting the STOR and RNFR/RNTO commands it serves."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.port = 0
+        self.log: list[tuple[str, str]] = []
+
+    async def stor(self, connection, rest, mode: str = "wb") -> bool:  # noqa: ANN001
+        self.log.append(("STOR", str(rest)))
+        return await super().stor(connection, rest, mode)
+
+    async def rnfr(self, connection, rest) -> bool:  # noqa: ANN001
+        self.log.append(("RNFR", str(rest)))
+        return await super().rnfr(connection, rest)
+
+    async def rnto(self, connection, rest) -> bool:  # noqa: ANN001
+        self.log.append(("RNTO", str(rest)))
+        return await super().rnto(connection, rest)
+
+
+@contextlib.asynccontextmanager
+async def ftp_server(home: Path, user: str, password: str,
+                     readonly: tuple[str, ...] = ()) -> AsyncIterator[FtpServer]:
+    """An FtpServer on a free loopback port with one account whose root is `home`, writable but
+    for the `readonly` folders."""
+    server = FtpServer([aioftp.User(user, password, base_path=home, home_path="/", permissions=[
+        aioftp.Permission("/", readable=True, writable=True),
+        *(aioftp.Permission(folder, readable=True, writable=False) for folder in readonly)])])
+    await server.start(host="127.0.0.1", port=0)
+    server.port = server.server.sockets[0].getsockname()[1]
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@dataclass
+class SftpServer:
+    """A real SFTP server (asyncssh) and what it saw: logins tried and file operations."""
+
+    port: int
+    root: Path
+    key: asyncssh.SSHKey
+    md5: str  # of the host key: 32 hex digits, no colons
+    sha256: str  # of the host key: 43 base64 characters
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    ops: list[tuple[str, str]] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def sftp_server(root: Path, user: str, password: str) -> AsyncIterator[SftpServer]:
+    """An SftpServer on a free loopback port with a new ed25519 host key and one account
+    (password login) chrooted to `root`."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    blob = key.public_data
+    peer = SftpServer(0, root, key, hashlib.md5(blob).hexdigest(),
+                      base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("="))
+
+    class Server(asyncssh.SSHServer):
+        def begin_auth(self, username: str) -> bool:
+            return True
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, given: str) -> bool:
+            peer.logins.append((username, given))
+            return (username, given) == (user, password)
+
+    class Files(asyncssh.SFTPServer):
+        def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs):  # noqa: ANN201
+            peer.ops.append(("open", path.decode()))
+            return super().open(path, pflags, attrs)
+
+        def rename(self, oldpath: bytes, newpath: bytes) -> None:
+            peer.ops.append(("rename", f"{oldpath.decode()} -> {newpath.decode()}"))
+            return super().rename(oldpath, newpath)
+
+        def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+            peer.ops.append(("posix_rename", f"{oldpath.decode()} -> {newpath.decode()}"))
+            return super().posix_rename(oldpath, newpath)
+
+    server = await asyncssh.listen("127.0.0.1", 0, server_host_keys=[key], server_factory=Server,
+                                   sftp_factory=lambda chan: Files(chan, chroot=str(root)))
+    peer.port = server.sockets[0].getsockname()[1]
+    try:
+        yield peer
     finally:
         server.close()
         await server.wait_closed()

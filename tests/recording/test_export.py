@@ -15,14 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROLE_USERS
-from tests.recording.live import (
-    Recorded,
-    decode_errors,
-    ffprobe_frames,
-    frame_md5s,
-    iso_ms,
-    top_level_boxes,
-)
+from tests.recording.live import Recorded, decode_errors, ffprobe_frames, frame_md5s, iso_ms, top_level_boxes
 from vigil.features.recording.api import parse_iso
 from vigil.features.recording.export import export_to_file
 

@@ -3,23 +3,12 @@ are API errors (never "Internal error"), and nothing is recorded or changed."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.conftest import client_as
+from tests.recording.conftest import call
 from vigil.device import Device
 from vigil.features.recording.recorder import RecordingService
-
-RECORDER = "/axis-cgi/recorder.cgi"
-
-
-async def call(device: Device, role: str, method: str, params: dict | None = None, raw: str | None = None) -> dict:
-    body = raw if raw is not None else json.dumps({"apiVersion": "1.0", "method": method, "params": params or {}})
-    async with client_as(device, role) as client:
-        r = await client.post(RECORDER, content=body)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 async def lock(device: Device, action: str = "lock") -> None:

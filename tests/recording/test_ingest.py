@@ -17,9 +17,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice, add_source, create_admin_live, eventually, start_live
 from tests.footage.conftest import fill, small_filesystem
-from tests.peers.rtsp import GstCameras, make_long_mkv
+from tests.peers.rtsp import GstCameras, make_av_clip
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.core.rules import Condition, Rule
@@ -29,11 +29,6 @@ from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source
 from vigil.features.recording.write_failures import QUIET_SECONDS
 from vigil.features.storage.service import DISRUPTION
-
-
-@pytest.fixture(scope="session")
-def clip(tmp_path_factory) -> Path:
-    return make_long_mkv(tmp_path_factory.mktemp("clips"))
 
 
 def ffprobe_frames(path: Path) -> int:
@@ -54,28 +49,13 @@ async def recorder_device(tmp_path: Path):
     device.close()
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
-async def add_source(device: Device, sid: str, url: str, **extra) -> None:
-    service = device.features[RECORDING_SERVICE]
-    service.sources.put(Source(sid, sid, url, **extra), "test")
-    await service.reconfigure(sid)
-
-
 async def test_records_two_cameras_into_playable_segments(recorder_device: Device, clip: Path) -> None:
     cams = GstCameras(clip, 2).start()
     try:
         service = recorder_device.features[RECORDING_SERVICE]
         await add_source(recorder_device, "c1", cams.url(1))
         await add_source(recorder_device, "c2", cams.url(2))
-        await wait_for(lambda: len(service.ongoing()) == 2)
+        await eventually(lambda: len(service.ongoing()) == 2)
         await asyncio.sleep(4)
         rows = recorder_device.store.query("SELECT id, source, video, width, height FROM recordings ORDER BY source")
         assert [(r[1], r[2], r[3], r[4]) for r in rows] == [("c1", "h264", 640, 360), ("c2", "h264", 640, 360)]
@@ -97,7 +77,7 @@ async def test_digest_protected_camera(recorder_device: Device, clip: Path) -> N
         with pytest.raises(RtspError, match="user name"):
             await asyncio.to_thread(connect, cams.url(1), "cam", "wrong")
         await add_source(recorder_device, "c1", cams.url(1), username="cam", password="secret")
-        await wait_for(lambda: recorder_device.features[RECORDING_SERVICE].ongoing())
+        await eventually(lambda: recorder_device.features[RECORDING_SERVICE].ongoing())
     finally:
         cams.stop()
 
@@ -109,13 +89,13 @@ async def test_camera_that_drops_and_returns_leaves_a_gap_and_two_events(recorde
     recorder_device.events.subscribe(lambda e: seen.append(e.data["connected"]) if e.topic == CONNECTION else None)
     try:
         await add_source(recorder_device, "c1", cams.url(1))
-        await wait_for(lambda: service.ongoing())
+        await eventually(lambda: service.ongoing())
         await asyncio.sleep(2)
         cams.stop()
-        await wait_for(lambda: not service.ongoing(), timeout=10)
+        await eventually(lambda: not service.ongoing(), timeout=10)
         lost_at = time.time()
         cams = GstCameras(clip, 1, port=cams.port).start()
-        await wait_for(lambda: service.ongoing(), timeout=15)
+        await eventually(lambda: service.ongoing(), timeout=15)
         await asyncio.sleep(2)
     finally:
         cams.stop()
@@ -142,7 +122,7 @@ async def test_triggered_recording_with_pre_and_post_buffers(recorder_device: De
                                          {"source": "c1", "pre_duration": "2000", "post_duration": "1000"}, "t")
         device.rules.add_rule(Rule(0, "door", True, action.id, (Condition("tnsaxis:Test/Door"),)), "t")
         await service.reconfigure("c1")
-        await wait_for(lambda: "c1" in service.recorders and service.recorders["c1"].connected)
+        await eventually(lambda: "c1" in service.recorders and service.recorders["c1"].connected)
         await asyncio.sleep(3.5)  # fill the pre-event buffer
         opened = time.time()
         device.events.publish("tnsaxis:Test/Door", {}, {"open": "1"})
@@ -169,7 +149,7 @@ async def test_rotation_keeps_recording_when_the_volume_is_full(recorder_device:
     try:
         for n in range(1, 5):
             await add_source(device, f"c{n}", cams.url(n))
-        await wait_for(lambda: len(service.ongoing()) == 4)
+        await eventually(lambda: len(service.ongoing()) == 4)
         removed = 0
         for _ in range(10):
             await asyncio.sleep(1)
@@ -233,14 +213,12 @@ def test_kill9_during_16_streams_loses_about_a_second(tmp_path: Path, clip: Path
 @pytest.mark.parametrize(("codec", "audio", "audio_codec"), [("h265", "aac", "aac"), ("h264", "pcmu", "pcm_mulaw")])
 async def test_h265_and_audio_are_kept_without_transcoding(recorder_device: Device, tmp_path_factory, codec: str,
                                                            audio: str, audio_codec: str) -> None:
-    from tests.peers.rtsp import make_av_clip
-
     clip = make_av_clip(tmp_path_factory.mktemp("avclips"), codec=codec, audio="aac")
     cams = GstCameras(clip, 1, codec=codec, audio=audio).start()
     service = recorder_device.features[RECORDING_SERVICE]
     try:
         await add_source(recorder_device, "c1", cams.url(1))
-        await wait_for(lambda: service.ongoing(), timeout=15)
+        await eventually(lambda: service.ongoing(), timeout=15)
         await asyncio.sleep(3)
         (rid,), = recorder_device.store.query("SELECT id FROM recordings")
         service.end_recording("c1", rid)
@@ -261,7 +239,7 @@ async def test_records_over_udp(recorder_device: Device, clip: Path) -> None:
     service = recorder_device.features[RECORDING_SERVICE]
     try:
         await add_source(recorder_device, "c1", cams.url(1), transport="udp")
-        await wait_for(lambda: service.ongoing())
+        await eventually(lambda: service.ongoing())
         await asyncio.sleep(3)
         stats = service.stats()["c1"]
         assert service._connections["c1"].session.udp  # really RTP over UDP

@@ -15,14 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.recording.live import (
-    Recorded,
-    decode_errors,
-    ffprobe_frames,
-    frame_md5s,
-    iso_ms,
-    top_level_boxes,
-)
+from tests.recording.live import Recorded, decode_errors, ffprobe_frames, frame_md5s, iso_ms, top_level_boxes
 from vigil.core.store import Store
 from vigil.features.recording.api import parse_iso
 from vigil.features.recording.playback import playback_layout

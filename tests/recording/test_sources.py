@@ -9,22 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import client_as, make_device
+from tests.conftest import make_device
+from tests.recording.conftest import call
 from vigil.core.clock import FakeClock
 from vigil.device import Device
 from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.recording.sources import Source, SourceError, check_source
 
-RECORDER = "/axis-cgi/recorder.cgi"
 CAMERA = {"id": "cam9", "name": "Lobby", "url": "rtsp://192.0.2.50:554/axis-media/media.amp", "enabled": False}
-
-
-async def call(device: Device, role: str, method: str, params: dict | None = None, raw: str | None = None) -> dict:
-    body = raw if raw is not None else json.dumps({"apiVersion": "1.0", "method": method, "params": params or {}})
-    async with client_as(device, role) as client:
-        r = await client.post(RECORDER, content=body)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def stored(device: Device) -> list[tuple[str, str]]:

@@ -7,12 +7,6 @@ it returns, format and retention on the share."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Iterator
@@ -21,105 +15,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import client_as, free_port
-from tests.peers.rtsp import GstCameras, make_long_mkv
-from tests.storage.test_tools import fake_footage, rows
+from tests.conftest import add_source, client_as, eventually, free_port
+from tests.peers.rtsp import GstCameras
+from tests.peers.samba import PASSWORD, USER, Samba, needs_samba
+from tests.storage.conftest import fake_footage, rows, storage
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.storage.http_storage import volume_view
 from vigil.features.storage.network import ShareConfig
-from vigil.features.storage.service import DISRUPTION, NETWORK, STORAGE_SERVICE, StorageService
+from vigil.features.storage.service import DISRUPTION, NETWORK
 from vigil.features.storage.tool_jobs import Job
 
-USER, PASSWORD = "root", "Sm6-Share!"
-SMB_CONF = """[global]
-  server role = standalone server
-  smb ports = {port}
-  interfaces = 127.0.0.1
-  bind interfaces only = yes
-  disable netbios = yes
-  server services = -nbt
-  passdb backend = tdbsam:{d}/private/passdb.tdb
-  private dir = {d}/private
-  lock directory = {d}/lock
-  state directory = {d}/state
-  cache directory = {d}/cache
-  pid directory = {d}/pid
-  ncalrpc dir = {d}/ncalrpc
-  log file = {d}/log/smbd.log
-  load printers = no
-  printcap name = /dev/null
-  disable spoolss = yes
-  map to guest = never
-[footage]
-  path = {d}/share
-  read only = no
-  valid users = {user}
-"""
-
-pytestmark = pytest.mark.skipif(shutil.which("smbd") is None or os.geteuid() != 0,
-                                reason="needs Debian's samba (smbd, smbpasswd) and root to add a Samba user")
-
-
-class Samba:
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="vigil-smbd-"))
-        self.dir.chmod(0o755)
-        for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "log", "share"):
-            (self.dir / sub).mkdir()
-        self.port = free_port()
-        self.conf = self.dir / "smb.conf"
-        self.conf.write_text(SMB_CONF.format(port=self.port, d=self.dir, user=USER))
-        subprocess.run(["smbpasswd", "-c", str(self.conf), "-s", "-a", USER], input=f"{PASSWORD}\n{PASSWORD}\n",
-                       text=True, check=True, capture_output=True)
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def share(self) -> Path:
-        return self.dir / "share"
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> Samba:
-        # smbd signals its process group when it exits: give it a session of its own.
-        self.process = subprocess.Popen(["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-d", "0",
-                                         "-s", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                assert self.process.poll() is None, "smbd exited"
-                assert time.monotonic() < deadline, "smbd did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        """The server goes away, its connections with it (the whole process group)."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def samba() -> Iterator[Samba]:
-    server = Samba().start()
-    yield server
-    server.close()
+pytestmark = needs_samba
 
 
 @pytest.fixture
@@ -135,17 +44,13 @@ def other_samba() -> Iterator[Samba]:
 async def dev(tmp_path: Path) -> AsyncIterator[Device]:
     device = build_device("s3016", tmp_path / "data", Ports(), Clock())
     yield device
-    storage = device.features[STORAGE_SERVICE]
-    await storage.jobs.close()
-    await storage.network_shares.disconnect()
+    await storage(device).jobs.close()
+    await storage(device).network_shares.disconnect()
     device.close()
 
 
-def storage(device: Device) -> StorageService:
-    return device.features[STORAGE_SERVICE]
-
-
 async def call(client: httpx.AsyncClient, method: str, **params) -> dict:
+    """A storage.cgi call without a context (so that the reply has none); the JSON reply."""
     body = {"apiVersion": "1.0", "method": method, "params": params}
     return (await client.post("/axis-cgi/storage.cgi", json=body)).json()
 
@@ -153,13 +58,6 @@ async def call(client: httpx.AsyncClient, method: str, **params) -> dict:
 def share_body(samba: Samba, **changes) -> dict:
     return {"nicename": "NAS", "address": samba.address, "share": "footage", "user": USER, "password": PASSWORD,
             **changes}
-
-
-async def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(step)
 
 
 async def test_connection_test_versions_and_clear_errors(dev: Device, samba: Samba) -> None:
@@ -318,17 +216,10 @@ async def test_format_and_retention_on_the_share(dev: Device, samba: Samba) -> N
     assert svc.writable(NETWORK)
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    return make_long_mkv(tmp_path_factory.mktemp("clips"))
-
-
 async def test_recording_to_the_share_survives_its_loss(dev: Device, samba: Samba, clip: Path) -> None:
     """Two cameras: c1 records to the share, c2 onboard. The share goes away twice: with the
     local buffer (default) c1 keeps recording and the backlog is copied when the share is
     back; with no buffer c1 stops, and resumes when the share returns."""
-    from tests.recording.test_ingest import add_source
-
     svc, recorder = storage(dev), dev.features[RECORDING_SERVICE]
     dev.params.set_internal({"Recording.FreeSpaceFloorMB": "0", "Recording.SegmentSeconds": "2"})
     await bind(dev, samba)
@@ -341,8 +232,8 @@ async def test_recording_to_the_share_survives_its_loss(dev: Device, samba: Samb
     try:
         await add_source(dev, "c1", cams.url(1), volume=NETWORK)
         await add_source(dev, "c2", cams.url(2))
-        await wait_until(lambda: len(recorder.ongoing()) == 2)
-        await wait_until(lambda: len(list((mine / "c1").glob("*.mp4"))) >= 2, timeout=15)
+        await eventually(lambda: len(recorder.ongoing()) == 2)
+        await eventually(lambda: len(list((mine / "c1").glob("*.mp4"))) >= 2, timeout=15)
         sealed = {Path(p).name: Path(p) for (p,) in dev.store.query(
             "SELECT s.path FROM segments s JOIN recordings r ON r.id=s.recording WHERE r.volume=? AND s.sealed=1",
             (NETWORK,))}
@@ -352,28 +243,28 @@ async def test_recording_to_the_share_survives_its_loss(dev: Device, samba: Samb
 
         # 1. Lost with the local buffer: Disruption, c1 keeps recording, the backlog follows.
         samba.stop()
-        await wait_until(lambda: disruption[-1:] == ["1"], timeout=5)
+        await eventually(lambda: disruption[-1:] == ["1"], timeout=5)
         (_, c1_recording, _), = [o for o in recorder.ongoing() if o[0] == "c1"]
         await asyncio.sleep(3)
         assert any(o[1] == c1_recording for o in recorder.ongoing())
         assert svc.backlog() > 0
         samba.start()
-        await wait_until(lambda: disruption[-1:] == ["0"], timeout=5)
-        await wait_until(lambda: svc.backlog() < 400_000 and len(list((mine / "c1").glob("*.mp4"))) >= 4, timeout=10)
+        await eventually(lambda: disruption[-1:] == ["0"], timeout=5)
+        await eventually(lambda: svc.backlog() < 400_000 and len(list((mine / "c1").glob("*.mp4"))) >= 4, timeout=10)
 
         # 2. Lost with no buffer: c1 stops (c2 onboard goes on), and resumes when it returns.
         dev.params.set_internal({"Storage.S1.OfflineBufferMB": "0"})
         samba.stop()
-        await wait_until(lambda: disruption[-1:] == ["1"], timeout=5)
-        await wait_until(lambda: [o[0] for o in recorder.ongoing()] == ["c2"], timeout=5)
+        await eventually(lambda: disruption[-1:] == ["1"], timeout=5)
+        await eventually(lambda: [o[0] for o in recorder.ongoing()] == ["c2"], timeout=5)
         lost_at = time.time()
         samba.start()
-        await wait_until(lambda: disruption[-1:] == ["0"], timeout=5)
-        await wait_until(lambda: len(recorder.ongoing()) == 2, timeout=5)
+        await eventually(lambda: disruption[-1:] == ["0"], timeout=5)
+        await eventually(lambda: len(recorder.ongoing()) == 2, timeout=5)
         back = recorder.store.query("SELECT MAX(start) FROM recordings WHERE source='c1'")[0][0]
         assert back >= lost_at  # a new recording: the gap is visible
         count = len(list((mine / "c1").glob("*.mp4")))
-        await wait_until(lambda: len(list((mine / "c1").glob("*.mp4"))) > count, timeout=10)
+        await eventually(lambda: len(list((mine / "c1").glob("*.mp4"))) > count, timeout=10)
     finally:
         cams.stop()
         for task in tasks:

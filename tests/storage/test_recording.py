@@ -7,6 +7,7 @@ is reported and recording resumes by itself, after rotation tried to make room."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -14,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import client_as
+from tests.conftest import add_source, client_as, eventually
 from tests.footage.conftest import fill, small_filesystem
-from tests.peers.rtsp import GstCameras, make_long_mkv
-from tests.recording.test_ingest import add_source, wait_for
+from tests.peers.rtsp import GstCameras
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
@@ -31,20 +31,16 @@ from vigil.hal.disks import DISK_HARDWARE
 RAID_DISK = "RAID_DISK"
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    return make_long_mkv(tmp_path_factory.mktemp("clips"))
-
-
-@pytest.fixture
-async def recorder(tmp_path: Path, clip: Path) -> AsyncIterator[tuple[Device, GstCameras]]:
+@contextlib.asynccontextmanager
+async def recording(data: Path, clip: Path) -> AsyncIterator[tuple[Device, GstCameras]]:
+    """An S3016 with its data in `data`, recording a GStreamer camera as `c1` in 2 s segments."""
     cams = GstCameras(clip, 1).start()
-    device = build_device("s3016", tmp_path / "data", Ports(), Clock())
+    device = build_device("s3016", data, Ports(), Clock())
     device.params.set_internal({"Recording.FreeSpaceFloorMB": "0", "Recording.SegmentSeconds": "2"})
     task = asyncio.ensure_future(device.features[RECORDING_SERVICE].run())
-    await add_source(device, "c1", cams.url(1))
-    await wait_for(lambda: device.features[RECORDING_SERVICE].ongoing())
     try:
+        await add_source(device, "c1", cams.url(1))
+        await eventually(lambda: device.features[RECORDING_SERVICE].ongoing())
         yield device, cams
     finally:
         cams.stop()
@@ -52,6 +48,12 @@ async def recorder(tmp_path: Path, clip: Path) -> AsyncIterator[tuple[Device, Gs
         await asyncio.gather(task, return_exceptions=True)
         await device.features[STORAGE_SERVICE].jobs.close()
         device.close()
+
+
+@pytest.fixture
+async def recorder(tmp_path: Path, clip: Path) -> AsyncIterator[tuple[Device, GstCameras]]:
+    async with recording(tmp_path / "data", clip) as (device, cams):
+        yield device, cams
 
 
 def written(device: Device) -> int:
@@ -85,7 +87,7 @@ async def test_degraded_raid5_records_a_failed_one_stops_and_a_new_raid_resumes(
     assert device.events.state(RAID, {})["raidstate"] == "degraded"
 
     assert (await sim(device, "fail", 2))["array"]["state"] == "failed"
-    await wait_for(lambda: not service.ongoing(), timeout=5)
+    await eventually(lambda: not service.ongoing(), timeout=5)
     assert (FAILURE, {"disruption": "1"}) in seen and (FAILURE_ONVIF, {"Failed": "true"}) in seen
     assert device.events.state(RECORDING, {"RecordingToken": "c1"}) == {"IsRecording": "0"}
     assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "1"}
@@ -105,7 +107,7 @@ async def test_degraded_raid5_records_a_failed_one_stops_and_a_new_raid_resumes(
         job = device.features[STORAGE_SERVICE].jobs.get(reply["data"]["job"]["jobId"])
         await device.features[STORAGE_SERVICE].jobs.wait(job)
         assert job.result == "OK", job.description
-    await wait_for(lambda: service.ongoing(), timeout=5)  # recording resumes on the new, syncing RAID
+    await eventually(lambda: service.ongoing(), timeout=5)  # recording resumes on the new, syncing RAID
     assert device.hardware[DISK_HARDWARE].array().state == "syncing"
     assert await grows(device)
     assert device.events.state(FAILURE, {"disk_id": RAID_DISK}) == {"disruption": "0"}
@@ -136,7 +138,7 @@ async def test_repair_pauses_recording_then_resumes(recorder) -> None:
     await asyncio.sleep(2.5)  # a sealed segment or two
     job = await storage.jobs.wait(storage.repair(RAID_DISK, "test"))
     assert job.result == "OK" and job.description.endswith("recording resumed"), job.description
-    await wait_for(lambda: service.ongoing(), timeout=5)
+    await eventually(lambda: service.ongoing(), timeout=5)
     (_, second, _), = service.ongoing()
     assert second != first  # the paused recording ended; a new one started after the repair
     first_stop = device.store.query("SELECT stop FROM recordings WHERE id=?", (first,))[0][0]
@@ -149,18 +151,18 @@ async def test_write_protect_and_unmount_stop_recording_until_undone(recorder) -
     service, storage = device.features[RECORDING_SERVICE], device.features[STORAGE_SERVICE]
     async with client_as(device, "admin") as admin:
         assert 'result="OK"' in (await admin.get("/axis-cgi/disks/lock.cgi?action=lock&diskid=RAID_DISK")).text
-        await wait_for(lambda: not service.ongoing(), timeout=5)
+        await eventually(lambda: not service.ongoing(), timeout=5)
         await asyncio.sleep(1.5)
         assert not await grows(device, 1.5)
         await admin.get("/axis-cgi/disks/lock.cgi?action=unlock&diskid=RAID_DISK")
-        await wait_for(lambda: service.ongoing(), timeout=5)
+        await eventually(lambda: service.ongoing(), timeout=5)
         assert await grows(device, 1.5)
 
         await storage.jobs.wait(storage.unmount(RAID_DISK, "test"))
-        await wait_for(lambda: not service.ongoing(), timeout=5)
+        await eventually(lambda: not service.ongoing(), timeout=5)
         assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "1"}
         await storage.jobs.wait(storage.mount(RAID_DISK, "test"))
-        await wait_for(lambda: service.ongoing(), timeout=5)
+        await eventually(lambda: service.ongoing(), timeout=5)
         assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "0"}
     assert await grows(device, 1.5)
 
@@ -170,20 +172,8 @@ async def test_write_protect_and_unmount_stop_recording_until_undone(recorder) -
 async def small_recorder(tmp_path: Path, clip: Path) -> AsyncIterator[tuple[Device, Path]]:
     """A recorder whose data folder is on a 32 MB filesystem, recording one camera."""
     with small_filesystem(tmp_path / "small", "32m") as small:
-        cams = GstCameras(clip, 1).start()
-        device = build_device("s3016", small / "data", Ports(), Clock())
-        device.params.set_internal({"Recording.FreeSpaceFloorMB": "0", "Recording.SegmentSeconds": "2"})
-        task = asyncio.ensure_future(device.features[RECORDING_SERVICE].run())
-        try:
-            await add_source(device, "c1", cams.url(1))
-            await wait_for(lambda: device.features[RECORDING_SERVICE].ongoing())
+        async with recording(small / "data", clip) as (device, _cams):
             yield device, small
-        finally:
-            cams.stop()
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            await device.features[STORAGE_SERVICE].jobs.close()
-            device.close()
 
 
 def system_log(device: Device, text: str) -> list[str]:
@@ -204,7 +194,7 @@ async def test_a_disk_that_runs_full_rotates_the_oldest_footage_out_and_recordin
     device.events.subscribe(lambda e: states.append(e.data["IsRecording"]) if e.topic == RECORDING else None)
     await asyncio.sleep(3)  # a few sealed segments
     leave_free(small, 400_000)
-    await wait_for(lambda: system_log(device, "the disk was full: rotation removed"), timeout=30)
+    await eventually(lambda: system_log(device, "the disk was full: rotation removed"), timeout=30)
     assert await grows(device)
     assert "0" not in states and service.stats()["c1"]["state"] == "recording"  # it never stopped
     assert not system_log(device, "recording to RAID_DISK fails")
@@ -222,7 +212,7 @@ async def test_footage_that_cannot_be_written_is_reported_and_recording_resumes_
     assert await grows(device)
     async with client_as(device, "viewer") as viewer:  # (its account is made while there is room)
         filler = leave_free(small, 0)
-        await wait_for(lambda: service.stats()["c1"]["state"] == "failing", timeout=20)  # rotation freed what it could
+        await eventually(lambda: service.stats()["c1"]["state"] == "failing", timeout=20)  # rotation freed what it could
         reply = await viewer.post("/axis-cgi/recorder.cgi", json={"apiVersion": "1.0", "method": "getStatus"})
     camera = reply.json()["data"]["sources"]["c1"]
     assert camera["state"] == "failing" and camera["error"], camera
@@ -235,14 +225,14 @@ async def test_footage_that_cannot_be_written_is_reported_and_recording_resumes_
 
     filler.unlink()
     freed = time.monotonic()
-    await wait_for(lambda: service.stats()["c1"]["state"] == "recording", timeout=10)
+    await eventually(lambda: service.stats()["c1"]["state"] == "recording", timeout=10)
     assert time.monotonic() - freed < 10
     assert device.events.state(RECORDING, {"RecordingToken": "c1"}) == {"IsRecording": "1"}
     assert device.events.state(DISRUPTION, {"disk_id": RAID_DISK}) == {"disruption": "0"}
     assert [r for _s, r, _k in service.ongoing()] == [first]  # the same recording goes on, with a gap
     assert await grows(device)
     assert "1" in disruptions and disruptions[-1] == "0"
-    await wait_for(lambda: system_log(device, "recording to RAID_DISK works again"), timeout=QUIET_SECONDS + 5)
+    await eventually(lambda: system_log(device, "recording to RAID_DISK works again"), timeout=QUIET_SECONDS + 5)
     assert len(system_log(device, "recording to RAID_DISK fails: ")) == 1
     report = check(device.store, Scope.device(device.data), Options(running=True))
     assert report.ok and not report.orphans, report.text()

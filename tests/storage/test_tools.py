@@ -6,15 +6,13 @@ entries, bad input that erases nothing, and retention per volume."""
 from __future__ import annotations
 
 import asyncio
-import struct
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import client_as, make_device
+from tests.storage.conftest import audit, call, fake_footage, fragment, rows, storage
 from vigil.core.clock import FakeClock
 from vigil.device import Device
 from vigil.features.recording.recorder import RECORDING_SERVICE, VolumeUnavailable
@@ -24,8 +22,6 @@ from vigil.features.storage.service import (
     FAILURE_ONVIF,
     NETWORK,
     RAID,
-    STORAGE_SERVICE,
-    StorageService,
 )
 from vigil.features.storage.tools import disk_usage
 from vigil.footage.writer import Checksum
@@ -34,72 +30,11 @@ from vigil.hal.disks import DISK_HARDWARE
 RAID_DISK = "RAID_DISK"
 
 
-@pytest.fixture
-async def dev(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
-    device = make_device(tmp_path, clock, "s3016")
-    yield device
-    await device.features[STORAGE_SERVICE].jobs.close()
-    device.close()
-
-
-def storage(device: Device) -> StorageService:
-    return device.features[STORAGE_SERVICE]
-
-
-async def call(client: httpx.AsyncClient, method: str, **params) -> dict:
-    body = {"apiVersion": "1.0", "context": "t", "method": method, "params": params}
-    return (await client.post("/axis-cgi/storage.cgi", json=body)).json()
-
-
 async def finish(device: Device, reply: dict) -> dict:
     assert "error" not in reply, reply
     job = storage(device).jobs.get(reply["data"]["job"]["jobId"])
     await storage(device).jobs.wait(job)
     return job.public()
-
-
-def fragment(payload: int) -> bytes:
-    return struct.pack(">I", 8 + payload) + b"moof" + bytes(range(256)) * (payload // 256) + b"\x01" * (payload % 256)
-
-
-def fake_footage(device: Device, volume: str, source: str = "c1", segments: int = 2, start: float = 1_700_000_000.0,
-                 fragments: int = 2, payload: int = 4000) -> list[Path]:
-    """Indexed footage as the recorder writes it: a recording, sealed segments of moof fragments."""
-    folder = storage(device).directory(volume) / source
-    folder.mkdir(parents=True, exist_ok=True)
-    rid = f"rec_{volume}_{source}_{int(start)}"
-    files = []
-    with device.store.transaction() as db:
-        db.execute("INSERT INTO recordings(id, source, volume, kind, start, stop) VALUES(?,?,?,?,?,?)",
-                   (rid, source, volume, "continuous", start, start + segments * fragments))
-    for n in range(segments):
-        seg_start = start + n * fragments
-        init = struct.pack(">I", 16) + b"ftypisom" + b"\0" * 4
-        body = [fragment(payload) for _ in range(fragments)]
-        data = init + b"".join(body)
-        path = folder / f"{int(seg_start * 1000)}-{n:06d}.mp4"
-        path.write_bytes(data)
-        files.append(path)
-        with device.store.transaction() as db:
-            cur = db.execute("INSERT INTO segments(recording, path, start, stop, bytes, init_size, checksum, sealed) "
-                             "VALUES(?,?,?,?,?,?,?,1)", (rid, str(path), seg_start, seg_start + fragments, len(data),
-                                                         len(init), Checksum(data).hexdigest()))
-            offset = len(init)
-            for k, piece in enumerate(body):
-                db.execute("INSERT INTO fragments(segment, offset, size, start, duration, frames, key) "
-                           "VALUES(?,?,?,?,?,?,1)", (cur.lastrowid, offset, len(piece), seg_start + k, 1.0, 15))
-                offset += len(piece)
-    return files
-
-
-def rows(device: Device, volume: str) -> int:
-    return device.store.query("SELECT COUNT(*) FROM segments s JOIN recordings r ON r.id=s.recording "
-                              "WHERE r.volume=?", (volume,))[0][0]
-
-
-def audit(device: Device) -> list[str]:
-    device.logs.flush()
-    return [m for (m,) in device.store.query("SELECT message FROM log WHERE kind='audit' ORDER BY id")]
 
 
 async def test_events_follow_the_raid_as_drives_fail(dev: Device) -> None:

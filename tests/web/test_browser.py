@@ -6,63 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.conftest import ADMIN, LiveDevice, add_account, asgi_client, create_admin_live
+from tests.conftest import ADMIN, LiveDevice, add_account, asgi_client, create_admin_live, wait_until
+from tests.peers.browser import Session
+from tests.web.conftest import digest, log_in, nav_links
 from vigil.core.clock import FakeClock
 from vigil.device import Device
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ADMIN_PAGES = ("Events", "MQTT", "Accounts", "Plain config", "Logs", "Maintenance")
-TIMEOUT_MS = 20_000  # generous: these run beside other suites on a busy machine
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Session:
-    """One browser context (its own cookies and storage) with a page that fails on script errors."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.set_default_timeout(TIMEOUT_MS)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.errors, self.errors
-
-
-@pytest.fixture
-def session(browser: Browser) -> Iterator[Session]:
-    s = Session(browser)
-    yield s
-    s.close()
-
-
-def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:
-    return httpx.DigestAuth(user, password)
 
 
 def param(server: LiveDevice, name: str) -> str:
@@ -79,29 +37,6 @@ def serial_number(server: LiveDevice) -> str:
     r = httpx.post(server.http + "/axis-cgi/basicdeviceinfo.cgi",
                    json={"apiVersion": "1.3", "method": "getAllUnrestrictedProperties"})
     return r.json()["data"]["propertyList"]["SerialNumber"]
-
-
-def log_in(page: Page, server: LiveDevice, user: str = ADMIN[0], password: str = ADMIN[1]) -> None:
-    if not page.url.startswith(server.http):
-        page.goto(server.http + "/")
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Username", exact=True).fill(user)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    expect(page.locator("main h1")).to_be_visible()
-
-
-def nav_links(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("#nav a").all_inner_texts()]
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
 
 
 def test_first_administrator_is_created_in_the_browser(live: LiveDevice, session: Session) -> None:
@@ -225,7 +160,7 @@ def test_theme_toggle_persists_in_the_device(live: LiveDevice, browser: Browser,
     toggle.click()
     expect(html).to_have_class(re.compile(r"\btheme-dark\b"))
     expect(toggle).to_have_attribute("aria-pressed", "true")
-    wait_for(lambda: param(live, "System.Theme") == "root.System.Theme=dark\r\n")
+    wait_until(lambda: param(live, "System.Theme") == "root.System.Theme=dark\r\n", 10, "the dark theme")
 
     page.reload()
     expect(page.get_by_role("heading", name="Status", level=1)).to_be_visible()
@@ -238,7 +173,7 @@ def test_theme_toggle_persists_in_the_device(live: LiveDevice, browser: Browser,
         expect(other.page.locator("html")).to_have_class(re.compile(r"\btheme-dark\b"))
         other.page.get_by_role("button", name="Dark theme").click()
         expect(other.page.locator("html")).to_have_class(re.compile(r"\btheme-light\b"))
-        wait_for(lambda: param(live, "System.Theme") == "root.System.Theme=light\r\n")
+        wait_until(lambda: param(live, "System.Theme") == "root.System.Theme=light\r\n", 10, "the light theme")
     finally:
         other.close()
 

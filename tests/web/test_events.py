@@ -13,9 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, free_port, start_live
+from tests.conftest import LiveDevice, create_admin_live, free_port, start_live, wait_until
+from tests.peers.browser import Session
+from tests.peers.mosquitto import PASSWORD, USER, Broker
 from tests.peers.servers import (
     NS,
     add_action_xml,
@@ -25,51 +27,15 @@ from tests.peers.servers import (
     item_filter,
     smtp_server,
 )
+from tests.web.conftest import digest, log_in, nav_links, open_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 20_000  # generous: these run beside other suites on a busy machine
 SHOTS = Path("/tmp/vigil-web-events")
 DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
-expect.set_options(timeout=TIMEOUT_MS)
 
 
-# -- browser, device and helpers ---------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Session:
-    """One browser context with a page that fails the test on script errors."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.set_default_timeout(TIMEOUT_MS)
-        self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def close(self) -> None:
-        self.context.close()
-        assert not self.errors, self.errors
-
-
-@pytest.fixture
-def session(browser: Browser) -> Iterator[Session]:
-    s = Session(browser)
-    yield s
-    s.close()
-
-
+# -- the device and helpers ---------------------------------------------------------------
 @pytest.fixture
 def w401(tmp_path: Path) -> Iterator[LiveDevice]:
     server = start_live(tmp_path / "w401-data", "w401")
@@ -78,36 +44,6 @@ def w401(tmp_path: Path) -> Iterator[LiveDevice]:
         yield server
     finally:
         server.stop()
-
-
-def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:
-    return httpx.DigestAuth(user, password)
-
-
-def log_in(page: Page, server: LiveDevice, user: str = ADMIN[0], password: str = ADMIN[1]) -> None:
-    page.goto(server.http + "/")
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Username", exact=True).fill(user)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-
-
-def open_page(page: Page, title: str) -> None:
-    page.locator("#nav").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
-
-
-def nav_links(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("#nav a").all_inner_texts()]
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def get_ports(server: LiveDevice) -> dict[str, dict]:
@@ -223,7 +159,7 @@ def test_lamp_lights_when_the_window_is_opened(w401: LiveDevice, session: Sessio
     expect(page.locator("#io-live")).to_have_text("Live")
     expect(lamp).to_have_attribute("data-active", "false")
     simulate_input(w401, 0, "open")
-    wait_for(lambda: get_ports(w401)["1"]["state"] == "closed", what="the lamp output to close")
+    wait_until(lambda: get_ports(w401)["1"]["state"] == "closed", 10, "the lamp output to close")
     expect(window).to_have_attribute("data-active", "true")
     expect(lamp).to_have_attribute("data-active", "true")
     expect(lamp).to_contain_text("Closed circuit")
@@ -288,7 +224,7 @@ def test_email_recipient_test_button(w401: LiveDevice, session: Session) -> None
         dialog.get_by_label("Encryption").select_option(label="None")
         dialog.get_by_role("button", name="Test").click()
         expect(dialog.locator(".message.ok")).to_contain_text("The test message was delivered to Guard mail")
-        wait_for(lambda: len(mail.messages) == 1, what="the test mail")
+        wait_until(lambda: len(mail.messages) == 1, 10, "the test mail")
         sender, to, message = mail.messages[0]
         assert sender == "w401@example.com" and to == ["guard@example.com"]
         assert message["Subject"] == "Vigil test message"
@@ -311,7 +247,7 @@ def test_email_recipient_test_button(w401: LiveDevice, session: Session) -> None
         # The list's Test button tests the stored recipient.
         row.get_by_role("button", name="Test recipient Guard mail").click()
         expect(page.locator("#page-events .message.ok")).to_contain_text("delivered to Guard mail")
-        wait_for(lambda: len(mail.messages) == 2, what="the second test mail")
+        wait_until(lambda: len(mail.messages) == 2, 10, "the second test mail")
 
     stored = soap(w401, "<aa:GetRecipientConfigurations/>").findall(
         "aa:RecipientConfigurations/aa:RecipientConfiguration", NS)
@@ -455,70 +391,62 @@ def test_manual_triggers_and_roles(w401: LiveDevice, browser: Browser) -> None:
 
 
 # -- MQTT against a real broker ------------------------------------------------------------------
-def test_mqtt_client_connects_and_reports_failures(w401: LiveDevice, session: Session, tmp_path: Path) -> None:
-    from tests.peers.mosquitto import MOSQUITTO, PASSWORD, USER, Broker, make_certs
+def test_mqtt_client_connects_and_reports_failures(w401: LiveDevice, session: Session, broker: Broker) -> None:
+    page = session.page
+    log_in(page, w401)
+    open_page(page, "MQTT")
+    status = page.locator("#mqtt-status")
+    expect(status).to_contain_text("turned off")
+    form = page.locator("#mqtt-broker-form")
+    protocol = form.get_by_label("Protocol", exact=True)
+    port = form.get_by_label("Port", exact=True)
+    protocol.select_option(label="MQTT over SSL")
+    expect(port).to_have_value("8883")
+    expect(form.get_by_label("ALPN protocol")).to_be_visible()
+    protocol.select_option(label="MQTT over TCP")
+    expect(port).to_have_value("1883")
+    expect(form.get_by_label("ALPN protocol")).to_be_hidden()
 
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed (make debs installs it)")
-    broker = Broker(tmp_path / "broker", make_certs(tmp_path / "certs")).start()
-    try:
-        page = session.page
-        log_in(page, w401)
-        open_page(page, "MQTT")
-        status = page.locator("#mqtt-status")
-        expect(status).to_contain_text("turned off")
-        form = page.locator("#mqtt-broker-form")
-        protocol = form.get_by_label("Protocol", exact=True)
-        port = form.get_by_label("Port", exact=True)
-        protocol.select_option(label="MQTT over SSL")
-        expect(port).to_have_value("8883")
-        expect(form.get_by_label("ALPN protocol")).to_be_visible()
-        protocol.select_option(label="MQTT over TCP")
-        expect(port).to_have_value("1883")
-        expect(form.get_by_label("ALPN protocol")).to_be_hidden()
+    form.get_by_label("Host").fill("127.0.0.1")
+    port.fill(str(broker.tcp))
+    form.get_by_label("Username").fill(USER)
+    form.get_by_label("Password", exact=True).fill("not-the-password")
+    form.get_by_label("Client ID").fill("Port 1")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".message.ok")).to_contain_text("saved")
+    page.get_by_role("button", name="Connect").click()
+    expect(status).to_have_attribute("data-state", re.compile("failed|disconnected"))
+    expect(status).to_contain_text(re.compile("refused|not authori[sz]ed|password", re.I))
+    shot(page, "mqtt-failed")
 
-        form.get_by_label("Host").fill("127.0.0.1")
-        port.fill(str(broker.tcp))
-        form.get_by_label("Username").fill(USER)
-        form.get_by_label("Password", exact=True).fill("not-the-password")
-        form.get_by_label("Client ID").fill("Port 1")
-        form.get_by_role("button", name="Save").click()
-        expect(form.locator(".message.ok")).to_contain_text("saved")
-        page.get_by_role("button", name="Connect").click()
-        expect(status).to_have_attribute("data-state", re.compile("failed|disconnected"))
-        expect(status).to_contain_text(re.compile("refused|not authori[sz]ed|password", re.I))
-        shot(page, "mqtt-failed")
+    form.get_by_label("Password", exact=True).fill(PASSWORD)
+    form.get_by_role("button", name="Save").click()
+    expect(status).to_have_attribute("data-state", "connected")
+    expect(status).to_contain_text(f"Connected to 127.0.0.1:{broker.tcp}")
+    shot(page, "mqtt-connected")
 
-        form.get_by_label("Password", exact=True).fill(PASSWORD)
-        form.get_by_role("button", name="Save").click()
-        expect(status).to_have_attribute("data-state", "connected")
-        expect(status).to_contain_text(f"Connected to 127.0.0.1:{broker.tcp}")
-        shot(page, "mqtt-connected")
+    # Publication and a subscription are saved through event.cgi.
+    page.get_by_role("button", name="+ Add condition").click()
+    page.get_by_label("Condition 1", exact=True).select_option(label="I/O: Digital I/O port")
+    page.get_by_label("Retain of condition 1").select_option("property")
+    page.locator("#mqtt-publication-card").get_by_role("button", name="Save").click()
+    expect(page.locator("#mqtt-publication-card .message.ok")).to_be_visible()
+    page.get_by_role("button", name="+ Add subscription").click()
+    page.get_by_label("Subscription filter 1").fill("Motion")
+    page.get_by_label("Subscription type 1").select_option("stateful")
+    page.locator("#mqtt-subscriptions-card").get_by_role("button", name="Save").click()
+    expect(page.locator("#mqtt-subscriptions-card .message.ok")).to_be_visible()
+    r = httpx.post(w401.http + "/axis-cgi/mqtt/event.cgi", auth=digest(),
+                   json={"apiVersion": "1.2", "method": "getEventPublicationConfig"})
+    assert r.json()["data"]["eventPublicationConfig"]["eventFilterList"] == [
+        {"topicFilter": "onvif:Device/axis:IO/Port", "qos": 0, "retain": "property"}]
+    r = httpx.post(w401.http + "/axis-cgi/mqtt/event.cgi", auth=digest(),
+                   json={"apiVersion": "1.2", "method": "getMqttSubscriptionConfig"})
+    assert r.json()["data"]["mqttSubscriptionConfig"]["mqttFilterList"] == [
+        {"topicFilter": "Motion", "useDeviceTopicPrefix": False, "qos": 0, "isStateData": True}]
 
-        # Publication and a subscription are saved through event.cgi.
-        page.get_by_role("button", name="+ Add condition").click()
-        page.get_by_label("Condition 1", exact=True).select_option(label="I/O: Digital I/O port")
-        page.get_by_label("Retain of condition 1").select_option("property")
-        page.locator("#mqtt-publication-card").get_by_role("button", name="Save").click()
-        expect(page.locator("#mqtt-publication-card .message.ok")).to_be_visible()
-        page.get_by_role("button", name="+ Add subscription").click()
-        page.get_by_label("Subscription filter 1").fill("Motion")
-        page.get_by_label("Subscription type 1").select_option("stateful")
-        page.locator("#mqtt-subscriptions-card").get_by_role("button", name="Save").click()
-        expect(page.locator("#mqtt-subscriptions-card .message.ok")).to_be_visible()
-        r = httpx.post(w401.http + "/axis-cgi/mqtt/event.cgi", auth=digest(),
-                       json={"apiVersion": "1.2", "method": "getEventPublicationConfig"})
-        assert r.json()["data"]["eventPublicationConfig"]["eventFilterList"] == [
-            {"topicFilter": "onvif:Device/axis:IO/Port", "qos": 0, "retain": "property"}]
-        r = httpx.post(w401.http + "/axis-cgi/mqtt/event.cgi", auth=digest(),
-                       json={"apiVersion": "1.2", "method": "getMqttSubscriptionConfig"})
-        assert r.json()["data"]["mqttSubscriptionConfig"]["mqttFilterList"] == [
-            {"topicFilter": "Motion", "useDeviceTopicPrefix": False, "qos": 0, "isStateData": True}]
-
-        page.get_by_role("button", name="Disconnect").click()
-        expect(status).to_contain_text("turned off")
-    finally:
-        broker.stop()
+    page.get_by_role("button", name="Disconnect").click()
+    expect(status).to_contain_text("turned off")
 
 
 # -- every page in both themes ---------------------------------------------------------------------

@@ -13,51 +13,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ADMIN, ROLE_USERS
+from tests.peers.browser import Session
 from tests.recording.live import Recorded, decode_errors
+from tests.web.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 H264 = 'video/mp4; codecs="avc1.42E01E"'
 VIDEO_STATE = """() => { const v = document.getElementById('playback-video');
   return {time: v.currentTime, ready: v.readyState, error: v.error ? v.error.code : null, duration: v.duration,
           paused: v.paused, src: v.currentSrc}; }"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, errors
-
-
-def log_in(page: Page, rec: Recorded, user: str, password: str) -> None:
-    page.goto(rec.base + "/")
-    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.get_by_label("Username", exact=True).fill(user)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    session = Session(browser, accept_downloads=True)
+    yield session.page
+    session.close()
 
 
 def wait_video(page: Page, predicate, timeout: float = 20.0) -> dict:
@@ -73,7 +48,7 @@ def wait_video(page: Page, predicate, timeout: float = 20.0) -> dict:
 
 
 def test_play_export_and_delete_in_the_browser(recorded: Recorded, page: Page, tmp_path: Path) -> None:
-    log_in(page, recorded, *ADMIN)
+    log_in(page, recorded.server, *ADMIN)
     # Status: the ongoing continuous recording of the test camera.
     ongoing = page.locator("#ongoing-recordings")
     expect(ongoing).to_be_visible()
@@ -144,7 +119,7 @@ def test_play_export_and_delete_in_the_browser(recorded: Recorded, page: Page, t
 
 
 def test_viewers_play_but_cannot_export_or_delete(recorded: Recorded, page: Page) -> None:
-    log_in(page, recorded, *ROLE_USERS["viewer"])
+    log_in(page, recorded.server, *ROLE_USERS["viewer"])
     page.goto(recorded.base + "/#/recordings")
     row = page.locator(f'tr[data-recording="{recorded.main}"]')
     expect(row.get_by_role("button", name="Play")).to_be_visible()
@@ -166,7 +141,7 @@ def test_viewers_play_but_cannot_export_or_delete(recorded: Recorded, page: Page
 
 
 def test_the_filter_narrows_the_list(recorded: Recorded, page: Page) -> None:
-    log_in(page, recorded, *ADMIN)
+    log_in(page, recorded.server, *ADMIN)
     page.goto(recorded.base + "/#/recordings")
     expect(page.locator(f'tr[data-recording="{recorded.main}"]')).to_be_visible()
     page.get_by_label("Type").select_option("continuous")

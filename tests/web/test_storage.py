@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import LiveDevice, create_admin_live, start_live
-from tests.web.test_browser import Session, browser, digest, log_in  # noqa: F401 - fixtures
+from tests.peers.browser import Session
+from tests.web.conftest import digest, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +32,7 @@ def storage(server: LiveDevice, method: str, **params) -> dict:
     return r.json()
 
 
-def test_storage_page_follows_the_drives_and_runs_tools(recorder: LiveDevice, browser: Browser) -> None:  # noqa: F811
+def test_storage_page_follows_the_drives_and_runs_tools(recorder: LiveDevice, browser: Browser) -> None:
     session = Session(browser)
     page = session.page
     try:
@@ -81,8 +82,8 @@ def test_storage_page_follows_the_drives_and_runs_tools(recorder: LiveDevice, br
         session.close()
 
 
-def test_storage_page_encrypts_changes_the_password_and_mounts_with_it(recorder: LiveDevice,  # noqa: F811
-                                                                       browser: Browser) -> None:  # noqa: F811
+def test_storage_page_encrypts_changes_the_password_and_mounts_with_it(recorder: LiveDevice,
+                                                                       browser: Browser) -> None:
     session = Session(browser)
     page = session.page
     try:

@@ -1,0 +1,52 @@
+"""Fixtures of the web page tests (tests/peers/browser.py's Chromium): `browser`, one per
+module, and `session`, a fresh browser context per test; and what the tests do on a page:
+log in, open a page of the menu, read the menu."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import ADMIN, LiveDevice
+from tests.peers.browser import Session, chromium
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def session(browser: Browser) -> Iterator[Session]:
+    s = Session(browser)
+    yield s
+    s.close()
+
+
+def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:
+    return httpx.DigestAuth(user, password)
+
+
+def log_in(page: Page, server: LiveDevice, user: str = ADMIN[0], password: str = ADMIN[1]) -> None:
+    """Log in on the device's own page (opened unless the page shows the device already)."""
+    if not page.url.startswith(server.http):
+        page.goto(server.http + "/")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Username", exact=True).fill(user)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("main h1")).to_be_visible()
+
+
+def open_page(page: Page, title: str) -> None:
+    page.locator("#nav").get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+
+
+def nav_links(page: Page) -> list[str]:
+    return [t.strip() for t in page.locator("#nav a").all_inner_texts()]
