@@ -13,7 +13,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bench.fuzz import SAMPLE_PER_TARGET, Answer, Options, discover, report, walk, walk_profile
+from bench.fuzzing.answers import Answer
+from bench.fuzzing.report import report
+from bench.fuzzing.targets import discover
+from bench.fuzzing.values import SAMPLE_PER_TARGET
+from bench.fuzzing.walk import Options, walk, walk_profile
 from tests.conftest import make_device
 from vigil.core.auth import Principal
 from vigil.core.clock import FakeClock
