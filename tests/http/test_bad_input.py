@@ -296,3 +296,13 @@ async def test_logs_and_report_malformed(admin):
 async def test_admin_fixture_sanity(admin):
     # The fixtures above rely on the admin client; make sure it really is the administrator.
     assert (await admin.get("/axis-cgi/usergroup.cgi")).text.startswith(ADMIN[0] + "\n")
+
+
+async def test_a_literal_path_answers_its_methods_and_refuses_others(admin) -> None:
+    # Literal paths are dispatched by one lookup (LiteralPaths): a known path with another
+    # method is 405, a path no endpoint has is 404, as with Starlette's own matching.
+    assert (await admin.post("/axis-cgi/basicdeviceinfo.cgi", json={"apiVersion": "1.3",
+                                                                      "method": "getAllProperties"})).status_code == 200
+    assert (await admin.delete("/axis-cgi/basicdeviceinfo.cgi")).status_code == 405
+    assert (await admin.get("/axis-cgi/no-such.cgi")).status_code == 404
+    assert (await admin.get("/index.html")).status_code == 200  # a path with a parameter still matches
