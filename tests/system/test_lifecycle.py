@@ -11,7 +11,8 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.peers.processes import port_open
 from vigil.core.identity import Identity
 from vigil.core.params import ParamDef
 from vigil.core.vault import Vault, is_sealed
@@ -162,8 +163,9 @@ def test_restart_https_and_access_through(tmp_path):
         assert get(server, "/axis-cgi/usergroup.cgi", https=True).status_code == 200
         assert get(server, "/axis-cgi/usergroup.cgi").status_code == 200
 
-        # HTTPS turned off takes effect at the next restart: nothing listens on its port then.
+        # HTTPS turned off closes its port at once, and it stays closed over a restart.
         update(server, **{"HTTPS.Enabled": "no"})
+        wait_until(lambda: not port_open(server.https_port), 10, "the HTTPS port to close")
         cookies = login(server)
         assert get(server, "/axis-cgi/restart.cgi").status_code == 200
         wait_new_instance(server, cookies, https=False)

@@ -1,6 +1,7 @@
 """The parameter groups every device shows: Brand, Properties, Network, Time, HTTPS, System,
 RemoteService and StreamProfile, each parameter with the owner that makes it take effect
-(read-only ones are informational). The I/O groups are the io feature's (io/params.py)."""
+(read-only ones are informational). The I/O groups are the io feature's (io/params.py); the
+listeners' ports, HTTPS on or off and "allow access through" are the HTTP layer's (http/ports.py)."""
 
 from __future__ import annotations
 
@@ -104,8 +105,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
                  owner=applied("core.auth", "eventstream")),
-        ParamDef(n + "HTTP.Port", "80", "int", minimum=1, maximum=65535, check=checks.service_port,
-                 owner=pending("http", NETWORK, "The HTTP listener uses the port given to `vigil run`.")),
         # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
         # the next connection, without a restart.
         ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576, owner=limits),
@@ -117,9 +116,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "Resolver.ObtainFromDHCP", "yes", **YESNO, owner=net),
         ParamDef(n + "Resolver.NameServerList", "", check=checks.host_list, owner=net),
         ParamDef(n + "Resolver.Search", "", check=checks.hostname_or_empty, owner=net),
-        ParamDef(n + "RTSP.Enabled", "yes", **YESNO, owner=applied("eventstream")),
-        ParamDef(n + "RTSP.Port", "554", "int", minimum=1, maximum=65535,
-                 owner=pending("eventstream", NETWORK, "The RTSP server uses the port given to `vigil run`.")),
         ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous"), owner=applied("eventstream")),
         # Exhaustion limits of the RTSP metadata server, applied to the next connection.
         ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
@@ -153,11 +149,6 @@ def time_group() -> list[ParamDef]:
 
 def https_group() -> list[ParamDef]:
     return [
-        ParamDef("HTTPS.Enabled", "yes", **YESNO, owner=applied("http", note="at the next restart")),
-        ParamDef("HTTPS.Port", "443", "int", minimum=1, maximum=65535, check=checks.service_port,
-                 owner=pending("http", NETWORK, "The HTTPS listener uses the port given to `vigil run`.")),
-        ParamDef("HTTPS.AllowAccessThrough", "both", "enum", ("http", "https", "both"),
-                 owner=applied("http", "eventstream")),
         ParamDef("HTTPS.AllowTLS12", "yes", **YESNO, owner=applied("http", how="listener")),
     ]
 
