@@ -21,7 +21,7 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError:  # uvloop is an optional speed-up
         uvloop = None
     ports = Ports(http=args.http_port, https=args.https_port, rtsp=args.rtsp_port, test_cameras=args.test_cameras,
-                  host=args.host)
+                  host=args.host, snmp=args.snmp_port)
     print(f"vigil: {args.profile.upper()} on http://{args.host}:{ports.http} and "
           f"https://{args.host}:{ports.https}, data in {args.data}", flush=True)
     runner = uvloop.run if uvloop else asyncio.run
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--http-port", type=int, default=8080)
     run.add_argument("--https-port", type=int, default=8443)
     run.add_argument("--rtsp-port", type=int, default=8554)
+    run.add_argument("--snmp-port", type=int, default=161, help="UDP port of the SNMP agent (when SNMP is on)")
     run.add_argument("--test-cameras", type=int, default=0, metavar="N",
                      help="recorders: serve N built-in test cameras and record them")
     run.set_defaults(func=_run)
