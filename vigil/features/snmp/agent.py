@@ -40,6 +40,7 @@ PRIV = {"DES": config.USM_PRIV_CBC56_DES, "AES": config.USM_PRIV_CFB128_AES,
         # AES-192/256 with the key extension net-snmp uses (draft-blumenthal-aes-usm)
         "AES192": config.USM_PRIV_CFB192_AES_BLUMENTHAL, "AES256": config.USM_PRIV_CFB256_AES_BLUMENTHAL}
 EVERYTHING = (1, 3, 6, 1)
+SNMP_TRAP_ADDRESS_0 = (1, 3, 6, 1, 6, 3, 18, 1, 3, 0)
 V1, V2C, V3 = 1, 2, 3  # security models
 TRAP_TARGET, TRAP_PARAMS, TRAP_TAG, TRAP_NOTIFY, TRAP_SECURITY = "t0", "t0-params", "t0", "t0-notify", "trap"
 # Counters whose growth means a request failed authentication.
@@ -156,6 +157,8 @@ class Agent:
         # The trap community is only for sending: its transport tag matches no incoming transport.
         config.add_v1_system(eng, TRAP_SECURITY, cfg.trap_community, transportTag=TRAP_SECURITY)
         config.add_target_parameters(eng, TRAP_PARAMS, TRAP_SECURITY, "noAuthNoPriv", cfg.trap_version)
+        # pysnmp sends a notification only with objects the target's security name may be notified of
+        self._grant(eng, cfg.trap_version + 1, TRAP_SECURITY, "noAuthNoPriv", write=False, read=False)
         config.add_notification_target(eng, TRAP_NOTIFY, TRAP_PARAMS, TRAP_TAG, "trap")
         snmp_context = context.SnmpContext(eng)
         snmp_context.unregister_context_name(b"")
@@ -182,10 +185,11 @@ class Agent:
         config.add_vacm_view(eng, "none", "excluded", EVERYTHING, b"")
 
     @staticmethod
-    def _grant(eng: engine.SnmpEngine, model: int, name: str, level: str, write: bool) -> None:
+    def _grant(eng: engine.SnmpEngine, model: int, name: str, level: str, write: bool, read: bool = True) -> None:
         group = f"{name}-{model}"
         config.add_vacm_group(eng, group, model, name)
-        config.add_vacm_access(eng, group, b"", model, level, "exact", "all", "all" if write else "none", "all")
+        config.add_vacm_access(eng, group, b"", model, level, "exact", "all" if read else "none",
+                               "all" if write else "none", "all")
 
     def counter(self, name: str) -> int:
         found = self._counters.get(name)
@@ -259,7 +263,11 @@ class Agent:
             config.add_target_address(eng, TRAP_TARGET, udp.DOMAIN_NAME, (host, port), TRAP_PARAMS, tagList=TRAP_TAG)
         else:
             raise OSError(f"the agent listens on IPv6 only; it cannot send to {host}")
-        self._originator.send_varbinds(eng, TRAP_NOTIFY, None, "", varbinds)
+        if self.cfg.trap_version == 0 and self.sock is not None and self.sock.family == socket.AF_INET:
+            agent_address = self.sock.getsockname()[0]
+            if agent_address != "0.0.0.0":  # the v1 Trap-PDU's agent-addr (pysnmp takes it from snmpTrapAddress)
+                varbinds = [*varbinds, (SNMP_TRAP_ADDRESS_0, rfc1902.IpAddress(agent_address))]
+        self._originator.send_varbinds(eng, TRAP_NOTIFY, None, b"", varbinds)  # bytes: the VACM context map is keyed by bytes
         self.stats.traps_sent += 1
 
     def close(self) -> None:
