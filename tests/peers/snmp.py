@@ -55,6 +55,13 @@ async def tool(*args: str, timeout: float = 20.0) -> Result:
     return Result(process.returncode or 0, out.decode(errors="replace"))
 
 
+def tool_sync(*args: str, timeout: float = 20.0) -> Result:
+    """`tool` for code that runs no event loop of its own (or one it cannot wait in: Playwright)."""
+    done = subprocess.run([args[0], "-On", "-r", "0", "-t", "1", *args[1:]], capture_output=True, text=True,
+                          env=TOOL_ENV, timeout=timeout)
+    return Result(done.returncode, done.stdout + done.stderr)
+
+
 def v2c(community: str, port: int) -> list[str]:
     return ["-v2c", "-c", community, f"127.0.0.1:{port}"]
 
