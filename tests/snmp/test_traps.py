@@ -40,6 +40,18 @@ async def test_cold_start_when_the_device_starts(tmp_path: Path, trapd: Snmptrap
         assert trapd.count(WARM) == 0
 
 
+async def test_alarms_active_at_start_follow_the_cold_start(tmp_path: Path, trapd: Snmptrapd) -> None:
+    device, port = snmp_device(tmp_path)
+    device.params.update([("SNMP.Enabled", "yes"), ("SNMP.V2c", "yes"), ("SNMP.Trap.Enabled", "yes"),
+                          ("SNMP.Trap.T0.ColdStart.Enabled", "yes"), ("Storage.S0.Locked", "yes"),
+                          ("SNMP.Trap.T0.Address", f"127.0.0.1:{trapd.port}")], Role.ADMIN, "root")
+    async with serving(device, port):
+        await eventually(lambda: trapd.count(ALARM_NEW), 10, "an alarmNew trap for the write-protected disk")
+        text = trapd.text()
+        assert text.index(COLD) < text.index(ALARM_NEW)
+        assert "Check the RAID_DISK storage device" in text
+
+
 async def test_warm_start_when_the_settings_change(agent: Agent, trapd: Snmptrapd) -> None:
     await traps_to(agent, trapd, restart=True, SNMP__V1ReadCommunity="public2")
     await eventually(lambda: trapd.count(WARM), 10, "a warmStart trap")

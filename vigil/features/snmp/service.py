@@ -177,6 +177,9 @@ class SnmpService:
         self.queue = asyncio.Queue(QUEUE_SIZE)
         sender = asyncio.create_task(self._send_traps())
         subscription = self.bus.subscribe(self._on_event)
+        for topic in (DISRUPTION, RAID, ALERT, NETWORK_LOST):  # what was published before: the state to start from
+            for event in self.bus.states(topic):
+                self._on_event(event)  # no agent yet: recorded, not sent
         try:
             await self._start(cold=True)
             while True:
