@@ -53,6 +53,7 @@ class Ports:
     http: int = 8080
     https: int = 8443
     rtsp: int = 8554
+    snmp: int = 161  # the SNMP agent's UDP port
     test_cameras: int = 0  # recorders: built-in test cameras to serve and record
     host: str = "0.0.0.0"
 

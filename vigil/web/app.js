@@ -10,6 +10,7 @@ import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
+import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
@@ -22,6 +23,7 @@ const PAGES = [
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
+  { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
