@@ -8,6 +8,7 @@ import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
+import { discoveryPanel } from "./network-discovery.js";
 import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
 import statusPage from "./page-status.js";
@@ -23,6 +24,7 @@ const PAGES = [
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
+  { id: "discovery", title: "Discovery", role: "admin", render: (container, app) => discoveryPanel(app, container) },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
   { id: "maintenance", title: "Maintenance", role: "admin", render: maintenancePage },
