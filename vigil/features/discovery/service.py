@@ -35,6 +35,7 @@ from vigil.features.discovery.const import (
     WSD_ENABLED,
 )
 from vigil.features.discovery.interfaces import Interface, interfaces_for
+from vigil.features.discovery.lldp import Lldp
 from vigil.features.discovery.mdns import Bonjour
 from vigil.features.discovery.model import Facts, Settings
 from vigil.features.discovery.ssdp import Upnp
@@ -75,8 +76,9 @@ class DiscoveryService:
         self.bonjour = Bonjour(self.facts)
         self.upnp = Upnp(self.facts, start_id)
         self.wsdiscovery = WsDiscovery(self.facts, start_id)
+        self.lldp = Lldp(self.facts)
         self.announcers: dict[str, Announcer] = announcers or {
-            "bonjour": self.bonjour, "upnp": self.upnp, "wsdiscovery": self.wsdiscovery}
+            "bonjour": self.bonjour, "upnp": self.upnp, "wsdiscovery": self.wsdiscovery, "lldp": self.lldp}
         self.states = {name: State() for name in self.announcers}
         self._running: dict[str, tuple] = {}  # name -> what it runs with
         self._interfaces: tuple[Interface, ...] | None = None  # set by the network settings
