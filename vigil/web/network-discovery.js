@@ -27,7 +27,7 @@ function stateText(entry, interfaces) {
     case "off":
       return "Off: announces nothing and answers nothing";
     case "no-interface":
-      return "On, but there is no network interface to announce on (the device listens on loopback only)";
+      return "On, but there is no network interface to announce on (the device listens on loopback only, or the network settings give none)";
     case "failed":
       return `Cannot start: ${entry.error || "unknown reason"}`;
     default:
