@@ -20,7 +20,7 @@ from vigil.device import Device
 
 pytestmark = pytest.mark.browser
 
-ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Accounts", "Plain config", "Logs", "Maintenance")
+ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Accounts", "Discovery", "Plain config", "Logs", "Maintenance")
 
 
 def param(server: LiveDevice, name: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import events, eventstream, io, mqtt, notify, recording, snmp, storage
+from vigil.features import discovery, events, eventstream, io, mqtt, notify, recording, snmp, storage
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
+    Feature("discovery", discovery.register),
 )
 
 

@@ -8,6 +8,7 @@ import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
+import { discoveryPanel } from "./network-discovery.js";
 import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
 import snmpPage from "./page-snmp.js";
@@ -25,6 +26,7 @@ const PAGES = [
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
+  { id: "discovery", title: "Discovery", role: "admin", render: (container, app) => discoveryPanel(app, container) },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
   { id: "maintenance", title: "Maintenance", role: "admin", render: maintenancePage },

@@ -79,7 +79,6 @@ BY_HTTP = applied("http")
 def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     n = "Network."
     host = f"vigil-{identity.serial.lower()}"
-    friendly = f"{profile.short_name} - {identity.serial}"
     net = pending(LATER_NETWORK, NETWORK)
     dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
@@ -97,10 +96,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
             "first HTTPS certificate; the device does not take the name on the network.")),
         ParamDef(n + "Enabled", "yes", **YESNO, owner=net),
         live(n + "eth0.MACAddress", lambda: identity.mac),
-        ParamDef(n + "Bonjour.Enabled", "yes", **YESNO, owner=net),
-        ParamDef(n + "Bonjour.FriendlyName", friendly, maxlen=63, owner=net),
-        ParamDef(n + "UPnP.Enabled", "yes", **YESNO, owner=net),
-        ParamDef(n + "UPnP.FriendlyName", friendly, maxlen=63, owner=net),
         ParamDef(n + "FTP.Enabled", "no", **YESNO, owner=net),
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
