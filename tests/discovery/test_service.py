@@ -4,6 +4,8 @@ loopback announces nothing (there is no local network there)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -100,7 +102,7 @@ async def test_a_protocol_that_cannot_start_is_reported_logged_once_and_retried(
 
 
 async def test_on_loopback_nothing_is_announced_and_the_status_says_why(device: Device) -> None:
-    device.ports.host = "127.0.0.1"
+    device.listening.host = "127.0.0.1"
     service = device.features[DISCOVERY_SERVICE]
     assert interfaces_for("127.0.0.1") == [] and interfaces_for("localhost") == []
     await service.reconcile()
@@ -115,7 +117,7 @@ async def test_on_loopback_nothing_is_announced_and_the_status_says_why(device: 
 async def test_the_network_settings_choose_the_interfaces(device: Device) -> None:
     recorder = Recorder("bonjour")
     service = DiscoveryService(device, {"bonjour": recorder})
-    device.ports.host = "127.0.0.1"
+    device.listening.host = "127.0.0.1"
     service.use_interfaces([Interface("eth9", "192.0.2.50")])
     assert service.read_settings().interfaces == (Interface("eth9", "192.0.2.50"),)
     service.use_interfaces(None)
@@ -140,3 +142,12 @@ async def test_the_upnp_description_is_anonymous_and_gone_when_upnp_is_off(devic
     setting(device, "Network.UPnP.Enabled", "no")
     assert (await anon.get("/rootdesc1.xml")).status_code == 404
     assert (await anon.get("/scpd_basic.xml")).status_code == 404
+
+
+async def test_the_announced_port_follows_the_http_port(device: Device) -> None:
+    """The announcements name where the web server serves now, not the port it started on."""
+    service = device.features[DISCOVERY_SERVICE]
+    service._wake = asyncio.Event()
+    setting(device, "Network.HTTP.Port", "8099")
+    assert service._wake.is_set()
+    assert service.read_settings().http_port == 8099 != device.ports.http

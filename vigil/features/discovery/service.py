@@ -40,6 +40,7 @@ from vigil.features.discovery.mdns import Bonjour
 from vigil.features.discovery.model import Facts, Settings
 from vigil.features.discovery.ssdp import Upnp
 from vigil.features.discovery.wsdiscovery import WsDiscovery
+from vigil.http.ports import HTTP_PORT
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -70,7 +71,7 @@ class DiscoveryService:
     def __init__(self, device: Device, announcers: dict[str, Announcer] | None = None) -> None:
         self.params = device.params
         self.logs = device.logs
-        self.ports = device.ports
+        self.listening = device.listening  # where the web server serves now: it is announced
         self.facts = Facts.of(device.profile, device.identity)
         start_id = int(time.time()) & 0x7FFFFFFF
         self.bonjour = Bonjour(self.facts)
@@ -82,14 +83,16 @@ class DiscoveryService:
         self.states = {name: State() for name in self.announcers}
         self._running: dict[str, tuple] = {}  # name -> what it runs with
         self._interfaces: tuple[Interface, ...] | None = None  # set by the network settings
-        self._default_interfaces: Callable[[], list[Interface]] = lambda: interfaces_for(self.ports.host)
+        self._default_interfaces: Callable[[], list[Interface]] = lambda: interfaces_for(self.listening.host)
         self._wake: asyncio.Event | None = None
         self.settings: Settings | None = None
 
     # -- what other parts call ----------------------------------------------------------
     def on_params(self, changes: list[Change], actor: str) -> None:
         """The tree's listener: a discovery setting changed."""
-        if any(c.name in SETTINGS for c in changes):
+        # The HTTP port too: the announcements name it, and the listener has moved by now
+        # (vigil/http/ports.py follows the tree before any feature does).
+        if any(c.name in SETTINGS or c.name == HTTP_PORT for c in changes):
             self.refresh()
 
     def refresh(self) -> None:
@@ -106,7 +109,7 @@ class DiscoveryService:
     def read_settings(self) -> Settings:
         p = self.params
         interfaces = self._interfaces if self._interfaces is not None else tuple(self._default_interfaces())
-        return Settings(interfaces=interfaces, http_port=self.ports.http, host_name=p.get(HOST_NAME),
+        return Settings(interfaces=interfaces, http_port=self.listening.http, host_name=p.get(HOST_NAME),
                         bonjour=p.get_bool(BONJOUR_ENABLED), bonjour_name=p.get(BONJOUR_NAME),
                         upnp=p.get_bool(UPNP_ENABLED), upnp_name=p.get(UPNP_NAME),
                         wsdiscovery=p.get_bool(WSD_ENABLED), lldp=p.get_bool(LLDP_ENABLED))
