@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import os
 import select
@@ -25,6 +26,7 @@ import socket
 import ssl
 import struct
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,17 +131,27 @@ def session_from(records: list[tuple[int, bool, bytes]], ke_host: str) -> tuple[
 
 
 # -- key establishment (blocking: runs in a worker thread) ---------------------------------
+def _load(path: Path) -> list[x509.Certificate]:
+    try:
+        with warnings.catch_warnings():  # system bundles hold a few certificates older rules allowed
+            warnings.simplefilter("ignore")
+            return x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise NtsError(f"the CA certificate {path.name} cannot be read ({err})") from None
+
+
+@functools.cache
+def _system_authorities() -> tuple[x509.Certificate, ...]:
+    paths = ssl.get_default_verify_paths()
+    for name in (paths.cafile, paths.openssl_cafile):
+        if name and Path(name).is_file():
+            return tuple(_load(Path(name)))
+    return ()
+
+
 def trusted_certificates(ca_files: list[Path]) -> list[x509.Certificate]:
     """The CA certificates to trust: those given, else the system's trust store."""
-    if not ca_files:
-        paths = ssl.get_default_verify_paths()
-        ca_files = [Path(p) for p in (paths.cafile, paths.openssl_cafile) if p and Path(p).is_file()][:1]
-    found: list[x509.Certificate] = []
-    for path in ca_files:
-        try:
-            found += x509.load_pem_x509_certificates(path.read_bytes())
-        except (OSError, ValueError) as err:
-            raise NtsError(f"the CA certificate {path.name} cannot be read ({err})") from None
+    found = [cert for path in ca_files for cert in _load(path)] if ca_files else list(_system_authorities())
     if not found:
         raise NtsError("no trusted CA certificate to check the NTS-KE server with")
     return found
@@ -150,6 +162,18 @@ def _subject(host: str) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
         return x509.DNSName(host)
+
+
+def verify_names(chain: list[x509.Certificate], authorities: list[x509.Certificate], server: Server) -> None:
+    """The server's certificate chains to `authorities` and names the host it was reached as
+    (OpenSSL checked the chain; it does not check the name)."""
+    if not chain:
+        raise NtsError(f"{server} sent no certificate")
+    try:
+        verifier = PolicyBuilder().store(Store(authorities)).build_server_verifier(_subject(server.host))
+        verifier.verify(chain[0], chain[1:])
+    except VerificationError as err:
+        raise NtsError(f"the certificate of {server} is not trusted for that name ({err})") from None
 
 
 def _until(deadline: float, sock: socket.socket, operation):  # noqa: ANN001, ANN202 - one of pyOpenSSL's calls
@@ -193,14 +217,7 @@ def key_exchange(server: Server, ca_files: list[Path], timeout: float) -> KeySes
             raise NtsError(f"the TLS handshake with the NTS-KE server {server} failed ({_ssl_reason(err)})") from None
         if connection.get_alpn_proto_negotiated() != ALPN:
             raise NtsError(f"{server} does not speak NTS-KE (no ALPN {ALPN.decode()})")
-        chain = connection.get_peer_cert_chain(as_cryptography=True) or []
-        if not chain:
-            raise NtsError(f"{server} sent no certificate")
-        try:
-            verifier = PolicyBuilder().store(Store(authorities)).build_server_verifier(_subject(server.host))
-            verifier.verify(chain[0], chain[1:])
-        except VerificationError as err:
-            raise NtsError(f"the certificate of {server} is not trusted for that name ({err})") from None
+        verify_names(connection.get_peer_cert_chain(as_cryptography=True) or [], authorities, server)
         _until(deadline, sock, lambda: connection.sendall(ke_request()))
         answer = b""
         while True:
