@@ -208,3 +208,56 @@ async def test_param_cgi_checks_time_zone_names(device, admin):
     r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Time.TimeZone": "America/Sao_Paulo"})
     assert r.text == "OK\r\n"
     assert (await call(admin, "getDateTimeInfo"))["data"]["localDateTime"] == "2023-11-14T19:13:20-03:00"
+
+
+async def test_a_posix_zone_and_its_dst_flag_give_the_local_time(device, admin, clock):
+    clock.set_time(datetime(2030, 7, 1, 12, tzinfo=UTC).timestamp())
+    tz = "CET-1CEST,M3.5.0,M10.5.0/3"
+    body = await call(admin, "setPosixTimeZone", {"posixTimeZone": tz, "enableDst": True})  # VAPIX's name
+    assert body["data"] == {"posixTimeZone": tz, "dstEnabled": True}
+    assert (await call(admin, "getDateTimeInfo"))["data"]["localDateTime"] == "2030-07-01T14:00:00+02:00"
+    assert device.schedules.local_now() == datetime(2030, 7, 1, 14)  # schedules plan in the same zone
+    await call(admin, "setPosixTimeZone", {"posixTimeZone": tz, "enableDst": False})
+    assert (await call(admin, "getDateTimeInfo"))["data"]["localDateTime"] == "2030-07-01T13:00:00+01:00"
+    assert device.schedules.local_now() == datetime(2030, 7, 1, 13)
+
+
+async def test_reset_time_zone(device, admin):
+    await call(admin, "setTimeZone", {"timeZone": "Asia/Tokyo"})
+    assert (await call(admin, "resetTimeZone", version="1.1"))["data"] == {"status": "success"}
+    data = (await call(admin, "getDateTimeInfo"))["data"]
+    assert (data["timeZone"], data["posixTimeZone"], data["localDateTime"]) == (
+        "Etc/UTC", "UTC0", "2023-11-14T22:13:20+00:00")
+    assert "user=root set root.Time.TimeZone=Etc/UTC" in device.logs.text("audit")
+
+
+async def test_param_cgi_keeps_one_local_zone(device, admin):
+    """param.cgi writes the three parameters one by one: an IANA zone brings its POSIX rule, a
+    POSIX rule alone takes the IANA zone's place."""
+    r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Time.TimeZone": "Europe/Paris"})
+    assert r.text == "OK\r\n"
+    assert device.params.get("Time.POSIXTimeZone") == "CET-1CEST,M3.5.0,M10.5.0/3"
+    r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Time.POSIXTimeZone": "<+0330>-3:30"})
+    assert r.text == "OK\r\n" and device.params.get("Time.TimeZone") == ""
+    data = (await call(admin, "getDateTimeInfo"))["data"]
+    assert "timeZone" not in data and data["localDateTime"] == "2023-11-15T01:43:20+03:30"
+    r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Time.POSIXTimeZone": "CET-1;x"})
+    assert r.text.startswith("# Error: Error setting 'root.Time.POSIXTimeZone'")
+
+
+async def test_the_other_setters_need_admin_too(device):
+    for role in ("viewer", "operator"):
+        async with client_as(device, role) as c:
+            for method, params in (("setPosixTimeZone", {"posixTimeZone": "CET-1"}), ("resetTimeZone", {})):
+                r = await c.post(TIME, json={"apiVersion": "1.1", "method": method, "params": params})
+                assert r.status_code == 403, (role, method)
+    assert device.params.get("Time.POSIXTimeZone") == "UTC0"
+
+
+async def test_notification_texts_use_the_posix_zone(device, admin):
+    from vigil.features.notify.templates import device_values, render
+
+    await call(admin, "setPosixTimeZone", {"posixTimeZone": "<-03>3", "enableDst": False})
+    values = device_values(device)
+    assert values["timezone"] == "<-03>3"
+    assert render("{time.local}", None, values).endswith("-03:00")
