@@ -20,7 +20,7 @@ from vigil.device import Device
 
 pytestmark = pytest.mark.browser
 
-ADMIN_PAGES = ("Events", "MQTT", "Accounts", "Plain config", "Logs", "Maintenance")
+ADMIN_PAGES = ("Events", "MQTT", "Time and location", "Accounts", "Plain config", "Logs", "Maintenance")
 
 
 def param(server: LiveDevice, name: str) -> str:

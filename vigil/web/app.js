@@ -12,6 +12,7 @@ import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
+import timePage from "./page-time.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
@@ -22,6 +23,7 @@ const PAGES = [
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
+  { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
