@@ -19,6 +19,7 @@ from vigil.core.vault import Vault, is_sealed
 from vigil.device import CERT_FILE, DB_FILE, IDENTITY_FILE, KEY_FILE
 from vigil.features.system import param_groups as groups
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
+from vigil.features.timesync.params import param_defs as time_defs
 from vigil.profiles import load_profile
 
 AUTH = httpx.BasicAuth(*ADMIN)
@@ -86,7 +87,7 @@ def wait_new_instance(server: LiveDevice, cookies: httpx.Cookies, timeout: float
 def platform_defs(server: LiveDevice) -> list[ParamDef]:
     profile = load_profile(server.profile)
     identity = Identity.load(server.data / IDENTITY_FILE)
-    defs = (groups.network(profile, identity) + groups.time_group() + groups.https_group() + groups.system_group()
+    defs = (groups.network(profile, identity) + time_defs(lambda: "") + groups.https_group() + groups.system_group()
             + groups.remote_service())
     return [d for d in defs if not d.readonly and d.name not in UNTOUCHED]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import discovery, events, eventstream, io, mqtt, notify, recording, snmp, storage
+from vigil.features import discovery, events, eventstream, io, mqtt, notify, recording, snmp, storage, timesync
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("mqtt", mqtt.register),
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
     Feature("discovery", discovery.register),
+    Feature("timesync", timesync.register),
 )
 
 

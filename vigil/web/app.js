@@ -14,6 +14,7 @@ import recordingsPage from "./page-recordings.js";
 import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
+import timePage from "./page-time.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
@@ -25,6 +26,7 @@ const PAGES = [
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
+  { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "discovery", title: "Discovery", role: "admin", render: (container, app) => discoveryPanel(app, container) },
   { id: "config", title: "Plain config", role: "operator", render: configPage },

@@ -1,7 +1,8 @@
-"""The parameter groups every device shows: Brand, Properties, Network, Time, HTTPS, System,
+"""The parameter groups every device shows: Brand, Properties, Network, HTTPS, System,
 RemoteService and StreamProfile, each parameter with the owner that makes it take effect
-(read-only ones are informational). The I/O groups are the io feature's (io/params.py); the
-listeners' ports, HTTPS on or off and "allow access through" are the HTTP layer's (http/ports.py)."""
+(read-only ones are informational). The I/O groups are the io feature's (io/params.py), the
+Time group the timesync feature's (timesync/params.py); the listeners' ports, HTTPS on or off and
+"allow access through" are the HTTP layer's (http/ports.py)."""
 
 from __future__ import annotations
 
@@ -65,14 +66,13 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
 
 # The work that will apply the parameters declared pending below (docs/parameters.md).
 NETWORK = "system settings: network"
-TIME = "system settings: time and location"
 SECURITY = "system settings: security"
 TLS = "security: TLS versions of the HTTPS listener"
 MEDIA = "live relay and replay (media streams)"
 PTZ = "PTZ control (no profile has PTZ)"
 # Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
 # or the HTTP layer and the RTSP server that hold the listeners.
-LATER_NETWORK, LATER_TIME, LATER_SECURITY = "network", "timesync", "security"
+LATER_NETWORK, LATER_SECURITY = "network", "security"
 BY_HTTP = applied("http")
 
 
@@ -122,23 +122,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", "", owner=dot1x),
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.PrivateKeyPassword", "", "password", maxlen=64, owner=dot1x),
         ParamDef(n + "ZeroConf.Enabled", "yes", **YESNO, owner=net),
-    ]
-
-
-def time_group() -> list[ParamDef]:
-    t = "Time."
-    sync = pending(LATER_TIME, TIME)
-    posix = pending(LATER_TIME, TIME, "Stored and reported by time.cgi; local time follows Time.TimeZone.")
-    return [
-        ParamDef(t + "SyncSource", "NTP", "enum", ("NTP", "None"), owner=sync),
-        ParamDef(t + "ObtainFromDHCP", "yes", **YESNO, owner=sync),
-        ParamDef(t + "TimeZone", "Etc/UTC", maxlen=64, ascii_only=True, read=OP, check=checks.iana_zone,
-                 owner=applied("system", "core.schedules", note="time.cgi's local time, and when schedules fire")),
-        ParamDef(t + "POSIXTimeZone", "UTC0", maxlen=64, ascii_only=True, read=OP, owner=posix),
-        ParamDef(t + "DST.Enabled", "no", **YESNO, read=OP, owner=posix),
-        ParamDef(t + "NTP.Server", "", check=checks.host_list, owner=sync),
-        ParamDef(t + "NTP.NTS", "no", **YESNO, owner=sync),
-        const(t + "NTP.VolatileServer", "", read=A),
     ]
 
 
