@@ -11,7 +11,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import discovery, events, eventstream, io, mqtt, notify, recording, snmp, storage, timesync
+from vigil.features import (
+    discovery,
+    events,
+    eventstream,
+    io,
+    mqtt,
+    notify,
+    recording,
+    snmp,
+    storage,
+    timesync,
+)
 
 
 @dataclass(frozen=True)
