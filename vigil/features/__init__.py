@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import events, eventstream, io, mqtt, notify, recording, storage
+from vigil.features import events, eventstream, io, mqtt, notify, recording, storage, syslog
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
+    Feature("syslog", syslog.register),
 )
 
 

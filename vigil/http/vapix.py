@@ -73,11 +73,13 @@ class JsonCall:
 
 
 class JsonApiError(Exception):
-    def __init__(self, code: int, message: str, call: JsonCall | None = None) -> None:
+    def __init__(self, code: int, message: str, call: JsonCall | None = None,
+                 more: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.call = call  # what could be read of a refused request, to echo context and method
+        self.more = more or {}  # members of the error object some APIs add (`details`, `errors`)
 
 
 JsonHandler = Callable[[JsonCall, Any], Awaitable[dict[str, Any]]]
@@ -109,7 +111,7 @@ def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error:
     if call:
         body["method"] = call.method
     if error is not None:
-        body["error"] = {"code": error.code, "message": error.message}
+        body["error"] = {"code": error.code, "message": error.message, **error.more}
     else:
         body["data"] = data if data is not None else {}
     return Response(json.dumps(body, allow_nan=False), media_type="application/json")
