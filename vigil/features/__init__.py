@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import events, eventstream, io, mqtt, notify, recording, storage, syslog
+from vigil.features import events, eventstream, io, mqtt, notify, recording, storage, syslog, troubleshoot
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
     Feature("syslog", syslog.register),
+    Feature("troubleshoot", troubleshoot.register),
 )
 
 
