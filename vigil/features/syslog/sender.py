@@ -135,14 +135,16 @@ async def connect(config: ServerConfig, context: Callable[[], ssl.SSLContext] | 
     loop = asyncio.get_running_loop()
     link = _Link(wake, config.protocol == "UDP")
     if link.udp:
-        await asyncio.wait_for(loop.create_datagram_endpoint(lambda: link, remote_addr=(config.address, config.port)),
-                               CONNECT_TIMEOUT)
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await loop.create_datagram_endpoint(lambda: link, remote_addr=(config.address, config.port))
         return link
     tls = context() if config.protocol == "TLS" and context is not None else None
-    await asyncio.wait_for(loop.create_connection(lambda: link, config.address, config.port, ssl=tls,
-                                                  server_hostname=config.address if tls else None,
-                                                  ssl_handshake_timeout=CONNECT_TIMEOUT if tls else None),
-                           CONNECT_TIMEOUT)
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation (a device
+    # stopping) when the connection completes at the same moment.
+    async with asyncio.timeout(CONNECT_TIMEOUT):
+        await loop.create_connection(lambda: link, config.address, config.port, ssl=tls,
+                                     server_hostname=config.address if tls else None,
+                                     ssl_handshake_timeout=CONNECT_TIMEOUT if tls else None)
     return link
 
 
@@ -266,13 +268,15 @@ async def send_once(config: ServerConfig, host: str, entries: list[LogEntry],
             for entry in entries:
                 link.datagrams.sendto(make(entry))
             with contextlib.suppress(TimeoutError):  # an ICMP error comes back within milliseconds
-                await asyncio.wait_for(wake.wait(), 0.5)
+                async with asyncio.timeout(0.5):
+                    await wake.wait()
             return describe(link.icmp_error, config) if link.icmp_error else ""
         assert link.stream is not None
         link.stream.write(b"".join(octet_counted(make(e)) for e in entries))
         link.stream.close()  # flushes what is written, then closes
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await wake.wait()
         return describe(link.reason, config) if link.reason is not None else ""
     finally:
         link.abort()
