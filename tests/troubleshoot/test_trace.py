@@ -56,6 +56,24 @@ async def test_a_trace_holds_the_packets_of_its_time(admin: httpx.AsyncClient, d
     assert f"user=root took a network trace on lo: 2 s, {last.packets} packets" in device.logs.text("audit")
 
 
+async def test_the_default_is_every_interface(admin: httpx.AsyncClient, tracer: NetworkTrace,
+                                             tmp_path: Path) -> None:
+    """On `any` tcpdump notes its link type before it listens (the start is not its first line)."""
+    needs_capture()
+    port, marker = free_port(), secrets.token_hex(8).encode()
+    stop = asyncio.Event()
+    sending = asyncio.create_task(send_marked(port, marker, stop))
+    try:
+        r = await admin.get(DEBUG, params={"cmd": "pcapdump", "duration": "1"}, timeout=60)
+    finally:
+        stop.set()
+        await sending
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.tcpdump.pcap", r.text
+    (tmp_path / "any.pcap").write_bytes(r.content)
+    assert tshark(tmp_path / "any.pcap", f"udp.dstport == {port} && !icmp", "sll.ifindex", "data.data")
+    assert tracer.last is not None and tracer.last.interface == "any"
+
+
 async def test_the_size_bound_keeps_whole_packets(admin: httpx.AsyncClient, tracer: NetworkTrace,
                                                   tmp_path: Path) -> None:
     needs_capture()

@@ -217,20 +217,22 @@ class NetworkTrace:
 
     @staticmethod
     async def _started(process: asyncio.subprocess.Process) -> None:
-        """Wait until tcpdump listens; TraceError with its own words when it cannot."""
+        """Wait until tcpdump says it listens (after notes such as "data link type LINUX_SLL2" on
+        `any`); TraceError with its own words when it ends or says nothing in time instead."""
         assert process.stderr is not None
+        said: list[str] = []
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation (the
             # client went away) when the line comes at the same moment.
             async with asyncio.timeout(TRACE_START_TIMEOUT):
-                line = await process.stderr.readline()
+                while line := await process.stderr.readline():
+                    text = line.decode("utf-8", "replace").strip()
+                    if "listening on" in text:
+                        return
+                    said.append(text.removeprefix("tcpdump: "))
         except TimeoutError:
-            raise TraceError("the capture did not start") from None
-        text = line.decode("utf-8", "replace").strip()
-        if "listening on" not in text:
-            rest = await process.stderr.read(2000)
-            reason = (text + " " + rest.decode("utf-8", "replace")).strip().removeprefix("tcpdump: ")
-            raise TraceError(f"the capture could not start: {reason or 'no reason given'}")
+            raise TraceError("the capture did not start" + (f": {'; '.join(said)}" if said else "")) from None
+        raise TraceError(f"the capture could not start: {'; '.join(said)[:500] or 'no reason given'}")
 
     @staticmethod
     async def _read(stream: asyncio.StreamReader, writer: PcapWriter, full: asyncio.Event) -> None:
