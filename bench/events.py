@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a script, this file's folder is first on sys.path, where bench/http.py would hide the
@@ -59,28 +60,42 @@ def setup(data: Path, rule_count: int):
     return device
 
 
-async def run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="vigil-bench-events-") as tmp:
-        device = setup(Path(tmp) / "data", args.rules)
-        hw = device.hardware[IO_HARDWARE]
-        loop = asyncio.get_running_loop()
-        waiting: dict[int, tuple[str, asyncio.Future]] = {}
-        original_drive = hw.drive
+@dataclass
+class Measured:
+    latencies: list[float]  # seconds, input change -> output change
+    timeouts: int  # changes whose output did not follow within 1 s
+    events: int  # bus events meanwhile
+    elapsed: float  # seconds
 
-        def drive(index: int, circuit: str) -> None:
-            original_drive(index, circuit)
-            pending = waiting.get(index)
-            if pending is not None and pending[0] == circuit and not pending[1].done():
-                pending[1].set_result(time.perf_counter())
+    def p(self, q: float) -> float:
+        """The `q` quantile of the latencies, in ms."""
+        ms = sorted(x * 1000 for x in self.latencies)
+        return ms[min(len(ms) - 1, int(round(q * len(ms))) - 1)]
 
-        hw.drive = drive  # instrument the hardware layer: the moment the circuit changes
-        events = 0
 
-        def count(_event) -> None:
-            nonlocal events
-            events += 1
+async def measure(device, changes: int) -> Measured:
+    """Flip the inputs of a device made by `setup` `changes` times, one at a time, and time each
+    output that follows (at the hardware layer's `drive`)."""
+    hw = device.hardware[IO_HARDWARE]
+    loop = asyncio.get_running_loop()
+    waiting: dict[int, tuple[str, asyncio.Future]] = {}
+    original_drive = hw.drive
 
-        device.events.subscribe(count)
+    def drive(index: int, circuit: str) -> None:
+        original_drive(index, circuit)
+        pending = waiting.get(index)
+        if pending is not None and pending[0] == circuit and not pending[1].done():
+            pending[1].set_result(time.perf_counter())
+
+    hw.drive = drive  # instrument the hardware layer: the moment the circuit changes
+    events = 0
+
+    def count(_event) -> None:
+        nonlocal events
+        events += 1
+
+    subscription = device.events.subscribe(count)
+    try:
         for i in INPUTS:  # start with every input inactive (Input.Trig=closed: an open loop)
             hw.set_input(i, "open")
         await device.rules.drain()
@@ -89,7 +104,7 @@ async def run(args: argparse.Namespace) -> int:
         state = dict.fromkeys(INPUTS, False)
         timeouts = 0
         started = time.perf_counter()
-        for n in range(args.changes):
+        for n in range(changes):
             i = INPUTS[n % len(INPUTS)]
             state[i] = not state[i]
             output = OUTPUTS[INPUTS.index(i)]
@@ -107,15 +122,26 @@ async def run(args: argparse.Namespace) -> int:
                 waiting.pop(output, None)
             latencies.append(t1 - t0)
         elapsed = time.perf_counter() - started
+    finally:
+        hw.drive = original_drive
+        subscription.cancel()
+    return Measured(latencies, timeouts, events, elapsed)
+
+
+async def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="vigil-bench-events-") as tmp:
+        device = setup(Path(tmp) / "data", args.rules)
+        result = await measure(device, args.changes)
         await device.rules.close()
         device.close()
 
+    latencies, timeouts, events, elapsed = result.latencies, result.timeouts, result.events, result.elapsed
     if not latencies:
         print("no output change observed")
         return 1
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms)
-    p99 = ms[min(len(ms) - 1, int(round(0.99 * len(ms))) - 1)]
+    p99 = result.p(0.99)
     print(f"W401, {args.rules} rules, {args.changes} input changes ({len(latencies)} measured, {timeouts} timed out)")
     print(f"input change -> output change latency: p50 {p50:.3f} ms  p99 {p99:.3f} ms  max {ms[-1]:.3f} ms  "
           f"mean {statistics.fmean(ms):.3f} ms  ({sum(1 for x in ms if x > 20)} over 20 ms)")

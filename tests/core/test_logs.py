@@ -158,3 +158,16 @@ async def test_server_report_zip_and_tar(device, admin):
             body = archive.extractfile(member).read().decode()
             _assert_no_secrets(body)
             assert body.strip(), member.name
+
+
+def test_subscribers_see_each_entry_as_it_is_added(device):
+    seen = []
+    device.logs.subscribe(seen.append)
+    device.logs.system("first", "warning", "storage")
+    device.logs.audit("root", "set root.X=1", "params")
+    device.logs.access("refused")
+    assert [(e.kind, e.severity, e.source, e.message) for e in seen] == [
+        ("system", "warning", "storage", "first"), ("audit", "notice", "params", "user=root set root.X=1"),
+        ("access", "warning", "http", "refused")]
+    assert [e.actor for e in seen] == ["", "root", ""]
+    assert seen[0] == device.logs.entries("system")[-1]  # the same entry the log keeps

@@ -6,6 +6,7 @@ import functools
 import ipaddress
 import re
 
+_DIGITS_AND_DOTS = re.compile(r"^[0-9.]+$")
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
 
@@ -27,6 +28,17 @@ def hostname(value: str) -> str | None:
 
 def hostname_or_empty(value: str) -> str | None:
     return None if value == "" else hostname(value)
+
+
+def host_or_address(value: str) -> str | None:
+    """A host name, an IPv4 or an IPv6 address: where a client connects to."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if _HOST.match(value) and not _DIGITS_AND_DOTS.match(value):  # 999.1.1.1 is a bad address, no name
+            return None
+        return "not a host name nor an IP address"
+    return None
 
 
 def host_list(value: str) -> str | None:

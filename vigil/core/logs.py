@@ -1,7 +1,8 @@
 """System, access and audit logs, kept in the device database.
 
 Entries are buffered and written in one transaction a few times a second, so that a busy
-device does not pay one fsync per log line.
+device does not pay one fsync per log line. Subscribers (`Logs.subscribe`: remote syslog) see
+each entry as it is added.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time as _time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.core.clock import Clock
@@ -33,6 +35,13 @@ class LogEntry:
         millis = int((self.time % 1) * 1000)
         return f"{stamp}.{millis:03d}+00:00 {host} [ {self.severity.upper():<7} ] {self.source}: {self.message}"
 
+    @property
+    def actor(self) -> str:
+        """The account an audit entry names (`Logs.audit` writes `user=<name> ` first); else ""."""
+        if self.kind != "audit" or not self.message.startswith("user="):
+            return ""
+        return self.message[5:].split(" ", 1)[0]
+
 
 class Logs:
     def __init__(self, store: Store, clock: Clock, host: str = "vigil") -> None:
@@ -41,9 +50,18 @@ class Logs:
         self.host = host
         self._pending: list[LogEntry] = []
         self._failing = False  # the last flush could not write: entries wait in memory
+        self._subscribers: list[Callable[[LogEntry], None]] = []
+
+    def subscribe(self, subscriber: Callable[[LogEntry], None]) -> None:
+        """Have `subscriber` called with each new entry, on the thread that adds it. It is on the
+        path of every log line: it must return at once (queue the entry, never wait) and never raise."""
+        self._subscribers.append(subscriber)
 
     def _add(self, kind: str, severity: str, source: str, message: str) -> None:
-        self._pending.append(LogEntry(kind, self.clock.time(), severity, source, message))
+        entry = LogEntry(kind, self.clock.time(), severity, source, message)
+        self._pending.append(entry)
+        for subscriber in self._subscribers:
+            subscriber(entry)
         if len(self._pending) >= 500 and not self._failing:
             self.flush()
 

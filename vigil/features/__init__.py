@@ -21,7 +21,9 @@ from vigil.features import (
     recording,
     snmp,
     storage,
+    syslog,
     timesync,
+    troubleshoot,
 )
 
 
@@ -42,6 +44,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
     Feature("discovery", discovery.register),
     Feature("timesync", timesync.register),
+    Feature("syslog", syslog.register),
+    Feature("troubleshoot", troubleshoot.register),
 )
 
 

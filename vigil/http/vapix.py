@@ -74,12 +74,12 @@ class JsonCall:
 
 class JsonApiError(Exception):
     def __init__(self, code: int, message: str, call: JsonCall | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+                 more: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.call = call  # what could be read of a refused request, to echo context and method
-        self.details = details  # error.details, where an API says more (the NTP API's subCode)
+        self.more = more or {}  # members of the error object some APIs add (`details`, `errors`)
 
 
 JsonHandler = Callable[[JsonCall, Any], Awaitable[dict[str, Any]]]
@@ -111,9 +111,7 @@ def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error:
     if call:
         body["method"] = call.method
     if error is not None:
-        body["error"] = {"code": error.code, "message": error.message}
-        if error.details:
-            body["error"]["details"] = error.details
+        body["error"] = {"code": error.code, "message": error.message, **error.more}
     else:
         body["data"] = data if data is not None else {}
     return Response(json.dumps(body, allow_nan=False), media_type="application/json")

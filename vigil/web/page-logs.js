@@ -1,6 +1,8 @@
-// Logs: the system, access and audit logs as the device writes them, with a text filter.
+// Logs: the system, access and audit logs as the device writes them, with a text filter, and
+// the remote system log (logs-syslog.js).
 
 import * as api from "./api.js";
+import { syslogCard } from "./logs-syslog.js";
 import { busy, card, download, field, h, messageArea, say, uid } from "./ui.js";
 
 const KINDS = [
@@ -88,4 +90,5 @@ export default async function logsPage(container, app) {
   const panel = h("div", { role: "tabpanel", id: panelId }, description, form, area, output, summary);
   container.append(card("Device logs", tablist, panel));
   await select(kind);
+  container.append(await syslogCard(app));
 }

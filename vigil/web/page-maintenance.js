@@ -1,6 +1,8 @@
-// Maintenance: restart, restore, factory default, and the server report.
+// Maintenance: restart, restore, factory default, the server and crash reports, and
+// troubleshooting (maintenance-troubleshoot.js).
 
 import * as api from "./api.js";
+import { crashReport, troubleshootCard } from "./maintenance-troubleshoot.js";
 import { busy, card, confirmAction, download, h, messageArea, modal } from "./ui.js";
 
 const ACTIONS = [
@@ -92,6 +94,15 @@ export default async function maintenancePage(container, app) {
       app.fail(error, reportArea);
     }
   });
+  const crash = h("button", { type: "button" }, "Download crash report");
+  crash.addEventListener("click", async () => {
+    try {
+      const { blob, filename } = await busy(crash, crashReport);
+      download(blob, filename);
+    } catch (error) {
+      app.fail(error, reportArea);
+    }
+  });
 
   container.append(
     card("Restart and reset", area, rows),
@@ -101,8 +112,13 @@ export default async function maintenancePage(container, app) {
         class: "muted",
         text: "Product information, every parameter and the logs. Always include the report when you contact support.",
       }),
-      h("div", { class: "actions" }, view, save),
+      h("p", {
+        class: "muted",
+        text: "The crash report also holds the last network trace, which might contain sensitive information such as passwords.",
+      }),
+      h("div", { class: "actions" }, view, save, crash),
       reportArea,
     ),
+    troubleshootCard(app),
   );
 }

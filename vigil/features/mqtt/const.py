@@ -1,7 +1,9 @@
 """Names and limits of the MQTT chapter: the VAPIX MQTT APIs' error codes, the event topics the
-client declares, the rule action, where settings and certificates are kept, and the limits."""
+client declares, the rule action, where settings are kept, and the limits."""
 
 from __future__ import annotations
+
+from vigil.core.certstore import MAX_ID
 
 # Error codes shared by /axis-cgi/mqtt/client.cgi and /axis-cgi/mqtt/event.cgi.
 INTERNAL = 1100
@@ -29,8 +31,6 @@ ACTION_PARAMS = ("Topic", "QoS", "Retained", "Payload")
 KV_CLIENT, KV_PASSWORD, KV_ACTIVE = "mqtt.client", "mqtt.password", "mqtt.active"
 KV_PUBLICATION, KV_SUBSCRIPTIONS = "mqtt.publication", "mqtt.subscriptions"
 
-CERT_DIR = "certificates"  # <data>/certificates/<id>.pem: the certificate store, until a cert API exists
-
 PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
 RETAIN_POLICIES = ("none", "property", "all")
 MAX_TOPIC = 1024  # bytes of UTF-8, for topics and topic filters
@@ -38,4 +38,4 @@ MAX_PAYLOAD = 8192  # characters of an action payload or a connect/LWT message; 
 MAX_FILTERS = 100  # event publication filters, and MQTT subscriptions
 MAX_REQUEST = 128 * 1024  # bytes of JSON params
 MAX_NAME = 255  # host, proxy, ALPN protocol, user name, password, client id
-MAX_CERT_ID = 64  # characters of a certificate id
+MAX_CERT_ID = MAX_ID  # characters of a certificate id

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import errno
-import re
 import socket
 import ssl
 from collections.abc import Mapping
@@ -13,10 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from vigil.features.mqtt.const import CERT_DIR, MAX_CERT_ID
-
-# A certificate id names a file of the store: no path separators, no leading dot.
-_CERT_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_CERT_ID - 1}}}")
+from vigil.core.certstore import CertificateNotFound, certificate_file
 
 
 class ConnectFailure(Exception):
@@ -30,18 +26,11 @@ class ConnectFailure(Exception):
 
 
 def resolve_certificate(ident: str, data: Path) -> Path:
-    """A certificate of the device's certificate store (`<data>/certificates`) by its id: the file
-    `<id>.pem`, or `<id>` itself. An id is a name in the store, never a path: one that is not a
-    plain name, or names no certificate there, gets the same answer, so that nothing can be
-    read from elsewhere on the device nor learnt about which files exist."""
-    if not ident:
-        raise ConnectFailure("config", "no certificate given")
-    store = data / CERT_DIR
-    if _CERT_ID.fullmatch(ident):
-        for candidate in (store / f"{ident}.pem", store / ident):
-            if candidate.is_file() and candidate.resolve().is_relative_to(store.resolve()):
-                return candidate
-    raise ConnectFailure("config", f"certificate {ident[:MAX_CERT_ID]!r} not found in the device's certificate store")
+    """A certificate of the device's certificate store by its id (vigil/core/certstore.py)."""
+    try:
+        return certificate_file(ident, data)
+    except CertificateNotFound as err:
+        raise ConnectFailure("config", str(err)) from None
 
 
 def tls_context(ssl_config: Mapping[str, Any], alpn: str, data: Path) -> ssl.SSLContext:

@@ -100,7 +100,7 @@ async def get_ntp_info(device: Device, call: JsonCall, who: Principal) -> dict[s
 
 
 def invalid(sub_code: int, message: str) -> JsonApiError:
-    return JsonApiError(INVALID, message, details={"subCode": sub_code})
+    return JsonApiError(INVALID, message, more={"details": {"subCode": sub_code}})
 
 
 def _flag(params: dict[str, Any], key: str, sub_code: int) -> bool:
