@@ -421,8 +421,10 @@ def test_kill_9_during_a_burst_of_updates(tmp_path):
 
 
 # -- password parameters at rest -------------------------------------------------------
-SECRET_PARAMS = {"RemoteService.ProxyPassword": "Proxy-s3cret", "Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword":
-                 "Dot1x-s3cret"}
+# The secrets a restore keeps (the 802.1X and O3C settings), and every secret parameter.
+KEPT_SECRETS = {"RemoteService.ProxyPassword": "Proxy-s3cret", "Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword":
+                "Dot1x-s3cret"}
+SECRET_PARAMS = KEPT_SECRETS | {"Network.Proxy.HTTPPassword": "Http-s3cret", "Network.Proxy.HTTPSPassword": "Https-s3cret"}
 
 
 def stored_rows(data) -> dict[str, str]:
@@ -442,7 +444,7 @@ async def test_password_parameters_are_stored_sealed(tmp_path, clock):
     assert {n for n, d in device.params.defs.items() if d.kind == "password"} == set(SECRET_PARAMS)
     async with client_as(device, "admin") as c:
         assert (await c.get(PARAM, params={"action": "update", **SECRET_PARAMS})).text == "OK\r\n"
-        listed = as_dict((await listing(c, "RemoteService,Network.Interface.I0.dot1x")).text)
+        listed = as_dict((await listing(c, "RemoteService,Network.Interface.I0.dot1x,Network.Proxy")).text)
     device.close()
     assert all(listed[f"root.{name}"] == "******" for name in SECRET_PARAMS)  # as before: never in clear
     data = tmp_path / "data"
@@ -502,7 +504,8 @@ def test_a_restore_keeps_password_parameters_sealed_under_the_new_key(tmp_path, 
     factory_reset(data, hard=False)
     rows = stored_rows(data)
     assert "Network.Bonjour.FriendlyName" not in rows
-    for name, secret in SECRET_PARAMS.items():
+    assert "Network.Proxy.HTTPPassword" not in rows  # the global proxies are not kept (the manual's list)
+    for name, secret in KEPT_SECRETS.items():
         assert is_sealed(rows[name]) and secret not in rows[name]
         assert key_of(data).unseal(rows[name]) == secret
         with pytest.raises(SealError):
@@ -510,17 +513,17 @@ def test_a_restore_keeps_password_parameters_sealed_under_the_new_key(tmp_path, 
     assert sorted(p.name for p in data.iterdir() if "before-reset" in p.name) == []
     device = make_device(tmp_path, clock)
     try:
-        assert {n: device.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
+        assert {n: device.params.get(n) for n in KEPT_SECRETS} == KEPT_SECRETS
     finally:
         device.close()
     factory_reset(data, hard=True)
-    assert not set(SECRET_PARAMS) & set(stored_rows(data))
+    assert not set(KEPT_SECRETS) & set(stored_rows(data))
 
 
 def test_a_restore_cut_off_after_the_key_went_keeps_the_passwords(tmp_path, clock, monkeypatch):
     data = tmp_path / "data"
     device = make_device(tmp_path, clock)
-    device.params.set_internal(SECRET_PARAMS)
+    device.params.set_internal(KEPT_SECRETS)
     device.close()
     (data / "config-x").mkdir()
 
@@ -534,6 +537,6 @@ def test_a_restore_cut_off_after_the_key_went_keeps_the_passwords(tmp_path, cloc
     factory_reset(data, hard=False)  # run again, as the next start does
     device = make_device(tmp_path, clock)
     try:
-        assert {n: device.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
+        assert {n: device.params.get(n) for n in KEPT_SECRETS} == KEPT_SECRETS
     finally:
         device.close()

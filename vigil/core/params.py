@@ -199,6 +199,10 @@ class ParamTree:
     defs: dict[str, ParamDef] = field(default_factory=dict)
     templates: dict[str, ParamTemplate] = field(default_factory=dict)
     listeners: list[Callable[[list[Change], str], None]] = field(default_factory=list)
+    # Rules over several parameters (a router inside the address's subnet): each gets the values
+    # an update would leave (`view(name)`) and the names it changes, and returns None, or the
+    # parameter to blame and why the update is refused; the update is then not applied at all.
+    guards: list[Callable[[Callable[[str], str], set[str]], tuple[str, str] | None]] = field(default_factory=list)
     _values: dict[str, str] = field(default_factory=dict)
     _order: list[str] | None = None
     _lower: dict[str, str] = field(default_factory=dict)
@@ -337,7 +341,15 @@ class ParamTree:
             if reason:
                 raise _refused(d.name, value, reason, secret)
             staged[d.name] = value
+        self._guard(staged)
         return self._commit(staged, actor)
+
+    def _guard(self, staged: dict[str, str]) -> None:
+        for guard in self.guards:
+            refused = guard(lambda name: staged[name] if name in staged else self.get(name), set(staged))
+            if refused is not None:
+                name, reason = refused
+                raise _refused(name, staged.get(name, self.get(name)), reason, self.defs[name].kind == "password")
 
     def set_internal(self, values: dict[str, str], actor: str = "system") -> list[Change]:
         """Write values from a service (no role check, still validated and audited)."""
@@ -345,6 +357,7 @@ class ParamTree:
             reason = self.defs[name].validate(value)
             if reason:
                 raise _refused(name, value, reason, self.defs[name].kind == "password")
+        self._guard(values)
         return self._commit(values, actor)
 
     def _commit(self, staged: dict[str, str], actor: str) -> list[Change]:

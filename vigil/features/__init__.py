@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import events, eventstream, io, mqtt, notify, recording, storage
+from vigil.features import events, eventstream, io, mqtt, network, notify, recording, storage
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
+    Feature("network", network.register),  # first: every outbound client asks it for the global proxies
     Feature("eventstream", eventstream.register),
     Feature("io", io.register),
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
