@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import errno
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -43,6 +42,12 @@ class Proxy:
     def address(self) -> tuple[str, int]:
         parts = self.parts
         return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def endpoint(self) -> str:
+        """scheme://host:port, without the user (for clients that take the credentials apart)."""
+        host, port = self.address
+        return f"{self.parts.scheme}://{f'[{host}]' if ':' in host else host}:{port}"
 
     def with_credentials(self) -> str:
         """The URL with user and password in it, for clients that take them so (in memory only)."""
@@ -112,6 +117,10 @@ def proxies_of(source: ProxySource | None) -> Proxies:
 
 
 # -- the CONNECT tunnel ------------------------------------------------------------------------
+class ProxyError(OSError):
+    """The proxy could not be reached or refused the tunnel; the text names the proxy."""
+
+
 def tunnel(proxy_url: str, host: str, port: int, timeout: float) -> socket.socket:
     """A TCP connection to host:port through an HTTP proxy (CONNECT), with Basic proxy
     authentication when the URL carries a user. Blocking: call it from a thread."""
@@ -121,7 +130,7 @@ def tunnel(proxy_url: str, host: str, port: int, timeout: float) -> socket.socke
     try:
         sock = socket.create_connection((proxy_host, proxy_port), timeout=timeout)
     except OSError as err:
-        raise OSError(err.errno, f"proxy {proxy_host}:{proxy_port} unreachable: {err.strerror or err}") from None
+        raise ProxyError(f"the proxy {proxy_host}:{proxy_port} is unreachable: {err.strerror or err}") from None
     try:
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
@@ -133,16 +142,16 @@ def tunnel(proxy_url: str, host: str, port: int, timeout: float) -> socket.socke
         while b"\r\n\r\n" not in reply:
             chunk = sock.recv(1)  # byte by byte: nothing past the header may be consumed
             if not chunk:
-                raise OSError(errno.ECONNRESET, "proxy closed the connection during CONNECT")
+                raise ProxyError("the proxy closed the connection during CONNECT")
             reply += chunk
             if len(reply) > 16384:
-                raise OSError(errno.EPROTO, "proxy sent an oversized reply to CONNECT")
+                raise ProxyError("the proxy sent an oversized reply to CONNECT")
         status = reply.split(b"\r\n", 1)[0].decode("latin-1")
         fields = status.split(" ", 2)
         if len(fields) < 2 or fields[1] != "200":
-            if len(fields) >= 2 and fields[1] == "407":
-                raise OSError(errno.EACCES, f"proxy refused the proxy user name or password: {status}")
-            raise OSError(errno.ECONNREFUSED, f"proxy refused CONNECT to {target}: {status}")
+            if len(fields) >= 2 and fields[1] in ("401", "407"):  # some proxies (tinyproxy) answer 401
+                raise ProxyError(f"the proxy refused the proxy user name or password ({status})")
+            raise ProxyError(f"the proxy refused to connect to {target} ({status})")
     except BaseException:
         sock.close()
         raise

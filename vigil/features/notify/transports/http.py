@@ -70,7 +70,7 @@ async def send(settings: dict[str, str], message: Message, timeout: float, proxi
         proxy_auth = (settings["proxy_username"], settings["proxy_password"]) if settings["proxy_username"] else None
         proxy = httpx.Proxy(settings["proxy"], auth=proxy_auth)
     elif (chosen := proxies.for_url(settings["url"])) is not None:  # the device's global proxy
-        proxy = httpx.Proxy(chosen.url, auth=(chosen.username, chosen.password) if chosen.username else None)
+        proxy = httpx.Proxy(chosen.endpoint, auth=(chosen.username, chosen.password) if chosen.username else None)
     kwargs: dict = {}
     if message.attachment is not None:
         name, data = message.attachment
