@@ -21,7 +21,7 @@ from vigil.device import Api
 from vigil.features.network import http_network_settings, params, sim_api
 from vigil.features.network.const import NETWORK_SETTINGS_VERSIONS
 from vigil.features.network.service import NETWORK_SERVICE, NetworkService
-from vigil.hal.network import NETWORK_HARDWARE, NetworkHardware
+from vigil.hal.network import NETWORK_HARDWARE, NetworkError, NetworkHardware
 from vigil.hal.sim.network import SimulatedNetwork
 
 if TYPE_CHECKING:
@@ -36,8 +36,13 @@ def hardware_for(device: Device) -> NetworkHardware:
     if os.environ.get("VIGIL_HAL") == "linux" and interface:
         from vigil.hal.linux.network import LinuxNetwork  # the Linux backend loads pyroute2
 
-        return LinuxNetwork(interface, device.data / "network", os.environ.get("VIGIL_RESOLV_CONF", "/etc/resolv.conf"),
-                            os.environ.get("VIGIL_NET_SET_HOSTNAME") == "yes")
+        try:
+            return LinuxNetwork(interface, device.data / "network",
+                                os.environ.get("VIGIL_RESOLV_CONF", "/etc/resolv.conf"),
+                                os.environ.get("VIGIL_NET_SET_HOSTNAME") == "yes")
+        except NetworkError as err:
+            device.logs.system(f"The network interface cannot be managed ({err}): the network settings apply to "
+                               f"a simulated interface", "error")
     if os.environ.get("VIGIL_HAL") == "linux":
         device.logs.system("No network interface is given (VIGIL_NET_INTERFACE): the network settings apply to a "
                            "simulated interface", "notice")
