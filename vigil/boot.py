@@ -24,6 +24,7 @@ from vigil.features import register_features
 from vigil.features.system import register_platform
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
 from vigil.footage import index
+from vigil.http.ports import Listening
 from vigil.profiles import load_profile
 
 log = logging.getLogger("vigil.boot")
@@ -45,11 +46,13 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
     accounts = Accounts(store, vault, logs, clock)
     realm = f"{profile.full_name.split()[0]}_{identity.serial}"
     events = EventBus(clock)
+    ports = ports or Ports()
     device = Device(
         profile=profile,
         data=data,
         clock=clock,
-        ports=ports or Ports(),
+        ports=ports,
+        listening=Listening(params, logs, ports.host, ports.http, ports.https, ports.rtsp),
         identity=identity,
         store=store,
         vault=vault,

@@ -13,7 +13,8 @@ from vigil.profiles import NAMES
 
 
 def _run(args: argparse.Namespace) -> int:
-    from vigil.device import Ports
+    from vigil.device import Device, Ports
+    from vigil.http.ports import RTSP_ENABLED
     from vigil.http.server import run
 
     try:
@@ -21,12 +22,25 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError:  # uvloop is an optional speed-up
         uvloop = None
     ports = Ports(http=args.http_port, https=args.https_port, rtsp=args.rtsp_port, test_cameras=args.test_cameras,
-                  host=args.host)
-    print(f"vigil: {args.profile.upper()} on http://{args.host}:{ports.http} and "
-          f"https://{args.host}:{ports.https}, data in {args.data}", flush=True)
+                  host=args.host, snmp=args.snmp_port)
+
+    def listening(device: Device) -> None:
+        at = device.listening
+        https = f" and https://{args.host}:{at.https}" if at.https else ""
+        rtsp = f", RTSP on {at.rtsp or 'no port'}" if device.params.get_bool(RTSP_ENABLED) else ""
+        print(f"vigil: {args.profile.upper()} on http://{args.host}:{at.http}{https}{rtsp}, data in {args.data}",
+              flush=True)
+
     runner = uvloop.run if uvloop else asyncio.run
-    runner(run(args.profile, Path(args.data), ports))
+    runner(run(args.profile, Path(args.data), ports, on_listening=listening))
     return 0
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return port
 
 
 def _reset(args: argparse.Namespace) -> int:
@@ -69,9 +83,14 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--profile", default="s3016", choices=NAMES, type=str.lower)
     run.add_argument("--data", default="data", help="folder for configuration and recordings")
     run.add_argument("--host", default="0.0.0.0", help="address to listen on")
-    run.add_argument("--http-port", type=int, default=8080)
-    run.add_argument("--https-port", type=int, default=8443)
-    run.add_argument("--rtsp-port", type=int, default=8554)
+    # The ports are factory values: a port set on the device (Network page, param.cgi) is stored
+    # and wins at every start, until a restore or factory default (vigil/http/ports.py).
+    for name, default, parameter in (("http", 8080, "Network.HTTP.Port"), ("https", 8443, "HTTPS.Port"),
+                                     ("rtsp", 8554, "Network.RTSP.Port")):
+        run.add_argument(f"--{name}-port", type=_port, default=default, metavar="PORT",
+                         help=f"factory value of {parameter} (default {default}): a port set on the device wins")
+    run.add_argument("--snmp-port", type=_port, default=161, metavar="PORT",
+                     help="UDP port of the SNMP agent (when SNMP is on)")
     run.add_argument("--test-cameras", type=int, default=0, metavar="N",
                      help="recorders: serve N built-in test cameras and record them")
     run.set_defaults(func=_run)

@@ -1,5 +1,5 @@
 """The device context every feature sees: the `Device` (core services, router, typed feature
-registry), API discovery entries (`Api`) and the listening ports (`Ports`).
+registry, where it listens), API discovery entries (`Api`) and `vigil run`'s ports (`Ports`).
 
 Building a device from a profile is `vigil.boot`; nothing here imports a feature."""
 
@@ -23,6 +23,7 @@ from vigil.core.rules import RuleEngine
 from vigil.core.schedules import Scheduler
 from vigil.core.store import Store
 from vigil.core.vault import Vault
+from vigil.http.ports import Listening
 from vigil.http.routing import Router
 from vigil.profiles import Profile
 
@@ -43,13 +44,18 @@ class Api:
     status: str = "released"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ports:
+    """What `vigil run` was given: the address every listener binds, and the factory values of
+    the HTTP, HTTPS and RTSP ports (the defaults of their parameters: a port the user set wins,
+    see vigil/http/ports.py). Where the device listens now is `Device.listening`."""
+
     http: int = 8080
     https: int = 8443
     rtsp: int = 8554
+    snmp: int = 161  # the SNMP agent's UDP port
     test_cameras: int = 0  # recorders: built-in test cameras to serve and record
-    host: str = "0.0.0.0"  # the address every listener binds
+    host: str = "0.0.0.0"
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Device:
     data: Path
     clock: Clock
     ports: Ports
+    listening: Listening  # the ports the listeners serve on now, following their parameters
     identity: Identity
     store: Store
     vault: Vault
@@ -85,10 +92,6 @@ class Device:
     next_action: str = "shutdown"
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _log_handler: logging.Handler | None = None
-
-    @property
-    def https_port(self) -> int:
-        return self.ports.https
 
     def request_stop(self, action: str) -> None:
         self.next_action = action

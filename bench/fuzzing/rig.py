@@ -19,6 +19,7 @@ from bench.fuzzing.requests import Req
 from vigil.core.roles import Role
 from vigil.device import Device, Ports
 from vigil.http.app import create_app
+from vigil.http.ports import HTTP_PORT, HTTPS_ENABLED, HTTPS_PORT, RTSP_PORT
 from vigil.http.server import serve_device
 
 ROLES = (Role.ANONYMOUS, Role.VIEWER, Role.OPERATOR, Role.ADMIN)
@@ -46,7 +47,11 @@ def provision(device: Device) -> None:
             accounts.add(user, password, role, role == Role.ADMIN, "", "fuzz")
         elif account.role != role or accounts.password(user) != password:
             accounts.update(user, "fuzz", password=password, role=role)
-    wanted = {k: v for k, v in FIXTURE_PARAMS.items() if k in device.params.defs and device.params.get(k) != v}
+    # The listeners where the watchdog and the stream walks reach them: the ports it was started with.
+    where = {HTTP_PORT: str(device.ports.http), HTTPS_PORT: str(device.ports.https),
+             RTSP_PORT: str(device.ports.rtsp), HTTPS_ENABLED: "yes"}
+    wanted = {k: v for k, v in {**FIXTURE_PARAMS, **where}.items()
+              if k in device.params.defs and device.params.get(k) != v}
     if wanted:
         device.params.set_internal(wanted, "fuzz")
 

@@ -284,7 +284,7 @@ def test_the_checks_catch_each_kind_of_mistake() -> None:
     assert "no code under vigil/" in problems(one(applied("nosuchfeature")))[0]
     assert "reads it now" in problems(one(pending("recording", "an issue")))[0]
     assert problems(one(pending("nosuchfeature", "an issue"))) == []
-    assert "registers none" in problems(one(applied("core.schedules", how="listener"), "Time.TimeZone"))[0]
+    assert "registers none" in problems(one(applied("core.zones", how="listener"), "Time.TimeZone"))[0]
     mixed = catalogue({"a": ({"X.Y": ParamDef("X.Y", owner=applied("io"))}, {}),
                        "b": ({"X.Y": ParamDef("X.Y", owner=INFORMATIONAL)}, {})})
     assert "different owners" in problems(mixed)[0]
@@ -343,8 +343,8 @@ def document(entries: dict[str, Entry]) -> str:
         "",
         "`<n>` stands for the instances of a group (`IOPort.I0`, `IOPort.I1`, ...; `StreamProfile.S<n>` is "
         "created with `param.cgi?action=add`). A feature is a package under `vigil/features/`, or a module "
-        "or package under `vigil/` (`core.auth`, `http`, `web`); `network`, `timesync`, `security` and "
-        "`rtsp` do not exist yet.",
+        "or package under `vigil/` (`core.auth`, `http`, `web`); `network`, `security` and `rtsp` do not "
+        "exist yet.",
         "",
         f"## Pending: accepted and stored, not applied yet ({len(by_state[PENDING])})",
         "",

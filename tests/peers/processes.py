@@ -19,6 +19,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port` now."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def wait_port(port: int, timeout: float = 5.0, process: subprocess.Popen | None = None) -> None:
     """Block until 127.0.0.1:`port` accepts a connection; RuntimeError when `process` (the peer
     that should listen there) exits first, TimeoutError after `timeout` s."""

@@ -11,13 +11,15 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.peers.processes import port_open
 from vigil.core.identity import Identity
 from vigil.core.params import ParamDef
 from vigil.core.vault import Vault, is_sealed
 from vigil.device import CERT_FILE, DB_FILE, IDENTITY_FILE, KEY_FILE
 from vigil.features.system import param_groups as groups
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
+from vigil.features.timesync.params import param_defs as time_defs
 from vigil.profiles import load_profile
 
 AUTH = httpx.BasicAuth(*ADMIN)
@@ -85,7 +87,7 @@ def wait_new_instance(server: LiveDevice, cookies: httpx.Cookies, timeout: float
 def platform_defs(server: LiveDevice) -> list[ParamDef]:
     profile = load_profile(server.profile)
     identity = Identity.load(server.data / IDENTITY_FILE)
-    defs = (groups.network(profile, identity) + groups.time_group() + groups.https_group() + groups.system_group()
+    defs = (groups.network(profile, identity) + time_defs(lambda: "") + groups.https_group() + groups.system_group()
             + groups.remote_service())
     return [d for d in defs if not d.readonly and d.name not in UNTOUCHED]
 
@@ -162,8 +164,9 @@ def test_restart_https_and_access_through(tmp_path):
         assert get(server, "/axis-cgi/usergroup.cgi", https=True).status_code == 200
         assert get(server, "/axis-cgi/usergroup.cgi").status_code == 200
 
-        # HTTPS turned off takes effect at the next restart: nothing listens on its port then.
+        # HTTPS turned off closes its port at once, and it stays closed over a restart.
         update(server, **{"HTTPS.Enabled": "no"})
+        wait_until(lambda: not port_open(server.https_port), 10, "the HTTPS port to close")
         cookies = login(server)
         assert get(server, "/axis-cgi/restart.cgi").status_code == 200
         wait_new_instance(server, cookies, https=False)

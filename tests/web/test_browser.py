@@ -20,7 +20,8 @@ from vigil.device import Device
 
 pytestmark = pytest.mark.browser
 
-ADMIN_PAGES = ("Events", "MQTT", "Accounts", "Plain config", "Logs", "Maintenance")
+ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Time and location", "Accounts", "Discovery", "Plain config", "Logs",
+               "Maintenance")
 
 
 def param(server: LiveDevice, name: str) -> str:
@@ -99,7 +100,7 @@ def test_plain_config_saves_a_parameter_and_shows_refusals(live: LiveDevice, ses
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_contain_text("Error setting 'root.HTTPS.Port' to '70000'")
     expect(port).to_have_attribute("aria-invalid", "true")
-    assert param(live, "HTTPS.Port") == "root.HTTPS.Port=443\r\n"
+    assert param(live, "HTTPS.Port") == f"root.HTTPS.Port={live.https_port}\r\n"  # the factory value: the flag
     assert param(live, "Network.Bonjour.FriendlyName") == "root.Network.Bonjour.FriendlyName=Lobby recorder\r\n"
 
     # A text value the device's rules refuse.

@@ -199,10 +199,11 @@ class ParamTree:
     defs: dict[str, ParamDef] = field(default_factory=dict)
     templates: dict[str, ParamTemplate] = field(default_factory=dict)
     listeners: list[Callable[[list[Change], str], None]] = field(default_factory=list)
-    # Rules over several parameters (a router inside the address's subnet): each gets the values
-    # an update would leave (`view(name)`) and the names it changes, and returns None, or the
-    # parameter to blame and why the update is refused; the update is then not applied at all.
-    guards: list[Callable[[Callable[[str], str], set[str]], tuple[str, str] | None]] = field(default_factory=list)
+    # Asked before a change is stored, with the new values of the parameters that change: a hook
+    # returns None, or (the parameter to blame, why the whole change is refused). For the rules
+    # a single value cannot tell (a port already in use, two settings that lock every client out,
+    # a router outside the address's subnet).
+    vetoes: list[Callable[[dict[str, str]], tuple[str, str] | None]] = field(default_factory=list)
     _values: dict[str, str] = field(default_factory=dict)
     _order: list[str] | None = None
     _lower: dict[str, str] = field(default_factory=dict)
@@ -341,15 +342,7 @@ class ParamTree:
             if reason:
                 raise _refused(d.name, value, reason, secret)
             staged[d.name] = value
-        self._guard(staged)
         return self._commit(staged, actor)
-
-    def _guard(self, staged: dict[str, str]) -> None:
-        for guard in self.guards:
-            refused = guard(lambda name: staged[name] if name in staged else self.get(name), set(staged))
-            if refused is not None:
-                name, reason = refused
-                raise _refused(name, staged.get(name, self.get(name)), reason, self.defs[name].kind == "password")
 
     def set_internal(self, values: dict[str, str], actor: str = "system") -> list[Change]:
         """Write values from a service (no role check, still validated and audited)."""
@@ -357,7 +350,6 @@ class ParamTree:
             reason = self.defs[name].validate(value)
             if reason:
                 raise _refused(name, value, reason, self.defs[name].kind == "password")
-        self._guard(values)
         return self._commit(values, actor)
 
     def _commit(self, staged: dict[str, str], actor: str) -> list[Change]:
@@ -368,6 +360,12 @@ class ParamTree:
         ]
         if not changes:
             return []
+        new = {c.name: c.new for c in changes}
+        for veto in self.vetoes:
+            refusal = veto(new)
+            if refusal is not None:
+                name, reason = refusal
+                raise _refused(name, new.get(name, self.get(name)), reason, self.defs[name].kind == "password")
         with self.store.transaction() as db:
             for c in changes:
                 db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)",

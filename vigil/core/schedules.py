@@ -3,7 +3,7 @@
 A schedule is an iCalendar VEVENT (DTSTART, DTEND or DURATION, RRULE), as the VAPIX event
 service stores it: while inside an occurrence the schedule's Interval property is active.
 A pulse is a recurrence without duration (e.g. every 5 minutes) and emits a stateless
-Pulse event at each occurrence. Times are the device's local time (Time.TimeZone).
+Pulse event at each occurrence. Times are the device's local time (vigil.core.zones).
 
 Evaluation costs the same a year on as on the first day. A schedule is evaluated again only when
 its state can change (the end of the occurrence it is in, or the start of the next one; a clock
@@ -24,7 +24,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrule, rrulestr
 
@@ -33,6 +32,7 @@ from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
 from vigil.core.store import Store
+from vigil.core.zones import device_zone
 
 INTERVAL = "tns1:UserAlarm/tnsaxis:Recurring/Interval"
 PULSE = "tns1:UserAlarm/tnsaxis:Recurring/Pulse"
@@ -262,11 +262,7 @@ class Scheduler:
         self.tick()
 
     def local_now(self) -> datetime:
-        try:
-            zone = ZoneInfo(self.params.get("Time.TimeZone"))
-        except Exception:  # noqa: BLE001 - an unknown zone falls back to UTC
-            zone = ZoneInfo("Etc/UTC")
-        return datetime.fromtimestamp(self.clock.time(), zone).replace(tzinfo=None)
+        return datetime.fromtimestamp(self.clock.time(), device_zone(self.params)).replace(tzinfo=None)
 
     # -- changing ----------------------------------------------------------------------
     def add(self, name: str, ical: str, actor: str, schedule_id: str | None = None) -> Schedule:

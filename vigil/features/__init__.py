@@ -11,7 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigil.device import Device
-from vigil.features import events, eventstream, io, mqtt, network, notify, recording, storage
+from vigil.features import (
+    discovery,
+    events,
+    eventstream,
+    io,
+    mqtt,
+    network,
+    notify,
+    recording,
+    snmp,
+    storage,
+    timesync,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
+    Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
+    Feature("discovery", discovery.register),
+    Feature("timesync", timesync.register),
 )
 
 

@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket
 
 from vigil.core.auth import ANONYMOUS, AuthFailure, Principal
 from vigil.core.roles import Role
+from vigil.http.ports import ACCESS_CHANGED, ORIGIN_HEADER, Listening
 from vigil.http.vapix import (
     BadArguments,
     JsonApiError,
@@ -57,9 +58,7 @@ class Device(Protocol):
     accounts: Accounts
     logs: Logs
     params: ParamTree
-
-    @property
-    def https_port(self) -> int: ...
+    listening: Listening
 
 log = logging.getLogger("vigil.http")
 SESSION_COOKIE = "vigil_session"
@@ -247,9 +246,9 @@ def identify(device: Device, request: Request, endpoint: Endpoint | None = None)
 def _access_redirect(device: Device, request: Request) -> Response | None:
     policy = device.params.get("HTTPS.AllowAccessThrough")
     scheme = request.scope.get("scheme", "http")
-    if policy == "https" and scheme == "http" and device.https_port:
+    if policy == "https" and scheme == "http" and (https := device.listening.https):
         host = request.url.hostname or "localhost"
-        return RedirectResponse(request.url.replace(scheme="https", netloc=f"{host}:{device.https_port}"), 301)
+        return RedirectResponse(request.url.replace(scheme="https", netloc=f"{host}:{https}"), 301)
     if policy == "http" and scheme == "https":
         return text("HTTPS access is turned off on this device\n", status=403)
     return None
@@ -280,6 +279,7 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
             refusal = refuse(request, who, endpoint.role)
             if refusal is not None:
                 return refusal
+        ACCESS_CHANGED.set(False)  # this request's own: a change made elsewhere is not its news
         try:
             response = await endpoint.handler(request, who)
         except BadArguments as err:
@@ -291,6 +291,9 @@ def guarded(device: Device, endpoint: Endpoint) -> Callable[[Request], Awaitable
             return _internal_error(endpoint.kind)
         if who.method == "digest" and 300 <= response.status_code < 400:
             device.auth.redirected(request.headers.get("authorization", ""), response.headers.get("location", ""))
+        if ACCESS_CHANGED.get():  # the request moved a listener, or changed which scheme is allowed
+            response.headers[ORIGIN_HEADER] = device.listening.origin(request.url.scheme,
+                                                                      request.url.hostname or "localhost")
         return response
 
     return handle

@@ -1,14 +1,17 @@
-"""Serving: HTTP and HTTPS listeners on one event loop, restarted in-process when the
-device restarts (restart.cgi, restore, factory default)."""
+"""Serving: HTTP and HTTPS listeners on one event loop, moved when their ports change
+(vigil/http/ports.py), and the device rebuilt in-process when it restarts (restart.cgi,
+restore, factory default)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -19,6 +22,8 @@ from vigil.core.clock import Clock
 from vigil.device import CERT_FILE, CERT_KEY_FILE, Device, Ports
 from vigil.http.app import create_app
 from vigil.http.limits import ConnectionGuard, HttpLimits, LimitedProtocol
+from vigil.http.ports import HTTP, HTTPS, Kind, PortInUse
+from vigil.http.ports import bind as bind  # bench/http.py's bare server binds with it
 from vigil.http.tls import ensure_certificate, server_context, set_tls12
 
 log = logging.getLogger("vigil.server")
@@ -29,25 +34,6 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[override]
         yield
-
-
-class PortInUse(SystemExit):
-    pass
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """Bind a listening socket up front, so that a busy port is one clear error."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as err:
-        sock.close()
-        raise PortInUse(f"vigil: cannot listen on {host}:{port}: {err.strerror}") from None
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
 
 
 class _CoalescingTransport:
@@ -134,47 +120,114 @@ def listener(app, guard: ConnectionGuard | None = None, tls: ssl.SSLContext | No
     return _Server(config)
 
 
-async def serve_device(device: Device) -> None:
-    """Serve until the device asks to stop."""
+class HttpListeners:
+    """The device's HTTP and HTTPS listeners, one uvicorn server each, on the sockets
+    `device.listening` gives them: moved to a new socket when a port changes, the HTTPS one
+    opened and closed with HTTPS.Enabled, without a restart.
+
+    A listener that moves away stops accepting at once; the requests under way on it finish
+    (within the graceful-shutdown time), its idle connections close."""
+
+    def __init__(self, device: Device, app, guard: ConnectionGuard, tls: ssl.SSLContext) -> None:
+        self.device = device
+        self.app = app
+        self.guard = guard
+        self.tls = tls
+        self.serving: dict[Kind, tuple[_Server, asyncio.Task]] = {}
+        self.leaving: set[asyncio.Task] = set()
+        self.failed = asyncio.Event()  # a listener stopped without being asked to
+
+    def start(self) -> None:
+        listening = self.device.listening
+        sockets = {}
+        try:
+            for kind in (HTTP, HTTPS):
+                sockets[kind] = listening.attach(kind, functools.partial(self.move, kind))
+        except PortInUse:
+            for sock in sockets.values():
+                if sock is not None:
+                    sock.close()
+            self.stop_following()
+            raise
+        for kind, sock in sockets.items():
+            if sock is not None:
+                self._serve(kind, sock)
+
+    def move(self, kind: Kind, sock: socket.socket | None) -> None:
+        """Serve `kind` on `sock` from now on (None: close it)."""
+        old = self.serving.pop(kind, None)
+        if sock is not None:
+            self._serve(kind, sock)
+        if old is not None:
+            self._leave(*old)
+
+    def _serve(self, kind: Kind, sock: socket.socket) -> None:
+        server = listener(self.app, self.guard, self.tls if kind is HTTPS else None)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        self.serving[kind] = (server, task)
+        task.add_done_callback(lambda done: self._ended(kind, done))
+
+    def _leave(self, server: _Server, task: asyncio.Task) -> None:
+        # Now, not at the server's next tick: the port closes, idle connections close, and the
+        # responses under way (that of the request that moved it, too) say `connection: close`.
+        for accepting in getattr(server, "servers", ()):  # not yet there while it starts: should_exit does it
+            accepting.close()
+        for connection in list(server.server_state.connections):
+            connection.shutdown()
+        server.should_exit = True
+        self.leaving.add(task)
+        task.add_done_callback(self.leaving.discard)
+
+    def _ended(self, kind: Kind, task: asyncio.Task) -> None:
+        current = self.serving.get(kind)
+        if current is not None and current[1] is task and not self.device.stopping.is_set():
+            log.error("the %s listener stopped unexpectedly", kind.name)
+            self.failed.set()
+
+    def stop_following(self) -> None:
+        for kind in (HTTP, HTTPS):
+            self.device.listening.detach(kind)
+
+    async def stop(self) -> None:
+        self.stop_following()
+        tasks = [*self.leaving]
+        for server, task in self.serving.values():
+            server.should_exit = True
+            tasks.append(task)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def serve_device(device: Device, on_listening: Callable[[Device], None] | None = None) -> None:
+    """Serve until the device asks to stop; `on_listening` is told once the listeners are bound."""
     app = create_app(device)
     ensure_certificate(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
                        device.params.get("Network.HostName"), ["localhost", device.params.get("Network.HostName")])
-    host = device.ports.host
     guard = ConnectionGuard(HttpLimits.read(device.params), device.params)
     device.params.listeners.append(guard.on_params)
-    listeners = [(listener(app, guard), bind(host, device.ports.http))]
-    if device.params.get_bool("HTTPS.Enabled"):
-        context = server_context(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
-                                 device.params.get_bool("HTTPS.AllowTLS12"))
+    context = server_context(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
+                             device.params.get_bool("HTTPS.AllowTLS12"))
 
-        def on_tls_params(changes: list, actor: str) -> None:
-            if any(c.name == "HTTPS.AllowTLS12" for c in changes):
-                set_tls12(context, device.params.get_bool("HTTPS.AllowTLS12"))
+    def on_tls_params(changes: list, actor: str) -> None:
+        if any(c.name == "HTTPS.AllowTLS12" for c in changes):
+            set_tls12(context, device.params.get_bool("HTTPS.AllowTLS12"))
 
-        device.params.listeners.append(on_tls_params)
-        try:
-            listeners.append((listener(app, guard, context), bind(host, device.ports.https)))
-        except PortInUse:
-            listeners[0][1].close()
-            raise
-    servers = [server for server, _ in listeners]
-    tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, sock in listeners]
+    device.params.listeners.append(on_tls_params)
+    listeners = HttpListeners(device, app, guard, context)
+    listeners.start()
+    if on_listening is not None:
+        on_listening(device)
     flusher = asyncio.create_task(_flush_logs(device))
     sweeper = asyncio.create_task(guard.run())
     background = [asyncio.create_task(service()) for service in device.services]
     stopper = asyncio.create_task(device.stopping.wait())
-    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-    for s in servers:
-        s.should_exit = True
-    await asyncio.gather(*tasks, return_exceptions=True)
-    flusher.cancel()
-    sweeper.cancel()
-    stopper.cancel()
+    failure = asyncio.create_task(listeners.failed.wait())
+    await asyncio.wait([stopper, failure], return_when=asyncio.FIRST_COMPLETED)
+    await listeners.stop()
+    for task in (flusher, sweeper, stopper, failure):
+        task.cancel()
     for task in background:
         task.cancel()
     await asyncio.gather(*background, return_exceptions=True)
-    for _, sock in listeners:
-        sock.close()
     if not device.stopping.is_set():
         raise SystemExit("vigil: a listener stopped unexpectedly")
 
@@ -185,8 +238,10 @@ async def _flush_logs(device: Device) -> None:
         device.logs.flush()
 
 
-async def run(profile: str, data: Path, ports: Ports, clock: Clock | None = None) -> None:
-    """Build the device, serve it, and rebuild it after every restart until shut down."""
+async def run(profile: str, data: Path, ports: Ports, clock: Clock | None = None,
+              on_listening: Callable[[Device], None] | None = None) -> None:
+    """Build the device, serve it, and rebuild it after every restart until shut down;
+    `on_listening` is told each time its listeners are bound."""
     loop = asyncio.get_running_loop()
     current: list[Device] = []
 
@@ -201,7 +256,7 @@ async def run(profile: str, data: Path, ports: Ports, clock: Clock | None = None
         device = build_device(profile, data, ports, clock)
         current[:] = [device]
         try:
-            await serve_device(device)
+            await serve_device(device, on_listening)
         finally:
             device.close()
         action = device.next_action

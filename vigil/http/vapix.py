@@ -73,11 +73,13 @@ class JsonCall:
 
 
 class JsonApiError(Exception):
-    def __init__(self, code: int, message: str, call: JsonCall | None = None) -> None:
+    def __init__(self, code: int, message: str, call: JsonCall | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.call = call  # what could be read of a refused request, to echo context and method
+        self.details = details  # error.details, where an API says more (the NTP API's subCode)
 
 
 JsonHandler = Callable[[JsonCall, Any], Awaitable[dict[str, Any]]]
@@ -110,6 +112,8 @@ def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error:
         body["method"] = call.method
     if error is not None:
         body["error"] = {"code": error.code, "message": error.message}
+        if error.details:
+            body["error"]["details"] = error.details
     else:
         body["data"] = data if data is not None else {}
     return Response(json.dumps(body, allow_nan=False), media_type="application/json")

@@ -108,7 +108,9 @@ export async function listParams(groups) {
   return values;
 }
 
-/** Write parameters in one request; all are applied or none. Throws the device's "# Error:" text. */
+/** Write parameters in one request; all are applied or none. Throws the device's "# Error:" text.
+ * A change of where the device listens (a port, HTTPS, "allow access through") takes the
+ * browser to the same page at the origin the device names. */
 export async function updateParams(values) {
   const entries = Object.entries(values);
   const response = await request("/axis-cgi/param.cgi", {
@@ -117,6 +119,16 @@ export async function updateParams(values) {
   });
   const reply = (await response.text()).trim();
   if (reply !== "OK") throw new ApiError(reply.replace(/^#\s*/, ""));
+  followOrigin(response);
+}
+
+/** The device answers a request that changed where this client gets in with the new origin
+ * (`X-Vigil-Origin`, see vigil/http/ports.py): go on there, on the same page. */
+export function followOrigin(response) {
+  const origin = response.headers.get("X-Vigil-Origin");
+  if (origin && origin !== location.origin) {
+    location.assign(origin + location.pathname + location.search + location.hash);
+  }
 }
 
 /** The parameter tree with types (`listdefinitions`, `listformat=xmlschema`). */

@@ -8,10 +8,13 @@ import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
+import { discoveryPanel } from "./network-discovery.js";
 import mqttPage from "./page-mqtt.js";
 import recordingsPage from "./page-recordings.js";
+import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
+import timePage from "./page-time.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
@@ -22,7 +25,10 @@ const PAGES = [
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
+  { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
+  { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
+  { id: "discovery", title: "Discovery", role: "admin", render: (container, app) => discoveryPanel(app, container) },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
   { id: "maintenance", title: "Maintenance", role: "admin", render: maintenancePage },

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { ongoingCard } from "./page-recordings.js";
 import { storageCard } from "./page-storage.js";
+import { interval, ntp, syncText } from "./page-time.js";
 import { RANK, busy, card, clear, facts, h, localTime, messageArea, say } from "./ui.js";
 
 const ACCESS = { both: "HTTP and HTTPS", http: "HTTP only", https: "HTTPS only" };
@@ -51,25 +52,37 @@ function readableLocal(iso) {
   return `${match[1]} ${match[2]} (${offset})`;
 }
 
-function timeCard(time, params) {
+/** The time sync status (ntp.cgi, administrators only): whether the device is in sync, with what,
+ * and the time until the next sync. */
+function syncRows(client) {
+  if (client === null) return [];
+  if (failed(client)) return [["Time sync status", client.message]];
+  const { kind, text } = syncText(client);
+  const state = { ok: "Synchronized", error: "Not synchronized", busy: "Synchronizing", off: "Off (custom date and time)" }[kind];
+  const s = client.syncStatus || {};
+  const rows = [["Time sync status", h("span", { id: "time-sync-state", title: text, style: "display:inline-flex;align-items:center;gap:8px" },
+    h("span", { class: `dot ${kind}`, "aria-hidden": "true" }), state)]];
+  if (!client.enabled) return rows;
+  rows.push(["NTP servers", (s.servers || []).join(", ") || "None set"]);
+  if (client.synced) rows.push(["Offset", `${client.timeOffset >= 0 ? "+" : ""}${client.timeOffset.toFixed(3)} ms`]);
+  else if (s.error) rows.push(["Problem", s.error]);
+  if (client.timeToNextSync) rows.push(["Next sync", `in ${interval(client.timeToNextSync)}`]);
+  return rows;
+}
+
+function timeCard(time, sync) {
   if (failed(time)) return card("Time", h("p", { class: "message error", text: time.message }));
-  const values = failed(params) ? {} : params;
   const rows = [
     ["Device time (UTC)", h("time", { datetime: time.dateTime, text: time.dateTime.replace("T", " ").replace("Z", "") })],
     ["Local time", h("time", { datetime: time.localDateTime, text: readableLocal(time.localDateTime) })],
-    ["Time zone", time.timeZone],
+    ["Time zone", time.timeZone || time.posixTimeZone],
     ["POSIX time zone", time.posixTimeZone],
     ["Daylight saving time", flag(time.dstEnabled)],
+    ...syncRows(sync),
   ];
-  if ("Time.SyncSource" in values) {
-    rows.push(["Synchronization", values["Time.SyncSource"] === "NTP" ? "NTP" : "None (manual)"]);
-  }
-  if ("Time.NTP.Server" in values) {
-    const fromDhcp = values["Time.ObtainFromDHCP"] === "yes";
-    const servers = values["Time.NTP.Server"];
-    rows.push(["NTP servers", servers || (fromDhcp ? "From DHCP" : "None")]);
-  }
-  return card("Time", facts(rows));
+  const section = card("Time", facts(rows));
+  if (sync !== null) section.append(h("p", {}, h("a", { href: "#/time", text: "NTP settings" })));
+  return section;
 }
 
 function securityCard(params, accounts) {
@@ -142,9 +155,6 @@ export default async function statusPage(container, app) {
   const admin = app.role === "admin";
   // Only administrators may read these; asking for them otherwise fills the system log.
   const wanted = [
-    "Time.SyncSource",
-    "Time.ObtainFromDHCP",
-    "Time.NTP.Server",
     "HTTPS.Enabled",
     "HTTPS.AllowAccessThrough",
     "Network.HTTP.AuthenticationPolicy",
@@ -153,13 +163,14 @@ export default async function statusPage(container, app) {
   ];
   const loading = h("p", { class: "muted", text: "Loading…" });
   container.append(loading);
-  const [info, time, params, accounts] = await settle(app, [
+  const [info, time, params, accounts, sync] = await settle(app, [
     api.deviceInfo(),
     api.timeInfo(),
     admin ? api.listParams(wanted) : Promise.resolve({}),
     admin ? api.listAccounts() : Promise.resolve([]),
+    admin ? ntp("getNTPInfo").then((d) => d.client) : Promise.resolve(null),
   ]);
-  const grid = h("div", { class: "grid" }, deviceCard(info), timeCard(time, params), ongoingCard(app));
+  const grid = h("div", { class: "grid" }, deviceCard(info), timeCard(time, sync), ongoingCard(app));
   if (RANK[app.role] >= RANK.operator) grid.append(storageCard(app));
   if (admin) grid.append(securityCard(params, accounts), clientsCard(app));
   loading.replaceWith(grid);

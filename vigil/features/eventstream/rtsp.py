@@ -32,6 +32,7 @@ from vigil.core.roles import Role
 from vigil.features.eventstream.fanout import Fanout, Listener, Outbox
 from vigil.features.eventstream.metadata import EventFilter, FilterError, to_xml
 from vigil.http.limits import RefusalLog
+from vigil.http.ports import RTSP, PortInUse
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -222,7 +223,10 @@ class RtspServer:
         self.rtp: asyncio.DatagramTransport | None = None
         self.rtcp: asyncio.DatagramTransport | None = None
         self.server_ports = (0, 0)
-        self.port = 0
+        self.port = 0  # where it listens now; 0: nowhere
+        self._socket: socket.socket | None = None
+        self._listener: asyncio.Server | None = None
+        self._starting: asyncio.Task | None = None
         self._mono0 = time.monotonic()
 
     def now(self) -> float:
@@ -230,30 +234,48 @@ class RtspServer:
 
     # -- lifecycle ---------------------------------------------------------------------
     async def serve(self) -> None:
-        try:
-            server = await asyncio.start_server(self._connection, self.host, self.device.ports.rtsp,
-                                                limit=MAX_HEADER, reuse_address=True)
-        except OSError as err:
-            log.error("RTSP event stream cannot listen on %s:%d: %s", self.host, self.device.ports.rtsp, err)
-            return
-        self.port = server.sockets[0].getsockname()[1]
+        """The device service: RTP over UDP, and the RTSP port where `device.listening` puts it
+        (it moves, opens and closes with Network.RTSP.Port and Network.RTSP.Enabled)."""
+        listening = self.device.listening
         try:
             try:
                 await self._open_udp()
             except OSError as err:
                 log.warning("RTSP event stream without RTP over UDP (interleaved TCP only): %s", err)
-            log.info("RTSP event stream on port %d", self.port)
+            try:
+                self.move(listening.attach(RTSP, self.move))
+            except PortInUse as err:  # the event stream waits for another port; the device serves on
+                log.error("RTSP event stream not started: %s", err)
             while True:
                 await asyncio.sleep(self.reap_interval)
                 self.reap()
         finally:
-            server.close()
-            for connection in list(self.connections):
-                self._drop_connection(connection)
-                connection.close()
+            listening.detach(RTSP)
+            self.move(None)
             for transport in (self.rtp, self.rtcp):
                 if transport is not None:
                     transport.close()
+
+    def move(self, sock: socket.socket | None) -> None:
+        """Listen on `sock` from now on (None: nowhere); the connections of the old port end."""
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for connection in list(self.connections):
+            self._drop_connection(connection)
+            connection.close()
+        self._socket = sock
+        self.port = sock.getsockname()[1] if sock is not None else 0
+        if sock is not None:
+            self._starting = asyncio.create_task(self._listen(sock))
+
+    async def _listen(self, sock: socket.socket) -> None:
+        server = await asyncio.start_server(self._connection, sock=sock, limit=MAX_HEADER)
+        if self._socket is not sock:  # moved again while starting
+            server.close()
+            return
+        self._listener = server
+        log.info("RTSP event stream on port %d", self.port)
 
     async def _open_udp(self) -> None:
         """An RTP/RTCP port pair (even, odd) shared by every UDP session."""
@@ -418,8 +440,6 @@ class RtspServer:
             raise RtspError(501, f"{method} is not implemented")
         if self.device.auth.guard.blocked(connection.address):
             raise RtspError(403, "too many failed logins, try again later")
-        if not self.device.params.get_bool("Network.RTSP.Enabled"):
-            raise RtspError(503, "RTSP is turned off")
         session = self._session_of(connection, request)
         if method == "OPTIONS":
             return 200, [("Public", ", ".join(ALLOWED)), *self._session_header(session)], b""

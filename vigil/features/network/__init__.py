@@ -14,6 +14,7 @@ param.cgi, and the simulation API (sim_api.py).
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import TYPE_CHECKING
 
 from vigil.core.proxies import PROXIES
@@ -53,7 +54,7 @@ def register(device: Device) -> None:
     hardware = hardware_for(device)
     service = NetworkService(hardware, device.params, device.logs)
     device.params.declare(params.param_defs(device.identity, service.live))
-    device.params.guards.append(params.guard)
+    device.params.vetoes.append(partial(params.veto, device.params))
     device.params.listeners.append(service.on_params)
     device.hardware[NETWORK_HARDWARE] = hardware
     device.features[NETWORK_SERVICE] = service

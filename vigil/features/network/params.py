@@ -4,7 +4,7 @@ and the read-only ones that report what is in use. `Network.HostName` is also re
 certificate made at the first start and by the `%hostname%` of notifications.
 
 Each rule over a single value is the parameter's own check; the rules over several parameters
-(a router inside the address's subnet) are `guard`, run on every update as a whole."""
+(a router inside the address's subnet) are `veto`, asked before every change is stored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from vigil.core import checks
 from vigil.core.identity import Identity
-from vigil.core.params import ParamDef, applied
+from vigil.core.params import ParamDef, ParamTree, applied
 from vigil.core.roles import Role
 from vigil.features.network import const as c
 from vigil.features.network.model import (
@@ -132,8 +132,15 @@ def param_defs(identity: Identity, live: Callable[[str], str]) -> list[ParamDef]
 STATIC_GROUP = {c.BOOT_PROTO, c.IP_ADDRESS, c.SUBNET_MASK, c.BROADCAST, c.DEFAULT_ROUTER}
 
 
+def veto(tree: ParamTree, new: dict[str, str]) -> tuple[str, str] | None:
+    """The rules over several parameters, for param.cgi and the API alike (a `ParamTree.vetoes`
+    hook): `new` holds the values that change, the tree the others."""
+    return guard(lambda name: new[name] if name in new else tree.get(name), set(new))
+
+
 def guard(view: Callable[[str], str], changed: set[str]) -> tuple[str, str] | None:
-    """The rules over several parameters, for param.cgi and the API alike."""
+    """The rules over several parameters, given the values a change would leave (`view`) and the
+    names it changes; None, or the parameter to blame and why."""
     if changed & STATIC_GROUP:
         try:
             check_static(view(c.IP_ADDRESS), prefix_of_mask(view(c.SUBNET_MASK)),

@@ -18,8 +18,8 @@ Time (of the event, or now without an event):
     {time.date}      local date, 2024-05-01
     {time.clock}     local time of day, 14:00:00
     {time.epoch}     seconds since 1970 (integer)
-    Local time uses device["timezone"] (an IANA name such as Europe/Stockholm) when given and
-    valid, else the system's time zone.
+    Local time uses device["timezone"] (an IANA name such as Europe/Stockholm, or a POSIX rule
+    such as CET-1CEST,M3.5.0,M10.5.0/3) when given and valid, else the system's time zone.
 Device (from the `device` mapping, see `device_values`; a key it lacks stays visible):
     {device.serial}  {device.mac}  {device.model}  {device.name}  {device.hostname}  {device.timezone}
 """
@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from vigil.core.events import Event, to_short
+from vigil.core.zones import device_zone_text, known_zone
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -50,14 +51,7 @@ def _items(items: Mapping[str, str]) -> str:
 
 def _zone(device: Mapping[str, str]) -> dt.tzinfo | None:
     name = device.get("timezone") if device else None
-    if name:
-        try:
-            from zoneinfo import ZoneInfo
-
-            return ZoneInfo(str(name))
-        except Exception:  # noqa: BLE001 - an unknown zone falls back to the system's
-            return None
-    return None
+    return known_zone(str(name)) if name else None  # an unknown zone falls back to the system's
 
 
 def _time_value(sub: str | None, when: float, device: Mapping[str, str]) -> str:
@@ -137,4 +131,6 @@ def device_values(device: Device) -> dict[str, str]:
     for key, param in (("hostname", "Network.HostName"), ("timezone", "Time.TimeZone")):
         if param in device.params.defs:
             info[key] = device.params.get(param)
+    if "timezone" in info:  # the IANA zone, or the POSIX rule that applies in its place
+        info["timezone"] = device_zone_text(device.params)
     return info

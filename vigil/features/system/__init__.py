@@ -31,7 +31,6 @@ def register_platform(device: Device) -> None:
     params.declare(groups.brand(profile))
     params.declare(groups.properties(profile, identity))
     params.declare(groups.network(profile, identity))
-    params.declare(groups.time_group())
     params.declare(groups.https_group())
     params.declare(groups.system_group())
     params.declare(groups.remote_service())

@@ -1,7 +1,9 @@
-"""The parameter groups every device shows: Brand, Properties, Network, Time, HTTPS, System,
+"""The parameter groups every device shows: Brand, Properties, Network, HTTPS, System,
 RemoteService and StreamProfile, each parameter with the owner that makes it take effect
 (read-only ones are informational). The I/O groups are the io feature's (io/params.py), the
-interface, host name, resolver and proxy ones the network feature's (network/params.py)."""
+interface, host name, resolver and proxy ones the network feature's (network/params.py), the
+Time group the timesync feature's (timesync/params.py); the listeners' ports, HTTPS on or off and
+"allow access through" are the HTTP layer's (http/ports.py)."""
 
 from __future__ import annotations
 
@@ -59,34 +61,26 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
 
 # The work that will apply the parameters declared pending below (docs/parameters.md).
 NETWORK = "system settings: network"
-TIME = "system settings: time and location"
 SECURITY = "system settings: security"
 TLS = "security: TLS versions of the HTTPS listener"
 MEDIA = "live relay and replay (media streams)"
 PTZ = "PTZ control (no profile has PTZ)"
 # Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
 # or the HTTP layer and the RTSP server that hold the listeners.
-LATER_NETWORK, LATER_TIME, LATER_SECURITY = "network", "timesync", "security"
+LATER_NETWORK, LATER_SECURITY = "network", "security"
 BY_HTTP = applied("http")
 
 
 def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     n = "Network."
-    friendly = f"{profile.short_name} - {identity.serial}"
     net = pending(LATER_NETWORK, NETWORK)
     dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
     return [
-        ParamDef(n + "Bonjour.Enabled", "yes", **YESNO, owner=net),
-        ParamDef(n + "Bonjour.FriendlyName", friendly, maxlen=63, owner=net),
-        ParamDef(n + "UPnP.Enabled", "yes", **YESNO, owner=net),
-        ParamDef(n + "UPnP.FriendlyName", friendly, maxlen=63, owner=net),
         ParamDef(n + "FTP.Enabled", "no", **YESNO, owner=net),
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
                  owner=applied("core.auth", "eventstream")),
-        ParamDef(n + "HTTP.Port", "80", "int", minimum=1, maximum=65535, check=checks.service_port,
-                 owner=pending("http", NETWORK, "The HTTP listener uses the port given to `vigil run`.")),
         # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
         # the next connection, without a restart.
         ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576, owner=limits),
@@ -95,9 +89,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600, owner=limits),
         ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000, owner=limits),  # a browser opens 6
         ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000, owner=limits),
-        ParamDef(n + "RTSP.Enabled", "yes", **YESNO, owner=applied("eventstream")),
-        ParamDef(n + "RTSP.Port", "554", "int", minimum=1, maximum=65535,
-                 owner=pending("eventstream", NETWORK, "The RTSP server uses the port given to `vigil run`.")),
         ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous"), owner=applied("eventstream")),
         # Exhaustion limits of the RTSP metadata server, applied to the next connection.
         ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
@@ -111,30 +102,8 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     ]
 
 
-def time_group() -> list[ParamDef]:
-    t = "Time."
-    sync = pending(LATER_TIME, TIME)
-    posix = pending(LATER_TIME, TIME, "Stored and reported by time.cgi; local time follows Time.TimeZone.")
-    return [
-        ParamDef(t + "SyncSource", "NTP", "enum", ("NTP", "None"), owner=sync),
-        ParamDef(t + "ObtainFromDHCP", "yes", **YESNO, owner=sync),
-        ParamDef(t + "TimeZone", "Etc/UTC", maxlen=64, ascii_only=True, read=OP, check=checks.iana_zone,
-                 owner=applied("system", "core.schedules", note="time.cgi's local time, and when schedules fire")),
-        ParamDef(t + "POSIXTimeZone", "UTC0", maxlen=64, ascii_only=True, read=OP, owner=posix),
-        ParamDef(t + "DST.Enabled", "no", **YESNO, read=OP, owner=posix),
-        ParamDef(t + "NTP.Server", "", check=checks.host_list, owner=sync),
-        ParamDef(t + "NTP.NTS", "no", **YESNO, owner=sync),
-        const(t + "NTP.VolatileServer", "", read=A),
-    ]
-
-
 def https_group() -> list[ParamDef]:
     return [
-        ParamDef("HTTPS.Enabled", "yes", **YESNO, owner=applied("http", note="at the next restart")),
-        ParamDef("HTTPS.Port", "443", "int", minimum=1, maximum=65535, check=checks.service_port,
-                 owner=pending("http", NETWORK, "The HTTPS listener uses the port given to `vigil run`.")),
-        ParamDef("HTTPS.AllowAccessThrough", "both", "enum", ("http", "https", "both"),
-                 owner=applied("http", "eventstream")),
         ParamDef("HTTPS.AllowTLS12", "yes", **YESNO, owner=applied("http", how="listener")),
     ]
 

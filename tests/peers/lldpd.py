@@ -1,0 +1,82 @@
+"""lldpd as the switch's side of the cable: in the peers' namespace of a `Lan`, receive-only
+(`-r`: it sends nothing), with CDP decoding (`-c`), every protocol's neighbour listed (`-H 0`:
+by default lldpd hides a CDP neighbour that also speaks LLDP), its own control socket and a private /run
+(its pid file and privilege-separation directory live at fixed places there, so that several can
+run at once). `neighbors()` is `lldpcli show neighbors` as JSON. Needs the Debian package lldpd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.peers.lan import Lan
+from tests.peers.processes import stop_process
+
+
+class Lldpd:
+    def __init__(self, lan: Lan) -> None:
+        self.lan = lan
+        self.dir = Path(tempfile.mkdtemp(prefix="vigil-lldpd-"))
+        self.dir.chmod(0o755)  # lldpcli drops root for the _lldpd user before it connects
+        self.socket = str(self.dir / "lldpd.socket")
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        script = ("mount -t tmpfs none /run && mkdir -p /run/lldpd && "
+                  f"exec lldpd -d -r -c -H 0 -O /dev/null -u {self.socket} -I {self.lan.peer_if}")
+        log = (self.dir / "lldpd.log").open("wb")
+        self.process = subprocess.Popen(self.lan.command("unshare", "--mount", "--propagation", "private",
+                                                         "sh", "-c", script), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(self.socket):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("lldpd did not start: " + (self.dir / "lldpd.log").read_text())
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def neighbors(self) -> list[dict]:
+        """Each neighbour lldpd knows on the peers' interface: {"protocol": "LLDP"|"CDPv2", ...}."""
+        out = self.lan.run("lldpcli", "-u", self.socket, "-f", "json0", "show", "neighbors", "details")
+        found = []
+        for interface in json.loads(out).get("lldp", [{}])[0].get("interface", []):
+            chassis = interface.get("chassis", [{}])[0]
+            port = interface.get("port", [{}])[0]
+            found.append({
+                "protocol": interface.get("via"),
+                "name": _value(chassis.get("name")),
+                "description": _value(chassis.get("descr")),
+                "chassis_id": _value(chassis.get("id")),
+                "management": [_value([m]) for m in chassis.get("mgmt-ip", [])],
+                "port_id": _value(port.get("id")),
+                "port_description": _value(port.get("descr")),
+                "ttl": _value(port.get("ttl")),
+            })
+        return found
+
+
+def _value(entries: list[dict] | None) -> str | None:
+    return entries[0].get("value") if entries else None
+
+
+@pytest.fixture(scope="module")
+def lldpd(lan: Lan) -> Iterator[Lldpd]:
+    if shutil.which("lldpd") is None or shutil.which("lldpcli") is None:
+        pytest.skip("lldpd is not installed (make debs installs it)")
+    daemon = Lldpd(lan)
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        daemon.stop()
