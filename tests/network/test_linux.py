@@ -10,8 +10,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,6 +89,11 @@ def api(method: str, params: dict | None = None) -> dict:
     return http("POST", API, json=body, auth=httpx.DigestAuth(*ADMIN)).json()
 
 
+def announced(call: Callable[..., Any]) -> list[dict]:
+    """The interfaces discovery announces on (/vigil/discovery)."""
+    return call(http, "GET", "/vigil/discovery", auth=httpx.DigestAuth(*ADMIN)).json()["interfaces"]
+
+
 def dig(net: Lan, name: str) -> str:
     return run("ip", "netns", "exec", net.server_ns, "dig", "+short", f"@{net.server}", name, "A").strip()
 
@@ -125,6 +131,13 @@ def test_the_device_configures_a_real_interface(network: Lan, device: subprocess
         assert f"nameserver {net.server}" in resolv and "search example.test" in resolv
         hostname = run("ip", "netns", "exec", net.device_ns, "hostname").strip()
         assert hostname != "cam-from-dhcp"  # the test's own UTS namespace is not the device's
+        # ... and the other features follow: the NTP client takes the lease's server, discovery
+        # announces on the managed interface's address
+        wait_until(lambda: call(http, "GET", "/axis-cgi/param.cgi", auth=httpx.DigestAuth(*ADMIN), params={
+            "action": "list", "group": "Time.NTP.VolatileServer"}).text.strip() == f"root.Time.NTP.VolatileServer={net.server}",
+            15, "the NTP server from DHCP")
+        wait_until(lambda: {"name": net.device_if, "address": f"{net.prefix}.55"} in announced(call), 15,
+                   "discovery on the leased address")
 
         # dynamic DNS to BIND
         r = call(http, "GET", "/axis-cgi/param.cgi", params={
@@ -144,6 +157,9 @@ def test_the_device_configures_a_real_interface(network: Lan, device: subprocess
                    15, "the static address instead of the lease")
         assert net.default_router() == net.server
         wait_until(lambda: dig(net, "nvr.example.test") == f"{net.prefix}.9", 15, "the record updated")
+        wait_until(lambda: {"name": net.device_if, "address": f"{net.prefix}.9"} in announced(call)
+                   and {"name": net.device_if, "address": f"{net.prefix}.55"} not in announced(call), 15,
+                   "discovery on the static address")
 
         # bad input changes nothing on the interface
         reply = call(api, "setIPv4AddressConfiguration", {

@@ -86,6 +86,12 @@ class InterfaceState:
     router6: str = ""
     lease: Lease | None = None
     dhcp_failed: bool = False  # DHCP is on and no server answered (the fallbacks are in use)
+    index: int = 0  # the kernel's interface index; 0 for the simulated interface, which is none of this machine's
+
+    @property
+    def on_host(self) -> bool:
+        """The interface is one of this machine's: its addresses can be bound, packets sent on it."""
+        return self.index > 0
 
     def ipv4(self) -> list[Address]:
         return [a for a in self.addresses if a.family == 4]

@@ -4,8 +4,9 @@ use (static, or from DHCP), dynamic DNS updates, and the global proxies every ou
 for. It also says whether a change would cut off the client that asks for it.
 
 Other features reach it through `NETWORK_SERVICE`: `lease()` and `on_lease(callback)` give what
-the DHCP server sent (its NTP servers for the time feature, the host name), and through the
-`PROXIES` key of `vigil.core.proxies` the proxies."""
+the DHCP server sent (its NTP servers for the time feature, the host name), `state()` and
+`on_interface(callback)` the interface and its addresses (where discovery announces), and
+through the `PROXIES` key of `vigil.core.proxies` the proxies."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class NetworkService:
         self.last_error = ""  # why the last plan could not be applied ('' when it was)
         self._lease_watchers: list[Callable[[Lease | None], None]] = []
         self._last_lease: Lease | None = None
+        self._interface_watchers: list[Callable[[InterfaceState], None]] = []
+        self._last_state: InterfaceState | None = None
         self._pending: asyncio.TimerHandle | None = None
         hardware.watch(self._on_hardware)
 
@@ -124,7 +127,12 @@ class NetworkService:
         """What follows the interface: host name, resolver, DHCP watchers, dynamic DNS."""
         self.hardware.apply_hostname(self.hostname())
         self.hardware.apply_resolver(self.resolver())
-        lease = self.lease()
+        state = self.state()
+        if state != self._last_state:
+            self._last_state = state
+            for watcher in list(self._interface_watchers):
+                watcher(state)
+        lease = state.lease
         if lease != self._last_lease:
             self._last_lease = lease
             if lease is not None:
@@ -133,7 +141,7 @@ class NetworkService:
             for callback in list(self._lease_watchers):
                 callback(lease)
         self.dyndns.follow(self.params.get_bool(c.DNS_UPDATE), self.params.get(c.DNS_UPDATE_NAME),
-                           self.params.get_int(c.DNS_UPDATE_TTL), self.state(), self.resolver())
+                           self.params.get_int(c.DNS_UPDATE_TTL), state, self.resolver())
 
     async def run(self) -> None:
         """Apply at start, then keep the backend's own work (DHCP) and dynamic DNS running."""
@@ -155,6 +163,13 @@ class NetworkService:
         """`callback(lease)` runs whenever the DHCP lease changes (obtained, renewed with other
         options, lost): its `ntp_servers`, `hostname`, `name_servers`... (vigil.hal.network.Lease)."""
         self._lease_watchers.append(callback)
+
+    def on_interface(self, callback: Callable[[InterfaceState], None]) -> None:
+        """`callback(state)` runs whenever the interface's state changes, the first time when the
+        settings are first applied (as the device loads), then for a lease obtained or lost, the
+        link, a change of the settings: its addresses, and whether it is one of this machine's
+        interfaces (`InterfaceState.on_host`; the simulated one is not)."""
+        self._interface_watchers.append(callback)
 
     def ntp_servers_from_dhcp(self) -> tuple[str, ...]:
         """The NTP servers the DHCP server gave (option 42), () without a lease or option."""

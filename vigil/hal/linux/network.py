@@ -122,7 +122,7 @@ class LinuxNetwork:
             router = self._default_router(ipr, index, socket.AF_INET)
             router6 = self._default_router(ipr, index, socket.AF_INET6)
         return InterfaceState(self.name, self.mac, carrier, up, addresses, router, router6,
-                              self.lease if self.plan.dhcp else None, self.dhcp_failed and self.plan.dhcp)
+                              self.lease if self.plan.dhcp else None, self.dhcp_failed and self.plan.dhcp, index)
 
     def _address(self, message) -> Address:  # noqa: ANN001 - a pyroute2 ifaddrmsg
         address = message.get_attr("IFA_ADDRESS")
