@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad samba smbclient \
 	snmp snmptrapd dbus avahi-daemon avahi-utils lldpd \
-	rsyslog rsyslog-gnutls tcpdump iputils-ping tshark
+	rsyslog rsyslog-gnutls tcpdump iputils-ping tshark \
+	dnsmasq-base bind9 bind9-dnsutils tinyproxy-bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench venv debs clean

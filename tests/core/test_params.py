@@ -424,7 +424,8 @@ def test_kill_9_during_a_burst_of_updates(tmp_path):
 # The passwords a restore keeps (the manual), and every password parameter.
 KEPT_SECRETS = {"RemoteService.ProxyPassword": "Proxy-s3cret", "Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword":
                 "Dot1x-s3cret"}
-SECRET_PARAMS = KEPT_SECRETS | {"SNMP.InitialUserPasswd": "Snmp-v3-s3cret"}
+SECRET_PARAMS = KEPT_SECRETS | {"SNMP.InitialUserPasswd": "Snmp-v3-s3cret", "Network.Proxy.HTTPPassword": "Http-s3cret",
+                                "Network.Proxy.HTTPSPassword": "Https-s3cret"}
 
 
 def stored_rows(data) -> dict[str, str]:
@@ -444,7 +445,7 @@ async def test_password_parameters_are_stored_sealed(tmp_path, clock):
     assert {n for n, d in device.params.defs.items() if d.kind == "password"} == set(SECRET_PARAMS)
     async with client_as(device, "admin") as c:
         assert (await c.get(PARAM, params={"action": "update", **SECRET_PARAMS})).text == "OK\r\n"
-        listed = as_dict((await listing(c, "RemoteService,Network.Interface.I0.dot1x,SNMP")).text)
+        listed = as_dict((await listing(c, "RemoteService,Network.Interface.I0.dot1x,SNMP,Network.Proxy")).text)
     device.close()
     assert all(listed[f"root.{name}"] == "******" for name in SECRET_PARAMS)  # as before: never in clear
     data = tmp_path / "data"
@@ -504,6 +505,7 @@ def test_a_restore_keeps_password_parameters_sealed_under_the_new_key(tmp_path, 
     factory_reset(data, hard=False)
     rows = stored_rows(data)
     assert "Network.Bonjour.FriendlyName" not in rows and "SNMP.InitialUserPasswd" not in rows
+    assert "Network.Proxy.HTTPPassword" not in rows  # the global proxies are not kept (the manual's list)
     for name, secret in KEPT_SECRETS.items():
         assert is_sealed(rows[name]) and secret not in rows[name]
         assert key_of(data).unseal(rows[name]) == secret

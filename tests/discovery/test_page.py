@@ -1,4 +1,4 @@
-"""The Discovery panel in Debian's Chromium (Playwright) against a real `vigil run` S3016 on
+"""The Network page's Discovery tab in Debian's Chromium (Playwright) against a real `vigil run` S3016 on
 loopback: it shows the settings and what each protocol does (nothing to announce on loopback),
 saves changes that the device applies, and refuses a name the network cannot carry."""
 
@@ -25,7 +25,8 @@ def test_the_panel_saves_the_switches_and_names_and_refuses_a_bad_name(live: Liv
     create_admin_live(live)
     page = session.page
     log_in(page, live)
-    open_page(page, "Discovery")
+    open_page(page, "Network")
+    page.get_by_role("tab", name="Discovery").click()
     status = page.locator(".discovery-status")
     expect(status).to_contain_text("no network interface to announce on")
 

@@ -6,14 +6,14 @@ PARAM = "/axis-cgi/param.cgi"
 
 
 async def test_a_pending_parameter_change_is_noted(device, admin):
-    r = await admin.get(PARAM, params={"action": "update", "Network.IPAddress": "10.1.2.3",
-                                       "Network.DNSServer1": "10.1.2.1", "Network.SSH.Enabled": "yes"})
+    r = await admin.get(PARAM, params={"action": "update", "Network.Interface.I0.dot1x.EAPTLS.Identity": "lobby",
+                                       "Network.Interface.I0.dot1x.EAPOLVersion": "2", "Network.FTP.Enabled": "yes"})
     assert r.text == "OK\r\n"
     log = device.logs.text("system")
-    assert ("root.Network.IPAddress, root.Network.DNSServer1 stored but not applied yet: waiting for "
-            "system settings: network") in log
-    assert "root.Network.SSH.Enabled stored but not applied yet: waiting for system settings: security" in log
-    assert device.params.get("Network.IPAddress") == "10.1.2.3"  # kept all the same
+    assert ("root.Network.Interface.I0.dot1x.EAPTLS.Identity, root.Network.Interface.I0.dot1x.EAPOLVersion stored but not "
+            "applied yet: waiting for system settings: security") in log
+    assert "root.Network.FTP.Enabled stored but not applied yet: waiting for system settings: network" in log
+    assert device.params.get("Network.Interface.I0.dot1x.EAPTLS.Identity") == "lobby"  # kept all the same
 
 
 async def test_an_applied_parameter_change_is_not_noted(device, admin):

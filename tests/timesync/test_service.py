@@ -12,6 +12,8 @@ from tests.conftest import eventually
 from tests.timesync.conftest import service_of
 from vigil.core.clock import MAX_SLEW_RATE, OFFSET_KEY
 from vigil.features.timesync.const import LOST_AFTER, STEP_THRESHOLD
+from vigil.hal.network import NETWORK_HARDWARE, Lease
+from vigil.hal.sim.network import SimulatedNetwork
 
 
 def use(device, *servers, **extra: str) -> None:
@@ -134,6 +136,21 @@ async def test_dhcp_servers_come_first_and_static_ones_are_the_fallback(device, 
     assert (await service.poll()).servers == [static.address]
     service.set_dhcp_servers([])
     assert device.params.get("Time.NTP.VolatileServer") == ""
+
+
+async def test_the_dhcp_lease_of_the_network_settings_gives_the_servers(device, clock, ntp_servers):
+    """The network feature's DHCP lease (here from the simulated DHCP server) reaches the client."""
+    static, leased = await ntp_servers(offset=10.0), await ntp_servers(offset=20.0)
+    device.params.set_internal({"Time.NTP.Server": static.address, "Time.ObtainFromDHCP": "yes"}, "test")
+    network = device.hardware[NETWORK_HARDWARE]
+    assert isinstance(network, SimulatedNetwork)
+    network.offer(Lease("192.168.0.90", 24, ("192.168.0.1",), ntp_servers=(leased.address,)))
+    assert device.params.get("Time.NTP.VolatileServer") == leased.address
+    state = await service_of(device).poll()
+    assert state.servers == [leased.address] and state.offset == pytest.approx(20.0)
+    network.offer(None)  # the lease is gone: the static servers again
+    assert device.params.get("Time.NTP.VolatileServer") == ""
+    assert (await service_of(device).poll()).servers == [static.address]
 
 
 def service_settings(device):

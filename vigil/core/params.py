@@ -200,8 +200,9 @@ class ParamTree:
     templates: dict[str, ParamTemplate] = field(default_factory=dict)
     listeners: list[Callable[[list[Change], str], None]] = field(default_factory=list)
     # Asked before a change is stored, with the new values of the parameters that change: a hook
-    # returns None, or (the name of one of them, why the whole change is refused). For the rules
-    # a single value cannot tell (a port already in use, two settings that lock every client out).
+    # returns None, or (the parameter to blame, why the whole change is refused). For the rules
+    # a single value cannot tell (a port already in use, two settings that lock every client out,
+    # a router outside the address's subnet).
     vetoes: list[Callable[[dict[str, str]], tuple[str, str] | None]] = field(default_factory=list)
     _values: dict[str, str] = field(default_factory=dict)
     _order: list[str] | None = None
@@ -364,7 +365,7 @@ class ParamTree:
             refusal = veto(new)
             if refusal is not None:
                 name, reason = refusal
-                raise _refused(name, new[name], reason, self.defs[name].kind == "password")
+                raise _refused(name, new.get(name, self.get(name)), reason, self.defs[name].kind == "password")
         with self.store.transaction() as db:
             for c in changes:
                 db.execute("INSERT OR REPLACE INTO params(name, value) VALUES(?, ?)",

@@ -17,6 +17,7 @@ from vigil.features import (
     eventstream,
     io,
     mqtt,
+    network,
     notify,
     recording,
     snmp,
@@ -34,6 +35,7 @@ class Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
+    Feature("network", network.register),  # first: every outbound client asks it for the global proxies
     Feature("eventstream", eventstream.register),
     Feature("io", io.register),
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes

@@ -8,8 +8,8 @@ import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
-import { discoveryPanel } from "./network-discovery.js";
 import mqttPage from "./page-mqtt.js";
+import networkPage from "./page-network.js";
 import recordingsPage from "./page-recordings.js";
 import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
@@ -27,8 +27,8 @@ const PAGES = [
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
   { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
+  { id: "network", title: "Network", role: "admin", render: networkPage, needs: "network-settings" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
-  { id: "discovery", title: "Discovery", role: "admin", render: (container, app) => discoveryPanel(app, container) },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
   { id: "maintenance", title: "Maintenance", role: "admin", render: maintenancePage },
@@ -387,7 +387,8 @@ function showShell() {
 
 async function route() {
   if (!state.session || nav.hidden) return;
-  const wanted = location.hash.replace(/^#\/?/, "") || "status";
+  // #/page, or #/page/tab for a page with tabs (the page reads the tab)
+  const wanted = (location.hash.replace(/^#\/?/, "") || "status").split("/")[0];
   const page = allowedPages().find((p) => p.id === wanted);
   if (!page) {
     // Not a page for this account (or no page at all): show Status instead.

@@ -4,7 +4,9 @@ By default they follow the address the device listens on (`vigil run --host`): a
 address is announced on its own interface only; `0.0.0.0` means every interface of the host
 that has an IPv4 address; a loopback address means none, because discovery is for the local
 network and no peer browses the loopback interface (avahi ignores it). The network settings
-replace this choice with the interfaces they configure (`DiscoveryService.use_interfaces`).
+replace this choice with the interface they configure when it is one of this machine's
+(`from_network`, given to `DiscoveryService.use_interfaces`); the simulated interface of the
+network settings is not, and leaves the choice as it is.
 Discovery is IPv4 only: WS-Discovery's and SSDP's IPv6 groups are not joined.
 """
 
@@ -14,6 +16,8 @@ import ipaddress
 from dataclasses import dataclass
 
 import ifaddr
+
+from vigil.hal.network import InterfaceState
 
 
 @dataclass(frozen=True, order=True)
@@ -49,3 +53,14 @@ def interfaces_for(host: str) -> list[Interface]:
     if address.is_loopback:
         return []
     return [i for i in host_interfaces() if i.address == str(address)]
+
+
+def from_network(state: InterfaceState) -> list[Interface] | None:
+    """The interfaces to announce on for the network settings' interface in `state`: its IPv4
+    addresses (none while it is down or has no link); None when it is not one of this machine's
+    interfaces (the simulated one), as nothing can be announced on its addresses."""
+    if not state.on_host:
+        return None
+    if not (state.up and state.link):
+        return []
+    return [Interface(state.name, a.address, state.index) for a in state.ipv4()]

@@ -34,12 +34,13 @@ from vigil.features.discovery.const import (
     UPNP_NAME,
     WSD_ENABLED,
 )
-from vigil.features.discovery.interfaces import Interface, interfaces_for
+from vigil.features.discovery.interfaces import Interface, from_network, interfaces_for
 from vigil.features.discovery.lldp import Lldp
 from vigil.features.discovery.mdns import Bonjour
 from vigil.features.discovery.model import Facts, Settings
 from vigil.features.discovery.ssdp import Upnp
 from vigil.features.discovery.wsdiscovery import WsDiscovery
+from vigil.hal.network import InterfaceState
 from vigil.http.ports import HTTP_PORT
 
 if TYPE_CHECKING:
@@ -105,6 +106,11 @@ class DiscoveryService:
         the ones of the address the device listens on)."""
         self._interfaces = tuple(interfaces) if interfaces is not None else None
         self.refresh()
+
+    def on_network(self, state: InterfaceState) -> None:
+        """The network settings' interface changed (`NetworkService.on_interface`): announce on its
+        addresses when it is one of this machine's interfaces."""
+        self.use_interfaces(from_network(state))
 
     def read_settings(self) -> Settings:
         p = self.params

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 
 from vigil.core.events import Event, Item, Topic, from_short, normalize
+from vigil.core.proxies import PROXIES, proxies_of, tunnel
 from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError
 from vigil.features.mqtt import model
@@ -49,7 +50,7 @@ from vigil.features.mqtt.const import (
     STATEFUL,
     STATELESS,
 )
-from vigil.features.mqtt.transport import ConnectFailure, classify, proxy_for, tls_context, tunnel
+from vigil.features.mqtt.transport import ConnectFailure, classify, proxy_for, tls_context
 from vigil.features.notify.templates import device_values, render
 
 if TYPE_CHECKING:
@@ -352,7 +353,10 @@ class MqttService:
         server = config["server"]
         host, port, protocol = server["host"], server["port"], server["protocol"]
         timeout = float(config["connectTimeout"])
-        proxy = proxy_for(config)
+        # The broker's own proxy setting, else the device's global proxies (System > Network).
+        own = proxy_for(config)
+        fallback = proxies_of(self.device.features.get(PROXIES)).for_host(host, protocol in ("ssl", "wss"))
+        proxy = own or (fallback.with_credentials() if fallback else "")
         loop = asyncio.get_running_loop()
         if not proxy:  # name the DNS failure precisely before the connect hides it
             try:

@@ -3,14 +3,10 @@ failed connection attempt means in words a user can act on (DNS, refused, auth, 
 
 from __future__ import annotations
 
-import base64
-import errno
-import socket
 import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from vigil.core.certstore import CertificateNotFound, certificate_file
 
@@ -63,41 +59,6 @@ def proxy_for(config: Mapping[str, Any]) -> str:
     wss, httpProxy for tcp and ws."""
     secure = config["server"]["protocol"] in ("ssl", "wss")
     return (config.get("httpsProxy") if secure else config.get("httpProxy")) or ""
-
-
-def tunnel(proxy_url: str, host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection to host:port through an HTTP proxy (CONNECT). Blocking: runs in the
-    executor thread that connects the client."""
-    parts = urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url)
-    proxy_host = parts.hostname or ""
-    proxy_port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        sock = socket.create_connection((proxy_host, proxy_port), timeout=timeout)
-    except OSError as err:
-        raise OSError(err.errno, f"proxy {proxy_host}:{proxy_port} unreachable: {err.strerror or err}") from None
-    try:
-        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
-        if parts.username is not None:
-            user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            lines.append("Proxy-Authorization: Basic " + base64.b64encode(user.encode()).decode())
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        reply = b""
-        while b"\r\n\r\n" not in reply:
-            chunk = sock.recv(1)  # byte by byte: nothing past the header may be consumed
-            if not chunk:
-                raise OSError(errno.ECONNRESET, "proxy closed the connection during CONNECT")
-            reply += chunk
-            if len(reply) > 16384:
-                raise OSError(errno.EPROTO, "proxy sent an oversized reply to CONNECT")
-        status = reply.split(b"\r\n", 1)[0].decode("latin-1")
-        fields = status.split(" ", 2)
-        if len(fields) < 2 or fields[1] != "200":
-            raise OSError(errno.ECONNREFUSED, f"proxy refused CONNECT to {target}: {status}")
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 _DNS = ("name or service not known", "temporary failure in name resolution", "nodename nor servname",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vigil.core.proxies import PROXIES, proxies_of
 from vigil.features.notify.actions import NotificationActions
 from vigil.features.notify.service import NOTIFY_SERVICE, NotifyService
 from vigil.features.notify.store import RecipientStore
@@ -25,7 +26,9 @@ def register(device: Device) -> None:
     # The storage feature loads before events (vigil.features.FEATURES): its shares are known here.
     recipients = RecipientStore(device.store, device.vault, device.logs, device.features.get(STORAGE_SERVICE))
     recipients.load()
-    actions = NotificationActions(recipients, lambda: device_values(device))
+    # The global proxies are asked for at each delivery: a change applies to the next one.
+    actions = NotificationActions(recipients, lambda: device_values(device),
+                                  lambda: proxies_of(device.features.get(PROXIES)))
     for action in actions.action_types():
         device.rules.register(action)
     device.features[NOTIFY_SERVICE] = NotifyService(recipients, actions)

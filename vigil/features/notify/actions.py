@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 from vigil.core.events import Event
+from vigil.core.proxies import NO_PROXIES, Proxies
 from vigil.core.rules import ActionConfig, ActionContext, ActionType, RuleError
 from vigil.features.notify.const import NOTIFICATION_ACTIONS, RECIPIENT_ID, RECIPIENT_TEMPLATES
 from vigil.features.notify.delivery import deliver
@@ -32,9 +33,11 @@ _CONFIGURATION_ID = re.compile(r"[0-9]{1,9}")
 class NotificationActions:
     """The "Send notification" action types; `device_info` gives the `{device.*}` placeholders."""
 
-    def __init__(self, recipients: RecipientStore, device_info: Callable[[], Mapping[str, str]]) -> None:
+    def __init__(self, recipients: RecipientStore, device_info: Callable[[], Mapping[str, str]],
+                 proxies: Callable[[], Proxies] = lambda: NO_PROXIES) -> None:
         self.recipients = recipients
         self.device_info = device_info
+        self.proxies = proxies  # the device's global proxies in force (System > Network)
 
     def action_types(self) -> list[ActionType]:
         types = []
@@ -96,7 +99,7 @@ class NotificationActions:
     def _runner(self, token: str) -> Callable[[ActionContext], object]:
         async def run(ctx: ActionContext) -> None:
             recipient, message = self.compose(token, ctx.config.params, ctx.event)
-            await deliver(recipient, message)  # RecipientError -> the engine emits ActionFailed
+            await deliver(recipient, message, proxies=self.proxies())  # RecipientError -> the engine emits ActionFailed
         return run
 
     def compose(self, token: str, params: Mapping[str, str], event: Event | None) -> tuple[Recipient, Message]:

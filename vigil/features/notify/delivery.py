@@ -12,6 +12,7 @@ import ssl
 import time
 from collections.abc import Mapping
 
+from vigil.core.proxies import NO_PROXIES, Proxies
 from vigil.features.notify.model import Message, Recipient, RecipientError
 from vigil.features.notify.transports import TRANSPORTS
 from vigil.features.notify.transports.common import next_sequence, target
@@ -65,8 +66,10 @@ def explain(exc: BaseException, settings: Mapping[str, str], timeout: float) -> 
     return f"delivery to {where} failed: {text}"
 
 
-async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0) -> None:
-    """Send `message` to `recipient`; RecipientError with a readable reason when it fails."""
+async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0,
+                  proxies: Proxies = NO_PROXIES) -> None:
+    """Send `message` to `recipient` (through the global `proxies` where they apply);
+    RecipientError with a readable reason when it fails."""
     try:
         settings = validate(recipient.kind, recipient.settings)
     except RecipientError as exc:
@@ -74,14 +77,14 @@ async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0)
     transport = TRANSPORTS[recipient.kind]
     try:
         async with asyncio.timeout(timeout):
-            await transport(settings, message, timeout)
+            await transport(settings, message, timeout, proxies)
     except RecipientError as exc:
         raise RecipientError(f"Recipient '{recipient.name}': {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - every failure becomes a RecipientError
         raise RecipientError(f"Recipient '{recipient.name}': {explain(exc, settings, timeout)}") from exc
 
 
-async def test_recipient(recipient: Recipient) -> None:
+async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES) -> None:
     """The Test button: send a short test message (a small text file for file recipients)."""
     now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     body = f"This is a test message from Vigil for the recipient '{recipient.name}', sent {now}."
@@ -89,7 +92,7 @@ async def test_recipient(recipient: Recipient) -> None:
     if recipient.kind in ("ftp", "sftp", "networkshare"):
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
         attachment = (f"vigil_test_{stamp}_{next_sequence():04d}.txt", (body + "\n").encode())
-    await deliver(recipient, Message("Vigil test message", body, attachment))
+    await deliver(recipient, Message("Vigil test message", body, attachment), proxies=proxies)
 
 
 test_recipient.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name

@@ -42,10 +42,9 @@ class NotifyService:
         """Remove a stored recipient unless an action configuration still sends to it."""
         self.recipients.remove(recipient_id, actor, self.actions.users_of(recipient_id, actions))
 
-    @staticmethod
-    async def test(recipient: Recipient) -> None:
+    async def test(self, recipient: Recipient) -> None:
         """Send the test message; RecipientError with the reason when it is not delivered."""
-        await test_recipient(recipient)
+        await test_recipient(recipient, self.actions.proxies())
 
 
 NOTIFY_SERVICE: Key[NotifyService] = Key("notify")

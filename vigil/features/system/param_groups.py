@@ -1,12 +1,11 @@
 """The parameter groups every device shows: Brand, Properties, Network, HTTPS, System,
 RemoteService and StreamProfile, each parameter with the owner that makes it take effect
 (read-only ones are informational). The I/O groups are the io feature's (io/params.py), the
+interface, host name, resolver and proxy ones the network feature's (network/params.py), the
 Time group the timesync feature's (timesync/params.py); the listeners' ports, HTTPS on or off and
 "allow access through" are the HTTP layer's (http/ports.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from vigil import __version__
 from vigil.core import checks
@@ -23,10 +22,6 @@ YESNO = {"kind": "bool"}
 
 def const(name: str, value: str, read: Role = V) -> ParamDef:
     return ParamDef(name, value, read=read, write=None)
-
-
-def live(name: str, getter: Callable[[], str], read: Role = V) -> ParamDef:
-    return ParamDef(name, "", read=read, write=None, dynamic=getter)
 
 
 def brand(profile: Profile) -> list[ParamDef]:
@@ -78,24 +73,10 @@ BY_HTTP = applied("http")
 
 def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     n = "Network."
-    host = f"vigil-{identity.serial.lower()}"
     net = pending(LATER_NETWORK, NETWORK)
     dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
     return [
-        ParamDef(n + "BootProto", "dhcp", "enum", ("dhcp", "none"), read=V, owner=net),
-        ParamDef(n + "IPAddress", "192.168.0.90", check=checks.ipv4, read=V, owner=net),
-        ParamDef(n + "SubnetMask", "255.255.255.0", check=checks.ipv4, owner=net),
-        ParamDef(n + "Broadcast", "192.168.0.255", check=checks.ipv4, owner=net),
-        ParamDef(n + "DefaultRouter", "192.168.0.1", check=checks.ipv4, owner=net),
-        ParamDef(n + "DNSServer1", "0.0.0.0", check=checks.ipv4, owner=net),
-        ParamDef(n + "DNSServer2", "0.0.0.0", check=checks.ipv4, owner=net),
-        ParamDef(n + "DomainName", "", check=checks.hostname_or_empty, owner=net),
-        ParamDef(n + "HostName", host, check=checks.hostname, read=V, owner=pending(
-            LATER_NETWORK, NETWORK, "Read today by the %hostname% of notification and MQTT messages and by the "
-            "first HTTPS certificate; the device does not take the name on the network.")),
-        ParamDef(n + "Enabled", "yes", **YESNO, owner=net),
-        live(n + "eth0.MACAddress", lambda: identity.mac),
         ParamDef(n + "FTP.Enabled", "no", **YESNO, owner=net),
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
@@ -108,9 +89,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600, owner=limits),
         ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000, owner=limits),  # a browser opens 6
         ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000, owner=limits),
-        ParamDef(n + "Resolver.ObtainFromDHCP", "yes", **YESNO, owner=net),
-        ParamDef(n + "Resolver.NameServerList", "", check=checks.host_list, owner=net),
-        ParamDef(n + "Resolver.Search", "", check=checks.hostname_or_empty, owner=net),
         ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous"), owner=applied("eventstream")),
         # Exhaustion limits of the RTSP metadata server, applied to the next connection.
         ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
@@ -121,7 +99,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2"), owner=dot1x),
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", "", owner=dot1x),
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.PrivateKeyPassword", "", "password", maxlen=64, owner=dot1x),
-        ParamDef(n + "ZeroConf.Enabled", "yes", **YESNO, owner=net),
     ]
 
 

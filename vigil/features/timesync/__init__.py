@@ -5,7 +5,7 @@ time zone, automatic time from NTP or NTS servers, and where the device is.
 - `servers`: time server addresses (`host[:port]`); `ntp`: one NTP exchange; `nts`: NTS key
   establishment and NTS-protected exchanges.
 - `service`: the client that polls the servers and steps or slews the device's clock
-  (`vigil.core.clock`), its status, the DHCP lease's servers as an input from the network part,
+  (`vigil.core.clock`), its status, the DHCP lease's servers from the network feature (`on_lease`),
   and the one local zone (`vigil.core.zones`) kept consistent.
 - `location`: the device location; `http_geolocation`: /axis-cgi/geolocation/get.cgi, set.cgi.
 - `http_ntp`: /axis-cgi/ntp.cgi. time.cgi (date, time, zone) is the platform's
@@ -17,6 +17,7 @@ Every profile has it.
 from __future__ import annotations
 
 from vigil.device import Device
+from vigil.features.network.service import NETWORK_SERVICE
 from vigil.features.timesync import http_geolocation, http_ntp, params
 from vigil.features.timesync.service import TIMESYNC_SERVICE, TimeSyncService
 
@@ -26,5 +27,8 @@ def register(device: Device) -> None:
     device.params.declare(params.param_defs(service.dhcp_server_list))
     device.features[TIMESYNC_SERVICE] = service
     device.services.append(service.run)
+    network = device.features.get(NETWORK_SERVICE)
+    if network is not None:  # loaded before: the DHCP lease's NTP servers (option 42)
+        network.on_lease(service.on_lease)
     device.router.include(http_geolocation.ROUTES)
     http_ntp.register(device)

@@ -55,6 +55,7 @@ from vigil.features.timesync.const import (
 from vigil.features.timesync.ntp import NtpError, Sample, exchange, sample_of
 from vigil.features.timesync.nts import NtsSource
 from vigil.features.timesync.servers import Server
+from vigil.hal.network import Lease
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ class TimeSyncService:
         if tuple(parsed) != self.dhcp_servers:
             self.dhcp_servers = tuple(parsed)
             self._restart("the DHCP lease's NTP servers changed")
+
+    def on_lease(self, lease: Lease | None) -> None:
+        """The network feature's DHCP lease changed (`NetworkService.on_lease`)."""
+        self.set_dhcp_servers(lease.ntp_servers if lease is not None else ())
 
     def dhcp_server_list(self) -> str:
         """Time.NTP.VolatileServer: the DHCP lease's servers, comma separated."""

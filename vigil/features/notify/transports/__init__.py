@@ -1,6 +1,6 @@
 """The transports of recipients, one module each, and the one table that names them.
 
-Each `send(settings, message, timeout)` delivers one message with settings already checked by
+Each `send(settings, message, timeout, proxies)` delivers one message with settings already checked by
 `vigil.features.notify.validate`; `vigil.features.notify.delivery` picks it from `TRANSPORTS`,
 bounds it with the timeout and turns every failure into a readable `RecipientError`. The client
 libraries (httpx, aiosmtplib, aioftp, asyncssh) are imported when a transport first runs, on
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from vigil.core.proxies import Proxies
 from vigil.features.notify.model import Message
 from vigil.features.notify.transports import email, ftp, http, sftp, share, tcp
 
-Transport = Callable[[dict[str, str], Message, float], Awaitable[None]]
+Transport = Callable[[dict[str, str], Message, float, Proxies], Awaitable[None]]
 
 TRANSPORTS: dict[str, Transport] = {
     "http": http.send,

@@ -8,11 +8,12 @@ import mimetypes
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from vigil.core.proxies import Proxies, open_tunnel
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import safe_name, target, trusted_context, unverified_context
 
 
-async def send(settings: dict[str, str], message: Message, timeout: float) -> None:
+async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
     import aiosmtplib
 
     mail = EmailMessage()
@@ -37,8 +38,13 @@ async def send(settings: dict[str, str], message: Message, timeout: float) -> No
     smtp = aiosmtplib.SMTP(hostname=settings["host"], port=int(settings["port"]), timeout=timeout,
                            use_tls=enc == "ssl", start_tls=enc == "starttls", validate_certs=validate_cert,
                            tls_context=tls_context)
+    proxy = proxies.for_host(settings["host"], secure=enc != "none")
     try:
-        await smtp.connect()
+        if proxy is None:
+            await smtp.connect()
+        else:  # through the global proxy; the TLS name stays the mail server's
+            sock = await open_tunnel(proxy, settings["host"], int(settings["port"]), timeout)
+            await smtp.connect(sock=sock, port=None)
         if smtp.is_ehlo_or_helo_needed:
             try:
                 await smtp.ehlo()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from vigil.core.proxies import Proxies, open_tunnel
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import file_for, temp_name
 
@@ -49,13 +50,19 @@ def _ftp_reply(exc: BaseException) -> str:
     return f"{codes} {info}".strip()
 
 
-async def send(settings: dict[str, str], message: Message, timeout: float) -> None:
+async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
     import aioftp
 
     name, data = file_for(message)
     temporary = settings["temporary_name"] == "yes"
     upload_name = temp_name(name) if temporary else name
     client = aioftp.Client(socket_timeout=timeout, connection_timeout=timeout)
+    proxy = proxies.for_host(settings["host"], secure=False)
+    if proxy is not None:  # the control and the passive data connections go through the global proxy
+        async def through_proxy(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            return await asyncio.open_connection(sock=await open_tunnel(proxy, host, port, timeout))
+
+        client._open_connection = through_proxy  # noqa: SLF001 - aioftp opens every connection here
     stage = "connect"
     uploaded = False
     try:
@@ -70,6 +77,9 @@ async def send(settings: dict[str, str], message: Message, timeout: float) -> No
             stream = await client.upload_stream(upload_name)
             await stream.write(data)
             await stream.finish()
+        elif proxy is not None:
+            raise RecipientError("active FTP cannot go through the global proxy (the server would have to "
+                                 "connect back to the device): use passive mode, or add the server to No proxy")
         else:
             await _ftp_active_upload(client, upload_name, data, timeout)
         uploaded = True

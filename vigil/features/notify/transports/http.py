@@ -1,5 +1,6 @@
 """HTTP and HTTPS recipients: the message is POSTed to the URL (text, or a multipart upload with
-the attachment), with Basic or Digest authentication and an optional HTTP proxy."""
+the attachment), with Basic or Digest authentication, through the recipient's own HTTP proxy or
+else the device's global proxy for the URL's scheme."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import functools
 import mimetypes
 
+from vigil.core.proxies import Proxies
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import USER_AGENT, safe_name, trusted_context, unverified_context
 
@@ -54,7 +56,7 @@ _HTTP_REASONS = {
 }
 
 
-async def send(settings: dict[str, str], message: Message, timeout: float) -> None:
+async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
     import httpx
 
     verify = trusted_context() if settings.get("validate_cert", "yes") == "yes" else unverified_context()
@@ -67,6 +69,8 @@ async def send(settings: dict[str, str], message: Message, timeout: float) -> No
     if settings["proxy"]:
         proxy_auth = (settings["proxy_username"], settings["proxy_password"]) if settings["proxy_username"] else None
         proxy = httpx.Proxy(settings["proxy"], auth=proxy_auth)
+    elif (chosen := proxies.for_url(settings["url"])) is not None:  # the device's global proxy
+        proxy = httpx.Proxy(chosen.endpoint, auth=(chosen.username, chosen.password) if chosen.username else None)
     kwargs: dict = {}
     if message.attachment is not None:
         name, data = message.attachment

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import posixpath
 
+from vigil.core.proxies import Proxies, open_tunnel
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import file_for, target, temp_name
 
@@ -25,7 +26,7 @@ def _host_key_algorithms(excluded: set[bytes]) -> list[str]:
     return [a.decode() for a in sorted(algs, key=rank)]
 
 
-async def _sftp_connect(settings: dict[str, str], timeout: float):  # noqa: ANN202
+async def _sftp_connect(settings: dict[str, str], timeout: float, proxies: Proxies):  # noqa: ANN202
     """Connect and log in, pinning the server's host key to the configured fingerprint.
 
     The key is checked before any password is sent. A server may have several host keys (RSA,
@@ -47,9 +48,11 @@ async def _sftp_connect(settings: dict[str, str], timeout: float):  # noqa: ANN2
     excluded: set[bytes] = set()
     for _ in range(4):
         algs = _host_key_algorithms(excluded)
+        proxy = proxies.for_host(settings["host"], secure=True)  # SSH is encrypted: the HTTPS proxy
+        sock = None if proxy is None else await open_tunnel(proxy, settings["host"], int(settings["port"]), timeout)
         try:
             return await asyncssh.connect(
-                settings["host"], int(settings["port"]), username=settings["username"],
+                settings["host"], int(settings["port"]), sock=sock, username=settings["username"],
                 password=settings["password"] or None, known_hosts=lambda h, a, p: ([], [], []),
                 client_factory=Client, client_keys=None, agent_path=None, config=[],
                 server_host_key_algs=algs, preferred_auth="password,keyboard-interactive",
@@ -74,7 +77,7 @@ async def _sftp_connect(settings: dict[str, str], timeout: float):  # noqa: ANN2
         f"enter the new fingerprint")
 
 
-async def send(settings: dict[str, str], message: Message, timeout: float) -> None:
+async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
     import asyncssh
 
     name, data = file_for(message)
@@ -83,7 +86,7 @@ async def send(settings: dict[str, str], message: Message, timeout: float) -> No
     temporary = settings["temporary_name"] == "yes"
     upload = posixpath.join(folder, temp_name(name)) if (folder and temporary) else (
         temp_name(name) if temporary else final)
-    conn = await _sftp_connect(settings, timeout)
+    conn = await _sftp_connect(settings, timeout, proxies)
     # No `async with` here: their exits wait for the server, which must not happen on a timeout.
     try:
         sftp = await conn.start_sftp_client()

@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from vigil.core.proxies import Proxies
 from vigil.features.notify.model import Message, RecipientError
 from vigil.features.notify.transports.common import file_for
 from vigil.features.storage.network import ShareConfig, SmbShare
@@ -46,6 +47,7 @@ def _write(settings: dict[str, str], name: str, data: bytes) -> None:
             os.unlink(local)
 
 
-async def send(settings: dict[str, str], message: Message, timeout: float) -> None:
+async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
+    # A share of System > Storage is reached on the local network (SMB), never through a web proxy.
     name, data = file_for(message)
     await asyncio.to_thread(_write, settings, name, data)
