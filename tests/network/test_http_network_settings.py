@@ -113,6 +113,16 @@ async def test_param_cgi_refuses_a_router_outside_the_subnet(device):
     await eventually(lambda: "10.1.2.3/24" in addresses(device), 5, "the address applied from param.cgi")
 
 
+async def test_the_device_ftp_server_cannot_be_turned_on(device):
+    """The device has no FTP server of its own: "yes" is refused with the reason, "no" is taken."""
+    async with client_as(device, "admin") as admin:
+        r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Network.FTP.Enabled": "yes"})
+        assert "Error setting 'root.Network.FTP.Enabled' to 'yes'" in r.text and "no FTP server" in r.text
+        assert device.params.get("Network.FTP.Enabled") == "no"
+        r = await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Network.FTP.Enabled": "no"})
+        assert r.text == "OK\r\n"
+
+
 async def test_dhcp_without_a_server_falls_back(device, net):
     sim = device.hardware[NETWORK_HARDWARE]
     sim.offer(None)  # no DHCP server answers

@@ -78,3 +78,7 @@ MAX_BODY = 65536
 
 # -- the simulation API ---------------------------------------------------------------------
 SIM_NETWORK = "/vigil/sim/network"
+
+# The device has no FTP server of its own: the parameter exists (clients read it) and stays "no".
+FTP_SERVER = "Network.FTP.Enabled"
+NO_FTP_SERVER = "the device has no FTP server: files leave it through the FTP and SFTP recipients"

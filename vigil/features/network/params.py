@@ -93,6 +93,8 @@ def param_defs(identity: Identity, live: Callable[[str], str]) -> list[ParamDef]
         ParamDef(c.STATIC_FALLBACK, "no", **YESNO, owner=APPLIED),
         ParamDef(c.ZEROCONF, "yes", **YESNO, owner=APPLIED),
         ParamDef(c.ZEROCONF_FALLBACK, "no", **YESNO, owner=APPLIED),
+        ParamDef(c.FTP_SERVER, "no", **YESNO, owner=applied(
+            "network", note="Refused when turned on: the device has no FTP server of its own.")),
         ParamDef(c.HOST_NAME, host, check=_rule(host_name), read=V, owner=applied(
             "network", "http", "notify", note="The host name the device takes unless DHCP gives one (and "
             "sends to the DHCP server); the first HTTPS certificate and %hostname% read it.")),
@@ -141,6 +143,8 @@ def veto(tree: ParamTree, new: dict[str, str]) -> tuple[str, str] | None:
 def guard(view: Callable[[str], str], changed: set[str]) -> tuple[str, str] | None:
     """The rules over several parameters, given the values a change would leave (`view`) and the
     names it changes; None, or the parameter to blame and why."""
+    if c.FTP_SERVER in changed and view(c.FTP_SERVER) == "yes":
+        return c.FTP_SERVER, c.NO_FTP_SERVER
     if changed & STATIC_GROUP:
         try:
             check_static(view(c.IP_ADDRESS), prefix_of_mask(view(c.SUBNET_MASK)),

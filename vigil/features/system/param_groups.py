@@ -60,24 +60,22 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
 
 
 # The work that will apply the parameters declared pending below (docs/parameters.md).
-NETWORK = "system settings: network"
+O3C = "one-click cloud connection (O3C): an O3C dispatch service to connect to"
 SECURITY = "system settings: security"
 TLS = "security: TLS versions of the HTTPS listener"
 MEDIA = "live relay and replay (media streams)"
 PTZ = "PTZ control (no profile has PTZ)"
 # Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
-# or the HTTP layer and the RTSP server that hold the listeners.
+# or the network feature, the HTTP layer and the RTSP server that hold the listeners.
 LATER_NETWORK, LATER_SECURITY = "network", "security"
 BY_HTTP = applied("http")
 
 
 def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     n = "Network."
-    net = pending(LATER_NETWORK, NETWORK)
     dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
     return [
-        ParamDef(n + "FTP.Enabled", "no", **YESNO, owner=net),
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
                  owner=applied("core.auth", "eventstream")),
@@ -129,7 +127,7 @@ def system_group() -> list[ParamDef]:
 
 def remote_service() -> list[ParamDef]:
     r = "RemoteService."
-    o3c = pending(LATER_NETWORK, NETWORK, "One-click cloud connection (O3C).")
+    o3c = pending(LATER_NETWORK, O3C, "The dispatch service is Axis's own; no open one exists to test against.")
     return [
         ParamDef(r + "Enabled", "no", "enum", ("yes", "no", "oneclick"), owner=o3c),
         ParamDef(r + "ServerList", "", check=checks.host_list, maxlen=1024, owner=o3c),
