@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.fuzzing.reader import KEYLIKE
 from bench.fuzzing.spec import FieldInfo
-from bench.fuzzing.values import GENERIC_VALUES
+from bench.fuzzing.values import GENERIC_VALUES, HOLDING_NAMES
 
 _XML_PARSER = None
 
@@ -190,6 +190,8 @@ def plausible(name: str, info: FieldInfo, harvest: Harvest, style: str, path: st
             out.append(value)
 
     bare = name.lstrip("@")
+    if bare.lower() in HOLDING_NAMES:
+        return [1] if style == "json" else ["1"]
     for value in harvest.candidates(bare, path):  # what the device itself listed under that name
         add(value)
     for value in info.enums:

@@ -75,13 +75,21 @@ SAMPLE_LABELS = tuple(b.label for b in BAD_VALUES[:14])
 FEW_LABELS = ("digits5000", "1e999", "list", "object", "NaN", "empty", "xml")
 
 SAMPLE_PER_TARGET = 800  # the bounded form's limit of requests with a bad value per target
+# ... and of the seconds they may take: a target whose accepted requests each hold the client
+# (a network trace, a ping) gets the requests that fit, not 800 seconds of them.
+SAMPLE_SECONDS_PER_TARGET = 10.0
+
+# Names whose value is how long the request holds its client (a network trace of N seconds):
+# their plausible value is the shortest, so that each accepted request costs the walk a second,
+# not the hour a harvested number could ask for. Their bad values are tried as for any name.
+HOLDING_NAMES = ("duration",)
 
 # Generic names tried on every form-style endpoint besides the ones read from its source.
 GENERIC_NAMES = ("action", "id", "name", "value", "schemaversion", "format")
 # Plausible values for names whose handlers give no hint (a URL a source accepts, a password
 # the account rules accept...); port 9 on the loopback refuses connections at once.
 GENERIC_VALUES = {"url": "rtsp://127.0.0.1:9/fuzz", "upload_url": "http://127.0.0.1:9/fuzz",
-                  "address": "127.0.0.1", "host": "127.0.0.1", "server": "127.0.0.1", "port": "9",
+                  "address": "127.0.0.1", "host": "127.0.0.1", "ip": "127.0.0.1", "server": "127.0.0.1", "port": "9",
                   "password": "Fuzz-pass-1", "pwd": "Fuzz-pass-1", "user": "fuzzuser", "username": "fuzzuser",
                   "email": "fuzz@example.invalid", "id": "fuzz1", "name": "fuzz", "share": "fuzz"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import re
 import shutil
 import sys
@@ -24,7 +25,7 @@ from bench.fuzzing.requests import PATH_PARAM, Builder, Context, Req
 from bench.fuzzing.rig import ROLES, Rig, asgi_request, loopback_only, provision
 from bench.fuzzing.streams import fuzz_rtsp, fuzz_stream
 from bench.fuzzing.targets import Target, discover
-from bench.fuzzing.values import short
+from bench.fuzzing.values import SAMPLE_SECONDS_PER_TARGET, short
 from vigil.core.roles import Role
 from vigil.device import Device
 
@@ -237,6 +238,7 @@ class Walk:
             budget: int | None = 1 if self.options.sample else 8
         else:
             budget = self.options.per_target or None
+        deadline = time.monotonic() + SAMPLE_SECONDS_PER_TARGET if self.options.sample else None
         queues = []
         for ctx in builder.contexts():
             ctx = await self.accepted(target, builder, ctx)
@@ -245,6 +247,8 @@ class Walk:
                 await self.send(target, baseline, role)
             queues.append(builder.mutations(ctx))
         while queues and (budget is None or budget > 0):  # the contexts in turn, so a limit cuts evenly
+            if deadline is not None and time.monotonic() > deadline:
+                break
             for queue in list(queues):
                 req = next(queue, None)
                 if req is None:
@@ -447,7 +451,7 @@ def _walk_in_child(args: tuple[str, Options]) -> Figures:
 def walk(profiles: list[str], options: Options, jobs: int = 1) -> list[Figures]:
     if jobs <= 1 or len(profiles) <= 1:
         return [walk_profile(p, options) for p in profiles]
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(min(jobs, len(profiles))) as pool:
+    # Spawned, not forked: a fork of a process that has run other work (a test session) copies
+    # its threads' locks and its libraries' state half-way, and a child could wait forever.
+    with multiprocessing.get_context("spawn").Pool(min(jobs, len(profiles))) as pool:
         return pool.map(_walk_in_child, [(p, options) for p in profiles], chunksize=1)
