@@ -365,7 +365,7 @@ async def test_session_timeout(running: Running) -> None:
                 break
             await asyncio.sleep(0.1)
         assert client.session not in server.sessions
-        assert not any(server.fanout.listeners)
+        assert not any(running.fanout.listeners)
         # The connection, idle for longer than the timeout and without a session, goes too.
         assert await asyncio.wait_for(client.reader.read(1), 5) == b""
     finally:
@@ -380,7 +380,7 @@ async def test_connection_close_ends_sessions(running: Running) -> None:
         if not running.rtsp.sessions:
             break
         await asyncio.sleep(0.05)
-    assert not running.rtsp.sessions and not running.rtsp.fanout.listeners
+    assert not running.rtsp.sessions and not running.fanout.listeners
 
 
 # -- bad input -----------------------------------------------------------------------------
@@ -491,9 +491,10 @@ async def test_many_clients_and_a_stalled_one(running: Running) -> None:
         running.device.events.publish(PULSE_TOPIC, {}, {"description": "last"})
         counts = await asyncio.wait_for(asyncio.gather(*readers), 60)
         assert counts == [2001] * len(clients)  # the clients that read lose nothing
-        assert stalled_session.listener is not None
-        assert stalled_session.listener.outbox.dropped > 0
-        assert len(stalled_session.listener.outbox) <= stalled_session.listener.outbox.limit
+        stalled_stream = stalled_session.tracks[0].stream
+        assert stalled_stream is not None
+        assert stalled_stream.listener.outbox.dropped > 0
+        assert len(stalled_stream.listener.outbox) <= stalled_stream.listener.outbox.limit
     finally:
         for task in readers:
             task.cancel()
