@@ -21,6 +21,7 @@ from typing import Protocol
 from vigil.core.roles import Role
 from vigil.rtsp.protocol import RtspError
 
+AXIS_MEDIA = "/axis-media/media.amp"  # the VAPIX media path: the event stream and the cameras' live video
 MEDIA_ORDER = {"video": 0, "audio": 1, "application": 2}
 
 

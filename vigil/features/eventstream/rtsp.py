@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from vigil.features.eventstream.fanout import Fanout, Listener, Outbox
 from vigil.features.eventstream.metadata import EventFilter, FilterError, to_xml
-from vigil.rtsp.mounts import Outlet, Track
+from vigil.rtsp.mounts import AXIS_MEDIA, Outlet, Track
 from vigil.rtsp.protocol import RtspError, rtp_packet
 
-PATH = "/axis-media/media.amp"
+PATH = AXIS_MEDIA
 PAYLOAD_TYPE = 98
 CLOCK_RATE = 90_000
 _MONO0 = time.monotonic()
