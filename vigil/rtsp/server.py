@@ -78,9 +78,10 @@ class SessionTrack:
         return connection.writer.is_closing()
 
     def congested(self) -> bool:
+        server = self.session.connection.server
         if self.transport.kind == "udp":
-            return _backlog(self.session.connection.server.rtp) > BACKLOG_LIMIT
-        return _backlog(self.session.connection.writer.transport) > BACKLOG_LIMIT
+            return _backlog(server.rtp) > server.backlog_limit
+        return _backlog(self.session.connection.writer.transport) > server.backlog_limit
 
     def send(self, packets: list[bytes]) -> bool:
         if self.closed or self.congested():
@@ -167,6 +168,7 @@ class RtspServer:
         self.host = host
         self.session_timeout = SESSION_TIMEOUT
         self.reap_interval = 1.0
+        self.backlog_limit = BACKLOG_LIMIT
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.per_address: dict[str, int] = {}
