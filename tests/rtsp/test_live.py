@@ -65,6 +65,7 @@ async def test_many_clients_on_one_camera_share_its_one_connection(cameras: Came
         *(ffprobe_packets(url, transport) for transport in ("tcp", "udp", "tcp")),
         *(gst_frames(url, protocols) for protocols in ("tcp", "udp")))
     for packets, stream, errors in results[:3]:
+        assert stream["codec_name"] == "h264"
         assert len(packets) >= 15 and packets[0]["flags"].startswith("K") and not errors
     for got in results[3:]:
         assert got["error"] == "" and got["frames"] == 20 and got["first_key"] is True
