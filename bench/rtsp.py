@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Live relay cost and latency: Vigil's RTSP relay of a recorded camera against GStreamer's RTSP
+server (gst-rtsp-server, shared media) serving the same 1080p30 stream, in the same run.
+
+One GStreamer RTSP camera plays the clip; Vigil records it. Three phases of `--seconds` each,
+CPU of both server processes measured in each:
+  A. Vigil records, nobody watches (the camera serves one client: Vigil's ingest);
+  B. N clients play Vigil's relay (`/axis-media/media.amp?camera=1`);
+  C. N clients play the camera's GStreamer server directly (Vigil still records).
+Relay cost per stream = (Vigil B - Vigil A) / N; GStreamer's = (camera C - camera A) / N. The
+clients are `ffmpeg -rtsp_transport tcp -i URL -c copy -f null -`.
+Latency added: two raw RTSP clients in this process, one on the relay, one on the camera,
+receive the same RTP payloads (the relay rewrites headers only); the difference of arrival
+times of each payload, over --seconds.
+
+    .venv/bin/python bench/rtsp.py --clients 4 --seconds 20
+Loopback only; every process it starts is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This folder holds bench/http.py, which must not shadow the standard library's http package.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)
+
+import argparse
+import asyncio
+import hashlib
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import psutil
+
+from bench.recording import clip, cpu_of
+from tests.conftest import free_port
+from tests.peers.rtsp import GstCameras
+from tests.peers.rtsp_client import RtspClient, control_url
+from vigil.features.recording.ingest import LIVE_PASS_INTERVAL
+
+ADMIN = ("bench", "bench-pass")
+
+
+def start_vigil(work: Path, camera: str) -> tuple[subprocess.Popen, str, int]:
+    http, rtsp = free_port(), free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--data", str(work / "vigil-data"), "--host",
+                             "127.0.0.1", "--http-port", str(http), "--https-port", str(free_port()), "--rtsp-port",
+                             str(rtsp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{http}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/vigil/session", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    httpx.post(base + "/axis-cgi/pwdgrp.cgi", data={"action": "add", "user": ADMIN[0], "pwd": ADMIN[1],
+                                                      "grp": "users", "sgrp": "admin:operator:viewer:ptz"})
+    auth = httpx.DigestAuth(*ADMIN)
+    httpx.post(base + "/axis-cgi/param.cgi", auth=auth, data={"action": "update", "Recording.FreeSpaceFloorMB": "0"})
+    httpx.post(base + "/axis-cgi/recorder.cgi", auth=auth, json={
+        "apiVersion": "1.0", "method": "setSource", "params": {"source": {"id": "cam1", "name": "Camera 1", "url": camera}}})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status = httpx.post(base + "/axis-cgi/recorder.cgi", auth=auth,
+                            json={"apiVersion": "1.0", "method": "getStatus"}, timeout=10).json()["data"]
+        if status["ongoing"]:
+            break
+        time.sleep(0.5)
+    time.sleep(3)
+    return proc, f"rtsp://{ADMIN[0]}:{ADMIN[1]}@127.0.0.1:{rtsp}/axis-media/media.amp?camera=1", rtsp
+
+
+def clients(url: str, n: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url, "-c",
+                              "copy", "-f", "null", "-"]) for _ in range(n)]
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def measure(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]:
+    """CPU-seconds per second of each process over `seconds`."""
+    before = {k: cpu_of([p]) for k, p in procs.items()}
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    wall = time.monotonic() - t0
+    return {k: (cpu_of([p]) - before[k]) / wall for k, p in procs.items()}
+
+
+async def arrivals(url: str, seconds: float, out: dict[bytes, float]) -> None:
+    """Arrival time of each video RTP payload (by digest) on one raw interleaved client."""
+    parts = urlsplit(url)
+    bare = url.replace(f"{parts.username}:{parts.password}@", "") if parts.username else url
+    client = await RtspClient.open(parts.port or 554, bare, parts.username or "", parts.password or "")
+    try:
+        described = await client.request("DESCRIBE")
+        assert described.status == 200, described.raw
+        setup = await client.request("SETUP", control_url(described.body.decode(), "video"),
+                                     {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"})
+        assert setup.status == 200, setup.raw
+        assert (await client.request("PLAY")).status == 200
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            channel, packet = await client.packet(10)
+            if channel == 0:
+                offset = 12 + 4 * (packet[0] & 0x0F)
+                out.setdefault(hashlib.blake2b(packet[offset:], digest_size=16).digest(), time.monotonic())
+    finally:
+        client.close()
+
+
+async def latency(relay: str, camera: str, seconds: float) -> list[float]:
+    at_relay: dict[bytes, float] = {}
+    at_camera: dict[bytes, float] = {}
+    await asyncio.gather(arrivals(relay, seconds, at_relay), arrivals(camera, seconds, at_camera))
+    return sorted(at_relay[k] - at_camera[k] for k in at_relay.keys() & at_camera.keys())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[4])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    cache = Path(tempfile.gettempdir()) / "vigil-bench-clips"
+    cache.mkdir(exist_ok=True)
+    source = clip(cache)
+    work = Path(tempfile.mkdtemp(prefix="vigil-bench-rtsp-"))
+    camera = GstCameras(source, 1).start()
+    vigil, relay_url, _ = start_vigil(work, camera.url(1))
+    try:
+        procs = {"vigil": psutil.Process(vigil.pid), "gst": psutil.Process(camera.process.pid)}
+        idle = measure(procs, args.seconds)
+        print(f"1080p30 ~4 Mbit/s H.264, {args.seconds:g} s per phase; CPU in % of one core")
+        print(f"A  recording only:          vigil {idle['vigil'] * 100:5.1f} %, gst camera {idle['gst'] * 100:5.1f} %")
+        for n in args.clients:
+            watchers = clients(relay_url, n)
+            time.sleep(3)
+            relayed = measure(procs, args.seconds)
+            stop(watchers)
+            direct_clients = clients(camera.url(1), n)
+            time.sleep(3)
+            direct = measure(procs, args.seconds)
+            stop(direct_clients)
+            vigil_per = (relayed["vigil"] - idle["vigil"]) / n * 100
+            gst_per = (direct["gst"] - idle["gst"]) / n * 100
+            print(f"B  N={n:<2} on Vigil's relay:    vigil {relayed['vigil'] * 100:5.1f} %"
+                  f"  -> relay {vigil_per:5.2f} % of a core per stream")
+            print(f"C  N={n:<2} on GStreamer direct: gst   {direct['gst'] * 100:5.1f} %"
+                  f"  -> gst-rtsp-server {gst_per:5.2f} % of a core per stream")
+        delays = asyncio.run(latency(relay_url, camera.url(1), args.seconds))
+        if delays:
+            ms = [d * 1000 for d in delays]
+            p95 = ms[int(len(ms) * 0.95) - 1] if len(ms) >= 20 else ms[-1]
+            print(f"latency added by the relay over {len(ms)} payloads: median {statistics.median(ms):.0f} ms, "
+                  f"p95 {p95:.0f} ms, max {ms[-1]:.0f} ms (ingest pass while watched: "
+                  f"{LIVE_PASS_INTERVAL * 1000:.0f} ms)")
+        else:
+            print("latency: no payload seen by both clients")
+    finally:
+        stop([vigil])
+        camera.stop()
+
+
+if __name__ == "__main__":
+    main()
