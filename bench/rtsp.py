@@ -101,15 +101,16 @@ def measure(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float
     return {k: (cpu_of([p]) - before[k]) / wall for k, p in procs.items()}
 
 
-async def arrivals(url: str, seconds: float, out: dict[bytes, float]) -> None:
-    """Arrival time of each video RTP payload (by digest) on one raw interleaved client."""
+async def arrivals(url: str, seconds: float, out: dict[bytes, list[float]]) -> None:
+    """Arrival times of each video RTP payload (by digest) on one raw interleaved client (the
+    clip loops: a payload comes again every loop)."""
     parts = urlsplit(url)
     bare = url.replace(f"{parts.username}:{parts.password}@", "") if parts.username else url
     client = await RtspClient.open(parts.port or 554, bare, parts.username or "", parts.password or "")
     try:
         described = await client.request("DESCRIBE")
         assert described.status == 200, described.raw
-        setup = await client.request("SETUP", control_url(described.body.decode(), "video"),
+        setup = await client.request("SETUP", control_url(described.body.decode(), "video", described.header("content-base") or bare),
                                      {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1"})
         assert setup.status == 200, setup.raw
         assert (await client.request("PLAY")).status == 200
@@ -118,16 +119,24 @@ async def arrivals(url: str, seconds: float, out: dict[bytes, float]) -> None:
             channel, packet = await client.packet(10)
             if channel == 0:
                 offset = 12 + 4 * (packet[0] & 0x0F)
-                out.setdefault(hashlib.blake2b(packet[offset:], digest_size=16).digest(), time.monotonic())
+                out.setdefault(hashlib.blake2b(packet[offset:], digest_size=16).digest(), []).append(time.monotonic())
     finally:
         client.close()
 
 
 async def latency(relay: str, camera: str, seconds: float) -> list[float]:
-    at_relay: dict[bytes, float] = {}
-    at_camera: dict[bytes, float] = {}
+    """How much later than the camera's own client the relay's client got each payload (each
+    relay arrival against the latest camera arrival of the same payload before it)."""
+    at_relay: dict[bytes, list[float]] = {}
+    at_camera: dict[bytes, list[float]] = {}
     await asyncio.gather(arrivals(relay, seconds, at_relay), arrivals(camera, seconds, at_camera))
-    return sorted(at_relay[k] - at_camera[k] for k in at_relay.keys() & at_camera.keys())
+    delays = []
+    for key in at_relay.keys() & at_camera.keys():
+        for t in at_relay[key]:
+            before = [c for c in at_camera[key] if c <= t]
+            if before:
+                delays.append(t - before[-1])
+    return sorted(delays)
 
 
 def main() -> None:
@@ -146,6 +155,7 @@ def main() -> None:
         idle = measure(procs, args.seconds)
         print(f"1080p30 ~4 Mbit/s H.264, {args.seconds:g} s per phase; CPU in % of one core")
         print(f"A  recording only:          vigil {idle['vigil'] * 100:5.1f} %, gst camera {idle['gst'] * 100:5.1f} %")
+        first: tuple[int, float, float] | None = None  # (N, vigil, gst) of the smallest N
         for n in args.clients:
             watchers = clients(relay_url, n)
             time.sleep(3)
@@ -161,6 +171,13 @@ def main() -> None:
                   f"  -> relay {vigil_per:5.2f} % of a core per stream")
             print(f"C  N={n:<2} on GStreamer direct: gst   {direct['gst'] * 100:5.1f} %"
                   f"  -> gst-rtsp-server {gst_per:5.2f} % of a core per stream")
+            if first is None:
+                first = (n, relayed["vigil"], direct["gst"])
+            else:  # what one more client costs, without the cost of having any
+                more = n - first[0]
+                print(f"   N={first[0]}->{n}: each further stream costs the relay "
+                      f"{(relayed['vigil'] - first[1]) / more * 100:5.2f} %, gst-rtsp-server "
+                      f"{(direct['gst'] - first[2]) / more * 100:5.2f} % of a core")
         delays = asyncio.run(latency(relay_url, camera.url(1), args.seconds))
         if delays:
             ms = [d * 1000 for d in delays]

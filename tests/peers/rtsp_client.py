@@ -11,9 +11,13 @@ import struct
 from dataclasses import dataclass, field
 
 
-def control_url(sdp: str, media: str = "application") -> str:
-    """The absolute control URL of the first `m=<media>` track of an SDP."""
+def control_url(sdp: str, media: str = "application", base: str = "") -> str:
+    """The control URL of the first `m=<media>` track of an SDP: absolute, or (with `base`,
+    the Content-Base) relative to it."""
     section = sdp.split(f"m={media}", 1)[1]
+    if base:
+        control = re.search(r"a=control:(\S+)", section).group(1)
+        return control if "://" in control else base.rstrip("/") + "/" + control
     return re.search(r"a=control:(rtsp://\S+)", section).group(1)
 
 
