@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,25 +55,35 @@ class Cameras:
         return f"rtsp://{user}127.0.0.1:{self.port}/axis-media/media.amp?{query}"
 
 
-@pytest.fixture
-async def cameras(tmp_path: Path, clip_path: Path) -> AsyncIterator[Cameras]:
-    device = build_device("s3016", tmp_path / "data", Ports(http=free_port(), https=free_port(), rtsp=free_port(),
-                                                         host="127.0.0.1"), Clock())
+@asynccontextmanager
+async def recorder(data: Path, urls: list[str]) -> AsyncIterator[Device]:
+    """An S3016 served on free loopback ports, recording the cameras at `urls` (as testcam1...),
+    once the relay of each has its camera connected."""
+    device = build_device("s3016", data, Ports(http=free_port(), https=free_port(), rtsp=free_port(),
+                                               host="127.0.0.1"), Clock())
     device.params.set_internal({"Recording.FreeSpaceFloorMB": "0"})
     add_account(device, *ADMIN, "admin", ptz=True)
     add_account(device, *VIEWER, "viewer")
-    server = TestCameraServer(await asyncio.to_thread(load_clip, clip_path), CAMERAS)
-    await server.start()
     task = asyncio.create_task(serve_device(device))
     try:
         await wait_port_async(device.ports.rtsp, 20)
         service = device.features[RECORDING_SERVICE]
-        for n in range(1, CAMERAS + 1):
-            await add_source(device, f"testcam{n}", server.url(n))
-        await eventually(lambda: len(service.relays.feeds) == CAMERAS, 20, "the test cameras to connect")
-        yield Cameras(device, server)
+        for n, url in enumerate(urls, 1):
+            await add_source(device, f"testcam{n}", url)
+        await eventually(lambda: len(service.relays.feeds) == len(urls), 20, "the cameras to connect")
+        yield device
     finally:
         device.request_stop("shutdown")
         await asyncio.wait_for(task, 15)
-        await server.close()
         device.close()
+
+
+@pytest.fixture
+async def cameras(tmp_path: Path, clip_path: Path) -> AsyncIterator[Cameras]:
+    server = TestCameraServer(await asyncio.to_thread(load_clip, clip_path), CAMERAS)
+    await server.start()
+    try:
+        async with recorder(tmp_path / "data", [server.url(n) for n in range(1, CAMERAS + 1)]) as device:
+            yield Cameras(device, server)
+    finally:
+        await server.close()

@@ -1,6 +1,6 @@
 """Live video of the recorded cameras (`/axis-media/media.amp?camera=N`) with real clients:
 ffprobe and GStreamer's rtspsrc over TCP and UDP, several at once on one camera from a single
-camera connection, video with metadata in one session, authentication, RTSP status codes for
+camera connection, an H.265 camera, video with metadata in one session, authentication, RTSP status codes for
 bad requests, and a client that stops reading."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN, eventually
+from tests.peers.rtsp import GstCameras, make_av_clip
 from tests.peers.rtsp_client import RtspClient, control_url
-from tests.rtsp.conftest import VIEWER, Cameras
+from tests.rtsp.conftest import VIEWER, Cameras, recorder
 
 GST_CLIENT = Path(__file__).resolve().parents[1] / "peers" / "gst_rtsp_client.py"
 
@@ -175,3 +176,24 @@ async def test_a_client_that_stops_reading_skips_and_holds_up_no_one(cameras: Ca
         stalled.close()
     packets, _, _ = await ffprobe_packets(cameras.url("camera=1"), "tcp", 1)  # the server is still fine
     assert packets
+
+
+async def test_an_h265_camera_is_relayed_as_h265(tmp_path: Path) -> None:
+    camera = GstCameras(make_av_clip(tmp_path, codec="h265", audio="none", seconds=20), 1, codec="h265").start()
+    try:
+        async with recorder(tmp_path / "data", [camera.url(1)]) as device:
+            url = f"rtsp://{ADMIN[0]}:{ADMIN[1]}@127.0.0.1:{device.ports.rtsp}/axis-media/media.amp?camera=1"
+            packets, stream, errors = await ffprobe_packets(url + "&videocodec=h265", "tcp")
+            assert stream["codec_name"] == "hevc" and (stream["width"], stream["height"]) == (640, 360)
+            assert len(packets) >= 15 and packets[0]["flags"].startswith("K") and not errors
+            client = await RtspClient.open(device.ports.rtsp, url.replace(f"{ADMIN[0]}:{ADMIN[1]}@", ""), *ADMIN)
+            try:
+                described = await client.request("DESCRIBE", headers={"Accept": "application/sdp"})
+                assert "a=rtpmap:96 H265/90000" in described.body.decode()
+                assert re.search(r"sprop-vps=[^;]+;sprop-sps=[^;]+;sprop-pps=", described.body.decode())
+                assert (await client.request("DESCRIBE", url.replace(f"{ADMIN[0]}:{ADMIN[1]}@", "") + "&videocodec=h264")
+                        ).status == 406
+            finally:
+                client.close()
+    finally:
+        camera.stop()
