@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from vigil.features.eventstream.fanout import Fanout, Listener, Outbox
 from vigil.features.eventstream.metadata import EventFilter, FilterError, to_xml
-from vigil.rtsp.mounts import AXIS_MEDIA, Outlet, Track
+from vigil.rtsp.mounts import AXIS_MEDIA, Outlet, Provider, Track
 from vigil.rtsp.protocol import RtspError, rtp_packet
 
 PATH = AXIS_MEDIA
@@ -79,7 +79,7 @@ class MetadataTrack:
         return EventStream(self.fanout, self.event_filter, outlet, outlet.name)
 
 
-def metadata_tracks(fanout: Fanout):
+def metadata_tracks(fanout: Fanout) -> Provider:
     """The mount provider: a metadata track where the query asks for events (`event=on`)."""
 
     def provide(query: dict[str, str]) -> list[Track]:
@@ -92,6 +92,3 @@ def metadata_tracks(fanout: Fanout):
         return [MetadataTrack(fanout, event_filter)]
 
     return provide
-
-
-
