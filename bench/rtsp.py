@@ -9,7 +9,8 @@ CPU of both server processes measured in each:
   C. N clients play the camera's GStreamer server directly (Vigil still records).
 Relay cost per stream = (Vigil B - Vigil A) / N; GStreamer's = (camera C - camera A) / N. The
 clients are `ffmpeg -rtsp_transport tcp -i URL -c copy -f null -`.
-Latency added: two raw RTSP clients in this process, one on the relay, one on the camera,
+Before the phases, the relay's own packet work against packetizing the frames again (the other
+way to relay), per second of video. Latency added: two raw RTSP clients in this process, one on the relay, one on the camera,
 receive the same RTP payloads (the relay rewrites headers only); the difference of arrival
 times of each payload, over --seconds.
 
@@ -44,6 +45,9 @@ from tests.conftest import free_port
 from tests.peers.rtsp import GstCameras
 from tests.peers.rtsp_client import RtspClient, control_url
 from vigil.features.recording.ingest import LIVE_PASS_INTERVAL
+from vigil.features.recording.testcams import load_clip, packetize
+from vigil.rtsp.protocol import rtp_packet
+from vigil.rtsp.relay import RtpRelay
 
 ADMIN = ("bench", "bench-pass")
 
@@ -139,6 +143,55 @@ async def latency(relay: str, camera: str, seconds: float) -> list[float]:
     return sorted(delays)
 
 
+class _Sink:
+    """An outlet that takes everything, for timing the relay's own work."""
+
+    name, ssrc, seq, ts_base, closed = "bench", 0, 0, 0, False
+
+    def send(self, packets: list[bytes]) -> bool:
+        return True
+
+    def congested(self) -> bool:
+        return False
+
+    async def drain(self) -> None:
+        return None
+
+
+def relay_or_repacketize(mp4: Path) -> tuple[float, float, float]:
+    """CPU-ms per second of video (one camera) to relay the camera's packets (header rewrite)
+    and to packetize its access units again, as a relay that depacketizes would; and the
+    clip's seconds."""
+    clip = load_clip(mp4)
+    seq, ts, frames = 0, 0, []
+    for frame in clip.frames:
+        nals = ((clip.sps, clip.pps) if frame.key else ()) + frame.nals
+        packets = []
+        for i, nal in enumerate(nals):
+            for payload, marker in packetize(nal, i == len(nals) - 1):
+                packets.append(rtp_packet(96, seq, ts, 1234, payload, marker))
+                seq += 1
+        frames.append((nals, packets))
+        ts += frame.duration
+    seconds = ts / 90000
+    relay = RtpRelay("H264")
+    relay.add(_Sink())
+    t0 = time.process_time()
+    for _, packets in frames:
+        relay.deliver(packets)
+    relayed = time.process_time() - t0
+    t0 = time.process_time()
+    seq = 0
+    for n, (nals, _) in enumerate(frames):
+        out = []
+        for i, nal in enumerate(nals):
+            for payload, marker in packetize(nal, i == len(nals) - 1):
+                out.append(rtp_packet(96, seq, n * 3000, 1234, payload, marker))
+                seq += 1
+    repacketized = time.process_time() - t0
+    return relayed / seconds * 1000, repacketized / seconds * 1000, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[4])
@@ -147,6 +200,9 @@ def main() -> None:
     cache = Path(tempfile.gettempdir()) / "vigil-bench-clips"
     cache.mkdir(exist_ok=True)
     source = clip(cache)
+    relayed, repacketized, seconds = relay_or_repacketize(cache / "clip-1080p30.mp4")
+    print(f"per camera, {seconds:.0f} s of the clip in this process: relaying the camera's packets "
+          f"{relayed:.1f} CPU-ms per second of video, packetizing its frames again {repacketized:.1f}")
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-rtsp-"))
     camera = GstCameras(source, 1).start()
     vigil, relay_url, _ = start_vigil(work, camera.url(1))

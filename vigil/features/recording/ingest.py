@@ -35,8 +35,8 @@ log = logging.getLogger("vigil.recording")
 # about a quarter less CPU than 0.04 s); the kernel socket buffer holds the difference.
 PASS_INTERVAL = 0.2
 # While someone watches a camera live, passes come this often. Measured (bench/rtsp.py, 1080p30):
-# 0.02 s adds 13 ms median / 34 ms p95 of latency for about 1.9 % of a core per watched camera;
-# 0.04 s adds 54 / 78 ms for 1.3 %. Each further client of a camera costs next to nothing.
+# 0.02 s adds 12-13 ms median / 29-34 ms p95 of latency for 1.6-1.9 % of a core per watched
+# camera; 0.04 s adds 54 / 78 ms for 1.3 %. Each further client of a camera costs about 0.1 %.
 LIVE_PASS_INTERVAL = 0.02
 SILENCE_LIMIT = 5.0  # a camera that sends nothing for this long is lost
 READ_CHUNK = 1 << 20
