@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, eventually
+from tests.conftest import ADMIN, add_source, eventually
 from tests.peers.rtsp import GstCameras, make_av_clip
 from tests.peers.rtsp_client import RtspClient, control_url
 from tests.rtsp.conftest import VIEWER, Cameras, recorder
@@ -197,3 +197,17 @@ async def test_an_h265_camera_is_relayed_as_h265(tmp_path: Path) -> None:
                 client.close()
     finally:
         camera.stop()
+
+
+async def test_a_camera_that_is_not_connected_is_unavailable(cameras: Cameras) -> None:
+    client = await RtspClient.open(cameras.port, cameras.url("camera=2", credentials=None), *ADMIN)
+    try:
+        await client.start("RTP/AVP/TCP;unicast;interleaved=0-1", "video")
+        await client.frame()
+        await add_source(cameras.device, "testcam2", cameras.server.url(2), enabled=False)
+        assert "testcam2" not in cameras.recording.relays.feeds
+        reply = await client.request("DESCRIBE", cameras.url("camera=2", credentials=None))
+        assert reply.status == 503 and b"camera 2 (testcam2) is not connected" in reply.body
+        assert (await client.request("DESCRIBE", cameras.url("camera=1", credentials=None))).status == 200
+    finally:
+        client.close()
