@@ -26,6 +26,7 @@ from vigil.features.system.param_groups import KEPT_ON_RESTORE
 from vigil.footage import index
 from vigil.http.ports import Listening
 from vigil.profiles import load_profile
+from vigil.rtsp.server import RtspServer
 
 log = logging.getLogger("vigil.boot")
 
@@ -76,6 +77,8 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
     device.rules.load()
     device.schedules.load()
     device.services.append(device.schedules.run)
+    rtsp = RtspServer(device.rtsp, device.listening, params, device.auth, logs, clock, ports.host)
+    device.services.append(rtsp.serve)
     params.listeners.append(lambda changes, actor: _audit_params(logs, changes, actor))
     logs.system(f"{profile.full_name} started, serial {identity.serial}")
     return device

@@ -26,6 +26,7 @@ from vigil.core.vault import Vault
 from vigil.http.ports import Listening
 from vigil.http.routing import Router
 from vigil.profiles import Profile
+from vigil.rtsp.mounts import Mounts
 
 DB_FILE = "vigil.db"
 KEY_FILE = "device.key"
@@ -77,6 +78,7 @@ class Device:
     rules: RuleEngine
     schedules: Scheduler
     router: Router = field(default_factory=Router)
+    rtsp: Mounts = field(default_factory=Mounts)  # what the RTSP server serves: features mount here
     apis: list[Api] = field(default_factory=list)
     # Feature services (e.g. `features[IO_SERVICE]`), and the hardware parts behind them, by typed key.
     features: Registry = field(default_factory=Registry)

@@ -88,16 +88,18 @@ async def fuzz_stream(rig: Rig, figures: Figures, exceptions: LoggedExceptions, 
 
 async def fuzz_rtsp(rig: Rig, figures: Figures, exceptions: LoggedExceptions, sample: bool,
                     bound: float) -> None:
-    """The RTSP metadata server: malformed requests each get an answer (or a close) in time;
-    an anonymous DESCRIBE is refused."""
+    """The RTSP server (metadata stream and live video): malformed requests each get an answer
+    (or a close) in time; an anonymous DESCRIBE is refused."""
     from vigil.features.eventstream.rtsp import PATH
 
     port, f = rig.dev.ports.rtsp, figures
     url = f"rtsp://127.0.0.1:{port}{PATH}?event=on"
+    live = f"rtsp://127.0.0.1:{port}{PATH}?camera=1"
     auth = "Basic " + base64.b64encode(":".join(ACCOUNTS[Role.VIEWER]).encode()).decode()
     cases: list[tuple[str, str, bytes, str]] = [  # name, role, request, what must not happen
         ("describe", "anonymous", f"DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode(), "200"),
         ("describe", "viewer", f"DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nAuthorization: {auth}\r\n\r\n".encode(), ""),
+        ("describe-camera", "anonymous", f"DESCRIBE {live} RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode(), "200"),
         ("garbage", "anonymous", b"\x00\xff garbage \r\n\r\n", ""),
         ("no-version", "anonymous", b"OPTIONS *\r\n\r\n", ""),
         ("unknown-method", "anonymous", b"BREW * RTSP/1.0\r\nCSeq: 1\r\n\r\n", ""),
@@ -112,6 +114,9 @@ async def fuzz_rtsp(rig: Rig, figures: Figures, exceptions: LoggedExceptions, sa
         value = quote(bad.text, safe="")
         cases.append((f"eventtopic=<{bad.label}>", "viewer", (f"DESCRIBE {url}&eventtopic={value} RTSP/1.0\r\n"
                       f"CSeq: 4\r\nAuthorization: {auth}\r\n\r\n").encode(), ""))
+        for name, query in (("camera", f"camera={value}"), ("videocodec", f"camera=1&videocodec={value}")):
+            cases.append((f"{name}=<{bad.label}>", "viewer", (f"DESCRIBE rtsp://127.0.0.1:{port}{PATH}?{query} "
+                          f"RTSP/1.0\r\nCSeq: 4\r\nAuthorization: {auth}\r\n\r\n").encode(), ""))
         header_value = bad.text.replace("\r", "").replace("\n", "")[:8000]
         for header in ("CSeq", "Content-Length", "Transport", "Session"):
             method = "SETUP" if header == "Transport" else "OPTIONS"

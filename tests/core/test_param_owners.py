@@ -343,7 +343,7 @@ def document(entries: dict[str, Entry]) -> str:
         "",
         "`<n>` stands for the instances of a group (`IOPort.I0`, `IOPort.I1`, ...; `StreamProfile.S<n>` is "
         "created with `param.cgi?action=add`). A feature is a package under `vigil/features/`, or a module "
-        "or package under `vigil/` (`core.auth`, `http`, `web`); `network`, `security` and `rtsp` do not "
+        "or package under `vigil/` (`core.auth`, `http`, `web`); `network` and `security` do not "
         "exist yet.",
         "",
         f"## Pending: accepted and stored, not applied yet ({len(by_state[PENDING])})",

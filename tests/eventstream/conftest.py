@@ -16,8 +16,9 @@ from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.core.events import Item, Topic
 from vigil.device import Device, Ports
-from vigil.features.eventstream.rtsp import RtspServer
+from vigil.features.eventstream.fanout import EVENT_FANOUT, Fanout
 from vigil.http.server import serve_device
+from vigil.rtsp.server import RtspServer
 
 PORT_TOPIC = "tns1:Device/tnsaxis:IO/Port"
 PULSE_TOPIC = "tns1:Device/tnsaxis:SystemMessage/ActionFailed"
@@ -37,6 +38,10 @@ class Running:
     @property
     def rtsp(self) -> RtspServer:
         return next(s.__self__ for s in self.device.services if isinstance(getattr(s, "__self__", None), RtspServer))
+
+    @property
+    def fanout(self) -> Fanout:
+        return self.device.features[EVENT_FANOUT]
 
     def url(self, query: str = "video=0&audio=0&event=on") -> str:
         return f"rtsp://127.0.0.1:{self.ports.rtsp}/axis-media/media.amp?{query}"

@@ -5,124 +5,24 @@ and ffprobe."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import re
 import shutil
 import socket
 import struct
-from dataclasses import dataclass, field
 
 import pytest
 from lxml import etree
 
 from tests.conftest import ADMIN
 from tests.eventstream.conftest import PORT_TOPIC, PULSE_TOPIC, VIEWER, Running
+from tests.peers.rtsp_client import RtspClient as BaseRtspClient
+from tests.peers.rtsp_client import control_url
 
 NS = {"tt": "http://www.onvif.org/ver10/schema", "wsnt": "http://docs.oasis-open.org/wsn/b-2"}
 
 
-# -- a raw RTSP client ---------------------------------------------------------------------
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    raw: bytes
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name.lower(), "")
-
-
-@dataclass
-class RtspClient:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    url: str
-    user: str = ""
-    password: str = ""
-    cseq: int = 0
-    realm: str = ""
-    nonce: str = ""
-    session: str = ""
-    frames: list[tuple[int, bytes]] = field(default_factory=list)
-
-    @classmethod
-    async def open(cls, port: int, url: str, user: str = "", password: str = "") -> RtspClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer, url, user, password)
-
-    def close(self) -> None:
-        self.writer.close()
-
-    def authorization(self, method: str, scheme: str = "digest") -> str:
-        if scheme == "basic":
-            return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
-
-        def md5(text: str) -> str:
-            return hashlib.md5(text.encode()).hexdigest()
-
-        # As the axis library does it: no qop, and always the URL the client started from.
-        response = md5(f"{md5(f'{self.user}:{self.realm}:{self.password}')}:{self.nonce}:{md5(f'{method}:{self.url}')}")
-        return (f'Digest username="{self.user}", realm="{self.realm}", algorithm="MD5", nonce="{self.nonce}", '
-                f'uri="{self.url}", response="{response}"')
-
-    async def send_raw(self, data: bytes) -> Reply:
-        self.writer.write(data)
-        return await self.read_reply()
-
-    async def request(self, method: str, url: str | None = None, headers: dict[str, str] | None = None,
-                      auth: str | None = "digest", body: bytes = b"") -> Reply:
-        lines = [f"{method} {url or self.url} RTSP/1.0", f"CSeq: {self.cseq}", "User-Agent: vigil-test"]
-        self.cseq += 1
-        if auth == "basic" or (auth and self.nonce):
-            lines.append(f"Authorization: {self.authorization(method, auth)}")
-        if self.session:
-            lines.append(f"Session: {self.session}")
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        if body:
-            lines.append(f"Content-Length: {len(body)}")
-        reply = await self.send_raw(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        if reply.status == 401 and auth == "digest" and not self.nonce and self.user:
-            challenge = reply.header("www-authenticate")
-            self.realm, self.nonce = re.findall(r'"([^"]*)"', challenge)[:2]
-            return await self.request(method, url, headers, auth, body)
-        if reply.header("session"):
-            self.session = reply.header("session").split(";")[0]
-        return reply
-
-    async def read_reply(self, timeout: float = 5.0) -> Reply:
-        async with asyncio.timeout(timeout):
-            while True:
-                first = await self.reader.readexactly(1)
-                if first == b"$":
-                    channel, length = struct.unpack("!BH", await self.reader.readexactly(3))
-                    self.frames.append((channel, await self.reader.readexactly(length)))
-                    continue
-                head = first + await self.reader.readuntil(b"\r\n\r\n")
-                break
-        lines = head.decode().split("\r\n")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                key = name.strip().lower()
-                headers[key] = f"{headers[key]}\n{value.strip()}" if key in headers else value.strip()
-        body = await self.reader.readexactly(int(headers.get("content-length", "0")))
-        return Reply(int(lines[0].split(" ")[1]), headers, body, head + body)
-
-    async def frame(self, timeout: float = 5.0) -> bytes:
-        """The next interleaved RTP packet."""
-        async with asyncio.timeout(timeout):
-            while not self.frames:
-                first = await self.reader.readexactly(1)
-                assert first == b"$", f"expected an interleaved frame, got {first!r}"
-                channel, length = struct.unpack("!BH", await self.reader.readexactly(3))
-                self.frames.append((channel, await self.reader.readexactly(length)))
-        channel, packet = self.frames.pop(0)
-        assert channel == 0
-        return packet
-
+# -- the raw RTSP client (tests/peers/rtsp_client.py), reading metadata events -------------
+class RtspClient(BaseRtspClient):
     async def next_event(self, match, timeout: float = 5.0) -> dict:
         """The next interleaved event `match` accepts; other devices' properties are skipped."""
         async with asyncio.timeout(timeout):
@@ -130,22 +30,6 @@ class RtspClient:
                 event = event_of(parse_rtp(await self.frame(timeout))[4])
                 if match(event):
                     return event
-
-    async def start(self, transport: str) -> Reply:
-        assert (await self.request("OPTIONS", auth=None)).status == 200
-        describe = await self.request("DESCRIBE", headers={"Accept": "application/sdp"})
-        assert describe.status == 200, describe.raw
-        control = control_url(describe.body.decode())
-        setup = await self.request("SETUP", control, headers={"Transport": transport})
-        assert setup.status == 200, setup.raw
-        play = await self.request("PLAY")
-        assert play.status == 200, play.raw
-        return setup
-
-
-def control_url(sdp: str) -> str:
-    media = sdp.split("m=application", 1)[1]
-    return re.search(r"a=control:(rtsp://\S+)", media).group(1)
 
 
 class UdpReceiver(asyncio.DatagramProtocol):
@@ -365,7 +249,7 @@ async def test_session_timeout(running: Running) -> None:
                 break
             await asyncio.sleep(0.1)
         assert client.session not in server.sessions
-        assert not any(server.fanout.listeners)
+        assert not any(running.fanout.listeners)
         # The connection, idle for longer than the timeout and without a session, goes too.
         assert await asyncio.wait_for(client.reader.read(1), 5) == b""
     finally:
@@ -380,7 +264,7 @@ async def test_connection_close_ends_sessions(running: Running) -> None:
         if not running.rtsp.sessions:
             break
         await asyncio.sleep(0.05)
-    assert not running.rtsp.sessions and not running.rtsp.fanout.listeners
+    assert not running.rtsp.sessions and not running.fanout.listeners
 
 
 # -- bad input -----------------------------------------------------------------------------
@@ -491,9 +375,10 @@ async def test_many_clients_and_a_stalled_one(running: Running) -> None:
         running.device.events.publish(PULSE_TOPIC, {}, {"description": "last"})
         counts = await asyncio.wait_for(asyncio.gather(*readers), 60)
         assert counts == [2001] * len(clients)  # the clients that read lose nothing
-        assert stalled_session.listener is not None
-        assert stalled_session.listener.outbox.dropped > 0
-        assert len(stalled_session.listener.outbox) <= stalled_session.listener.outbox.limit
+        stalled_stream = stalled_session.tracks[0].stream
+        assert stalled_stream is not None
+        assert stalled_stream.listener.outbox.dropped > 0
+        assert len(stalled_stream.listener.outbox) <= stalled_stream.listener.outbox.limit
     finally:
         for task in readers:
             task.cancel()

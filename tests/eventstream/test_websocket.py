@@ -230,7 +230,7 @@ async def test_many_sockets_and_disconnects(running: Running) -> None:
         await ws.send(configure({"topicFilter": PULSE_TOPIC}))
         assert "data" in await receive(ws)
         sockets.append(ws)
-    fanout = running.rtsp.fanout
+    fanout = running.fanout
     assert len(fanout.listeners) == 10
     for ws in sockets[5:]:
         await ws.close()

@@ -160,3 +160,10 @@ def test_check_source_checks_what_code_builds_too() -> None:
         check_source(Source("cam1", "Camera", "rtsp://192.0.2.1/x", enabled="no"))  # type: ignore[arg-type]
     with pytest.raises(SourceError, match="own fields"):
         check_source(Source("cam1", "Camera", "rtsp://u:p@192.0.2.1/x"))
+
+
+def test_cameras_are_numbered_by_id_with_numbers_compared_as_numbers(device: Device) -> None:
+    sources = device.features[RECORDING_SERVICE].sources
+    for sid in ("testcam10", "lobby", "testcam2", "testcam1", "gate-b", "gate-a"):
+        sources.put(Source(sid, sid, "rtsp://192.0.2.50/x", enabled=False), "test")
+    assert [s.id for s in sources.numbered()] == ["gate-a", "gate-b", "lobby", "testcam1", "testcam2", "testcam10"]

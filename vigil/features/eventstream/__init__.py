@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from vigil.device import Api
 from vigil.features.eventstream import websocket
-from vigil.features.eventstream.fanout import Fanout
-from vigil.features.eventstream.rtsp import RtspServer
+from vigil.features.eventstream.fanout import EVENT_FANOUT, Fanout
+from vigil.features.eventstream.rtsp import PATH, metadata_tracks
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def register(device: Device) -> None:
 
     fanout = Fanout(device.events)
-    rtsp = RtspServer(device, fanout, device.ports.host)
-    device.services.append(rtsp.serve)
+    device.features[EVENT_FANOUT] = fanout
+    device.rtsp.add(PATH, metadata_tracks(fanout))
     websocket.register(device, fanout)
     device.apis.append(Api("event-streaming-over-websocket", "1.0", "Event streaming over WebSocket"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigil.core.events import Event, EventBus
+from vigil.core.registry import Key
 from vigil.features.eventstream.metadata import EventFilter, Probe
 
 log = logging.getLogger("vigil.eventstream")
@@ -127,3 +128,6 @@ class Fanout:
             payload = rendered[listener.render] = listener.render(event)
         for _ in range(copies):
             listener.outbox.put(payload)
+
+
+EVENT_FANOUT: Key[Fanout] = Key("event-fanout")

@@ -2,7 +2,8 @@
 
 Footage flows camera -> ingest -> recorder -> vigil.footage (writer, index) onto the volumes the
 storage feature provides (`VOLUMES`, registered before this feature loads; none: data/recordings),
-and back out through playback and export (vigil.footage.reader)."""
+and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
+relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingServic
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
 from vigil.footage.volumes import VOLUMES
+from vigil.rtsp.mounts import AXIS_MEDIA
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -37,6 +39,7 @@ def register(device: Device) -> None:
                                device.vault, volumes=device.features.get(VOLUMES),
                                prebuffer_for=functools.partial(actions.prebuffer_seconds, device.rules))
     device.features[RECORDING_SERVICE] = service
+    device.rtsp.add(AXIS_MEDIA, service.relays.tracks)
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
     else:

@@ -37,6 +37,7 @@ from vigil.core.registry import Key
 from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.recording.ingest import Connection, Gop, Reader
+from vigil.features.recording.relay import LiveRelays
 from vigil.features.recording.rtsp_client import RtspError, connect
 from vigil.features.recording.sources import Source, Sources
 from vigil.features.recording.write_failures import WriteFailures
@@ -214,6 +215,7 @@ class RecordingService:
         self.volumes = volumes
         self.prebuffer_for = prebuffer_for
         self.sources = Sources(store, logs, vault)
+        self.relays = LiveRelays(self.sources)  # live video over RTSP, from the same connections
         self.segments = SegmentStore(store, self._writer_state, self._make_room)
         self.reader = Reader()
         self.recorders: dict[str, SourceRecorder] = {}
@@ -353,6 +355,7 @@ class RecordingService:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         self._drop_connection(source_id)
+        self.relays.removed(source_id)
         if source_id in self.recorders:
             self._end_all(source_id)
             del self.recorders[source_id]
@@ -386,6 +389,7 @@ class RecordingService:
 
             connection = Connection(source.id, session, recorder.on_gop, on_lost, self.clock)
             connection.setup(leftover)
+            connection.live = self.relays.connected(source.id, connection)
             self._connections[source.id] = connection
             self._connected(source, True)
             self.reader.add(connection)
@@ -395,6 +399,7 @@ class RecordingService:
                 self.reader.remove(connection)
                 connection.close(teardown=True)
                 self._connections.pop(source.id, None)
+                self.relays.disconnected(source.id)
                 self._connected(source, False)
             self.logs.system(f"camera {source.id} lost: {reason}", "warning")
             await asyncio.sleep(backoff)

@@ -46,6 +46,8 @@ class Depacketizer:
         self._high = 0  # RTP timestamps wrap at 2**32: keep a running high part
         self.lost = 0
         self._seq: int | None = None
+        # Called with every packet as it came (the live relay); None: nobody wants them.
+        self.on_packet: Callable[[memoryview], None] | None = None
 
     def _unwrap(self, ts: int) -> int:
         if self._last_ts is not None:
@@ -61,6 +63,8 @@ class Depacketizer:
     def packet(self, data: memoryview) -> None:
         if len(data) < 12:
             return
+        if self.on_packet is not None:
+            self.on_packet(data)
         first, second, seq, ts, _ssrc = _HEADER.unpack_from(data)
         offset = 12 + 4 * (first & 0x0F)
         if first & 0x10:  # header extension

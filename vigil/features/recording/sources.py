@@ -178,6 +178,14 @@ class Sources:
                 self.logs.system(f"camera source {sid}: {'; '.join(changes)}", "warning")
         return source
 
+    def numbered(self) -> list[Source]:
+        """The sources as VAPIX numbers cameras (`camera=1` is the first): in the order of
+        their ids, with the digits in ids compared as numbers (testcam2 before testcam10)."""
+        def key(source: Source) -> list[tuple[int, int | str]]:
+            return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", source.id) if part]
+
+        return sorted(self.all.values(), key=key)
+
     # -- changes -------------------------------------------------------------------------
     def put(self, source: Source, actor: str) -> Source:
         check_source(source)

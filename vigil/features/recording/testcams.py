@@ -136,6 +136,7 @@ class TestCameraServer:
         self.count = count
         self.host = host
         self.port = 0
+        self.plays = 0  # PLAY requests that started a stream, since start
         self._server: asyncio.AbstractServer | None = None
 
     def url(self, number: int) -> str:
@@ -197,6 +198,7 @@ class TestCameraServer:
                 elif method == "PLAY":
                     writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: {session}\r\n\r\n".encode())
                     if playing is None:
+                        self.plays += 1
                         playing = asyncio.ensure_future(self._play(writer))
                 elif method in ("GET_PARAMETER", "SET_PARAMETER"):
                     writer.write(f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nSession: {session}\r\n\r\n".encode())

@@ -78,7 +78,7 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     return [
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
-                 owner=applied("core.auth", "eventstream")),
+                 owner=applied("core.auth", "rtsp")),
         # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
         # the next connection, without a restart.
         ParamDef(n + "HTTP.MaxHeaderBytes", "16384", "int", minimum=1024, maximum=1048576, owner=limits),
@@ -87,12 +87,12 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "HTTP.IdleTimeout", "5", "int", minimum=1, maximum=3600, owner=limits),
         ParamDef(n + "HTTP.MaxClientConnections", "64", "int", minimum=8, maximum=10000, owner=limits),  # a browser opens 6
         ParamDef(n + "HTTP.MaxConnections", "512", "int", minimum=16, maximum=100000, owner=limits),
-        ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous"), owner=applied("eventstream")),
-        # Exhaustion limits of the RTSP metadata server, applied to the next connection.
-        ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
-        ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
-        ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000, owner=applied("eventstream")),
-        ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600, owner=applied("eventstream")),
+        ParamDef(n + "RTSP.ProtViewer", "password", "enum", ("password", "anonymous"), owner=applied("rtsp")),
+        # Exhaustion limits of the RTSP server, applied to the next connection.
+        ParamDef(n + "RTSP.MaxConnections", "256", "int", minimum=1, maximum=10000, owner=applied("rtsp")),
+        ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000, owner=applied("rtsp")),
+        ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000, owner=applied("rtsp")),
+        ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600, owner=applied("rtsp")),
         ParamDef(n + "Interface.I0.dot1x.Enabled", "no", **YESNO, owner=dot1x),
         ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2"), owner=dot1x),
         ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", "", owner=dot1x),
