@@ -38,7 +38,7 @@ async def test_get_network_info_reports_the_interface_in_use(device, net):
 
 async def test_supported_versions_and_bad_envelopes(net):
     r = await net.post(API, json={"method": "getSupportedVersions", "context": "t"})
-    assert r.json()["data"] == {"supportedVersions": ["1.0", "1.21"]}
+    assert r.json()["data"] == {"apiVersions": ["1.0", "1.21"]}
     r = await net.post(API, json={"apiVersion": "9.0", "context": "t", "method": "getNetworkInfo"})
     assert r.json()["error"]["code"] == 4001
     r = await net.post(API, content=b"{not json")

@@ -419,7 +419,7 @@ async def network_settings(request: Request, who: Principal) -> Response:
     if not isinstance(method, str):
         return reply(latest, context, None, error=ApiError(c.MISSING, "method is required"))
     if method == "getSupportedVersions":
-        return reply(latest, context, method, {"supportedVersions": VERSIONS})
+        return reply(latest, context, method, {"apiVersions": VERSIONS})
     version = body.get("apiVersion")
     if not isinstance(version, str) or not supported_version(version, VERSIONS):
         return reply(latest, context, method,
