@@ -18,6 +18,7 @@ from vigil.features import (
     io,
     mqtt,
     notify,
+    onvif,
     recording,
     snmp,
     storage,
@@ -42,6 +43,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
     Feature("discovery", discovery.register),
     Feature("timesync", timesync.register),
+    Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 
 

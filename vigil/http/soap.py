@@ -52,6 +52,7 @@ NAMESPACES: dict[str, str] = {
     "wsnt": "http://docs.oasis-open.org/wsn/b-2",
     "wstop": "http://docs.oasis-open.org/wsn/t-1",
     "tt": "http://www.onvif.org/ver10/schema",
+    "ter": "http://www.onvif.org/ver10/error",
     "tns1": "http://www.onvif.org/ver10/topics",
     "tnsaxis": "http://www.axis.com/2009/event/topics",
     "aev": "http://www.axis.com/vapix/ws/event1",

@@ -178,6 +178,11 @@ class Sources:
                 self.logs.system(f"camera source {sid}: {'; '.join(changes)}", "warning")
         return source
 
+    def numbered(self) -> list[tuple[int, Source]]:
+        """The sources with their camera numbers: 1-based, in the order of their ids. The
+        live relay's `camera=N` and the ONVIF media profiles use these numbers."""
+        return list(enumerate((self.all[sid] for sid in sorted(self.all)), start=1))
+
     # -- changes -------------------------------------------------------------------------
     def put(self, source: Source, actor: str) -> Source:
         check_source(source)

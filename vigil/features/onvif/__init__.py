@@ -1,0 +1,38 @@
+"""ONVIF (the manual's "ONVIF" chapter): the device management service on every device, and
+Media1 (Profile S) on the recorders, as SOAP over the device's HTTP stack.
+
+A request flows: router guard (HTTP Digest/Basic, session) -> `endpoint` (SOAP parsing,
+WS-Security UsernameToken `security`, the ONVIF account and access class of the operation) ->
+the service's operation: `http_device` (device management: capabilities, date and time through
+timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
+io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_media` (profiles of
+`media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server).
+`wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
+"""
+
+from __future__ import annotations
+
+from vigil.core.roles import Role
+from vigil.device import Device
+from vigil.features.onvif import http_device, http_media, http_users
+from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH
+from vigil.features.onvif.endpoint import OnvifEndpoint
+from vigil.features.onvif.http_device import DeviceService
+from vigil.features.onvif.http_media import MediaService
+from vigil.features.onvif.http_users import UserService
+from vigil.features.onvif.security import UsernameTokens
+from vigil.features.recording.recorder import RECORDING_SERVICE
+
+
+def register(device: Device) -> None:
+    tokens = UsernameTokens(device.accounts, device.clock)
+    recording = device.features.get(RECORDING_SERVICE)
+    # Anyone reaches the endpoints (the PRE_AUTH operations); each operation checks its access class.
+    endpoint = OnvifEndpoint(device, tokens)
+    http_device.register(endpoint, DeviceService(device, has_media=recording is not None))
+    http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
+    device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    if recording is not None:
+        media = OnvifEndpoint(device, tokens)
+        http_media.register(media, MediaService(recording, lambda: device.listening.rtsp))
+        device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

@@ -1,0 +1,59 @@
+"""The ONVIF feature's names: namespaces, service paths, access classes, fault subcodes, limits."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from vigil.core.roles import Role
+
+# -- namespaces ------------------------------------------------------------------------------
+TDS = "http://www.onvif.org/ver10/device/wsdl"
+TRT = "http://www.onvif.org/ver10/media/wsdl"
+TT = "http://www.onvif.org/ver10/schema"
+TER = "http://www.onvif.org/ver10/error"
+WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
+                   "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
+PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
+                 "oasis-200401-wss-username-token-profile-1.0#PasswordText")
+REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tt": TT, "ter": TER}
+
+# -- services (clients take the addresses from GetServices/GetCapabilities; onvif-zeep-async
+# hard-codes the device service's) --------------------------------------------------------
+DEVICE_PATH = "/onvif/device_service"
+MEDIA_PATH = "/onvif/media_service"
+VERSION = (2, 40)  # the ONVIF version of the WSDLs served (devicemgmt.wsdl, media.wsdl 2.4.2)
+
+# -- access classes (ONVIF Core, "Default Access Policy") --------------------------------------
+PRE_AUTH = "PRE_AUTH"
+READ_SYSTEM = "READ_SYSTEM"
+READ_SYSTEM_SENSITIVE = "READ_SYSTEM_SENSITIVE"
+READ_SYSTEM_SECRET = "READ_SYSTEM_SECRET"
+WRITE_SYSTEM = "WRITE_SYSTEM"
+UNRECOVERABLE = "UNRECOVERABLE"
+READ_MEDIA = "READ_MEDIA"
+ACTUATE = "ACTUATE"
+# The least Vigil role whose ONVIF user level holds the class: administrator = Administrator,
+# operator = Operator (all but the secrets, system writes and the unrecoverable), viewer = User
+# (the manual's media account), anonymous = the PRE_AUTH operations only.
+CLASS_ROLE = {PRE_AUTH: Role.ANONYMOUS, READ_SYSTEM: Role.VIEWER, READ_MEDIA: Role.VIEWER,
+              READ_SYSTEM_SENSITIVE: Role.OPERATOR, ACTUATE: Role.OPERATOR,
+              READ_SYSTEM_SECRET: Role.ADMIN, WRITE_SYSTEM: Role.ADMIN, UNRECOVERABLE: Role.ADMIN}
+USER_LEVEL = {Role.ADMIN: "Administrator", Role.OPERATOR: "Operator", Role.VIEWER: "User"}
+ROLE_OF_LEVEL = {level: role for role, level in USER_LEVEL.items()}
+
+# -- faults ---------------------------------------------------------------------------------
+NOT_AUTHORIZED = etree.QName(TER, "NotAuthorized")
+ACTION_NOT_SUPPORTED = etree.QName(TER, "ActionNotSupported")
+INVALID_ARG_VAL = etree.QName(TER, "InvalidArgVal")
+INVALID_ARGS = etree.QName(TER, "InvalidArgs")
+OPERATION_PROHIBITED = etree.QName(TER, "OperationProhibited")
+
+# -- WS-Security ------------------------------------------------------------------------------
+TIME_WINDOW = 300.0  # seconds a UsernameToken's Created may differ from the device's time
+MAX_NONCES = 10_000  # nonces remembered within the window; past it the oldest are forgotten
+
+# -- limits ---------------------------------------------------------------------------------
+MAX_SCOPES = 32  # configurable scopes
+MAX_SCOPE_LENGTH = 128
