@@ -184,8 +184,10 @@ def media_type(version: str) -> str:
 
 
 def envelope(children: Iterable[etree._Element], version: str = "1.2",
-             nsmap: Mapping[str, str] | None = None) -> bytes:
-    """Serialise an Envelope whose Body holds `children`; namespaces are declared once, on top."""
+             nsmap: Mapping[str, str] | None = None, keep_prefixes: Iterable[str] = ()) -> bytes:
+    """Serialise an Envelope whose Body holds `children`; namespaces are declared once, on top.
+    `keep_prefixes`: prefixes used only inside text (a fault's `ter:NotAuthorized`), which
+    would otherwise look unused and lose their declaration."""
     env_ns = SOAP11 if version == "1.1" else SOAP12
     names = {**NAMESPACES, **(nsmap or {})}
     names["SOAP-ENV"] = env_ns
@@ -193,7 +195,7 @@ def envelope(children: Iterable[etree._Element], version: str = "1.2",
     body = etree.SubElement(env, f"{{{env_ns}}}Body")
     for child in children:
         body.append(child)
-    etree.cleanup_namespaces(env, top_nsmap=names)
+    etree.cleanup_namespaces(env, top_nsmap=names, keep_ns_prefixes=list(keep_prefixes))
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
@@ -245,7 +247,8 @@ def fault_response(fault: SoapFault, version: str | None = None) -> Response:
         if fault.detail is not None:
             etree.SubElement(f, f"{{{e}}}Detail").append(fault.detail)
         status = 400 if fault.code == "Sender" else 500
-    return Response(envelope([f], version, names), status_code=status, media_type=media_type(version))
+    used = [prefix_of[q.namespace] for q in fault.subcodes if q.namespace]
+    return Response(envelope([f], version, names, used), status_code=status, media_type=media_type(version))
 
 
 # -- reading arguments ---------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""Home Assistant's ONVIF client (onvif-zeep-async) against a real `vigil run` S3016 with a
+built-in test camera on 127.0.0.1, in the order Home Assistant calls (onvif.md §2.2), with
+WS-Security PasswordDigest; a wrong password and a User's CreateUsers are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from onvif import ONVIFCamera
+from onvif.exceptions import ONVIFError
+from zeep.exceptions import Fault
+
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.onvif.schemas import request
+from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH, TRT
+
+ONVIF_ADMIN = ("hass", "hassPass1")
+ONVIF_MEDIA = ("viewer", "view1Pass")
+PAGE_HEADERS = {"Content-Type": "application/soap+xml", "X-Requested-With": "XMLHttpRequest"}
+
+
+@pytest.fixture(scope="module")
+def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
+    server = start_live(tmp_path_factory.mktemp("onvif") / "data", "s3016", test_cameras=1)
+    try:
+        server.wait_ready()
+        create_admin_live(server)
+        with httpx.Client(base_url=server.http, timeout=10) as page:
+            # The Accounts page's way: logged in as the administrator, it creates the first ONVIF account.
+            assert page.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 200
+            users = "".join(f"<op:User><tt:Username>{u}</tt:Username><tt:Password>{p}</tt:Password>"
+                            f"<tt:UserLevel>{level}</tt:UserLevel></op:User>"
+                            for (u, p), level in ((ONVIF_ADMIN, "Administrator"), (ONVIF_MEDIA, "User")))
+            r = page.post(DEVICE_PATH, content=request("CreateUsers", users),
+                          headers=PAGE_HEADERS)
+            assert r.status_code == 200, r.text
+            # The built-in test camera becomes a source once the recorder runs.
+            wait_until(lambda: "profile_1" in page.post(MEDIA_PATH, content=request("GetProfiles", namespace=TRT),
+                                                        headers=PAGE_HEADERS).text, 20, "the test camera's profile")
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_home_assistant_setup_sequence(recorder: LiveDevice):
+    camera = ONVIFCamera("127.0.0.1", recorder.http_port, *ONVIF_ADMIN, adjust_time=True)
+    try:
+        await camera.update_xaddrs()  # GetSystemDateAndTime (unauthenticated), GetServices
+        assert TRT in camera.xaddrs or "http://www.onvif.org/ver10/media/wsdl" in camera.xaddrs
+        capabilities = await camera.get_capabilities()  # GetCapabilities
+        assert capabilities["Media"]["XAddr"].endswith("/onvif/media_service")
+        device = await camera.create_devicemgmt_service()
+        now = await device.GetSystemDateAndTime()
+        assert now.UTCDateTime.Date.Year >= 2024
+        info = await device.GetDeviceInformation()
+        assert (info.Model, info.SerialNumber) == ("S3016", info.SerialNumber) and info.Manufacturer
+        interfaces = await device.GetNetworkInterfaces()
+        assert interfaces[0].Info.HwAddress.replace(":", "") == info.SerialNumber
+        media = await camera.create_media_service()
+        media_caps = await media.GetServiceCapabilities()
+        assert media_caps.SnapshotUri is False
+        profiles = await media.GetProfiles()
+        h264 = [p for p in profiles if p.VideoEncoderConfiguration and p.VideoEncoderConfiguration.Encoding == "H264"]
+        assert [p.token for p in h264] == ["profile_1"]  # Home Assistant makes a camera of each H.264 profile
+        uri = await media.GetStreamUri({"ProfileToken": "profile_1",
+                                        "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})
+        assert uri.Uri == f"rtsp://127.0.0.1:{recorder.rtsp_port}/axis-media/media.amp?camera=1"
+    finally:
+        await camera.close()
+
+
+async def test_wrong_password_and_a_media_user_are_refused(recorder: LiveDevice):
+    wrong = ONVIFCamera("127.0.0.1", recorder.http_port, ONVIF_ADMIN[0], "not-it")
+    try:
+        # GetServices is PRE_AUTH, yet credentials that are given are checked: the wrong ones fail at once.
+        with pytest.raises((Fault, ONVIFError), match="(?i)not ?authorized"):
+            await wrong.update_xaddrs()
+    finally:
+        await wrong.close()
+    media_user = ONVIFCamera("127.0.0.1", recorder.http_port, *ONVIF_MEDIA)
+    try:
+        await media_user.update_xaddrs()
+        device = await media_user.create_devicemgmt_service()
+        assert (await device.GetDeviceInformation()).Model == "S3016"
+        with pytest.raises((Fault, ONVIFError), match="(?i)not ?authorized"):
+            await device.CreateUsers({"User": [{"Username": "intruder", "Password": "Intrude1",
+                                                "UserLevel": "Administrator"}]})
+        with pytest.raises((Fault, ONVIFError), match="(?i)not ?authorized"):
+            await device.SystemReboot()
+        assert recorder.process.poll() is None
+    finally:
+        await media_user.close()
