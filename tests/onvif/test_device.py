@@ -148,6 +148,13 @@ async def test_network_reads_validate(soap: Soap):
     assert interfaces.findtext(".//tt:HwAddress", namespaces=NS) == soap.device.identity.mac
 
 
+async def test_ntp_servers_by_name_and_address(soap: Soap):
+    soap.device.params.set_internal({"Time.NTP.Server": "pool.ntp.org,192.0.2.5:1234,[2001:db8::1]"}, "test")
+    info = assert_valid((await soap("GetNTP", as_level="User")).content)
+    manual = [(m.findtext("tt:Type", namespaces=NS), m[1].text) for m in info.iterfind(".//tt:NTPManual", NS)]
+    assert manual == [("DNS", "pool.ntp.org"), ("IPv4", "192.0.2.5"), ("IPv6", "2001:db8::1")]
+
+
 async def test_scopes_are_shared_with_ws_discovery(soap: Soap):
     fixed = body_of((await soap("GetScopes", as_level="User")).content)
     fixed_items = [s.findtext("tt:ScopeItem", namespaces=NS) for s in fixed]

@@ -57,6 +57,7 @@ def param_defs(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(UPNP_NAME, friendly, maxlen=NAME_BYTES, check=friendly_name, owner=ON_CHANGE),
         ParamDef(WSD_ENABLED, "yes", **YESNO, owner=ON_CHANGE),
         ParamDef(WSD_SCOPES, "", maxlen=MAX_SCOPES * (MAX_SCOPE_LENGTH + 1), check=scope_list,
-                 owner=applied("discovery", "onvif", how="listener")),
+                 owner=applied("discovery", how="listener",
+                               note="ONVIF's GetScopes, SetScopes, AddScopes and RemoveScopes read and write it.")),
         ParamDef(LLDP_ENABLED, "yes", **YESNO, owner=ON_CHANGE),
     ]

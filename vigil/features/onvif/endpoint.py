@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,6 +46,8 @@ class Call:
     scheme: str  # http | https
     host: str  # the host name or address the client reached, without the port
     address: str  # the client's
+    # What to do once the reply is sent (a restart: the client gets its answer first).
+    after_reply: list[Callable[[], None]] = field(default_factory=list)
 
 
 CALL: contextvars.ContextVar[Call] = contextvars.ContextVar("onvif_call")
@@ -90,7 +93,8 @@ class OnvifEndpoint:
             if "wrong user name or password" in fault.reason:
                 self.device.auth.guard.failure(client_address(request), request.url.path)
             return fault_response(fault, msg.version)
-        token = CALL.set(Call(request.url.scheme, request.url.hostname or "localhost", client_address(request)))
+        call = Call(request.url.scheme, request.url.hostname or "localhost", client_address(request))
+        token = CALL.set(call)
         try:
             result = await op.handler(msg, caller)
         except SoapFault as fault:
@@ -100,8 +104,11 @@ class OnvifEndpoint:
             return fault_response(receiver(f"Internal error while running {name}; see the system log"), msg.version)
         finally:
             CALL.reset(token)
-        return reply(*(result if isinstance(result, list) else [result]), version=msg.version,
-                     nsmap=REPLY_NAMESPACES)
+        response = reply(*(result if isinstance(result, list) else [result]), version=msg.version,
+                         nsmap=REPLY_NAMESPACES)
+        if call.after_reply:
+            response.background = BackgroundTask(_run_all, list(call.after_reply))
+        return response
 
     def caller(self, msg: SoapMessage, who: Principal, request: Request) -> Principal:
         """The principal an operation runs as (see the module's docstring)."""
@@ -118,6 +125,11 @@ class OnvifEndpoint:
         if account is None or not account.onvif:
             raise refused(f"{who.name} is not an ONVIF account")
         return who
+
+
+def _run_all(actions: list[Callable[[], None]]) -> None:
+    for action in actions:
+        action()
 
 
 def _level(role: Role) -> str:

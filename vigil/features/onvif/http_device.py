@@ -5,7 +5,7 @@ default, relay outputs (the io feature's; the W401). Users are in `http_users.py
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -49,15 +49,15 @@ from vigil.features.onvif.xml import (
 from vigil.features.system.device_info import device_properties
 from vigil.features.timesync.const import (
     DST_ENABLED,
+    NTP_PORT,
     NTP_SERVERS,
     OBTAIN_FROM_DHCP,
     POSIX_TIME_ZONE,
     SYNC_SOURCE,
 )
+from vigil.features.timesync.servers import Server, parse_list
 from vigil.features.timesync.service import TIMESYNC_SERVICE
 from vigil.http.soap import SoapFault, SoapMessage, sender
-
-REBOOT_DELAY = 0.5  # seconds: the reply goes out before the device stops
 
 
 class DeviceService:
@@ -188,7 +188,7 @@ class DeviceService:
 
     async def system_reboot(self, msg: SoapMessage, who: Principal) -> etree._Element:
         self.device.logs.audit(who.name, "restart requested through ONVIF", "maintenance")
-        asyncio.get_running_loop().call_later(REBOOT_DELAY, self.device.request_stop, "restart")
+        CALL.get().after_reply.append(lambda: self.device.request_stop("restart"))
         return TDS_.SystemRebootResponse(TDS_.Message("Restarting."))
 
     async def set_system_factory_default(self, msg: SoapMessage, who: Principal) -> etree._Element:
@@ -197,7 +197,7 @@ class DeviceService:
             raise invalid(f"FactoryDefault must be Hard or Soft, not {kind[:40]!r}")
         action = "hard-factory-default" if kind == "Hard" else "factory-default"
         self.device.logs.audit(who.name, f"{kind.lower()} factory default requested through ONVIF", "maintenance")
-        asyncio.get_running_loop().call_later(REBOOT_DELAY, self.device.request_stop, action)
+        CALL.get().after_reply.append(lambda: self.device.request_stop(action))
         return TDS_.SetSystemFactoryDefaultResponse()
 
     # -- network (read; the network settings own them) ---------------------------------------
@@ -219,11 +219,11 @@ class DeviceService:
         p = self.device.params
         timesync = self.device.features.get(TIMESYNC_SERVICE)
         info = TDS_.NTPInformation(TT_.FromDHCP(boolean(p.get_bool(OBTAIN_FROM_DHCP))))
-        dhcp = timesync.dhcp_server_list().split(",") if timesync else []
-        for kind, names in (("NTPFromDHCP", dhcp), ("NTPManual", p.get(NTP_SERVERS).split(","))):
-            for name in (n.strip() for n in names):
-                if name:
-                    info.append(TT_(kind, _host(name.rsplit(":", 1)[0] if name.count(":") == 1 else name)))
+        # ONVIF's NetworkHost has no port: a server on another port is named by its host alone.
+        for kind, servers in (("NTPFromDHCP", timesync.dhcp_servers if timesync else ()),
+                              ("NTPManual", _servers(p.get(NTP_SERVERS)))):
+            for server in servers:
+                info.append(TT_(kind, *_host(server.host)))
         return TDS_.GetNTPResponse(info)
 
     async def get_network_interfaces(self, msg: SoapMessage, who: Principal) -> etree._Element:
@@ -343,11 +343,21 @@ def _renamed(element: etree._Element, name: str) -> etree._Element:
     return element
 
 
-def _host(name: str) -> etree._Element:
-    parts = name.split(".")
-    if len(parts) == 4 and all(p.isdigit() for p in parts):
-        return TT_.Type("IPv4"), TT_.IPv4Address(name)
-    return TT_.Type("DNS"), TT_.DNSname(name)
+def _servers(text: str) -> list[Server]:
+    try:
+        return parse_list(text, NTP_PORT)
+    except ValueError:  # stored before the check of today: show none rather than fail
+        return []
+
+
+def _host(name: str) -> tuple[etree._Element, etree._Element]:
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return TT_.Type("DNS"), TT_.DNSname(name)
+    if address.version == 6:
+        return TT_.Type("IPv6"), TT_.IPv6Address(name)
+    return TT_.Type("IPv4"), TT_.IPv4Address(name)
 
 
 def _utc_of(moment: etree._Element) -> float:
