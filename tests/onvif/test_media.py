@@ -40,7 +40,14 @@ async def test_one_profile_per_recorded_camera(soap: Soap):
                       ("GetMetadataConfigurations", ""),
                       ("GetVideoSourceConfiguration", "<op:ConfigurationToken>videosourceconfig_1</op:ConfigurationToken>"),
                       ("GetVideoEncoderConfiguration", "<op:ConfigurationToken>videoencoder_2</op:ConfigurationToken>"),
-                      ("GetMetadataConfiguration", "<op:ConfigurationToken>metadata_1</op:ConfigurationToken>")):
+                      ("GetMetadataConfiguration", "<op:ConfigurationToken>metadata_1</op:ConfigurationToken>"),
+                      ("GetCompatibleVideoSourceConfigurations", "<op:ProfileToken>profile_1</op:ProfileToken>"),
+                      ("GetCompatibleVideoEncoderConfigurations", "<op:ProfileToken>profile_1</op:ProfileToken>"),
+                      ("GetCompatibleMetadataConfigurations", "<op:ProfileToken>profile_2</op:ProfileToken>"),
+                      ("GetVideoEncoderConfigurationOptions", ""),
+                      ("GetVideoEncoderConfigurationOptions", "<op:ConfigurationToken>videoencoder_1</op:ConfigurationToken>"),
+                      ("GetGuaranteedNumberOfVideoEncoderInstances",
+                       "<op:ConfigurationToken>videosourceconfig_1</op:ConfigurationToken>")):
         r = await media(soap, op, inner)
         assert r.status_code == 200, (op, r.text)
         assert_valid(r.content)

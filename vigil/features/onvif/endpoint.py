@@ -60,11 +60,9 @@ class OnvifEndpoint:
         self.device = device
         self.tokens = tokens
         self.soap = SoapService(understood=(WSSE,))  # the table (the fuzz walk reads it too)
-        self.classes: dict[tuple[str, str], str] = {}
 
     def add(self, namespace: str, name: str, access: str, handler: Operation) -> None:
         self.soap.add(namespace, name, CLASS_ROLE[access], handler)
-        self.classes[(namespace, name)] = access
 
     async def handle(self, request: Request, who: Principal) -> Response:
         try:

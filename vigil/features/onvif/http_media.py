@@ -128,6 +128,42 @@ class MediaService:
         camera = self.camera(text(msg.body, "ConfigurationToken", required=True, limit=64), "configuration")
         return TRT_.GetMetadataConfigurationResponse(self.metadata_configuration(camera, "Configuration", TRT_))
 
+    def _profile_camera(self, msg: SoapMessage) -> Camera:
+        return self.camera(text(msg.body, "ProfileToken", required=True, limit=64), "profile")
+
+    async def get_compatible_video_source_configurations(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        camera = self._profile_camera(msg)
+        return TRT_.GetCompatibleVideoSourceConfigurationsResponse(
+            self.source_configuration(camera, "Configurations", TRT_))
+
+    async def get_compatible_video_encoder_configurations(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        camera = self._profile_camera(msg)
+        found = [self.encoder_configuration(camera, "Configurations", TRT_)] if camera.media1_encoding else []
+        return TRT_.GetCompatibleVideoEncoderConfigurationsResponse(*found)
+
+    async def get_compatible_metadata_configurations(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        camera = self._profile_camera(msg)
+        return TRT_.GetCompatibleMetadataConfigurationsResponse(
+            self.metadata_configuration(camera, "Configurations", TRT_))
+
+    async def get_video_encoder_configuration_options(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        """What a client may choose: only what the camera sends (the recorder does not re-encode)."""
+        token = text(msg.body, "ConfigurationToken", limit=64) or text(msg.body, "ProfileToken", limit=64)
+        chosen = [self.camera(token, "configuration")] if token else cameras(self.recording)
+        options = TRT_.Options(TT_.QualityRange(TT_.Min("0"), TT_.Max("0")))
+        if any(c.media1_encoding for c in chosen):
+            options.append(TT_.H264(
+                *(TT_.ResolutionsAvailable(TT_.Width(str(c.width)), TT_.Height(str(c.height)))
+                  for c in chosen if c.media1_encoding),
+                TT_.GovLengthRange(TT_.Min("0"), TT_.Max("0")), TT_.FrameRateRange(TT_.Min("0"), TT_.Max("0")),
+                TT_.EncodingIntervalRange(TT_.Min("1"), TT_.Max("1")), TT_.H264ProfilesSupported("High")))
+        return TRT_.GetVideoEncoderConfigurationOptionsResponse(options)
+
+    async def get_guaranteed_number_of_video_encoder_instances(self, msg: SoapMessage,
+                                                               who: Principal) -> etree._Element:
+        self.camera(text(msg.body, "ConfigurationToken", required=True, limit=64), "configuration")
+        return TRT_.GetGuaranteedNumberOfVideoEncoderInstancesResponse(TRT_.TotalNumber("1"), TRT_.H264("1"))
+
     async def get_stream_uri(self, msg: SoapMessage, who: Principal) -> etree._Element:
         setup = find(msg.body, "StreamSetup")
         if setup is None:
@@ -156,6 +192,12 @@ def register(endpoint: OnvifEndpoint, service: MediaService) -> None:
         ("GetVideoEncoderConfiguration", READ_MEDIA, service.get_video_encoder_configuration),
         ("GetMetadataConfigurations", READ_MEDIA, service.get_metadata_configurations),
         ("GetMetadataConfiguration", READ_MEDIA, service.get_metadata_configuration),
+        ("GetCompatibleVideoSourceConfigurations", READ_MEDIA, service.get_compatible_video_source_configurations),
+        ("GetCompatibleVideoEncoderConfigurations", READ_MEDIA, service.get_compatible_video_encoder_configurations),
+        ("GetCompatibleMetadataConfigurations", READ_MEDIA, service.get_compatible_metadata_configurations),
+        ("GetVideoEncoderConfigurationOptions", READ_MEDIA, service.get_video_encoder_configuration_options),
+        ("GetGuaranteedNumberOfVideoEncoderInstances", READ_MEDIA,
+         service.get_guaranteed_number_of_video_encoder_instances),
         ("GetStreamUri", READ_MEDIA, service.get_stream_uri),
     ):
         endpoint.add(TRT, name, access, handler)
