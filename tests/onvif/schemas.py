@@ -37,14 +37,20 @@ def body_of(reply: bytes) -> etree._Element:
     return body[0]
 
 
+def valid_element(element: etree._Element) -> str:
+    """Validate an operation's reply element against its service's schema; returns its name."""
+    namespace = etree.QName(element).namespace
+    validator = schema(namespace)
+    if not validator.validate(etree.ElementTree(etree.fromstring(etree.tostring(element)))):
+        raise AssertionError(f"{etree.QName(element).localname} does not validate: {validator.error_log}\n"
+                             + etree.tostring(element, pretty_print=True).decode()[:3000])
+    return etree.QName(element).localname
+
+
 def assert_valid(reply: bytes) -> etree._Element:
     """The operation's reply, validated against its service's schema; returns it."""
     element = body_of(reply)
-    namespace = etree.QName(element).namespace
-    validator = schema(namespace)
-    if not validator.validate(etree.ElementTree(element)):
-        raise AssertionError(f"{etree.QName(element).localname} does not validate: {validator.error_log}\n"
-                             + etree.tostring(element, pretty_print=True).decode()[:3000])
+    valid_element(element)
     return element
 
 

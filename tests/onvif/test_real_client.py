@@ -10,15 +10,35 @@ import httpx
 import pytest
 from onvif import ONVIFCamera
 from onvif.exceptions import ONVIFError
+from zeep import Plugin
 from zeep.exceptions import Fault
 
 from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
-from tests.onvif.schemas import request
+from tests.onvif.schemas import request, valid_element
 from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH, TRT
 
 ONVIF_ADMIN = ("hass", "hassPass1")
 ONVIF_MEDIA = ("viewer", "view1Pass")
 PAGE_HEADERS = {"Content-Type": "application/soap+xml", "X-Requested-With": "XMLHttpRequest"}
+
+
+class Validating(Plugin):
+    """Checks every reply the client receives against the package's schemas."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def ingress(self, envelope, http_headers, operation):
+        body = envelope.find("{http://www.w3.org/2003/05/soap-envelope}Body")
+        if body is not None and len(body) and not body[0].tag.endswith("}Fault"):
+            self.seen.append(valid_element(body[0]))
+        return envelope, http_headers
+
+
+def validating(service, plugin: Validating):
+    for client in (service.zeep_client, service.zeep_client_authless):
+        client.plugins.append(plugin)
+    return service
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +71,15 @@ async def test_home_assistant_setup_sequence(recorder: LiveDevice):
         assert TRT in camera.xaddrs or "http://www.onvif.org/ver10/media/wsdl" in camera.xaddrs
         capabilities = await camera.get_capabilities()  # GetCapabilities
         assert capabilities["Media"]["XAddr"].endswith("/onvif/media_service")
-        device = await camera.create_devicemgmt_service()
+        checked = Validating()
+        device = validating(await camera.create_devicemgmt_service(), checked)
         now = await device.GetSystemDateAndTime()
         assert now.UTCDateTime.Date.Year >= 2024
         info = await device.GetDeviceInformation()
         assert (info.Model, info.SerialNumber) == ("S3016", info.SerialNumber) and info.Manufacturer
         interfaces = await device.GetNetworkInterfaces()
         assert interfaces[0].Info.HwAddress.replace(":", "") == info.SerialNumber
-        media = await camera.create_media_service()
+        media = validating(await camera.create_media_service(), checked)
         media_caps = await media.GetServiceCapabilities()
         assert media_caps.SnapshotUri is False
         profiles = await media.GetProfiles()
@@ -67,6 +88,9 @@ async def test_home_assistant_setup_sequence(recorder: LiveDevice):
         uri = await media.GetStreamUri({"ProfileToken": "profile_1",
                                         "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})
         assert uri.Uri == f"rtsp://127.0.0.1:{recorder.rtsp_port}/axis-media/media.amp?camera=1"
+        assert checked.seen == ["GetSystemDateAndTimeResponse", "GetDeviceInformationResponse",
+                                "GetNetworkInterfacesResponse", "GetServiceCapabilitiesResponse",
+                                "GetProfilesResponse", "GetStreamUriResponse"]
     finally:
         await camera.close()
 
