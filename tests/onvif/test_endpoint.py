@@ -5,13 +5,14 @@ answering), and the W401 and C1410 answering the device service."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN, asgi_client, eventually, make_device
 from tests.onvif.conftest import ONVIF_USERS, Soap, add_onvif_accounts
-from tests.onvif.schemas import assert_valid, request
+from tests.onvif.schemas import assert_valid, request, security
 from vigil.core.clock import FakeClock
 from vigil.core.roles import Role
 from vigil.device import Device
@@ -149,3 +150,19 @@ async def test_c1410_answers_the_device_service(tmp_path):
 async def _stopped(device: Device, action: str) -> None:
     await eventually(device.stopping.is_set, 5, f"the device to stop for {action}")
     assert device.next_action == action
+
+
+async def test_guessing_ws_security_passwords_blocks_the_address(soap: Soap):
+    """Wrong UsernameTokens count as failed logins: past System.BruteForce.WindowFailures the
+    address is refused, the right password too."""
+    limit = soap.device.params.get_int("System.BruteForce.WindowFailures")
+    for _ in range(limit + 1):
+        r = await soap("GetDeviceInformation", header=_wrong_token(soap))
+        assert r.status_code in (400, 403)
+    r = await soap("GetDeviceInformation", as_level="User")
+    assert r.status_code == 403 and "too many failed logins" in r.text
+    assert "blocked 127.0.0.1" in soap.device.logs.text("access", "blocked")
+
+
+def _wrong_token(soap: Soap) -> str:
+    return security(ONVIF_USERS["User"][0], "guess", created=datetime.fromtimestamp(soap.device.clock.time(), UTC))
