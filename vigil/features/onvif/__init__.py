@@ -1,12 +1,12 @@
 """ONVIF (the manual's "ONVIF" chapter): the device management service on every device, and
-Media1 (Profile S) on the recorders, as SOAP over the device's HTTP stack.
+Media1 (Profile S) and Media2 (Profile T) on the recorders, as SOAP over the device's HTTP stack.
 
 A request flows: router guard (HTTP Digest/Basic, session) -> `endpoint` (SOAP parsing,
 WS-Security UsernameToken `security`, the ONVIF account and access class of the operation) ->
 the service's operation: `http_device` (device management: capabilities, date and time through
 timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
-io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_media` (profiles of
-`media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server).
+io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_media` and `http_media2`
+(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_media, http_users
-from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH
+from vigil.features.onvif import http_device, http_media, http_media2, http_users
+from vigil.features.onvif.const import DEVICE_PATH, MEDIA2_PATH, MEDIA_PATH
 from vigil.features.onvif.endpoint import OnvifEndpoint
 from vigil.features.onvif.http_device import DeviceService
 from vigil.features.onvif.http_media import MediaService
+from vigil.features.onvif.http_media2 import Media2Service
 from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.security import UsernameTokens
 from vigil.features.recording.recorder import RECORDING_SERVICE
@@ -33,6 +34,10 @@ def register(device: Device) -> None:
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     if recording is not None:
+        media_service = MediaService(recording, lambda: device.listening.rtsp)
         media = OnvifEndpoint(device, tokens)
-        http_media.register(media, MediaService(recording, lambda: device.listening.rtsp))
+        http_media.register(media, media_service)
         device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        media2 = OnvifEndpoint(device, tokens)
+        http_media2.register(media2, Media2Service(media_service))
+        device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

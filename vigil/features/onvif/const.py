@@ -9,6 +9,7 @@ from vigil.core.roles import Role
 # -- namespaces ------------------------------------------------------------------------------
 TDS = "http://www.onvif.org/ver10/device/wsdl"
 TRT = "http://www.onvif.org/ver10/media/wsdl"
+TR2 = "http://www.onvif.org/ver20/media/wsdl"
 TT = "http://www.onvif.org/ver10/schema"
 TER = "http://www.onvif.org/ver10/error"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -17,13 +18,15 @@ PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
                    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
-REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tt": TT, "ter": TER}
+REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tt": TT, "ter": TER}
 
 # -- services (clients take the addresses from GetServices/GetCapabilities; onvif-zeep-async
 # hard-codes the device service's) --------------------------------------------------------
 DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
+MEDIA2_PATH = "/onvif/media2_service"
 VERSION = (2, 40)  # the ONVIF version of the WSDLs served (devicemgmt.wsdl, media.wsdl 2.4.2)
+MEDIA2_VERSION = (26, 6)  # Media2's WSDL (wsdl/specs/ver20/media/wsdl/media.wsdl 26.06)
 
 # -- access classes (ONVIF Core, "Default Access Policy") --------------------------------------
 PRE_AUTH = "PRE_AUTH"

@@ -21,12 +21,15 @@ from vigil.features.onvif.const import (
     ACTION_NOT_SUPPORTED,
     ACTUATE,
     DEVICE_PATH,
+    MEDIA2_PATH,
+    MEDIA2_VERSION,
     MEDIA_PATH,
     OPERATION_PROHIBITED,
     PRE_AUTH,
     READ_SYSTEM,
     TDS,
     TER,
+    TR2,
     TRT,
     UNRECOVERABLE,
     VERSION,
@@ -34,6 +37,7 @@ from vigil.features.onvif.const import (
 )
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
 from vigil.features.onvif.http_media import media_capabilities
+from vigil.features.onvif.http_media2 import media2_capabilities
 from vigil.features.onvif.xml import (
     TDS_,
     TT_,
@@ -77,6 +81,7 @@ class DeviceService:
         out = [(TDS, self.base() + DEVICE_PATH, self.device_capabilities())]
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
+            out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))
         return out
 
     def device_capabilities(self) -> etree._Element:
@@ -97,7 +102,8 @@ class DeviceService:
             service = TDS_.Service(TDS_.Namespace(namespace), TDS_.XAddr(address))
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
-            service.append(TDS_.Version(TT_.Major(str(VERSION[0])), TT_.Minor(str(VERSION[1]))))
+            major, minor = MEDIA2_VERSION if namespace == TR2 else VERSION
+            service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
 
