@@ -26,7 +26,8 @@ async def test_pre_auth_operations_answer_anyone_and_validate(soap: Soap):
         assert_valid(r.content)
     services = body_of((await soap("GetServices", "<op:IncludeCapability>false</op:IncludeCapability>")).content)
     addresses = [a.text for a in services.iterfind(".//tds:XAddr", NS)]
-    assert addresses == ["http://127.0.0.1:80/onvif/device_service", "http://127.0.0.1:80/onvif/media_service",
+    assert addresses == ["http://127.0.0.1:80/onvif/device_service", "http://127.0.0.1:80/onvif/events_service",
+                         "http://127.0.0.1:80/onvif/media_service",
                          "http://127.0.0.1:80/onvif/media2_service"]
 
 

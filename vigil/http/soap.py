@@ -200,8 +200,9 @@ def envelope(children: Iterable[etree._Element], version: str = "1.2",
 
 
 def reply(*children: etree._Element, version: str = "1.2", nsmap: Mapping[str, str] | None = None,
-          status: int = 200) -> Response:
-    return Response(envelope(children, version, nsmap), status_code=status, media_type=media_type(version))
+          status: int = 200, keep_prefixes: Iterable[str] = ()) -> Response:
+    return Response(envelope(children, version, nsmap, keep_prefixes), status_code=status,
+                    media_type=media_type(version))
 
 
 _CODES_11 = {"Sender": "Client", "Receiver": "Server", "VersionMismatch": "VersionMismatch",

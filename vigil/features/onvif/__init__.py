@@ -1,11 +1,12 @@
-"""ONVIF (the manual's "ONVIF" chapter): the device management service on every device, and
+"""ONVIF (the manual's "ONVIF" chapter): the device management and event services on every device, and
 Media1 (Profile S) and Media2 (Profile T) on the recorders, as SOAP over the device's HTTP stack.
 
 A request flows: router guard (HTTP Digest/Basic, session) -> `endpoint` (SOAP parsing,
 WS-Security UsernameToken `security`, the ONVIF account and access class of the operation) ->
 the service's operation: `http_device` (device management: capabilities, date and time through
 timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
-io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_media` and `http_media2`
+io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
+its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
@@ -14,13 +15,15 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_media, http_media2, http_users
-from vigil.features.onvif.const import DEVICE_PATH, MEDIA2_PATH, MEDIA_PATH
-from vigil.features.onvif.endpoint import OnvifEndpoint
+from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_users
+from vigil.features.onvif.const import DEVICE_PATH, EVENTS_PATH, MEDIA2_PATH, MEDIA_PATH, PULL_POINT_PATH
+from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
 from vigil.features.onvif.http_device import DeviceService
+from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
 from vigil.features.onvif.http_users import UserService
+from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
 from vigil.features.recording.recorder import RECORDING_SERVICE
 
@@ -33,6 +36,11 @@ def register(device: Device) -> None:
     http_device.register(endpoint, DeviceService(device, has_media=recording is not None))
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    events, pull_point = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
+    http_events.register(events, pull_point, EventService(device.events, PullPoints(device.events, device.clock),
+                                                          lambda: base_address(device.listening)))
+    device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     if recording is not None:
         media_service = MediaService(recording, lambda: device.listening.rtsp)
         media = OnvifEndpoint(device, tokens)

@@ -10,6 +10,11 @@ from vigil.core.roles import Role
 TDS = "http://www.onvif.org/ver10/device/wsdl"
 TRT = "http://www.onvif.org/ver10/media/wsdl"
 TR2 = "http://www.onvif.org/ver20/media/wsdl"
+TEV = "http://www.onvif.org/ver10/events/wsdl"
+WSNT = "http://docs.oasis-open.org/wsn/b-2"
+WSTOP = "http://docs.oasis-open.org/wsn/t-1"
+WSA = "http://www.w3.org/2005/08/addressing"
+WSRF_RW = "http://docs.oasis-open.org/wsrf/rw-2"
 TT = "http://www.onvif.org/ver10/schema"
 TER = "http://www.onvif.org/ver10/error"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -18,14 +23,19 @@ PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
                    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
-REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tt": TT, "ter": TER}
+REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tev": TEV, "tt": TT, "ter": TER, "wsa": WSA}
+# Prefixes replies use inside text (topics `tns1:Device/...`, item types `xsd:int`): kept declared.
+TEXT_PREFIXES = ("tns1", "tnsaxis", "xsd", "tt")
 
 # -- services (clients take the addresses from GetServices/GetCapabilities; onvif-zeep-async
 # hard-codes the device service's) --------------------------------------------------------
 DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
 MEDIA2_PATH = "/onvif/media2_service"
+EVENTS_PATH = "/onvif/events_service"
+PULL_POINT_PATH = "/onvif/pullpoint/{subscription}"  # one address per PullPoint subscription
 VERSION = (2, 40)  # the ONVIF version of the WSDLs served (devicemgmt.wsdl, media.wsdl 2.4.2)
+EVENTS_VERSION = (2, 30)  # events.wsdl 2.3
 MEDIA2_VERSION = (26, 6)  # Media2's WSDL (wsdl/specs/ver20/media/wsdl/media.wsdl 26.06)
 
 # -- access classes (ONVIF Core, "Default Access Policy") --------------------------------------
@@ -56,6 +66,17 @@ OPERATION_PROHIBITED = etree.QName(TER, "OperationProhibited")
 # -- WS-Security ------------------------------------------------------------------------------
 TIME_WINDOW = 300.0  # seconds a UsernameToken's Created may differ from the device's time
 MAX_NONCES = 10_000  # nonces remembered within the window; past it the oldest are forgotten
+
+# -- events ---------------------------------------------------------------------------------
+CONCRETE_SET = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet"
+CONCRETE = "http://docs.oasis-open.org/wsn/t-1/TopicExpression/Concrete"
+ITEM_FILTER = "http://www.onvif.org/ver10/tev/messageContentFilter/ItemFilter"
+MAX_PULL_POINTS = 16  # subscriptions at a time
+MAX_QUEUE = 1000  # events kept per subscription between two pulls; older ones are dropped
+MAX_PULL_TIMEOUT = 600.0  # seconds a PullMessages may wait
+MAX_MESSAGE_LIMIT = 1000
+DEFAULT_TERMINATION = 60.0  # seconds, when CreatePullPointSubscription names no InitialTerminationTime
+MAX_TERMINATION = 86_400.0
 
 # -- limits ---------------------------------------------------------------------------------
 MAX_SCOPES = 32  # configurable scopes

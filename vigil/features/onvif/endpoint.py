@@ -30,8 +30,9 @@ from starlette.responses import Response
 from vigil.core.auth import ANONYMOUS, Principal
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif.const import ACTION_NOT_SUPPORTED, CLASS_ROLE, REPLY_NAMESPACES, WSSE
+from vigil.features.onvif.const import ACTION_NOT_SUPPORTED, CLASS_ROLE, REPLY_NAMESPACES, TEXT_PREFIXES, WSSE
 from vigil.features.onvif.security import UsernameTokens, refused
+from vigil.http.ports import Listening
 from vigil.http.routing import challenge, client_address
 from vigil.http.soap import SoapFault, SoapMessage, SoapService, fault_response, parse, receiver, reply
 
@@ -46,11 +47,19 @@ class Call:
     scheme: str  # http | https
     host: str  # the host name or address the client reached, without the port
     address: str  # the client's
+    path_params: dict[str, str] = field(default_factory=dict)  # e.g. the PullPoint subscription's id
     # What to do once the reply is sent (a restart: the client gets its answer first).
     after_reply: list[Callable[[], None]] = field(default_factory=list)
 
 
 CALL: contextvars.ContextVar[Call] = contextvars.ContextVar("onvif_call")
+
+
+def base_address(listening: Listening) -> str:
+    """scheme://host:port of the device as the client of the current call reached it."""
+    call = CALL.get()
+    port = listening.https if call.scheme == "https" else listening.http
+    return f"{call.scheme}://{call.host}:{port}"
 
 
 class OnvifEndpoint:
@@ -91,7 +100,8 @@ class OnvifEndpoint:
             if "wrong user name or password" in fault.reason:
                 self.device.auth.guard.failure(client_address(request), request.url.path)
             return fault_response(fault, msg.version)
-        call = Call(request.url.scheme, request.url.hostname or "localhost", client_address(request))
+        call = Call(request.url.scheme, request.url.hostname or "localhost", client_address(request),
+                    dict(request.path_params))
         token = CALL.set(call)
         try:
             result = await op.handler(msg, caller)
@@ -103,7 +113,7 @@ class OnvifEndpoint:
         finally:
             CALL.reset(token)
         response = reply(*(result if isinstance(result, list) else [result]), version=msg.version,
-                         nsmap=REPLY_NAMESPACES)
+                         nsmap=REPLY_NAMESPACES, keep_prefixes=TEXT_PREFIXES)
         if call.after_reply:
             response.background = BackgroundTask(_run_all, list(call.after_reply))
         return response

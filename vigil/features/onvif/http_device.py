@@ -21,6 +21,8 @@ from vigil.features.onvif.const import (
     ACTION_NOT_SUPPORTED,
     ACTUATE,
     DEVICE_PATH,
+    EVENTS_PATH,
+    EVENTS_VERSION,
     MEDIA2_PATH,
     MEDIA2_VERSION,
     MEDIA_PATH,
@@ -29,13 +31,15 @@ from vigil.features.onvif.const import (
     READ_SYSTEM,
     TDS,
     TER,
+    TEV,
     TR2,
     TRT,
     UNRECOVERABLE,
     VERSION,
     WRITE_SYSTEM,
 )
-from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
+from vigil.features.onvif.endpoint import CALL, OnvifEndpoint, base_address
+from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
 from vigil.features.onvif.http_media2 import media2_capabilities
 from vigil.features.onvif.xml import (
@@ -71,14 +75,12 @@ class DeviceService:
 
     # -- addresses -------------------------------------------------------------------------
     def base(self) -> str:
-        call = CALL.get()
-        listening = self.device.listening
-        port = listening.https if call.scheme == "https" else listening.http
-        return f"{call.scheme}://{call.host}:{port}"
+        return base_address(self.device.listening)
 
     def services(self) -> list[tuple[str, str, etree._Element]]:
         """(namespace, address, capabilities) of each service this device has."""
-        out = [(TDS, self.base() + DEVICE_PATH, self.device_capabilities())]
+        out = [(TDS, self.base() + DEVICE_PATH, self.device_capabilities()),
+               (TEV, self.base() + EVENTS_PATH, events_capabilities())]
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
             out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))
@@ -102,7 +104,7 @@ class DeviceService:
             service = TDS_.Service(TDS_.Namespace(namespace), TDS_.XAddr(address))
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
-            major, minor = MEDIA2_VERSION if namespace == TR2 else VERSION
+            major, minor = MEDIA2_VERSION if namespace == TR2 else EVENTS_VERSION if namespace == TEV else VERSION
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
@@ -115,7 +117,7 @@ class DeviceService:
         known = {"All", "Analytics", "Device", "Events", "Imaging", "Media", "PTZ"}
         if not categories <= known:
             raise invalid(f"unknown Category {sorted(categories - known)[0][:40]!r}")
-        have = {"All", "Device"} | ({"Media"} if self.has_media else set())
+        have = {"All", "Device", "Events"} | ({"Media"} if self.has_media else set())
         if not categories & have:
             raise SoapFault(f"The device has no {', '.join(sorted(categories))} service", "Receiver",
                             (ACTION_NOT_SUPPORTED, etree.QName(TER, "NoSuchService")))
@@ -137,6 +139,10 @@ class DeviceService:
                     TT_.AccessPolicyConfig("false"), getattr(TT_, "X.509Token")("false"), TT_.SAMLToken("false"),
                     TT_.KerberosToken("false"), TT_.RELToken("false")),
             ))
+        if categories & {"All", "Events"}:
+            caps.append(TT_.Events(TT_.XAddr(self.base() + EVENTS_PATH), TT_.WSSubscriptionPolicySupport("false"),
+                                   TT_.WSPullPointSupport("true"),
+                                   TT_.WSPausableSubscriptionManagerInterfaceSupport("false")))
         if categories & {"All", "Media"} and self.has_media:
             caps.append(TT_.Media(TT_.XAddr(self.base() + MEDIA_PATH),
                                   TT_.StreamingCapabilities(TT_.RTPMulticast("false"), TT_.RTP_TCP("true"),
