@@ -17,7 +17,7 @@ from vigil.core.clock import FakeClock
 from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.features.io.service import IO_SERVICE
-from vigil.features.onvif.const import DEVICE_PATH, TDS, TT
+from vigil.features.onvif.const import DEVICE_PATH, EVENTS_PATH, TDS, TT
 from vigil.http.soap import SOAP12
 
 NS = {"tds": TDS, "tt": TT}
@@ -144,6 +144,16 @@ async def test_c1410_answers_the_device_service(tmp_path):
             r = await soap("GetCapabilities", "<op:Category>Media</op:Category>")
             assert r.status_code == 500 and "NoSuchService" in r.text
             assert (await c.post("/onvif/media_service", content=request("GetProfiles"), headers=SOAP)).status_code == 404
+            # and the event service
+            events = "http://www.onvif.org/ver10/events/wsdl"
+            assert_valid((await soap("GetEventProperties", "", events, as_level="User", path=EVENTS_PATH)).content)
+            created = assert_valid((await soap("CreatePullPointSubscription", "", events, as_level="User",
+                                               path=EVENTS_PATH)).content)
+            address = created.findtext(".//{http://www.w3.org/2005/08/addressing}Address")
+            pulled = assert_valid((await soap("PullMessages", "<op:Timeout>PT0S</op:Timeout><op:MessageLimit>500"
+                                              "</op:MessageLimit>", events, as_level="User",
+                                              path=address.removeprefix("http://127.0.0.1:80"))).content)
+            assert len(pulled.findall("{http://docs.oasis-open.org/wsn/b-2}NotificationMessage")) > 0
     finally:
         device.close()
 

@@ -5,6 +5,7 @@ WS-Security PasswordDigest; a wrong password and a User's CreateUsers are refuse
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -41,9 +42,9 @@ def validating(service, plugin: Validating):
     return service
 
 
-@pytest.fixture(scope="module")
-def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path_factory.mktemp("onvif") / "data", "s3016", test_cameras=1)
+def onvif_device(tmp_path_factory, profile: str, test_cameras: int = 0) -> Iterator[LiveDevice]:
+    """A live device with an administrator and, made on the Accounts page's way, ONVIF accounts."""
+    server = start_live(tmp_path_factory.mktemp("onvif") / "data", profile, test_cameras=test_cameras)
     try:
         server.wait_ready()
         create_admin_live(server)
@@ -56,12 +57,22 @@ def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
             r = page.post(DEVICE_PATH, content=request("CreateUsers", users),
                           headers=PAGE_HEADERS)
             assert r.status_code == 200, r.text
-            # The built-in test camera becomes a source once the recorder runs.
-            wait_until(lambda: "profile_1" in page.post(MEDIA_PATH, content=request("GetProfiles", namespace=TRT),
-                                                        headers=PAGE_HEADERS).text, 20, "the test camera's profile")
+            if test_cameras:  # the built-in test camera becomes a source once the recorder runs
+                wait_until(lambda: "profile_1" in page.post(MEDIA_PATH, content=request("GetProfiles", namespace=TRT),
+                                                            headers=PAGE_HEADERS).text, 20, "the test camera's profile")
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
+    yield from onvif_device(tmp_path_factory, "s3016", test_cameras=1)
+
+
+@pytest.fixture(scope="module")
+def w401(tmp_path_factory) -> Iterator[LiveDevice]:
+    yield from onvif_device(tmp_path_factory, "w401")
 
 
 async def test_home_assistant_setup_sequence(recorder: LiveDevice):
@@ -116,3 +127,49 @@ async def test_wrong_password_and_a_media_user_are_refused(recorder: LiveDevice)
         assert recorder.process.poll() is None
     finally:
         await media_user.close()
+
+
+def relay_states(result) -> list[tuple[str, str, str | None]]:
+    """(relay token, logical state, property operation) of each Relay message pulled."""
+    out = []
+    for m in result.NotificationMessage or []:
+        if m.Topic._value_1 != "tns1:Device/Trigger/Relay":
+            continue
+        message = m.Message._value_1  # as Home Assistant's parsers read it
+        items = {i.Name: i.Value for part in (message.Source, message.Data) for i in part.SimpleItem}
+        out.append((items["RelayToken"], items["LogicalState"], message.PropertyOperation))
+    return out
+
+
+async def test_home_assistant_pull_point_events_on_the_w401(w401: LiveDevice):
+    """Home Assistant's event pattern: PullPoint for 3 minutes, synchronisation point, pulls,
+    an absolute Renew, Unsubscribe at the end; a relay switched through ONVIF shows up."""
+    camera = ONVIFCamera("127.0.0.1", w401.http_port, *ONVIF_ADMIN)
+    try:
+        await camera.update_xaddrs()
+        capabilities = await camera.get_capabilities()
+        assert capabilities["Events"]["WSPullPointSupport"] is True
+        manager = await camera.create_pullpoint_manager(timedelta(minutes=3), lambda: None)
+        await manager.start()
+        await manager.set_synchronization_point()
+        pullpoint = validating(manager.get_service(), Validating())
+        first = await pullpoint.PullMessages({"MessageLimit": 100, "Timeout": timedelta(seconds=2)})
+        assert ("8", "inactive", "Initialized") in relay_states(first)
+        device = await camera.create_devicemgmt_service()
+        token = (await device.GetRelayOutputs())[0].token
+        await device.SetRelayOutputState({"RelayOutputToken": token, "LogicalState": "active"})
+        pulled: list[tuple[str, str, str | None]] = []
+        for _ in range(10):  # the rest of the initial states first (the W401 has more than 100), then the change
+            pulled += relay_states(await pullpoint.PullMessages({"MessageLimit": 100,
+                                                                 "Timeout": timedelta(seconds=5)}))
+            if any(operation == "Changed" for _, _, operation in pulled):
+                break
+        assert [p for p in pulled if p[2] == "Changed"] == [(token, "active", "Changed")]
+        subscription = await camera.create_subscription_service("PullPointSubscription")
+        renewed = await subscription.Renew(camera.get_next_termination_time(timedelta(minutes=10)))
+        assert (renewed.TerminationTime - renewed.CurrentTime).total_seconds() == pytest.approx(600, abs=5)
+        await manager.shutdown()  # Unsubscribe
+        with pytest.raises((Fault, ONVIFError)):
+            await pullpoint.PullMessages({"MessageLimit": 1, "Timeout": timedelta(seconds=0)})
+    finally:
+        await camera.close()
