@@ -31,7 +31,7 @@ from vigil.core.auth import ANONYMOUS, Principal
 from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.features.onvif.const import ACTION_NOT_SUPPORTED, CLASS_ROLE, REPLY_NAMESPACES, TEXT_PREFIXES, WSSE
-from vigil.features.onvif.security import UsernameTokens, refused
+from vigil.features.onvif.security import NotAuthorized, UsernameTokens, refused
 from vigil.http.ports import Listening
 from vigil.http.routing import challenge, client_address
 from vigil.http.soap import SoapFault, SoapMessage, SoapService, fault_response, parse, receiver, reply
@@ -97,7 +97,7 @@ class OnvifEndpoint:
         except SoapFault as fault:
             self.device.logs.access(f"ONVIF {name} refused for {who.name if who.method != 'anonymous' else '?'} "
                                     f"from {client_address(request)}: {fault.reason}")
-            if "wrong user name or password" in fault.reason:
+            if isinstance(fault, NotAuthorized) and fault.guess:
                 self.device.auth.guard.failure(client_address(request), request.url.path)
             return fault_response(fault, msg.version)
         call = Call(request.url.scheme, request.url.hostname or "localhost", client_address(request),

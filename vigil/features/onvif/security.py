@@ -29,11 +29,23 @@ from vigil.features.onvif.const import (
     WSSE,
     WSU,
 )
-from vigil.http.soap import SoapFault, sender
+from vigil.http.soap import SoapFault
 
 
-def refused(reason: str) -> SoapFault:
-    return sender(f"Sender not Authorized: {reason}", NOT_AUTHORIZED)
+class NotAuthorized(SoapFault):
+    """Sender / ter:NotAuthorized; `guess` marks a wrong password (the brute-force guard counts it)."""
+
+    def __init__(self, reason: str, guess: bool = False) -> None:
+        super().__init__(f"Sender not Authorized: {reason}", "Sender", (NOT_AUTHORIZED,))
+        self.guess = guess
+
+
+def refused(reason: str) -> NotAuthorized:
+    return NotAuthorized(reason)
+
+
+def wrong_password() -> NotAuthorized:
+    return NotAuthorized("wrong user name or password", guess=True)
 
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
@@ -91,11 +103,11 @@ class UsernameTokens:
                 raise refused("the Nonce is not Base64") from None
             if stored is None or not secrets.compare_digest(
                     password_digest(nonce, created, stored).encode(), given.strip().encode()):
-                raise refused("wrong user name or password")
+                raise wrong_password()
             self._check_fresh(nonce, parse_created(created))
         elif kind == PASSWORD_TEXT:
             if stored is None or not secrets.compare_digest(stored.encode(), given.encode()):
-                raise refused("wrong user name or password")
+                raise wrong_password()
         else:
             raise refused(f"unknown password type {kind[:80]!r}")
         assert account is not None
