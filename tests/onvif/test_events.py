@@ -143,3 +143,52 @@ async def test_bad_pulls_are_refused(topics: Soap):
     r = await events(topics, "PullMessages", "<op:Timeout>PT0S</op:Timeout><op:MessageLimit>10</op:MessageLimit>",
                      path=path, as_level=None)
     assert r.status_code == 401
+
+
+async def test_base_notification_delivers_notify_to_the_consumer(topics: Soap):
+    from lxml import etree
+
+    from tests.conftest import eventually
+    from tests.onvif.schemas import body_of
+    from tests.peers.servers import http_server
+
+    async with http_server() as sink:
+        consumer = f"http://127.0.0.1:{sink.port}/hook"
+        door = (f'<op:ConsumerReference><wsa:Address xmlns:wsa="{WSA}">{consumer}</wsa:Address>'
+                f'</op:ConsumerReference><op:Filter><op:TopicExpression xmlns:tnsaxis="http://www.axis.com/2009/'
+                'event/topics" xmlns:tns1="http://www.onvif.org/ver10/topics" Dialect="http://www.onvif.org/ver10/'
+                'tev/topicExpression/ConcreteSet">tns1:Device/tnsaxis:Test/Door</op:TopicExpression></op:Filter>'
+                "<op:InitialTerminationTime>PT5M</op:InitialTerminationTime>")
+        reply = assert_valid((await events(topics, "Subscribe", door, namespace=WSNT)).content)
+        path = reply.findtext("wsnt:SubscriptionReference/wsa:Address", namespaces=NS).removeprefix(
+            "http://127.0.0.1:80")
+
+        def delivered() -> list[tuple]:
+            out = []
+            for method, target, headers, body in sink.requests:
+                assert (method, target) == ("POST", "/hook") and "application/soap+xml" in headers["content-type"]
+                notify = body_of(body)
+                assert etree.QName(notify).localname == "Notify"
+                for m in notify.iterfind("wsnt:NotificationMessage", NS):
+                    message = m.find("wsnt:Message/tt:Message", NS)
+                    source = {i.get("Name"): i.get("Value") for i in message.iterfind("tt:Source/tt:SimpleItem", NS)}
+                    data = {i.get("Name"): i.get("Value") for i in message.iterfind("tt:Data/tt:SimpleItem", NS)}
+                    out.append((m.findtext("wsnt:Topic", namespaces=NS), source["id"], data["open"],
+                                message.get("PropertyOperation")))
+            return out
+
+        await eventually(lambda: len(delivered()) == 2, 10, "the initial states")
+        assert sorted(delivered()) == [(DOOR, "1", "0", "Initialized"), (DOOR, "2", "0", "Initialized")]
+        topics.device.events.publish(DOOR, {"id": "1"}, {"open": "1"})
+        await eventually(lambda: len(delivered()) == 3, 10, "the change")
+        assert delivered()[-1] == (DOOR, "1", "1", "Changed")
+        r = await events(topics, "PullMessages", "<op:Timeout>PT0S</op:Timeout><op:MessageLimit>1</op:MessageLimit>",
+                         path=path)
+        assert r.status_code == 400 and "nothing to pull" in r.text
+        assert_valid((await events(topics, "Unsubscribe", path=path, namespace=WSNT)).content)
+        topics.device.events.publish(DOOR, {"id": "1"}, {"open": "0"})
+        subscribed = await subscribe(topics)  # the bus goes on; a later event reaches only live subscriptions
+        assert await pull(topics, subscribed, timeout="PT0S")
+        assert len(delivered()) == 3
+        r = await events(topics, "Subscribe", door.replace(consumer, "file:///etc/passwd"), namespace=WSNT)
+        assert r.status_code == 400 and "http or https URL" in r.text

@@ -37,8 +37,10 @@ def register(device: Device) -> None:
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     events, pull_point = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
-    http_events.register(events, pull_point, EventService(device.events, PullPoints(device.events, device.clock),
+    subscriptions = PullPoints(device.events, device.clock)
+    http_events.register(events, pull_point, EventService(device.events, subscriptions,
                                                           lambda: base_address(device.listening)))
+    device.services.append(subscriptions.run)
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     if recording is not None:

@@ -1,13 +1,16 @@
-"""The ONVIF event service (`tev`, /onvif/events_service) and its PullPoint subscriptions
+"""The ONVIF event service (`tev`, /onvif/events_service) and its subscriptions
 (/onvif/pullpoint/{id}): GetServiceCapabilities, GetEventProperties (every topic the device
 declares, with its items), CreatePullPointSubscription (topic and content filters, relative or
-absolute termination), PullMessages, SetSynchronizationPoint, Renew and Unsubscribe of one
+absolute termination), PullMessages, SetSynchronizationPoint; base notification: Subscribe with
+a consumer address, to which each batch of events goes as a Notify; Renew and Unsubscribe of one
 subscription (`pullpoints.py` keeps them)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
+import httpx
 from lxml import etree
 from lxml.builder import ElementMaker
 
@@ -21,12 +24,15 @@ from vigil.features.onvif.const import (
     DEFAULT_TERMINATION,
     ITEM_FILTER,
     MAX_MESSAGE_LIMIT,
+    MAX_PULL_POINTS,
     MAX_PULL_TIMEOUT,
     PRE_AUTH,
     PULL_POINT_PATH,
     READ_MEDIA,
+    REPLY_NAMESPACES,
     TER,
     TEV,
+    TEXT_PREFIXES,
     WSA,
     WSNT,
     WSRF_RW,
@@ -35,13 +41,14 @@ from vigil.features.onvif.const import (
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
 from vigil.features.onvif.pullpoints import PullPoint, PullPoints, TooManySubscriptions, duration, termination
 from vigil.features.onvif.xml import TT_, find, find_all, invalid, text
-from vigil.http.soap import SoapFault, SoapMessage, sender
+from vigil.http.soap import SoapFault, SoapMessage, envelope, sender
 
 TEV_ = ElementMaker(namespace=TEV, nsmap={"tev": TEV})
 WSNT_ = ElementMaker(namespace=WSNT, nsmap={"wsnt": WSNT})
 WSA_ = ElementMaker(namespace=WSA, nsmap={"wsa": WSA})
 TOPIC_DIALECTS = (CONCRETE_SET, CONCRETE, "http://docs.oasis-open.org/wsn/t-1/TopicExpression/Simple")
-SIMPLE = "http://docs.oasis-open.org/wsn/t-1/TopicExpression/Simple"
+NOTIFY_ACTION = "http://docs.oasis-open.org/wsn/bw-2/NotificationConsumer/Notify"
+NOTIFY_TIMEOUT = 10.0  # seconds a consumer may take to take a Notify
 OUR_PREFIX = {uri: prefix for prefix, uri in TOPIC_NAMESPACES.items()}
 
 
@@ -117,7 +124,8 @@ def topic_set(topics: list[Topic]) -> etree._Element:
 def events_capabilities() -> etree._Element:
     return TEV_.Capabilities(WSSubscriptionPolicySupport="false", WSPullPointSupport="true",
                              WSPausableSubscriptionManagerInterfaceSupport="false",
-                             MaxNotificationProducers="0", MaxPullPoints="16", PersistentNotificationStorage="false")
+                             MaxNotificationProducers=str(MAX_PULL_POINTS),
+                             MaxPullPoints=str(MAX_PULL_POINTS), PersistentNotificationStorage="false")
 
 
 class EventService:
@@ -146,8 +154,8 @@ class EventService:
             TEV_.MessageContentFilterDialect(ITEM_FILTER),
             TEV_.MessageContentSchemaLocation("http://www.onvif.org/onvif/ver10/schema/onvif.xsd"))
 
-    async def create_pull_point_subscription(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        now = self._now()
+    @staticmethod
+    def _filter(msg: SoapMessage) -> EventFilter:
         topic, content = "//.", None
         given = find(msg.body, "Filter")
         if given is not None:
@@ -161,26 +169,56 @@ class EventService:
                                  etree.QName(WSNT, "InvalidMessageContentExpressionFault"))
                 content = (contents[0].text or "").strip()
         try:
-            event_filter = EventFilter(topic, content)
+            return EventFilter(topic, content)
         except FilterError as err:
             raise sender(str(err), etree.QName(WSNT, "InvalidFilterFault")) from None
+
+    def _subscription(self, msg: SoapMessage, consumer: str | None = None) -> tuple[PullPoint, str]:
+        """A new subscription as the request asks (filter, initial termination time), and its address."""
+        event_filter = self._filter(msg)
+        now = self._now()
         initial = text(msg.body, "InitialTerminationTime", limit=64)
         try:
             expires = termination(initial, now) if initial else now + DEFAULT_TERMINATION
         except ValueError as err:
             raise sender(str(err), etree.QName(WSNT, "UnacceptableInitialTerminationTimeFault")) from None
         try:
-            point = self.points.create(event_filter, expires)
+            point = self.points.create(event_filter, expires, consumer, self.notify if consumer else None)
         except TooManySubscriptions as err:
             raise SoapFault(str(err), "Receiver", (etree.QName(TER, "Action"),
                                                    etree.QName(TER, "TooManySubscriptions"))) from None
-        address = self.base_address() + PULL_POINT_PATH.format(subscription=point.id)
+        return point, self.base_address() + PULL_POINT_PATH.format(subscription=point.id)
+
+    async def create_pull_point_subscription(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        point, address = self._subscription(msg)
         return TEV_.CreatePullPointSubscriptionResponse(
             TEV_.SubscriptionReference(WSA_.Address(address)),
-            WSNT_.CurrentTime(stamp(now)), WSNT_.TerminationTime(stamp(point.expires)))
+            WSNT_.CurrentTime(stamp(self._now())), WSNT_.TerminationTime(stamp(point.expires)))
+
+    async def subscribe(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        """Base notification: the events go to the consumer's address as Notify requests."""
+        consumer = text(msg.body, "ConsumerReference", "Address", required=True, limit=1024) or ""
+        parts = urlsplit(consumer)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise invalid(f"The consumer address must be an http or https URL, not {consumer[:80]!r}")
+        point, address = self._subscription(msg, consumer)
+        return WSNT_.SubscribeResponse(WSNT_.SubscriptionReference(WSA_.Address(address)),
+                                       WSNT_.CurrentTime(stamp(self._now())),
+                                       WSNT_.TerminationTime(stamp(point.expires)))
+
+    async def notify(self, consumer: str, events: list[Event]) -> None:
+        """POST one wsnt:Notify with `events` to the consumer (a base notification subscription's)."""
+        body = envelope([WSNT_.Notify(*(message(e) for e in events))], "1.2", REPLY_NAMESPACES, TEXT_PREFIXES)
+        async with httpx.AsyncClient(timeout=NOTIFY_TIMEOUT, follow_redirects=False) as client:
+            r = await client.post(consumer, content=body, headers={"Content-Type": f'application/soap+xml; '
+                                                                    f'charset=utf-8; action="{NOTIFY_ACTION}"'})
+        if not 200 <= r.status_code < 300:
+            raise RuntimeError(f"the consumer answered {r.status_code}")
 
     async def pull_messages(self, msg: SoapMessage, who: Principal) -> etree._Element:
         point = self._point()
+        if point.consumer is not None:
+            raise invalid("This subscription delivers its events to its consumer: there is nothing to pull")
         given = text(msg.body, "Timeout", required=True, limit=64) or ""
         timeout = duration(given)
         if timeout is None:
@@ -221,6 +259,7 @@ def register(events: OnvifEndpoint, pull_point: OnvifEndpoint, service: EventSer
     events.add(TEV, "GetServiceCapabilities", PRE_AUTH, service.get_service_capabilities)
     events.add(TEV, "GetEventProperties", READ_MEDIA, service.get_event_properties)
     events.add(TEV, "CreatePullPointSubscription", READ_MEDIA, service.create_pull_point_subscription)
+    events.add(WSNT, "Subscribe", READ_MEDIA, service.subscribe)
     pull_point.add(TEV, "PullMessages", READ_MEDIA, service.pull_messages)
     pull_point.add(TEV, "SetSynchronizationPoint", READ_MEDIA, service.set_synchronization_point)
     pull_point.add(WSNT, "Renew", READ_MEDIA, service.renew)

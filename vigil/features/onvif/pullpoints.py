@@ -1,4 +1,6 @@
-"""ONVIF PullPoint subscriptions over the device's event bus (vigil.core.events).
+"""ONVIF event subscriptions over the device's event bus (vigil.core.events): PullPoint ones,
+which the client pulls, and base notification ones (Subscribe), whose events are delivered to
+the client's consumer address as they come.
 
 A subscription keeps the events its filter lets through (topic ConcreteSet and ItemFilter
 content, the filters the event streams use) in a bounded queue until the client pulls them;
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import secrets
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +27,9 @@ from vigil.core.events import Event, EventBus, Subscription
 from vigil.features.eventstream.metadata import EventFilter, Probe
 from vigil.features.onvif.const import MAX_PULL_POINTS, MAX_QUEUE, MAX_TERMINATION
 
+log = logging.getLogger("vigil.onvif")
+SEND_WAIT = 5.0  # seconds a sender waits for events before it looks at the termination time again
+MAX_BATCH = 100  # events per Notify
 _DURATION = re.compile(r"P(?:(\d{1,6})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,6})M)?(?:(\d{1,9}(?:\.\d{1,9})?)S)?)?")
 
 
@@ -61,6 +68,9 @@ class TooManySubscriptions(Exception):
     pass
 
 
+Deliver = Callable[[str, list[Event]], Awaitable[None]]  # (consumer address, events): sends a Notify
+
+
 @dataclass
 class PullPoint:
     id: str
@@ -69,6 +79,8 @@ class PullPoint:
     queue: deque[Event] = field(default_factory=lambda: deque(maxlen=MAX_QUEUE))
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     subscription: Subscription | None = None
+    consumer: str | None = None  # base notification: where the events go (None: the client pulls)
+    sender: asyncio.Task | None = None
 
     def offer(self, event: Event) -> None:
         if self.filter.matches(event, Probe(event)):
@@ -82,14 +94,45 @@ class PullPoints:
         self.clock = clock
         self.active: dict[str, PullPoint] = {}
 
-    def create(self, event_filter: EventFilter, expires: float) -> PullPoint:
+    def create(self, event_filter: EventFilter, expires: float, consumer: str | None = None,
+               deliver: Deliver | None = None) -> PullPoint:
+        """A PullPoint subscription, or with `consumer` and `deliver` a base notification one."""
         self.purge()
         if len(self.active) >= MAX_PULL_POINTS:
             raise TooManySubscriptions(f"at most {MAX_PULL_POINTS} subscriptions at a time")
-        point = PullPoint(secrets.token_urlsafe(12), event_filter, expires)
+        point = PullPoint(secrets.token_urlsafe(12), event_filter, expires, consumer=consumer)
         point.subscription = self.bus.subscribe(point.offer, initial=True)
         self.active[point.id] = point
+        if consumer is not None and deliver is not None:
+            point.sender = asyncio.get_running_loop().create_task(self._send(point, consumer, deliver))
         return point
+
+    async def _send(self, point: PullPoint, consumer: str, deliver: Deliver) -> None:
+        """Deliver a base notification subscription's events, a batch at a time, while it lasts."""
+        while point.id in self.active:
+            events = await self.pull(point, SEND_WAIT, MAX_BATCH)
+            if point.expires <= self.clock.time():
+                self.remove(point.id)
+            elif events:
+                try:
+                    await deliver(consumer, events)
+                except Exception as err:  # noqa: BLE001 - a consumer that is away loses these events, not the rest
+                    log.warning("ONVIF notification to %s failed: %s", consumer[:200], err)
+
+    def close(self) -> None:
+        """End every subscription (the device stops)."""
+        for point_id in list(self.active):
+            self.remove(point_id)
+
+    async def run(self) -> None:
+        """A device service: when the device stops, every subscription ends (senders too)."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            senders = [p.sender for p in self.active.values() if p.sender is not None]
+            self.close()
+            for task in senders:
+                task.cancel()
 
     def get(self, point_id: str) -> PullPoint | None:
         self.purge()
@@ -104,7 +147,7 @@ class PullPoints:
         point = self.active.pop(point_id, None)
         if point is not None and point.subscription is not None:
             point.subscription.cancel()
-            point.arrived.set()  # a pull waiting on it answers at once
+            point.arrived.set()  # a pull waiting on it answers at once, and a sender ends
 
     def synchronize(self, point: PullPoint) -> None:
         """Queue the current state of every property the subscription covers, as Initialized."""
