@@ -60,7 +60,6 @@ ROLE_OF_LEVEL = {level: role for role, level in USER_LEVEL.items()}
 NOT_AUTHORIZED = etree.QName(TER, "NotAuthorized")
 ACTION_NOT_SUPPORTED = etree.QName(TER, "ActionNotSupported")
 INVALID_ARG_VAL = etree.QName(TER, "InvalidArgVal")
-INVALID_ARGS = etree.QName(TER, "InvalidArgs")
 OPERATION_PROHIBITED = etree.QName(TER, "OperationProhibited")
 
 # -- WS-Security ------------------------------------------------------------------------------
@@ -77,7 +76,3 @@ MAX_PULL_TIMEOUT = 600.0  # seconds a PullMessages may wait
 MAX_MESSAGE_LIMIT = 1000
 DEFAULT_TERMINATION = 60.0  # seconds, when CreatePullPointSubscription names no InitialTerminationTime
 MAX_TERMINATION = 86_400.0
-
-# -- limits ---------------------------------------------------------------------------------
-MAX_SCOPES = 32  # configurable scopes
-MAX_SCOPE_LENGTH = 128

@@ -7,7 +7,7 @@ from datetime import datetime
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from vigil.features.onvif.const import INVALID_ARG_VAL, TDS, TR2, TRT, TT
+from vigil.features.onvif.const import INVALID_ARG_VAL, TDS, TER, TR2, TRT, TT
 from vigil.http.soap import SoapFault, sender
 
 TDS_ = ElementMaker(namespace=TDS, nsmap={"tds": TDS})
@@ -22,7 +22,7 @@ def boolean(value: bool) -> str:
 
 def invalid(reason: str, *detail: str) -> SoapFault:
     """Sender / ter:InvalidArgVal [/ ter:<detail>]: a value the operation cannot take."""
-    return sender(reason, INVALID_ARG_VAL, *(etree.QName("http://www.onvif.org/ver10/error", d) for d in detail))
+    return sender(reason, INVALID_ARG_VAL, *(etree.QName(TER, d) for d in detail))
 
 
 def date_time(moment: datetime) -> etree._Element:
