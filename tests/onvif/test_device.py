@@ -116,6 +116,19 @@ async def test_bad_users_are_refused_and_nothing_is_stored(soap: Soap, user: str
     assert [a.name for a in soap.device.accounts.all()] == before
 
 
+async def test_a_password_keeps_its_spaces_and_too_many_users_change_nothing(soap: Soap):
+    spaced = ("<op:User><tt:Username>spaced</tt:Username><tt:Password> pass 1234 </tt:Password>"
+              "<tt:UserLevel>User</tt:UserLevel></op:User>")
+    assert_valid((await soap("CreateUsers", spaced, as_level="Administrator")).content)
+    assert soap.device.accounts.password("spaced") == " pass 1234 "
+    room = 100 - len(soap.device.accounts.all())
+    many = "".join(f"<op:User><tt:Username>u{i}</tt:Username><tt:Password>Pass1234</tt:Password>"
+                   "<tt:UserLevel>User</tt:UserLevel></op:User>" for i in range(room + 1))
+    r = await soap("CreateUsers", many, as_level="Administrator")
+    assert r.status_code == 400 and "TooManyUsers" in r.text
+    assert soap.device.accounts.get("u0") is None
+
+
 async def test_date_and_time_through_timesync(soap: Soap):
     now = assert_valid((await soap("GetSystemDateAndTime")).content)
     assert now.findtext(".//tt:DateTimeType", namespaces=NS) in ("NTP", "Manual")

@@ -6,9 +6,18 @@ each change is audited by the accounts store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lxml import etree
 
-from vigil.core.accounts import PROTECTED_NAME, AccountError, Accounts, check_name, check_password
+from vigil.core.accounts import (
+    MAX_ACCOUNTS,
+    PROTECTED_NAME,
+    AccountError,
+    Accounts,
+    check_name,
+    check_password,
+)
 from vigil.core.auth import Principal
 from vigil.features.onvif.const import (
     OPERATION_PROHIBITED,
@@ -20,7 +29,7 @@ from vigil.features.onvif.const import (
     WRITE_SYSTEM,
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint
-from vigil.features.onvif.xml import TDS_, TT_, find_all, invalid, text
+from vigil.features.onvif.xml import TDS_, TT_, find, find_all, invalid, text
 from vigil.http.soap import SoapFault, SoapMessage, sender
 
 MAX_USERS_PER_REQUEST = 100
@@ -31,7 +40,7 @@ def prohibited(reason: str, detail: str) -> SoapFault:
 
 
 class UserService:
-    def __init__(self, accounts: Accounts, drop_sessions) -> None:
+    def __init__(self, accounts: Accounts, drop_sessions: Callable[[str], None]) -> None:
         self.accounts = accounts
         self.drop_sessions = drop_sessions  # an account removed or with a new password loses its sessions
 
@@ -44,7 +53,8 @@ class UserService:
         out = []
         for user in users:
             name = text(user, "Username", required=True, limit=64) or ""
-            password = text(user, "Password", limit=256)
+            password_el = find(user, "Password")  # as given: spaces are characters of a password
+            password = None if password_el is None else (password_el.text or "")
             level = text(user, "UserLevel", required=True) or ""
             if level == "Anonymous":
                 raise prohibited("Anonymous users are not allowed", "AnonymousNotAllowed")
@@ -72,6 +82,8 @@ class UserService:
         for name, _, _ in users:
             if self.accounts.get(name) is not None:
                 raise prohibited(f"An account named {name} exists already", "UsernameClash")
+        if len(self.accounts.all()) + len(users) > MAX_ACCOUNTS:
+            raise prohibited(f"At most {MAX_ACCOUNTS} accounts are allowed", "TooManyUsers")
         for name, password, level in users:
             assert password is not None
             self._apply(lambda n=name, p=password, lv=level: self.accounts.add(
