@@ -18,7 +18,18 @@ import xmlschema
 from lxml import etree
 
 import vigil.features.onvif as onvif_package
-from vigil.features.onvif.const import PASSWORD_DIGEST, PASSWORD_TEXT, TDS, TEV, TR2, TRT, WSNT, WSSE, WSU
+from vigil.features.onvif.const import (
+    PASSWORD_DIGEST,
+    PASSWORD_TEXT,
+    TDS,
+    TEV,
+    TR2,
+    TRT,
+    TSE,
+    WSNT,
+    WSSE,
+    WSU,
+)
 from vigil.features.onvif.security import password_digest
 from vigil.http.soap import SOAP12
 
@@ -31,7 +42,7 @@ def schema(namespace: str) -> etree.XMLSchema:
     """The schema of the service `namespace` (the one embedded in its WSDL, with its imports)."""
     if namespace == WSNT:  # Renew, Unsubscribe: WS-BaseNotification's own elements
         return etree.XMLSchema(etree.parse(str(WSDL / "b-2.xsd")))
-    name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl"}[namespace]
+    name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl", TSE: "search.wsdl"}[namespace]
     wsdl = etree.parse(str(WSDL / name))
     embedded = wsdl.find(f".//{{{XS}}}schema")
     assert embedded is not None

@@ -7,7 +7,8 @@ the service's operation: `http_device` (device management: capabilities, date an
 timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
-(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server).
+(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
+(Profile G's recording search over the recorder's footage index).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
@@ -15,13 +16,21 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_users
-from vigil.features.onvif.const import DEVICE_PATH, EVENTS_PATH, MEDIA2_PATH, MEDIA_PATH, PULL_POINT_PATH
+from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_search, http_users
+from vigil.features.onvif.const import (
+    DEVICE_PATH,
+    EVENTS_PATH,
+    MEDIA2_PATH,
+    MEDIA_PATH,
+    PULL_POINT_PATH,
+    SEARCH_PATH,
+)
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
 from vigil.features.onvif.http_device import DeviceService
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
+from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
@@ -51,3 +60,6 @@ def register(device: Device) -> None:
         media2 = OnvifEndpoint(device, tokens)
         http_media2.register(media2, Media2Service(media_service))
         device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        search = OnvifEndpoint(device, tokens)
+        http_search.register(search, SearchService(recording, device.store, device.clock))
+        device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

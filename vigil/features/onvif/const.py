@@ -11,6 +11,7 @@ TDS = "http://www.onvif.org/ver10/device/wsdl"
 TRT = "http://www.onvif.org/ver10/media/wsdl"
 TR2 = "http://www.onvif.org/ver20/media/wsdl"
 TEV = "http://www.onvif.org/ver10/events/wsdl"
+TSE = "http://www.onvif.org/ver10/search/wsdl"
 WSNT = "http://docs.oasis-open.org/wsn/b-2"
 WSTOP = "http://docs.oasis-open.org/wsn/t-1"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -23,7 +24,7 @@ PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
                    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
-REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tev": TEV, "tt": TT, "ter": TER, "wsa": WSA}
+REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tev": TEV, "tse": TSE, "tt": TT, "ter": TER, "wsa": WSA}
 # Prefixes replies use inside text (topics `tns1:Device/...`, item types `xsd:int`): kept declared.
 TEXT_PREFIXES = ("tns1", "tnsaxis", "xsd", "tt")
 
@@ -33,9 +34,11 @@ DEVICE_PATH = "/onvif/device_service"
 MEDIA_PATH = "/onvif/media_service"
 MEDIA2_PATH = "/onvif/media2_service"
 EVENTS_PATH = "/onvif/events_service"
+SEARCH_PATH = "/onvif/search_service"
 PULL_POINT_PATH = "/onvif/pullpoint/{subscription}"  # one address per PullPoint subscription
 VERSION = (2, 40)  # the ONVIF version of the WSDLs served (devicemgmt.wsdl, media.wsdl 2.4.2)
 EVENTS_VERSION = (2, 30)  # events.wsdl 2.3
+SEARCH_VERSION = (2, 42)  # search.wsdl 2.4.2
 MEDIA2_VERSION = (26, 6)  # Media2's WSDL (wsdl/specs/ver20/media/wsdl/media.wsdl 26.06)
 
 # -- access classes (ONVIF Core, "Default Access Policy") --------------------------------------
@@ -76,3 +79,7 @@ MAX_PULL_TIMEOUT = 600.0  # seconds a PullMessages may wait
 MAX_MESSAGE_LIMIT = 1000
 DEFAULT_TERMINATION = 60.0  # seconds, when CreatePullPointSubscription names no InitialTerminationTime
 MAX_TERMINATION = 86_400.0
+
+# -- recording search ------------------------------------------------------------------------
+MAX_SEARCHES = 16  # searches kept at a time
+MAX_KEEP_ALIVE = 3600.0  # seconds a search is kept without a call

@@ -29,11 +29,14 @@ from vigil.features.onvif.const import (
     OPERATION_PROHIBITED,
     PRE_AUTH,
     READ_SYSTEM,
+    SEARCH_PATH,
+    SEARCH_VERSION,
     TDS,
     TER,
     TEV,
     TR2,
     TRT,
+    TSE,
     UNRECOVERABLE,
     VERSION,
     WRITE_SYSTEM,
@@ -84,6 +87,9 @@ class DeviceService:
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
             out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))
+            out.append((TSE, self.base() + SEARCH_PATH,
+                        etree.Element(f"{{{TSE}}}Capabilities", MetadataSearch="false", GeneralStartEvents="false",
+                                      nsmap={"tse": TSE})))
         return out
 
     def device_capabilities(self) -> etree._Element:
@@ -104,7 +110,7 @@ class DeviceService:
             service = TDS_.Service(TDS_.Namespace(namespace), TDS_.XAddr(address))
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
-            major, minor = MEDIA2_VERSION if namespace == TR2 else EVENTS_VERSION if namespace == TEV else VERSION
+            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION}.get(namespace, VERSION)
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
