@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from vigil.core.accounts import Accounts, OnvifAccounts
+from vigil.core.accounts import Accounts
 from vigil.core.auth import Authenticator
 from vigil.core.clock import OFFSET_KEY, Clock
 from vigil.core.events import EventBus
@@ -60,7 +60,6 @@ def build_device(profile_name: str, data: Path, ports: Ports | None = None, cloc
         logs=logs,
         params=params,
         accounts=accounts,
-        onvif_accounts=OnvifAccounts(store, vault, logs),
         auth=Authenticator(accounts, params, vault, clock, logs, realm),
         events=events,
         rules=RuleEngine(store, events, clock, logs),

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.core.accounts import Accounts, OnvifAccounts
+from vigil.core.accounts import Accounts
 from vigil.core.auth import Authenticator
 from vigil.core.clock import Clock
 from vigil.core.events import EventBus
@@ -72,7 +72,6 @@ class Device:
     logs: Logs
     params: ParamTree
     accounts: Accounts
-    onvif_accounts: OnvifAccounts
     auth: Authenticator
     events: EventBus
     rules: RuleEngine

@@ -38,15 +38,16 @@ def free_port() -> int:
 
 
 def provision(device: Device) -> None:
-    """The walk's accounts and the settings that keep them usable."""
+    """The walk's accounts (ONVIF accounts too, so that the ONVIF operations run past their
+    authentication) and the settings that keep them usable."""
     accounts = device.accounts
     for role in (Role.ADMIN, Role.OPERATOR, Role.VIEWER):
         user, password = ACCOUNTS[role]
         account = accounts.get(user)
         if account is None:
-            accounts.add(user, password, role, role == Role.ADMIN, "", "fuzz")
-        elif account.role != role or accounts.password(user) != password:
-            accounts.update(user, "fuzz", password=password, role=role)
+            accounts.add(user, password, role, role == Role.ADMIN, "", "fuzz", onvif=True)
+        elif account.role != role or accounts.password(user) != password or not account.onvif:
+            accounts.update(user, "fuzz", password=password, role=role, onvif=True)
     # The listeners where the watchdog and the stream walks reach them: the ports it was started with.
     where = {HTTP_PORT: str(device.ports.http), HTTPS_PORT: str(device.ports.https),
              RTSP_PORT: str(device.ports.rtsp), HTTPS_ENABLED: "yes"}

@@ -228,3 +228,18 @@ async def test_account_changes_are_audited_without_passwords(device, admin):
     assert "user=root updated account audited" in log and "password" in log
     assert "user=root removed account audited" in log
     assert "Secret-99" not in log and "Other-77" not in log
+
+
+def test_onvif_flag_is_kept_with_the_account_and_turns_onvif_on(device):
+    accounts = device.accounts
+    assert not accounts.onvif_enabled
+    accounts.add("root", "pass1234", Role.ADMIN, True, "", "test")
+    assert not accounts.onvif_enabled  # a VAPIX account alone leaves ONVIF off
+    accounts.add("cam", "media123", Role.VIEWER, False, "", "test", onvif=True)
+    assert accounts.onvif_enabled and accounts.get("cam").onvif
+    accounts.reload()  # from the store: the flag and the sealed password survive
+    assert accounts.get("cam").onvif and accounts.password("cam") == "media123"
+    assert b"media123" not in device.store.db.execute("SELECT secret FROM accounts WHERE name='cam'").fetchone()[0]
+    accounts.update("cam", "test", onvif=False)
+    accounts.reload()
+    assert not accounts.get("cam").onvif and not accounts.onvif_enabled

@@ -25,7 +25,7 @@ def responder(tmp_path) -> Responder:
     device = make_device(tmp_path, FakeClock())
     facts = Facts.of(device.profile, device.identity)
     device.close()
-    return Responder(facts, Interface("eth0", "192.0.2.10"), 8080, Sequence(7), 1)
+    return Responder(facts, Interface("eth0", "192.0.2.10"), 8080, Sequence(7), 1, facts.scopes)
 
 
 def test_a_probe_for_our_types_is_answered_with_everything_a_client_needs(tmp_path) -> None:

@@ -31,3 +31,17 @@ def test_short_whole_numbers_are_read() -> None:
     assert whole_number("0", "port") == 0
     with pytest.raises(SoapFault, match="the element Id is required"):
         int_of(etree.Element("Op"), "Id")
+
+
+def test_a_fault_declares_the_prefix_of_its_subcodes() -> None:
+    """`ter:NotAuthorized` sits in text only: its namespace must still be declared, or clients
+    (zeep) cannot read the fault."""
+    from vigil.http.soap import fault_response, sender
+
+    for subcode in ("{http://www.onvif.org/ver10/error}NotAuthorized", "{urn:example:faults}Other"):
+        body = fault_response(sender("no", subcode)).body
+        root = etree.fromstring(body)
+        value = root.find(".//{http://www.w3.org/2003/05/soap-envelope}Subcode/"
+                          "{http://www.w3.org/2003/05/soap-envelope}Value")
+        prefix, _, local = value.text.partition(":")
+        assert value.nsmap[prefix] == etree.QName(subcode).namespace and local == etree.QName(subcode).localname

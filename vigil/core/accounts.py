@@ -1,5 +1,9 @@
-"""Accounts: up to 100, each with a role (administrator, operator, viewer) and a PTZ flag.
+"""Accounts: up to 100, each with a role (administrator, operator, viewer), a PTZ flag and an
+ONVIF flag.
 
+An ONVIF account is an account like the others that ONVIF clients may use too; its ONVIF user
+level follows its role (administrator: Administrator, operator: Operator, viewer: User, the
+manual's "media account"). The first ONVIF account turns ONVIF on (`onvif_enabled`).
 There is no default account. Passwords are stored encrypted under the device key and kept
 decrypted in memory only, because Digest and ONVIF authentication need the plain text.
 """
@@ -18,7 +22,6 @@ from vigil.core.vault import Vault
 MAX_ACCOUNTS = 100
 NAME_RULE = re.compile(r"^[A-Za-z0-9_]{1,14}$")
 PROTECTED_NAME = "root"
-ONVIF_ROLES = ("Administrator", "Operator", "Media user")
 
 
 class AccountError(Exception):
@@ -35,6 +38,7 @@ class Account:
     role: Role
     ptz: bool = False
     comment: str = ""
+    onvif: bool = False  # ONVIF clients may use it (WS-UsernameToken or HTTP Digest)
 
 
 def check_password(password: str) -> None:
@@ -59,10 +63,10 @@ class Accounts:
         self.reload()
 
     def reload(self) -> None:
-        rows = self.store.query("SELECT name, role, ptz, comment, secret FROM accounts ORDER BY created")
+        rows = self.store.query("SELECT name, role, ptz, comment, secret, onvif FROM accounts ORDER BY created")
         self._cache = {
-            name: (Account(name, Role.parse(role), bool(ptz), comment), self.vault.decrypt(secret))
-            for name, role, ptz, comment, secret in rows
+            name: (Account(name, Role.parse(role), bool(ptz), comment, bool(onvif)), self.vault.decrypt(secret))
+            for name, role, ptz, comment, secret, onvif in rows
         }
 
     # -- reading -----------------------------------------------------------------------
@@ -89,8 +93,14 @@ class Accounts:
     def admin_exists(self) -> bool:
         return any(a.role == Role.ADMIN for a, _ in self._cache.values())
 
+    @property
+    def onvif_enabled(self) -> bool:
+        """ONVIF is on once there is an ONVIF account (the manual: creating one enables ONVIF)."""
+        return any(a.onvif for a, _ in self._cache.values())
+
     # -- changing ----------------------------------------------------------------------
-    def add(self, name: str, password: str, role: Role, ptz: bool, comment: str, actor: str) -> Account:
+    def add(self, name: str, password: str, role: Role, ptz: bool, comment: str, actor: str,
+            onvif: bool = False) -> Account:
         check_name(name)
         if name in self._cache:
             raise AccountError(f"The account {name} already exists.", "exists")
@@ -100,18 +110,18 @@ class Accounts:
             raise AccountError("The first account must be an administrator.", "initial")
         check_password(password)
         check_comment(comment)
-        account = Account(name, role, ptz, comment)
+        account = Account(name, role, ptz, comment, onvif)
         with self.store.transaction() as db:
             db.execute(
-                "INSERT INTO accounts(name, role, ptz, comment, secret, created) VALUES(?,?,?,?,?,?)",
-                (name, role.label, int(ptz), comment, self.vault.encrypt(password), self.clock.time()),
+                "INSERT INTO accounts(name, role, ptz, comment, secret, created, onvif) VALUES(?,?,?,?,?,?,?)",
+                (name, role.label, int(ptz), comment, self.vault.encrypt(password), self.clock.time(), int(onvif)),
             )
         self._cache[name] = (account, password)
-        self.logs.audit(actor, f"added account {name} role={role.label} ptz={ptz}", "accounts")
+        self.logs.audit(actor, f"added account {name} role={role.label} ptz={ptz} onvif={onvif}", "accounts")
         return account
 
     def update(self, name: str, actor: str, password: str | None = None, role: Role | None = None,
-               ptz: bool | None = None, comment: str | None = None) -> Account:
+               ptz: bool | None = None, comment: str | None = None, onvif: bool | None = None) -> Account:
         current = self.get(name)
         if current is None:
             raise AccountError(f"No account named {name}.", "missing")
@@ -127,15 +137,17 @@ class Accounts:
             new_role,
             ptz if ptz is not None else current.ptz,
             comment if comment is not None else current.comment,
+            onvif if onvif is not None else current.onvif,
         )
         secret = password if password is not None else self._cache[name][1]
         with self.store.transaction() as db:
             db.execute(
-                "UPDATE accounts SET role=?, ptz=?, comment=?, secret=? WHERE name=?",
-                (account.role.label, int(account.ptz), account.comment, self.vault.encrypt(secret), name),
+                "UPDATE accounts SET role=?, ptz=?, comment=?, secret=?, onvif=? WHERE name=?",
+                (account.role.label, int(account.ptz), account.comment, self.vault.encrypt(secret),
+                 int(account.onvif), name),
             )
         self._cache[name] = (account, secret)
-        what = [f"role={account.role.label}", f"ptz={account.ptz}"] + (["password"] if password else [])
+        what = [f"role={account.role.label}", f"ptz={account.ptz}", f"onvif={account.onvif}"] + (["password"] if password else [])
         self.logs.audit(actor, f"updated account {name} " + " ".join(what), "accounts")
         return account
 
@@ -159,43 +171,3 @@ class Accounts:
 def check_comment(comment: str) -> None:
     if len(comment) > 64 or any(ord(c) < 32 for c in comment):
         raise AccountError("Comments are at most 64 characters without control characters.", "comment")
-
-
-@dataclass(frozen=True)
-class OnvifAccount:
-    name: str
-    role: str  # one of ONVIF_ROLES
-
-
-class OnvifAccounts:
-    """ONVIF users (Administrator, Operator, Media user), kept apart from VAPIX accounts."""
-
-    def __init__(self, store: Store, vault: Vault, logs: Logs) -> None:
-        self.store = store
-        self.vault = vault
-        self.logs = logs
-
-    def all(self) -> list[OnvifAccount]:
-        return [OnvifAccount(n, r) for n, r in self.store.query("SELECT name, role FROM onvif_accounts ORDER BY name")]
-
-    def password(self, name: str) -> str | None:
-        rows = self.store.query("SELECT secret FROM onvif_accounts WHERE name=?", (name,))
-        return self.vault.decrypt(rows[0][0]) if rows else None
-
-    def set(self, name: str, password: str, role: str, actor: str) -> OnvifAccount:
-        check_name(name)
-        check_password(password)
-        if role not in ONVIF_ROLES:
-            raise AccountError("ONVIF roles are Administrator, Operator and Media user.", "role")
-        with self.store.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO onvif_accounts(name, role, secret) VALUES(?,?,?)",
-                       (name, role, self.vault.encrypt(password)))
-        self.logs.audit(actor, f"set ONVIF account {name} role={role}", "accounts")
-        return OnvifAccount(name, role)
-
-    def remove(self, name: str, actor: str) -> None:
-        with self.store.transaction() as db:
-            gone = db.execute("DELETE FROM onvif_accounts WHERE name=?", (name,)).rowcount
-        if not gone:
-            raise AccountError(f"No ONVIF account named {name}.", "missing")
-        self.logs.audit(actor, f"removed ONVIF account {name}", "accounts")

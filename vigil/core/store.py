@@ -75,6 +75,11 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX fragments_start ON fragments(segment, start);
     """,
+    # 4: ONVIF accounts are accounts with the ONVIF flag (the separate table was never written)
+    """
+    ALTER TABLE accounts ADD COLUMN onvif INTEGER NOT NULL DEFAULT 0;
+    DROP TABLE onvif_accounts;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # the version this program writes and reads
 

@@ -19,6 +19,7 @@ from vigil.features import (
     mqtt,
     network,
     notify,
+    onvif,
     recording,
     snmp,
     storage,
@@ -48,6 +49,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("timesync", timesync.register),
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
+    Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 
 

@@ -46,6 +46,9 @@ LIST_FILTERS = {"source": "r.source=?", "kind": "r.kind=?", "recording_id": "r.i
                 "stop": "r.start <= ?"}
 LIST_ORDER = " ORDER BY r.start"
 RECORDINGS_ON = "SELECT r.id FROM recordings r WHERE {on}"
+# Per source: the first footage, the last (an ongoing recording: now), and whether it records now.
+SOURCE_EXTENTS = ("SELECT source, MIN(start), MAX(COALESCE(stop, ?)), MAX(stop IS NULL) FROM recordings "
+                  "GROUP BY source")
 OPEN_RECORDINGS = "SELECT id FROM recordings WHERE stop IS NULL"
 DELETE_RECORDING = "DELETE FROM recordings WHERE id=?"
 DELETE_ENDED_RECORDING_IF_EMPTY = ("DELETE FROM recordings WHERE id=? AND stop IS NOT NULL "
@@ -165,6 +168,11 @@ def recording_rows(store: Store, source: str | None = None, start: float | None 
             sql += " AND " + LIST_FILTERS[name]
             args.append(moment)
     return store.query(sql + LIST_ORDER, tuple(args))
+
+
+def source_extents(store: Store, now: float) -> dict[str, tuple[float, float, bool]]:
+    """Per source with footage: (first start, last stop or `now` while recording, recording now)."""
+    return {source: (start, stop, bool(ongoing)) for source, start, stop, ongoing in store.query(SOURCE_EXTENTS, (now,))}
 
 
 def recordings_on(store: Store, aliases: Sequence[str]) -> list[str]:

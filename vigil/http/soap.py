@@ -52,6 +52,7 @@ NAMESPACES: dict[str, str] = {
     "wsnt": "http://docs.oasis-open.org/wsn/b-2",
     "wstop": "http://docs.oasis-open.org/wsn/t-1",
     "tt": "http://www.onvif.org/ver10/schema",
+    "ter": "http://www.onvif.org/ver10/error",
     "tns1": "http://www.onvif.org/ver10/topics",
     "tnsaxis": "http://www.axis.com/2009/event/topics",
     "aev": "http://www.axis.com/vapix/ws/event1",
@@ -183,8 +184,10 @@ def media_type(version: str) -> str:
 
 
 def envelope(children: Iterable[etree._Element], version: str = "1.2",
-             nsmap: Mapping[str, str] | None = None) -> bytes:
-    """Serialise an Envelope whose Body holds `children`; namespaces are declared once, on top."""
+             nsmap: Mapping[str, str] | None = None, keep_prefixes: Iterable[str] = ()) -> bytes:
+    """Serialise an Envelope whose Body holds `children`; namespaces are declared once, on top.
+    `keep_prefixes`: prefixes used only inside text (a fault's `ter:NotAuthorized`), which
+    would otherwise look unused and lose their declaration."""
     env_ns = SOAP11 if version == "1.1" else SOAP12
     names = {**NAMESPACES, **(nsmap or {})}
     names["SOAP-ENV"] = env_ns
@@ -192,13 +195,14 @@ def envelope(children: Iterable[etree._Element], version: str = "1.2",
     body = etree.SubElement(env, f"{{{env_ns}}}Body")
     for child in children:
         body.append(child)
-    etree.cleanup_namespaces(env, top_nsmap=names)
+    etree.cleanup_namespaces(env, top_nsmap=names, keep_ns_prefixes=list(keep_prefixes))
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
 def reply(*children: etree._Element, version: str = "1.2", nsmap: Mapping[str, str] | None = None,
-          status: int = 200) -> Response:
-    return Response(envelope(children, version, nsmap), status_code=status, media_type=media_type(version))
+          status: int = 200, keep_prefixes: Iterable[str] = ()) -> Response:
+    return Response(envelope(children, version, nsmap, keep_prefixes), status_code=status,
+                    media_type=media_type(version))
 
 
 _CODES_11 = {"Sender": "Client", "Receiver": "Server", "VersionMismatch": "VersionMismatch",
@@ -244,7 +248,8 @@ def fault_response(fault: SoapFault, version: str | None = None) -> Response:
         if fault.detail is not None:
             etree.SubElement(f, f"{{{e}}}Detail").append(fault.detail)
         status = 400 if fault.code == "Sender" else 500
-    return Response(envelope([f], version, names), status_code=status, media_type=media_type(version))
+    used = [prefix_of[q.namespace] for q in fault.subcodes if q.namespace]
+    return Response(envelope([f], version, names, used), status_code=status, media_type=media_type(version))
 
 
 # -- reading arguments ---------------------------------------------------------------

@@ -1,5 +1,7 @@
-// Accounts: list, add, update and delete accounts (pwdgrp.cgi), and anonymous access.
+// Accounts: list, add, update and delete accounts (pwdgrp.cgi), ONVIF accounts
+// (accounts-onvif.js), and anonymous access.
 
+import { onvifCard } from "./accounts-onvif.js";
 import * as api from "./api.js";
 import {
   NAME_RULE,
@@ -225,6 +227,6 @@ export default async function accountsPage(container, app) {
   });
   const accountsCard = card("Accounts", area, body);
   accountsCard.querySelector("h2").after(h("div", { class: "card-tools" }, add));
-  container.append(accountsCard, anonymousCard(app));
+  container.append(accountsCard, onvifCard(app), anonymousCard(app));
   await load();
 }

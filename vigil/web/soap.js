@@ -13,6 +13,8 @@ export const NS = {
   wstop: "http://docs.oasis-open.org/wsn/t-1",
   tns1: "http://www.onvif.org/ver10/topics",
   tnsaxis: "http://www.axis.com/2009/event/topics",
+  tds: "http://www.onvif.org/ver10/device/wsdl",
+  tt: "http://www.onvif.org/ver10/schema",
 };
 const PREFIX_OF = { [NS.tns1]: "tns1", [NS.tnsaxis]: "tnsaxis" };
 export const CONCRETE_SET = "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet";
@@ -27,13 +29,15 @@ export function esc(value) {
     .replace(/"/g, "&quot;");
 }
 
-/** One SOAP 1.2 call; returns the Body's first element, or throws an ApiError with the fault's reason. */
-export async function call(body) {
+/** One SOAP 1.2 call (to the VAPIX services unless `path` names another SOAP service, such as
+ * ONVIF's /onvif/device_service); returns the Body's first element, or throws an ApiError with
+ * the fault's reason. */
+export async function call(body, path = "/vapix/services") {
   const envelope =
     `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="${NS.soap}" xmlns:aa="${NS.aa}" ` +
-    `xmlns:aev="${NS.aev}" xmlns:wsnt="${NS.wsnt}" xmlns:tns1="${NS.tns1}" xmlns:tnsaxis="${NS.tnsaxis}">` +
-    `<soap:Body>${body}</soap:Body></soap:Envelope>`;
-  const response = await request("/vapix/services", {
+    `xmlns:aev="${NS.aev}" xmlns:wsnt="${NS.wsnt}" xmlns:tns1="${NS.tns1}" xmlns:tnsaxis="${NS.tnsaxis}" ` +
+    `xmlns:tds="${NS.tds}" xmlns:tt="${NS.tt}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+  const response = await request(path, {
     method: "POST",
     headers: { "Content-Type": "application/soap+xml; charset=utf-8" },
     body: envelope,

@@ -9,8 +9,13 @@ UPNP_ENABLED = "Network.UPnP.Enabled"
 UPNP_NAME = "Network.UPnP.FriendlyName"
 WSD_ENABLED = "WebService.DiscoveryMode.Discoverable"  # ONVIF's discovery mode, as Axis names it
 LLDP_ENABLED = "Network.LLDP.Enabled"  # the manual's "LLDP and CDP" switch
+# The configurable WS-Discovery scopes, space separated (ONVIF SetScopes/AddScopes/RemoveScopes);
+# the fixed ones (hardware, name, MAC, type) come from the device's facts.
+WSD_SCOPES = "WebService.DiscoveryMode.Scopes"
+MAX_SCOPES = 32
+MAX_SCOPE_LENGTH = 128
 HOST_NAME = "Network.HostName"  # read: the mDNS host name and the LLDP/CDP system name
-SETTINGS = (BONJOUR_ENABLED, BONJOUR_NAME, UPNP_ENABLED, UPNP_NAME, WSD_ENABLED, LLDP_ENABLED, HOST_NAME)
+SETTINGS = (BONJOUR_ENABLED, BONJOUR_NAME, UPNP_ENABLED, UPNP_NAME, WSD_ENABLED, WSD_SCOPES, LLDP_ENABLED, HOST_NAME)
 NAME_BYTES = 63  # a DNS label, and UPnP's "should be < 64 characters"
 
 # -- Bonjour / mDNS -----------------------------------------------------------------------

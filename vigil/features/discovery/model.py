@@ -68,4 +68,5 @@ class Settings:
     upnp: bool
     upnp_name: str
     wsdiscovery: bool
+    scopes: tuple[str, ...]  # the WS-Discovery scopes: the fixed ones, then the configured ones
     lldp: bool

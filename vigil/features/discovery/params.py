@@ -10,10 +10,13 @@ from vigil.features.discovery.const import (
     BONJOUR_ENABLED,
     BONJOUR_NAME,
     LLDP_ENABLED,
+    MAX_SCOPE_LENGTH,
+    MAX_SCOPES,
     NAME_BYTES,
     UPNP_ENABLED,
     UPNP_NAME,
     WSD_ENABLED,
+    WSD_SCOPES,
 )
 from vigil.profiles import Profile
 
@@ -32,6 +35,19 @@ def friendly_name(value: str) -> str | None:
     return None
 
 
+def scope_list(value: str) -> str | None:
+    """Configurable WS-Discovery scopes: URIs separated by spaces."""
+    scopes = value.split()
+    if len(scopes) > MAX_SCOPES:
+        return f"at most {MAX_SCOPES} scopes"
+    for scope in scopes:
+        if len(scope) > MAX_SCOPE_LENGTH:
+            return f"a scope is at most {MAX_SCOPE_LENGTH} characters"
+        if ":" not in scope or any(ord(c) < 33 or ord(c) > 126 for c in scope) or "<" in scope or '"' in scope:
+            return f"{scope[:40]!r} is not a URI (e.g. onvif://www.onvif.org/location/hall)"
+    return None
+
+
 def param_defs(profile: Profile, identity: Identity) -> list[ParamDef]:
     friendly = f"{profile.short_name} - {identity.serial}"  # the manual: "the device name and MAC address"
     return [
@@ -40,5 +56,8 @@ def param_defs(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(UPNP_ENABLED, "yes", **YESNO, owner=ON_CHANGE),
         ParamDef(UPNP_NAME, friendly, maxlen=NAME_BYTES, check=friendly_name, owner=ON_CHANGE),
         ParamDef(WSD_ENABLED, "yes", **YESNO, owner=ON_CHANGE),
+        ParamDef(WSD_SCOPES, "", maxlen=MAX_SCOPES * (MAX_SCOPE_LENGTH + 1), check=scope_list,
+                 owner=applied("discovery", how="listener",
+                               note="ONVIF's GetScopes, SetScopes, AddScopes and RemoveScopes read and write it.")),
         ParamDef(LLDP_ENABLED, "yes", **YESNO, owner=ON_CHANGE),
     ]

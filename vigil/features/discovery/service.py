@@ -33,6 +33,7 @@ from vigil.features.discovery.const import (
     UPNP_ENABLED,
     UPNP_NAME,
     WSD_ENABLED,
+    WSD_SCOPES,
 )
 from vigil.features.discovery.interfaces import Interface, from_network, interfaces_for
 from vigil.features.discovery.lldp import Lldp
@@ -118,7 +119,12 @@ class DiscoveryService:
         return Settings(interfaces=interfaces, http_port=self.listening.http, host_name=p.get(HOST_NAME),
                         bonjour=p.get_bool(BONJOUR_ENABLED), bonjour_name=p.get(BONJOUR_NAME),
                         upnp=p.get_bool(UPNP_ENABLED), upnp_name=p.get(UPNP_NAME),
-                        wsdiscovery=p.get_bool(WSD_ENABLED), lldp=p.get_bool(LLDP_ENABLED))
+                        wsdiscovery=p.get_bool(WSD_ENABLED), scopes=self.scopes(), lldp=p.get_bool(LLDP_ENABLED))
+
+    def scopes(self) -> tuple[str, ...]:
+        """The WS-Discovery scopes: the fixed ones (`facts.scopes`), then the configured ones."""
+        configured = [s for s in self.params.get(WSD_SCOPES).split() if s not in self.facts.scopes]
+        return self.facts.scopes + tuple(dict.fromkeys(configured))
 
     def status(self) -> dict[str, Any]:
         settings = self.settings or self.read_settings()

@@ -118,11 +118,11 @@ def scope_matches(wanted: str, ours: str, match_by: str) -> bool:
     return our_segments[:len(wanted_segments)] == wanted_segments
 
 
-def matches(request: Request, facts: Facts) -> bool:
+def matches(request: Request, facts: Facts, scopes: tuple[str, ...]) -> bool:
     ours = {q for q in (qname(t) for t in facts.onvif_types) if q is not None}
     if not request.types <= ours:
         return False
-    return all(any(scope_matches(w, s, request.match_by) for s in facts.scopes) for w in request.scopes)
+    return all(any(scope_matches(w, s, request.match_by) for s in scopes) for w in request.scopes)
 
 
 def envelope(action: str, to: str, headers: str, body: str) -> bytes:
@@ -158,6 +158,7 @@ class Responder:
     http_port: int
     sequence: Sequence
     metadata_version: int
+    scopes: tuple[str, ...]
     ignored: int = 0
     group: asyncio.DatagramTransport | None = None
     unicast: asyncio.DatagramTransport | None = None
@@ -170,7 +171,7 @@ class Responder:
         """EndpointReference, Types, Scopes, XAddrs and MetadataVersion, as every message has them."""
         return (f"<a:EndpointReference><a:Address>{self.facts.endpoint}</a:Address></a:EndpointReference>"
                 f"<d:Types>{' '.join(self.facts.onvif_types)}</d:Types>"
-                f"<d:Scopes>{escape(' '.join(self.facts.scopes))}</d:Scopes>"
+                f"<d:Scopes>{escape(' '.join(self.scopes))}</d:Scopes>"
                 f"<d:XAddrs>{escape(self.xaddrs)}</d:XAddrs>"
                 f"<d:MetadataVersion>{self.metadata_version}</d:MetadataVersion>")
 
@@ -183,7 +184,7 @@ class Responder:
 
     def answer(self, request: Request) -> bytes | None:
         relates = f"<a:RelatesTo>{escape(request.message_id)}</a:RelatesTo>{self.sequence.next()}"
-        if request.action == "Probe" and matches(request, self.facts):
+        if request.action == "Probe" and matches(request, self.facts, self.scopes):
             return envelope("ProbeMatches", WSA_ANONYMOUS, relates,
                             f"<d:ProbeMatches><d:ProbeMatch>{self.description()}</d:ProbeMatch></d:ProbeMatches>")
         if request.action == "Resolve" and request.endpoint == self.facts.endpoint:
@@ -276,7 +277,7 @@ class WsDiscovery:
     def wanted(settings: Settings) -> tuple | None:
         if not settings.wsdiscovery or not settings.interfaces:
             return None
-        return settings.interfaces, settings.http_port
+        return settings.interfaces, settings.http_port, settings.scopes  # new scopes: Hello again
 
     @property
     def ignored(self) -> int:
@@ -286,7 +287,8 @@ class WsDiscovery:
         loop = asyncio.get_running_loop()
         self.metadata_version += 1  # the XAddrs may have changed
         for interface in settings.interfaces:
-            responder = Responder(self.facts, interface, settings.http_port, self.sequence, self.metadata_version)
+            responder = Responder(self.facts, interface, settings.http_port, self.sequence, self.metadata_version,
+                                  settings.scopes)
             self.responders.append(responder)
             responder.unicast, _ = await loop.create_datagram_endpoint(lambda r=responder: _Receiver(r),
                                                                        sock=unicast_socket(interface))

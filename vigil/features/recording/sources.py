@@ -179,7 +179,7 @@ class Sources:
         return source
 
     def numbered(self) -> list[Source]:
-        """The sources as VAPIX numbers cameras (`camera=1` is the first): in the order of
+        """The sources as VAPIX numbers cameras (`camera=1` is the first; the live relay and the ONVIF media profiles use these numbers): in the order of
         their ids, with the digits in ids compared as numbers (testcam2 before testcam10)."""
         def key(source: Source) -> list[tuple[int, int | str]]:
             return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", source.id) if part]

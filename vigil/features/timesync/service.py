@@ -28,7 +28,7 @@ from vigil.core.logs import Logs
 from vigil.core.params import Change, ParamTree
 from vigil.core.registry import Key
 from vigil.core.store import Store
-from vigil.core.zones import posix_rule_of
+from vigil.core.zones import posix_rule_of, posix_zone_problem
 from vigil.features.mqtt.transport import ConnectFailure, resolve_certificate
 from vigil.features.timesync import servers as addresses
 from vigil.features.timesync.const import (
@@ -309,6 +309,31 @@ class TimeSyncService:
             wait = 1.0 if state.next_poll is None else min(1.0, max(0.01, state.next_poll - self.clock.monotonic()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
+
+    # -- manual time ---------------------------------------------------------------------
+    def set_manual(self, utc: float | None, zone: str | None, dst: bool | None, actor: str) -> None:
+        """Manual date and time (ONVIF SetSystemDateAndTime): synchronisation off, the POSIX
+        zone and its DST flag when given (an IANA zone gives way to it), and the clock set to
+        `utc` (seconds since the epoch, within the clock's range) when given. Checked in full
+        before anything changes; ValueError says what is wrong."""
+        if zone is not None and (problem := posix_zone_problem(zone)):
+            raise ValueError(f"invalid POSIX time zone {zone[:64]!r}: {problem}")
+        if utc is not None and not in_range(utc):
+            raise ValueError("the date and time are outside the range the device keeps")
+        values = {SYNC_SOURCE: "None"}
+        if zone is not None:
+            values |= {TIME_ZONE: "", POSIX_TIME_ZONE: zone}
+        if dst is not None:
+            values[DST_ENABLED] = "yes" if dst else "no"
+        self.params.set_internal(values, actor)
+        if utc is not None:
+            self.clock.set_time(utc)
+            self.store.set_kv(OFFSET_KEY, repr(self.clock.offset))
+            self.logs.audit(actor, f"set date and time to {utc:.0f} (seconds since 1970, UTC)", "time")
+
+    def set_automatic(self, actor: str) -> None:
+        """Date and time from the NTP servers (ONVIF SetSystemDateAndTime with NTP)."""
+        self.params.set_internal({SYNC_SOURCE: "NTP"}, actor)
 
     # -- status --------------------------------------------------------------------------
     def time_to_next_sync(self) -> int:

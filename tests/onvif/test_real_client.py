@@ -1,0 +1,175 @@
+"""Home Assistant's ONVIF client (onvif-zeep-async) against a real `vigil run` S3016 with a
+built-in test camera on 127.0.0.1, in the order Home Assistant calls (onvif.md §2.2), with
+WS-Security PasswordDigest; a wrong password and a User's CreateUsers are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from onvif import ONVIFCamera
+from onvif.exceptions import ONVIFError
+from zeep import Plugin
+from zeep.exceptions import Fault
+
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.onvif.schemas import request, valid_element
+from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH, TRT
+
+ONVIF_ADMIN = ("hass", "hassPass1")
+ONVIF_MEDIA = ("viewer", "view1Pass")
+PAGE_HEADERS = {"Content-Type": "application/soap+xml", "X-Requested-With": "XMLHttpRequest"}
+
+
+class Validating(Plugin):
+    """Checks every reply the client receives against the package's schemas."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def ingress(self, envelope, http_headers, operation):
+        body = envelope.find("{http://www.w3.org/2003/05/soap-envelope}Body")
+        if body is not None and len(body) and not body[0].tag.endswith("}Fault"):
+            self.seen.append(valid_element(body[0]))
+        return envelope, http_headers
+
+
+def validating(service, plugin: Validating):
+    for client in (service.zeep_client, service.zeep_client_authless):
+        client.plugins.append(plugin)
+    return service
+
+
+def onvif_device(tmp_path_factory, profile: str, test_cameras: int = 0) -> Iterator[LiveDevice]:
+    """A live device with an administrator and, made on the Accounts page's way, ONVIF accounts."""
+    server = start_live(tmp_path_factory.mktemp("onvif") / "data", profile, test_cameras=test_cameras)
+    try:
+        server.wait_ready()
+        create_admin_live(server)
+        with httpx.Client(base_url=server.http, timeout=10) as page:
+            # The Accounts page's way: logged in as the administrator, it creates the first ONVIF account.
+            assert page.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 200
+            users = "".join(f"<op:User><tt:Username>{u}</tt:Username><tt:Password>{p}</tt:Password>"
+                            f"<tt:UserLevel>{level}</tt:UserLevel></op:User>"
+                            for (u, p), level in ((ONVIF_ADMIN, "Administrator"), (ONVIF_MEDIA, "User")))
+            r = page.post(DEVICE_PATH, content=request("CreateUsers", users),
+                          headers=PAGE_HEADERS)
+            assert r.status_code == 200, r.text
+            if test_cameras:  # the built-in test camera becomes a source once the recorder runs
+                wait_until(lambda: "profile_1" in page.post(MEDIA_PATH, content=request("GetProfiles", namespace=TRT),
+                                                            headers=PAGE_HEADERS).text, 20, "the test camera's profile")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
+    yield from onvif_device(tmp_path_factory, "s3016", test_cameras=1)
+
+
+@pytest.fixture(scope="module")
+def w401(tmp_path_factory) -> Iterator[LiveDevice]:
+    yield from onvif_device(tmp_path_factory, "w401")
+
+
+async def test_home_assistant_setup_sequence(recorder: LiveDevice):
+    camera = ONVIFCamera("127.0.0.1", recorder.http_port, *ONVIF_ADMIN, adjust_time=True)
+    try:
+        await camera.update_xaddrs()  # GetSystemDateAndTime (unauthenticated), GetServices
+        assert TRT in camera.xaddrs or "http://www.onvif.org/ver10/media/wsdl" in camera.xaddrs
+        capabilities = await camera.get_capabilities()  # GetCapabilities
+        assert capabilities["Media"]["XAddr"].endswith("/onvif/media_service")
+        checked = Validating()
+        device = validating(await camera.create_devicemgmt_service(), checked)
+        now = await device.GetSystemDateAndTime()
+        assert now.UTCDateTime.Date.Year >= 2024
+        info = await device.GetDeviceInformation()
+        assert (info.Model, info.SerialNumber) == ("S3016", info.SerialNumber) and info.Manufacturer
+        interfaces = await device.GetNetworkInterfaces()
+        assert interfaces[0].Info.HwAddress.replace(":", "") == info.SerialNumber
+        media = validating(await camera.create_media_service(), checked)
+        media_caps = await media.GetServiceCapabilities()
+        assert media_caps.SnapshotUri is False
+        profiles = await media.GetProfiles()
+        h264 = [p for p in profiles if p.VideoEncoderConfiguration and p.VideoEncoderConfiguration.Encoding == "H264"]
+        assert [p.token for p in h264] == ["profile_1"]  # Home Assistant makes a camera of each H.264 profile
+        uri = await media.GetStreamUri({"ProfileToken": "profile_1",
+                                        "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})
+        assert uri.Uri == f"rtsp://127.0.0.1:{recorder.rtsp_port}/axis-media/media.amp?camera=1"
+        assert checked.seen == ["GetSystemDateAndTimeResponse", "GetDeviceInformationResponse",
+                                "GetNetworkInterfacesResponse", "GetServiceCapabilitiesResponse",
+                                "GetProfilesResponse", "GetStreamUriResponse"]
+    finally:
+        await camera.close()
+
+
+async def test_wrong_password_and_a_media_user_are_refused(recorder: LiveDevice):
+    wrong = ONVIFCamera("127.0.0.1", recorder.http_port, ONVIF_ADMIN[0], "not-it")
+    try:
+        # GetServices is PRE_AUTH, yet credentials that are given are checked: the wrong ones fail at once.
+        with pytest.raises((Fault, ONVIFError), match="(?i)not ?authorized"):
+            await wrong.update_xaddrs()
+    finally:
+        await wrong.close()
+    media_user = ONVIFCamera("127.0.0.1", recorder.http_port, *ONVIF_MEDIA)
+    try:
+        await media_user.update_xaddrs()
+        device = await media_user.create_devicemgmt_service()
+        assert (await device.GetDeviceInformation()).Model == "S3016"
+        with pytest.raises((Fault, ONVIFError), match="(?i)not ?authorized"):
+            await device.CreateUsers({"User": [{"Username": "intruder", "Password": "Intrude1",
+                                                "UserLevel": "Administrator"}]})
+        with pytest.raises((Fault, ONVIFError), match="(?i)not ?authorized"):
+            await device.SystemReboot()
+        assert recorder.process.poll() is None
+    finally:
+        await media_user.close()
+
+
+def relay_states(result) -> list[tuple[str, str, str | None]]:
+    """(relay token, logical state, property operation) of each Relay message pulled."""
+    out = []
+    for m in result.NotificationMessage or []:
+        if m.Topic._value_1 != "tns1:Device/Trigger/Relay":
+            continue
+        message = m.Message._value_1  # as Home Assistant's parsers read it
+        items = {i.Name: i.Value for part in (message.Source, message.Data) for i in part.SimpleItem}
+        out.append((items["RelayToken"], items["LogicalState"], message.PropertyOperation))
+    return out
+
+
+async def test_home_assistant_pull_point_events_on_the_w401(w401: LiveDevice):
+    """Home Assistant's event pattern: PullPoint for 3 minutes, synchronisation point, pulls,
+    an absolute Renew, Unsubscribe at the end; a relay switched through ONVIF shows up."""
+    camera = ONVIFCamera("127.0.0.1", w401.http_port, *ONVIF_ADMIN)
+    try:
+        await camera.update_xaddrs()
+        capabilities = await camera.get_capabilities()
+        assert capabilities["Events"]["WSPullPointSupport"] is True
+        manager = await camera.create_pullpoint_manager(timedelta(minutes=3), lambda: None)
+        await manager.start()
+        await manager.set_synchronization_point()
+        pullpoint = validating(manager.get_service(), Validating())
+        first = await pullpoint.PullMessages({"MessageLimit": 100, "Timeout": timedelta(seconds=2)})
+        assert ("8", "inactive", "Initialized") in relay_states(first)
+        device = await camera.create_devicemgmt_service()
+        token = (await device.GetRelayOutputs())[0].token
+        await device.SetRelayOutputState({"RelayOutputToken": token, "LogicalState": "active"})
+        pulled: list[tuple[str, str, str | None]] = []
+        for _ in range(10):  # the rest of the initial states first (the W401 has more than 100), then the change
+            pulled += relay_states(await pullpoint.PullMessages({"MessageLimit": 100,
+                                                                 "Timeout": timedelta(seconds=5)}))
+            if any(operation == "Changed" for _, _, operation in pulled):
+                break
+        assert [p for p in pulled if p[2] == "Changed"] == [(token, "active", "Changed")]
+        subscription = await camera.create_subscription_service("PullPointSubscription")
+        renewed = await subscription.Renew(camera.get_next_termination_time(timedelta(minutes=10)))
+        assert (renewed.TerminationTime - renewed.CurrentTime).total_seconds() == pytest.approx(600, abs=5)
+        await manager.shutdown()  # Unsubscribe
+        with pytest.raises((Fault, ONVIFError)):
+            await pullpoint.PullMessages({"MessageLimit": 1, "Timeout": timedelta(seconds=0)})
+    finally:
+        await camera.close()

@@ -1,0 +1,229 @@
+"""The ONVIF recording search service (`tse`, /onvif/search_service; Profile G's search) of a
+recorder: each recorded camera is one ONVIF recording (`recording_N`, N its camera number) with
+one video track, its footage spanning the recorder's recordings of that camera. GetRecordingSummary,
+GetRecordingInformation, GetMediaAttributes, and FindRecordings (included sources or recordings,
+and a RecordingInformationFilter XPath such as `boolean(//Track[TrackType = "Video"])`) with
+GetRecordingSearchResults, GetSearchState and EndSearch. A search is answered at once and kept
+for its KeepAliveTime (device clock) for the client to page through."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from vigil.core.auth import Principal
+from vigil.core.clock import Clock
+from vigil.core.store import Store
+from vigil.features.onvif.const import MAX_KEEP_ALIVE, MAX_SEARCHES, PRE_AUTH, READ_MEDIA, TER, TSE
+from vigil.features.onvif.endpoint import OnvifEndpoint
+from vigil.features.onvif.media import Camera, cameras
+from vigil.features.onvif.pullpoints import duration
+from vigil.features.onvif.xml import TT_, find, find_all, invalid, text
+from vigil.features.recording.recorder import RecordingService
+from vigil.footage import index
+from vigil.http.soap import SoapMessage, sender
+
+TSE_ = ElementMaker(namespace=TSE, nsmap={"tse": TSE})
+
+
+def stamp(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recording_token(camera: Camera) -> str:
+    return f"recording_{camera.number}"
+
+
+@dataclass
+class Search:
+    results: list[etree._Element]
+    expires: float
+    keep_alive: float
+    served: int = 0
+    ended: bool = field(default=False)
+
+
+class SearchService:
+    def __init__(self, recording: RecordingService, store: Store, clock: Clock) -> None:
+        self.recording = recording
+        self.store = store
+        self.clock = clock
+        self.searches: dict[str, Search] = {}
+
+    # -- the model ----------------------------------------------------------------------------
+    def information(self, camera: Camera, extents: dict[str, tuple[float, float, bool]]) -> etree._Element:
+        first, last, ongoing = extents.get(camera.source_id, (None, None, False))
+        info = TT_.RecordingInformation(
+            TT_.RecordingToken(recording_token(camera)),
+            TT_.Source(TT_.SourceId(camera.video_source), TT_.Name(camera.name), TT_.Location(""),
+                       TT_.Description(f"Camera {camera.number} of the recorder"), TT_.Address(camera.source_id)))
+        if first is not None:
+            info.append(TT_.EarliestRecording(stamp(first)))
+            info.append(TT_.LatestRecording(stamp(last)))
+        info.append(TT_.Content(camera.name))
+        if first is not None:
+            info.append(TT_.Track(TT_.TrackToken("video"), TT_.TrackType("Video"), TT_.Description("Video"),
+                                  TT_.DataFrom(stamp(first)), TT_.DataTo(stamp(last))))
+        info.append(TT_.RecordingStatus("Recording" if ongoing else "Stopped"))
+        return info
+
+    def _camera(self, token: str | None) -> Camera:
+        for camera in cameras(self.recording):
+            if token == recording_token(camera):
+                return camera
+        raise invalid(f"There is no recording {str(token)[:64]!r}", "InvalidToken")
+
+    def _search(self, token: str | None) -> tuple[str, Search]:
+        now = self.clock.time()
+        for gone in [t for t, s in self.searches.items() if s.expires <= now]:
+            del self.searches[gone]
+        search = self.searches.get(token or "")
+        if search is None:
+            raise invalid(f"There is no search {str(token)[:64]!r} (ended, or kept no longer)", "InvalidToken")
+        search.expires = now + search.keep_alive
+        return token or "", search
+
+    # -- operations ----------------------------------------------------------------------------
+    async def get_service_capabilities(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        return TSE_.GetServiceCapabilitiesResponse(TSE_.Capabilities(MetadataSearch="false",
+                                                                     GeneralStartEvents="false"))
+
+    async def get_recording_summary(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        now = self.clock.time()
+        extents = index.source_extents(self.store, now)
+        known = [extents[c.source_id] for c in cameras(self.recording) if c.source_id in extents]
+        first = min((e[0] for e in known), default=now)
+        last = max((e[1] for e in known), default=now)
+        return TSE_.GetRecordingSummaryResponse(TSE_.Summary(
+            TT_.DataFrom(stamp(first)), TT_.DataUntil(stamp(last)), TT_.NumberRecordings(str(len(known)))))
+
+    async def get_recording_information(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        camera = self._camera(text(msg.body, "RecordingToken", required=True, limit=64))
+        extents = index.source_extents(self.store, self.clock.time())
+        info = self.information(camera, extents)
+        info.tag = f"{{{TSE}}}RecordingInformation"  # the reply's own element, of type tt:RecordingInformation
+        return TSE_.GetRecordingInformationResponse(info)
+
+    async def get_media_attributes(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        moment = _instant(text(msg.body, "Time", required=True, limit=64) or "")
+        tokens = [(e.text or "").strip() for e in find_all(msg.body, "RecordingTokens")]
+        chosen = [self._camera(t) for t in tokens] if tokens else cameras(self.recording)
+        response = TSE_.GetMediaAttributesResponse()
+        for camera in chosen:
+            rows = index.recording_rows(self.store, source=camera.source_id, start=moment, stop=moment)
+            if not rows:
+                continue
+            _, _, _, _, start, stop, _, _, width, height, _ = rows[0]
+            until = stop if stop is not None else self.clock.time()
+            encoding = "H264" if camera.codec in ("", "h264") else "H265"
+            response.append(TSE_.MediaAttributes(
+                TT_.RecordingToken(recording_token(camera)),
+                TT_.TrackAttributes(
+                    TT_.TrackInformation(TT_.TrackToken("video"), TT_.TrackType("Video"), TT_.Description("Video"),
+                                         TT_.DataFrom(stamp(start)), TT_.DataTo(stamp(until))),
+                    *([TT_.VideoAttributes(TT_.Width(str(width)), TT_.Height(str(height)), TT_.Encoding(encoding),
+                                           TT_.Framerate("0"))] if encoding == "H264" else [])),
+                TT_.From(stamp(start)), TT_.Until(stamp(until))))
+        return response
+
+    async def find_recordings(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        scope = find(msg.body, "Scope")
+        if scope is None:
+            raise invalid("FindRecordings needs a Scope")
+        keep = duration(text(msg.body, "KeepAliveTime", required=True, limit=64) or "")
+        if keep is None:
+            raise invalid("KeepAliveTime must be a duration such as PT60S")
+        sources = {(e.findtext("{*}Token") or "").strip() for e in find_all(scope, "IncludedSources")}
+        recordings = {(e.text or "").strip() for e in find_all(scope, "IncludedRecordings")}
+        xpath = _filter(text(scope, "RecordingInformationFilter", limit=1024))
+        limit_text = text(msg.body, "MaxMatches")
+        limit = int(limit_text) if limit_text and limit_text.isascii() and limit_text.isdigit() else None
+        extents = index.source_extents(self.store, self.clock.time())
+        results = []
+        for camera in cameras(self.recording):
+            if sources and camera.video_source not in sources and camera.profile not in sources:
+                continue
+            if recordings and recording_token(camera) not in recordings:
+                continue
+            info = self.information(camera, extents)
+            if xpath is not None and not xpath(_plain(info)):
+                continue
+            results.append(info)
+        if len(self.searches) >= MAX_SEARCHES:
+            oldest = min(self.searches, key=lambda t: self.searches[t].expires)
+            del self.searches[oldest]
+        token = secrets.token_hex(8)
+        keep = min(keep, MAX_KEEP_ALIVE)
+        self.searches[token] = Search(results[:limit] if limit is not None else results,
+                                      self.clock.time() + keep, keep)
+        return TSE_.FindRecordingsResponse(TSE_.SearchToken(token))
+
+    async def get_recording_search_results(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        _, search = self._search(text(msg.body, "SearchToken", required=True, limit=64))
+        most_text = text(msg.body, "MaxResults")
+        most = int(most_text) if most_text and most_text.isascii() and most_text.isdigit() else len(search.results)
+        batch = search.results[search.served:search.served + max(most, 0)]
+        search.served += len(batch)
+        state = "Completed" if search.served >= len(search.results) else "Searching"
+        return TSE_.GetRecordingSearchResultsResponse(TSE_.ResultList(TT_.SearchState(state), *batch))
+
+    async def get_search_state(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        _, search = self._search(text(msg.body, "SearchToken", required=True, limit=64))
+        state = "Completed" if search.served >= len(search.results) else "Searching"
+        return TSE_.GetSearchStateResponse(TSE_.State(state))
+
+    async def end_search(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        token, _ = self._search(text(msg.body, "SearchToken", required=True, limit=64))
+        del self.searches[token]
+        return TSE_.EndSearchResponse(TSE_.Endpoint(stamp(self.clock.time())))
+
+
+def _instant(value: str) -> float:
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        raise invalid(f"Time must be a date and time such as 2026-01-01T00:00:00Z, not {value[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _filter(expression: str | None) -> etree.XPath | None:
+    """A RecordingInformationFilter, evaluated on the RecordingInformation without namespaces."""
+    if not expression:
+        return None
+    try:
+        xpath = etree.XPath(expression)
+        xpath(etree.Element("RecordingInformation"))  # unknown functions show only when evaluated
+    except (etree.XPathError, ValueError) as err:
+        raise sender(f"RecordingInformationFilter is not a usable XPath: {err}",
+                     etree.QName(TER, "InvalidArgVal"), etree.QName(TER, "InvalidFilter")) from None
+    return xpath
+
+
+def _plain(element: etree._Element) -> etree._Element:
+    """A copy of `element` without namespaces, as the filters name elements (`//Track`)."""
+    copy = etree.fromstring(etree.tostring(element))
+    for node in copy.iter():
+        if isinstance(node.tag, str):
+            node.tag = etree.QName(node).localname
+    etree.cleanup_namespaces(copy)
+    return copy
+
+
+def register(endpoint: OnvifEndpoint, service: SearchService) -> None:
+    for name, access, handler in (
+        ("GetServiceCapabilities", PRE_AUTH, service.get_service_capabilities),
+        ("GetRecordingSummary", READ_MEDIA, service.get_recording_summary),
+        ("GetRecordingInformation", READ_MEDIA, service.get_recording_information),
+        ("GetMediaAttributes", READ_MEDIA, service.get_media_attributes),
+        ("FindRecordings", READ_MEDIA, service.find_recordings),
+        ("GetRecordingSearchResults", READ_MEDIA, service.get_recording_search_results),
+        ("GetSearchState", READ_MEDIA, service.get_search_state),
+        ("EndSearch", READ_MEDIA, service.end_search),
+    ):
+        endpoint.add(TSE, name, access, handler)
