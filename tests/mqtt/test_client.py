@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
+
 from tests.conftest import eventually, free_port
 from tests.mqtt.conftest import configure, connected
 from tests.peers.mosquitto import PASSWORD, USER, Broker, client_params, needs_mosquitto, peer
@@ -228,3 +230,33 @@ async def test_kept_password_and_audit(dev: Device, broker: Broker) -> None:
     # the password is stored encrypted, never in clear
     assert PASSWORD not in json.dumps(dev.store.query("SELECT key, value FROM kv"))
     assert USER in dev.store.get_kv("mqtt.client")
+
+
+async def test_a_stop_during_the_goodbye_stops_the_client(w401: Device, broker: Broker, monkeypatch) -> None:
+    """The device stops (the loop is cancelled) while a session says goodbye to the broker: the
+    loop ends instead of taking the cancellation for a lost connection and connecting again."""
+    leaving, release = asyncio.Event(), asyncio.Event()
+    close = aiomqtt.Client.__aexit__
+
+    async def slow_goodbye(self: aiomqtt.Client, *exc: object) -> None:
+        leaving.set()
+        await release.wait()
+        await close(self, *exc)
+
+    monkeypatch.setattr(aiomqtt.Client, "__aexit__", slow_goodbye)
+    service = configure(w401, broker)
+    service.backoff_min = 0.2
+    task = asyncio.create_task(service.run())
+    try:
+        await connected(service)
+        configure(w401, broker, clientId="another")  # a change: the session ends with a goodbye
+        await asyncio.wait_for(leaving.wait(), 5)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert task in done and task.cancelled(), "the client kept running after it was stopped"
+    finally:
+        release.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await w401.rules.close()

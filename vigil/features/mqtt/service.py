@@ -342,8 +342,12 @@ class MqttService:
                     else min(self._delay * 2, self.backoff_max)
                 delay = self._delay * random.uniform(0.9, 1.1)
                 self.retry_at = time.monotonic() + delay
+                # asyncio.timeout, not wait_for, here and below: on Python 3.11 wait_for can
+                # swallow a cancellation that comes as its awaitable finishes, and the device
+                # would then wait forever for this loop to stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                 self.retry_at = None
         finally:
             self._running = False
@@ -360,7 +364,8 @@ class MqttService:
         loop = asyncio.get_running_loop()
         if not proxy:  # name the DNS failure precisely before the connect hides it
             try:
-                await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+                async with asyncio.timeout(timeout):
+                    await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except socket.gaierror as err:
                 raise ConnectFailure("dns", f"Cannot resolve the broker host {host!r}: {err.strerror}") from None
             except TimeoutError:
@@ -389,7 +394,8 @@ class MqttService:
         if proxy:
             paho._create_socket_connection = lambda: tunnel(proxy, host, port, timeout)  # noqa: SLF001
         try:
-            await asyncio.wait_for(client.__aenter__(), timeout + 1)
+            async with asyncio.timeout(timeout + 1):
+                await client.__aenter__()
         except asyncio.CancelledError:
             self._discard(client)
             raise
@@ -480,8 +486,11 @@ class MqttService:
                 task.cancel()
             self._client = None
             self._flush_queue()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(client.__aexit__(None, None, None), GOODBYE_TIMEOUT)
+            # Exception, not BaseException: a cancellation (the device stops) must go on out,
+            # or the connection loop would take it for a lost connection and start again.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(GOODBYE_TIMEOUT):
+                    await client.__aexit__(None, None, None)
             self._discard(client)
             if self.connection == "connected":
                 self._set_connection("disconnected")
