@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -74,12 +74,13 @@ class JsonCall:
 
 class JsonApiError(Exception):
     def __init__(self, code: int, message: str, call: JsonCall | None = None,
-                 more: dict[str, Any] | None = None) -> None:
+                 more: dict[str, Any] | None = None, status: int = 200) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.call = call  # what could be read of a refused request, to echo context and method
         self.more = more or {}  # members of the error object some APIs add (`details`, `errors`)
+        self.status = status  # HTTP status: 200 for every refusal, except where an API says otherwise
 
 
 JsonHandler = Callable[[JsonCall, Any], Awaitable[dict[str, Any]]]
@@ -91,9 +92,9 @@ class JsonMethod:
     handler: JsonHandler
 
 
-@dataclass
+@dataclass(frozen=True)
 class JsonErrors:
-    """Each JSON API has its own error-code family."""
+    """Each JSON API has its own error-code family, and some their own fixed text per code."""
 
     wrong_http_method: int = 2002
     bad_version: int = 2003
@@ -101,6 +102,15 @@ class JsonErrors:
     bad_json: int = 4000
     bad_params: int = 4002
     internal: int = 8000
+    missing: int | None = None  # a required member absent, where the API tells that from a wrong value
+    body_too_large: int | None = None  # with max_body: a body over it is refused unread
+    max_body: int | None = None
+    texts: Mapping[int, str] = field(default_factory=dict)  # the API's text per code; the detail follows ": "
+
+    def error(self, code: int, why: str = "", call: JsonCall | None = None, **more: Any) -> JsonApiError:
+        base = self.texts.get(code)
+        message = (f"{base}: {why}" if why else base) if base else why
+        return JsonApiError(code, message, call, more or None)
 
 
 def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error: JsonApiError | None = None,
@@ -114,36 +124,45 @@ def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error:
         body["error"] = {"code": error.code, "message": error.message, **error.more}
     else:
         body["data"] = data if data is not None else {}
-    return Response(json.dumps(body, allow_nan=False), media_type="application/json")
+    return Response(json.dumps(body, allow_nan=False), media_type="application/json",
+                    status_code=error.status if error is not None else 200)
 
 
 def parse_call(raw: bytes, versions: list[str], errors: JsonErrors) -> JsonCall:
     """Decode a JSON-RPC style request body; raises JsonApiError in the API's own codes."""
+    if errors.max_body is not None and len(raw) > errors.max_body:
+        raise errors.error(errors.body_too_large or errors.bad_params, f"the body is over {errors.max_body} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise JsonApiError(errors.bad_json, "Invalid JSON") from None
+        raise errors.error(errors.bad_json, "Invalid JSON") from None
     if not isinstance(body, dict):
-        raise JsonApiError(errors.bad_json, "Invalid JSON: expected an object")
+        raise errors.error(errors.bad_json, "Invalid JSON: expected an object")
     method = body.get("method")
     context = body.get("context")
     version = body.get("apiVersion")
+    missing = errors.missing or errors.bad_params
     # Errors found from here on echo what the request said, as the axis library indexes `method`.
     echo = JsonCall(version if isinstance(version, str) and version else versions[-1],
                     context if isinstance(context, str) else None, method if isinstance(method, str) else "", {})
-    if not isinstance(method, str):
-        raise JsonApiError(errors.bad_params, "Required parameter 'method' missing or invalid")
     if context is not None and not isinstance(context, str):
-        raise JsonApiError(errors.bad_params, "Parameter 'context' must be a string", echo)
-    params = body.get("params", {})
+        raise errors.error(errors.bad_params, "Parameter 'context' must be a string", echo)
+    if not isinstance(method, str):
+        raise errors.error(missing if method is None else errors.bad_params,
+                           "Required parameter 'method' missing or invalid", echo)
+    params = body.get("params")
+    if params is None:
+        params = {}
     if not isinstance(params, dict):
-        raise JsonApiError(errors.bad_params, "Parameter 'params' must be an object", echo)
+        raise errors.error(errors.bad_params, "Parameter 'params' must be an object", echo)
     if method == "getSupportedVersions":
         return JsonCall(versions[-1], context, method, params)
     if not isinstance(version, str):
-        raise JsonApiError(errors.bad_params, "Required parameter 'apiVersion' missing or invalid", echo)
+        raise errors.error(missing if version is None else errors.bad_params,
+                           "Required parameter 'apiVersion' missing or invalid", echo)
     if not supported_version(version, versions):
-        raise JsonApiError(errors.bad_version, "The requested API version is not supported", echo)
+        raise errors.error(errors.bad_version,
+                           f"The requested API version {version[:16]!r} is not one of {', '.join(versions)}", echo)
     return JsonCall(version, context, method, params)
 
 

@@ -12,7 +12,6 @@ address that stays) is applied."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from vigil.features.network.model import (
 )
 from vigil.features.network.service import NETWORK_SERVICE, NetworkService
 from vigil.http.routing import Endpoint, client_address, refuse
-from vigil.http.vapix import supported_version
+from vigil.http.vapix import JsonApiError, JsonErrors, json_reply, parse_call
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -49,37 +48,18 @@ log = logging.getLogger("vigil.network")
 VERSIONS = c.NETWORK_SETTINGS_VERSIONS
 
 
-@dataclass
-class ApiError(Exception):
-    code: int
-    why: str = ""
-    sub_code: int = 0
-
-    def body(self) -> dict[str, Any]:
-        base = c.ERRORS.get(self.code, "Error")
-        out: dict[str, Any] = {"code": self.code, "message": f"{base}: {self.why}" if self.why else base}
-        if self.sub_code:
-            out["details"] = {"subCode": self.sub_code}
-        return out
+ERRORS = JsonErrors(wrong_http_method=c.INVALID_REQUEST, bad_version=c.BAD_VERSION, unknown_method=c.NO_METHOD,
+                    bad_json=c.INVALID_JSON, bad_params=c.INVALID_REQUEST, internal=c.INTERNAL, missing=c.MISSING,
+                    body_too_large=c.BODY_TOO_LARGE, max_body=c.MAX_BODY, texts=c.ERRORS)
 
 
-def reply(version: str, context: str | None, method: str | None, data: dict[str, Any] | None = None,
-          error: ApiError | None = None) -> Response:
-    body: dict[str, Any] = {"apiVersion": version}
-    if context is not None:
-        body["context"] = context
-    if method is not None:
-        body["method"] = method
-    if error is not None:
-        body["error"] = error.body()
-    else:
-        body["data"] = data if data is not None else {}
-    return Response(json.dumps(body, allow_nan=False), media_type="application/json",
-                    status_code=500 if error is not None and error.code == c.INTERNAL else 200)
+def api_error(code: int, why: str = "", sub_code: int = 0) -> JsonApiError:
+    """A refusal in the API's codes; `sub_code` names the parameter (`details.subCode`)."""
+    return ERRORS.error(code, why, **({"details": {"subCode": sub_code}} if sub_code else {}))
 
 
 @dataclass
-class Call:
+class Settings:
     service: NetworkService
     params: dict[str, Any]
     who: Principal
@@ -89,15 +69,15 @@ class Call:
     def get(self, key: str, kind: type | tuple[type, ...], sub_code: int, default: Any = None) -> Any:
         value = self.params.get(key, default)
         if value is not default and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            raise ApiError(c.INVALID, f"'{key}' has the wrong type", sub_code)
+            raise api_error(c.INVALID, f"'{key}' has the wrong type", sub_code)
         return value
 
     def device_name(self) -> None:
         name = self.params.get("deviceName")
         if name is None:
-            raise ApiError(c.MISSING, "'deviceName' is required", 100)
+            raise api_error(c.MISSING, "'deviceName' is required", 100)
         if name != c.INTERFACE:
-            raise ApiError(c.NO_DEVICE, f"there is no network device {str(name)[:32]!r}; the device has {c.INTERFACE}",
+            raise api_error(c.NO_DEVICE, f"there is no network device {str(name)[:32]!r}; the device has {c.INTERFACE}",
                            100)
 
     def store(self, pairs: dict[str, str], sub_code: int = 0) -> None:
@@ -105,7 +85,7 @@ class Call:
         try:
             self.service.params.update(list(pairs.items()), self.who.role, self.who.name)
         except ParamError as err:
-            raise ApiError(c.INVALID, str(err), sub_code) from None
+            raise api_error(c.INVALID, str(err), sub_code) from None
 
     def reachable(self, pairs: dict[str, str]) -> None:
         """Refuse a change that would cut off the caller, unless confirmed."""
@@ -114,16 +94,16 @@ class Call:
         why = self.service.cut_off(self.service.plan(pairs), self.local, self.client)
         if why:
             self.service.logs.system(f"Network change by {self.who.name} refused: {why}", "warning")
-            raise ApiError(c.INVALID, f"{why}. Connect through an address that stays (or from the new subnet), "
+            raise api_error(c.INVALID, f"{why}. Connect through an address that stays (or from the new subnet), "
                                       f"or send the change again with \"confirm\": true")
 
 
-def refused(err: Refusal, sub_code: int = 0) -> ApiError:
-    return ApiError(c.INVALID, err.why, err.sub_code or sub_code)
+def refused(err: Refusal, sub_code: int = 0) -> JsonApiError:
+    return api_error(c.INVALID, err.why, err.sub_code or sub_code)
 
 
 # -- the methods --------------------------------------------------------------------------
-async def get_network_info(call: Call) -> dict[str, Any]:
+async def get_network_info(call: Settings) -> dict[str, Any]:
     service = call.service
     p = service.params
     state = service.state()
@@ -204,7 +184,7 @@ async def get_network_info(call: Call) -> dict[str, Any]:
     }
 
 
-async def set_hostname(call: Call) -> dict[str, Any]:
+async def set_hostname(call: Settings) -> dict[str, Any]:
     use_dhcp = call.get("useDhcpHostname", bool, 101)
     static = call.get("staticHostname", str, 100)
     pairs: dict[str, str] = {}
@@ -219,7 +199,7 @@ async def set_hostname(call: Call) -> dict[str, Any]:
     return {}
 
 
-async def set_ipv4(call: Call) -> dict[str, Any]:
+async def set_ipv4(call: Settings) -> dict[str, Any]:
     call.device_name()
     p = call.service.params
     pairs: dict[str, str] = {}
@@ -229,36 +209,36 @@ async def set_ipv4(call: Call) -> dict[str, Any]:
     mode = call.get("configurationMode", str, 101)
     if mode is not None:
         if mode not in ("dhcp", "static"):
-            raise ApiError(c.INVALID, "configurationMode is dhcp or static", 101)
+            raise api_error(c.INVALID, "configurationMode is dhcp or static", 101)
         pairs[c.BOOT_PROTO] = "dhcp" if mode == "dhcp" else "none"
     link_local = call.get("linkLocalMode", str, 109)
     if link_local is not None:
         if link_local not in ("off", "on", "fallback"):
-            raise ApiError(c.INVALID, "linkLocalMode is off, on or fallback", 109)
+            raise api_error(c.INVALID, "linkLocalMode is off, on or fallback", 109)
         pairs[c.ZEROCONF] = "no" if link_local == "off" else "yes"
         pairs[c.ZEROCONF_FALLBACK] = "yes" if link_local == "fallback" else "no"
     fallback = call.get("useStaticDHCPFallback", bool, 108)
     if fallback is not None:
         pairs[c.STATIC_FALLBACK] = "yes" if fallback else "no"
     if call.params.get("useDHCPStaticRoutes") is not None:
-        raise ApiError(c.INVALID, "DHCP classless static routes are not supported", 110)
+        raise api_error(c.INVALID, "DHCP classless static routes are not supported", 110)
     router = call.get("staticDefaultRouter", str, 102)
     configs = call.get("staticAddressConfigurations", list, 103)
     address, prefix, broadcast = p.get(c.IP_ADDRESS), int(call.service.plan().static[0].prefix), ""
     if configs is not None:
         if len(configs) != c.MAX_STATIC_IPV4 or not isinstance(configs[0], dict):
-            raise ApiError(c.INVALID, f"give exactly {c.MAX_STATIC_IPV4} static address configuration", 103)
+            raise api_error(c.INVALID, f"give exactly {c.MAX_STATIC_IPV4} static address configuration", 103)
         entry = configs[0]
         address = entry.get("address")
         if not isinstance(address, str):
-            raise ApiError(c.INVALID, "each static address configuration needs an address", 104)
+            raise api_error(c.INVALID, "each static address configuration needs an address", 104)
         try:
             prefix = check_prefix(entry.get("prefixLength"))
         except Refusal as err:
             raise refused(err) from None
         broadcast = entry.get("broadcast", "")
         if not isinstance(broadcast, str):
-            raise ApiError(c.INVALID, "broadcast is an IPv4 address", 106)
+            raise api_error(c.INVALID, "broadcast is an IPv4 address", 106)
     if configs is not None or router is not None:
         try:
             static = check_static(address, prefix, broadcast, p.get(c.DEFAULT_ROUTER) if router is None else router)
@@ -267,13 +247,13 @@ async def set_ipv4(call: Call) -> dict[str, Any]:
         pairs |= {c.IP_ADDRESS: static.address, c.SUBNET_MASK: mask_of_prefix(static.prefix),
                   c.BROADCAST: static.broadcast, c.DEFAULT_ROUTER: static.router or "0.0.0.0"}
     if pairs.get(c.IPV4_ENABLED) == "no" and p.get(c.IPV6_ENABLED) == "no":
-        raise ApiError(c.INVALID, "IPv4 cannot be turned off while IPv6 is off", 111)
+        raise api_error(c.INVALID, "IPv4 cannot be turned off while IPv6 is off", 111)
     call.reachable(pairs)
     call.store(pairs)
     return {}
 
 
-async def set_ipv6(call: Call) -> dict[str, Any]:
+async def set_ipv6(call: Settings) -> dict[str, Any]:
     call.device_name()
     pairs: dict[str, str] = {}
     enabled = call.get("enabled", bool, 101)
@@ -285,11 +265,11 @@ async def set_ipv6(call: Call) -> dict[str, Any]:
     configs = call.get("staticAddressConfigurations", list, 103)
     if configs is not None:
         if len(configs) > c.MAX_STATIC_IPV6:
-            raise ApiError(c.INVALID, f"at most {c.MAX_STATIC_IPV6} static IPv6 addresses", 103)
+            raise api_error(c.INVALID, f"at most {c.MAX_STATIC_IPV6} static IPv6 addresses", 103)
         shown = []
         for entry in configs:
             if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
-                raise ApiError(c.INVALID, "each static address configuration needs an address", 104)
+                raise api_error(c.INVALID, "each static address configuration needs an address", 104)
             try:
                 length = check_prefix(entry.get("prefixLength", 64), 128)
                 address, length = ipv6_with_prefix(f"{entry['address']}/{length}")
@@ -301,13 +281,13 @@ async def set_ipv6(call: Call) -> dict[str, Any]:
     if router is not None:
         pairs[c.IPV6_ROUTER] = router
     if pairs.get(c.IPV6_ENABLED) == "no" and call.service.params.get(c.IPV4_ENABLED) == "no":
-        raise ApiError(c.INVALID, "IPv6 cannot be turned off while IPv4 is off", 101)
+        raise api_error(c.INVALID, "IPv6 cannot be turned off while IPv4 is off", 101)
     call.reachable(pairs)
     call.store(pairs, 102)
     return {}
 
 
-async def set_resolver(call: Call) -> dict[str, Any]:
+async def set_resolver(call: Settings) -> dict[str, Any]:
     pairs: dict[str, str] = {}
     use_dhcp = call.get("useDhcpResolverInfo", bool, 100)
     if use_dhcp is None:  # the page's example spells it so
@@ -317,7 +297,7 @@ async def set_resolver(call: Call) -> dict[str, Any]:
     servers = call.get("staticNameServers", list, 101)
     if servers is not None:
         if len(servers) > c.MAX_STATIC_NAME_SERVERS or not all(isinstance(s, str) for s in servers):
-            raise ApiError(c.INVALID, f"give at most {c.MAX_STATIC_NAME_SERVERS} name server addresses", 101)
+            raise api_error(c.INVALID, f"give at most {c.MAX_STATIC_NAME_SERVERS} name server addresses", 101)
         try:
             checked = [name_server(s) for s in servers]
         except Refusal as err:
@@ -327,7 +307,7 @@ async def set_resolver(call: Call) -> dict[str, Any]:
     domains = call.get("staticSearchDomains", list, 102)
     if domains is not None:
         if len(domains) > c.MAX_STATIC_SEARCH_DOMAINS or not all(isinstance(d, str) for d in domains):
-            raise ApiError(c.INVALID, f"give at most {c.MAX_STATIC_SEARCH_DOMAINS} search domains", 102)
+            raise api_error(c.INVALID, f"give at most {c.MAX_STATIC_SEARCH_DOMAINS} search domains", 102)
         try:
             pairs[c.STATIC_SEARCH] = ",".join(domain_name(d, 102, "search domain") for d in domains)
         except Refusal as err:
@@ -342,7 +322,7 @@ async def set_resolver(call: Call) -> dict[str, Any]:
     return {}
 
 
-async def set_global_proxies(call: Call) -> dict[str, Any]:
+async def set_global_proxies(call: Settings) -> dict[str, Any]:
     service = call.service
     pairs: dict[str, str] = {}
     current = service.proxies()
@@ -373,20 +353,20 @@ async def set_global_proxies(call: Call) -> dict[str, Any]:
     return {}
 
 
-async def set_device(call: Call) -> dict[str, Any]:
+async def set_device(call: Settings) -> dict[str, Any]:
     call.device_name()
     state = call.get("staticState", str, 101)
     if state is None:
         return {}
     if state not in ("up", "down"):
-        raise ApiError(c.INVALID, "staticState is up or down", 101)
+        raise api_error(c.INVALID, "staticState is up or down", 101)
     pairs = {c.ENABLED: "yes" if state == "up" else "no"}
     call.reachable(pairs)
     call.store(pairs)
     return {}
 
 
-Method = Callable[[Call], Awaitable[dict[str, Any]]]
+Method = Callable[[Settings], Awaitable[dict[str, Any]]]
 METHODS: dict[str, Method] = {
     "getNetworkInfo": get_network_info,
     "setHostnameConfiguration": set_hostname,
@@ -401,50 +381,35 @@ METHODS: dict[str, Method] = {
 # -- the endpoint -------------------------------------------------------------------------
 async def network_settings(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
-    latest = VERSIONS[-1]
     if request.method != "POST":
-        return reply(latest, None, None, error=ApiError(c.INVALID_REQUEST, "send a POST with a JSON body"))
-    raw = await request.body()
-    if len(raw) > c.MAX_BODY:
-        return reply(latest, None, None, error=ApiError(c.BODY_TOO_LARGE))
+        return json_reply(None, error=ERRORS.error(c.INVALID_REQUEST, "send a POST with a JSON body"),
+                          version=VERSIONS[-1])
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        return reply(latest, None, None, error=ApiError(c.INVALID_JSON))
-    if not isinstance(body, dict):
-        return reply(latest, None, None, error=ApiError(c.INVALID_JSON, "the body must be a JSON object"))
-    method, context = body.get("method"), body.get("context")
-    if context is not None and not isinstance(context, str):
-        return reply(latest, None, None, error=ApiError(c.INVALID_REQUEST, "context must be a string"))
-    if not isinstance(method, str):
-        return reply(latest, context, None, error=ApiError(c.MISSING, "method is required"))
-    if method == "getSupportedVersions":
-        return reply(latest, context, method, {"apiVersions": VERSIONS})
-    version = body.get("apiVersion")
-    if not isinstance(version, str) or not supported_version(version, VERSIONS):
-        return reply(latest, context, method,
-                     error=ApiError(c.BAD_VERSION, f"{str(version)[:16]!r} is not one of {', '.join(VERSIONS)}"))
-    handler = METHODS.get(method)
+        call = parse_call(await request.body(), VERSIONS, ERRORS)
+    except JsonApiError as err:
+        return json_reply(err.call, error=err, version=VERSIONS[-1])
+    if call.method == "getSupportedVersions":
+        return json_reply(call, {"apiVersions": VERSIONS})
+    handler = METHODS.get(call.method)
     if handler is None:
-        return reply(version, context, method, error=ApiError(c.NO_METHOD, f"{method[:64]!r} is not supported"))
+        return json_reply(call, error=ERRORS.error(c.NO_METHOD, f"{call.method[:64]!r} is not supported"))
     refusal = refuse(request, who, Role.ADMIN)
     if refusal is not None:
         return refusal
-    params = body.get("params", {})
-    if not isinstance(params, dict):
-        return reply(version, context, method, error=ApiError(c.INVALID_REQUEST, "params must be an object"))
     server = request.scope.get("server") or ("", 0)
-    call = Call(device.features[NETWORK_SERVICE], params, who, str(server[0]), client_address(request))
+    settings = Settings(device.features[NETWORK_SERVICE], call.params, who, str(server[0]), client_address(request))
     try:
-        return reply(version, context, method, await handler(call))
-    except ApiError as err:
+        return json_reply(call, await handler(settings))
+    except JsonApiError as err:
         if err.code == c.INVALID:
-            log.info("network_settings.cgi %s refused: %s", method, err.why)
-        return reply(version, context, method, error=err)
+            log.info("network_settings.cgi %s refused: %s", call.method, err.message)
+        return json_reply(call, error=err)
     except Exception:
-        log.exception("network_settings.cgi %s failed", method)
-        device.logs.system(f"network_settings.cgi {method} failed, see the service log", "error")
-        return reply(version, context, method, error=ApiError(c.INTERNAL))
+        log.exception("network_settings.cgi %s failed", call.method)
+        device.logs.system(f"network_settings.cgi {call.method} failed, see the service log", "error")
+        failure = ERRORS.error(c.INTERNAL)
+        failure.status = 500
+        return json_reply(call, error=failure)
 
 
 ROUTES = (
