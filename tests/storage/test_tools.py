@@ -323,3 +323,22 @@ async def test_jobs_on_one_volume_run_one_at_a_time(dev: Device) -> None:
         svc.repair(RAID_DISK, "test")
     await svc.jobs.wait(first)
     await asyncio.sleep(0)
+
+
+async def test_the_cleanup_level_keeps_the_fill_level_under_it(dev: Device, clock: FakeClock) -> None:
+    svc, recorder = storage(dev), dev.features[RECORDING_SERVICE]
+    dev.hardware[DISK_HARDWARE].set_capacity(40_000)  # RAID 5 over four: 120 kB
+    dev.params.set_internal({"Recording.FreeSpaceFloorMB": "0"})
+    files = fake_footage(dev, RAID_DISK, segments=8, start=clock.time() - 3600)  # ~64 kB: over half full
+    total = 120_000
+    assert recorder.enforce_retention() == 0  # under the factory level, 95 %
+    async with client_as(dev, "admin") as admin:
+        r = await admin.get("/axis-cgi/param.cgi?action=update&Storage.S0.CleanupLevel=50")
+        assert r.text.strip() == "OK"
+        dev.params.set_internal({"Storage.S0.CleanupPolicyActive": "none"})
+        assert recorder.enforce_retention() == 0  # no FIFO cleanup: nothing goes
+        dev.params.set_internal({"Storage.S0.CleanupPolicyActive": "fifo"})
+    removed = recorder.enforce_retention()
+    assert removed >= 1 and total - svc.free_bytes(RAID_DISK) <= total // 2
+    assert not files[0].exists() and files[-1].exists()  # the oldest went first, the newest stays
+    assert total - svc.free_bytes(RAID_DISK) > total // 2 - 9_000  # no more than needed went

@@ -53,6 +53,10 @@ class Volumes(Protocol):
 
     def max_age_days(self, volume: str) -> int: ...
 
+    def over_cleanup_level(self, volume: str) -> int:
+        """Bytes to delete to bring the volume down to its cleanup fill level."""
+        ...
+
     def attach(self, writer: VolumeWriter) -> None:
         """Register the writer to be told of volume changes and asked to release a volume."""
 

@@ -603,7 +603,7 @@ class RecordingService:
         return index.used_bytes(self.store, self._aliases(volume))
 
     def _space_needed(self, volume: str | None = None) -> int:
-        """Bytes to delete so that the volume keeps its free-space floor and the quota."""
+        """Bytes to delete so that the volume keeps its free-space floor, the quota and its cleanup level."""
         floor = self.params.get_int("Recording.FreeSpaceFloorMB") * 1_000_000
         quota = self.params.get_int("Recording.QuotaMB") * 1_000_000
         needed = 0
@@ -617,6 +617,8 @@ class RecordingService:
             free = shutil.disk_usage(root).free
         if free is not None and free < floor:
             needed = max(needed, floor - free)
+        if self.volumes is not None and volume is not None:
+            needed = max(needed, self.volumes.over_cleanup_level(volume))
         return max(needed, 0)
 
     # -- deleting --------------------------------------------------------------------------

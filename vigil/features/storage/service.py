@@ -26,7 +26,7 @@ from pathlib import Path
 
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
-from vigil.core.params import Change, ParamDef, ParamTree, applied, pending
+from vigil.core.params import Change, ParamDef, ParamTree, applied
 from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.core.store import Store
@@ -141,9 +141,8 @@ class StorageService(VolumeModel):
                 ParamDef(g + "CleanupMaxAge", "0", "int", minimum=0, maximum=7000, read=op, write=A,
                          nice="Retention time in days (0: keep until the volume is full)", owner=used),
                 ParamDef(g + "CleanupPolicyActive", "fifo", "enum", ("fifo", "none"), read=op, write=A, owner=used),
-                ParamDef(g + "CleanupLevel", "95", "int", minimum=0, maximum=99, read=op, write=A, owner=pending(
-                    "recording", "storage: clean up at a fill level",
-                    "Shown by disks/list.cgi; retention keeps Recording.FreeSpaceFloorMB free instead.")),
+                ParamDef(g + "CleanupLevel", "95", "int", minimum=0, maximum=99, read=op, write=A,
+                         nice="Clean up the oldest footage above this fill level (%)", owner=used),
                 ParamDef(g + "FileSystem", vol.filesystem, read=op, write=None,
                          dynamic=lambda vol=vol: vol.filesystem),
                 ParamDef(g + "Locked", "no", "bool", read=op, write=A, nice="Write protect", owner=watched),

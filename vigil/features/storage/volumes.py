@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from vigil.core.params import ParamTree
 from vigil.core.store import Store
 from vigil.features.storage import tools
-from vigil.features.storage.const import NETWORK
+from vigil.features.storage.const import CLEANUP_LEVEL, CLEANUP_MAX_AGE, CLEANUP_POLICY, NETWORK
 from vigil.features.storage.tool_jobs import StorageError
 from vigil.footage import index
 from vigil.footage.check import Scope
@@ -183,6 +183,13 @@ class VolumeModel:
         vol = self.volumes.get(self.resolve(volume))
         return vol is not None and vol.mounted and not self.locked(vol) and not self.failed(vol)
 
+    def capacity(self, vol: Volume) -> int:
+        """Bytes the volume holds when full: the disk array's (0: no array) or the share's."""
+        if vol.kind == "local":
+            array = self.hw.array() if self.hw else None
+            return array.capacity if array else 0
+        return self.share.total
+
     def free_bytes(self, volume: str) -> int | None:
         vol = self.volumes.get(self.resolve(volume))
         if vol is None:
@@ -190,16 +197,28 @@ class VolumeModel:
         vol.directory.mkdir(parents=True, exist_ok=True)
         host = shutil.disk_usage(vol.directory).free
         if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            capacity = array.capacity if array else 0
-            return min(capacity - index.used_bytes(self.store, self.aliases(vol.id)), host)
+            return min(self.capacity(vol) - index.used_bytes(self.store, self.aliases(vol.id)), host)
         return host if self.share.free is None else min(self.share.free, host)
 
     def max_age_days(self, volume: str) -> int:
         vol = self.volumes.get(self.resolve(volume))
-        if vol is None or self._p(vol, "CleanupPolicyActive") != "fifo":
+        if vol is None or self._p(vol, CLEANUP_POLICY) != "fifo":
             return 0
-        return int(self._p(vol, "CleanupMaxAge"))
+        return int(self._p(vol, CLEANUP_MAX_AGE))
+
+    def over_cleanup_level(self, volume: str) -> int:
+        """Bytes to delete so that footage fills no more than the volume's cleanup level, a
+        percentage of the room footage has (what it uses plus what is free: the array's capacity,
+        or the filesystem's where that is smaller); 0 when the cleanup policy is not FIFO."""
+        vol = self.volumes.get(self.resolve(volume))
+        free = self.free_bytes(volume)
+        if vol is None or free is None or self._p(vol, CLEANUP_POLICY) != "fifo":
+            return 0
+        room = index.used_bytes(self.store, self.aliases(vol.id)) + free
+        if room <= 0:
+            return 0
+        keep_free = room * (100 - int(self._p(vol, CLEANUP_LEVEL))) // 100
+        return max(0, keep_free - free)
 
     def attach(self, writer: VolumeWriter) -> None:
         self._writers.append(writer)
@@ -230,14 +249,12 @@ class VolumeModel:
 
     def sizes(self, vol: Volume) -> tuple[int, int, int]:
         """(total, used, free) bytes as list.cgi reports them."""
-        used = self.used_on_disk(vol)
+        used, total = self.used_on_disk(vol), self.capacity(vol)
         if vol.kind == "local":
-            array = self.hw.array() if self.hw else None
-            total = array.capacity if array else 0
             vol.directory.mkdir(parents=True, exist_ok=True)
             free = max(0, min(total - used, shutil.disk_usage(vol.directory).free))
             return total, used, free
-        return self.share.total, used, self.share.free or 0
+        return total, used, self.share.free or 0
 
     # -- tools -----------------------------------------------------------------------------
     @asynccontextmanager
