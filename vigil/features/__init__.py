@@ -19,6 +19,7 @@ from vigil.features import (
     mqtt,
     network,
     notify,
+    oidc,
     onvif,
     recording,
     snmp,
@@ -49,6 +50,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("timesync", timesync.register),
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
+    Feature("oidc", oidc.register),  # after network: it asks for the global proxies
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 
