@@ -135,7 +135,7 @@ class OidcService:
             try:
                 self._keys = KeySet.import_key_set(await self._get_json(metadata["jwks_uri"],
                                                                         self.setup["OIDC_OutgoingProxy"]))
-            except (ProviderError, JoseError, ValueError, TypeError) as err:
+            except (ProviderError, JoseError, ValueError, TypeError, KeyError) as err:
                 raise LoginError(f"the provider's signing keys could not be read: {err}") from None
         return self._keys
 
@@ -192,7 +192,7 @@ class OidcService:
             return KeySet.import_key_set(await self._get_json(url, self.setup["OIDC_OutgoingProxy"]))
         except ProviderError as err:
             raise ConfigError(str(err)) from None
-        except (JoseError, ValueError, TypeError) as err:
+        except (JoseError, ValueError, TypeError, KeyError) as err:
             raise ConfigError(f"{url} serves no JSON Web Key Set: {err}") from None
 
     # -- the browser login --------------------------------------------------------------
