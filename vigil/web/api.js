@@ -364,3 +364,23 @@ export function whenGone(element, stop) {
     }
   }, 1000);
 }
+
+// -- Device Configuration APIs (/config/rest/...) -------------------------------------
+/** GET or PATCH a Device Configuration API path; its `data`, or an ApiError with its message. */
+export async function configRest(path, data) {
+  const patch = data !== undefined;
+  const response = await request(path, {
+    method: patch ? "PATCH" : "GET",
+    headers: patch ? { "Content-Type": "application/json" } : {},
+    body: patch ? JSON.stringify({ data }) : undefined,
+    allow: [400, 404],
+  });
+  const body = await response.json();
+  if (body.status !== "success") throw new ApiError(body.error?.message || "The device refused it.", response.status);
+  return body.data;
+}
+
+/** Whether the login page offers an OpenID provider: {offered, login}. */
+export async function oidcState() {
+  return (await request("/vigil/oidc")).json();
+}
