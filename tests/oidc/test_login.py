@@ -83,6 +83,8 @@ async def test_bad_settings_are_refused_and_nothing_is_kept(device, provider):
         assert (await admin.patch(SETUP + "/NoSuchEntity", json={"data": 1})).status_code == 404
     assert device.store.get_kv(SETUP_KEY) is None
     assert (await asgi_client(device).get("/vigil/oidc")).json()["offered"] is False
+    r = await asgi_client(device).get("/oidc/login")
+    assert r.status_code == 404 and "not enabled" in r.text
 
 
 @pytest.mark.parametrize(("user", "role"), [("alice", "admin"), ("olle", "operator"), ("vera", "viewer")])

@@ -23,6 +23,7 @@ from vigil.features import (
     onvif,
     recording,
     snmp,
+    ssh,
     storage,
     syslog,
     timesync,
@@ -51,6 +52,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
     Feature("oidc", oidc.register),  # after network: it asks for the global proxies
+    Feature("ssh", ssh.register),
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 

@@ -44,7 +44,7 @@ async def oidc_login(request: Request, who: Principal) -> Response:
     try:
         url, binding = await service.begin(redirect_uri)
     except LoginError as err:
-        return _refused(request, str(err), 503)
+        return _refused(request, str(err), err.status)
     response = RedirectResponse(url, status_code=303)
     # Lax: the provider sends the browser back with a top-level GET from its own site.
     response.set_cookie(BINDING_COOKIE, binding, max_age=int(LOGIN_LIFETIME), path="/oidc", httponly=True,

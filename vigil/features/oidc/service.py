@@ -54,7 +54,12 @@ SIGNING = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384
 
 
 class LoginError(Exception):
-    """A login the device refuses; `str()` is what the user is told (and the log says)."""
+    """A login the device refuses; `str()` is what the user is told (and the log says), `status`
+    the HTTP status of the page that says it."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 class ProviderError(Exception):
@@ -127,7 +132,7 @@ class OidcService:
             try:
                 self._metadata = await self._discover(self.setup)
             except ProviderError as err:
-                raise LoginError(str(err)) from None
+                raise LoginError(str(err), 503) from None
         return self._metadata
 
     async def _provider_keys(self, metadata: dict[str, Any], fresh: bool = False) -> KeySet:
@@ -199,7 +204,7 @@ class OidcService:
     async def begin(self, redirect_uri: str) -> tuple[str, str]:
         """The provider's authorization URL for a new login, and the browser binding to set."""
         if not self.offered:
-            raise LoginError("OpenID login is not enabled on this device")
+            raise LoginError("OpenID login is not enabled on this device", 404)
         metadata = await self._provider()
         state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48)
         binding = secrets.token_urlsafe(24)

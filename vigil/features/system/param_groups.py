@@ -76,7 +76,7 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
     return [
-        ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
+        ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=applied("ssh", how="listener")),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
                  owner=applied("core.auth", "rtsp")),
         # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
