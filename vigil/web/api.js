@@ -366,14 +366,15 @@ export function whenGone(element, stop) {
 }
 
 // -- Device Configuration APIs (/config/rest/...) -------------------------------------
-/** GET or PATCH a Device Configuration API path; its `data`, or an ApiError with its message. */
-export async function configRest(path, data) {
-  const patch = data !== undefined;
+/** A Device Configuration API call: GET without `data`, else PATCH (or `method`: POST adds,
+ * DELETE removes); its `data`, or an ApiError with the API's message. */
+export async function configRest(path, data, method) {
+  const sending = data !== undefined;
   const response = await request(path, {
-    method: patch ? "PATCH" : "GET",
-    headers: patch ? { "Content-Type": "application/json" } : {},
-    body: patch ? JSON.stringify({ data }) : undefined,
-    allow: [400, 404],
+    method: method || (sending ? "PATCH" : "GET"),
+    headers: sending ? { "Content-Type": "application/json" } : {},
+    body: sending ? JSON.stringify({ data }) : undefined,
+    allow: [400, 404, 409],
   });
   const body = await response.json();
   if (body.status !== "success") throw new ApiError(body.error?.message || "The device refused it.", response.status);

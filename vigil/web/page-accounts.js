@@ -1,8 +1,10 @@
 // Accounts: list, add, update and delete accounts (pwdgrp.cgi), ONVIF accounts
-// (accounts-onvif.js), anonymous access, and OpenID (accounts-oidc.js).
+// (accounts-onvif.js), anonymous access, SSH accounts (accounts-ssh.js) and OpenID
+// (accounts-oidc.js).
 
 import { ccgCard, oidcCard } from "./accounts-oidc.js";
 import { onvifCard } from "./accounts-onvif.js";
+import { sshCard } from "./accounts-ssh.js";
 import * as api from "./api.js";
 import {
   NAME_RULE,
@@ -228,6 +230,6 @@ export default async function accountsPage(container, app) {
   });
   const accountsCard = card("Accounts", area, body);
   accountsCard.querySelector("h2").after(h("div", { class: "card-tools" }, add));
-  container.append(accountsCard, onvifCard(app), anonymousCard(app), oidcCard(app), ccgCard(app));
+  container.append(accountsCard, onvifCard(app), anonymousCard(app), sshCard(app), oidcCard(app), ccgCard(app));
   await load();
 }
