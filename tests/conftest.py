@@ -161,6 +161,8 @@ def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] |
     if test_cameras:
         cmd += ["--test-cameras", str(test_cameras)]
     cmd += list(extra)
+    if "--ssh-port" not in extra:  # a test that turns SSH on never takes the machine's port 22
+        cmd += ["--ssh-port", str(free_port())]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     live = LiveDevice(process, data, *(serving or (http_port, https_port, rtsp_port)), profile)

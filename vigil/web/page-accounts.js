@@ -118,7 +118,6 @@ function anonymousCard(app) {
   const area = messageArea();
   const toggles = [
     ["System.BoaProtViewer", "Allow anonymous viewing", "Anyone can use the device as a viewer without logging in."],
-    ["System.BoaProtPTZOperator", "Allow anonymous PTZ operating", "Anonymous users can pan, tilt and zoom."],
   ].map(([param, label, hint]) => {
     const box = h("input", { type: "checkbox", role: "switch", id: uid("anon"), "data-param": param });
     const hintId = uid("hint");
