@@ -111,15 +111,19 @@ SETUP_TREE: dict[str, Any] = {"BaseConfigEntity": {**SETUP_BASE, "AuthEntity": S
 CCG_TREE: dict[str, Any] = {"AuthEntity": CCG_AUTH}
 
 
-def defaults(tree: dict[str, Any]) -> dict[str, Any]:
-    """Every property of `tree` at its default, flat (property names are unique in an API)."""
-    out: dict[str, Any] = {}
+def props(tree: dict[str, Any]) -> dict[str, Prop]:
+    """Every property of `tree`, flat (property names are unique in an API)."""
+    out: dict[str, Prop] = {}
     for name, node in tree.items():
         if isinstance(node, dict):
-            out.update(defaults(node))
+            out.update(props(node))
         else:
-            out[name] = node.default
+            out[name] = node
     return out
+
+
+def defaults(tree: dict[str, Any]) -> dict[str, Any]:
+    return {name: prop.default for name, prop in props(tree).items()}
 
 
 def shown(tree: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -164,7 +168,7 @@ class Settings:
 
     def __init__(self, store: Store, vault: Vault, key: str, tree: dict[str, Any]) -> None:
         self.store, self.vault, self.key, self.tree = store, vault, key, tree
-        self.secrets = {n for n, p in _props(tree).items() if p.secret}
+        self.secrets = {n for n, p in props(tree).items() if p.secret}
 
     def load(self) -> dict[str, Any]:
         values = defaults(self.tree)
@@ -184,16 +188,6 @@ class Settings:
     def save(self, values: dict[str, Any]) -> None:
         kept = {n: (self.vault.seal(v) if n in self.secrets else v) for n, v in values.items()}
         self.store.set_kv(self.key, json.dumps(kept))
-
-
-def _props(tree: dict[str, Any]) -> dict[str, Prop]:
-    out: dict[str, Prop] = {}
-    for name, node in tree.items():
-        if isinstance(node, dict):
-            out.update(_props(node))
-        else:
-            out[name] = node
-    return out
 
 
 def changed_names(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -31,6 +31,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from vigil.core.auth import AuthFailure, Principal
+from vigil.core.params import printable
 from vigil.core.proxies import PROXIES, proxies_of
 from vigil.core.registry import Key
 from vigil.features.oidc import claims as rules
@@ -283,7 +284,7 @@ class OidcService:
         if role is None:
             raise error("the token's claims give no role on this device")
         name = found.get(user_claim) or found.get("sub") or "?"
-        return Principal(str(name)[:64], role, False, method)
+        return Principal(printable(str(name), 64), role, False, method)
 
     # -- bearer tokens (the client-credentials grant) -----------------------------------
     def verify_bearer(self, token: str) -> Principal:
