@@ -199,3 +199,17 @@ async def test_openssh_client_logs_in_and_runs_a_command(device, tmp_path):
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     assert "Product: Vigil S3016 Recorder" in out.decode()
+
+
+async def test_turning_ssh_off_or_deleting_the_account_ends_its_sessions(device):
+    await add_user(device)
+    await add_user(device, "other", "Other-pass1")
+    await turn_on(device)
+    async with connect(device) as mine, connect(device, "other", "Other-pass1") as theirs:
+        async with client_as(device, "admin") as admin:
+            assert (await admin.delete(USERS + "/maint")).json() == {"status": "success"}
+        await asyncio.wait_for(mine.wait_closed(), 10)
+        assert (await theirs.run("status")).exit_status == 0  # another account's session goes on
+        async with client_as(device, "admin") as admin:
+            await admin.get(PARAM, params={"action": "update", "Network.SSH.Enabled": "no"})
+        await asyncio.wait_for(theirs.wait_closed(), 10)

@@ -58,6 +58,7 @@ async def _one(request: Request, who: Principal, name: str) -> Response:
         return success(_shown(found)) if found else failure(404, f"no SSH account {name[:64]}")
     if request.method == "DELETE":
         accounts.remove(name)
+        device.features[SSH_SERVICE].end_sessions(name)
         device.logs.audit(who.name, f"deleted the SSH account {name}", "ssh")
         return success()
     data: Any = await request_data(request)
@@ -65,6 +66,8 @@ async def _one(request: Request, who: Principal, name: str) -> Response:
             "username" in data and data["username"] != name):
         raise RestError(400, "only password and comment can be set")
     accounts.update(name, data.get("password"), data.get("comment"))
+    if "password" in data:
+        device.features[SSH_SERVICE].end_sessions(name)
     changed = " and ".join(k for k in ("password", "comment") if k in data) or "nothing"
     device.logs.audit(who.name, f"changed the {changed} of the SSH account {name}", "ssh")
     return success()

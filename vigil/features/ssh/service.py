@@ -31,13 +31,20 @@ class _Server(asyncssh.SSHServer):
     def __init__(self, service: SshService) -> None:
         self.service = service
         self.address = "unknown"
+        self.conn: asyncssh.SSHServerConnection | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         peer = conn.get_extra_info("peername")
         self.address = peer[0] if peer else "unknown"
+        self.conn = conn
+        self.service.connections.add(conn)
         if self.service.device.auth.guard.blocked(self.address):
             self.service.device.logs.access(f"blocked address {self.address} refused on SSH")
             conn.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.service.connections.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -66,6 +73,7 @@ class SshService:
         self.error = ""  # why the server is not running although it should
         self.started = time.monotonic()
         self._wake: asyncio.Event | None = None
+        self.connections: set[asyncssh.SSHServerConnection] = set()
         device.params.listeners.append(self._on_params)
 
     @property
@@ -124,9 +132,16 @@ class SshService:
             return
         server, self.server = self.server, None
         server.close()
+        self.end_sessions()  # SSH turned off ends the sessions too, not only the listener
         with contextlib.suppress(Exception):
             await server.wait_closed()
         self.device.logs.system("SSH server stopped", source="ssh")
+
+    def end_sessions(self, user: str | None = None) -> None:
+        """Close the connections of `user` (an account removed or given a new password), or all."""
+        for conn in list(self.connections):
+            if user is None or conn.get_extra_info("username") == user:
+                conn.close()
 
     async def _session(self, process: asyncssh.SSHServerProcess) -> None:
         peer = process.get_extra_info("peername")
