@@ -14,6 +14,7 @@ from tests.conftest import ADMIN, asgi_client, client_as
 from tests.oidc.conftest import setup_body
 from tests.peers.oidc import CLIENT_SECRET, Provider, login
 from tests.peers.processes import free_port
+from tests.peers.tinyproxy import tinyproxy
 from vigil.features.oidc.const import BINDING_COOKIE, SETUP_KEY
 from vigil.http.routing import SESSION_COOKIE
 
@@ -177,3 +178,14 @@ async def test_a_provider_that_goes_down_refuses_logins_and_local_accounts_still
     async with asgi_client(device) as browser:
         r = await browser.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]})
         assert r.status_code == 200 and r.json()["role"] == "admin"
+
+
+async def test_the_outgoing_proxy_carries_every_request_to_the_provider(device, provider, tmp_path):
+    with tinyproxy(tmp_path / "proxy", user="") as proxy:
+        await configure(device, provider, OIDC_OutgoingProxy=f"127.0.0.1:{proxy.port}")
+        async with asgi_client(device) as browser:
+            r = await browser.get("/oidc/oauth2callback", params=login(await start(browser), "alice"))
+            assert r.status_code == 200, r.text
+        seen = proxy.seen()
+    for path in ("/.well-known/openid-configuration", "/token", "/jwks"):
+        assert path in seen, path
