@@ -176,6 +176,8 @@ async def test_the_host_key_is_kept_sealed_over_restarts(tmp_path):
     again = ssh_device(data, 0)
     try:
         assert again.features[SSH_SERVICE].host_key().export_public_key() == key
+        again.store.set_kv(HOST_KEY, again.vault.seal("damaged"))  # e.g. sealed under an earlier key
+        assert again.features[SSH_SERVICE].host_key().export_public_key() != key
     finally:
         again.close()
 

@@ -16,6 +16,7 @@ import asyncssh
 
 from vigil.core.params import Change
 from vigil.core.registry import Key
+from vigil.core.vault import SealError
 from vigil.features.ssh.accounts import SshAccounts
 from vigil.features.ssh.const import ENABLED, HOST_KEY, LOGIN_GRACE
 from vigil.features.ssh.shell import PROMPT, Shell
@@ -84,7 +85,10 @@ class SshService:
         """The device's host key, made (Ed25519) and sealed at the first start."""
         sealed = self.device.store.get_kv(HOST_KEY)
         if sealed:
-            return asyncssh.import_private_key(self.device.vault.unseal(sealed))
+            try:
+                return asyncssh.import_private_key(self.device.vault.unseal(sealed))
+            except (SealError, asyncssh.KeyImportError):
+                self.device.logs.system("the SSH host key could not be opened: a new one is made", "warning", "ssh")
         key = asyncssh.generate_private_key("ssh-ed25519")
         self.device.store.set_kv(HOST_KEY, self.device.vault.seal(key.export_private_key().decode()))
         return key
