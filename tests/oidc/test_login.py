@@ -5,10 +5,13 @@ provider that is down), with local accounts working throughout."""
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from tests.conftest import ADMIN, asgi_client, client_as
 from tests.oidc.conftest import setup_body
@@ -16,6 +19,7 @@ from tests.peers.oidc import CLIENT_SECRET, Provider, login
 from tests.peers.processes import free_port
 from tests.peers.tinyproxy import tinyproxy
 from vigil.features.oidc.const import BINDING_COOKIE, SETUP_KEY
+from vigil.features.oidc.service import OIDC_SERVICE, LoginError
 from vigil.http.routing import SESSION_COOKIE
 
 SETUP = "/config/rest/oidcsetup/v1"
@@ -189,3 +193,18 @@ async def test_the_outgoing_proxy_carries_every_request_to_the_provider(device, 
         seen = proxy.seen()
     for path in ("/.well-known/openid-configuration", "/token", "/jwks"):
         assert path in seen, path
+
+
+async def test_an_id_token_the_provider_did_not_sign_is_refused(device, provider):
+    """Signed with another key, under the provider's key id or one it does not have: refused, and
+    never a session. (The code flow cannot be made to carry one, so the check is asked directly.)"""
+    await configure(device, provider)
+    service = device.features[OIDC_SERVICE]
+    metadata = httpx.get(provider.discovery).json()
+    kid = httpx.get(metadata["jwks_uri"]).json()["keys"][0]["kid"]
+    claims = {"iss": metadata["issuer"], "aud": "vigil-device", "sub": "alice", "nonce": "n",
+              "exp": int(time.time()) + 300, "iat": int(time.time()), "roles": ["vigil-admin"]}
+    for key_id in (kid, "not-the-providers"):
+        forged = jwt.encode({"alg": "RS256", "kid": key_id}, claims, RSAKey.generate_key(2048))
+        with pytest.raises(LoginError, match="ID token is not valid"):
+            await service._id_token_claims(metadata, forged, "n")

@@ -28,5 +28,4 @@ MAX_TEXT = 256
 # Errors of the Device Configuration API (HTTP status, code, message).
 BAD_REQUEST = 400
 NOT_FOUND = 404
-INVALID_JSON = "The request body is not a JSON object with a data member"
 PROVIDER_DOWN = "The provider does not answer"

@@ -4,6 +4,7 @@ API page says, and the change is the parameter's (audited, applied at once)."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.auth import Principal
@@ -30,30 +31,31 @@ ERRORS = JsonErrors(wrong_http_method=INVALID_REQUEST, bad_version=BAD_VERSION, 
                     bad_json=INVALID_JSON, bad_params=MISSING, internal=INTERNAL)
 
 
-def methods(device: Device) -> dict[str, JsonMethod]:
-    async def get_ssh_info(call: JsonCall, who: Principal) -> dict[str, Any]:
-        return {"enabled": device.params.get_bool(ENABLED)}
-
-    async def set_ssh_configuration(call: JsonCall, who: Principal) -> dict[str, Any]:
-        if "enabled" not in call.params:
-            raise JsonApiError(MISSING, "Missing parameter(s): enabled")
-        enabled = call.params["enabled"]
-        if not isinstance(enabled, bool) or len(call.params) > 1:
-            raise JsonApiError(INVALID, "Invalid parameter(s): enabled takes true or false, and nothing else")
-        try:
-            device.params.update([(ENABLED, "yes" if enabled else "no")], who.role, who.name)
-        except ParamError as err:
-            raise JsonApiError(INVALID, str(err)) from None
-        return {}
-
-    return {"getSshInfo": JsonMethod(Role.ADMIN, get_ssh_info),
-            "setSshConfiguration": JsonMethod(Role.ADMIN, set_ssh_configuration),
-            "getSupportedVersions": JsonMethod(Role.ADMIN, supported_versions)}
+async def get_ssh_info(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
+    return {"enabled": device.params.get_bool(ENABLED)}
 
 
-async def supported_versions(call: JsonCall, who: Principal) -> dict[str, Any]:
+async def set_ssh_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
+    if "enabled" not in call.params:
+        raise JsonApiError(MISSING, "Missing parameter(s): enabled")
+    enabled = call.params["enabled"]
+    if not isinstance(enabled, bool) or len(call.params) > 1:
+        raise JsonApiError(INVALID, "Invalid parameter(s): enabled takes true or false, and nothing else")
+    try:
+        device.params.update([(ENABLED, "yes" if enabled else "no")], who.role, who.name)
+    except ParamError as err:
+        raise JsonApiError(INVALID, str(err)) from None
+    return {}
+
+
+async def supported_versions(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     return {"apiVersions": VERSIONS}
 
 
+METHODS = {"getSshInfo": get_ssh_info, "setSshConfiguration": set_ssh_configuration,
+           "getSupportedVersions": supported_versions}
+
+
 def register(device: Device) -> None:
-    device.router.json_api(CGI_PATH, VERSIONS, methods(device), ERRORS)
+    bound = {name: JsonMethod(Role.ADMIN, functools.partial(handler, device)) for name, handler in METHODS.items()}
+    device.router.json_api(CGI_PATH, VERSIONS, bound, ERRORS)
