@@ -150,14 +150,19 @@ class LiveDevice:
 
 
 def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] | None = None,
-               test_cameras: int = 0, serving: tuple[int, int, int] | None = None) -> LiveDevice:
+               test_cameras: int = 0, serving: tuple[int, int, int] | None = None,
+               extra: tuple[str, ...] = ()) -> LiveDevice:
     """`vigil run` with `ports` (HTTP, HTTPS, RTSP) as its flags; `serving`: the ports it serves
-    on instead, when `data` holds ports set on the device (they win over the flags)."""
+    on instead, when `data` holds ports set on the device (they win over the flags); `extra`:
+    more flags (`--ssh-port`, ...)."""
     http_port, https_port, rtsp_port = ports or (free_port(), free_port(), free_port())
     cmd = [sys.executable, "-m", "vigil", "run", "--profile", profile, "--data", str(data), "--host", "127.0.0.1",
            "--http-port", str(http_port), "--https-port", str(https_port), "--rtsp-port", str(rtsp_port)]
     if test_cameras:
         cmd += ["--test-cameras", str(test_cameras)]
+    cmd += list(extra)
+    if "--ssh-port" not in extra:  # a test that turns SSH on never takes the machine's port 22
+        cmd += ["--ssh-port", str(free_port())]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     live = LiveDevice(process, data, *(serving or (http_port, https_port, rtsp_port)), profile)

@@ -22,7 +22,7 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError:  # uvloop is an optional speed-up
         uvloop = None
     ports = Ports(http=args.http_port, https=args.https_port, rtsp=args.rtsp_port, test_cameras=args.test_cameras,
-                  host=args.host, snmp=args.snmp_port)
+                  host=args.host, snmp=args.snmp_port, ssh=args.ssh_port)
 
     def listening(device: Device) -> None:
         at = device.listening
@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
                          help=f"factory value of {parameter} (default {default}): a port set on the device wins")
     run.add_argument("--snmp-port", type=_port, default=161, metavar="PORT",
                      help="UDP port of the SNMP agent (when SNMP is on)")
+    run.add_argument("--ssh-port", type=_port, default=22, metavar="PORT",
+                     help="TCP port of the SSH server (when SSH is on)")
     run.add_argument("--test-cameras", type=int, default=0, metavar="N",
                      help="recorders: serve N built-in test cameras and record them")
     run.set_defaults(func=_run)

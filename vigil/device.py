@@ -55,6 +55,7 @@ class Ports:
     https: int = 8443
     rtsp: int = 8554
     snmp: int = 161  # the SNMP agent's UDP port
+    ssh: int = 22  # the SSH server's TCP port (when SSH is on)
     test_cameras: int = 0  # recorders: built-in test cameras to serve and record
     host: str = "0.0.0.0"
 

@@ -86,6 +86,10 @@ class Builder:
         self.max_modes = 0 if repeat else 4 if sample else 12
         self.max_records = 0 if repeat else 1 if sample else 4
         self.path = PATH_PARAM.sub("fuzz", target.endpoint.path)
+        # Device Configuration APIs (/config/rest/...) send `{"data": ...}`, and set with PATCH.
+        self.config_rest = target.endpoint.path.startswith("/config/rest/")
+        methods = target.endpoint.methods
+        self.body_method = "PATCH" if "POST" not in methods and "PATCH" in methods else "POST"
         self._sent: set[str] = set()
 
     def fresh(self, req: Req) -> bool:
@@ -101,7 +105,7 @@ class Builder:
         if kind == "form":
             yield from self.form_contexts()
         elif kind in ("json", "json-api"):
-            if kind == "json-api" or "POST" in self.target.endpoint.methods:
+            if kind == "json-api" or self.body_method in self.target.endpoint.methods:
                 yield from self.json_contexts()
         elif kind == "soap":
             yield from self.soap_contexts()
@@ -200,8 +204,12 @@ class Builder:
             for method in target.endpoint.methods:
                 if method != "POST":
                     yield Req(method, self.path, shown=method)
-            if "POST" in target.endpoint.methods:
+            if self.body_method in target.endpoint.methods:
                 yield from self.raw_bodies()
+            if self.config_rest and self.body_method in target.endpoint.methods:
+                for bad in self.values:  # the data member itself
+                    if bad.raw_json is not None:
+                        yield self.json_document({"data": PLACEHOLDER}, bad, f"data=<{bad.label}>")
         elif kind == "json-api" and target.method == next(iter(target.endpoint.method_roles)):
             base = self.envelope({})  # the envelope of the API, once
             for key in base:
@@ -316,7 +324,7 @@ class Builder:
 
     def envelope(self, params: Any) -> Any:
         if self.target.kind != "json-api":
-            return params
+            return {"data": params} if self.config_rest else params
         version = self.harvest.versions.get(self.target.endpoint.path, "1.0")
         return {"apiVersion": version, "context": "fuzz", "method": self.target.method, "params": params}
 
@@ -332,13 +340,13 @@ class Builder:
         text = json.dumps(document, ensure_ascii=False)
         if bad is not None and bad.raw_json is not None:
             text = text.replace(PLACEHOLDER_JSON, bad.raw_json, 1)
-        return Req("POST", self.path, text.encode("utf-8", "surrogatepass"), {"Content-Type": "application/json"},
-                   shown=shown, bad=bad.label if bad else "")
+        return Req(self.body_method, self.path, text.encode("utf-8", "surrogatepass"),
+                   {"Content-Type": "application/json"}, shown=shown, bad=bad.label if bad else "")
 
     def raw_bodies(self) -> Iterator[Req]:
         for raw in ("", "{", "[]", "null", "1e999", "[" * 100_000, '{"a":' * 50_000):
-            yield Req("POST", self.path, raw.encode(), {"Content-Type": "application/json"}, shown=short(raw, 40),
-                      bad="raw-body")
+            yield Req(self.body_method, self.path, raw.encode(), {"Content-Type": "application/json"},
+                      shown=short(raw, 40), bad="raw-body")
 
     # -- SOAP ----------------------------------------------------------------------------
     def xml_tree(self, path: tuple[str, ...]) -> list[XNode]:

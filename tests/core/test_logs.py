@@ -60,7 +60,7 @@ async def test_logs_need_an_administrator(device):
 
 async def test_audit_log_has_every_change(device, admin):
     await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Network.UPnP.FriendlyName": "Lobby",
-                                                   "RemoteService.ProxyPassword": "Pr0xy-Secret"})
+                                                   "Network.Proxy.HTTPPassword": "Pr0xy-Secret"})
     await admin.get("/axis-cgi/param.cgi", params={"action": "add", "template": "streamprofile",
                                                    "group": "StreamProfile", "StreamProfile.S.Name": "hd"})
     await admin.get("/axis-cgi/param.cgi", params={"action": "remove", "group": "StreamProfile.S0"})
@@ -77,7 +77,7 @@ async def test_audit_log_has_every_change(device, admin):
     lines = text.splitlines()
     assert all(LINE.match(line) for line in lines)
     for expected in ("user=root set root.Network.UPnP.FriendlyName=Lobby",
-                     "user=root set root.RemoteService.ProxyPassword=******",
+                     "user=root set root.Network.Proxy.HTTPPassword=******",
                      "user=root set root.StreamProfile.S0.Name=hd",
                      "user=root added account ann role=viewer",
                      "user=root updated account ann role=operator",
@@ -104,12 +104,12 @@ async def test_logs_are_kept_and_trimmed(device, admin, monkeypatch):
 async def _leave_secrets(device, admin) -> None:
     await admin.post("/axis-cgi/pwdgrp.cgi", data={"action": "add", "user": "ann", "pwd": SECRETS[0],
                                                    "grp": "users", "sgrp": "viewer"})
-    await admin.get("/axis-cgi/param.cgi", params={"action": "update", "RemoteService.ProxyPassword": SECRETS[1],
+    await admin.get("/axis-cgi/param.cgi", params={"action": "update", "Network.Proxy.HTTPPassword": SECRETS[1],
                                                    "Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword": SECRETS[2]})
     async with asgi_client(device, httpx.BasicAuth("root", SECRETS[3])) as wrong:
         await wrong.get("/axis-cgi/usergroup.cgi")
     await admin.get("/axis-cgi/param.cgi", params={"action": "update",
-                                                   "RemoteService.ProxyPassword": SECRETS[4] + "x" * 64})
+                                                   "Network.Proxy.HTTPPassword": SECRETS[4] + "x" * 255})
     await admin.post("/vigil/session", json={"username": "root", "password": SECRETS[3]})
 
 
@@ -126,7 +126,7 @@ async def test_server_report_text(device, admin):
     assert text.startswith("----- Server report: Vigil S3016 Recorder -----")
     assert f"SerialNumber: {device.identity.serial}" in text
     assert "root.Brand.ProdNbr=S3016" in text
-    assert "root.RemoteService.ProxyPassword=******" in text
+    assert "root.Network.Proxy.HTTPPassword=******" in text
     assert "----- System log -----" in text and "started, serial" in text
     assert "----- Access log -----" in text and "authentication failed" in text
     _assert_no_secrets(text)

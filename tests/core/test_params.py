@@ -135,11 +135,11 @@ async def test_list_errors(admin):
 
 
 async def test_passwords_are_masked(admin, device):
-    r = await admin.get(PARAM, params={"action": "update", "RemoteService.ProxyPassword": "s3cr3t-Pw"})
+    r = await admin.get(PARAM, params={"action": "update", "Network.Proxy.HTTPPassword": "s3cr3t-Pw"})
     assert r.text == "OK\r\n"
-    assert device.params.get("RemoteService.ProxyPassword") == "s3cr3t-Pw"
-    got = as_dict((await listing(admin, "RemoteService")).text)
-    assert got["root.RemoteService.ProxyPassword"] == "******"
+    assert device.params.get("Network.Proxy.HTTPPassword") == "s3cr3t-Pw"
+    got = as_dict((await listing(admin, "Network.Proxy")).text)
+    assert got["root.Network.Proxy.HTTPPassword"] == "******"
     full = (await listing(admin)).text
     assert "s3cr3t-Pw" not in full
     xml = (await admin.get(PARAM, params={"action": "listdefinitions", "listformat": "xmlschema"})).text
@@ -349,14 +349,14 @@ async def test_values_persist_across_rebuild(tmp_path, clock):
     device = make_device(tmp_path, clock)
     async with client_as(device, "admin") as c:
         assert (await c.get(PARAM, params={"action": "update", "Network.Bonjour.FriendlyName": "kept",
-                                           "RemoteService.ProxyPassword": "hidden"})).text == "OK\r\n"
+                                           "Network.Proxy.HTTPPassword": "hidden"})).text == "OK\r\n"
         assert (await c.get(PARAM, params={"action": "add", "template": "streamprofile",
                                            "group": "StreamProfile", "StreamProfile.S.Name": "p"})).text == "S0 OK\r\n"
     device.close()
     again = make_device(tmp_path, clock)
     try:
         assert again.params.get("Network.Bonjour.FriendlyName") == "kept"
-        assert again.params.get("RemoteService.ProxyPassword") == "hidden"
+        assert again.params.get("Network.Proxy.HTTPPassword") == "hidden"
         assert again.params.get("StreamProfile.S0.Name") == "p"
         async with client_as(again, "admin") as c:
             got = as_dict((await listing(c, "StreamProfile.S0.Name")).text)
@@ -422,8 +422,7 @@ def test_kill_9_during_a_burst_of_updates(tmp_path):
 
 # -- password parameters at rest -------------------------------------------------------
 # The passwords a restore keeps (the manual), and every password parameter.
-KEPT_SECRETS = {"RemoteService.ProxyPassword": "Proxy-s3cret", "Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword":
-                "Dot1x-s3cret"}
+KEPT_SECRETS = {"Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword": "Dot1x-s3cret"}
 SECRET_PARAMS = KEPT_SECRETS | {"SNMP.InitialUserPasswd": "Snmp-v3-s3cret", "Network.Proxy.HTTPPassword": "Http-s3cret",
                                 "Network.Proxy.HTTPSPassword": "Https-s3cret"}
 
@@ -456,10 +455,10 @@ async def test_password_parameters_are_stored_sealed(tmp_path, clock):
     again = make_device(tmp_path, clock)  # a restart reads them
     try:
         assert {n: again.params.get(n) for n in SECRET_PARAMS} == SECRET_PARAMS
-        again.params.set_internal({"RemoteService.ProxyPassword": ""})  # emptied: nothing to seal
+        again.params.set_internal({"Network.Proxy.HTTPPassword": ""})  # emptied: nothing to seal
     finally:
         again.close()
-    assert stored_rows(data)["RemoteService.ProxyPassword"] == ""
+    assert stored_rows(data)["Network.Proxy.HTTPPassword"] == ""
 
 
 def test_a_password_stored_in_clear_is_sealed_at_start(tmp_path, clock):
@@ -487,15 +486,14 @@ def test_a_password_the_device_key_cannot_open_is_set_again(tmp_path, clock):
     try:
         assert {n: device.params.get(n) for n in SECRET_PARAMS} == dict.fromkeys(SECRET_PARAMS, "")
         device.logs.flush()
-        assert "root.RemoteService.ProxyPassword cannot be decrypted (the device key changed)" in device.logs.text(
-            "system")
+        assert "root.Network.Proxy.HTTPPassword cannot be decrypted (the device key changed)" in device.logs.text("system")
     finally:
         device.close()
     assert not set(SECRET_PARAMS) & set(stored_rows(tmp_path / "data"))
 
 
 def test_a_restore_keeps_password_parameters_sealed_under_the_new_key(tmp_path, clock):
-    """A restore keeps the 802.1X and O3C settings (the manual) but makes a new device key: the
+    """A restore keeps the 802.1X settings (the manual) but makes a new device key: the
     kept passwords are sealed again under it, never written in clear; a factory default drops them."""
     data = tmp_path / "data"
     device = make_device(tmp_path, clock)

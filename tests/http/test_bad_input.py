@@ -135,9 +135,9 @@ async def test_param_cgi_malformed_bodies(device, admin, before):
 
 
 async def test_param_errors_never_echo_passwords_or_raw_lines(device, admin, before):
-    secret = "Top$ecret-" + "x" * 60  # too long for the 64-character limit
-    r = await admin.get(PARAM, params={"action": "update", "RemoteService.ProxyPassword": secret})
-    assert r.text.startswith("# Error: Error setting 'root.RemoteService.ProxyPassword'")
+    secret = "Top$ecret-" + "x" * 250  # too long for the 255-character limit
+    r = await admin.get(PARAM, params={"action": "update", "Network.Proxy.HTTPPassword": secret})
+    assert r.text.startswith("# Error: Error setting 'root.Network.Proxy.HTTPPassword'")
     assert secret not in r.text
     device.logs.flush()
     for kind in ("system", "access", "audit"):

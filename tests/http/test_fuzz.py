@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 from bench.fuzzing.answers import Answer
+from bench.fuzzing.plausible import Harvest
 from bench.fuzzing.report import report
+from bench.fuzzing.requests import Builder
 from bench.fuzzing.targets import discover
 from bench.fuzzing.values import SAMPLE_PER_TARGET
 from bench.fuzzing.walk import Options, walk, walk_profile
@@ -70,6 +72,21 @@ def test_walk_reads_the_parameters_from_the_handlers(tmp_path: Path):
     rule = fields["/vapix/services [AddActionRule]"]
     assert ("NewActionRule", "ActivationTimeout") in rule
     assert rule[("NewActionRule", "StartEvent", "TopicExpression")].namespace.endswith("/wsn/b-2")
+
+
+def test_device_configuration_apis_get_their_envelope_and_method(tmp_path: Path):
+    """A /config/rest/ API sets with PATCH and `{"data": ...}`: the walk sends its bad values there."""
+    device = make_device(tmp_path, FakeClock())
+    try:
+        create_app(device)
+        target = next(t for t in discover(device) if t.label == "/config/rest/oidcsetup/v1")
+    finally:
+        device.close()
+    builder = Builder(target, Harvest(), sample=True)
+    sent = list(builder.extras())
+    assert {r.method for r in sent} >= {"GET", "PATCH"}
+    assert any(r.method == "PATCH" and r.body.startswith(b'{"data": ') and r.bad for r in sent)
+    assert all(builder.request(c, None, None).body.startswith(b'{"data": ') for c in builder.contexts())
 
 
 def plant_faults(device: Device) -> None:

@@ -40,8 +40,7 @@ MaxClients 50
 LogFile "{proxy.log}"
 LogLevel Connect
 Allow 127.0.0.1
-BasicAuth {user} {password}
-""")
+""" + (f"BasicAuth {user} {password}\n" if user else ""))  # no user: a proxy anyone may use
     process = subprocess.Popen(["tinyproxy", "-d", "-c", str(config)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:

@@ -25,7 +25,8 @@ from vigil.profiles import load_profile
 AUTH = httpx.BasicAuth(*ADMIN)
 PARAM = "/axis-cgi/param.cgi"
 # Settings the walk below leaves alone, because changing them changes how the test reaches the device.
-UNTOUCHED = {"HTTPS.Enabled", "HTTPS.AllowAccessThrough", "Network.HTTP.AuthenticationPolicy", "System.BoaProtViewer"}
+UNTOUCHED = {"HTTPS.Enabled", "HTTPS.AllowAccessThrough", "Network.HTTP.AuthenticationPolicy", "System.BoaProtViewer",
+             "RemoteService.Enabled"}  # O3C: only "no" is taken (tests/system/test_param_groups.py)
 
 
 def get(server: LiveDevice, path: str, https: bool = False, auth: httpx.Auth | None = AUTH, **kw) -> httpx.Response:
@@ -132,7 +133,7 @@ def test_restart_https_and_access_through(tmp_path):
         r = get(server, "/axis-cgi/usergroup.cgi", https=True)
         assert r.status_code == 200 and r.text.startswith("root\n")
         serial = listing(server, "Properties.System.SerialNumber")["root.Properties.System.SerialNumber"]
-        update(server, **{"Network.UPnP.FriendlyName": "Kept over restart", "RemoteService.ProxyPassword": "pw1"})
+        update(server, **{"Network.UPnP.FriendlyName": "Kept over restart", "Network.Proxy.HTTPPassword": "pw1"})
         assert get(server, PARAM, params={"action": "add", "template": "streamprofile", "group": "StreamProfile",
                                           "StreamProfile.S.Name": "kept"}).text == "S0 OK\r\n"
 

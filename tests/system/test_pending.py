@@ -7,12 +7,12 @@ PARAM = "/axis-cgi/param.cgi"
 
 async def test_a_pending_parameter_change_is_noted(device, admin):
     r = await admin.get(PARAM, params={"action": "update", "Network.Interface.I0.dot1x.EAPTLS.Identity": "lobby",
-                                       "Network.Interface.I0.dot1x.EAPOLVersion": "2", "RemoteService.Enabled": "oneclick"})
+                                       "Network.Interface.I0.dot1x.EAPOLVersion": "2", "Storage.S0.CleanupLevel": "90"})
     assert r.text == "OK\r\n"
     log = device.logs.text("system")
     assert ("root.Network.Interface.I0.dot1x.EAPTLS.Identity, root.Network.Interface.I0.dot1x.EAPOLVersion stored but not "
             "applied yet: waiting for system settings: security") in log
-    assert "root.RemoteService.Enabled stored but not applied yet: waiting for one-click cloud connection (O3C): an O3C dispatch service to connect to" in log
+    assert "root.Storage.S0.CleanupLevel stored but not applied yet: waiting for storage: clean up at a fill level" in log
     assert device.params.get("Network.Interface.I0.dot1x.EAPTLS.Identity") == "lobby"  # kept all the same
 
 

@@ -20,6 +20,7 @@ import secrets
 from bisect import bisect_right
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from vigil.core.accounts import Account, Accounts
@@ -48,10 +49,17 @@ class Principal:
     name: str
     role: Role
     ptz: bool = False
-    method: str = "anonymous"  # anonymous | basic | digest | session
+    method: str = "anonymous"  # anonymous | basic | digest | session | bearer
 
 
 ANONYMOUS = Principal("anonymous", Role.ANONYMOUS)
+
+
+class BearerVerifier(Protocol):
+    """Checks an `Authorization: Bearer` access token (the OpenID feature's client-credentials
+    grant): the principal its claims give, or AuthFailure."""
+
+    def verify_bearer(self, token: str) -> Principal: ...
 
 
 class AuthFailure(Exception):
@@ -216,6 +224,10 @@ class Authenticator:
         self.realm = realm
         self.guard = BruteForceGuard(params, clock, logs)
         self._sessions: dict[str, tuple[str, float]] = {}
+        # Sessions of people the device has no account for (an OpenID provider vouched for them):
+        # token -> (who, idle expiry); the role is the one their claims gave at login.
+        self._external: dict[str, tuple[Principal, float]] = {}
+        self._bearer: BearerVerifier | None = None
         # Nonces name the run that issued them: a nonce of an earlier run (before a restart)
         # has no counts remembered here, so it is stale.
         self._run = secrets.token_hex(8)
@@ -271,10 +283,19 @@ class Authenticator:
         elif scheme == "digest":
             account = self._digest(authorization, method, uri)
             how = "digest"
+        elif scheme == "bearer" and self._bearer is not None:
+            principal = self._bearer.verify_bearer(authorization.split(" ", 1)[1].strip() if " " in authorization
+                                                   else "")
+            self._audit_once(principal.name, address, "bearer")
+            return principal
         else:
             raise AuthFailure(f"unsupported authorization scheme {scheme!r}")
         self._audit_once(account.name, address, how)
         return Principal(account.name, account.role, account.ptz, how)
+
+    def accept_bearer(self, verifier: BearerVerifier | None) -> None:
+        """Take `Authorization: Bearer` tokens, checked by `verifier` (None: refuse them again)."""
+        self._bearer = verifier
 
     def redirected(self, authorization: str, location: str) -> None:
         """A Digest request was answered with a redirect. Clients such as httpx (the `axis`
@@ -389,7 +410,31 @@ class Authenticator:
         self.logs.audit(user, f"logged in from {address}", "auth")
         return token
 
+    def start_session(self, principal: Principal, address: str) -> str:
+        """A browser session for someone the device has no account for (an OpenID login), with
+        the role `principal` holds; the same idle timeout and logout as any other session."""
+        token = secrets.token_urlsafe(32)
+        if len(self._external) >= 10_000:  # forget the oldest rather than grow without bound
+            del self._external[next(iter(self._external))]
+        self._external[token] = (principal, self.clock.monotonic() + SESSION_IDLE)
+        self.logs.audit(principal.name, f"logged in from {address} with {principal.method} as {principal.role.label}",
+                        "auth")
+        return token
+
+    def drop_external_sessions(self) -> None:
+        """End every session an OpenID provider vouched for (its configuration changed)."""
+        self._external.clear()
+
     def session(self, token: str) -> Principal | None:
+        external = self._external.get(token)
+        if external is not None:
+            principal, expires = external
+            now = self.clock.monotonic()
+            if now > expires:
+                del self._external[token]
+                return None
+            self._external[token] = (principal, now + SESSION_IDLE)
+            return principal
         entry = self._sessions.get(token)
         if entry is None:
             return None
@@ -406,6 +451,9 @@ class Authenticator:
         entry = self._sessions.pop(token, None)
         if entry:
             self.logs.audit(entry[0], "logged out", "auth")
+        external = self._external.pop(token, None)
+        if external:
+            self.logs.audit(external[0].name, "logged out", "auth")
 
     def drop_sessions(self, user: str) -> None:
         """End every session of an account that was removed or changed password."""

@@ -19,9 +19,11 @@ from vigil.features import (
     mqtt,
     network,
     notify,
+    oidc,
     onvif,
     recording,
     snmp,
+    ssh,
     storage,
     syslog,
     timesync,
@@ -49,6 +51,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("timesync", timesync.register),
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
+    Feature("oidc", oidc.register),  # after network: it asks for the global proxies
+    Feature("ssh", ssh.register),
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 

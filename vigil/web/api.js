@@ -364,3 +364,24 @@ export function whenGone(element, stop) {
     }
   }, 1000);
 }
+
+// -- Device Configuration APIs (/config/rest/...) -------------------------------------
+/** A Device Configuration API call: GET without `data`, else PATCH (or `method`: POST adds,
+ * DELETE removes); its `data`, or an ApiError with the API's message. */
+export async function configRest(path, data, method) {
+  const sending = data !== undefined;
+  const response = await request(path, {
+    method: method || (sending ? "PATCH" : "GET"),
+    headers: sending ? { "Content-Type": "application/json" } : {},
+    body: sending ? JSON.stringify({ data }) : undefined,
+    allow: [400, 404, 409],
+  });
+  const body = await response.json();
+  if (body.status !== "success") throw new ApiError(body.error?.message || "The device refused it.", response.status);
+  return body.data;
+}
+
+/** Whether the login page offers an OpenID provider: {offered, login}. */
+export async function oidcState() {
+  return (await request("/vigil/oidc")).json();
+}

@@ -354,6 +354,13 @@ function showLogin(message) {
   const parts = [h("h1", { text: "Log in" })];
   if (state.product) parts.push(h("p", { class: "muted", text: state.product }));
   parts.push(form);
+  // An OpenID provider, where one is enabled: the device sends the browser there and back.
+  const oidc = h("p", { hidden: true }, h("a", { class: "button-link", href: "/oidc/login", id: "oidc-login" }, "Log in with OpenID"));
+  parts.push(oidc);
+  api
+    .oidcState()
+    .then((offer) => (oidc.hidden = !offer.offered))
+    .catch(() => {});
   if (state.session && state.session.role !== "anonymous") {
     parts.push(
       h(

@@ -1,7 +1,10 @@
 // Accounts: list, add, update and delete accounts (pwdgrp.cgi), ONVIF accounts
-// (accounts-onvif.js), and anonymous access.
+// (accounts-onvif.js), anonymous access, SSH accounts (accounts-ssh.js) and OpenID
+// (accounts-oidc.js).
 
+import { ccgCard, oidcCard } from "./accounts-oidc.js";
 import { onvifCard } from "./accounts-onvif.js";
+import { sshCard } from "./accounts-ssh.js";
 import * as api from "./api.js";
 import {
   NAME_RULE,
@@ -115,7 +118,6 @@ function anonymousCard(app) {
   const area = messageArea();
   const toggles = [
     ["System.BoaProtViewer", "Allow anonymous viewing", "Anyone can use the device as a viewer without logging in."],
-    ["System.BoaProtPTZOperator", "Allow anonymous PTZ operating", "Anonymous users can pan, tilt and zoom."],
   ].map(([param, label, hint]) => {
     const box = h("input", { type: "checkbox", role: "switch", id: uid("anon"), "data-param": param });
     const hintId = uid("hint");
@@ -227,6 +229,6 @@ export default async function accountsPage(container, app) {
   });
   const accountsCard = card("Accounts", area, body);
   accountsCard.querySelector("h2").after(h("div", { class: "card-tools" }, add));
-  container.append(accountsCard, onvifCard(app), anonymousCard(app));
+  container.append(accountsCard, onvifCard(app), anonymousCard(app), sshCard(app), oidcCard(app), ccgCard(app));
   await load();
 }

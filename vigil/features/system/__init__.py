@@ -34,6 +34,7 @@ def register_platform(device: Device) -> None:
     params.declare(groups.https_group())
     params.declare(groups.system_group())
     params.declare(groups.remote_service())
+    params.vetoes.append(groups.refuse_o3c)
     params.declare(groups.stream_profiles())
     params.declare_template(groups.STREAM_PROFILE)
     note_pending_changes(params, device.logs)

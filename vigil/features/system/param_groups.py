@@ -8,7 +8,6 @@ Time group the timesync feature's (timesync/params.py); the listeners' ports, HT
 from __future__ import annotations
 
 from vigil import __version__
-from vigil.core import checks
 from vigil.core.identity import Identity
 from vigil.core.params import ParamDef, ParamTemplate, applied, pending
 from vigil.core.roles import Role
@@ -60,14 +59,20 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
 
 
 # The work that will apply the parameters declared pending below (docs/parameters.md).
-O3C = "one-click cloud connection (O3C): an O3C dispatch service to connect to"
 SECURITY = "system settings: security"
 TLS = "security: TLS versions of the HTTPS listener"
 MEDIA = "live relay and replay (media streams)"
-PTZ = "PTZ control (no profile has PTZ)"
 # Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
 # or the network feature, the HTTP layer and the RTSP server that hold the listeners.
-LATER_NETWORK, LATER_SECURITY = "network", "security"
+LATER_SECURITY = "security"
+
+# One-click cloud connection (O3C) needs Axis's own dispatch service, which no one else runs:
+# the device has no O3C client. `RemoteService.Enabled` stays, at "no": hardening scripts set it
+# to "no" in the same param.cgi update as `Network.SSH.Enabled=no`, and an update is all or
+# nothing, so refusing the parameter would keep them from turning SSH off. Turning it on is
+# refused with the reason; the dispatcher's address and proxy settings are not in the tree.
+O3C_ENABLED = "RemoteService.Enabled"
+NO_O3C = "the device has no one-click cloud connection (O3C): there is no dispatch service to connect to"
 BY_HTTP = applied("http")
 
 
@@ -76,7 +81,7 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
     return [
-        ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=pending(LATER_SECURITY, SECURITY)),
+        ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=applied("ssh", how="listener")),
         ParamDef(n + "HTTP.AuthenticationPolicy", "basic_digest", "enum", ("basic", "digest", "basic_digest"),
                  owner=applied("core.auth", "rtsp")),
         # Exhaustion limits of the HTTP and HTTPS listeners (vigil/http/limits.py); they apply to
@@ -111,7 +116,6 @@ def system_group() -> list[ParamDef]:
     guard = applied("core.auth")
     return [
         ParamDef(s + "BoaProtViewer", "password", "enum", ("password", "anonymous"), owner=BY_HTTP),
-        ParamDef(s + "BoaProtPTZOperator", "password", "enum", ("password", "anonymous"), owner=pending("http", PTZ)),
         ParamDef(s + "BruteForce.Enabled", "yes", **YESNO, owner=guard),
         ParamDef(s + "BruteForce.BlockingPeriod", "10", "int", minimum=1, maximum=86400, owner=guard),
         ParamDef(s + "BruteForce.PageFailuresPerSecond", "20", "int", minimum=1, maximum=1000, owner=guard),
@@ -126,16 +130,16 @@ def system_group() -> list[ParamDef]:
 
 
 def remote_service() -> list[ParamDef]:
-    r = "RemoteService."
-    o3c = pending(LATER_NETWORK, O3C, "The dispatch service is Axis's own; no open one exists to test against.")
-    return [
-        ParamDef(r + "Enabled", "no", "enum", ("yes", "no", "oneclick"), owner=o3c),
-        ParamDef(r + "ServerList", "", check=checks.host_list, maxlen=1024, owner=o3c),
-        ParamDef(r + "ProxyServer", "", check=checks.hostname_or_empty, owner=o3c),
-        ParamDef(r + "ProxyPort", "3128", "int", minimum=1, maximum=65535, owner=o3c),
-        ParamDef(r + "ProxyLogin", "", owner=o3c),
-        ParamDef(r + "ProxyPassword", "", "password", maxlen=64, owner=o3c),
-    ]
+    return [ParamDef(O3C_ENABLED, "no", "enum", ("yes", "no", "oneclick"), owner=applied(
+        "system", note="Refused when turned on: the device has no O3C client (no dispatch service exists "
+        "to connect to); \"no\" is taken, as hardening scripts set it."))]
+
+
+def refuse_o3c(new: dict[str, str]) -> tuple[str, str] | None:
+    """The tree's veto: one-click cloud connection cannot be turned on."""
+    if new.get(O3C_ENABLED, "no") != "no":
+        return O3C_ENABLED, NO_O3C
+    return None
 
 
 STREAM_PROFILE = ParamTemplate(
