@@ -128,6 +128,26 @@ def events_capabilities() -> etree._Element:
                              MaxPullPoints=str(MAX_PULL_POINTS), PersistentNotificationStorage="false")
 
 
+def event_filter(given: etree._Element | None) -> EventFilter:
+    """A wsnt:FilterType (TopicExpression, MessageContent) as the event streams' filter; all
+    events without one. Subscriptions and the recording search (FindEvents) read it so."""
+    topic, content = "//.", None
+    if given is not None:
+        topics = [topic_expression(e) for e in find_all(given, "TopicExpression")]
+        contents = [e for e in find_all(given, "MessageContent")]
+        if topics:
+            topic = "|".join(topics)
+        if contents:
+            if (contents[0].get("Dialect") or ITEM_FILTER) != ITEM_FILTER:
+                raise sender("Message content filter dialect is not supported",
+                             etree.QName(WSNT, "InvalidMessageContentExpressionFault"))
+            content = (contents[0].text or "").strip()
+    try:
+        return EventFilter(topic, content)
+    except FilterError as err:
+        raise sender(str(err), etree.QName(WSNT, "InvalidFilterFault")) from None
+
+
 class EventService:
     def __init__(self, bus: EventBus, points: PullPoints, base_address) -> None:
         self.bus = bus
@@ -156,26 +176,11 @@ class EventService:
 
     @staticmethod
     def _filter(msg: SoapMessage) -> EventFilter:
-        topic, content = "//.", None
-        given = find(msg.body, "Filter")
-        if given is not None:
-            topics = [topic_expression(e) for e in find_all(given, "TopicExpression")]
-            contents = [e for e in find_all(given, "MessageContent")]
-            if topics:
-                topic = "|".join(topics)
-            if contents:
-                if (contents[0].get("Dialect") or ITEM_FILTER) != ITEM_FILTER:
-                    raise sender("Message content filter dialect is not supported",
-                                 etree.QName(WSNT, "InvalidMessageContentExpressionFault"))
-                content = (contents[0].text or "").strip()
-        try:
-            return EventFilter(topic, content)
-        except FilterError as err:
-            raise sender(str(err), etree.QName(WSNT, "InvalidFilterFault")) from None
+        return event_filter(find(msg.body, "Filter"))
 
     def _subscription(self, msg: SoapMessage, consumer: str | None = None) -> tuple[PullPoint, str]:
         """A new subscription as the request asks (filter, initial termination time), and its address."""
-        event_filter = self._filter(msg)
+        chosen = self._filter(msg)
         now = self._now()
         initial = text(msg.body, "InitialTerminationTime", limit=64)
         try:
@@ -183,7 +188,7 @@ class EventService:
         except ValueError as err:
             raise sender(str(err), etree.QName(WSNT, "UnacceptableInitialTerminationTimeFault")) from None
         try:
-            point = self.points.create(event_filter, expires, consumer, self.notify if consumer else None)
+            point = self.points.create(chosen, expires, consumer, self.notify if consumer else None)
         except TooManySubscriptions as err:
             raise SoapFault(str(err), "Receiver", (etree.QName(TER, "Action"),
                                                    etree.QName(TER, "TooManySubscriptions"))) from None

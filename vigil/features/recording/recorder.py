@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import os
 import secrets
@@ -30,7 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.core.events import EventBus, Item, Topic
+from vigil.core.events import Event, EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
 from vigil.core.registry import Key
@@ -427,7 +428,9 @@ class RecordingService:
             connection.close(teardown=True)
 
     # -- recordings ----------------------------------------------------------------------
-    def start_recording(self, source_id: str, kind: str, event: str = "", pre: float = 0.0) -> str:
+    def start_recording(self, source_id: str, kind: str, event: str = "", pre: float = 0.0,
+                        trigger: Event | None = None) -> str:
+        """A new recording; `trigger`: the event that started it, kept with it (ONVIF FindEvents)."""
         recorder = self.recorders.get(source_id)
         if recorder is None:
             raise KeyError(source_id)
@@ -438,8 +441,10 @@ class RecordingService:
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(now))
         recording_id = f"{stamp}_{source_id}_{secrets.token_hex(3).upper()}"
         start = now - pre if pre else now
+        kept = None if trigger is None else (trigger.time, trigger.topic, json.dumps(dict(trigger.source)),
+                                             json.dumps(dict(trigger.data)), trigger.operation or "")
         index.start_recording(self.store, recording_id, source_id, recorder.source.volume, kind, start, event,
-                              recorder.width, recorder.height, recorder.video_codec)
+                              recorder.width, recorder.height, recorder.video_codec, kept)
         session = Session(recording_id, kind)
         with recorder.lock:
             if pre:
