@@ -8,7 +8,8 @@ timesync, network, discovery scopes and mode through discovery, reboot, relay ou
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
-(Profile G's recording search over the recorder's footage index).
+(Profile G's recording search over the recorder's footage index, FindEvents in `event_search`),
+`http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
@@ -16,13 +17,22 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_search, http_users
+from vigil.features.onvif import (
+    http_device,
+    http_events,
+    http_media,
+    http_media2,
+    http_recording,
+    http_search,
+    http_users,
+)
 from vigil.features.onvif.const import (
     DEVICE_PATH,
     EVENTS_PATH,
     MEDIA2_PATH,
     MEDIA_PATH,
     PULL_POINT_PATH,
+    RECORDING_PATH,
     SEARCH_PATH,
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
@@ -30,6 +40,7 @@ from vigil.features.onvif.http_device import DeviceService
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
+from vigil.features.onvif.http_recording import RecordingControl
 from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.pullpoints import PullPoints
@@ -42,7 +53,8 @@ def register(device: Device) -> None:
     recording = device.features.get(RECORDING_SERVICE)
     # Anyone reaches the endpoints (the PRE_AUTH operations); each operation checks its access class.
     endpoint = OnvifEndpoint(device, tokens)
-    http_device.register(endpoint, DeviceService(device, has_media=recording is not None))
+    http_device.register(endpoint, DeviceService(device, has_media=recording is not None,
+                                                 recordings=lambda: len(recording.sources.all) if recording else 0))
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     events, pull_point = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
@@ -63,3 +75,6 @@ def register(device: Device) -> None:
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))
         device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        control = OnvifEndpoint(device, tokens)
+        http_recording.register(control, RecordingControl(recording, device.logs))
+        device.router.add(RECORDING_PATH, control.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vigil.core.events import Event, EventBus, Item, Topic
@@ -404,6 +404,18 @@ class RecordingService:
                 self._connected(source, False)
             self.logs.system(f"camera {source.id} lost: {reason}", "warning")
             await asyncio.sleep(backoff)
+
+    def set_continuous(self, source_id: str, on: bool, actor: str) -> Source:
+        """Turn a source's continuous recording on or off at once (stored), keeping its camera
+        connection and its other recordings; KeyError for an unknown source."""
+        source = self.sources.put(replace(self.sources.all[source_id], continuous=on), actor)
+        recorder = self.recorders.get(source_id)
+        if recorder is not None:
+            recorder.source = source
+            for session in [] if on else [s for s in recorder.sessions.values() if s.kind == "continuous"]:
+                self.end_recording(source_id, session.id)
+            self._resume_continuous(source_id)
+        return source
 
     def _connected(self, source: Source, up: bool) -> None:
         recorder = self.recorders.get(source.id)
