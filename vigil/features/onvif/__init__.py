@@ -6,7 +6,8 @@ WS-Security UsernameToken `security`, the ONVIF account and access class of the 
 the service's operation: `http_device` (device management: capabilities, date and time through
 timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
-its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
+its PullPoint subscriptions, kept by `pullpoints` over the device's event bus; Profile M's event
+broker in `http_event_broker`, the MQTT client's broker), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
 (Profile G's recording search over the recorder's footage index, FindEvents in `event_search`),
 `http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs).
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
+from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.features.onvif import (
     http_device,
+    http_event_broker,
     http_events,
     http_media,
     http_media2,
@@ -37,6 +40,7 @@ from vigil.features.onvif.const import (
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
 from vigil.features.onvif.http_device import DeviceService
+from vigil.features.onvif.http_event_broker import EventBrokers, broker_capabilities
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
@@ -59,8 +63,12 @@ def register(device: Device) -> None:
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     events, pull_point = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
     subscriptions = PullPoints(device.events, device.clock)
+    mqtt = device.features.get(MQTT_SERVICE)
     http_events.register(events, pull_point, EventService(device.events, subscriptions,
-                                                          lambda: base_address(device.listening)))
+                                                          lambda: base_address(device.listening),
+                                                          broker_capabilities() if mqtt else None))
+    if mqtt is not None:
+        http_event_broker.register(events, EventBrokers(mqtt))
     device.services.append(subscriptions.run)
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

@@ -18,6 +18,7 @@ from vigil.device import Device
 from vigil.features.discovery.const import WSD_ENABLED, WSD_SCOPES
 from vigil.features.discovery.service import DISCOVERY_SERVICE
 from vigil.features.io.service import IO_SERVICE, IOError_
+from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.features.onvif.const import (
     ACTION_NOT_SUPPORTED,
     ACTUATE,
@@ -46,6 +47,7 @@ from vigil.features.onvif.const import (
     WRITE_SYSTEM,
 )
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint, base_address
+from vigil.features.onvif.http_event_broker import broker_capabilities
 from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
 from vigil.features.onvif.http_media2 import media2_capabilities
@@ -89,7 +91,8 @@ class DeviceService:
     def services(self) -> list[tuple[str, str, etree._Element]]:
         """(namespace, address, capabilities) of each service this device has."""
         out = [(TDS, self.base() + DEVICE_PATH, self.device_capabilities()),
-               (TEV, self.base() + EVENTS_PATH, events_capabilities())]
+               (TEV, self.base() + EVENTS_PATH,
+                events_capabilities(broker_capabilities() if self.device.features.get(MQTT_SERVICE) else None))]
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
             out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))

@@ -3,10 +3,11 @@
 declares, with its items), CreatePullPointSubscription (topic and content filters, relative or
 absolute termination), PullMessages, SetSynchronizationPoint; base notification: Subscribe with
 a consumer address, to which each batch of events goes as a Notify; Renew and Unsubscribe of one
-subscription (`pullpoints.py` keeps them)."""
+subscription (`pullpoints.py` keeps them). Profile M's event broker is `http_event_broker`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -121,11 +122,13 @@ def topic_set(topics: list[Topic]) -> etree._Element:
     return root
 
 
-def events_capabilities() -> etree._Element:
+def events_capabilities(brokers: Mapping[str, str] | None = None) -> etree._Element:
+    """The event service's capabilities; `brokers`: the event broker's (Profile M), where there is one."""
     return TEV_.Capabilities(WSSubscriptionPolicySupport="false", WSPullPointSupport="true",
                              WSPausableSubscriptionManagerInterfaceSupport="false",
                              MaxNotificationProducers=str(MAX_PULL_POINTS),
-                             MaxPullPoints=str(MAX_PULL_POINTS), PersistentNotificationStorage="false")
+                             MaxPullPoints=str(MAX_PULL_POINTS), PersistentNotificationStorage="false",
+                             **(brokers or {}))
 
 
 def event_filter(given: etree._Element | None) -> EventFilter:
@@ -149,10 +152,12 @@ def event_filter(given: etree._Element | None) -> EventFilter:
 
 
 class EventService:
-    def __init__(self, bus: EventBus, points: PullPoints, base_address) -> None:
+    def __init__(self, bus: EventBus, points: PullPoints, base_address,
+                 brokers: Mapping[str, str] | None = None) -> None:
         self.bus = bus
         self.points = points
         self.base_address = base_address  # () -> scheme://host:port the client reached
+        self.brokers = brokers  # the event broker capabilities (http_event_broker), where there is one
 
     def _now(self) -> float:
         return self.points.clock.time()
@@ -164,7 +169,7 @@ class EventService:
         return point
 
     async def get_service_capabilities(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        return TEV_.GetServiceCapabilitiesResponse(events_capabilities())
+        return TEV_.GetServiceCapabilitiesResponse(events_capabilities(self.brokers))
 
     async def get_event_properties(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TEV_.GetEventPropertiesResponse(
