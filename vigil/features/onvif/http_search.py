@@ -45,7 +45,7 @@ def precise(moment: float) -> str:
 
 @dataclass
 class Search:
-    results: list[etree._Element]
+    results: list[etree._Element] | list[Found]  # a recording search's replies; an event search's finds
     expires: float
     keep_alive: float
     served: int = 0
@@ -153,7 +153,8 @@ class SearchService:
             chosen.append(camera)
         return chosen
 
-    def _keep(self, msg: SoapMessage, results: list[etree._Element], end_point: float | None = None) -> str:
+    def _keep(self, msg: SoapMessage, results: list[etree._Element] | list[Found],
+              end_point: float | None = None) -> str:
         """Keep a search's results for the client to fetch; its token."""
         given = text(msg.body, "KeepAliveTime", required=True, limit=64) or ""
         keep = duration(given)
@@ -191,10 +192,10 @@ class SearchService:
         query = EventQuery(start, end, chosen, bool(flag(msg.body, "IncludeStartState", required=True)),
                            _count(msg, "MaxMatches"))
         now = self.clock.time()
-        results = [_result(f) for f in find_events(self.store, self._scope(scope), query, now)]
+        results = find_events(self.store, self._scope(scope), query, now)  # made XML page by page
         return TSE_.FindEventsResponse(TSE_.SearchToken(self._keep(msg, results, end if end is not None else now)))
 
-    def _page(self, msg: SoapMessage, kind: str) -> tuple[str, list[etree._Element]]:
+    def _page(self, msg: SoapMessage, kind: str) -> tuple[str, list]:
         """The next results of a search of `kind` (recording or event): (search state, results)."""
         _, search = self._search(text(msg.body, "SearchToken", required=True, limit=64))
         if (search.end_point is not None) != (kind == "event"):
@@ -210,7 +211,7 @@ class SearchService:
 
     async def get_event_search_results(self, msg: SoapMessage, who: Principal) -> etree._Element:
         state, batch = self._page(msg, "event")  # answered at once: MinResults and WaitTime need no wait
-        return TSE_.GetEventSearchResultsResponse(TSE_.ResultList(TT_.SearchState(state), *batch))
+        return TSE_.GetEventSearchResultsResponse(TSE_.ResultList(TT_.SearchState(state), *map(_result, batch)))
 
     async def get_search_state(self, msg: SoapMessage, who: Principal) -> etree._Element:
         _, search = self._search(text(msg.body, "SearchToken", required=True, limit=64))
