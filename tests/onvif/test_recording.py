@@ -11,6 +11,7 @@ import pytest
 from tests.onvif.conftest import Soap
 from tests.onvif.schemas import assert_valid
 from vigil.features.onvif.const import RECORDING_PATH, TDS, TRC, TT
+from vigil.features.onvif.http_recording import JOB_STATE
 from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.recording.sources import Source
 
@@ -90,12 +91,16 @@ async def test_job_mode_is_the_cameras_continuous_recording(cameras: Soap):
     assert "ONVIF recording job job_1 of camera east: mode Idle" in cameras.device.logs.text("audit")
     state = assert_valid((await control(cameras, "GetRecordingJobState", "<op:JobToken>job_1</op:JobToken>")).content)
     assert state.findtext("trc:State/tt:State", namespaces=NS) == "Idle"
+    bus = cameras.device.events  # the job's state is an event property too, as ONVIF asks
+    assert bus.state(JOB_STATE, {"RecordingJobToken": "job_1"}) == {"State": "Idle"}
+    assert bus.state(JOB_STATE, {"RecordingJobToken": "job_2"}) == {"State": "Error"}  # no camera connected here
     r = await control(cameras, "SetRecordingJobMode", "<op:JobToken>job_1</op:JobToken><op:Mode>Paused</op:Mode>",
                       as_level="Operator")
     assert r.status_code == 400 and "BadMode" in r.text
     assert_valid((await control(cameras, "SetRecordingJobMode", "<op:JobToken>job_1</op:JobToken><op:Mode>Active"
                                 "</op:Mode>", as_level="Administrator")).content)
     assert sources.all["east"].continuous
+    assert bus.state(JOB_STATE, {"RecordingJobToken": "job_1"}) == {"State": "Error"}  # Active, no camera here
 
 
 async def test_delete_and_create_a_job(cameras: Soap):
@@ -103,6 +108,7 @@ async def test_delete_and_create_a_job(cameras: Soap):
     assert_valid((await control(cameras, "DeleteRecordingJob", "<op:JobToken>job_3</op:JobToken>",
                                 as_level="Operator")).content)
     assert not sources.all["west"].enabled  # the camera is no longer received
+    assert cameras.device.events.state(JOB_STATE, {"RecordingJobToken": "job_3"}) is None  # the job is gone
     jobs = assert_valid((await control(cameras, "GetRecordingJobs")).content)
     assert [j.findtext("tt:JobToken", namespaces=NS) for j in jobs] == ["job_1", "job_2"]
     options = assert_valid((await control(cameras, "GetRecordingOptions",

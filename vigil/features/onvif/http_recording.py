@@ -11,7 +11,8 @@ CreateRecordingJob and DeleteRecordingJob change the source as the recorder API 
 setSource) does, so the Recordings page, `record/list.cgi` and `recorder.cgi` show the change;
 each writes the audit log. Recordings and tracks are the cameras' own: CreateRecording,
 CreateTrack, DeleteRecording and DeleteTrack answer the spec's faults (cameras are added and
-removed as camera sources)."""
+removed as camera sources). Each job's state (Idle, Active, Error) is the property
+`tns1:RecordingConfig/JobState`, published as it changes (mode, camera connection, recording)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from vigil.core.auth import Principal
+from vigil.core.events import Event, EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.features.onvif.const import ACTUATE, PRE_AUTH, READ_MEDIA, TER, TRC, TT
 from vigil.features.onvif.endpoint import OnvifEndpoint
 from vigil.features.onvif.event_search import VIDEO_TRACK, recording_token
 from vigil.features.onvif.media import Camera, cameras
 from vigil.features.onvif.xml import TT_, find, find_all, flag, invalid, text
-from vigil.features.recording.recorder import RecordingService
+from vigil.features.recording.recorder import CONNECTION, RECORDING, RecordingService
 from vigil.http.soap import SoapFault, SoapMessage
 
 TRC_ = ElementMaker(namespace=TRC, nsmap={"trc": TRC})
@@ -35,6 +37,7 @@ PROFILE_SOURCE = "http://www.onvif.org/ver10/schema/Profile"
 RECEIVER_SOURCE = "http://www.onvif.org/ver10/schema/Receiver"
 MODES = ("Idle", "Active")
 PRIORITY = "1"  # one job per recording: its priority decides nothing, and is reported as this
+JOB_STATE = "tns1:RecordingConfig/JobState"
 
 
 def job_token(camera: Camera) -> str:
@@ -47,9 +50,32 @@ def action_fault(reason: str, subcode: str) -> SoapFault:
 
 
 class RecordingControl:
-    def __init__(self, recording: RecordingService, logs: Logs) -> None:
+    def __init__(self, recording: RecordingService, logs: Logs, bus: EventBus) -> None:
         self.recording = recording
         self.logs = logs
+        self.bus = bus
+        self._declared: tuple[str, ...] | None = None
+
+    # -- the JobState events ------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """Bus subscriber: a camera's connection or recording changed, and with it its job's state."""
+        if event.topic in (CONNECTION, RECORDING):
+            self.publish_states()
+
+    def publish_states(self) -> None:
+        """Publish each job's state (the bus keeps only changes); a job gone is a deleted property."""
+        jobs = {job_token(c): c for c in cameras(self.recording) if self._has_job(c)}
+        if self._declared != tuple(jobs):
+            self._declared = tuple(jobs)
+            self.bus.declare(Topic(JOB_STATE, "Recording job state", True,
+                                   (Item("RecordingJobToken", "tt:RecordingJobReference", "Recording job",
+                                         tuple(jobs)),),
+                                   (Item("State", "xsd:string", "State", ("Idle", "Active", "Error"), state=True),)))
+        for event in self.bus.states(JOB_STATE):
+            if event.source.get("RecordingJobToken") not in jobs:
+                self.bus.delete(JOB_STATE, event.source)
+        for token, camera in jobs.items():
+            self.bus.publish(JOB_STATE, {"RecordingJobToken": token}, {"State": self._state(camera)[0]})
 
     # -- the model ----------------------------------------------------------------------------
     def _camera(self, token: str | None) -> Camera:
@@ -145,6 +171,7 @@ class RecordingControl:
             self.recording.set_continuous(source.id, mode == "Active", who.name)
         self.logs.audit(who.name, f"ONVIF recording job {job_token(camera)} of camera {camera.source_id}: {what}",
                         "recording")
+        self.publish_states()
 
     # -- operations ----------------------------------------------------------------------------
     async def get_service_capabilities(self, msg: SoapMessage, who: Principal) -> etree._Element:
