@@ -135,8 +135,12 @@ async def test_capabilities_and_bad_brokers(onvif_w401: Soap):
     assert r.status_code == 400 and "InvalidAddress" in r.text
     # The MQTT page's client, active for another broker, is the one broker there is room for.
     client = {**mqtt.config, "server": {**mqtt.config["server"], "host": "192.0.2.7"}}
-    mqtt.configure_client(client, None, "test")
+    mqtt.configure_client(client, "other-secret", "test")
     mqtt.set_active(True, "test")
     r = await events(onvif_w401, "AddEventBroker", broker_config("mqtts://127.0.0.1:8883"))
     assert r.status_code == 500 and "TooManyEventBrokers" in r.text
     assert mqtt.config["server"]["host"] == "192.0.2.7"
+    mqtt.set_active(False, "test")  # now there is room; the other broker's password does not go along
+    no_password = broker_config("mqtt://127.0.0.1:1883").replace(f"<op:Password>{PASSWORD}</op:Password>", "")
+    assert_valid((await events(onvif_w401, "AddEventBroker", no_password)).content)
+    assert (mqtt.config["server"]["host"], mqtt.active, mqtt.has_password) == ("127.0.0.1", True, False)

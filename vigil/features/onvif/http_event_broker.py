@@ -117,6 +117,8 @@ class EventBrokers:
         except model.ConfigError as err:
             raise invalid(f"The broker cannot be used: {err.message}", "InvalidAddress") from None
         password = text(given, "Password", limit=model.MAX_NAME)
+        if password is None and current != wanted:
+            password = ""  # another broker's password never goes to this one
         self.mqtt.configure_client(client, password, who.name)  # None: the stored password stays
         self.mqtt.configure_broker({"topicPrefix": prefix, "topic": chosen.topic, "content": chosen.content or "",
                                     "qos": int(qos_text)}, who.name)
