@@ -12,7 +12,6 @@ import pytest
 
 from vigil.core.events import Event
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import _EventFilter
 from vigil.features.mqtt.transport import (
     ConnectFailure,
     classify,
@@ -63,12 +62,12 @@ def test_event_filters_refused(expression: str) -> None:
 
 def test_compiled_event_filters() -> None:
     spec = {"qos": 0, "retain": "none"}
-    subtree = _EventFilter.compile({**spec, "topicFilter": "onvif:Device/axis:IO//."})
+    subtree = model.PublicationFilter.compile({**spec, "topicFilter": "onvif:Device/axis:IO//."})
     assert subtree.matches("tns1:Device/tnsaxis:IO/Port") and subtree.matches("tns1:Device/tnsaxis:IO")
     assert not subtree.matches("tns1:Device/tnsaxis:IOX") and not subtree.matches("tns1:Device/Trigger/Relay")
-    exact = _EventFilter.compile({**spec, "topicFilter": "onvif:Device/axis:IO/axis:Port"})
+    exact = model.PublicationFilter.compile({**spec, "topicFilter": "onvif:Device/axis:IO/axis:Port"})
     assert exact.matches("tns1:Device/tnsaxis:IO/Port") and not exact.matches("tns1:Device/tnsaxis:IO/Port/X")
-    assert _EventFilter.compile({**spec, "topicFilter": "//."}).matches("tnsaxis:Storage/Disruption")
+    assert model.PublicationFilter.compile({**spec, "topicFilter": "//."}).matches("tnsaxis:Storage/Disruption")
 
 
 def test_event_topic_and_payload() -> None:
@@ -160,3 +159,22 @@ def test_proxy_choice_and_failure_reasons() -> None:
     assert classify(OSError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"), "h", 1).reason == "tls"
     assert classify(TimeoutError(), "h", 1).reason == "timeout"
     assert classify(OSError("proxy refused CONNECT"), "h", 1).reason == "proxy"
+
+
+def test_profile_m_topic_and_payload():
+    """ONVIF Core's own example: TopicPrefix/onvif-ej/<topic without tns1:>/&<source values>."""
+    crossed = Event("tns1:RuleEngine/LineDetector/Crossed",
+                    {"Rule": "MyImportantFence1", "VideoSource": "1", "AnalyticsConfiguration": "2"},
+                    {"ObjectId": "15"}, 1223641497.321)
+    order = ("VideoSource", "AnalyticsConfiguration", "Rule")  # as GetEventProperties lists them
+    assert model.onvif_topic("MyDevice", crossed, order) == \
+        "MyDevice/onvif-ej/RuleEngine/LineDetector/Crossed/&1/2/MyImportantFence1"
+    assert json.loads(model.onvif_payload(crossed)) == {
+        "UtcTime": "2008-10-10T12:24:57.321Z",
+        "Source": {"Rule": "MyImportantFence1", "VideoSource": "1", "AnalyticsConfiguration": "2"},
+        "Data": {"ObjectId": "15"}}
+    port = Event("tns1:Device/tnsaxis:IO/Port", {"port": "a+b#"}, {"state": "1"}, 0.0, "Deleted")
+    assert model.onvif_topic("site/", port) == "site/onvif-ej/Device/tnsaxis:IO/Port/&ab"  # no wildcards
+    assert model.onvif_payload(port) == b""  # a deleted property clears the retained message
+    stateless = Event("tns1:Device/Trigger/Pulse", {}, {"n": "1"}, 0.0)
+    assert model.onvif_topic("p", stateless) == "p/onvif-ej/Device/Trigger/Pulse"

@@ -2,7 +2,8 @@
 built by hand (with or without a UsernameToken) for the in-process tests.
 
 The device service and Media1 are checked with lxml (libxml2) against the onvif-zeep-async set;
-Media2 with `xmlschema` in XSD 1.1 mode against the newest onvif/specs files (wsdl/specs), whose
+Media2 and Profile M's event broker replies with `xmlschema` in XSD 1.1 mode against the newest
+onvif/specs files (wsdl/specs), whose
 content models libxml2 refuses as not deterministic (XSD 1.1 allows them)."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from vigil.features.onvif.const import (
     TDS,
     TEV,
     TR2,
+    TRC,
     TRT,
     TSE,
     WSNT,
@@ -42,7 +44,8 @@ def schema(namespace: str) -> etree.XMLSchema:
     """The schema of the service `namespace` (the one embedded in its WSDL, with its imports)."""
     if namespace == WSNT:  # Renew, Unsubscribe: WS-BaseNotification's own elements
         return etree.XMLSchema(etree.parse(str(WSDL / "b-2.xsd")))
-    name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl", TSE: "search.wsdl"}[namespace]
+    name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl", TSE: "search.wsdl",
+            TRC: "recording.wsdl"}[namespace]
     wsdl = etree.parse(str(WSDL / name))
     embedded = wsdl.find(f".//{{{XS}}}schema")
     assert embedded is not None
@@ -72,11 +75,29 @@ def media2_schema() -> xmlschema.XMLSchema11:
                                      locations=locations, allow="local", defuse="always", validation="lax")
 
 
+# Profile M's event broker replies: only in the newest events WSDL (wsdl/specs/ver10/events).
+BROKER_REPLIES = ("AddEventBrokerResponse", "GetEventBrokersResponse", "DeleteEventBrokerResponse")
+
+
+@functools.cache
+def events_schema() -> xmlschema.XMLSchema11:
+    wsdl = WSDL / "specs" / "ver10" / "events" / "wsdl" / "event.wsdl"
+    embedded = etree.parse(str(wsdl)).find(f".//{{{XS}}}schema")
+    assert embedded is not None
+    locations = {WSNT: str(WSDL / "b-2.xsd"), "http://docs.oasis-open.org/wsn/t-1": str(WSDL / "t-1.xsd"),
+                 "http://www.w3.org/2005/08/addressing": str(WSDL / "ws-addr.xsd")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xmlschema.XMLSchemaImportWarning)
+        return xmlschema.XMLSchema11(etree.tostring(embedded).decode(), base_url=str(wsdl.parent) + "/",
+                                     locations=locations, allow="local", defuse="always")
+
+
 def valid_element(element: etree._Element) -> str:
     """Validate an operation's reply element against its service's schema; returns its name."""
     namespace = etree.QName(element).namespace
-    if namespace == TR2:
-        errors = list(media2_schema().iter_errors(etree.fromstring(etree.tostring(element))))
+    newer = {TR2: media2_schema, TEV: events_schema}.get(namespace)
+    if newer is not None and (namespace == TR2 or etree.QName(element).localname in BROKER_REPLIES):
+        errors = list(newer().iter_errors(etree.fromstring(etree.tostring(element))))
         if errors:
             raise AssertionError(f"{etree.QName(element).localname} does not validate: {errors[0]}")
         return etree.QName(element).localname

@@ -1,22 +1,24 @@
 """Home Assistant's ONVIF client (onvif-zeep-async) against a real `vigil run` S3016 with a
 built-in test camera on 127.0.0.1, in the order Home Assistant calls (onvif.md §2.2), with
-WS-Security PasswordDigest; a wrong password and a User's CreateUsers are refused."""
+WS-Security PasswordDigest; a wrong password and a User's CreateUsers are refused; a Profile G
+client's recording job modes and event search."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from lxml import etree
 from onvif import ONVIFCamera
 from onvif.exceptions import ONVIFError
 from zeep import Plugin
 from zeep.exceptions import Fault
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, eventually, start_live, wait_until
 from tests.onvif.schemas import request, valid_element
-from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH, TRT
+from vigil.features.onvif.const import CONCRETE_SET, DEVICE_PATH, MEDIA_PATH, TRT, WSNT
 
 ONVIF_ADMIN = ("hass", "hassPass1")
 ONVIF_MEDIA = ("viewer", "view1Pass")
@@ -171,5 +173,54 @@ async def test_home_assistant_pull_point_events_on_the_w401(w401: LiveDevice):
         await manager.shutdown()  # Unsubscribe
         with pytest.raises((Fault, ONVIFError)):
             await pullpoint.PullMessages({"MessageLimit": 1, "Timeout": timedelta(seconds=0)})
+    finally:
+        await camera.close()
+
+
+def ongoing(vapix: httpx.Client) -> list[str]:
+    """The kinds of the recordings being written, as the Status page reads them (recorder.cgi)."""
+    reply = vapix.post("/axis-cgi/recorder.cgi", json={"apiVersion": "1.0", "method": "getStatus"}).json()
+    return [o["type"] for o in reply["data"]["ongoing"]]
+
+
+def listed(vapix: httpx.Client) -> str:
+    """The recordings as the Recordings page lists them (record/list.cgi)."""
+    return vapix.get("/axis-cgi/record/list.cgi", params={"recordingid": "all"}).text
+
+
+async def test_profile_g_client_pauses_a_cameras_recording_and_finds_it(recorder: LiveDevice):
+    """A recording job set Idle through ONVIF stops the camera's continuous recording as the VAPIX
+    recording APIs see it, Active starts it again; FindEvents then finds the stop and the start."""
+    camera = ONVIFCamera("127.0.0.1", recorder.http_port, *ONVIF_ADMIN)
+    try:
+        await camera.update_xaddrs()
+        checked = Validating()
+        control = validating(await camera.create_recording_service(), checked)
+        jobs = await control.GetRecordingJobs()
+        assert [(j.JobToken, j.JobConfiguration.Mode, j.JobConfiguration.Source[0].SourceToken.Token)
+                for j in jobs] == [("job_1", "Active", "profile_1")]
+        with httpx.Client(base_url=recorder.http, auth=httpx.DigestAuth(*ADMIN), timeout=10) as vapix:
+            await eventually(lambda: ongoing(vapix) == ["continuous"], 20, "the test camera's recording")
+            assert (await control.GetRecordingJobState({"JobToken": "job_1"})).State == "Active"
+            before = datetime.now(UTC)  # the recording started earlier: not in the search from here
+            await control.SetRecordingJobMode({"JobToken": "job_1", "Mode": "Idle"})
+            assert ongoing(vapix) == []
+            await eventually(lambda: 'recordingstatus="recording"' not in listed(vapix), 10, "the stop indexed")
+            assert 'recordingtype="continuous"' in listed(vapix) and 'recordingstatus="completed"' in listed(vapix)
+            assert (await control.GetRecordingJobState({"JobToken": "job_1"})).State == "Idle"
+            await control.SetRecordingJobMode({"JobToken": "job_1", "Mode": "Active"})
+            await eventually(lambda: ongoing(vapix) == ["continuous"], 20, "the recording to start again")
+        search = validating(await camera.create_search_service(), checked)
+        expression = etree.Element(f"{{{WSNT}}}TopicExpression", Dialect=CONCRETE_SET,
+                                   nsmap={"tns1": "http://www.onvif.org/ver10/topics"})
+        expression.text = "tns1:RecordingHistory/Recording/State"  # the filter is xs:any to zeep
+        token = await search.FindEvents({"StartPoint": before, "Scope": {},
+                                         "SearchFilter": {"_value_1": [expression]}, "IncludeStartState": False,
+                                         "KeepAliveTime": timedelta(seconds=10)})
+        found = await search.GetEventSearchResults({"SearchToken": token})
+        states = [r.Event.Message._value_1.Data.SimpleItem[0].Value for r in found.Result]
+        assert found.SearchState == "Completed" and states == ["false", "true"]
+        assert {"GetRecordingJobsResponse", "SetRecordingJobModeResponse", "GetRecordingJobStateResponse",
+                "FindEventsResponse", "GetEventSearchResultsResponse"} <= set(checked.seen)
     finally:
         await camera.close()

@@ -137,6 +137,9 @@ async def test_triggered_recording_with_pre_and_post_buffers(recorder_device: De
     first = device.store.query("SELECT MIN(f.start) FROM fragments f JOIN segments s ON s.id=f.segment")[0][0]
     last = device.store.query("SELECT MAX(f.start + f.duration) FROM fragments f JOIN segments s ON s.id=f.segment")[0][0]
     assert kind == "triggered"
+    # The event that started it is kept with it (ONVIF FindEvents finds it there).
+    assert device.store.query("SELECT recording, topic, data, operation FROM recording_triggers") == \
+        [(rid, "tnsaxis:Test/Door", '{"open": "1"}', "Changed")]
     assert first <= opened - 0.5  # pre-event footage is there (2 s asked, whole fragments kept)
     assert last >= closed + 0.5  # and post-event footage
 

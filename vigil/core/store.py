@@ -80,6 +80,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE accounts ADD COLUMN onvif INTEGER NOT NULL DEFAULT 0;
     DROP TABLE onvif_accounts;
     """,
+    # 5: the event that started each triggered recording (ONVIF FindEvents finds it), gone with it
+    """
+    CREATE TABLE recording_triggers (
+        recording TEXT PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+        time REAL NOT NULL, topic TEXT NOT NULL, source TEXT NOT NULL, data TEXT NOT NULL,
+        operation TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX recording_triggers_time ON recording_triggers(time);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)  # the version this program writes and reads
 

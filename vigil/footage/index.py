@@ -1,7 +1,7 @@
 """The footage index: every SQL statement over the `recordings`, `segments` and `fragments`
 tables, named, with the small functions that run them.
 
-The tables (created by migration 3 in vigil/core/store.py):
+The tables (created by migrations 3 and 5 in vigil/core/store.py):
 - `recordings`: one row per recording: its camera source, the volume it was recorded to (as
   the source named it: "default" or a disk id, so a volume is found by its *aliases*), kind,
   start, and stop (NULL while it is being written).
@@ -9,6 +9,8 @@ The tables (created by migration 3 in vigil/core/store.py):
   the size of its init segment, and once sealed (fsynced and closed) its checksum.
 - `fragments`: one row per moof + mdat pair in a segment file: offset, size, start, duration,
   frame count and whether it starts with a key frame.
+- `recording_triggers`: the event that started a triggered recording (time, topic, Source and
+  Data items as JSON, property operation), written in the recording's own transaction and deleted with it.
 
 The invariant every function keeps: an index entry never points at footage that is not on disk.
 Rows are written only after their bytes are fsynced (vigil.footage.writer), and a segment's
@@ -29,7 +31,7 @@ from typing import Any
 
 from vigil.core.store import Store
 
-TABLES = ("recordings", "segments", "fragments")  # in the order their rows refer to each other
+TABLES = ("recordings", "segments", "fragments", "recording_triggers")  # in the order their rows refer to each other
 
 # -- recordings ----------------------------------------------------------------------------------
 INSERT_RECORDING = ("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video) "
@@ -58,8 +60,17 @@ RENEW_RECORDING_START = ("UPDATE recordings SET start=(SELECT MIN(start) FROM se
 DELETE_RECORDINGS_IN = "DELETE FROM recordings WHERE id IN ({marks})"
 DELETE_RECORDINGS_WITHOUT_FOOTAGE = ("DELETE FROM recordings WHERE stop IS NOT NULL AND id IN (SELECT r.id FROM "
                                      "recordings r WHERE {on}) AND id NOT IN (SELECT DISTINCT recording FROM segments)")
+# Per source, the recordings that overlap [start, stop] (a search's window), by start.
+RECORDING_SPANS = ("SELECT source, start, stop FROM recordings WHERE start <= ? AND (stop IS NULL OR stop >= ?) "
+                   "ORDER BY source, start")
 EXTEND_ENDED_RECORDING = ("UPDATE recordings SET stop=MAX(stop, ?) WHERE stop IS NOT NULL AND "
                           "id=(SELECT recording FROM segments WHERE id=?)")
+
+# -- the events that triggered recordings -----------------------------------------------------
+INSERT_TRIGGER = ("INSERT INTO recording_triggers(recording, time, topic, source, data, operation) "
+                  "VALUES(?,?,?,?,?,?)")
+TRIGGERS_BETWEEN = ("SELECT r.source, t.time, t.topic, t.source, t.data, t.operation FROM recording_triggers t "
+                    "JOIN recordings r ON r.id = t.recording WHERE t.time >= ? AND t.time <= ? ORDER BY t.time")
 
 # -- segments ------------------------------------------------------------------------------------
 INSERT_SEGMENT = ("INSERT INTO segments(recording, path, start, stop, bytes, init_size, sealed) "
@@ -130,10 +141,17 @@ def disk_full(err: BaseException) -> bool:
 
 
 # -- recordings ----------------------------------------------------------------------------------
+# time, topic, Source items (JSON), Data items (JSON), property operation ("" for a stateless event)
+Trigger = tuple[float, str, str, str, str]
+
+
 def start_recording(store: Store, recording_id: str, source: str, volume: str, kind: str, start: float,
-                    event: str, width: int, height: int, video: str) -> None:
+                    event: str, width: int, height: int, video: str, trigger: Trigger | None = None) -> None:
+    """A new recording, with the event that triggered it (if any) in the same transaction."""
     with store.transaction() as db:
         db.execute(INSERT_RECORDING, (recording_id, source, volume, kind, start, event, width, height, video))
+        if trigger is not None:
+            db.execute(INSERT_TRIGGER, (recording_id, *trigger))
 
 
 def describe_open_recordings(store: Store, source: str, video: str, width: int, height: int, audio: str) -> None:
@@ -173,6 +191,18 @@ def recording_rows(store: Store, source: str | None = None, start: float | None 
 def source_extents(store: Store, now: float) -> dict[str, tuple[float, float, bool]]:
     """Per source with footage: (first start, last stop or `now` while recording, recording now)."""
     return {source: (start, stop, bool(ongoing)) for source, start, stop, ongoing in store.query(SOURCE_EXTENTS, (now,))}
+
+
+def recording_spans(store: Store, start: float, stop: float) -> list[tuple[str, float, float | None]]:
+    """(source, start, stop or None while recording) of the recordings overlapping [start, stop],
+    per source by start."""
+    return store.query(RECORDING_SPANS, (stop, start))
+
+
+def triggers_between(store: Store, start: float, stop: float) -> list[tuple[str, float, str, str, str, str]]:
+    """(camera source, time, topic, Source JSON, Data JSON, property operation) of the events that triggered
+    recordings within [start, stop], by time."""
+    return store.query(TRIGGERS_BETWEEN, (start, stop))
 
 
 def recordings_on(store: Store, aliases: Sequence[str]) -> list[str]:

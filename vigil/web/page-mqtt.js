@@ -1,9 +1,10 @@
 // MQTT: the device as an MQTT client (client.cgi), what it publishes of its events and what
-// it subscribes to (event.cgi). Administrators only, as the APIs are.
+// it subscribes to (event.cgi), and the ONVIF event broker (Profile M) that uses the same client
+// (GetEventBrokers / DeleteEventBroker at /onvif/events_service). Administrators only, as the APIs are.
 
 import * as api from "./api.js";
 import * as soap from "./soap.js";
-import { busy, card, checkbox, clear, field, h, localTime, messageArea, numberInput, say } from "./ui.js";
+import { busy, card, checkbox, clear, facts, field, h, localTime, messageArea, numberInput, say } from "./ui.js";
 
 const client = (method, params) => api.jsonApi("/axis-cgi/mqtt/client.cgi", "1.0", method, params);
 const bridge = (method, params) => api.jsonApi("/axis-cgi/mqtt/event.cgi", "1.2", method, params);
@@ -446,6 +447,53 @@ function subscriptionCard(app, subscriptions, status) {
   return section;
 }
 
+const EVENTS_SERVICE = "/onvif/events_service";
+const TEV = "http://www.onvif.org/ver10/events/wsdl";
+
+/** The ONVIF event broker an ONVIF client added (AddEventBroker): it is this MQTT client's broker. */
+function onvifBrokerCard(app, reload) {
+  const body = h("div");
+  const area = messageArea();
+  const section = card("ONVIF event broker", body, area);
+  section.id = "mqtt-onvif-broker";
+  const show = (broker) => {
+    if (!broker) {
+      clear(body, h("p", { class: "muted", text: "None. An ONVIF client (Profile M) adds one with AddEventBroker: it then uses this MQTT client." }));
+      return;
+    }
+    const address = soap.textOf(broker, "Address");
+    const rows = [
+      ["Broker", address],
+      ["Topic prefix", `${soap.textOf(broker, "TopicPrefix")}/onvif-ej/…`],
+      ["Events", soap.textOf(soap.kid(broker, "PublishFilter"), "TopicExpression") || "all"],
+      ["QoS", soap.textOf(broker, "QoS", "0")],
+      ["Status", soap.textOf(broker, "Status")],
+    ];
+    const remove = h("button", { type: "button", class: "danger-text" }, "Remove");
+    remove.addEventListener("click", () =>
+      busy(remove, async () => {
+        try {
+          await soap.call(`<tev:DeleteEventBroker xmlns:tev="${TEV}"><tev:Address>${soap.esc(address)}</tev:Address></tev:DeleteEventBroker>`, EVENTS_SERVICE);
+          say(area, "ok", "The ONVIF event broker is removed and the MQTT client turned off.");
+          await reload();
+        } catch (error) {
+          app.fail(error, area);
+        }
+      }),
+    );
+    clear(body, facts(rows), h("div", { class: "actions" }, remove));
+  };
+  const load = async () => {
+    try {
+      const reply = await soap.call(`<tev:GetEventBrokers xmlns:tev="${TEV}"/>`, EVENTS_SERVICE);
+      show(soap.kid(reply, "EventBroker"));
+    } catch (error) {
+      app.fail(error, area);
+    }
+  };
+  return { section, load };
+}
+
 export default async function mqttPage(container, app) {
   const [status, publication, subscriptions, topics] = await Promise.all([
     client("getClientStatus"),
@@ -456,9 +504,15 @@ export default async function mqttPage(container, app) {
   const state = { config: status.config, status: status.status };
   const parts = clientCards(app, state);
   parts.showStatus(status.status);
+  const onvif = onvifBrokerCard(app, async () => {
+    await parts.poll();
+    await onvif.load();
+  });
+  await onvif.load();
   container.append(
     parts.statusCard,
     parts.brokerCard,
+    onvif.section,
     publicationCard(app, publication.eventPublicationConfig, topics),
     subscriptionCard(app, subscriptions.mqttSubscriptionConfig?.mqttFilterList || [], status.status),
   );

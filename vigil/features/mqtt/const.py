@@ -30,6 +30,7 @@ ACTION_PARAMS = ("Topic", "QoS", "Retained", "Payload")
 # Settings in the key-value table
 KV_CLIENT, KV_PASSWORD, KV_ACTIVE = "mqtt.client", "mqtt.password", "mqtt.active"
 KV_PUBLICATION, KV_SUBSCRIPTIONS = "mqtt.publication", "mqtt.subscriptions"
+KV_BROKER = "mqtt.onvifBroker"  # the ONVIF event broker's publication (Profile M)
 
 PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
 RETAIN_POLICIES = ("none", "property", "all")

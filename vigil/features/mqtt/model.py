@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from vigil.core.events import Event, to_short
+from vigil.core.events import Event, from_short, normalize, to_short
 from vigil.features.mqtt.const import (
     INVALID,
     MAX_CERT_ID,
@@ -370,8 +371,62 @@ def event_payload(event: Event, serial: str | None) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
+@dataclass(frozen=True)
+class PublicationFilter:
+    """A compiled event publication filter."""
+
+    qos: int
+    retain: str
+    exact: frozenset[str]
+    subtrees: tuple[str, ...]
+    everything: bool
+
+    @classmethod
+    def compile(cls, spec: Mapping[str, Any]) -> PublicationFilter:
+        exact, subtrees, everything = set(), [], False
+        for alternative in spec["topicFilter"].split("|"):
+            alt = normalize(from_short(alternative.strip()))
+            if alt in ("//.", ""):
+                everything = True
+            elif alt.endswith("//."):
+                subtrees.append(alt[:-3])
+            else:
+                exact.add(alt)
+        return cls(spec["qos"], spec["retain"], frozenset(exact), tuple(subtrees), everything)
+
+    def matches(self, topic: str) -> bool:
+        if self.everything or topic in self.exact:
+            return True
+        return any(topic == base or topic.startswith(base + "/") for base in self.subtrees)
+
+
 def retained(policy: str, event: Event) -> bool:
     return policy == "all" or (policy == "property" and event.stateful)
+
+
+# -- ONVIF Profile M's event broker ------------------------------------------------------------
+ONVIF_JSON = "onvif-ej"  # Profile M's payload prefix: ONVIF events as JSON
+
+
+def onvif_topic(prefix: str, event: Event, order: Sequence[str] = ()) -> str:
+    """Profile M's MQTT topic of an event: TopicPrefix/onvif-ej/LocalTopic[/&Source], the ONVIF
+    namespace prefix dropped (others kept by alias), the Source values in `order` (the declared
+    items') and + and # left out."""
+    local = "/".join(part.removeprefix("tns1:") for part in normalize(event.topic).split("/"))
+    names = [n for n in order if n in event.source] + [n for n in event.source if n not in order]
+    values = "/".join(str(event.source[n]) for n in names)
+    topic = f"{prefix.rstrip('/') or prefix}/{ONVIF_JSON}/{local}" + (f"/&{values}" if names else "")
+    return topic.replace("+", "").replace("#", "")
+
+
+def onvif_payload(event: Event) -> bytes:
+    """Profile M's JSON of an event: UtcTime, Source, Data (no PropertyOperation); a deleted
+    property is an empty payload, which clears the retained message."""
+    if event.operation == "Deleted":
+        return b""
+    stamp = dt.datetime.fromtimestamp(event.time, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    body = {"UtcTime": stamp, "Source": dict(event.source), "Data": dict(event.data)}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 # -- MQTT subscriptions -----------------------------------------------------------------------

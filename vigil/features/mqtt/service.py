@@ -15,6 +15,8 @@
   events (source: the subscription filter and whether the device prefix applies; data: the
   payload, the property state for stateful ones), for rules to use.
 - The rule action "Send MQTT publish message" (com.axis.action.fixed.mqttpublish).
+- ONVIF Profile M's event broker (AddEventBroker) is this client's broker: `broker` publishes the
+  events it selects in Profile M's form (model.onvif_topic/onvif_payload) beside the VAPIX one.
 """
 
 from __future__ import annotations
@@ -33,16 +35,18 @@ from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 
-from vigil.core.events import Event, Item, Topic, from_short, normalize
+from vigil.core.events import Event, Item, Topic
 from vigil.core.proxies import PROXIES, proxies_of, tunnel
 from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError
+from vigil.features.eventstream.metadata import EventFilter, Probe
 from vigil.features.mqtt import model
 from vigil.features.mqtt.const import (
     ACTION,
     ACTION_PARAMS,
     CLIENT_STATUS,
     KV_ACTIVE,
+    KV_BROKER,
     KV_CLIENT,
     KV_PASSWORD,
     KV_PUBLICATION,
@@ -94,35 +98,6 @@ class Stats:
         return {"published": self.published, "received": self.received, "dropped": self.dropped,
                 "oversizeReceived": self.oversize, "connectAttempts": self.attempts, "connects": self.connects,
                 "queued": queued}
-
-
-@dataclass(frozen=True)
-class _EventFilter:
-    """A compiled event publication filter."""
-
-    qos: int
-    retain: str
-    exact: frozenset[str]
-    subtrees: tuple[str, ...]
-    everything: bool
-
-    @classmethod
-    def compile(cls, spec: Mapping[str, Any]) -> _EventFilter:
-        exact, subtrees, everything = set(), [], False
-        for alternative in spec["topicFilter"].split("|"):
-            alt = normalize(from_short(alternative.strip()))
-            if alt in ("//.", ""):
-                everything = True
-            elif alt.endswith("//."):
-                subtrees.append(alt[:-3])
-            else:
-                exact.add(alt)
-        return cls(spec["qos"], spec["retain"], frozenset(exact), tuple(subtrees), everything)
-
-    def matches(self, topic: str) -> bool:
-        if self.everything or topic in self.exact:
-            return True
-        return any(topic == base or topic.startswith(base + "/") for base in self.subtrees)
 
 
 def _iso(when: float) -> str:
@@ -184,8 +159,10 @@ class MqttService:
         publication = model.default_publication()
         publication.update(self._kv_json(KV_PUBLICATION, {}))
         self.publication: dict[str, Any] = publication
-        self._filters = [_EventFilter.compile(f) for f in publication["eventFilterList"]]
+        self._filters = [model.PublicationFilter.compile(f) for f in publication["eventFilterList"]]
         self.subscriptions: list[dict[str, Any]] = self._kv_json(KV_SUBSCRIPTIONS, [])
+        self.broker: dict[str, Any] | None = self._kv_json(KV_BROKER, None)
+        self._broker_filter = EventFilter(self.broker["topic"], self.broker["content"]) if self.broker else None
 
     # -- declarations -----------------------------------------------------------------------
     def declare(self) -> None:
@@ -252,11 +229,21 @@ class MqttService:
 
     def configure_publication(self, publication: dict[str, Any], actor: str) -> None:
         self.publication = publication
-        self._filters = [_EventFilter.compile(f) for f in publication["eventFilterList"]]
+        self._filters = [model.PublicationFilter.compile(f) for f in publication["eventFilterList"]]
         self.store.set_kv(KV_PUBLICATION, json.dumps(publication))
         self.logs.audit(actor, f"configured MQTT event publication: {len(publication['eventFilterList'])} "
                                f"filter(s), topic prefix {publication['topicPrefix']}", "mqtt")
         if self.connection == "connected":
+            self._publish_states()
+
+    def configure_broker(self, broker: dict[str, Any] | None, actor: str) -> None:
+        """Publish events as ONVIF's event broker (topicPrefix, topic, content, qos), or stop (None)."""
+        self._broker_filter = EventFilter(broker["topic"], broker["content"]) if broker else None
+        self.broker = broker
+        self.store.set_kv(KV_BROKER, json.dumps(broker))
+        self.logs.audit(actor, f"set the ONVIF event broker publication: {broker}" if broker else
+                        "removed the ONVIF event broker publication", "mqtt")
+        if broker and self.connection == "connected":
             self._publish_states()
 
     def configure_subscriptions(self, subscriptions: list[dict[str, Any]], actor: str) -> None:
@@ -566,6 +553,8 @@ class MqttService:
     # -- publishing -------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         """Bus subscriber: never waits; enqueues or drops."""
+        if self._broker_filter is not None and self._broker_filter.matches(event, Probe(event)):
+            self._enqueue_broker(event)
         if not self._filters or event.operation == "Deleted":
             return
         matched = [f for f in self._filters if f.matches(event.topic)]
@@ -576,7 +565,7 @@ class MqttService:
             return
         self._enqueue_event(event, matched)
 
-    def _enqueue_event(self, event: Event, matched: list[_EventFilter]) -> None:
+    def _enqueue_event(self, event: Event, matched: list[model.PublicationFilter]) -> None:
         publication = self.publication
         topic = model.event_topic(publication, self.config["deviceTopicPrefix"], event.topic)
         payload = model.event_payload(event, self.serial if publication["includeSerialNumberInPayload"] else None)
@@ -586,11 +575,24 @@ class MqttService:
             except asyncio.QueueFull:
                 self._drop(1, "the publish queue is full")
 
+    def _enqueue_broker(self, event: Event) -> None:
+        """An event in Profile M's form (properties retained)."""
+        if self.connection != "connected" or self.broker is None:
+            self._drop(1, "the client is not connected")
+            return
+        declared = self.bus.topic(event.topic)
+        topic = model.onvif_topic(self.broker["topicPrefix"], event, [i.name for i in declared.source] if declared
+                                  else ())
+        try:
+            self._queue.put_nowait(Outgoing(topic, model.onvif_payload(event), self.broker["qos"], event.stateful))
+        except asyncio.QueueFull:
+            self._drop(1, "the publish queue is full")
+
     def _publish_states(self) -> None:
         """Publish the current state of every property that a filter selects (on connect)."""
-        if not self._filters:
-            return
         for event in self.bus.properties():
+            if self._broker_filter is not None and self._broker_filter.matches(event, Probe(event)):
+                self._enqueue_broker(Event(event.topic, event.source, event.data, event.time, "Initialized"))
             matched = [f for f in self._filters if f.matches(event.topic)]
             if matched:
                 self._enqueue_event(Event(event.topic, event.source, event.data, event.time, "Initialized"),

@@ -6,9 +6,11 @@ WS-Security UsernameToken `security`, the ONVIF account and access class of the 
 the service's operation: `http_device` (device management: capabilities, date and time through
 timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
-its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
+its PullPoint subscriptions, kept by `pullpoints` over the device's event bus; Profile M's event
+broker in `http_event_broker`, the MQTT client's broker), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
-(Profile G's recording search over the recorder's footage index).
+(Profile G's recording search over the recorder's footage index, FindEvents in `event_search`),
+`http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
@@ -16,20 +18,33 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_search, http_users
+from vigil.features.mqtt.service import MQTT_SERVICE
+from vigil.features.onvif import (
+    http_device,
+    http_event_broker,
+    http_events,
+    http_media,
+    http_media2,
+    http_recording,
+    http_search,
+    http_users,
+)
 from vigil.features.onvif.const import (
     DEVICE_PATH,
     EVENTS_PATH,
     MEDIA2_PATH,
     MEDIA_PATH,
     PULL_POINT_PATH,
+    RECORDING_PATH,
     SEARCH_PATH,
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
 from vigil.features.onvif.http_device import DeviceService
+from vigil.features.onvif.http_event_broker import EventBrokers, broker_capabilities
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
+from vigil.features.onvif.http_recording import RecordingControl
 from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.pullpoints import PullPoints
@@ -42,13 +57,18 @@ def register(device: Device) -> None:
     recording = device.features.get(RECORDING_SERVICE)
     # Anyone reaches the endpoints (the PRE_AUTH operations); each operation checks its access class.
     endpoint = OnvifEndpoint(device, tokens)
-    http_device.register(endpoint, DeviceService(device, has_media=recording is not None))
+    http_device.register(endpoint, DeviceService(device, has_media=recording is not None,
+                                                 recordings=lambda: len(recording.sources.all) if recording else 0))
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     events, pull_point = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
     subscriptions = PullPoints(device.events, device.clock)
+    mqtt = device.features.get(MQTT_SERVICE)
     http_events.register(events, pull_point, EventService(device.events, subscriptions,
-                                                          lambda: base_address(device.listening)))
+                                                          lambda: base_address(device.listening),
+                                                          broker_capabilities() if mqtt else None))
+    if mqtt is not None:
+        http_event_broker.register(events, EventBrokers(mqtt))
     device.services.append(subscriptions.run)
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
@@ -63,3 +83,9 @@ def register(device: Device) -> None:
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))
         device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        control = OnvifEndpoint(device, tokens)
+        jobs = RecordingControl(recording, device.logs, device.events)
+        http_recording.register(control, jobs)
+        device.events.subscribe(jobs.on_event)
+        device.on_load.append(jobs.publish_states)
+        device.router.add(RECORDING_PATH, control.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

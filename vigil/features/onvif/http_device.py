@@ -6,6 +6,7 @@ default, relay outputs (the io feature's; the W401). Users are in `http_users.py
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -17,6 +18,7 @@ from vigil.device import Device
 from vigil.features.discovery.const import WSD_ENABLED, WSD_SCOPES
 from vigil.features.discovery.service import DISCOVERY_SERVICE
 from vigil.features.io.service import IO_SERVICE, IOError_
+from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.features.onvif.const import (
     ACTION_NOT_SUPPORTED,
     ACTUATE,
@@ -29,12 +31,15 @@ from vigil.features.onvif.const import (
     OPERATION_PROHIBITED,
     PRE_AUTH,
     READ_SYSTEM,
+    RECORDING_PATH,
+    RECORDING_VERSION,
     SEARCH_PATH,
     SEARCH_VERSION,
     TDS,
     TER,
     TEV,
     TR2,
+    TRC,
     TRT,
     TSE,
     UNRECOVERABLE,
@@ -42,9 +47,11 @@ from vigil.features.onvif.const import (
     WRITE_SYSTEM,
 )
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint, base_address
+from vigil.features.onvif.http_event_broker import broker_capabilities
 from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
 from vigil.features.onvif.http_media2 import media2_capabilities
+from vigil.features.onvif.http_recording import recording_capabilities
 from vigil.features.onvif.xml import (
     TDS_,
     TT_,
@@ -72,9 +79,10 @@ from vigil.http.soap import SoapFault, SoapMessage, sender
 
 
 class DeviceService:
-    def __init__(self, device: Device, has_media: bool) -> None:
+    def __init__(self, device: Device, has_media: bool, recordings: Callable[[], int] = lambda: 0) -> None:
         self.device = device
         self.has_media = has_media
+        self.recordings = recordings  # () -> how many recordings (the recorder's cameras) there are
 
     # -- addresses -------------------------------------------------------------------------
     def base(self) -> str:
@@ -83,13 +91,15 @@ class DeviceService:
     def services(self) -> list[tuple[str, str, etree._Element]]:
         """(namespace, address, capabilities) of each service this device has."""
         out = [(TDS, self.base() + DEVICE_PATH, self.device_capabilities()),
-               (TEV, self.base() + EVENTS_PATH, events_capabilities())]
+               (TEV, self.base() + EVENTS_PATH,
+                events_capabilities(broker_capabilities() if self.device.features.get(MQTT_SERVICE) else None))]
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
             out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))
             out.append((TSE, self.base() + SEARCH_PATH,
                         etree.Element(f"{{{TSE}}}Capabilities", MetadataSearch="false", GeneralStartEvents="false",
                                       nsmap={"tse": TSE})))
+            out.append((TRC, self.base() + RECORDING_PATH, recording_capabilities(self.recordings())))
         return out
 
     def device_capabilities(self) -> etree._Element:
@@ -110,7 +120,8 @@ class DeviceService:
             service = TDS_.Service(TDS_.Namespace(namespace), TDS_.XAddr(address))
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
-            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION}.get(namespace, VERSION)
+            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION,
+                            TRC: RECORDING_VERSION}.get(namespace, VERSION)
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
@@ -153,6 +164,12 @@ class DeviceService:
             caps.append(TT_.Media(TT_.XAddr(self.base() + MEDIA_PATH),
                                   TT_.StreamingCapabilities(TT_.RTPMulticast("false"), TT_.RTP_TCP("true"),
                                                             TT_.RTP_RTSP_TCP("true"))))
+        if categories & {"All"} and self.has_media:  # Profile G's services have no category of their own
+            caps.append(TT_.Extension(
+                TT_.Recording(TT_.XAddr(self.base() + RECORDING_PATH), TT_.ReceiverSource("false"),
+                              TT_.MediaProfileSource("true"), TT_.DynamicRecordings("false"),
+                              TT_.DynamicTracks("false"), TT_.MaxStringLength("256")),
+                TT_.Search(TT_.XAddr(self.base() + SEARCH_PATH), TT_.MetadataSearch("false"))))
         return TDS_.GetCapabilitiesResponse(caps)
 
     async def get_wsdl_url(self, msg: SoapMessage, who: Principal) -> etree._Element:

@@ -3,10 +3,11 @@
 declares, with its items), CreatePullPointSubscription (topic and content filters, relative or
 absolute termination), PullMessages, SetSynchronizationPoint; base notification: Subscribe with
 a consumer address, to which each batch of events goes as a Notify; Renew and Unsubscribe of one
-subscription (`pullpoints.py` keeps them)."""
+subscription (`pullpoints.py` keeps them). Profile M's event broker is `http_event_broker`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -121,18 +122,42 @@ def topic_set(topics: list[Topic]) -> etree._Element:
     return root
 
 
-def events_capabilities() -> etree._Element:
+def events_capabilities(brokers: Mapping[str, str] | None = None) -> etree._Element:
+    """The event service's capabilities; `brokers`: the event broker's (Profile M), where there is one."""
     return TEV_.Capabilities(WSSubscriptionPolicySupport="false", WSPullPointSupport="true",
                              WSPausableSubscriptionManagerInterfaceSupport="false",
                              MaxNotificationProducers=str(MAX_PULL_POINTS),
-                             MaxPullPoints=str(MAX_PULL_POINTS), PersistentNotificationStorage="false")
+                             MaxPullPoints=str(MAX_PULL_POINTS), PersistentNotificationStorage="false",
+                             **(brokers or {}))
+
+
+def event_filter(given: etree._Element | None) -> EventFilter:
+    """A wsnt:FilterType (TopicExpression, MessageContent) as the event streams' filter; all
+    events without one. Subscriptions and the recording search (FindEvents) read it so."""
+    topic, content = "//.", None
+    if given is not None:
+        topics = [topic_expression(e) for e in find_all(given, "TopicExpression")]
+        contents = [e for e in find_all(given, "MessageContent")]
+        if topics:
+            topic = "|".join(topics)
+        if contents:
+            if (contents[0].get("Dialect") or ITEM_FILTER) != ITEM_FILTER:
+                raise sender("Message content filter dialect is not supported",
+                             etree.QName(WSNT, "InvalidMessageContentExpressionFault"))
+            content = (contents[0].text or "").strip()
+    try:
+        return EventFilter(topic, content)
+    except FilterError as err:
+        raise sender(str(err), etree.QName(WSNT, "InvalidFilterFault")) from None
 
 
 class EventService:
-    def __init__(self, bus: EventBus, points: PullPoints, base_address) -> None:
+    def __init__(self, bus: EventBus, points: PullPoints, base_address,
+                 brokers: Mapping[str, str] | None = None) -> None:
         self.bus = bus
         self.points = points
         self.base_address = base_address  # () -> scheme://host:port the client reached
+        self.brokers = brokers  # the event broker capabilities (http_event_broker), where there is one
 
     def _now(self) -> float:
         return self.points.clock.time()
@@ -144,7 +169,7 @@ class EventService:
         return point
 
     async def get_service_capabilities(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        return TEV_.GetServiceCapabilitiesResponse(events_capabilities())
+        return TEV_.GetServiceCapabilitiesResponse(events_capabilities(self.brokers))
 
     async def get_event_properties(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TEV_.GetEventPropertiesResponse(
@@ -156,26 +181,11 @@ class EventService:
 
     @staticmethod
     def _filter(msg: SoapMessage) -> EventFilter:
-        topic, content = "//.", None
-        given = find(msg.body, "Filter")
-        if given is not None:
-            topics = [topic_expression(e) for e in find_all(given, "TopicExpression")]
-            contents = [e for e in find_all(given, "MessageContent")]
-            if topics:
-                topic = "|".join(topics)
-            if contents:
-                if (contents[0].get("Dialect") or ITEM_FILTER) != ITEM_FILTER:
-                    raise sender("Message content filter dialect is not supported",
-                                 etree.QName(WSNT, "InvalidMessageContentExpressionFault"))
-                content = (contents[0].text or "").strip()
-        try:
-            return EventFilter(topic, content)
-        except FilterError as err:
-            raise sender(str(err), etree.QName(WSNT, "InvalidFilterFault")) from None
+        return event_filter(find(msg.body, "Filter"))
 
     def _subscription(self, msg: SoapMessage, consumer: str | None = None) -> tuple[PullPoint, str]:
         """A new subscription as the request asks (filter, initial termination time), and its address."""
-        event_filter = self._filter(msg)
+        chosen = self._filter(msg)
         now = self._now()
         initial = text(msg.body, "InitialTerminationTime", limit=64)
         try:
@@ -183,7 +193,7 @@ class EventService:
         except ValueError as err:
             raise sender(str(err), etree.QName(WSNT, "UnacceptableInitialTerminationTimeFault")) from None
         try:
-            point = self.points.create(event_filter, expires, consumer, self.notify if consumer else None)
+            point = self.points.create(chosen, expires, consumer, self.notify if consumer else None)
         except TooManySubscriptions as err:
             raise SoapFault(str(err), "Receiver", (etree.QName(TER, "Action"),
                                                    etree.QName(TER, "TooManySubscriptions"))) from None

@@ -44,7 +44,8 @@ def action_types(service: RecordingService) -> list[ActionType]:
     async def start(ctx: ActionContext) -> Stop:
         source, pre, post = parse(ctx.config.params)
         topic = ctx.event.topic if ctx.event else ""
-        recording = service.start_recording(source, "triggered", event=f"{ctx.rule.name}: {topic}", pre=pre)
+        recording = service.start_recording(source, "triggered", event=f"{ctx.rule.name}: {topic}", pre=pre,
+                                            trigger=ctx.event)
 
         async def stop() -> None:
             service.end_recording(source, recording, post=post)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import os
 import secrets
@@ -27,10 +28,10 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from vigil.core.events import EventBus, Item, Topic
+from vigil.core.events import Event, EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
 from vigil.core.registry import Key
@@ -404,6 +405,18 @@ class RecordingService:
             self.logs.system(f"camera {source.id} lost: {reason}", "warning")
             await asyncio.sleep(backoff)
 
+    def set_continuous(self, source_id: str, on: bool, actor: str) -> Source:
+        """Turn a source's continuous recording on or off at once (stored), keeping its camera
+        connection and its other recordings; KeyError for an unknown source."""
+        source = self.sources.put(replace(self.sources.all[source_id], continuous=on), actor)
+        recorder = self.recorders.get(source_id)
+        if recorder is not None:
+            recorder.source = source
+            for session in [] if on else [s for s in recorder.sessions.values() if s.kind == "continuous"]:
+                self.end_recording(source_id, session.id)
+            self._resume_continuous(source_id)
+        return source
+
     def _connected(self, source: Source, up: bool) -> None:
         recorder = self.recorders.get(source.id)
         if recorder is None:
@@ -427,7 +440,9 @@ class RecordingService:
             connection.close(teardown=True)
 
     # -- recordings ----------------------------------------------------------------------
-    def start_recording(self, source_id: str, kind: str, event: str = "", pre: float = 0.0) -> str:
+    def start_recording(self, source_id: str, kind: str, event: str = "", pre: float = 0.0,
+                        trigger: Event | None = None) -> str:
+        """A new recording; `trigger`: the event that started it, kept with it (ONVIF FindEvents)."""
         recorder = self.recorders.get(source_id)
         if recorder is None:
             raise KeyError(source_id)
@@ -438,8 +453,10 @@ class RecordingService:
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(now))
         recording_id = f"{stamp}_{source_id}_{secrets.token_hex(3).upper()}"
         start = now - pre if pre else now
+        kept = None if trigger is None else (trigger.time, trigger.topic, json.dumps(dict(trigger.source)),
+                                             json.dumps(dict(trigger.data)), trigger.operation or "")
         index.start_recording(self.store, recording_id, source_id, recorder.source.volume, kind, start, event,
-                              recorder.width, recorder.height, recorder.video_codec)
+                              recorder.width, recorder.height, recorder.video_codec, kept)
         session = Session(recording_id, kind)
         with recorder.lock:
             if pre:
