@@ -5,7 +5,7 @@ from __future__ import annotations
 MAX_ALIAS = 128  # characters of a certificate alias (the API page's `alias` type: 1 to 128)
 KV_CERT = "keystore.cert."  # + alias: a certificate with its sealed private key
 KV_CA = "keystore.ca."  # + alias: a CA certificate
-KV_OS_CERT = "keystore.os-certificate"  # the custom signed OS certificate (one slot)
+KV_OS_CERT = "keystore.os-cert."  # + SHA-256 fingerprint: a custom signed OS certificate
 KV_DEFAULT_KEYSTORE = "keystore.default"
 LEGACY_DIR = "certificates"  # the folder of PEM files the store replaces: imported at start, then emptied
 CA_EXPORT_DIR = "keystore-ca"  # public copies of the CA certificates, for clients that read a file
@@ -16,7 +16,6 @@ KEYSTORES = ({"id": SOFTWARE_KEYSTORE, "security_level": "SOFTWARE", "certificat
 
 API_ROOT = "/config/rest/cert/v1"
 EST_ROOT = "/config/rest/cert-est/v1"
-OS_CERT_PATH = "/config/rest/cert/v1/os_certificate"
 
 # HTTPS settings (manual: System > Security: certificates, cryptographic policy).
 HTTPS_CERTIFICATE = "HTTPS.Certificate"  # alias of the server certificate; empty: the built-in one

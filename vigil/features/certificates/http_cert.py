@@ -4,8 +4,10 @@ certificates with private keys, the CA certificates, the keystores and the defau
 
 Reads are open to viewers (the page's GET permissions), every change needs an administrator.
 Beyond the page: each listed entry also carries `info` (subject, issuer, validity, names, key
-type, fingerprint) for the Security page, and a certificate may also be given in DER as base64
-(`certificate_der`), as a .cer file often is."""
+type, fingerprint) for the Security page, a certificate may also be given in DER as base64
+(`certificate_der`), as a .cer file often is, a private key may come encrypted with its
+`private_key_password`, and `os_certificates` holds the custom signed OS certificates
+(administrators only: list, install, delete by the id the install returns)."""
 
 from __future__ import annotations
 
@@ -213,6 +215,26 @@ async def set_default_keystore(request: Request, who: Principal) -> Response:
     return ok()
 
 
+# -- custom signed OS certificates (Vigil's own collection: the page's "Custom signed OS certificate") --
+@answering
+async def list_os_certificates(request: Request, who: Principal) -> Response:
+    keystore = keystore_of(request)
+    return ok([{**e, "info": pki.describe(pki.read_certificates(e["certificate"])[0])}
+               for e in keystore.os_certificate_entries()])
+
+
+@answering
+async def add_os_certificate(request: Request, who: Principal) -> Response:
+    data = fields(await body_data(request), (), ("certificate", "certificate_der"))
+    return ok({"id": keystore_of(request).add_os_certificate(_certificate_text(data), who.name)})
+
+
+@answering
+async def delete_os_certificate(request: Request, who: Principal) -> Response:
+    keystore_of(request).delete_os_certificate(request.path_params["id"], who.name)
+    return ok()
+
+
 def _route(path: str, handler, role: Role, method: str) -> Endpoint:
     return Endpoint(API_ROOT + path, handler, role, methods=(method,), kind="json", safe_get=method == "GET")
 
@@ -238,4 +260,7 @@ ROUTES = [
     _route("/settings", get_settings, V, "GET"),
     _route("/settings/keystore", get_default_keystore, V, "GET"),
     _route("/settings/keystore", set_default_keystore, A, "PATCH"),
+    _route("/os_certificates", list_os_certificates, A, "GET"),
+    _route("/os_certificates", add_os_certificate, A, "POST"),
+    _route("/os_certificates/{id}", delete_os_certificate, A, "DELETE"),
 ]

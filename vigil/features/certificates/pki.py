@@ -38,6 +38,7 @@ SUBJECT_FIELDS = {
     "DC": (NameOID.DOMAIN_COMPONENT, 63),
 }
 SHORT = {oid: name for name, (oid, _) in SUBJECT_FIELDS.items()} | {NameOID.EMAIL_ADDRESS: "emailAddress"}
+NAMES = {NameOID.SERIAL_NUMBER: "serialNumber", NameOID.EMAIL_ADDRESS: "emailAddress"}  # for the page
 MAX_SANS = 32
 MAX_UPLOAD = 256 * 1024  # bytes of one uploaded certificate, chain or archive
 _DNS = re.compile(r"(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
@@ -253,7 +254,7 @@ def describe(cert: x509.Certificate) -> dict[str, object]:
     key_type = (f"RSA-{key.key_size}" if isinstance(key, rsa.RSAPublicKey)
                 else f"EC-{key.curve.name}" if isinstance(key, ec.EllipticCurvePublicKey) else "Ed25519")
     return {
-        "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+        "subject": cert.subject.rfc4514_string(NAMES), "issuer": cert.issuer.rfc4514_string(NAMES),
         "serial_number": format(cert.serial_number, "X"), "valid_from": int(cert.not_valid_before_utc.timestamp()),
         "valid_to": int(cert.not_valid_after_utc.timestamp()), "subject_alt_names": sans, "key_type": key_type,
         "self_signed": cert.issuer == cert.subject, "is_ca": is_ca(cert),

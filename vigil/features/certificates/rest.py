@@ -39,7 +39,7 @@ async def body_data(request: Request) -> Any:
         raise RestError(413, f"the request body is larger than {MAX_BODY // 1024} KiB")
     try:
         body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         raise RestError(400, "the request body is not JSON") from None
     if not isinstance(body, dict) or "data" not in body:
         raise RestError(400, "the request body is {\"data\": ...}")

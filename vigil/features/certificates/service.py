@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from vigil.core.atomic import atomic_write
 from vigil.core.clock import Clock
@@ -56,6 +57,7 @@ from vigil.features.certificates.const import (
     KV_CA,
     KV_CERT,
     KV_DEFAULT_KEYSTORE,
+    KV_OS_CERT,
     LEGACY_DIR,
     MAX_ALIAS,
     SOFTWARE_KEYSTORE,
@@ -104,7 +106,8 @@ def check_alias(alias: Any) -> str:
 
 
 class Keystore:
-    def __init__(self, store: Store, vault: Vault, logs: Logs, clock: Clock, data: Path) -> None:
+    def __init__(self, store: Store, vault: Vault, logs: Logs, clock: Clock, data: Path, serial: str) -> None:
+        self.serial = serial  # a custom signed OS certificate is for this device only
         self.store = store
         self.vault = vault
         self.logs = logs
@@ -340,6 +343,46 @@ class Keystore:
         self.logs.audit(actor, f"deleted {'CA certificate' if ca else 'certificate and its private key'} {alias!r}",
                         "certificates")
         self._notify(alias)
+
+    # -- custom signed OS certificates ---------------------------------------------------
+    def os_certificates(self) -> list[x509.Certificate]:
+        """The custom signed OS certificates installed: the upgrade verifies a custom signed
+        release against their public keys."""
+        return [pki.read_certificates(r["certificate"])[0] for r in self._rows(KV_OS_CERT)]
+
+    def add_os_certificate(self, certificate: bytes | str, actor: str) -> str:
+        """Install a custom signed OS certificate; its id (the SHA-256 fingerprint, hex). One that
+        names a device serial number (subject serialNumber) must name this device's."""
+        chain = pki.read_certificates(certificate)
+        if len(chain) != 1:
+            raise KeystoreRefusal("give one custom signed OS certificate")
+        cert = chain[0]
+        serials = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+        if serials and self.serial.upper() not in (s.upper() for s in serials):
+            raise KeystoreRefusal(f"the certificate is for the device {serials[0][:40]!r}, not for this one "
+                                  f"({self.serial})")
+        now = self.clock.time()
+        if not cert.not_valid_before_utc.timestamp() <= now <= cert.not_valid_after_utc.timestamp():
+            raise KeystoreRefusal(f"the certificate is not valid now (valid from {cert.not_valid_before_utc:%Y-%m-%d} "
+                                  f"to {cert.not_valid_after_utc:%Y-%m-%d})")
+        ident = cert.fingerprint(hashes.SHA256()).hex()
+        if self.store.get_kv(KV_OS_CERT + ident) is not None:
+            raise KeystoreRefusal("this custom signed OS certificate is installed already", 409)
+        self.store.set_kv(KV_OS_CERT + ident, json.dumps({"id": ident, "certificate": pki.pem(chain),
+                                                          "added": now}))
+        self.logs.audit(actor, f"installed custom signed OS certificate {ident[:16]} "
+                        f"(subject {cert.subject.rfc4514_string()[:200]})", "certificates")
+        return ident
+
+    def os_certificate_entries(self) -> list[dict[str, Any]]:
+        return [{"id": r["id"], "certificate": r["certificate"]} for r in self._rows(KV_OS_CERT)]
+
+    def delete_os_certificate(self, ident: str, actor: str) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", ident) or self.store.get_kv(KV_OS_CERT + ident) is None:
+            raise CertificateNotFound(f"no custom signed OS certificate {ident[:64]!r}")
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM kv WHERE key=?", (KV_OS_CERT + ident,))
+        self.logs.audit(actor, f"deleted custom signed OS certificate {ident[:16]}", "certificates")
 
     # -- the folder of PEM files the store replaces ---------------------------------------
     def migrate_folder(self) -> None:
