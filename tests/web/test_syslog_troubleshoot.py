@@ -98,8 +98,8 @@ def test_remote_syslog_set_up_on_the_logs_page(device: LiveDevice, rsyslog: Rsys
     card.get_by_label("CA certificate set").fill("no-such-ca")
     card.get_by_role("button", name="Test server setup").click()
     expect(card.get_by_role("alert")).to_contain_text("A server could not be reached.")
-    expect(results).to_contain_text(f"127.0.0.1:{rsyslog.tls} (TLS): TLS setup failed: certificate 'no-such-ca' "
-                                    "not found")
+    expect(results).to_contain_text(f"127.0.0.1:{rsyslog.tls} (TLS): TLS setup failed: no CA certificate "
+                                    "'no-such-ca' in the keystore")
     expect(results).to_contain_text(f"127.0.0.1:{closed} (TCP): 127.0.0.1:{closed} (TCP) refused the connection")
     card.get_by_role("button", name="Save").click()
     expect(card.get_by_role("alert")).to_contain_text("Invalid parameter value specified (caCertificates).")
