@@ -33,14 +33,17 @@ class TestCa:
     def pem(self) -> str:
         return self.cert.public_bytes(serialization.Encoding.PEM).decode()
 
-    def sign(self, csr_pem: str | bytes, days: float = 10.0) -> x509.Certificate:
-        """A server/client certificate for the request, with the names it asks for."""
-        csr = x509.load_pem_x509_csr(csr_pem.encode() if isinstance(csr_pem, str) else csr_pem)
+    def sign(self, csr: x509.CertificateSigningRequest | str | bytes, valid_for: dt.timedelta = dt.timedelta(days=10),
+             backdate: dt.timedelta = dt.timedelta(minutes=5)) -> x509.Certificate:
+        """A server/client certificate for the request, with the names it asks for, valid from
+        `backdate` ago for `valid_for`."""
+        if not isinstance(csr, x509.CertificateSigningRequest):
+            csr = x509.load_pem_x509_csr(csr.encode() if isinstance(csr, str) else csr)
         assert csr.is_signature_valid
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         builder = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(self.cert.subject)
                    .public_key(csr.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+                   .not_valid_before(now - backdate).not_valid_after(now - backdate + valid_for)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                          ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)

@@ -195,6 +195,33 @@ function button(label, aria, onClick, danger = false) {
   return b;
 }
 
+/** A loader that fetches `url`'s entries and puts `render(entries)` (a table) into `body`. */
+function loader(app, area, body, url, render) {
+  return async () => {
+    let entries;
+    try {
+      entries = await api.rest(url);
+    } catch (error) {
+      app.fail(error, area);
+      return;
+    }
+    clear(body, render(entries));
+  };
+}
+
+/** A Delete button that asks first, deletes `url` and calls `after()`, or says why not in `area`. */
+function deleteButton(app, area, aria, title, question, url, after) {
+  return button("Delete", aria, async (b) => {
+    if (!(await confirmAction(title, question, "Delete"))) return;
+    try {
+      await busy(b, () => api.rest(url, "DELETE"));
+      after();
+    } catch (error) {
+      app.fail(error, area);
+    }
+  }, true);
+}
+
 /** The card of the client/server certificates; `changed()` is called after every change. */
 export function certificatesCard(app, changed) {
   const area = messageArea();
@@ -205,15 +232,9 @@ export function certificatesCard(app, changed) {
     load();
     changed();
   };
-  const load = async () => {
-    let entries;
-    try {
-      entries = await api.rest(`${ROOT}/certificates`);
-    } catch (error) {
-      app.fail(error, area);
-      return;
-    }
-    const rows = entries.map((entry) => h("tr", { "data-alias": entry.alias },
+  const load = loader(app, area, body, `${ROOT}/certificates`, (entries) => table("certificates-table",
+    `${entries.length} client/server certificates`, ["Alias", "Subject", "Issuer", "Valid to", "Actions"],
+    entries.map((entry) => h("tr", { "data-alias": entry.alias },
       h("th", { scope: "row", text: entry.alias }),
       h("td", { text: entry.info.subject }),
       h("td", { text: entry.info.self_signed ? "Self-signed" : entry.info.issuer }),
@@ -224,18 +245,9 @@ export function certificatesCard(app, changed) {
         button("Install signed", `Install signed certificate ${entry.alias}`, async () => {
           if (await installSigned(app, entry)) done(`The signed certificate is installed on ${entry.alias}.`);
         }),
-        button("Delete", `Delete certificate ${entry.alias}`, async (b) => {
-          if (!(await confirmAction("Delete certificate", `Delete ${entry.alias} and its private key?`, "Delete"))) return;
-          try {
-            await busy(b, () => api.rest(`${ROOT}/certificates/${enc(entry.alias)}`, "DELETE"));
-            done(`The certificate ${entry.alias} was deleted.`);
-          } catch (error) {
-            app.fail(error, area);
-          }
-        }, true))));
-    clear(body, table("certificates-table", `${entries.length} client/server certificates`,
-      ["Alias", "Subject", "Issuer", "Valid to", "Actions"], rows));
-  };
+        deleteButton(app, area, `Delete certificate ${entry.alias}`, "Delete certificate",
+          `Delete ${entry.alias} and its private key?`, `${ROOT}/certificates/${enc(entry.alias)}`,
+          () => done(`The certificate ${entry.alias} was deleted.`)))))));
   add.addEventListener("click", async () => {
     if (await addCertificate(app)) done("The certificate was added.");
   });
@@ -250,33 +262,20 @@ export function caCertificatesCard(app, changed = () => {}) {
   const area = messageArea();
   const body = h("div", { class: "table-wrap" });
   const add = h("button", { type: "button", class: "primary", id: "add-ca-certificate" }, "Add CA certificate");
-  const load = async () => {
-    let entries;
-    try {
-      entries = await api.rest(`${ROOT}/ca_certificates`);
-    } catch (error) {
-      app.fail(error, area);
-      return;
-    }
-    const rows = entries.map((entry) => h("tr", { "data-alias": entry.alias },
+  const load = loader(app, area, body, `${ROOT}/ca_certificates`, (entries) => table("ca-certificates-table",
+    `${entries.length} CA certificates`, ["Alias", "Subject", "Valid to", "Actions"],
+    entries.map((entry) => h("tr", { "data-alias": entry.alias },
       h("th", { scope: "row", text: entry.alias }),
       h("td", { text: entry.info.subject }),
       h("td", { text: day(entry.info.valid_to) }),
       h("td", { class: "row-actions" },
         button("Information", `CA certificate information ${entry.alias}`, () => showInfo(`CA certificate ${entry.alias}`, entry)),
-        button("Delete", `Delete CA certificate ${entry.alias}`, async (b) => {
-          if (!(await confirmAction("Delete CA certificate", `Delete the CA certificate ${entry.alias}?`, "Delete"))) return;
-          try {
-            await busy(b, () => api.rest(`${ROOT}/ca_certificates/${enc(entry.alias)}`, "DELETE"));
+        deleteButton(app, area, `Delete CA certificate ${entry.alias}`, "Delete CA certificate",
+          `Delete the CA certificate ${entry.alias}?`, `${ROOT}/ca_certificates/${enc(entry.alias)}`, () => {
             say(area, "ok", `The CA certificate ${entry.alias} was deleted.`);
             load();
             changed();
-          } catch (error) {
-            app.fail(error, area);
-          }
-        }, true))));
-    clear(body, table("ca-certificates-table", `${entries.length} CA certificates`, ["Alias", "Subject", "Valid to", "Actions"], rows));
-  };
+          }))))));
   add.addEventListener("click", async () => {
     const dialogArea = messageArea();
     const alias = text("ca-alias", { maxlength: "128" });
@@ -306,30 +305,17 @@ export function osCertificatesCard(app) {
   const file = fileInput("os-certificate-file", ".pem,.crt,.cer,.der");
   file.id = "os-certificate-file";
   const install = h("button", { type: "button", class: "primary", id: "install-os-certificate" }, "Install");
-  const load = async () => {
-    let entries;
-    try {
-      entries = await api.rest(`${ROOT}/os_certificates`);
-    } catch (error) {
-      app.fail(error, area);
-      return;
-    }
-    const rows = entries.map((entry) => h("tr", { "data-id": entry.id },
+  const load = loader(app, area, body, `${ROOT}/os_certificates`, (entries) => table("os-certificates-table",
+    `${entries.length} custom signed OS certificates`, ["Subject", "Valid to", "Actions"],
+    entries.map((entry) => h("tr", { "data-id": entry.id },
       h("th", { scope: "row", text: entry.info.subject }),
       h("td", { text: day(entry.info.valid_to) }),
       h("td", { class: "row-actions" },
-        button("Delete", `Delete OS certificate ${entry.info.subject}`, async (b) => {
-          if (!(await confirmAction("Delete certificate", "Delete this custom signed OS certificate?", "Delete"))) return;
-          try {
-            await busy(b, () => api.rest(`${ROOT}/os_certificates/${entry.id}`, "DELETE"));
+        deleteButton(app, area, `Delete OS certificate ${entry.info.subject}`, "Delete certificate",
+          "Delete this custom signed OS certificate?", `${ROOT}/os_certificates/${entry.id}`, () => {
             say(area, "ok", "The custom signed OS certificate was deleted.");
             load();
-          } catch (error) {
-            app.fail(error, area);
-          }
-        }, true))));
-    clear(body, table("os-certificates-table", `${entries.length} custom signed OS certificates`, ["Subject", "Valid to", "Actions"], rows));
-  };
+          }))))));
   install.addEventListener("click", () => busy(install, async () => {
     if (!file.files.length) {
       say(area, "error", "Choose the certificate file first.");

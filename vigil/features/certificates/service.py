@@ -332,6 +332,23 @@ class Keystore:
         self._notify(alias)
         return self.ca_certificate(alias)
 
+    def store_enrolled(self, alias: str, key: pki.PrivateKey, chain: list[x509.Certificate],
+                       authorities: dict[str, x509.Certificate], actor: str) -> None:
+        """A certificate that enrollment (EST) obtained, with its new key, and the CA certificates
+        the server vouches with: added, or in place of the earlier ones of the same aliases."""
+        for ca_alias, cert in authorities.items():
+            row = self._row(KV_CA, ca_alias)
+            if row is None or pki.read_certificates(row["certificate"])[0] != cert:
+                self.store.set_kv(KV_CA + check_alias(ca_alias), json.dumps(
+                    {"alias": ca_alias, "certificate": pki.pem([cert]), "origin": "enrolled",
+                     "added": self.clock.time()}))
+                self.logs.audit(actor, f"stored CA certificate {ca_alias!r} from enrollment", "certificates")
+        if self._row(KV_CA, alias) is not None:
+            raise KeystoreRefusal(f"the alias {alias!r} is a CA certificate's")
+        renewed = self._row(KV_CERT, alias) is not None
+        self._put(KV_CERT, check_alias(alias), chain, key, "enrolled", actor,
+                  "renewed certificate by enrollment" if renewed else "enrolled certificate")
+
     def delete(self, alias: str, actor: str, ca: bool) -> None:
         (self.ca_certificate if ca else self.certificate)(alias)
         for check in self._uses:
