@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.certificates.conftest import TestCa
+from tests.certificates.est_server import EstServer
 from tests.conftest import LiveDevice, create_admin_live, start_live
 from tests.peers.browser import CHROMIUM, CHROMIUM_ARGS, Session
 from tests.web.conftest import digest, log_in, open_page
@@ -171,3 +172,41 @@ def test_tls_policy_and_brute_force_settings_are_saved(device: LiveDevice, sessi
     assert values["System.BruteForce.BlockingPeriod"] == "30" and values["System.BruteForce.Window"] == "60"
     assert httpx.get(device.http + "/axis-cgi/param.cgi", auth=digest(), timeout=10, params={
         "action": "update", "HTTPS.CryptographicPolicy": "default", "HTTPS.AllowTLS12": "yes"}).text == "OK\r\n"
+
+
+def test_enroll_over_est_from_the_page(device: LiveDevice, session: Session, tmp_path: Path) -> None:
+    est = EstServer(TestCa("EST page CA"), tmp_path / "est").start()
+    try:
+        added = httpx.post(device.http + ROOT + "/ca_certificates", auth=digest(), timeout=10,
+                           json={"data": {"alias": "est-root", "certificate": est.ca.pem}})
+        assert added.json() == {"status": "success"}
+        page = session.page
+        log_in(page, device)
+        open_page(page, "Security")
+        page.locator("#add-est-profile").click()
+        form = dialog(page)
+        form.get_by_label("Profile ID").fill("web")
+        form.get_by_label("EST server").fill(est.address)
+        form.get_by_label("Common name (CN)").fill("localhost")
+        form.get_by_label("Subject alternative names").fill("IP:127.0.0.1")
+        form.get_by_label("CA certificate of the server").select_option("est-root")
+        form.get_by_label("User name").fill(est.username)
+        form.get_by_label("Password", exact=True).fill(est.password)
+        form.get_by_role("button", name="Add and enroll").click()
+        row = page.locator("#est-table tr[data-profile='web']")
+        expect(row.locator(".est-status")).to_contain_text("ENROLLED")
+        expect(page.locator("#certificates-table tr[data-alias='EST web']")).to_contain_text("CN=EST page CA")
+        expect(page.locator("#https-certificate")).to_have_value("EST web")
+        assert params(device, "HTTPS.Certificate")["HTTPS.Certificate"] == "EST web"
+        # The server refuses the renewal: the page says why, and the certificate stays.
+        est.refuse = (400, "renewal not allowed by policy")
+        page.get_by_role("button", name="Enroll now web").click()
+        expect(page.get_by_role("alert")).to_contain_text(
+            "the EST server refused simplereenroll: HTTP 400 Bad Request: renewal not allowed by policy")
+        expect(row.locator(".est-status")).to_contain_text("renewal not allowed by policy")
+        expect(page.locator("#certificates-table tr[data-alias='EST web']")).to_be_visible()
+        # Back to the built-in certificate for the other tests of this device.
+        assert httpx.get(device.http + "/axis-cgi/param.cgi", auth=digest(), timeout=10,
+                         params={"action": "update", "HTTPS.Certificate": ""}).text == "OK\r\n"
+    finally:
+        est.stop()

@@ -101,7 +101,7 @@ export async function rest(path, method = "GET", data = undefined) {
     method,
     body: send ? JSON.stringify({ data }) : undefined,
     headers: send ? { "Content-Type": "application/json" } : {},
-    allow: [400, 404, 409, 413],
+    allow: [400, 404, 409, 413, 502],
   });
   const reply = await response.json();
   if (reply.status !== "success") {

@@ -1,10 +1,12 @@
-// Security (System > Security): the certificates (security-certificates.js), HTTPS (the server
+// Security (System > Security): the certificates (security-certificates.js), certificate
+// enrollment over EST (security-enrollment.js), HTTPS (the server
 // certificate, TLS versions, cryptographic policy, allow access through: HTTPS.* through
 // param.cgi, applied at once) and the prevention of brute-force attacks (System.BruteForce.*).
 // Administrators only, as the APIs are.
 
 import * as api from "./api.js";
 import { caCertificatesCard, certificatesCard, osCertificatesCard } from "./security-certificates.js";
+import { enrollmentCard } from "./security-enrollment.js";
 import { busy, card, checkbox, field, h, messageArea, numberInput, say, select } from "./ui.js";
 
 const BUILT_IN = "";
@@ -29,9 +31,9 @@ function httpsCard(app, values) {
 
   /** The certificates with a private key, as choices; called again after every certificate change. */
   const reload = async () => {
-    const chosen = values["HTTPS.Certificate"] ?? BUILT_IN;
     try {
-      const entries = await api.rest("/config/rest/cert/v1/certificates");
+      const [entries, now] = await Promise.all([api.rest("/config/rest/cert/v1/certificates"), api.listParams(["HTTPS.Certificate"])]);
+      const chosen = now["HTTPS.Certificate"] ?? BUILT_IN;
       certificate.replaceChildren(
         h("option", { value: BUILT_IN, text: "Built-in self-signed certificate" }),
         ...entries.map((e) => h("option", { value: e.alias, text: `${e.alias} (${e.info.subject})` })),
@@ -60,7 +62,6 @@ function httpsCard(app, values) {
     await busy(save, async () => {
       try {
         await api.updateParams(changes);
-        values["HTTPS.Certificate"] = certificate.value;
         say(area, "ok", "Saved. HTTPS uses the new settings from the next connection.");
       } catch (error) {
         app.fail(error, area);
@@ -110,9 +111,15 @@ function bruteForceCard(app, values) {
 export default async function securityPage(container, app) {
   const values = await api.listParams(["HTTPS", "System.BruteForce"]);
   const https = httpsCard(app, values);
+  const certificates = certificatesCard(app, https.reload);
+  const enrollment = enrollmentCard(app, () => {
+    certificates.load();
+    https.reload();
+  });
   container.append(
-    certificatesCard(app, https.reload),
+    certificates.element,
     caCertificatesCard(app),
+    enrollment.element,
     https.element,
     bruteForceCard(app, values),
     osCertificatesCard(app),

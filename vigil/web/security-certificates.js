@@ -222,7 +222,7 @@ function deleteButton(app, area, aria, title, question, url, after) {
   }, true);
 }
 
-/** The card of the client/server certificates; `changed()` is called after every change. */
+/** The card of the client/server certificates ({element, load}); `changed()` is called after every change. */
 export function certificatesCard(app, changed) {
   const area = messageArea();
   const body = h("div", { class: "table-wrap" });
@@ -254,7 +254,7 @@ export function certificatesCard(app, changed) {
   const element = card("Client/server certificates", area, body);
   element.querySelector("h2").after(h("div", { class: "card-tools" }, add));
   load();
-  return element;
+  return { element, load };
 }
 
 // -- CA certificates --------------------------------------------------------------------------------
