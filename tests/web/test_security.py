@@ -1,7 +1,8 @@
 """The Security page in Chromium against a real `vigil run`: a new user makes a certificate on
 the device, asks for it to be signed (signing request), installs the CA-signed certificate and
 the CA, chooses it for HTTPS, and a browser that trusts that CA then sees it; bad input shows
-the device's reason and stores nothing; TLS settings and brute-force prevention are saved."""
+the device's reason and stores nothing; TLS settings and brute-force prevention are saved; an
+EST profile enrolls from the page; the virtual host's authentication type (Accounts) applies."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.certificates.conftest import TestCa
 from tests.certificates.est_server import EstServer
-from tests.conftest import LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
 from tests.peers.browser import CHROMIUM, CHROMIUM_ARGS, Session
 from tests.web.conftest import digest, log_in, open_page
 
@@ -210,3 +211,24 @@ def test_enroll_over_est_from_the_page(device: LiveDevice, session: Session, tmp
                          params={"action": "update", "HTTPS.Certificate": ""}).text == "OK\r\n"
     finally:
         est.stop()
+
+
+def test_virtual_host_type_on_the_accounts_page(device: LiveDevice, session: Session) -> None:
+    page = session.page
+    log_in(page, device)
+    open_page(page, "Accounts")
+    table = page.locator("#virtual-host-table")
+    expect(table.locator("tr[data-host='default-http']")).to_contain_text(str(device.http_port))
+    expect(table.locator("tr[data-host='default-https']")).to_contain_text(str(device.https_port))
+    basic = httpx.BasicAuth(*ADMIN)
+    assert httpx.get(device.http + "/axis-cgi/usergroup.cgi", auth=basic, timeout=10).status_code == 200
+    page.locator("#virtual-host-type").select_option("digest")
+    page.locator("#virtual-host-save").click()
+    expect(page.locator("#virtual-host-form").get_by_role("status")).to_contain_text("Saved.")
+    try:
+        assert params(device, "Network.HTTP.AuthenticationPolicy")["Network.HTTP.AuthenticationPolicy"] == "digest"
+        assert httpx.get(device.http + "/axis-cgi/usergroup.cgi", auth=basic, timeout=10).status_code == 401
+        assert httpx.get(device.http + "/axis-cgi/usergroup.cgi", auth=digest(), timeout=10).status_code == 200
+    finally:
+        assert httpx.get(device.http + "/axis-cgi/param.cgi", auth=digest(), timeout=10, params={
+            "action": "update", "Network.HTTP.AuthenticationPolicy": "basic_digest"}).text == "OK\r\n"

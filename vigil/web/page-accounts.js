@@ -1,7 +1,8 @@
 // Accounts: list, add, update and delete accounts (pwdgrp.cgi), ONVIF accounts
-// (accounts-onvif.js), and anonymous access.
+// (accounts-onvif.js), anonymous access, and the virtual hosts (accounts-virtualhost.js).
 
 import { onvifCard } from "./accounts-onvif.js";
+import { virtualHostCard } from "./accounts-virtualhost.js";
 import * as api from "./api.js";
 import {
   NAME_RULE,
@@ -227,6 +228,6 @@ export default async function accountsPage(container, app) {
   });
   const accountsCard = card("Accounts", area, body);
   accountsCard.querySelector("h2").after(h("div", { class: "card-tools" }, add));
-  container.append(accountsCard, onvifCard(app), anonymousCard(app));
+  container.append(accountsCard, onvifCard(app), anonymousCard(app), virtualHostCard(app));
   await load();
 }
