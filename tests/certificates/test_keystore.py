@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.certificates.conftest import TestCa
 from tests.peers.certs import ca_signed
-from vigil.boot import build_device
+from vigil.boot import build_device, factory_reset
 from vigil.core.clock import FakeClock
 from vigil.device import Device, Ports
 from vigil.features.certificates.pki import PkiError
@@ -158,7 +158,9 @@ def test_aliases_are_unique_across_both_collections_and_uses_block_deletion(devi
     with pytest.raises(CertificateNotFound):
         store.delete("shared", "root", ca=False)  # a CA certificate, not one with a key
     store.add_ca("other", key_and_cert("other")[1].public_bytes(PEM), "root")
+    exported = store.ca_file("other")
     store.delete("other", "root", ca=True)
+    assert not exported.exists()
     assert [e.alias for e in store.ca_certificates()] == ["shared"]
     assert "user=root deleted CA certificate 'other'" in device.logs.text("audit")
 
@@ -202,5 +204,22 @@ def test_the_old_folder_of_pem_files_is_imported_at_start(tmp_path: Path) -> Non
         assert store.ca_file("testca.pem").read_bytes() == certs.ca.read_bytes()  # the file's name still works
         assert sorted(p.name for p in folder.iterdir()) == ["junk.pem"]
         assert "junk.pem was not moved into the keystore" in device.logs.text("system")
+    finally:
+        device.close()
+
+
+def test_a_factory_default_deletes_every_certificate(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    certs = ca_signed(tmp_path / "certs")
+    device = build_device("s3016", data, Ports(http=80, https=443), FakeClock())
+    exported = keystore(device).add_ca("ca", certs.ca.read_bytes(), "root") and keystore(device).ca_file("ca")
+    keystore(device).add_certificate("srv", certs.cert.read_bytes(), certs.key.read_bytes(), "root")
+    device.close()
+    assert exported.is_file()
+    factory_reset(data, hard=False)
+    assert not exported.exists()
+    device = build_device("s3016", data, Ports(http=80, https=443), FakeClock())
+    try:
+        assert keystore(device).certificates() == [] and keystore(device).ca_certificates() == []
     finally:
         device.close()

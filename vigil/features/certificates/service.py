@@ -188,10 +188,13 @@ class Keystore:
     def ca_bundle(self, aliases: Iterable[str]) -> str:
         return "".join(self.ca_certificate(a).certificate for a in aliases)
 
+    def _export_path(self, pem: str) -> Path:
+        return self.data / CA_EXPORT_DIR / (hashlib.sha256(pem.encode()).hexdigest()[:32] + ".pem")
+
     def ca_file(self, alias: str) -> Path:
         pem = self.ca_certificate(alias).certificate
         folder = self.data / CA_EXPORT_DIR
-        path = folder / (hashlib.sha256(pem.encode()).hexdigest()[:32] + ".pem")
+        path = self._export_path(pem)
         if not path.is_file():
             folder.mkdir(exist_ok=True)
             atomic_write(path, pem.encode())
@@ -350,13 +353,15 @@ class Keystore:
                   "renewed certificate by enrollment" if renewed else "enrolled certificate")
 
     def delete(self, alias: str, actor: str, ca: bool) -> None:
-        (self.ca_certificate if ca else self.certificate)(alias)
+        entry = (self.ca_certificate if ca else self.certificate)(alias)
         for check in self._uses:
             user = check(alias)
             if user:
                 raise KeystoreRefusal(f"{alias!r} is in use by {user}: choose another certificate there first", 409)
         with self.store.transaction() as db:
             db.execute("DELETE FROM kv WHERE key=?", ((KV_CA if ca else KV_CERT) + alias,))
+        if ca:
+            self._export_path(entry.certificate).unlink(missing_ok=True)
         self.logs.audit(actor, f"deleted {'CA certificate' if ca else 'certificate and its private key'} {alias!r}",
                         "certificates")
         self._notify(alias)
