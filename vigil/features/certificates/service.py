@@ -191,6 +191,11 @@ class Keystore:
     def _export_path(self, pem: str) -> Path:
         return self.data / CA_EXPORT_DIR / (hashlib.sha256(pem.encode()).hexdigest()[:32] + ".pem")
 
+    def trust_bundle(self) -> str:
+        """Every CA certificate of the keystore, PEM: what a client that trusts the device's CA
+        certificates (notification recipients) verifies a server against, besides the system's."""
+        return "".join(e.certificate for e in self.ca_certificates())
+
     def ca_file(self, alias: str) -> Path:
         pem = self.ca_certificate(alias).certificate
         folder = self.data / CA_EXPORT_DIR
