@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import ssl
 from collections.abc import Callable
@@ -43,6 +44,7 @@ RETRY = 86400.0  # seconds after a failed attempt
 MAX_PROFILES = 8
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 UNCONNECTED, CONNECTED, ENROLLED = "UNCONNECTED", "CONNECTED", "ENROLLED"
+log = logging.getLogger("vigil.certificates")
 
 
 class ProfileError(ValueError):
@@ -227,7 +229,8 @@ class Enrollment:
             progress.attempts += 1
             try:
                 await self._enroll(profile, progress, actor)
-            except (EstError, CertificateNotFound, KeystoreRefusal, PkiError, ssl.SSLError, ValueError) as err:
+            except (EstError, CertificateNotFound, KeystoreRefusal, PkiError, ssl.SSLError, ValueError,
+                    OSError) as err:
                 progress.error = str(err)
                 progress.next_attempt = self.clock.time() + self.retry
                 self.logs.system(f"certificate enrollment {ident!r} failed: {err}", "warning", "certificates")
@@ -281,8 +284,13 @@ class Enrollment:
             for profile in self.profiles():
                 at = self.due(profile)
                 if at <= now:
-                    with contextlib.suppress(EstError):
+                    try:
                         await self.enroll(profile.id, "system")
+                    except EstError:
+                        pass  # said in the status and the system log; tried again after `retry`
+                    except Exception:  # noqa: BLE001 - one profile's fault must not end every profile's renewals
+                        log.exception("certificate enrollment %r failed", profile.id)
+                        self.progress.setdefault(profile.id, Progress()).next_attempt = now + self.retry
                     self._wake.set()
                 else:
                     wait = min(wait, at - now)

@@ -22,15 +22,8 @@ from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.features.certificates import pki
 from vigil.features.certificates.const import API_ROOT, SOFTWARE_KEYSTORE
-from vigil.features.certificates.pki import PkiError
-from vigil.features.certificates.rest import RestError, body_data, error, fields, ok
-from vigil.features.certificates.service import (
-    KEYSTORE,
-    CertificateNotFound,
-    Entry,
-    Keystore,
-    KeystoreRefusal,
-)
+from vigil.features.certificates.rest import RestError, answering, body_data, fields, ok
+from vigil.features.certificates.service import KEYSTORE, Entry, Keystore
 from vigil.http.routing import Endpoint
 
 
@@ -40,29 +33,6 @@ def keystore_of(request: Request) -> Keystore:
 
 def shown(entry: Entry) -> dict[str, Any]:
     return {**entry.shown(), "info": pki.describe(entry.leaf)}
-
-
-def answering(handler):
-    """The handler's refusals as the API's error replies, logged."""
-    async def handle(request: Request, who: Principal) -> Response:
-        try:
-            return await handler(request, who)
-        except RestError as err:
-            failed = err.status, err.message
-        except KeystoreRefusal as err:
-            failed = err.status, str(err)
-        except CertificateNotFound as err:
-            failed = 404, str(err)
-        except PkiError as err:
-            failed = 400, str(err)
-        if request.method != "GET":
-            request.app.state.device.logs.system(
-                f"certificate request {request.method} {request.url.path} by {who.name} refused: {failed[1]}",
-                "warning", "certificates")
-        return error(*failed)
-
-    handle.__name__ = handler.__name__
-    return handle
 
 
 def _certificate_text(data: dict[str, Any]) -> bytes | str:

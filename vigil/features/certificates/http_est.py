@@ -14,8 +14,7 @@ from vigil.core.roles import Role
 from vigil.features.certificates.const import EST_ROOT
 from vigil.features.certificates.enrollment import ENROLLMENT, Enrollment, ProfileError, read_profile
 from vigil.features.certificates.est import EstError
-from vigil.features.certificates.http_cert import answering
-from vigil.features.certificates.rest import RestError, body_data, ok
+from vigil.features.certificates.rest import RestError, answering, body_data, ok
 from vigil.features.certificates.service import KEYSTORE
 from vigil.http.routing import Endpoint
 

@@ -1,6 +1,7 @@
 """The shape of Device Configuration (`/config/rest/...`) replies: `{"status": "success", "data": ...}`,
 and for a refusal `{"status": "error", "error": {"code": <HTTP status>, "message": ...}}` with that
-HTTP status; request bodies are `{"data": ...}`."""
+HTTP status; request bodies are `{"data": ...}`. `answering` turns a handler's refusals (and the
+keystore's) into such replies and logs them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from vigil.core.auth import Principal
+from vigil.features.certificates.pki import PkiError
+from vigil.features.certificates.service import CertificateNotFound, KeystoreRefusal
 
 MAX_BODY = 512 * 1024  # a PKCS#12 archive in base64 with its chain fits
 
@@ -62,3 +67,25 @@ def fields(data: Any, required: tuple[str, ...], optional: tuple[str, ...] = ())
             raise RestError(400, f"the field {key!r} has the wrong type")
     return data
 
+
+def answering(handler):
+    """The handler's refusals as the API's error replies, logged."""
+    async def handle(request: Request, who: Principal) -> Response:
+        try:
+            return await handler(request, who)
+        except RestError as err:
+            failed = err.status, err.message
+        except KeystoreRefusal as err:
+            failed = err.status, str(err)
+        except CertificateNotFound as err:
+            failed = 404, str(err)
+        except PkiError as err:
+            failed = 400, str(err)
+        if request.method != "GET":
+            request.app.state.device.logs.system(
+                f"certificate request {request.method} {request.url.path} by {who.name} refused: {failed[1]}",
+                "warning", "certificates")
+        return error(*failed)
+
+    handle.__name__ = handler.__name__
+    return handle
