@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tests.certificates.conftest import TestCa
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, new_instance, start_live, wait_until
 
 AUTH = httpx.DigestAuth(*ADMIN)
 ROOT = "/config/rest/cert/v1"
@@ -77,6 +77,12 @@ def test_a_ca_signed_certificate_is_served_at_once(live: LiveDevice, tmp_path: P
     assert refused["error"]["code"] == 409 and "the HTTPS server" in refused["error"]["message"]
     assert "no client/server certificate 'nothing'" in param(live, HTTPS_Certificate="nothing")
     assert "CN = web-rsa" in s_client(live, ca=ca_file)[1]
+    # Kept over a restart: the listener starts with it.
+    login = httpx.post(live.http + "/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]})
+    assert httpx.get(live.http + "/axis-cgi/restart.cgi", auth=AUTH).status_code == 200
+    wait_until(lambda: new_instance(live, login.cookies), 20, "the device to restart")
+    done, report = s_client(live, ca=ca_file)
+    assert done and "CN = web-rsa" in report, report
     # Back to the built-in one, and the CA-signed ones can go.
     assert param(live, HTTPS_Certificate="") == "OK\r\n"
     assert not s_client(live, ca=ca_file)[0]
