@@ -18,7 +18,7 @@ from tests.conftest import client_as, eventually
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
-from vigil.features.certificates.enrollment import ENROLLMENT, read_profile, renewal_time
+from vigil.features.certificates.enrollment import ENROLLMENT, ERROR_TOPIC, read_profile, renewal_time
 from vigil.features.certificates.service import KEYSTORE
 
 PROFILES = "/config/rest/cert-est/v1/profiles"
@@ -45,6 +45,7 @@ async def test_enroll_renew_and_assign_to_https(device: Device, est: EstServer) 
         assert added["status"] == "success" and added["data"]["status"] == "UNCONNECTED"
         enrolled = (await admin.post(f"{PROFILES}/web/enroll")).json()
         assert enrolled["status"] == "success", enrolled
+        assert device.events.state(ERROR_TOPIC, {"profile": "web"}) == {"active": "0", "reason": ""}
         assert enrolled["data"]["status"] == "ENROLLED" and enrolled["data"]["error"] == ""
         first = keystore.certificate("EST web").leaf
         assert first.issuer == est.ca.cert.subject and first.subject.rfc4514_string() == "CN=localhost"
@@ -83,6 +84,8 @@ async def test_refusals_are_said_and_store_nothing(device: Device, est: EstServe
                                                      "unknown user/password")
         status = (await admin.get(f"{PROFILES}/wrongpw")).json()["data"]
         assert status["status"] == "CONNECTED" and "401 Unauthorized" in status["error"]
+        error = device.events.state(ERROR_TOPIC, {"profile": "wrongpw"})
+        assert error is not None and error["active"] == "1" and "401 Unauthorized" in error["reason"]
 
         await admin.post(PROFILES, json={"data": profile(est, "untrusted", caCertificates=["other-root"],
                                                          services=[])})

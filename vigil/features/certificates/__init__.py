@@ -35,7 +35,7 @@ def register(device: Device) -> None:
     device.features[KEYSTORE] = keystore
     device.features[HTTPS_SETTINGS] = HttpsSettings(keystore, device.params, device.logs)
     enrollment = Enrollment(keystore, device.store, device.vault, device.params, device.logs, device.clock,
-                            lambda: proxies_of(device.features.get(PROXIES)))
+                            lambda: proxies_of(device.features.get(PROXIES)), device.events)
     device.features[ENROLLMENT] = enrollment
     device.services.append(enrollment.run)
     device.router.include(http_cert.ROUTES)

@@ -8,6 +8,10 @@ A profile enrolls as soon as it is added, and again when asked. Its certificate 
 validity, as AXIS OS does; a failed attempt is retried after `retry` seconds (a day, as AXIS OS
 does). The CA certificates the server hands out (`/cacerts`) go into the keystore as
 `EST <id> CA[ <n>]`. Profiles are kept in the key-value table, the password sealed.
+
+The event `tnsaxis:CertificateManagement/EST/Error` (stateful, per profile) is active while a
+profile's last attempt failed, with the reason, and inactive once one succeeds: a rule can
+send a notification when enrollment or renewal fails.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from vigil.core.clock import Clock
+from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
 from vigil.core.proxies import Proxies
@@ -45,6 +50,9 @@ MAX_PROFILES = 8
 _ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 UNCONNECTED, CONNECTED, ENROLLED = "UNCONNECTED", "CONNECTED", "ENROLLED"
 log = logging.getLogger("vigil.certificates")
+ERROR_TOPIC = "tnsaxis:CertificateManagement/EST/Error"
+ERROR_EVENT = Topic(ERROR_TOPIC, "Certificate enrollment error", True, (Item("profile", "xsd:string", "Profile"),),
+                    (Item("active", "xsd:boolean", "Active", state=True), Item("reason", "xsd:string", "Reason")))
 
 
 class ProfileError(ValueError):
@@ -151,7 +159,9 @@ def read_profile(data: Any, keystore: Keystore) -> Profile:
 
 class Enrollment:
     def __init__(self, keystore: Keystore, store: Store, vault: Vault, params: ParamTree, logs: Logs, clock: Clock,
-                 proxies: Callable[[], Proxies]) -> None:
+                 proxies: Callable[[], Proxies], events: EventBus) -> None:
+        self.events = events
+        events.declare(ERROR_EVENT)
         self.keystore = keystore
         self.store = store
         self.vault = vault
@@ -200,6 +210,7 @@ class Enrollment:
         with self.store.transaction() as db:
             db.execute("DELETE FROM kv WHERE key=?", (KV_PROFILE + ident,))
         self.progress.pop(ident, None)
+        self.events.delete(ERROR_TOPIC, {"profile": ident})
         self.logs.audit(actor, f"deleted enrollment profile {ident!r} (its certificate stays)", "certificates")
         self._wake.set()
 
@@ -234,9 +245,11 @@ class Enrollment:
                 progress.error = str(err)
                 progress.next_attempt = self.clock.time() + self.retry
                 self.logs.system(f"certificate enrollment {ident!r} failed: {err}", "warning", "certificates")
+                self.events.publish(ERROR_TOPIC, {"profile": ident}, {"active": "1", "reason": str(err)[:500]})
                 raise EstError(str(err)) from None
             finally:
                 self._wake.set()
+            self.events.publish(ERROR_TOPIC, {"profile": ident}, {"active": "0", "reason": ""})
             return self.status(profile)
 
     async def _enroll(self, profile: Profile, progress: Progress, actor: str) -> None:
