@@ -177,6 +177,16 @@ def live(tmp_path: Path) -> Iterator[LiveDevice]:
     server.stop()
 
 
+def new_instance(live: LiveDevice, cookies: httpx.Cookies) -> bool:
+    """The rebuilt device answers on both listeners (sessions live in memory: the old one is gone)."""
+    try:
+        state = httpx.get(live.http + "/vigil/session", cookies=cookies, timeout=1).json()
+        httpx.get(live.https + "/vigil/session", verify=False, timeout=1)
+    except (httpx.TransportError, ValueError):
+        return False
+    return state["user"] is None
+
+
 def create_admin_live(server: LiveDevice, user: str = ADMIN[0], password: str = ADMIN[1]) -> None:
     r = httpx.post(server.http + "/axis-cgi/pwdgrp.cgi",
                    data={"action": "add", "user": user, "pwd": password, "grp": "users",

@@ -21,6 +21,7 @@ from vigil.core.store import Store
 from vigil.core.vault import SealError, Vault, is_sealed
 from vigil.device import CERT_FILE, CERT_KEY_FILE, DB_FILE, IDENTITY_FILE, KEY_FILE, Device, Ports
 from vigil.features import register_features
+from vigil.features.certificates.const import CA_EXPORT_DIR
 from vigil.features.system import register_platform
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
 from vigil.footage import index
@@ -118,7 +119,7 @@ def factory_reset(data: Path, hard: bool) -> None:
     for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", KEY_FILE, CERT_FILE, CERT_KEY_FILE):
         (data / name).unlink(missing_ok=True)
     for child in data.iterdir():
-        if child.is_dir() and child.name.startswith("config"):
+        if child.is_dir() and (child.name.startswith("config") or child.name == CA_EXPORT_DIR):
             shutil.rmtree(child)
     store = Store(data / DB_FILE)
     if any(sealed for _n, _v, sealed in kept):

@@ -4,6 +4,7 @@ against real servers of every type) and the notification actions that deliver th
 from __future__ import annotations
 
 import asyncio
+import ssl
 from urllib.parse import parse_qs, urlsplit
 
 import asyncssh
@@ -12,7 +13,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import client_as, eventually, free_port, make_device
-from tests.peers.certs import self_signed_context
+from tests.peers.certs import ca_signed, self_signed_context
 from tests.peers.samba import PASSWORD as SAMBA_PASSWORD
 from tests.peers.samba import USER as SAMBA_USER
 from tests.peers.samba import Samba, needs_samba
@@ -39,6 +40,7 @@ from tests.peers.servers import (
 )
 from vigil.core.events import Item, Topic
 from vigil.device import Device
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.storage.network import ShareConfig
 from vigil.features.storage.service import STORAGE_SERVICE
 from vigil.hal.io import IO_HARDWARE
@@ -187,6 +189,22 @@ async def test_http_and_https_recipients(admin, tmp_path):
         r = await recipient_test(admin, "com.axis.recipient.https", {"upload_url": url, "validate_server_cert": "1"})
         f = parse_fault(r)
         assert f.code == "SOAP-ENV:Receiver" and "certificate" in f.reason
+
+
+async def test_https_recipient_trusts_the_keystores_ca_certificates(device, admin, tmp_path):
+    """A server whose certificate a CA of the keystore signed is trusted once that CA is installed."""
+    certs = ca_signed(tmp_path / "certs")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(certs.cert, certs.key)
+    params = {"upload_url": "", "validate_server_cert": "1"}
+    async with http_server(tls) as web:
+        params["upload_url"] = f"https://localhost:{web.port}/hook"
+        f = parse_fault(await recipient_test(admin, "com.axis.recipient.https", params))
+        assert "certificate" in f.reason and not web.requests
+        device.features[KEYSTORE].add_ca("recipients-ca", certs.ca.read_bytes(), "test")
+        r = await recipient_test(admin, "com.axis.recipient.https", params)
+        assert r.status_code == 200, r.text
+        assert len(web.requests) == 1
 
 
 async def test_smtp_recipient(device, admin):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, new_instance, start_live, wait_until
 
 AUTH = httpx.DigestAuth(*ADMIN)
 CBC = "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA"
@@ -79,13 +79,3 @@ def test_allow_tls12_no_leaves_tls13_only(live: LiveDevice) -> None:
     finally:
         set_tls12(live, "yes")
     assert handshake(live, ssl.TLSVersion.TLSv1_2)[0] == "TLSv1.2"
-
-
-def new_instance(live: LiveDevice, cookies: httpx.Cookies) -> bool:
-    """The rebuilt device answers on both listeners (sessions live in memory: the old one is gone)."""
-    try:
-        state = httpx.get(live.http + "/vigil/session", cookies=cookies, timeout=1).json()
-        httpx.get(live.https + "/vigil/session", verify=False, timeout=1)
-    except (httpx.TransportError, ValueError):
-        return False
-    return state["user"] is None

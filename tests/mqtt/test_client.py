@@ -15,6 +15,7 @@ from tests.conftest import eventually, free_port
 from tests.mqtt.conftest import configure, connected
 from tests.peers.mosquitto import PASSWORD, USER, Broker, client_params, needs_mosquitto, peer
 from vigil.device import Device
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.mqtt import model
 from vigil.features.mqtt.service import CLIENT_STATUS, MqttService
 
@@ -114,11 +115,9 @@ async def test_no_auto_reconnect_stops_after_a_failure(dev: Device, broker: Brok
 
 
 def store_certificates(device: Device, *files: Path) -> None:
-    """Put PEM files into the device's certificate store, where certificate ids name them."""
-    store = device.data / "certificates"
-    store.mkdir(exist_ok=True)
+    """Put CA certificates into the device's keystore, each under its file's stem as alias."""
     for file in files:
-        (store / file.name).write_bytes(file.read_bytes())
+        device.features[KEYSTORE].add_ca(file.stem, file.read_bytes(), "test")
 
 
 async def test_tls_with_the_test_ca(dev: Device, broker: Broker, certs) -> None:
@@ -139,9 +138,7 @@ async def test_tls_with_the_test_ca(dev: Device, broker: Broker, certs) -> None:
 
 
 async def test_tls_ca_from_the_certificate_store(dev: Device, broker: Broker, certs) -> None:
-    store = dev.data / "certificates"
-    store.mkdir()
-    (store / "testca.pem").write_bytes(certs.ca.read_bytes())
+    dev.features[KEYSTORE].add_ca("testca", certs.ca.read_bytes(), "test")
     service = configure(dev, broker, server={"protocol": "ssl", "host": "localhost", "port": broker.tls},
                         ssl={"validateServerCert": True, "CACertID": "testca"})
     await connected(service)

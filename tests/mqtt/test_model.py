@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers.certs import ca_signed
 from vigil.core.events import Event
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.mqtt import model
 from vigil.features.mqtt.transport import (
     ConnectFailure,
@@ -113,38 +115,34 @@ def test_client_defaults_from_minimal_params() -> None:
     assert model.parse_password({"password": "x", "keepExistingPassword": True}) == (None, True)
 
 
-def test_tls_context_and_certificates(tmp_path: Path) -> None:
-    with pytest.raises(ConnectFailure, match="not found"):
-        resolve_certificate("missing", tmp_path)
-    insecure = tls_context({"validateServerCert": False}, "mqtt", tmp_path)
+def test_tls_context_and_certificates(device) -> None:
+    keystore = device.features[KEYSTORE]
+    with pytest.raises(ConnectFailure, match="not in the keystore|no CA certificate"):
+        resolve_certificate("missing", keystore)
+    insecure = tls_context({"validateServerCert": False}, "mqtt", keystore)
     assert insecure.verify_mode == ssl.CERT_NONE and not insecure.check_hostname
-    secure = tls_context({"validateServerCert": True}, "", tmp_path)
+    secure = tls_context({"validateServerCert": True}, "", keystore)
     assert secure.verify_mode == ssl.CERT_REQUIRED and secure.check_hostname
-    with pytest.raises(ConnectFailure, match="TLS setup failed"):
-        bad = tmp_path / "certificates"
-        bad.mkdir()
-        (bad / "junk.pem").write_text("not a certificate")
-        tls_context({"validateServerCert": True, "CACertID": "junk"}, "", tmp_path)
+    with pytest.raises(ConnectFailure, match="no CA certificate 'junk'"):
+        tls_context({"validateServerCert": True, "CACertID": "junk"}, "", keystore)
+    with pytest.raises(ConnectFailure, match="no client/server certificate 'nokey'"):
+        tls_context({"validateServerCert": False, "clientCertID": "nokey"}, "", keystore)
 
 
-def test_certificate_ids_name_files_of_the_store_only(tmp_path: Path) -> None:
+def test_certificate_ids_name_entries_of_the_keystore_only(device, tmp_path: Path) -> None:
     """An id is never a path (probe: ssl.CACertID=/etc/shadow was loaded); every refusal reads the
     same as a missing certificate, so none tells whether a file exists elsewhere."""
-    store = tmp_path / "certificates"
-    store.mkdir()
-    (store / "ca.pem").write_text("pem")
-    (store / "bare").write_text("pem")
+    keystore = device.features[KEYSTORE]
+    certs = ca_signed(tmp_path / "certs")
+    keystore.add_ca("ca", certs.ca.read_bytes(), "test")
+    assert resolve_certificate("ca", keystore).read_bytes() == certs.ca.read_bytes()
     outside = tmp_path / "secret.pem"
     outside.write_text("secret")
-    (store / "link.pem").symlink_to(outside)
-    assert resolve_certificate("ca", tmp_path) == store / "ca.pem"
-    assert resolve_certificate("ca.pem", tmp_path) == store / "ca.pem"
-    assert resolve_certificate("bare", tmp_path) == store / "bare"
     messages = set()
     for ident in (str(outside), str(tmp_path / "nothing.pem"), "/etc/shadow", "/etc/nonexistent-file",
                   "../secret", "..", ".hidden", "sub/ca", "link", "missing"):
-        with pytest.raises(ConnectFailure, match="not found in the device's certificate store") as refused:
-            resolve_certificate(ident, tmp_path)
+        with pytest.raises(ConnectFailure, match="no CA certificate .* in the keystore") as refused:
+            resolve_certificate(ident, keystore)
         assert refused.value.reason == "config"
         messages.add(re.sub(r"'.*'", "<id>", refused.value.message))
     assert len(messages) == 1, messages

@@ -8,13 +8,14 @@ import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from tests.conftest import free_port
-from tests.peers.certs import self_signed_context
+from tests.peers.certs import self_signed, self_signed_context
 from vigil.features.notify import delivery as notify
 from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
@@ -135,6 +136,26 @@ async def test_certificate_validation_refuses_self_signed(smtp, mode: str) -> No
     with pytest.raises(RecipientError, match="certificate was refused .*self.signed"):
         await deliver(rcp, Message("s", "b"), timeout=5)
     assert box.mails == [] and box.logins == []
+
+
+async def test_certificate_validation_trusts_the_devices_ca_certificates(tmp_path) -> None:  # noqa: ANN001
+    """What `trusted_cas` holds (the keystore's CA certificates) is trusted besides the system's CAs."""
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port, server_hostname="localhost",
+                            authenticator=box.authenticate, tls_context=context, require_starttls=True)
+    controller.start()
+    try:
+        rcp = recipient(port, encryption="starttls", username=USER, password=PASSWORD)
+        with pytest.raises(RecipientError, match="certificate was refused"):
+            await deliver(rcp, Message("s", "b"), timeout=5)
+        await deliver(rcp, Message("s", "b"), timeout=5, trusted_cas=Path(cert_file).read_text())
+        assert len(box.mails) == 1
+    finally:
+        controller.stop()
 
 
 async def test_wrong_password(smtp) -> None:  # noqa: ANN001

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ import pytest
 from tests.conftest import eventually
 from tests.peers.certs import Certs
 from tests.peers.rsyslog import Rsyslog, available
-from vigil.core.certstore import STORE_DIR
 from vigil.device import Device
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.syslog.config import ServerConfig, parse_servers
 from vigil.features.syslog.service import SYSLOG_SERVICE, SyslogService
 
@@ -32,9 +31,7 @@ def syslog(device: Device) -> SyslogService:
 
 
 def install_ca(device: Device, certs: Certs, ident: str = CA_ID) -> None:
-    store = device.data / STORE_DIR
-    store.mkdir(exist_ok=True)
-    shutil.copy(certs.ca, store / f"{ident}.pem")
+    device.features[KEYSTORE].add_ca(ident, certs.ca.read_bytes(), "test")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ NTP and over NTS, and an NTS-KE server whose certificate is not trusted is refus
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from tests.conftest import eventually
 from tests.peers.chrony import Chrony, ntp_time
 from tests.timesync.conftest import service_of
 from vigil.device import Device
+from vigil.features.certificates.service import KEYSTORE
 
 
 def off_from_chrony(device: Device, chrony: Chrony) -> float:
@@ -51,9 +51,7 @@ async def test_the_clock_slews_to_chrony_from_near(real_device, chrony):
 
 
 async def test_nts_with_chrony(real_device, chrony):
-    store = real_device.data / "certificates"
-    store.mkdir(exist_ok=True)
-    shutil.copy(chrony.certs.ca, store / "testca.pem")
+    real_device.features[KEYSTORE].add_ca("testca", chrony.certs.ca.read_bytes(), "test")
     real_device.clock.set_time(time.time() - 5.0)
     real_device.params.set_internal({"Time.NTP.NTS": "yes", "Time.NTP.NTSKEServer": chrony.nts_server,
                                      "Time.NTP.NTSKECACerts": "testca"}, "test")
@@ -70,9 +68,7 @@ async def test_nts_with_chrony(real_device, chrony):
 
 
 async def test_nts_refuses_a_server_its_certificates_do_not_vouch_for(real_device, chrony):
-    store = real_device.data / "certificates"
-    store.mkdir(exist_ok=True)
-    shutil.copy(chrony.certs.other_ca, store / "otherca.pem")
+    real_device.features[KEYSTORE].add_ca("otherca", chrony.certs.other_ca.read_bytes(), "test")
     real_device.clock.set_time(time.time() - 5.0)
     before = real_device.clock.offset
     real_device.params.set_internal({"Time.NTP.NTS": "yes", "Time.NTP.NTSKEServer": chrony.nts_server,

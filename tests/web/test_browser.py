@@ -20,7 +20,7 @@ from vigil.device import Device
 
 pytestmark = pytest.mark.browser
 
-ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Time and location", "Network", "Accounts", "Plain config", "Logs",
+ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Time and location", "Network", "Security", "Accounts", "Plain config", "Logs",
                "Maintenance")
 
 

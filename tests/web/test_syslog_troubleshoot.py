@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import shutil
 import socket
 import tarfile
 import threading
@@ -48,9 +47,9 @@ def rsyslog(tmp_path: Path, device: LiveDevice) -> Iterator[Rsyslog]:
     if not available():
         pytest.skip("rsyslog and rsyslog-gnutls are not installed (make debs installs them)")
     certs = ca_signed(tmp_path / "certs")
-    store = device.data / "certificates"
-    store.mkdir(exist_ok=True)
-    shutil.copy(certs.ca, store / f"{CA_ID}.pem")
+    added = httpx.post(device.http + "/config/rest/cert/v1/ca_certificates", auth=digest(), timeout=10,
+                       json={"data": {"alias": CA_ID, "certificate": certs.ca.read_text()}})
+    assert added.json() == {"status": "success"}, added.text
     server = Rsyslog(tmp_path / "rsyslog", certs.ca, certs.cert, certs.key).start()
     yield server
     server.stop()
@@ -99,8 +98,8 @@ def test_remote_syslog_set_up_on_the_logs_page(device: LiveDevice, rsyslog: Rsys
     card.get_by_label("CA certificate set").fill("no-such-ca")
     card.get_by_role("button", name="Test server setup").click()
     expect(card.get_by_role("alert")).to_contain_text("A server could not be reached.")
-    expect(results).to_contain_text(f"127.0.0.1:{rsyslog.tls} (TLS): TLS setup failed: certificate 'no-such-ca' "
-                                    "not found")
+    expect(results).to_contain_text(f"127.0.0.1:{rsyslog.tls} (TLS): TLS setup failed: no CA certificate "
+                                    "'no-such-ca' in the keystore")
     expect(results).to_contain_text(f"127.0.0.1:{closed} (TCP): 127.0.0.1:{closed} (TCP) refused the connection")
     card.get_by_role("button", name="Save").click()
     expect(card.get_by_role("alert")).to_contain_text("Invalid parameter value specified (caCertificates).")

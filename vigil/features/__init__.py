@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.device import Device
 from vigil.features import (
+    certificates,
     discovery,
     events,
     eventstream,
@@ -38,6 +39,7 @@ class Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
+    Feature("certificates", certificates.register),  # first: every TLS client and server takes its certificates from it
     Feature("network", network.register),  # first: every outbound client asks it for the global proxies
     Feature("eventstream", eventstream.register),
     Feature("io", io.register),

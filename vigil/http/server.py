@@ -20,6 +20,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from vigil.boot import build_device, factory_reset
 from vigil.core.clock import Clock
 from vigil.device import CERT_FILE, CERT_KEY_FILE, Device, Ports
+from vigil.features.certificates.https import HTTPS_SETTINGS
 from vigil.http.app import create_app
 from vigil.http.limits import ConnectionGuard, HttpLimits, LimitedProtocol
 from vigil.http.ports import HTTP, HTTPS, Kind, PortInUse
@@ -212,6 +213,9 @@ async def serve_device(device: Device, on_listening: Callable[[Device], None] | 
             set_tls12(context, device.params.get_bool("HTTPS.AllowTLS12"))
 
     device.params.listeners.append(on_tls_params)
+    https = device.features.get(HTTPS_SETTINGS)
+    if https is not None:  # the certificate and the cryptographic policy chosen on the device
+        https.attach(context)
     listeners = HttpListeners(device, app, guard, context)
     listeners.start()
     if on_listening is not None:

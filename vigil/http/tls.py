@@ -1,11 +1,22 @@
-"""HTTPS: the certificate (self-signed, made at first start and kept until a factory default)
-and the TLS settings of the listener."""
+"""HTTPS: the built-in certificate (self-signed, made at first start and kept until a factory
+default) and the TLS mechanics of the listener: the TLS versions, the cryptographic policy
+(cipher suites and key exchange groups) and the certificate, each changed on the live context
+so that the next handshake uses it, without a restart.
+
+The certificate is switched by the server-name callback, which OpenSSL calls on every
+handshake (with or without SNI): it hands the connection a context that holds only the chosen
+certificate, so that the old one cannot linger in another key type's slot of the listener's
+context. Python 3.11's ssl has no call for the TLS 1.3 suites or the key exchange groups, so
+those two are set through OpenSSL's own functions on the context (`_openssl_ctx`)."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import ipaddress
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -40,9 +51,56 @@ def ensure_certificate(cert_path: Path, key_path: Path, common_name: str, hostna
     atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
-# TLS 1.2 suites: ECDHE key exchange (forward secrecy) and AEAD ciphers (GCM, ChaCha20-Poly1305)
-# only, no CBC. TLS 1.3 has only such suites.
-TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+@dataclass(frozen=True)
+class TlsPolicy:
+    """A cryptographic policy: the TLS 1.2 suites (OpenSSL cipher string), the TLS 1.3 suites and
+    the key exchange groups."""
+
+    tls12: str
+    tls13: str
+    groups: str
+
+
+POLICIES = {
+    # TLS 1.2: ECDHE key exchange (forward secrecy) and AEAD ciphers (GCM, ChaCha20-Poly1305) only,
+    # no CBC. TLS 1.3 has only such suites.
+    "default": TlsPolicy("ECDHE+AESGCM:ECDHE+CHACHA20",
+                         "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+                         "X25519:P-256:P-384:P-521"),
+    # FIPS 140-2 approved algorithms only: AES-GCM (no ChaCha20-Poly1305) and the NIST curves
+    # (no X25519).
+    "fips": TlsPolicy("ECDHE+AESGCM", "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256", "P-256:P-384:P-521"),
+}
+TLS12_CIPHERS = POLICIES["default"].tls12
+_SSL_CTRL_SET_GROUPS_LIST = 92  # SSL_CTX_set1_groups_list is this SSL_CTX_ctrl in OpenSSL's headers
+
+
+def _openssl_ctx(context: ssl.SSLContext) -> int:
+    """The SSL_CTX of `context`: CPython's context object holds it right after the object header."""
+    return ctypes.c_void_p.from_address(id(context) + object.__basicsize__).value or 0
+
+
+def _openssl() -> ctypes.CDLL:
+    lib = ctypes.CDLL(ssl._ssl.__file__)  # type: ignore[attr-defined]  # the libssl CPython is linked with
+    lib.SSL_CTX_set_ciphersuites.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.SSL_CTX_ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p]
+    lib.SSL_CTX_ctrl.restype = ctypes.c_long
+    return lib
+
+
+def apply_policy(context: ssl.SSLContext, policy: TlsPolicy) -> None:
+    """The suites and groups of `policy` for the next handshakes; ssl.SSLError when OpenSSL
+    refuses one (nothing is half set: the suites are checked before they are set)."""
+    lib = _openssl()
+    handle = _openssl_ctx(context)
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    probe.set_ciphers(policy.tls12)
+    if not lib.SSL_CTX_set_ciphersuites(_openssl_ctx(probe), policy.tls13.encode()) \
+            or not lib.SSL_CTX_ctrl(_openssl_ctx(probe), _SSL_CTRL_SET_GROUPS_LIST, 0, policy.groups.encode()):
+        raise ssl.SSLError(f"OpenSSL refuses the TLS 1.3 suites or groups of the policy: {policy}")
+    context.set_ciphers(policy.tls12)
+    lib.SSL_CTX_set_ciphersuites(handle, policy.tls13.encode())
+    lib.SSL_CTX_ctrl(handle, _SSL_CTRL_SET_GROUPS_LIST, 0, policy.groups.encode())
 
 
 def server_context(cert_path: Path, key_path: Path, allow_tls12: bool) -> ssl.SSLContext:
@@ -53,6 +111,24 @@ def server_context(cert_path: Path, key_path: Path, allow_tls12: bool) -> ssl.SS
     context.maximum_version = ssl.TLSVersion.TLSv1_3
     set_tls12(context, allow_tls12)
     return context
+
+
+def certificate_context(load: Callable[[ssl.SSLContext], None]) -> ssl.SSLContext:
+    """A context holding only the certificate `load` puts in (ssl.SSLError/ValueError when it cannot)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    load(context)
+    return context
+
+
+def serve_certificate(context: ssl.SSLContext, current: Callable[[], ssl.SSLContext | None]) -> None:
+    """Every handshake on `context` from now on uses the certificate of `current()` (None: the
+    context's own)."""
+    def switch(connection: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+        chosen = current()
+        if chosen is not None:
+            connection.context = chosen
+
+    context.sni_callback = switch  # type: ignore[assignment]
 
 
 def set_tls12(context: ssl.SSLContext, allowed: bool) -> None:

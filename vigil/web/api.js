@@ -93,6 +93,23 @@ export const publicDeviceInfo = () =>
   jsonApi("/axis-cgi/basicdeviceinfo.cgi", "1.3", "getAllUnrestrictedProperties");
 export const timeInfo = () => jsonApi("/axis-cgi/time.cgi", "1.0", "getDateTimeInfo");
 
+// -- Device Configuration APIs (/config/rest/...) --------------------------------------
+/** One call: its `data`, or an ApiError with the device's message (`{"status": "error", ...}`). */
+export async function rest(path, method = "GET", data = undefined) {
+  const send = data !== undefined;
+  const response = await request(path, {
+    method,
+    body: send ? JSON.stringify({ data }) : undefined,
+    headers: send ? { "Content-Type": "application/json" } : {},
+    allow: [400, 404, 409, 413, 502],
+  });
+  const reply = await response.json();
+  if (reply.status !== "success") {
+    throw new ApiError(reply.error?.message || `The device answered ${response.status}.`, response.status);
+  }
+  return reply.data;
+}
+
 // -- param.cgi --------------------------------------------------------------------------
 /** Values of the named groups or parameters that this account may read, keyed without `root.`. */
 export async function listParams(groups) {

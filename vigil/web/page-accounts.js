@@ -1,10 +1,11 @@
 // Accounts: list, add, update and delete accounts (pwdgrp.cgi), ONVIF accounts
-// (accounts-onvif.js), anonymous access, SSH accounts (accounts-ssh.js) and OpenID
-// (accounts-oidc.js).
+// (accounts-onvif.js), anonymous access, SSH accounts (accounts-ssh.js), OpenID
+// (accounts-oidc.js) and the virtual hosts (accounts-virtualhost.js).
 
 import { ccgCard, oidcCard } from "./accounts-oidc.js";
 import { onvifCard } from "./accounts-onvif.js";
 import { sshCard } from "./accounts-ssh.js";
+import { virtualHostCard } from "./accounts-virtualhost.js";
 import * as api from "./api.js";
 import {
   NAME_RULE,
@@ -229,6 +230,7 @@ export default async function accountsPage(container, app) {
   });
   const accountsCard = card("Accounts", area, body);
   accountsCard.querySelector("h2").after(h("div", { class: "card-tools" }, add));
-  container.append(accountsCard, onvifCard(app), anonymousCard(app), sshCard(app), oidcCard(app), ccgCard(app));
+  container.append(accountsCard, onvifCard(app), anonymousCard(app), sshCard(app), oidcCard(app), ccgCard(app),
+    virtualHostCard(app));
   await load();
 }

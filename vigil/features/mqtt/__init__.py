@@ -3,7 +3,7 @@ messages, subscribed messages flow in as events, and rules publish with the MQTT
 
 - `const`: error codes, event topics, the action, limits.
 - `model`: the settings as the VAPIX MQTT APIs spell them, validation, event <-> message.
-- `transport`: TLS, the certificate store, HTTP proxies, and why a connection attempt failed.
+- `transport`: TLS (certificates from the keystore), HTTP proxies, and why a connection attempt failed.
 - `service`: the connection, event publication, subscriptions as events, the rule action.
 - `http_mqtt_client` (/axis-cgi/mqtt/client.cgi) and `http_event_bridge` (/axis-cgi/mqtt/event.cgi).
 

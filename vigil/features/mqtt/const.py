@@ -3,7 +3,7 @@ client declares, the rule action, where settings are kept, and the limits."""
 
 from __future__ import annotations
 
-from vigil.core.certstore import MAX_ID
+from vigil.features.certificates.const import MAX_ALIAS
 
 # Error codes shared by /axis-cgi/mqtt/client.cgi and /axis-cgi/mqtt/event.cgi.
 INTERNAL = 1100
@@ -39,4 +39,4 @@ MAX_PAYLOAD = 8192  # characters of an action payload or a connect/LWT message; 
 MAX_FILTERS = 100  # event publication filters, and MQTT subscriptions
 MAX_REQUEST = 128 * 1024  # bytes of JSON params
 MAX_NAME = 255  # host, proxy, ALPN protocol, user name, password, client id
-MAX_CERT_ID = MAX_ID  # characters of a certificate id
+MAX_CERT_ID = MAX_ALIAS  # characters of a certificate id (an alias of the keystore)

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from vigil.core.roles import Role
 from vigil.device import Api
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.mqtt import model
 from vigil.features.mqtt.const import CLIENT_VERSIONS, INVALID
 from vigil.features.mqtt.http_common import ERRORS, bind, checked
 from vigil.features.mqtt.service import MqttService
-from vigil.features.mqtt.transport import ConnectFailure, resolve_certificate
+from vigil.features.mqtt.transport import ConnectFailure, check_client_certificate, resolve_certificate
 from vigil.http.vapix import JsonApiError, JsonCall
 
 if TYPE_CHECKING:
@@ -25,8 +26,12 @@ async def configure_client(service: MqttService, call: JsonCall, who: Any) -> di
     if config["server"]["protocol"] in ("ssl", "wss"):
         for key in ("CACertID", "clientCertID"):
             if ssl[key] and (key == "clientCertID" or ssl["validateServerCert"]):
+                keystore = service.device.features[KEYSTORE]
                 try:
-                    resolve_certificate(ssl[key], service.device.data)
+                    if key == "CACertID":
+                        resolve_certificate(ssl[key], keystore)
+                    else:
+                        check_client_certificate(ssl[key], keystore)
                 except ConnectFailure as err:
                     raise JsonApiError(INVALID, f"Parameter 'ssl.{key}': {err.message}") from None
     service.configure_client(config, None if keep else password, who.name)

@@ -39,6 +39,7 @@ from vigil.core.events import Event, Item, Topic
 from vigil.core.proxies import PROXIES, proxies_of, tunnel
 from vigil.core.registry import Key
 from vigil.core.rules import ActionContext, ActionType, RuleError
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.eventstream.metadata import EventFilter, Probe
 from vigil.features.mqtt import model
 from vigil.features.mqtt.const import (
@@ -357,7 +358,7 @@ class MqttService:
                 raise ConnectFailure("dns", f"Cannot resolve the broker host {host!r}: {err.strerror}") from None
             except TimeoutError:
                 raise ConnectFailure("dns", f"Resolving the broker host {host!r} timed out") from None
-        tls = tls_context(config["ssl"], server["alpnProtocol"], self.device.data) \
+        tls = tls_context(config["ssl"], server["alpnProtocol"], self.device.features[KEYSTORE]) \
             if protocol in ("ssl", "wss") else None
         will = model.announcement(config, "lastWillTestament", self.serial, None)
         websocket = protocol in ("ws", "wss")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vigil.core.certstore import CertificateNotFound, certificate_file
+from vigil.features.certificates.service import CertificateNotFound, Keystore
 
 
 class ConnectFailure(Exception):
@@ -21,21 +21,29 @@ class ConnectFailure(Exception):
         self.message = message
 
 
-def resolve_certificate(ident: str, data: Path) -> Path:
-    """A certificate of the device's certificate store by its id (vigil/core/certstore.py)."""
+def resolve_certificate(ident: str, keystore: Keystore) -> Path:
+    """A file with the CA certificate `ident` of the keystore (vigil/features/certificates)."""
     try:
-        return certificate_file(ident, data)
+        return keystore.ca_file(ident)
     except CertificateNotFound as err:
         raise ConnectFailure("config", str(err)) from None
 
 
-def tls_context(ssl_config: Mapping[str, Any], alpn: str, data: Path) -> ssl.SSLContext:
+def check_client_certificate(ident: str, keystore: Keystore) -> None:
+    """ConnectFailure unless the keystore has the client certificate `ident` with its key."""
+    try:
+        keystore.certificate(ident)
+    except CertificateNotFound as err:
+        raise ConnectFailure("config", str(err)) from None
+
+
+def tls_context(ssl_config: Mapping[str, Any], alpn: str, keystore: Keystore) -> ssl.SSLContext:
     """The TLS context for ssl and wss: server validation against the given CA (or the system's
     trust store), an optional client certificate, an optional ALPN protocol."""
     try:
         if ssl_config.get("validateServerCert", True):
             ca = ssl_config.get("CACertID") or ""
-            context = ssl.create_default_context(cafile=str(resolve_certificate(ca, data)) if ca else None)
+            context = ssl.create_default_context(cadata=keystore.ca_bundle([ca]) if ca else None)
         else:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             context.check_hostname = False
@@ -43,12 +51,11 @@ def tls_context(ssl_config: Mapping[str, Any], alpn: str, data: Path) -> ssl.SSL
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         client = ssl_config.get("clientCertID") or ""
         if client:
-            # One PEM holding the certificate and its key, or <id>.pem beside <id>.key.
-            cert = resolve_certificate(client, data)
-            key = cert.with_suffix(".key")
-            context.load_cert_chain(str(cert), str(key) if key.is_file() else None)
+            keystore.load_certificate(context, client)
         if alpn:
             context.set_alpn_protocols([alpn])
+    except CertificateNotFound as err:
+        raise ConnectFailure("config", str(err)) from None
     except (ssl.SSLError, OSError, ValueError) as err:
         raise ConnectFailure("config", f"TLS setup failed: {err}") from None
     return context

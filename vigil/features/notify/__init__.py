@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vigil.core.proxies import PROXIES, proxies_of
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.notify.actions import NotificationActions
 from vigil.features.notify.service import NOTIFY_SERVICE, NotifyService
 from vigil.features.notify.store import RecipientStore
@@ -27,8 +28,11 @@ def register(device: Device) -> None:
     recipients = RecipientStore(device.store, device.vault, device.logs, device.features.get(STORAGE_SERVICE))
     recipients.load()
     # The global proxies are asked for at each delivery: a change applies to the next one.
+    # So are the keystore's CA certificates (vigil/features/certificates), which a verified TLS
+    # server (HTTPS, SMTP over TLS) may chain to besides the system's.
+    keystore = device.features[KEYSTORE]
     actions = NotificationActions(recipients, lambda: device_values(device),
-                                  lambda: proxies_of(device.features.get(PROXIES)))
+                                  lambda: proxies_of(device.features.get(PROXIES)), keystore.trust_bundle)
     for action in actions.action_types():
         device.rules.register(action)
     device.features[NOTIFY_SERVICE] = NotifyService(recipients, actions)

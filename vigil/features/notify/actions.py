@@ -34,10 +34,12 @@ class NotificationActions:
     """The "Send notification" action types; `device_info` gives the `{device.*}` placeholders."""
 
     def __init__(self, recipients: RecipientStore, device_info: Callable[[], Mapping[str, str]],
-                 proxies: Callable[[], Proxies] = lambda: NO_PROXIES) -> None:
+                 proxies: Callable[[], Proxies] = lambda: NO_PROXIES,
+                 trusted_cas: Callable[[], str] = lambda: "") -> None:
         self.recipients = recipients
         self.device_info = device_info
         self.proxies = proxies  # the device's global proxies in force (System > Network)
+        self.trusted_cas = trusted_cas  # the keystore's CA certificates (PEM), asked for at each delivery
 
     def action_types(self) -> list[ActionType]:
         types = []
@@ -99,7 +101,8 @@ class NotificationActions:
     def _runner(self, token: str) -> Callable[[ActionContext], object]:
         async def run(ctx: ActionContext) -> None:
             recipient, message = self.compose(token, ctx.config.params, ctx.event)
-            await deliver(recipient, message, proxies=self.proxies())  # RecipientError -> the engine emits ActionFailed
+            # RecipientError -> the engine emits ActionFailed
+            await deliver(recipient, message, proxies=self.proxies(), trusted_cas=self.trusted_cas())
         return run
 
     def compose(self, token: str, params: Mapping[str, str], event: Event | None) -> tuple[Recipient, Message]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from vigil.core.proxies import NO_PROXIES, Proxies
 from vigil.features.notify.model import Message, Recipient, RecipientError
 from vigil.features.notify.transports import TRANSPORTS
-from vigil.features.notify.transports.common import next_sequence, target
+from vigil.features.notify.transports.common import TRUSTED_CAS, next_sequence, target
 from vigil.features.notify.validate import validate
 
 
@@ -67,13 +67,15 @@ def explain(exc: BaseException, settings: Mapping[str, str], timeout: float) -> 
 
 
 async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0,
-                  proxies: Proxies = NO_PROXIES) -> None:
-    """Send `message` to `recipient` (through the global `proxies` where they apply);
+                  proxies: Proxies = NO_PROXIES, trusted_cas: str = "") -> None:
+    """Send `message` to `recipient` (through the global `proxies` where they apply, a TLS server
+    verified against the system's and the device's CA certificates, `trusted_cas`);
     RecipientError with a readable reason when it fails."""
     try:
         settings = validate(recipient.kind, recipient.settings)
     except RecipientError as exc:
         raise RecipientError(f"Recipient '{recipient.name}': {exc}") from None
+    settings = {**settings, TRUSTED_CAS: trusted_cas}
     transport = TRANSPORTS[recipient.kind]
     try:
         async with asyncio.timeout(timeout):
@@ -84,7 +86,7 @@ async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0,
         raise RecipientError(f"Recipient '{recipient.name}': {explain(exc, settings, timeout)}") from exc
 
 
-async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES) -> None:
+async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES, trusted_cas: str = "") -> None:
     """The Test button: send a short test message (a small text file for file recipients)."""
     now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     body = f"This is a test message from Vigil for the recipient '{recipient.name}', sent {now}."
@@ -92,7 +94,8 @@ async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES) ->
     if recipient.kind in ("ftp", "sftp", "networkshare"):
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
         attachment = (f"vigil_test_{stamp}_{next_sequence():04d}.txt", (body + "\n").encode())
-    await deliver(recipient, Message("Vigil test message", body, attachment), proxies=proxies)
+    await deliver(recipient, Message("Vigil test message", body, attachment), proxies=proxies,
+                  trusted_cas=trusted_cas)
 
 
 test_recipient.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name

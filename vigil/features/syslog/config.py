@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.core import checks
-from vigil.core.certstore import MAX_ID
+from vigil.features.certificates.const import MAX_ALIAS as MAX_ID
 from vigil.features.syslog.const import (
     DEFAULT_FORMAT,
     DEFAULT_PORTS,

@@ -58,8 +58,8 @@ DEFAULT_PORTS = {("UDP", "AXIS"): 514, ("UDP", "RFC3164"): 514, ("UDP", "RFC5424
                  ("TLS", "AXIS"): 6514, ("TLS", "RFC3164"): 6514, ("TLS", "RFC5424"): 6514}
 SERVER_KEYS = ("address", "port", "protocol", "syslogFormat", "severity", "type")
 
-# The CA certificates a TLS server is verified against (ids in the certificate store, see
-# vigil/core/certstore.py): the "RemoteSyslog" certificate set. Kept in the key-value table.
+# The CA certificates a TLS server is verified against (aliases in the keystore, see
+# vigil/features/certificates): the "RemoteSyslog" certificate set. Kept in the key-value table.
 KV_CA_CERTIFICATES = "syslog.ca_certificates"
 MAX_CA_CERTIFICATES = 8
 

@@ -20,11 +20,10 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from typing import cast
 
-from vigil.core.certstore import CertificateNotFound, certificate_file
 from vigil.core.logs import LogEntry, Logs
+from vigil.features.certificates.service import CertificateNotFound, Keystore
 from vigil.features.syslog.config import ServerConfig
 from vigil.features.syslog.const import BACKOFF_MAX, BACKOFF_MIN, BATCH, CONNECT_TIMEOUT, MAX_QUEUE
 from vigil.features.syslog.formats import formatter, octet_counted
@@ -36,8 +35,8 @@ class Unreachable(Exception):
     """A server that cannot be reached now; `str()` says why, for the user."""
 
 
-def tls_context(ca_ids: list[str], data: Path) -> ssl.SSLContext:
-    """Verifies a TLS server against the chosen CA certificates of the store, or, with none chosen,
+def tls_context(ca_ids: list[str], keystore: Keystore) -> ssl.SSLContext:
+    """Verifies a TLS server against the chosen CA certificates of the keystore, or, with none chosen,
     against the system's trusted CAs; TLS 1.2 at least. Unreachable when a CA cannot be used."""
     try:
         if not ca_ids:
@@ -46,8 +45,8 @@ def tls_context(ca_ids: list[str], data: Path) -> ssl.SSLContext:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies the chain and the host name
             for ident in ca_ids:
                 try:
-                    context.load_verify_locations(cafile=str(certificate_file(ident, data)))
-                except (ssl.SSLError, ValueError, OSError) as err:
+                    context.load_verify_locations(cadata=keystore.ca_bundle([ident]))
+                except (ssl.SSLError, ValueError) as err:
                     raise Unreachable(f"the CA certificate {ident!r} cannot be used: {err}") from None
     except CertificateNotFound as err:
         raise Unreachable(f"TLS setup failed: {err}") from None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from vigil.core.logs import LogEntry
 from vigil.core.params import Change
 from vigil.core.registry import Key
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.syslog import config as model
 from vigil.features.syslog.config import ServerConfig, SetupError
 from vigil.features.syslog.const import (
@@ -55,7 +56,7 @@ class SyslogService:
         self.logs = device.logs
         self.store = device.store
         self.clock = device.clock
-        self.data = device.data
+        self.keystore = device.features[KEYSTORE]
         self.host = device.logs.host  # the HOSTNAME of every message
         self.backoff = (BACKOFF_MIN, BACKOFF_MAX)  # tests make it shorter
         self.enabled = False
@@ -89,7 +90,7 @@ class SyslogService:
         return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
 
     def tls(self, ca_ids: list[str]) -> Callable[[], ssl.SSLContext]:
-        return lambda: tls_context(ca_ids, self.data)
+        return lambda: tls_context(ca_ids, self.keystore)
 
     def _on_params(self, changes: list[Change], actor: str) -> None:
         names = {c.name for c in changes if c.name.startswith(GROUP)}
@@ -122,7 +123,7 @@ class SyslogService:
         remote logging is off. SetupError when a CA certificate cannot be used."""
         if ca_ids is not None:
             try:
-                tls_context(ca_ids, self.data)
+                tls_context(ca_ids, self.keystore)
             except Unreachable as err:
                 raise SetupError([(INVALID, "caCertificates", "")]) from err
             if ca_ids != self.ca_certificates:

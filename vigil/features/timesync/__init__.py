@@ -17,13 +17,15 @@ Every profile has it.
 from __future__ import annotations
 
 from vigil.device import Device
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.network.service import NETWORK_SERVICE
 from vigil.features.timesync import http_geolocation, http_ntp, params
 from vigil.features.timesync.service import TIMESYNC_SERVICE, TimeSyncService
 
 
 def register(device: Device) -> None:
-    service = TimeSyncService(device.params, device.clock, device.store, device.logs, device.data)
+    service = TimeSyncService(device.params, device.clock, device.store, device.logs,
+                              device.features[KEYSTORE])
     device.params.declare(params.param_defs(service.dhcp_server_list))
     device.features[TIMESYNC_SERVICE] = service
     device.services.append(service.run)

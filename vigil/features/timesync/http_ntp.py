@@ -17,6 +17,7 @@ from vigil.core.auth import Principal
 from vigil.core.params import ParamError
 from vigil.core.roles import Role
 from vigil.device import Api
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.mqtt.transport import ConnectFailure, resolve_certificate
 from vigil.features.timesync import servers
 from vigil.features.timesync.const import (
@@ -145,7 +146,7 @@ def _ca_certs(device: Device, params: dict[str, Any]) -> str:
         raise invalid(SUB_CA_CERTS, f"Parameter 'NTSKEServerCACerts' holds at most {MAX_STATIC_SERVERS} ids")
     for ident in ids:
         try:
-            resolve_certificate(ident, device.data)
+            resolve_certificate(ident, device.features[KEYSTORE])
         except ConnectFailure as err:
             raise invalid(SUB_CA_CERTS, f"Parameter 'NTSKEServerCACerts': {err.message}") from None
     return ",".join(ids)

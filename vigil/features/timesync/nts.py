@@ -1,7 +1,7 @@
 """Network Time Security (RFC 8915): NTP exchanges authenticated with keys agreed over TLS.
 
 NTS Key Establishment: a TLS 1.3 connection (ALPN `ntske/1`, port 4460) to the NTS-KE server,
-whose certificate must chain to the trusted CAs (the chosen ones of the device's certificate store,
+whose certificate must chain to the trusted CAs (the chosen ones of the device's keystore,
 else the system's) and name the server. Client and server agree on NTPv4 and AEAD_AES_SIV_CMAC_256;
 the server hands out cookies and may name another NTP server and port; both sides derive the two
 keys from the TLS session (RFC 5705 exporter). Python's ssl module has no exporter, so this side

@@ -29,6 +29,7 @@ from vigil.core.params import Change, ParamTree
 from vigil.core.registry import Key
 from vigil.core.store import Store
 from vigil.core.zones import posix_rule_of, posix_zone_problem
+from vigil.features.certificates.service import Keystore
 from vigil.features.mqtt.transport import ConnectFailure, resolve_certificate
 from vigil.features.timesync import servers as addresses
 from vigil.features.timesync.const import (
@@ -112,13 +113,13 @@ class SyncState:
 
 
 class TimeSyncService:
-    def __init__(self, params: ParamTree, clock: Clock, store: Store, logs: Logs, data: Path,
+    def __init__(self, params: ParamTree, clock: Clock, store: Store, logs: Logs, keystore: Keystore,
                  reply_timeout: float = REPLY_TIMEOUT) -> None:
         self.params = params
         self.clock = clock
         self.store = store
         self.logs = logs
-        self.data = data
+        self.keystore = keystore
         self.reply_timeout = reply_timeout
         self.dhcp_servers: tuple[Server, ...] = ()
         self.state = SyncState()
@@ -200,7 +201,7 @@ class TimeSyncService:
 
     def _ca_file(self, ident: str) -> Path:
         try:
-            return resolve_certificate(ident, self.data)
+            return resolve_certificate(ident, self.keystore)
         except ConnectFailure as failure:
             raise NtpError(f"NTS-KE CA certificate: {failure.message}") from None
 

@@ -1,7 +1,8 @@
 """The transports of recipients, one module each, and the one table that names them.
 
 Each `send(settings, message, timeout, proxies)` delivers one message with settings already checked by
-`vigil.features.notify.validate`; `vigil.features.notify.delivery` picks it from `TRANSPORTS`,
+`vigil.features.notify.validate` (and, under `TRUSTED_CAS`, the device's CA certificates a verified
+TLS server may chain to besides the system's); `vigil.features.notify.delivery` picks it from `TRANSPORTS`,
 bounds it with the timeout and turns every failure into a readable `RecipientError`. The client
 libraries (httpx, aiosmtplib, aioftp, asyncssh) are imported when a transport first runs, on
 purpose: the device starts without loading the ones nobody uses.

@@ -46,10 +46,18 @@ def temp_name(name: str) -> str:
     return f".{name}.{secrets.token_hex(4)}.part"
 
 
-@functools.cache
-def trusted_context() -> ssl.SSLContext:
-    """Verifies the server against the system's CA certificates (loading them takes ~0.1 s: kept)."""
-    return ssl.create_default_context()
+# The settings key under which delivery hands the transports the device's CA certificates (PEM).
+TRUSTED_CAS = "trusted_cas"
+
+
+@functools.lru_cache(maxsize=8)
+def trusted_context(device_cas: str = "") -> ssl.SSLContext:
+    """Verifies the server against the system's CA certificates and the device's own (`device_cas`,
+    PEM: the CA certificates of the keystore). Loading them takes ~0.1 s: kept."""
+    context = ssl.create_default_context()
+    if device_cas:
+        context.load_verify_locations(cadata=device_cas)
+    return context
 
 
 @functools.cache

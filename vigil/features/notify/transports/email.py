@@ -10,7 +10,13 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 from vigil.core.proxies import Proxies, open_tunnel
 from vigil.features.notify.model import Message, RecipientError
-from vigil.features.notify.transports.common import safe_name, target, trusted_context, unverified_context
+from vigil.features.notify.transports.common import (
+    TRUSTED_CAS,
+    safe_name,
+    target,
+    trusted_context,
+    unverified_context,
+)
 
 
 async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
@@ -34,7 +40,7 @@ async def send(settings: dict[str, str], message: Message, timeout: float, proxi
     validate_cert = settings["validate_cert"] == "yes"
     tls_context = None
     if enc != "none":
-        tls_context = trusted_context() if validate_cert else unverified_context()
+        tls_context = trusted_context(settings.get(TRUSTED_CAS, "")) if validate_cert else unverified_context()
     smtp = aiosmtplib.SMTP(hostname=settings["host"], port=int(settings["port"]), timeout=timeout,
                            use_tls=enc == "ssl", start_tls=enc == "starttls", validate_certs=validate_cert,
                            tls_context=tls_context)

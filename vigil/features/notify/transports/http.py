@@ -10,7 +10,13 @@ import mimetypes
 
 from vigil.core.proxies import Proxies
 from vigil.features.notify.model import Message, RecipientError
-from vigil.features.notify.transports.common import USER_AGENT, safe_name, trusted_context, unverified_context
+from vigil.features.notify.transports.common import (
+    TRUSTED_CAS,
+    USER_AGENT,
+    safe_name,
+    trusted_context,
+    unverified_context,
+)
 
 
 @functools.cache
@@ -59,7 +65,8 @@ _HTTP_REASONS = {
 async def send(settings: dict[str, str], message: Message, timeout: float, proxies: Proxies) -> None:
     import httpx
 
-    verify = trusted_context() if settings.get("validate_cert", "yes") == "yes" else unverified_context()
+    verify = trusted_context(settings.get(TRUSTED_CAS, "")) if settings.get("validate_cert", "yes") == "yes" \
+        else unverified_context()
     auth: httpx.Auth | None = None
     if settings["username"]:
         user, pw = settings["username"], settings["password"]
