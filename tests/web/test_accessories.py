@@ -1,0 +1,74 @@
+"""The Accessories page's output buttons in a real browser against a real `vigil run --profile
+w401`: an administrator chooses each output's button (activate/deactivate, a pulse of the port's
+pulse time, or none) and the button does what it says, checked over the public API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import LiveDevice, create_admin_live, start_live, wait_until
+from tests.peers.browser import Session
+from tests.web.conftest import digest, log_in, open_page
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def w401(tmp_path: Path) -> Iterator[LiveDevice]:
+    server = start_live(tmp_path / "w401-data", "w401")
+    try:
+        create_admin_live(server)
+        yield server
+    finally:
+        server.stop()
+
+
+def relay_state(server: LiveDevice) -> str:
+    r = httpx.post(server.http + "/axis-cgi/io/portmanagement.cgi", auth=digest(),
+                   json={"apiVersion": "1.0", "method": "getPorts"})
+    return r.json()["data"]["items"][8]["state"]
+
+
+def param(server: LiveDevice, name: str) -> str:
+    r = httpx.get(server.http + "/axis-cgi/param.cgi", params={"action": "list", "group": name}, auth=digest())
+    return r.text.strip().split("=", 1)[1]
+
+
+def test_output_buttons_pulse_toggle_or_none(w401: LiveDevice, session: Session) -> None:
+    page = session.page
+    log_in(page, w401)
+    open_page(page, "Accessories")
+    relay = page.locator('tr[data-port="8"]')
+    expect(relay.get_by_role("button", name="Activate port 9 (Relay)")).to_be_visible()  # the default button
+
+    relay.get_by_label("Button of port 9").select_option(label="Pulse")
+    expect(page.locator(".message.ok")).to_contain_text("button pulse")
+    expect(relay.get_by_text("No pulse time set")).to_be_visible()
+    relay.get_by_label("Pulse time of port 9 (ms)").fill("1500")
+    relay.get_by_label("Pulse time of port 9 (ms)").press("Tab")
+    pulse = relay.get_by_role("button", name="Pulse port 9 (Relay) for 1500 ms")
+    expect(pulse).to_be_visible()
+    assert (param(w401, "IOPort.I8.Output.Button"), param(w401, "IOPort.I8.Output.PulseTime")) == ("pulse", "1500")
+
+    pulse.click()
+    wait_until(lambda: relay_state(w401) == "closed", 5, "the relay active during the pulse")
+    expect(relay.locator(".io-state")).to_have_attribute("data-active", "true")
+    wait_until(lambda: relay_state(w401) == "open", 5, "the relay back to normal after the pulse")
+    expect(relay.locator(".io-state")).to_have_attribute("data-active", "false")
+
+    # A pulse time out of range is refused on the page and by the device.
+    relay.get_by_label("Pulse time of port 9 (ms)").fill("70000")
+    relay.get_by_label("Pulse time of port 9 (ms)").press("Tab")
+    expect(page.locator(".message.error")).to_contain_text("0 to 65535")
+    r = httpx.get(w401.http + "/axis-cgi/param.cgi", auth=digest(),
+                  params={"action": "update", "IOPort.I8.Output.PulseTime": "70000"})
+    assert r.text.startswith("# Error") and param(w401, "IOPort.I8.Output.PulseTime") == "1500"
+
+    relay.get_by_label("Button of port 9").select_option(label="No button")
+    expect(relay.get_by_role("button")).to_have_count(0)
+    assert param(w401, "IOPort.I8.Output.Button") == "none"
