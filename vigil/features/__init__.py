@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.device import Device
 from vigil.features import (
+    beacon,
     discovery,
     events,
     eventstream,
@@ -42,6 +43,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
+    Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
