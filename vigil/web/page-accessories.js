@@ -3,6 +3,7 @@
 // live by the event stream. Viewers see the ports, operators use the outputs' buttons (activate /
 // deactivate, or a pulse of the port's pulse time), administrators configure the ports.
 
+import beaconCard from "./accessories-beacon.js";
 import * as api from "./api.js";
 import { RANK, busy, card, clear, h, messageArea, numberInput, say } from "./ui.js";
 
@@ -369,6 +370,7 @@ export default async function accessoriesPage(container, app) {
   refresh.addEventListener("click", () => busy(refresh, () => reload()));
 
   render(await loadAll());
+  await beaconCard(container, app);
 
   // Live state: the event stream; while it is down, poll.
   let pending = null;
