@@ -21,6 +21,7 @@ from vigil.features import (
     network,
     notify,
     onvif,
+    power,
     recording,
     snmp,
     storage,
@@ -44,6 +45,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("recording", recording.register),
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
+    Feature("power", power.register),
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware

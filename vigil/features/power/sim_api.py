@@ -1,0 +1,55 @@
+"""The admin-only simulation API of the ignition line: GET /vigil/sim/power reads it; POST
+{"ignition": true|false} turns the vehicle's ignition on or off."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vigil.core.auth import Principal
+from vigil.core.roles import Role
+from vigil.features.power.const import SIM_POWER
+from vigil.hal.power import POWER_HARDWARE
+from vigil.hal.sim.power import SimulatedPower
+from vigil.http.routing import Endpoint
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+
+def bad(message: str) -> Response:
+    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
+
+
+def parse(raw: bytes) -> bool:
+    try:
+        body: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(body, dict) or not isinstance(body.get("ignition"), bool):
+        raise ValueError('send {"ignition": true} or {"ignition": false}')
+    return body["ignition"]
+
+
+async def sim_power(request: Request, who: Principal) -> Response:
+    device: Device = request.app.state.device
+    hardware = device.hardware[POWER_HARDWARE]
+    if request.method == "POST":
+        if not isinstance(hardware, SimulatedPower):
+            return bad("the power input is not simulated")
+        try:
+            on = parse(await request.body())
+        except ValueError as err:
+            device.logs.system(f"Power simulation request of {who.name} refused: {err}", "warning")
+            return bad(str(err))
+        hardware.set_ignition(on)
+        device.logs.audit(who.name, f"simulated the ignition {'on' if on else 'off'}", "simulation")
+    return JSONResponse({"ignition": hardware.ignition()})
+
+
+ROUTES = (
+    Endpoint(SIM_POWER, sim_power, Role.ADMIN, methods=("GET", "POST"), kind="json"),
+)
