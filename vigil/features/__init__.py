@@ -28,6 +28,7 @@ from vigil.features import (
     syslog,
     timesync,
     troubleshoot,
+    wlan,
 )
 
 
@@ -46,6 +47,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),
+    Feature("wlan", wlan.register),  # after network: it switches over from the wired interface
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
