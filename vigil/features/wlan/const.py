@@ -7,17 +7,16 @@ from __future__ import annotations
 WIRELESS = "tns1:Device/tnsaxis:Network/Wireless"
 
 # -- parameters -------------------------------------------------------------------------------
-GROUP = "Network.Wireless."
-SSID = GROUP + "SSID"
-SECURITY = GROUP + "Security"
-HIDDEN = GROUP + "Hidden"
-PASSWORD = GROUP + "Password"  # sealed: the pre-shared key, or the enterprise account's password
-IDENTITY = GROUP + "Identity"  # enterprise: the account
-IPV4_MODE = GROUP + "IPv4.Mode"
-IPV4_ADDRESS = GROUP + "IPv4.Address"
-IPV4_PREFIX = GROUP + "IPv4.PrefixLength"
-IPV4_GATEWAY = GROUP + "IPv4.Gateway"
-IPV6_ENABLED = GROUP + "IPv6.Enabled"
+SSID = "Network.Wireless.SSID"
+SECURITY = "Network.Wireless.Security"
+HIDDEN = "Network.Wireless.Hidden"
+PASSWORD = "Network.Wireless.Password"  # sealed: the pre-shared key, or the enterprise account's password
+IDENTITY = "Network.Wireless.Identity"  # enterprise: the account
+IPV4_MODE = "Network.Wireless.IPv4.Mode"
+IPV4_ADDRESS = "Network.Wireless.IPv4.Address"
+IPV4_PREFIX = "Network.Wireless.IPv4.PrefixLength"
+IPV4_GATEWAY = "Network.Wireless.IPv4.Gateway"
+IPV6_ENABLED = "Network.Wireless.IPv6.Enabled"
 ALL = (SSID, SECURITY, HIDDEN, PASSWORD, IDENTITY, IPV4_MODE, IPV4_ADDRESS, IPV4_PREFIX, IPV4_GATEWAY, IPV6_ENABLED)
 MAX_SSID_BYTES = 32
 
