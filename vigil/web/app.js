@@ -16,6 +16,7 @@ import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
 import timePage from "./page-time.js";
+import wlanPage from "./page-wlan.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
@@ -29,6 +30,7 @@ const PAGES = [
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
   { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
   { id: "network", title: "Network", role: "admin", render: networkPage, needs: "network-settings" },
+  { id: "wlan", title: "WLAN", role: "admin", render: wlanPage, needs: "wlan" },
   { id: "power", title: "Power settings", role: "admin", render: powerPage, needs: "power-settings" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
