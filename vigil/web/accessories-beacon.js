@@ -4,7 +4,7 @@
 // /vigil/beacon and param.cgi; kept live by the beacon events.
 
 import * as api from "./api.js";
-import { RANK, card, clear, facts, field, h, messageArea, numberInput, say } from "./ui.js";
+import { RANK, card, clear, facts, field, h, numberInput, say } from "./ui.js";
 
 const STATUS = "/vigil/beacon";
 const TOPICS = ["tns1:Device/tnsaxis:Bluetooth/BeaconSignal", "tns1:Device/tnsaxis:Bluetooth/BeaconBroadcast",
@@ -12,12 +12,12 @@ const TOPICS = ["tns1:Device/tnsaxis:Bluetooth/BeaconSignal", "tns1:Device/tnsax
 const THRESHOLD = "Bluetooth.Beacon.RSSIThreshold";
 const HOLD = "Bluetooth.Beacon.HoldTime";
 
-/** The beacon card, appended to `container`; nothing on a device without Bluetooth. */
-export default async function beaconCard(container, app) {
+/** The beacon card, appended to `container`; nothing on a device without Bluetooth. `area`: the
+ * page's message area (one per page). */
+export default async function beaconCard(container, app, area) {
   const first = await api.request(STATUS, { allow: [404] });
   if (first.status === 404) return;
   const admin = RANK[app.role] >= RANK.admin;
-  const area = messageArea();
   const onAir = h("div", { id: "beacon-on-air" });
   const heardBody = h("tbody");
   const heard = h(
@@ -38,7 +38,6 @@ export default async function beaconCard(container, app) {
           "Rules with the condition “Bluetooth beacon signal received” react to body worn cameras near the device; " +
           "the action “Broadcast signal” makes cameras near it start recording.",
       }),
-      area,
       h("h3", { text: "Broadcasting now" }),
       onAir,
       h("h3", { text: "Signals heard" }),

@@ -370,7 +370,7 @@ export default async function accessoriesPage(container, app) {
   refresh.addEventListener("click", () => busy(refresh, () => reload()));
 
   render(await loadAll());
-  await beaconCard(container, app);
+  await beaconCard(container, app, area);
 
   // Live state: the event stream; while it is down, poll.
   let pending = null;
