@@ -5,8 +5,6 @@ and reaches an MQTT broker (a real mosquitto) as an event."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 
@@ -15,14 +13,13 @@ import pytest
 
 from tests.beacon.conftest import SYSTEM, radio, send
 from tests.conftest import eventually
-from tests.mqtt.conftest import configure, connected
+from tests.mqtt.conftest import configure, connected, mqtt_running
 from tests.peers.mosquitto import Broker, needs_mosquitto, peer
 from tests.peers.servers import PORT_TOPIC, add_action, add_rule, item_filter, param_update, settle
 from vigil.device import Device
 from vigil.features.beacon.const import BEACON_RECEIVED, BROADCAST_ONCE, BROADCAST_WHILE
 from vigil.features.beacon.payload import COMPANY_ID, Signal, decode, parse_system_id
 from vigil.features.mqtt import model
-from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.hal.io import IO_HARDWARE
 
 RELAY = 8
@@ -66,21 +63,15 @@ async def test_broadcast_a_beacon_once(short_once: Device, admin401: httpx.Async
 
 
 @pytest.fixture
-async def mqtt_running(w401: Device) -> AsyncIterator[Device]:
-    service = w401.features[MQTT_SERVICE]
-    service.backoff_min = 0.2
-    task = asyncio.create_task(service.run())
-    yield w401
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await w401.rules.close()
+async def mqtt_on(w401: Device) -> AsyncIterator[Device]:
+    async with mqtt_running(w401) as device:
+        yield device
 
 
 @needs_mosquitto
-async def test_a_received_beacon_switches_the_relay_and_reaches_mqtt(mqtt_running: Device, broker: Broker,
+async def test_a_received_beacon_switches_the_relay_and_reaches_mqtt(mqtt_on: Device, broker: Broker,
                                                                     admin401: httpx.AsyncClient) -> None:
-    w401 = mqtt_running
+    w401 = mqtt_on
     # Events: "Bluetooth beacon signal received", System ID, port 1 -> "Toggle I/O while the rule
     # is active" on the relay.
     action = await add_action(admin401, "com.axis.action.unlimited.io.toggle", {"port": str(RELAY), "state": "high"},

@@ -6,29 +6,19 @@ Bluetooth beacon card (signals heard, what is on the air, the receive settings).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import LiveDevice, create_admin_live, start_live, wait_until
+from tests.conftest import LiveDevice, wait_until
 from tests.peers.browser import Session
 from tests.peers.servers import PORT_TOPIC, add_action_xml, add_rule_xml, envelope, item_filter
-from tests.web.conftest import digest, log_in, open_page
+from tests.web.conftest import digest, log_in, open_page, param
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def w401(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "w401-data", "w401")
-    try:
-        create_admin_live(server)
-        yield server
-    finally:
-        server.stop()
 
 
 def relay_state(server: LiveDevice) -> str:
@@ -37,9 +27,6 @@ def relay_state(server: LiveDevice) -> str:
     return r.json()["data"]["items"][8]["state"]
 
 
-def param(server: LiveDevice, name: str) -> str:
-    r = httpx.get(server.http + "/axis-cgi/param.cgi", params={"action": "list", "group": name}, auth=digest())
-    return r.text.strip().split("=", 1)[1]
 
 
 def test_output_buttons_pulse_toggle_or_none(w401: LiveDevice, session: Session) -> None:

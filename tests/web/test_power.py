@@ -4,7 +4,6 @@ simulated line) and says when the device will shut down; bad delays are refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,24 +12,13 @@ from playwright.sync_api import expect
 
 from tests.conftest import LiveDevice, create_admin_live, start_live
 from tests.peers.browser import Session
-from tests.web.conftest import digest, log_in, open_page
+from tests.web.conftest import digest, log_in, open_page, param
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def w401(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "w401-data", "w401")
-    try:
-        create_admin_live(server)
-        yield server
-    finally:
-        server.stop()
 
 
-def param(server: LiveDevice, name: str) -> str:
-    r = httpx.get(server.http + "/axis-cgi/param.cgi", params={"action": "list", "group": name}, auth=digest())
-    return r.text.strip().split("=", 1)[1]
 
 
 def test_delayed_shutdown_settings_and_state(w401: LiveDevice, session: Session) -> None:

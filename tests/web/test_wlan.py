@@ -4,14 +4,11 @@ hidden network, and the page following the switch-over when the cable is pulled 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import LiveDevice, create_admin_live, start_live
+from tests.conftest import LiveDevice
 from tests.peers.browser import Session
 from tests.web.conftest import digest, log_in, open_page
 
@@ -19,18 +16,14 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def w401(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "w401-data", "w401")
-    try:
-        create_admin_live(server)
-        for ap in ({"ssid": "Depot", "security": "wpa2-psk", "password": "depot-secret", "signal": 80, "channel": 11},
-                   {"ssid": "Yard", "security": "wpa3-sae", "password": "yard-secret-1", "signal": 35, "channel": 36},
-                   {"ssid": "Office", "security": "wpa2-psk", "password": "office-secret", "hidden": True}):
-            r = httpx.post(server.http + "/vigil/sim/wlan", auth=digest(), json={"add": ap})
-            assert r.status_code == 200, r.text
-        yield server
-    finally:
-        server.stop()
+def w401(w401: LiveDevice) -> LiveDevice:
+    """The web tests' W401 with three access points in range, one of them hidden."""
+    for ap in ({"ssid": "Depot", "security": "wpa2-psk", "password": "depot-secret", "signal": 80, "channel": 11},
+               {"ssid": "Yard", "security": "wpa3-sae", "password": "yard-secret-1", "signal": 35, "channel": 36},
+               {"ssid": "Office", "security": "wpa2-psk", "password": "office-secret", "hidden": True}):
+        r = httpx.post(w401.http + "/vigil/sim/wlan", auth=digest(), json={"add": ap})
+        assert r.status_code == 200, r.text
+    return w401
 
 
 def set_cable(server: LiveDevice, plugged: bool) -> None:

@@ -6,7 +6,6 @@ hear one advertisement from a scripted advertiser: {"address": "AA:BB:CC:DD:EE:F
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from vigil.features.beacon.service import BEACON_SERVICE
 from vigil.hal.ble import BLE_RADIO
 from vigil.hal.sim.ble import SimulatedBle
 from vigil.http.routing import Endpoint
+from vigil.http.sim import SimRequestError, json_body, refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -30,12 +30,6 @@ ADDRESS = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 HEX = re.compile(r"(?:[0-9A-Fa-f]{2}){0,31}")  # at most 31 bytes: one legacy advertisement
 
 
-class SimRequestError(ValueError):
-    pass
-
-
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
 
 
 def whole(body: dict[str, Any], name: str, low: int, high: int, default: int | None = None) -> int:
@@ -47,10 +41,7 @@ def whole(body: dict[str, Any], name: str, low: int, high: int, default: int | N
 
 def parse(raw: bytes) -> tuple[str, int, dict[int, bytes]]:
     """The sender, RSSI and manufacturer data of a POST body, or SimRequestError saying what is wrong."""
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise SimRequestError("the body is not JSON") from None
+    body: Any = json_body(raw)
     if not isinstance(body, dict):
         raise SimRequestError('send {"address": "AA:BB:CC:DD:EE:FF", "rssi": -60, "systemId": "00C0FFEE", '
                               '"messageType": 1}')
@@ -78,12 +69,12 @@ async def sim_ble(request: Request, who: Principal) -> Response:
     radio = device.hardware[BLE_RADIO]
     if request.method == "POST":
         if not isinstance(radio, SimulatedBle):
-            return bad("the Bluetooth radio is not simulated")
+            return refused("the Bluetooth radio is not simulated")
         try:
             address, rssi, data = parse(await request.body())
         except SimRequestError as err:
             device.logs.system(f"Bluetooth simulation request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(str(err))
         radio.hear(address, rssi, data)
         device.logs.audit(who.name, f"simulated a Bluetooth advertisement from {address}", "simulation")
     return JSONResponse({"onAir": device.features[BEACON_SERVICE].status()["onAir"]})

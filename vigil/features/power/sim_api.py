@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -15,20 +14,15 @@ from vigil.features.power.const import SIM_POWER
 from vigil.hal.power import POWER_HARDWARE
 from vigil.hal.sim.power import SimulatedPower
 from vigil.http.routing import Endpoint
+from vigil.http.sim import json_body, refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
-
 
 def parse(raw: bytes) -> bool:
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValueError("the body is not JSON") from None
+    body: Any = json_body(raw)
     if not isinstance(body, dict) or not isinstance(body.get("ignition"), bool):
         raise ValueError('send {"ignition": true} or {"ignition": false}')
     return body["ignition"]
@@ -39,12 +33,12 @@ async def sim_power(request: Request, who: Principal) -> Response:
     hardware = device.hardware[POWER_HARDWARE]
     if request.method == "POST":
         if not isinstance(hardware, SimulatedPower):
-            return bad("the power input is not simulated")
+            return refused("the power input is not simulated")
         try:
             on = parse(await request.body())
         except ValueError as err:
             device.logs.system(f"Power simulation request of {who.name} refused: {err}", "warning")
-            return bad(str(err))
+            return refused(str(err))
         hardware.set_ignition(on)
         device.logs.audit(who.name, f"simulated the ignition {'on' if on else 'off'}", "simulation")
     return JSONResponse({"ignition": hardware.ignition()})

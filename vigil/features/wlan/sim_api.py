@@ -5,7 +5,6 @@ it away. The Ethernet cable is the network simulation's (`/vigil/sim/network`)."
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -19,21 +18,16 @@ from vigil.features.wlan.settings import check_ssid
 from vigil.hal.sim.wlan import SimulatedWlan
 from vigil.hal.wlan import SECURITIES, WLAN_RADIO
 from vigil.http.routing import Endpoint
+from vigil.http.sim import json_body, refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
-
 
 def apply(radio: SimulatedWlan, raw: bytes) -> str:
     """Do what the body asks; returns what happened, for the audit log."""
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValueError("the body is not JSON") from None
+    body: Any = json_body(raw)
     if isinstance(body, dict) and isinstance(body.get("remove"), str):
         radio.remove_access_point(body["remove"])
         return f"took the network {body['remove']!r} out of range"
@@ -62,13 +56,13 @@ async def sim_wlan(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
     radio = device.hardware[WLAN_RADIO]
     if not isinstance(radio, SimulatedWlan):
-        return bad("the wireless interface is not simulated")
+        return refused("the wireless interface is not simulated")
     if request.method == "POST":
         try:
             done = apply(radio, await request.body())
         except ValueError as err:
             device.logs.system(f"WLAN simulation request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(str(err))
         device.logs.audit(who.name, f"simulation: {done}", "simulation")
     return JSONResponse({"accessPoints": [
         {"ssid": s.ap.ssid, "bssid": s.ap.bssid, "signal": s.ap.signal, "channel": s.ap.channel,
