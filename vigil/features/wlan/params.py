@@ -4,6 +4,7 @@ otherwise (Plain config, param.cgi), the service joins with them and reports the
 
 from __future__ import annotations
 
+from vigil.core import checks
 from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.features.wlan.const import (
@@ -18,14 +19,9 @@ from vigil.features.wlan.const import (
     SECURITY,
     SSID,
 )
-from vigil.features.wlan.settings import check_ipv4
 from vigil.hal.wlan import SECURITIES
 
 ON_CHANGE = applied("wlan", how="listener")  # the service joins again with the new settings
-
-
-def optional_ipv4(value: str) -> str | None:
-    return check_ipv4(value) if value else None
 
 
 def param_defs() -> list[ParamDef]:
@@ -37,9 +33,9 @@ def param_defs() -> list[ParamDef]:
         ParamDef(PASSWORD, "", "password", maxlen=128, read=A, nice="Password", owner=ON_CHANGE),
         ParamDef(IDENTITY, "", maxlen=128, read=A, nice="Identity (enterprise)", owner=ON_CHANGE),
         ParamDef(IPV4_MODE, "dhcp", "enum", ("dhcp", "static"), read=A, nice="IPv4", owner=ON_CHANGE),
-        ParamDef(IPV4_ADDRESS, "", maxlen=15, read=A, nice="IPv4 address", check=optional_ipv4, owner=ON_CHANGE),
+        ParamDef(IPV4_ADDRESS, "", maxlen=15, read=A, nice="IPv4 address", check=checks.ipv4_or_empty, owner=ON_CHANGE),
         ParamDef(IPV4_PREFIX, "24", "int", minimum=1, maximum=32, read=A, nice="IPv4 prefix length",
                  owner=ON_CHANGE),
-        ParamDef(IPV4_GATEWAY, "", maxlen=15, read=A, nice="IPv4 router", check=optional_ipv4, owner=ON_CHANGE),
+        ParamDef(IPV4_GATEWAY, "", maxlen=15, read=A, nice="IPv4 router", check=checks.ipv4_or_empty, owner=ON_CHANGE),
         ParamDef(IPV6_ENABLED, "yes", "bool", read=A, nice="IPv6", owner=ON_CHANGE),
     ]

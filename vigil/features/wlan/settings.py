@@ -3,9 +3,9 @@ checked: `parse` turns a request's fields into `WlanSettings` or says what is wr
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
+from vigil.core import checks
 from vigil.features.wlan.const import MAX_SSID_BYTES
 from vigil.hal.wlan import SECURITIES, WlanSettings
 
@@ -32,14 +32,6 @@ def check_password(security: str, password: str) -> str | None:
             return "a WPA password is 8 to 63 printable ASCII characters (or 64 hexadecimal digits)"
     elif security == "wpa2-eap" and not 1 <= len(password) <= 128:
         return "the account's password is 1 to 128 characters"
-    return None
-
-
-def check_ipv4(value: str) -> str | None:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return "is not an IPv4 address"
     return None
 
 
@@ -79,10 +71,10 @@ def parse(fields: Any, stored_password: str = "") -> WlanSettings:
     if isinstance(prefix, bool) or not isinstance(prefix, int) or not 1 <= prefix <= 32:
         raise SettingsError("prefix", "prefix is a whole number from 1 to 32")
     if ipv4 == "static":
-        if reason := check_ipv4(address):
-            raise SettingsError("address", f"address {reason}")
-        if gateway and (reason := check_ipv4(gateway)):
-            raise SettingsError("gateway", f"gateway {reason}")
+        if reason := checks.ipv4(address):
+            raise SettingsError("address", f"address: {reason}")
+        if reason := checks.ipv4_or_empty(gateway):
+            raise SettingsError("gateway", f"gateway: {reason}")
     return WlanSettings(ssid, security, "" if security == "open" else password, identity,
                         flag("hidden", False), ipv4, address if ipv4 == "static" else "", prefix,
                         gateway if ipv4 == "static" else "", flag("ipv6", True))
