@@ -101,6 +101,7 @@ class BeaconService:
         try:
             await asyncio.Event().wait()
         finally:
+            self.close()
             await self.radio.close()
 
     # -- receiving -----------------------------------------------------------------------
