@@ -1,7 +1,7 @@
 """The advertisement a body-worn system sends (and the device broadcasts), as Vigil reads it.
 
 No public description of the body-worn system's radio format exists, so Vigil defines one and
-documents it here (docs/beacon.md repeats it). A beacon is a non-connectable LE advertisement
+documents it here (the README points here). A beacon is a non-connectable LE advertisement
 with manufacturer-specific data (AD type 0xFF) under company identifier 0xFFFF (the Bluetooth
 SIG's identifier for tests and internal use), 7 bytes:
 

@@ -50,6 +50,7 @@ class WlanService:
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task | None = None
         self._storing = False  # Configure is writing the parameters it has just joined with
+        self._declared = False  # the wired interface may change while the device loads, before declare()
         radio.watch(self._changed)
         wired.watch(self._changed)
         params.listeners.append(self._on_params)
@@ -77,9 +78,12 @@ class WlanService:
                                (Item("Connected", "xsd:boolean", "Connected", state=True),
                                 Item("SSID", "xsd:string", "Network"),
                                 Item("Interface", "xsd:string", "Interface in use", ("ethernet", "wlan", "none")))))
+        self._declared = True
         self._publish()
 
     def _publish(self) -> None:
+        if not self._declared:
+            return
         state = self.radio.state()
         self.bus.publish(WIRELESS, {}, {"Connected": "1" if state.connected else "0", "SSID": state.ssid,
                                         "Interface": self.interface()})
