@@ -7,7 +7,8 @@ DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gs
 	snmp snmptrapd dbus avahi-daemon avahi-utils lldpd \
 	rsyslog rsyslog-gnutls tcpdump iputils-ping tshark \
 	dnsmasq-base bind9 bind9-dnsutils tinyproxy-bin \
-	nodejs npm openssh-client
+	nodejs npm openssh-client \
+	libdbus-1-dev libglib2.0-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench venv debs clean
@@ -34,7 +35,7 @@ debs:
 lint: venv
 	$(VENV)/bin/ruff check vigil tests bench
 
-test: venv debs lint
+test: debs venv lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 bench: venv

@@ -17,16 +17,25 @@ from vigil.features.mqtt import model
 from vigil.features.mqtt.service import MQTT_SERVICE, MqttService
 
 
-@pytest.fixture
-async def dev(w401: Device) -> AsyncIterator[Device]:
-    service = mqtt(w401)
+@contextlib.asynccontextmanager
+async def mqtt_running(device: Device) -> AsyncIterator[Device]:
+    """The device's MQTT client running (reconnecting quickly) until the block ends."""
+    service = mqtt(device)
     service.backoff_min = 0.2
     task = asyncio.create_task(service.run())
-    yield w401
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await w401.rules.close()
+    try:
+        yield device
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await device.rules.close()
+
+
+@pytest.fixture
+async def dev(w401: Device) -> AsyncIterator[Device]:
+    async with mqtt_running(w401) as device:
+        yield device
 
 
 def mqtt(device: Device) -> MqttService:

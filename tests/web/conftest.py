@@ -1,16 +1,18 @@
 """Fixtures of the web page tests (tests/peers/browser.py's Chromium): `browser`, one per
-module, and `session`, a fresh browser context per test; and what the tests do on a page:
-log in, open a page of the menu, read the menu."""
+module, `session`, a fresh browser context per test, and `w401`, a real `vigil run --profile
+w401` with its administrator; and what the tests do on a page: log in, open a page of the menu,
+read the menu, read a parameter over the API."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ADMIN, LiveDevice
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
 from tests.peers.browser import Session, chromium
 
 
@@ -25,6 +27,16 @@ def session(browser: Browser) -> Iterator[Session]:
     s = Session(browser)
     yield s
     s.close()
+
+
+@pytest.fixture
+def w401(tmp_path: Path) -> Iterator[LiveDevice]:
+    server = start_live(tmp_path / "w401-data", "w401")
+    try:
+        create_admin_live(server)
+        yield server
+    finally:
+        server.stop()
 
 
 def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:
@@ -50,3 +62,8 @@ def open_page(page: Page, title: str) -> None:
 
 def nav_links(page: Page) -> list[str]:
     return [t.strip() for t in page.locator("#nav a").all_inner_texts()]
+
+
+def param(server: LiveDevice, name: str) -> str:
+    r = httpx.get(server.http + "/axis-cgi/param.cgi", params={"action": "list", "group": name}, auth=digest())
+    return r.text.strip().split("=", 1)[1]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import LiveDevice, create_admin_live, free_port, start_live, wait_until
+from tests.conftest import LiveDevice, free_port, wait_until
 from tests.peers.browser import Session
 from tests.peers.mosquitto import PASSWORD, USER, Broker
 from tests.peers.servers import (
@@ -36,14 +35,6 @@ DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
 
 
 # -- the device and helpers ---------------------------------------------------------------
-@pytest.fixture
-def w401(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "w401-data", "w401")
-    try:
-        create_admin_live(server)
-        yield server
-    finally:
-        server.stop()
 
 
 def get_ports(server: LiveDevice) -> dict[str, dict]:
@@ -88,7 +79,7 @@ def test_lamp_lights_when_the_window_is_opened(w401: LiveDevice, session: Sessio
     page = session.page
     log_in(page, w401)
     assert nav_links(page) == ["Status", "Events", "Accessories", "MQTT", "SNMP", "Time and location", "Network",
-                               "Security", "Accounts", "Plain config", "Logs", "Maintenance"]
+                               "Security", "WLAN", "Power settings", "Accounts", "Plain config", "Logs", "Maintenance"]
 
     # System > Accessories: port 1 "Window sensor", input, normally closed; port 2 "Lamp", output.
     open_page(page, "Accessories")

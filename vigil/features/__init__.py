@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.device import Device
 from vigil.features import (
+    beacon,
     certificates,
     discovery,
     events,
@@ -22,6 +23,7 @@ from vigil.features import (
     notify,
     oidc,
     onvif,
+    power,
     recording,
     snmp,
     ssh,
@@ -29,6 +31,7 @@ from vigil.features import (
     syslog,
     timesync,
     troubleshoot,
+    wlan,
 )
 
 
@@ -46,6 +49,9 @@ FEATURES: tuple[Feature, ...] = (
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
+    Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
+    Feature("power", power.register),
+    Feature("wlan", wlan.register),  # after network: it switches over from the wired interface
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware

@@ -10,12 +10,14 @@ import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import networkPage from "./page-network.js";
+import powerPage from "./page-power.js";
 import recordingsPage from "./page-recordings.js";
 import securityPage from "./page-security.js";
 import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
 import timePage from "./page-time.js";
+import wlanPage from "./page-wlan.js";
 import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
@@ -30,6 +32,8 @@ const PAGES = [
   { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
   { id: "network", title: "Network", role: "admin", render: networkPage, needs: "network-settings" },
   { id: "security", title: "Security", role: "admin", render: securityPage, needs: "cert" },
+  { id: "wlan", title: "WLAN", role: "admin", render: wlanPage, needs: "wlan" },
+  { id: "power", title: "Power settings", role: "admin", render: powerPage, needs: "power-settings" },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },

@@ -20,7 +20,10 @@ const ACTION_NAMES = {
   "com.axis.action.fixed.notification.sftp": "Send notification file to SFTP",
   "com.axis.action.fixed.notification.networkshare": "Send notification file to a network share",
   "com.axis.action.unlimited.recording.storage": "Record video while the rule is active",
+  "com.axis.action.fixed.bluetooth.broadcast": "Broadcast signal",
+  "com.axis.action.unlimited.bluetooth.broadcast": "Broadcast signal while the rule is active",
 };
+const MESSAGE_TYPES = { 1: "lightbar active" };
 const PLACEHOLDERS =
   "Placeholders: {topic.name}, {source.port}, {data.state}, {time.local}, {time.date}, {device.serial}, {device.hostname}.";
 
@@ -31,6 +34,7 @@ function actionGroup(token) {
   if (token.includes("mqtt")) return "MQTT";
   if (token.includes("recording")) return "Recordings";
   if (token.includes("audio")) return "Audio";
+  if (token.includes("bluetooth")) return "Bluetooth";
   if (token.includes("light")) return "Light";
   return "Other";
 }
@@ -131,6 +135,9 @@ function actionSummary(ctx, config) {
   } else if (config.token.includes("recording")) {
     const source = ctx.sources.find((s) => s.id === p.source);
     detail = source?.name || p.source || "";
+  } else if (config.token.includes("bluetooth")) {
+    const type = MESSAGE_TYPES[p.message_type];
+    detail = `System ID ${p.system_id}, message type ${p.message_type}${type ? ` (${type})` : ""}`;
   }
   return detail ? `${name} (${detail})` : name;
 }
@@ -350,6 +357,21 @@ function actionParams(ctx, template, initial = {}) {
       out.source = source.value;
       out.pre_duration = String(Number(pre.value || 0) * 1000);
       out.post_duration = String(Number(post.value || 0) * 1000);
+    });
+  } else if (token.includes("bluetooth")) {
+    const system = h("input", { autocomplete: "off", spellcheck: "false", maxlength: "8", value: initial.system_id || "" });
+    const type = numberInput(initial.message_type || "1", 1, 255);
+    wrap.append(
+      field("System ID", system, "The body worn system's ID, from the About menu of AXIS Body Worn Manager (up to 8 hexadecimal digits)."),
+      field("Message type", type, "1 broadcasts the message “lightbar active”."),
+    );
+    readers.push((out) => {
+      if (!/^[0-9A-Fa-f]{1,8}$/.test(system.value.trim())) throw invalid(system, "The System ID is 1 to 8 hexadecimal digits.");
+      if (!/^\d+$/.test(type.value) || Number(type.value) < 1 || Number(type.value) > 255) {
+        throw invalid(type, "The message type is a whole number from 1 to 255.");
+      }
+      out.system_id = system.value.trim().toUpperCase();
+      out.message_type = type.value;
     });
   } else {
     for (const p of template.params) text(p.name, p.name);

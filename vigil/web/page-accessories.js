@@ -1,9 +1,11 @@
-// Accessories: the I/O ports (portmanagement.cgi getPorts / setPorts, and the Supervised
-// parameter through param.cgi), with the current state kept live by the event stream.
-// Viewers see the ports, operators may switch outputs, administrators configure them.
+// Accessories: the I/O ports (portmanagement.cgi getPorts / setPorts, and the Supervised,
+// Output.Button and Output.PulseTime parameters through param.cgi), with the current state kept
+// live by the event stream. Viewers see the ports, operators use the outputs' buttons (activate /
+// deactivate, or a pulse of the port's pulse time), administrators configure the ports.
 
+import beaconCard from "./accessories-beacon.js";
 import * as api from "./api.js";
-import { RANK, busy, card, clear, h, messageArea, say } from "./ui.js";
+import { RANK, busy, card, clear, h, messageArea, numberInput, say } from "./ui.js";
 
 const PORTS = "/axis-cgi/io/portmanagement.cgi";
 const ports = (method, params) => api.jsonApi(PORTS, "1.0", method, params);
@@ -11,6 +13,9 @@ const PORT_TOPIC = "tns1:Device/tnsaxis:IO/Port";
 const SUPERVISED_TOPIC = "tns1:Device/tnsaxis:IO/SupervisedPort";
 const CIRCUIT = { open: "Open circuit", closed: "Closed circuit" };
 const other = (circuit) => (circuit === "open" ? "closed" : "open");
+const BUTTONS = { actinact: "Activate / deactivate", pulse: "Pulse", none: "No button" };
+const MAX_PULSE_MS = 65535;
+const param = (port, leaf) => `IOPort.I${port}.${leaf}`;
 
 export default async function accessoriesPage(container, app) {
   const admin = RANK[app.role] >= RANK.admin;
@@ -29,7 +34,7 @@ export default async function accessoriesPage(container, app) {
       h(
         "tr",
         {},
-        ["Port", "Name", "Direction", "Normal state", "Supervised", "Current state", ""].map((t) =>
+        ["Port", "Name", "Direction", "Normal state", "Supervised", "Output button", "Current state", ""].map((t) =>
           h("th", { scope: "col", text: t }),
         ),
       ),
@@ -56,19 +61,23 @@ export default async function accessoriesPage(container, app) {
   async function loadAll() {
     const data = await ports("getPorts");
     const items = data.items || [];
-    let supervised = {};
+    let values = {};
     if (items.length) {
       try {
-        supervised = await api.listParams(items.map((i) => `IOPort.I${i.port}.Input.Supervised`));
+        values = await api.listParams(
+          items.flatMap((i) => ["Input.Supervised", "Output.Button", "Output.PulseTime"].map((leaf) => param(i.port, leaf))),
+        );
       } catch {
-        supervised = {};
+        values = {};
       }
     }
     for (const item of items) {
       const entry = byPort.get(item.port) || { tamper: null };
       entry.item = item;
-      entry.supervised = supervised[`IOPort.I${item.port}.Input.Supervised`] === "yes";
-      entry.canSupervise = `IOPort.I${item.port}.Input.Supervised` in supervised;
+      entry.supervised = values[param(item.port, "Input.Supervised")] === "yes";
+      entry.canSupervise = param(item.port, "Input.Supervised") in values;
+      entry.button = values[param(item.port, "Output.Button")] || "actinact";
+      entry.pulseTime = Number(values[param(item.port, "Output.PulseTime")] || 0);
       byPort.set(item.port, entry);
     }
     return items;
@@ -90,10 +99,40 @@ export default async function accessoriesPage(container, app) {
     return cell;
   }
 
+  /** The output's pulse button: active for the port's pulse time, then back to normal. */
+  function pulseButton(entry) {
+    const { item } = entry;
+    const label = `Pulse port ${Number(item.port) + 1} (${item.name}) for ${entry.pulseTime} ms`;
+    const button = h("button", { type: "button", class: "primary", "aria-label": label, "data-pulse": item.port }, "Pulse");
+    button.addEventListener("click", () =>
+      busy(button, async () => {
+        const normal = byPort.get(item.port).item.normalState;
+        try {
+          await ports("setStateSequence", {
+            port: item.port,
+            sequence: [
+              { state: other(normal), time: entry.pulseTime },
+              { state: normal, time: 0 },
+            ],
+          });
+          say(area, "ok", `Port ${Number(item.port) + 1} (${item.name}) pulsed for ${entry.pulseTime} ms.`);
+        } catch (error) {
+          app.fail(error, area);
+        }
+        await refreshStates();
+      }),
+    );
+    return button;
+  }
+
   function toggleCell(entry) {
     const { item } = entry;
     const cell = h("td", { class: "row-actions" });
-    if (item.direction !== "output" || !operator) return cell;
+    if (item.direction !== "output" || !operator || entry.button === "none") return cell;
+    if (entry.button === "pulse") {
+      cell.append(entry.pulseTime > 0 ? pulseButton(entry) : h("span", { class: "muted", text: "No pulse time set" }));
+      return cell;
+    }
     const active = item.state !== item.normalState;
     const button = h(
       "button",
@@ -207,15 +246,58 @@ export default async function accessoriesPage(container, app) {
     } else {
       cells.push(h("td", { class: "muted", text: "—" }));
     }
-    cells.push(stateCell(entry), toggleCell(entry));
+    cells.push(buttonSettingsCell(entry, label), stateCell(entry), toggleCell(entry));
     const tr = h("tr", { "data-port": item.port, class: item.direction === "output" ? "io-output" : "io-input" }, cells);
     entry.row = tr;
     return tr;
   }
 
+  /** An output's button on this page (administrators choose it, and the pulse time). */
+  function buttonSettingsCell(entry, label) {
+    const { item } = entry;
+    if (item.direction !== "output") return h("td", { class: "muted", text: "—" });
+    if (!admin) {
+      const shown = entry.button === "pulse" ? `Pulse, ${entry.pulseTime} ms` : BUTTONS[entry.button] || entry.button;
+      return h("td", { text: shown });
+    }
+    const kind = h(
+      "select",
+      { "aria-label": `Button of ${label}`, "data-field": "button" },
+      Object.entries(BUTTONS).map(([value, text]) => h("option", { value, text })),
+    );
+    kind.value = entry.button;
+    const time = numberInput(entry.pulseTime, 0, MAX_PULSE_MS);
+    time.setAttribute("aria-label", `Pulse time of ${label} (ms)`);
+    time.dataset.field = "pulse";
+    time.hidden = entry.button !== "pulse";
+    const save = async (values, what, field) => {
+      try {
+        await api.updateParams(values);
+        say(area, "ok", `Port ${Number(item.port) + 1}: ${what}.`);
+      } catch (error) {
+        app.fail(error, area);
+      }
+      await reload(item.port, field);
+    };
+    kind.addEventListener("change", () =>
+      save({ [param(item.port, "Output.Button")]: kind.value }, `button ${BUTTONS[kind.value].toLowerCase()}`, "button"),
+    );
+    time.addEventListener("change", () => {
+      const ms = Number(time.value);
+      if (!Number.isInteger(ms) || ms < 0 || ms > MAX_PULSE_MS) {
+        time.setAttribute("aria-invalid", "true");
+        say(area, "error", `The pulse time is a whole number of milliseconds, 0 to ${MAX_PULSE_MS}.`);
+        return;
+      }
+      time.removeAttribute("aria-invalid");
+      save({ [param(item.port, "Output.PulseTime")]: String(ms) }, `pulse time ${ms} ms`, "pulse");
+    });
+    return h("td", { class: "io-button" }, kind, " ", time);
+  }
+
   function render(items) {
     if (!items.length) {
-      clear(tbody, h("tr", {}, h("td", { colspan: "7", class: "muted", text: "This device has no I/O ports." })));
+      clear(tbody, h("tr", {}, h("td", { colspan: "8", class: "muted", text: "This device has no I/O ports." })));
       return;
     }
     clear(tbody, items.map((item) => row(byPort.get(item.port))));
@@ -258,10 +340,10 @@ export default async function accessoriesPage(container, app) {
   function updateState(entry) {
     if (!entry.row) return;
     const cells = entry.row.children;
-    cells[5].replaceWith(stateCell(entry));
-    const focused = cells[6].contains(document.activeElement);
-    cells[6].replaceWith(toggleCell(entry));
-    if (focused) entry.row.children[6].querySelector("button")?.focus();
+    cells[6].replaceWith(stateCell(entry));
+    const focused = cells[7].contains(document.activeElement);
+    cells[7].replaceWith(toggleCell(entry));
+    if (focused) entry.row.children[7].querySelector("button")?.focus();
   }
 
   async function refreshStates() {
@@ -288,6 +370,7 @@ export default async function accessoriesPage(container, app) {
   refresh.addEventListener("click", () => busy(refresh, () => reload()));
 
   render(await loadAll());
+  await beaconCard(container, app, area);
 
   // Live state: the event stream; while it is down, poll.
   let pending = null;

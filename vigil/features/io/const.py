@@ -25,6 +25,9 @@ INPUT_TRIG = "Input.Trig"  # the circuit that makes an input active
 INPUT_SUPERVISED = "Input.Supervised"
 OUTPUT_NAME = "Output.Name"
 OUTPUT_ACTIVE = "Output.Active"  # the circuit of an active output
+OUTPUT_BUTTON = "Output.Button"  # the Accessories page's button: actinact, pulse or none
+OUTPUT_PULSE_TIME = "Output.PulseTime"  # milliseconds of the page's pulse
+MAX_PULSE_MILLIS = 65535
 CIRCUITS = ("open", "closed")  # the circuits a user sets (a supervised input also reads cut, short)
 
 # -- io/portmanagement.cgi (JSON) ---------------------------------------------------------

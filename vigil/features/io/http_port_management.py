@@ -110,8 +110,9 @@ async def get_ports(service: IOService, args: Any, who: Principal) -> dict[str, 
 
 
 def configure_port(service: IOService, index: int, pid: str, props: dict[str, Any],
-                   who: Principal) -> list[PortError]:
-    """Apply one port's properties; returns the ones that failed (the rest are applied)."""
+                   who: Principal) -> tuple[list[PortError], str | None]:
+    """Apply one port's configuration; returns the properties that failed (the rest are
+    applied) and the circuit the request sets the output to, if any, for `set_state`."""
     params = service.params
     view = service.view(index)
     g = port_group(index)
@@ -167,19 +168,23 @@ def configure_port(service: IOService, index: int, pid: str, props: dict[str, An
         if prop not in (*SETTABLE, "configurable", "readonly"):
             fail(2104, prop, f"unknown property {prop!r:.66}")
 
-    # The configuration first (a new normal state before a new state), then the state.
+    # The configuration now (a new normal state before a new state); the state once every
+    # port of the request is configured, since a configuration change returns outputs to normal.
     if staged:
         try:
             params.update(list(staged.items()), who.role, who.name)
         except ParamError as err:  # validated above, so this is not the caller's fault
             for name in staged:
                 fail(1100, staged_props[name], str(err))
-    if state is not None:
-        try:
-            service.set_circuit(index, state, who.name)
-        except IOError_ as err:
-            fail(2104, "state", str(err))
-    return errors
+    return errors, state
+
+
+def set_state(service: IOService, index: int, pid: str, state: str, who: Principal) -> list[PortError]:
+    try:
+        service.set_circuit(index, state, who.name)
+    except IOError_ as err:
+        return [PortError(2104, str(err), {"port": pid, "propertyName": "state"})]
+    return []
 
 
 async def set_ports(service: IOService, args: Any, who: Principal) -> dict[str, Any]:
@@ -208,10 +213,16 @@ async def set_ports(service: IOService, args: Any, who: Principal) -> dict[str, 
         parsed.append((str(index), index, {k: v for k, v in entry.items() if k != "port"}))
     affected: list[str] = []
     errors: list[PortError] = []
+    states: list[tuple[int, str, str]] = []
     for pid, index, props in parsed:
-        errors += configure_port(service, index, pid, props, who)
+        failed, state = configure_port(service, index, pid, props, who)
+        errors += failed
+        if state is not None:
+            states.append((index, pid, state))
         if any(p in props for p in SETTABLE) and pid not in affected:
             affected.append(pid)
+    for index, pid, state in states:
+        errors += set_state(service, index, pid, state, who)
     if errors:
         head = errors[0]
         raise PortError(head.code, head.why, head.details, errors[1:])

@@ -3,7 +3,7 @@ the input and output counts, and the I/O product properties."""
 
 from __future__ import annotations
 
-from vigil.core.params import ParamDef, applied, pending
+from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.features.io.const import (
     CONFIGURABLE,
@@ -11,8 +11,11 @@ from vigil.features.io.const import (
     INPUT_NAME,
     INPUT_SUPERVISED,
     INPUT_TRIG,
+    MAX_PULSE_MILLIS,
     OUTPUT_ACTIVE,
+    OUTPUT_BUTTON,
     OUTPUT_NAME,
+    OUTPUT_PULSE_TIME,
     USAGE,
     port_group,
 )
@@ -22,9 +25,9 @@ from vigil.profiles import Hardware
 V, A = Role.VIEWER, Role.ADMIN
 BY_IO = applied("io")  # the service reads them for each port view (names, normal states, supervision)
 ON_CHANGE = applied("io", how="listener")  # the service drives the hardware when they change
-# The web page's output buttons (a pulse, or active/inactive) are not drawn yet.
-OUTPUT_BUTTONS = pending("web", "Accessories page: output buttons",
-                         "The I/O page shows no button for an output; port.cgi pulses take their own time.")
+# The Accessories page draws each output's button from these: activate/deactivate, a pulse of
+# Output.PulseTime milliseconds (0: no pulse until one is set), or none.
+BY_PAGE = applied("web")
 
 
 def port_kinds(hardware: Hardware) -> list[str]:
@@ -59,9 +62,8 @@ def param_defs(hardware: Hardware) -> list[ParamDef]:
             ParamDef(g + INPUT_SUPERVISED, "no", "bool", read=V, owner=BY_IO),
             ParamDef(g + OUTPUT_NAME, label, maxlen=64, read=V, owner=BY_IO),
             ParamDef(g + OUTPUT_ACTIVE, "closed", "enum", ("closed", "open"), read=V, owner=ON_CHANGE),
-            ParamDef(g + "Output.Button", "none", "enum", ("none", "pulse", "actinact"), read=V,
-                     owner=OUTPUT_BUTTONS),
-            ParamDef(g + "Output.PulseTime", "0", "int", minimum=0, maximum=65535, read=V, owner=OUTPUT_BUTTONS),
+            ParamDef(g + OUTPUT_BUTTON, "actinact", "enum", ("none", "pulse", "actinact"), read=V, owner=BY_PAGE),
+            ParamDef(g + OUTPUT_PULSE_TIME, "0", "int", minimum=0, maximum=MAX_PULSE_MILLIS, read=V, owner=BY_PAGE),
         ]
     inputs = sum(1 for k in kinds if k in ("input", "configurable"))
     outputs = sum(1 for k in kinds if k in ("output", "configurable", "relay"))

@@ -116,9 +116,18 @@ class IOService:
 
     # -- events ------------------------------------------------------------------------
     def declare(self) -> None:
-        """Apply the stored port directions to the hardware and publish the initial states."""
+        """Apply the stored port directions to the hardware, put every output in its normal
+        position and publish the initial states.
+
+        The hardware leaves an output's circuit open while the device starts (the W401 manual:
+        "During restart, the output circuit is open. When the restart is complete, the circuit
+        goes back to the normal position"): an output whose normal state is closed would
+        otherwise come up active."""
         for spec in self.hw.specs:
             self.hw.set_direction(spec.index, self.params.get(port_group(spec.index) + DIRECTION))
+        for view in self.views():
+            if view.direction == "output":
+                self.hw.drive(view.index, view.normal)
         n = len(self.hw.specs)
         ones = tuple(str(i + 1) for i in range(n))
         zeros = tuple(str(i) for i in range(n))
@@ -185,6 +194,9 @@ class IOService:
                 redirected.add(index)
                 self._cancel_revert(index)
                 self.hw.set_direction(index, change.new)
+                if change.new == "output":  # a new output starts in its normal position
+                    self.hw.drive(index, self.view(index).normal)
+        renormalled: set[int] = set()
         for change in changes:
             index = self._port_change(change, OUTPUT_ACTIVE)
             if index is not None:
@@ -195,10 +207,26 @@ class IOService:
                 # port stays active or inactive) and ends a running sequence (VAPIX I/O port
                 # management, setPorts normalState).
                 self._cancel_revert(index)
+                renormalled.add(index)
                 normal = opposite(change.new)
                 self.hw.drive(index, opposite(normal) if before.active else normal)
         if any(c.name.startswith(port_group(s.index)) for c in changes for s in self.hw.specs):
+            self._outputs_to_normal(redirected | renormalled, actor)
             self.sync()
+
+    def _outputs_to_normal(self, skip: set[int], actor: str) -> None:
+        """A change of the port settings returns every active output to its normal position,
+        whatever holds it active (the W401 manual, Accessories: "If you change any settings on
+        this page, the output circuits go back to their normal positions regardless of any
+        active triggers"). `skip`: outputs the change itself just placed: a new output (already
+        normal) and one whose normal state changed, which keeps its logical state as VAPIX
+        setPorts documents for normalState."""
+        for view in self.views():
+            if view.direction != "output" or view.index in skip or not view.active:
+                continue
+            self._cancel_revert(view.index)
+            self.hw.drive(view.index, view.normal)
+            self.logs.system(f"output {view.index} back to its normal state: {actor} changed the port settings")
 
     # -- outputs -----------------------------------------------------------------------
     def set_output(self, index: int, active: bool, actor: str, duration: float = 0.0) -> None:

@@ -4,7 +4,6 @@ what is wired to an input (open, closed, cut, short)."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -18,25 +17,17 @@ from vigil.features.io.service import IO_SERVICE
 from vigil.hal.io import CIRCUITS, IO_HARDWARE
 from vigil.hal.sim.io import SimulatedIO
 from vigil.http.routing import Endpoint
+from vigil.http.sim import SimRequestError, json_body, refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
-class SimRequestError(ValueError):
-    pass
-
-
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
 
 
 def parse(raw: bytes, ports: int) -> tuple[int, str]:
     """The port index and circuit of a POST body, or SimRequestError saying what is wrong."""
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
-        raise SimRequestError("the body is not JSON") from None
+    body: Any = json_body(raw)
     if not isinstance(body, dict) or "port" not in body or "circuit" not in body:
         raise SimRequestError('send {"port": <index>, "circuit": "open|closed|cut|short"}')
     port, circuit = body["port"], body["circuit"]
@@ -55,13 +46,13 @@ async def sim_io(request: Request, who: Principal) -> Response:
     hardware = device.hardware[IO_HARDWARE]
     if request.method == "POST":
         if not isinstance(hardware, SimulatedIO):
-            return bad("the I/O hardware is not simulated")
+            return refused("the I/O hardware is not simulated")
         try:
             port, circuit = parse(await request.body(), len(hardware.specs))
             hardware.set_input(port, circuit)
         except ValueError as err:  # SimRequestError, or the hardware refusing (an output port)
             device.logs.system(f"I/O simulation request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(str(err))
         device.logs.audit(who.name, f"simulated port {port} circuit {circuit}", "simulation")
     return JSONResponse({"ports": [
         {"port": v.index, "direction": v.direction, "circuit": hardware.read(v.index), "active": v.active}
