@@ -45,7 +45,8 @@ from tests.conftest import free_port
 from tests.peers.rtsp import GstCameras
 from tests.peers.rtsp_client import RtspClient, control_url
 from vigil.features.recording.ingest import LIVE_PASS_INTERVAL
-from vigil.features.recording.testcams import load_clip, packetize
+from vigil.features.recording.testcams import load_clip
+from vigil.rtsp.packetize import packetize
 from vigil.rtsp.protocol import rtp_packet
 from vigil.rtsp.relay import RtpRelay
 

@@ -158,10 +158,12 @@ def parse_transport(header: str) -> Transport:
     raise RtspError(461)
 
 
-def rtp_packet(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = True) -> bytes:
-    """A 12-byte RTP header (version 2, no padding, extension or CSRC) and the payload."""
-    return _RTP_HEADER.pack(0x80, (0x80 if marker else 0) | payload_type, seq & 0xFFFF,
-                            timestamp & 0xFFFFFFFF, ssrc) + payload
+def rtp_packet(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = True,
+               extension: bytes = b"") -> bytes:
+    """A 12-byte RTP header (version 2, no padding or CSRC), the header `extension` if any
+    (profile, length and words, as built whole), and the payload."""
+    return _RTP_HEADER.pack(0x90 if extension else 0x80, (0x80 if marker else 0) | payload_type, seq & 0xFFFF,
+                            timestamp & 0xFFFFFFFF, ssrc) + extension + payload
 
 
 def interleaved(channel: int, packets: list[bytes]) -> bytes:
