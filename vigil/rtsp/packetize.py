@@ -73,16 +73,3 @@ def onvif_extension(moment: float, flags: int, cseq: int) -> bytes:
     seconds = int(ntp)
     fraction = int((ntp - seconds) * (1 << 32)) & 0xFFFFFFFF
     return _EXTENSION.pack(ONVIF_EXTENSION, 3, seconds & 0xFFFFFFFF, fraction, flags, cseq & 0xFF, 0)
-
-
-def read_onvif_extension(packet: bytes) -> tuple[float, int, int] | None:
-    """(Unix time, flags, CSeq byte) of an RTP packet's replay header extension, or None."""
-    if len(packet) < 12 or not packet[0] & 0x10:
-        return None
-    at = 12 + 4 * (packet[0] & 0x0F)
-    if len(packet) < at + 16:
-        return None
-    profile, length, seconds, fraction, flags, cseq, _ = _EXTENSION.unpack_from(packet, at)
-    if profile != ONVIF_EXTENSION or length < 3:
-        return None
-    return seconds - NTP_EPOCH + fraction / (1 << 32), flags, cseq

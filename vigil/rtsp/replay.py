@@ -168,7 +168,7 @@ class ReplayTrack:
                 raise RtspError(457, f"nothing is stored after {clock_time(start)}: the footage ends "
                                      f"{clock_time(footage.stop)}")
             start = max(start, footage.start)
-        self.plan = Plan(play, start, stop, scale, resume, self.sent)
+        self.plan = Plan(play, start, stop, scale, resume, self.sent and not resume)
         unit = asked.unit if asked is not None else "npt"
         base = footage.start if unit == "npt" else 0.0
         show = (lambda t: clock_time(t)) if unit == "clock" else (lambda t: f"{t - base:.3f}")

@@ -8,21 +8,32 @@ timesync, network, discovery scopes and mode through discovery, reboot, relay ou
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
-(Profile G's recording search over the recorder's footage index).
+(Profile G's recording search over the recorder's footage index), `http_replay` (Profile G's replay:
+GetReplayUri = the RTSP server's replay of a recording, `/onvif-replay?recording=recording_N`, mounted here).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
 from __future__ import annotations
 
+from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_search, http_users
+from vigil.features.onvif import (
+    http_device,
+    http_events,
+    http_media,
+    http_media2,
+    http_replay,
+    http_search,
+    http_users,
+)
 from vigil.features.onvif.const import (
     DEVICE_PATH,
     EVENTS_PATH,
     MEDIA2_PATH,
     MEDIA_PATH,
     PULL_POINT_PATH,
+    REPLAY_PATH,
     SEARCH_PATH,
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
@@ -30,8 +41,10 @@ from vigil.features.onvif.http_device import DeviceService
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
+from vigil.features.onvif.http_replay import SESSION_TIMEOUT, SESSION_TIMEOUT_RANGE, ReplayService
 from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
+from vigil.features.onvif.media import REPLAY_PATH as REPLAY_RTSP_PATH
 from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
 from vigil.features.recording.recorder import RECORDING_SERVICE
@@ -63,3 +76,11 @@ def register(device: Device) -> None:
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))
         device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        low, high = SESSION_TIMEOUT_RANGE
+        device.params.declare([ParamDef(SESSION_TIMEOUT, "60", "int", minimum=low, maximum=high, read=Role.VIEWER,
+                                        owner=applied("onvif"))])
+        replay = ReplayService(recording, device.store, device.params, lambda: device.listening.rtsp)
+        replay_endpoint = OnvifEndpoint(device, tokens)
+        http_replay.register(replay_endpoint, replay)
+        device.router.add(REPLAY_PATH, replay_endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        device.rtsp.add(REPLAY_RTSP_PATH, replay.tracks, session_timeout=replay.session_timeout)

@@ -29,12 +29,15 @@ from vigil.features.onvif.const import (
     OPERATION_PROHIBITED,
     PRE_AUTH,
     READ_SYSTEM,
+    REPLAY_PATH,
+    REPLAY_VERSION,
     SEARCH_PATH,
     SEARCH_VERSION,
     TDS,
     TER,
     TEV,
     TR2,
+    TRP,
     TRT,
     TSE,
     UNRECOVERABLE,
@@ -45,6 +48,7 @@ from vigil.features.onvif.endpoint import CALL, OnvifEndpoint, base_address
 from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
 from vigil.features.onvif.http_media2 import media2_capabilities
+from vigil.features.onvif.http_replay import replay_capabilities
 from vigil.features.onvif.xml import (
     TDS_,
     TT_,
@@ -90,6 +94,7 @@ class DeviceService:
             out.append((TSE, self.base() + SEARCH_PATH,
                         etree.Element(f"{{{TSE}}}Capabilities", MetadataSearch="false", GeneralStartEvents="false",
                                       nsmap={"tse": TSE})))
+            out.append((TRP, self.base() + REPLAY_PATH, replay_capabilities()))
         return out
 
     def device_capabilities(self) -> etree._Element:
@@ -110,7 +115,8 @@ class DeviceService:
             service = TDS_.Service(TDS_.Namespace(namespace), TDS_.XAddr(address))
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
-            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION}.get(namespace, VERSION)
+            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION,
+                            TRP: REPLAY_VERSION}.get(namespace, VERSION)
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
@@ -153,6 +159,9 @@ class DeviceService:
             caps.append(TT_.Media(TT_.XAddr(self.base() + MEDIA_PATH),
                                   TT_.StreamingCapabilities(TT_.RTPMulticast("false"), TT_.RTP_TCP("true"),
                                                             TT_.RTP_RTSP_TCP("true"))))
+        if "All" in categories and self.has_media:  # Profile G's services: no category of their own
+            caps.append(TT_.Extension(TT_.Search(TT_.XAddr(self.base() + SEARCH_PATH), TT_.MetadataSearch("false")),
+                                      TT_.Replay(TT_.XAddr(self.base() + REPLAY_PATH))))
         return TDS_.GetCapabilitiesResponse(caps)
 
     async def get_wsdl_url(self, msg: SoapMessage, who: Principal) -> etree._Element:

@@ -40,8 +40,8 @@ def register(device: Device) -> None:
                                device.vault, volumes=device.features.get(VOLUMES),
                                prebuffer_for=functools.partial(actions.prebuffer_seconds, device.rules))
     device.features[RECORDING_SERVICE] = service
+    device.rtsp.add(AXIS_MEDIA, functools.partial(replay.recording_tracks, device.store))  # first: it refuses camera=
     device.rtsp.add(AXIS_MEDIA, service.relays.tracks)
-    device.rtsp.add(AXIS_MEDIA, functools.partial(replay.recording_tracks, device.store))
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
     else:
