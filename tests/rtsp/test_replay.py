@@ -159,7 +159,7 @@ async def test_pause_and_resume_where_it_paused(stored: StoredFootage) -> None:
         assert paused.status == 200
         packets += [p for channel, p in client.frames if channel == 0]  # what was on the way before the reply
         client.frames.clear()
-        resumed = await client.request("PLAY", headers=REPLAY)
+        resumed = await client.request("PLAY", headers={**REPLAY, "Scale": "4"})
         assert resumed.status == 200
         after = units(await until_bye(client))
     finally:
@@ -188,8 +188,6 @@ async def test_a_play_with_a_range_seeks_while_playing(stored: StoredFootage) ->
 
 
 async def test_an_encrypted_volumes_recording_replays(stored: StoredFootage) -> None:
-    found = await ffprobe(stored.url("recordingid=vaultA"))
-    assert found["streams"][0]["nb_read_frames"] == "45"
     _, got = await play_all(stored, "recordingid=vaultA", {"Range": "npt=0-", "Rate-Control": "no"})
     assert [u.ntp for u in got] == pytest.approx(StoredFootage.frame_times("vaultA"), abs=1e-6)
     atrest.keyring.set(stored.vault, None)  # locked
@@ -230,5 +228,5 @@ async def test_bad_requests_get_their_status_and_the_server_serves_on(stored: St
         assert huge.status == 400
     finally:
         client.close()
-    found = await ffprobe(stored.url("recordingid=camB"))  # the server serves on
-    assert found["streams"][0]["nb_read_frames"] == "60"
+    _, got = await play_all(stored, "recordingid=camB", {"Rate-Control": "no"})  # the server serves on
+    assert [u.ntp for u in got] == pytest.approx(StoredFootage.frame_times("camB"), abs=1e-6)
