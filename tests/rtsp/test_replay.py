@@ -11,6 +11,7 @@ import json
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -23,6 +24,7 @@ from vigil.footage import atrest
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 REPLAY = {"Require": "onvif-replay"}
+GST_CLIENT = Path(__file__).parents[1] / "peers" / "gst_replay_client.py"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -70,9 +72,9 @@ async def ffprobe(url: str) -> dict:
 
 
 async def test_ffprobe_reads_a_whole_recording(stored: StoredFootage) -> None:
-    found = await ffprobe(stored.url("recordingid=camA"))
-    assert found["streams"] == [{"codec_name": "h264", "width": 320, "height": 240, "nb_read_frames": "90"}]
-    assert float(found["format"]["duration"]) == pytest.approx(6.0)
+    found = await ffprobe(stored.url("recordingid=camB"))
+    assert found["streams"] == [{"codec_name": "h264", "width": 320, "height": 240, "nb_read_frames": "60"}]
+    assert float(found["format"]["duration"]) == pytest.approx(4.0)
 
 
 async def test_extension_times_are_the_stored_frame_times(stored: StoredFootage) -> None:
@@ -230,3 +232,36 @@ async def test_bad_requests_get_their_status_and_the_server_serves_on(stored: St
         client.close()
     _, got = await play_all(stored, "recordingid=camB", {"Rate-Control": "no"})  # the server serves on
     assert [u.ntp for u in got] == pytest.approx(StoredFootage.frame_times("camB"), abs=1e-6)
+
+
+async def gst_replay(url: str, start: float, rate: float) -> tuple[list[dict], bool]:
+    """The access units (their first packets) GStreamer's `rtspsrc onvif-mode=true` received after
+    its seek (see gst_replay_client.py: the packets of the seek's PLAY carry its CSeq), and whether
+    it saw the end of the stream."""
+    proc = await asyncio.create_subprocess_exec(
+        "/usr/bin/python3", str(GST_CLIENT), "--url", url, "--start", repr(start), "--rate", str(rate),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = out.decode().splitlines()
+    assert proc.returncode == 0 and lines, err.decode()[-2000:]
+    marked = [p for p in (json.loads(line) for line in lines if line.startswith("{")) if "ntp" in p]
+    return [p for p in marked if p["cseq"] == marked[-1]["cseq"]], lines[-1] == "EOS"
+
+
+def ending(got: list[float], expected: list[float]) -> list[float]:
+    """The end of `expected` that `got` should be: GStreamer's jitterbuffer discards the access unit
+    that arrives before its clock has a time for it (the first one after a PLAY), none other."""
+    assert len(expected) - 1 <= len(got) <= len(expected), (got, expected)
+    return expected[len(expected) - len(got):]
+
+
+async def test_gstreamer_onvif_client_seeks_by_clock_and_plays_reverse(stored: StoredFootage) -> None:
+    times = StoredFootage.frame_times("camA")
+    seeked, ended = await gst_replay(stored.url("recordingid=camA"), T0 + 4.5, 1.0)
+    got = [p["ntp"] for p in seeked]
+    assert got == pytest.approx(ending(got, times[60:]), abs=1e-6) and ended
+    seeked, ended = await gst_replay(stored.url("recordingid=camA"), T0 + 2.5, -1.0)
+    got = [p["ntp"] for p in seeked]
+    assert got == pytest.approx(ending(got, times[30:38] + times[15:30] + times[0:15]), abs=1e-6) and ended
+    discontinuities = [p["ntp"] for p in seeked if p["flags"] & D]  # each GOP's first frame
+    assert discontinuities == pytest.approx(ending(discontinuities, [times[30], times[15], times[0]]), abs=1e-6)

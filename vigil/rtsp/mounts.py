@@ -84,8 +84,9 @@ class Track(Protocol):
         """The m= line and its attributes, without a=control (the server adds it)."""
         ...
 
-    def range(self) -> str | None:
-        """The SDP's a=range of what it holds (npt=0-12.500), or None: live (npt=now-)."""
+    def ranges(self) -> list[str]:
+        """The SDP's a=range values of what it holds (npt=0-12.500, clock=...-...), or none: live
+        (npt=now-)."""
         ...
 
     def seek(self, play: Play) -> Position | None:
@@ -107,8 +108,8 @@ class Live:
 
     options: frozenset[str] = frozenset()
 
-    def range(self) -> str | None:
-        return None
+    def ranges(self) -> list[str]:
+        return []
 
     def seek(self, play: Play) -> Position | None:
         return None

@@ -216,8 +216,8 @@ class Play:
 
 def clock_time(moment: float) -> str:
     """An absolute time as RFC 2326 writes it: 20261123T080000.000Z."""
-    when = datetime.fromtimestamp(moment, UTC)
-    return when.strftime("%Y%m%dT%H%M%S") + f".{when.microsecond // 1000:03d}Z"
+    when = datetime.fromtimestamp(round(moment, 3), UTC)
+    return when.strftime("%Y%m%dT%H%M%S") + f".{round(when.microsecond / 1000):03d}Z"
 
 
 def _npt_time(seconds: float) -> str:

@@ -134,8 +134,12 @@ class ReplayTrack:
             lines.append(f"a=fmtp:{PAYLOAD_TYPE} sprop-vps={b64[0]};sprop-sps={b64[1]};sprop-pps={b64[2]}")
         return [*lines, f"a=x-onvif-track:{footage.track}", "a=recvonly"]
 
-    def range(self) -> str:
-        return f"npt=0-{self.footage.stop - self.footage.start:.3f}"
+    def ranges(self) -> list[str]:
+        """Absolute first, for ONVIF clients (GStreamer's takes the first range it can read and
+        seeks in absolute time), npt last (ffmpeg takes the last one)."""
+        footage = self.footage
+        return [f"clock={clock_time(footage.start)}-{clock_time(footage.stop)}",
+                f"npt=0-{footage.stop - footage.start:.3f}"]
 
     def seek(self, play: Play) -> Position:
         footage = self.footage
@@ -155,9 +159,6 @@ class ReplayTrack:
         stop = None
         if asked is not None and asked.stop is not None:
             stop = asked.stop + (footage.start if asked.unit == "npt" else 0.0)
-            if (stop >= start) if reverse else (stop <= start):
-                raise RtspError(457, "the Range must run the way the Scale plays: "
-                                + ("its end before its start" if reverse else "its end after its start"))
         if reverse:
             if start <= footage.start:
                 raise RtspError(457, f"nothing is stored before {clock_time(start)}: the footage starts "
@@ -168,6 +169,9 @@ class ReplayTrack:
                 raise RtspError(457, f"nothing is stored after {clock_time(start)}: the footage ends "
                                      f"{clock_time(footage.stop)}")
             start = max(start, footage.start)
+        if stop is not None and ((stop >= start) if reverse else (stop <= start)):
+            raise RtspError(457, "the Range must run the way the Scale plays, within the footage: "
+                            + ("its end before its start" if reverse else "its end after its start"))
         self.plan = Plan(play, start, stop, scale, resume, self.sent and not resume)
         unit = asked.unit if asked is not None else "npt"
         base = footage.start if unit == "npt" else 0.0

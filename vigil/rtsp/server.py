@@ -524,7 +524,7 @@ class RtspServer:
             f"c=IN {family} {'::' if family == 'IP6' else '0.0.0.0'}",
             "t=0 0",
             "a=tool:Vigil",
-            f"a=range:{next((r for r in (t.range() for t in tracks) if r), 'npt=now-')}",
+            *(f"a=range:{r}" for r in next((r for r in (t.ranges() for t in tracks) if r), ["npt=now-"])),
             "a=control:*",
         ]
         query = f"?{target.query}" if target.query else ""
