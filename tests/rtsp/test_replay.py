@@ -174,6 +174,26 @@ async def test_pause_and_resume_where_it_paused(stored: StoredFootage) -> None:
     assert not after[0].has(D)  # resuming is no discontinuity
 
 
+async def test_a_new_speed_while_playing_goes_on_from_there(stored: StoredFootage) -> None:
+    client = await session(stored, "recordingid=camA")
+    try:
+        assert (await client.request("PLAY", headers={**REPLAY, "Range": "npt=0-", "Scale": "2"})).status == 200
+        packets = [(await client.frame()) for _ in range(30)]
+        faster = await client.request("PLAY", headers={**REPLAY, "Scale": "8"})
+        assert (faster.status, faster.header("scale")) == (200, "8")
+        packets += [p for channel, p in client.frames if channel == 0]
+        client.frames.clear()
+        after = units(await until_bye(client))
+    finally:
+        client.close()
+    before = units(packets)
+    if not before[-1].marker:
+        before.pop()
+    assert [u.ntp for u in before + after] == pytest.approx(StoredFootage.frame_times("camA"), abs=1e-6)
+    # RTP time runs at the new speed from where the new PLAY took over.
+    assert (after[15].rtp_time - after[0].rtp_time) & 0xFFFFFFFF == 15 * 6000 // 8
+
+
 async def test_a_play_with_a_range_seeks_while_playing(stored: StoredFootage) -> None:
     client = await session(stored, "recordingid=camA")
     try:

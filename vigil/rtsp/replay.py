@@ -117,8 +117,9 @@ class ReplayTrack:
     ssrc: int | None = None
     options: frozenset[str] = frozenset({ONVIF_REPLAY})
     plan: Plan | None = None  # what the next `open` plays
-    resume_at: float | None = None  # where a PLAY without a Range goes on (after PAUSE or the end)
+    resume_at: float | None = None  # where a PLAY without a Range goes on after PAUSE
     sent: bool = False  # something went out in this session
+    playing: ReplayStream | None = None  # the stream of the last PLAY
 
     def sdp(self) -> list[str]:
         footage = self.footage
@@ -147,9 +148,10 @@ class ReplayTrack:
         scale = play.scale if play.rate_control else (-1.0 if reverse else 1.0)
         asked = play.range
         resume = False
+        going = self.playing.next_at if self.playing is not None and not self.playing.task.done() else None
         if asked is None or asked.start is None:
-            if self.resume_at is not None:  # after PAUSE: on from the next frame
-                start, resume = self.resume_at, True
+            if going is not None or self.resume_at is not None:  # after PAUSE, or a new speed: on from here
+                start, resume = going if going is not None else self.resume_at, True
             elif self.plan is not None:  # paused before anything went out, or played to the end: again
                 start = self.plan.start
             else:
@@ -195,7 +197,8 @@ class ReplayTrack:
         assert self.plan is not None
         self.sent = True
         self.resume_at = None
-        return ReplayStream(self, self.plan, outlet)
+        self.playing = ReplayStream(self, self.plan, outlet)
+        return self.playing
 
 
 @dataclass(eq=False)
@@ -217,53 +220,56 @@ class ReplayStream:
         self.track.resume_at = self.next_at
 
     async def _run(self) -> None:
-        plan, outlet, footage = self.plan, self.outlet, self.track.footage
-        play = plan.play
-        reverse, keys_only = play.reverse, play.frames == "intra"
-        stamp = self.track.rtp_clock(outlet, plan)
+        plan, outlet = self.plan, self.outlet
+        gops = self.track.footage.gops(plan.start, plan.play.reverse, plan.play.frames == "intra")
+        try:
+            if not await self._play(gops):
+                return  # the client is gone
+        except (OSError, ValueError) as err:  # footage that went unreadable: the stream ends here
+            log.warning("replay to %s stopped after %d frames: %s", outlet.name, self.frames, err)
+        finally:
+            gops.close()
+        with contextlib.suppress(ConnectionError):
+            await outlet.drain()
+        outlet.send_control([rtcp_bye(outlet.ssrc)])
+        log.debug("replay to %s ended after %d frames", outlet.name, self.frames)
+
+    async def _play(self, gops: Generator[Gop]) -> bool:
+        """Send the plan's GOPs; False when the client went away."""
+        plan, play = self.plan, self.plan.play
+        reverse = play.reverse
+        stamp = self.track.rtp_clock(self.outlet, plan)
         loop = asyncio.get_running_loop()
         began = loop.time()
         last_key: float | None = None
-        gops = footage.gops(plan.start, reverse, keys_only)
-        try:
-            gop = self._next(gops)
-            flags = DISCONTINUITY if plan.discontinuity else 0
-            while gop is not None:
-                following = self._next(gops)
-                units = self._units(gop, last_key)
-                if units:
-                    last_key = units[0][0].time if units[0][0].key else last_key
-                    for n, (frame, data) in enumerate(units):
-                        if play.rate_control:  # reverse: a GOP goes whole, by when its last frame shows
-                            due = (plan.start - gop.end if reverse else frame.time - plan.start) / abs(plan.scale)
-                            delay = began + due - loop.time()
-                            if delay > 0:
-                                await asyncio.sleep(delay)
-                        bits = flags | (CLEAN if frame.key else 0)
-                        if reverse and n == 0:
-                            bits |= DISCONTINUITY
-                        if n == len(units) - 1:
-                            if gop.edge:
-                                bits |= END
-                            if following is None:
-                                bits |= TERMINAL
-                        if not await self._send(self._packets(frame, data, bits, stamp)):
-                            return
-                        flags = 0
-                        self.frames += 1
-                        self.next_at = frame.time + 1e-6 if not reverse else None
-                    if reverse:
-                        self.next_at = gop.start - 1e-6
-                    if not play.rate_control:
-                        await asyncio.sleep(0)  # others on the loop get their turn between GOPs
-                gop = following
-            with contextlib.suppress(ConnectionError):
-                await outlet.drain()
-            outlet.send_control([rtcp_bye(outlet.ssrc)])
-            self.track.resume_at = None
-            log.debug("replay to %s ended after %d frames", outlet.name, self.frames)
-        finally:
-            gops.close()
+        flags = DISCONTINUITY if plan.discontinuity else 0
+        gop = self._next(gops)
+        while gop is not None:
+            following = self._next(gops)
+            units = self._units(gop, last_key)
+            if units:
+                last_key = units[0][0].time if units[0][0].key else last_key
+            for n, (frame, data) in enumerate(units):
+                if play.rate_control:  # reverse: a GOP goes whole, by when its last frame shows
+                    due = (plan.start - gop.end if reverse else frame.time - plan.start) / abs(plan.scale)
+                    delay = began + due - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                bits = flags | (CLEAN if frame.key else 0) | (DISCONTINUITY if reverse and n == 0 else 0)
+                if n == len(units) - 1:
+                    bits |= (END if gop.edge else 0) | (TERMINAL if following is None else 0)
+                if not await self._send(self._packets(frame, data, bits, stamp)):
+                    return False
+                flags = 0
+                self.frames += 1
+                if not reverse:
+                    self.next_at = frame.time + 1e-6
+            if reverse and units:
+                self.next_at = gop.start - 1e-6
+            if not play.rate_control:
+                await asyncio.sleep(0)  # others on the loop get their turn between GOPs
+            gop = following
+        return True
 
     def _next(self, gops: Generator[Gop]) -> Gop | None:
         """The next GOP within the plan's range (None: no more)."""
