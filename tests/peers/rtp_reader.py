@@ -79,13 +79,15 @@ async def until_bye(client: RtspClient, timeout: float = 10.0, rtp_channel: int 
         channel, packet = await client.packet(timeout)
         if channel == rtp_channel:
             packets.append(packet)
-        elif channel == rtp_channel + 1 and any(packet[i + 1] == 203 for i in _rtcp_offsets(packet)):
+        elif channel == rtp_channel + 1 and is_bye(packet):
             return packets
 
 
-def _rtcp_offsets(packet: bytes) -> list[int]:
-    offsets, at = [], 0
-    while at + 4 <= len(packet):
-        offsets.append(at)
-        at += 4 * (struct.unpack_from("!H", packet, at + 2)[0] + 1)
-    return offsets
+def is_bye(rtcp: bytes) -> bool:
+    """Whether a compound RTCP packet holds a BYE."""
+    at = 0
+    while at + 4 <= len(rtcp):
+        if rtcp[at + 1] == 203:
+            return True
+        at += 4 * (struct.unpack_from("!H", rtcp, at + 2)[0] + 1)
+    return False

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 
 from tests.conftest import ADMIN
-from tests.peers.rtp_reader import C, D, E, T, Unit, units, until_bye
+from tests.peers.rtp_reader import C, D, E, T, Unit, is_bye, units, until_bye
 from tests.peers.rtsp_client import Reply, RtspClient, control_url
 from tests.rtsp.conftest import T0, StoredFootage, stored_footage
 from vigil.footage import atrest
@@ -72,6 +74,11 @@ async def ffprobe(url: str) -> dict:
 
 
 async def test_ffprobe_reads_a_whole_recording(stored: StoredFootage) -> None:
+    async with httpx.AsyncClient(auth=httpx.DigestAuth(*ADMIN)) as http:  # the id as the recording list gives it
+        listed = await http.get(f"http://127.0.0.1:{stored.device.ports.http}/axis-cgi/record/list.cgi",
+                                params={"recordingid": "all"})
+    ids = re.findall(r'recordingid="([^"]+)"', listed.text)
+    assert sorted(ids) == ["camA", "camB", "vaultA"]
     found = await ffprobe(stored.url("recordingid=camB"))
     assert found["streams"] == [{"codec_name": "h264", "width": 320, "height": 240, "nb_read_frames": "60"}]
     assert float(found["format"]["duration"]) == pytest.approx(4.0)
@@ -207,6 +214,42 @@ async def test_a_play_with_a_range_seeks_while_playing(stored: StoredFootage) ->
         client.close()
     assert [u.ntp for u in after] == pytest.approx(StoredFootage.frame_times("camA")[60:], abs=1e-6)
     assert after[0].has(D) and after[0].cseq == int(seek.header("cseq")) & 0xFF
+
+
+class Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, kind: str, queue: asyncio.Queue) -> None:
+        self.kind, self.queue = kind, queue
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.queue.put_nowait((self.kind, data))
+
+
+async def test_replay_over_udp(stored: StoredFootage) -> None:
+    loop = asyncio.get_running_loop()
+    received: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    rtp, _ = await loop.create_datagram_endpoint(lambda: Datagrams("rtp", received), local_addr=("127.0.0.1", 0))
+    rtcp, _ = await loop.create_datagram_endpoint(lambda: Datagrams("rtcp", received), local_addr=("127.0.0.1", 0))
+    client = await RtspClient.open(stored.port, stored.url("recordingid=camB", None), *ADMIN)
+    try:
+        describe = await client.request("DESCRIBE", headers=REPLAY)
+        ports = f"{rtp.get_extra_info('sockname')[1]}-{rtcp.get_extra_info('sockname')[1]}"
+        setup = await client.request("SETUP", control_url(describe.body.decode(), "video", describe.header("content-base")),
+                                     headers={"Transport": f"RTP/AVP;unicast;client_port={ports}", **REPLAY})
+        assert setup.status == 200, setup.raw
+        # Paced (UDP has no flow control: a client of Rate-Control no reads over TCP), at 8x.
+        assert (await client.request("PLAY", headers={**REPLAY, "Scale": "8"})).status == 200
+        packets = []
+        while True:
+            kind, data = await asyncio.wait_for(received.get(), 10)
+            if kind == "rtcp" and is_bye(data):
+                break
+            if kind == "rtp":
+                packets.append(data)
+    finally:
+        client.close()
+        rtp.close()
+        rtcp.close()
+    assert [u.ntp for u in units(packets)] == pytest.approx(StoredFootage.frame_times("camB"), abs=1e-6)
 
 
 async def test_an_encrypted_volumes_recording_replays(stored: StoredFootage) -> None:

@@ -286,10 +286,11 @@ class ReplayStream:
         out = list(zip(gop.frames, gop.data, strict=True))
         if play.reverse:
             out = [(f, d) for f, d in out if f.time <= plan.start]  # nothing later than where it starts
-        elif plan.resume:
-            out = [(f, d) for f, d in out if f.time >= plan.start]
-        elif plan.stop is not None:
-            out = [(f, d) for f, d in out if f.time < plan.stop]
+        else:
+            if plan.resume:
+                out = [(f, d) for f, d in out if f.time >= plan.start]
+            if plan.stop is not None:
+                out = [(f, d) for f, d in out if f.time < plan.stop]
         if play.frames == "intra":
             out = [(f, d) for f, d in out if f.key]
             if play.intra_ms and last_key is not None:

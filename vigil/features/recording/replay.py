@@ -7,7 +7,8 @@ footage reader (vigil.footage.reader; encrypted volumes decrypt there).
   (`StoredFootage.of_source`); the time between two recordings is a gap.
 
 GOPs are read a window of fragments at a time (`select` opens the window's segment files and
-they close when it is done), forward or backward, and each GOP's frames are read at once. Two
+they close when it is done; the first window is short, so that the first frame is soon out),
+forward or backward, and each GOP's frames are read at once. Two
 frames further apart than GAP (a camera that reconnected, a recording that stopped) are the
 two sides of a gap: the GOP before it (in the direction of play) is marked `edge`.
 """
@@ -35,6 +36,7 @@ from vigil.rtsp.protocol import RtspError
 from vigil.rtsp.replay import Gop, ReplayTrack
 
 WINDOW = 60.0  # seconds of footage selected (segment files open) at a time
+FIRST_WINDOW = 4.0  # the first selection is short: the first frame goes out sooner
 GAP = 0.5  # seconds between one frame's end and the next frame's start that make a gap
 STATUS = {Reason.NO_ID: 400, Reason.NO_RECORDING: 404, Reason.LOCKED: 503, Reason.NO_FOOTAGE: 404,
           Reason.NO_VIDEO: 415}
@@ -119,10 +121,10 @@ class StoredFootage:
         for recording, first, last in self.recordings:
             if last <= at:
                 continue
-            t, done = max(at, first), float("-inf")
+            t, done, span = max(at, first), float("-inf"), FIRST_WINDOW
             while True:
                 try:
-                    selection = select(self.store, recording, t, t + WINDOW)
+                    selection = select(self.store, recording, t, t + span)
                 except FootageError:
                     break
                 try:
@@ -134,7 +136,7 @@ class StoredFootage:
                     # A GOP that runs on past the window is read whole with the next window.
                     cut = len(frames) if whole else (_last_key(frames) or len(frames))
                     yield from _gops(frames[:cut], keys_only)
-                    done = frames[cut - 1].time
+                    done, span = frames[cut - 1].time, WINDOW
                     if whole and cut == len(frames):
                         break
                     t = frames[cut].time if cut < len(frames) else selection.stop
@@ -145,10 +147,10 @@ class StoredFootage:
         for recording, first, last in reversed(self.recordings):
             if first >= at:
                 continue
-            upper, floor = min(at, last), float("inf")
+            upper, floor, span = min(at, last), float("inf"), FIRST_WINDOW
             while True:
                 try:
-                    selection = select(self.store, recording, max(upper - WINDOW, first), upper + 1e-3)
+                    selection = select(self.store, recording, max(upper - span, first), upper + 1e-3)
                 except FootageError:
                     break
                 try:
@@ -159,6 +161,7 @@ class StoredFootage:
                         break
                     yield from reversed(gops)
                     upper = floor = gops[0].start
+                    span = WINDOW
                 finally:
                     selection.close()
 
