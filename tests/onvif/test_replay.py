@@ -91,12 +91,12 @@ async def test_home_assistants_client_finds_a_recording_and_its_replay_uri_plays
                                              "KeepAliveTime": "PT10S"})
         found = await search.GetRecordingSearchResults({"SearchToken": token, "WaitTime": "PT1S"})
         tokens = [r.RecordingToken for r in found.RecordingInformation]
-        assert tokens == ["recording_1", "recording_2"]
+        assert tokens == ["recording_1", "recording_2", "recording_3"]
         service = await camera.create_replay_service()
         assert (await service.GetServiceCapabilities()).ReversePlayback is True
-        uri = await service.GetReplayUri({"RecordingToken": tokens[1],
+        uri = await service.GetReplayUri({"RecordingToken": tokens[2],
                                           "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})
-        assert uri == f"rtsp://127.0.0.1:{stored.port}/onvif-replay?recording=recording_2"
+        assert uri == f"rtsp://127.0.0.1:{stored.port}/onvif-replay?recording=recording_3"
         played = await ffprobe(uri.replace("rtsp://", f"rtsp://{user}:{password}@"))
         assert played["streams"][0]["nb_read_frames"] == "45"  # vaultA: 3 s of 15 frames, decrypted
         assert float(played["format"]["duration"]) == pytest.approx(3.0)

@@ -97,8 +97,10 @@ async def cameras(tmp_path: Path, clip_path: Path) -> AsyncIterator[Cameras]:
 # -- stored footage to replay ------------------------------------------------------------------
 T0 = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
 FPS = 15  # the recorded clip: 320x240, a key frame each second (15 frames a GOP), one fragment a second
-RECORDINGS = {  # id: (source, start, seconds); "cam" has a 4 s gap between its two recordings
-    "camA": ("cam", T0, 6), "camB": ("cam", T0 + 10, 4), "vaultA": ("vault", T0 + 100, 3)}
+RECORDINGS = {  # id: (source, start, seconds); "cam" has a 4 s gap between its two recordings, "overlap" two
+    # recordings at once for 2 s (a triggered one during the continuous one)
+    "camA": ("cam", T0, 6), "camB": ("cam", T0 + 10, 4), "vaultA": ("vault", T0 + 100, 3),
+    "overlapA": ("overlap", T0 + 200, 4), "overlapB": ("overlap", T0 + 202, 4)}
 
 
 @dataclass
@@ -125,8 +127,8 @@ class StoredFootage:
 @asynccontextmanager
 async def stored_footage(tmp: Path) -> AsyncIterator[StoredFootage]:
     """An S3016 served on free loopback ports with RECORDINGS stored (written by the segment
-    writer) and their cameras as disabled sources (ONVIF recording_1 = cam, recording_2 = vault);
-    vaultA is on an encrypted volume, unlocked."""
+    writer) and their cameras as disabled sources (ONVIF recording_1 = cam, recording_2 = overlap,
+    recording_3 = vault); vaultA is on an encrypted volume, unlocked."""
     vault, key = tmp / "vault", os.urandom(32)
     atrest.keyring.set(vault, key)
     try:
@@ -136,7 +138,7 @@ async def stored_footage(tmp: Path) -> AsyncIterator[StoredFootage]:
                 record(tmp, "PCMU", seconds, device.store, recording=recording, source=source, start=start,
                        footage=folder)
             sources = device.features[RECORDING_SERVICE].sources
-            for source in ("cam", "vault"):
+            for source in ("cam", "overlap", "vault"):
                 sources.put(Source(source, f"Camera {source}", "rtsp://192.0.2.1/none", enabled=False), "test")
             yield StoredFootage(device, vault, key)
     finally:

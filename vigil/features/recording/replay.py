@@ -6,7 +6,9 @@ footage reader (vigil.footage.reader; encrypted volumes decrypt there).
 - ONVIF: the replay service's URI plays every recording of one camera as one timeline
   (`StoredFootage.of_source`); the time between two recordings is a gap.
 
-GOPs are read a window of fragments at a time (`select` opens the window's segment files and
+Recordings of one camera may overlap (a triggered recording during the continuous one): the
+timeline plays each instant once, going on after the last frame sent (forward: from the next
+key frame). GOPs are read a window of fragments at a time (`select` opens the window's segment files and
 they close when it is done; the first window is short, so that the first frame is soon out),
 forward or backward, and each GOP's frames are read at once. Two
 frames further apart than GAP (a camera that reconnected, a recording that stopped) are the
@@ -118,10 +120,11 @@ class StoredFootage:
             raw.close()
 
     def _forward(self, at: float, keys_only: bool) -> Generator[Gop]:
+        done = float("-inf")  # the last frame yielded: recordings that overlap (continuous and triggered) play once
         for recording, first, last in self.recordings:
-            if last <= at:
+            if last <= max(at, done):
                 continue
-            t, done, span = max(at, first), float("-inf"), FIRST_WINDOW
+            t, span = max(at, first, done), FIRST_WINDOW
             while True:
                 try:
                     selection = select(self.store, recording, t, t + span)
@@ -144,10 +147,11 @@ class StoredFootage:
                     selection.close()
 
     def _backward(self, at: float, keys_only: bool) -> Generator[Gop]:
-        for recording, first, last in reversed(self.recordings):
-            if first >= at:
+        floor = float("inf")  # the first frame yielded: recordings that overlap play once
+        for recording, first, last in sorted(self.recordings, key=lambda r: r[2], reverse=True):
+            upper, span = min(at, last, floor), FIRST_WINDOW
+            if first >= upper:
                 continue
-            upper, floor, span = min(at, last), float("inf"), FIRST_WINDOW
             while True:
                 try:
                     selection = select(self.store, recording, max(upper - span, first), upper + 1e-3)
