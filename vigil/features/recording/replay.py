@@ -60,7 +60,7 @@ class StoredFootage:
 
     @property
     def stop(self) -> float:
-        return self.recordings[-1][2]
+        return max(last for _, _, last in self.recordings)  # (one that started earlier may end later)
 
     @classmethod
     def of_recording(cls, store: Store, recording_id: str) -> StoredFootage:
