@@ -177,7 +177,7 @@ class ReplayTrack:
         self.plan = Plan(play, start, stop, scale, resume, self.sent and not resume)
         unit = asked.unit if asked is not None else "npt"
         base = footage.start if unit == "npt" else 0.0
-        show = (lambda t: clock_time(t)) if unit == "clock" else (lambda t: f"{t - base:.3f}")
+        show = clock_time if unit == "clock" else (lambda t: f"{t - base:.3f}")
         return Position(f"{unit}={show(start)}-{show(stop) if stop is not None else ''}", scale)
 
     def rtp_info(self, outlet: Outlet) -> str:
