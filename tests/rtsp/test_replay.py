@@ -1,8 +1,10 @@
 """Replay of stored footage on the RTSP server (ONVIF Streaming Specification, "Playback"), one
-S3016 with stored recordings for the whole module: ffprobe reads a whole recording; a raw RTP
-reader checks the 0xABAC times against the stored frame times, Range clock and npt, reverse
-Scale, Frames intra, PAUSE and resume, seeking while playing, the gap between two recordings,
-an encrypted volume's recording; and bad requests get their status while the server serves on."""
+S3016 with stored recordings for the whole module: ffprobe reads a whole recording (its id from
+the recording list); a raw RTP reader (tests/peers/rtp_reader.py) checks the 0xABAC times against
+the stored frame times, Range clock and npt, reverse Scale, Frames intra, the gap between two
+recordings and recordings that overlap, PAUSE and resume, a new speed and a seek while playing,
+UDP, an encrypted volume's recording; GStreamer's ONVIF client seeks by clock and plays in
+reverse; and bad requests get their status while the server serves on."""
 
 from __future__ import annotations
 
