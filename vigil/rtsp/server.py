@@ -6,10 +6,11 @@ RTSP connection; one session may hold several tracks), PLAY (with the replay hea
 ONVIF Streaming Specification: Range npt/clock, Scale, Rate-Control, Frames, Immediate; a PLAY
 with a Range while playing seeks), PAUSE, GET_PARAMETER and SET_PARAMETER as keep-alives,
 TEARDOWN, and a session timeout (the mount's, or SESSION_TIMEOUT). A Require header naming an
-option the presentation's tracks do not understand is answered 551 with Unsupported. Each response goes out in
-one write. Connections in all and per client address, sessions, and the seconds a new
-connection has to send its first request are the parameters Network.RTSP.MaxConnections,
-MaxClientConnections, MaxSessions and RequestTimeout, read for each new connection.
+option the presentation's tracks do not understand is answered 551 with Unsupported. Each
+response goes out in one write. Connections in all and per client address, sessions, and the
+seconds a new connection has to send its first request are the parameters
+Network.RTSP.MaxConnections, MaxClientConnections, MaxSessions and RequestTimeout, read for
+each new connection.
 """
 
 from __future__ import annotations
