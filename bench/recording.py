@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
 import argparse
-import contextlib
 import shutil
 import signal
 import subprocess
@@ -30,6 +29,7 @@ import time
 import httpx
 import psutil
 
+from bench.cpu import Sampler, measure
 from tests.conftest import free_port
 from tests.peers.rtsp import GstCameras
 from vigil.features.recording.testcams import make_clip
@@ -82,37 +82,6 @@ def clip(folder: Path) -> Path:
     return long
 
 
-class Sampler:
-    """Peak summed RSS of a process tree, sampled while the run lasts."""
-
-    def __init__(self, roots: list[psutil.Process]) -> None:
-        self.roots = roots
-        self.peak = 0
-
-    def sample(self) -> None:
-        total = 0
-        for root in self.roots:
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                continue
-            for p in procs:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    total += p.memory_info().rss
-        self.peak = max(self.peak, total)
-
-
-def cpu_of(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for p in procs:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
 def run_vigil(cams: GstCameras, n: int, seconds: float, work: Path) -> dict:
     port, https = free_port(), free_port()
     data = work / "vigil-data"
@@ -147,19 +116,13 @@ def run_vigil(cams: GstCameras, n: int, seconds: float, work: Path) -> dict:
         while len(status()["ongoing"]) < n and time.time() < deadline:
             time.sleep(0.5)
         time.sleep(3)  # past connection start-up, as the baselines' processes are
-        sampler = Sampler([ps])
         before = status()["sources"]
-        cpu0, t0 = cpu_of([ps]), time.time()
-        while time.time() - t0 < seconds:
-            sampler.sample()
-            time.sleep(1)
-        cpu = cpu_of([ps]) - cpu0
-        wall = time.time() - t0
+        window = measure({"vigil": [ps]}, seconds, Sampler([ps]))
         after = status()["sources"]
         lost = sum(after[s]["packetsLost"] - before.get(s, {}).get("packetsLost", 0) for s in after)
         frames = sum(after[s]["frames"] - before.get(s, {}).get("frames", 0) for s in after)
-        return {"cpu": cpu, "wall": wall, "peak": sampler.peak, "idle": idle_rss, "lost": lost, "frames": frames,
-                "data": data}
+        return {"cpu": window.cpu["vigil"], "wall": window.wall, "peak": window.peak, "idle": idle_rss, "lost": lost,
+                "frames": frames, "data": data}
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -183,14 +146,8 @@ def run_ffmpeg(cams: GstCameras, n: int, seconds: float, out: Path, frigate: boo
     try:
         time.sleep(3)
         handles = [psutil.Process(p.pid) for p in procs]
-        sampler = Sampler(handles + ([psutil.Process(mover.pid)] if mover else []))
-        cpu0, t0 = cpu_of(handles), time.time()
-        mover_cpu0 = 0.0
-        while time.time() - t0 < seconds:
-            sampler.sample()
-            time.sleep(1)
-        cpu = cpu_of(handles) - cpu0
-        wall = time.time() - t0
+        window = measure({"ffmpeg": handles}, seconds, Sampler(handles + ([psutil.Process(mover.pid)] if mover else [])))
+        cpu, wall = window.cpu["ffmpeg"], window.wall
     finally:
         for p in procs:
             p.send_signal(signal.SIGINT)
@@ -205,10 +162,10 @@ def run_ffmpeg(cams: GstCameras, n: int, seconds: float, out: Path, frigate: boo
         import json
 
         # The mover's own and its children's CPU over the whole run, scaled to the measured window.
-        mover_total = json.loads(line.strip().splitlines()[-1])["cpu"] - mover_cpu0
+        mover_total = json.loads(line.strip().splitlines()[-1])["cpu"]
         cpu += mover_total * seconds / (seconds + 3)
     shutil.rmtree(cache, ignore_errors=True)
-    return {"cpu": cpu, "wall": wall, "peak": sampler.peak}
+    return {"cpu": cpu, "wall": wall, "peak": window.peak}
 
 
 def export_ratio(data: Path, work: Path) -> str:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Live relay cost and latency: Vigil's RTSP relay of a recorded camera against GStreamer's RTSP
-server (gst-rtsp-server, shared media) serving the same 1080p30 stream, in the same run.
+"""Live relay and replay: cost and latency of Vigil's RTSP server against GStreamer's RTSP server
+(gst-rtsp-server) serving the same 1080p30 stream, in the same run.
 
 One GStreamer RTSP camera plays the clip; Vigil records it. Three phases of `--seconds` each,
 CPU of both server processes measured in each:
@@ -13,6 +13,14 @@ Before the phases, the relay's own packet work against packetizing the frames ag
 way to relay), per second of video. Latency added: two raw RTSP clients in this process, one on the relay, one on the camera,
 receive the same RTP payloads (the relay rewrites headers only); the difference of arrival
 times of each payload, over --seconds.
+Replay, once Vigil has recorded a while (its first recording, as record/list.cgi gives its id):
+  R. N ffmpeg clients replay it (`?recordingid=ID`, paced at 1x) from Vigil, then N play the
+     same file from a GStreamer RTSP server with a pipeline per client (unshared media: a file
+     server); replay cost per stream = (Vigil R - Vigil A) / N, GStreamer's = its CPU / N;
+  S. 16 concurrent replays by raw clients in this process over --seconds: Vigil's CPU per
+     stream, sequence gaps, and frame-time gaps (two frames further apart than 1.5 frame times
+     where the server marked no end of a section);
+  F. time to first frame: DESCRIBE to the first whole frame of a replay from a random place, 100 times.
 
     .venv/bin/python bench/rtsp.py --clients 4 --seconds 20
 Loopback only; every process it starts is stopped at the end.
@@ -30,8 +38,11 @@ sys.path[0] = str(ROOT)
 import argparse
 import asyncio
 import hashlib
+import random
+import re
 import signal
 import statistics
+import struct
 import subprocess
 import tempfile
 import time
@@ -40,19 +51,22 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from bench.recording import clip, cpu_of
+from bench.cpu import Span, measure
+from bench.recording import clip
 from tests.conftest import free_port
+from tests.peers.rtp_reader import E, extension
 from tests.peers.rtsp import GstCameras
 from tests.peers.rtsp_client import RtspClient, control_url
 from vigil.features.recording.ingest import LIVE_PASS_INTERVAL
-from vigil.features.recording.testcams import load_clip, packetize
+from vigil.features.recording.testcams import load_clip
+from vigil.rtsp.packetize import packetize
 from vigil.rtsp.protocol import rtp_packet
 from vigil.rtsp.relay import RtpRelay
 
 ADMIN = ("bench", "bench-pass")
 
 
-def start_vigil(work: Path, camera: str) -> tuple[subprocess.Popen, str, int]:
+def start_vigil(work: Path, camera: str) -> tuple[subprocess.Popen, str, str]:
     http, rtsp = free_port(), free_port()
     proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--data", str(work / "vigil-data"), "--host",
                              "127.0.0.1", "--http-port", str(http), "--https-port", str(free_port()), "--rtsp-port",
@@ -78,7 +92,7 @@ def start_vigil(work: Path, camera: str) -> tuple[subprocess.Popen, str, int]:
             break
         time.sleep(0.5)
     time.sleep(3)
-    return proc, f"rtsp://{ADMIN[0]}:{ADMIN[1]}@127.0.0.1:{rtsp}/axis-media/media.amp?camera=1", rtsp
+    return proc, f"rtsp://{ADMIN[0]}:{ADMIN[1]}@127.0.0.1:{rtsp}/axis-media/media.amp?camera=1", base
 
 
 def clients(url: str, n: int) -> list[subprocess.Popen]:
@@ -96,13 +110,10 @@ def stop(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-def measure(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]:
-    """CPU-seconds per second of each process over `seconds`."""
-    before = {k: cpu_of([p]) for k, p in procs.items()}
-    t0 = time.monotonic()
-    time.sleep(seconds)
-    wall = time.monotonic() - t0
-    return {k: (cpu_of([p]) - before[k]) / wall for k, p in procs.items()}
+def cores(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]:
+    """The share of a core each process uses over `seconds`."""
+    window = measure({k: [p] for k, p in procs.items()}, seconds)
+    return {k: window.cores(k) for k in procs}
 
 
 async def arrivals(url: str, seconds: float, out: dict[bytes, list[float]]) -> None:
@@ -192,6 +203,119 @@ def relay_or_repacketize(mp4: Path) -> tuple[float, float, float]:
     return relayed / seconds * 1000, repacketized / seconds * 1000, seconds
 
 
+# -- replay ----------------------------------------------------------------------------------
+def first_recording(base: str) -> str:
+    """The id of Vigil's first recording, as the recording list gives it."""
+    listed = httpx.get(base + "/axis-cgi/record/list.cgi", auth=httpx.DigestAuth(*ADMIN),
+                       params={"recordingid": "all"}, timeout=10).text
+    found = re.search(r'recordingid="([^"]+)"', listed)
+    assert found, listed[:500]
+    return found.group(1)
+
+
+async def replay_client(url: str, headers: dict[str, str] | None = None) -> RtspClient:
+    """A raw client playing the replay at `url` (credentials in it) over TCP."""
+    parts = urlsplit(url)
+    bare = url.replace(f"{parts.username}:{parts.password}@", "")
+    client = await RtspClient.open(parts.port or 554, bare, parts.username or "", parts.password or "")
+    described = await client.request("DESCRIBE", headers={"Require": "onvif-replay"})
+    assert described.status == 200, described.raw
+    setup = await client.request("SETUP", control_url(described.body.decode(), "video", bare),
+                                 {"Transport": "RTP/AVP/TCP;unicast;interleaved=0-1", "Require": "onvif-replay"})
+    assert setup.status == 200, setup.raw
+    played = await client.request("PLAY", headers={"Require": "onvif-replay", **(headers or {})})
+    assert played.status == 200, played.raw
+    return client
+
+
+async def watch(url: str, seconds: float, out: dict[str, int]) -> None:
+    """Replay from the start at 1x for `seconds`, counting packets, frames and gaps."""
+    client = await replay_client(url, {"Range": "npt=0-"})
+    last_seq = last_time = None
+    ended_section = False
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            channel, packet = await client.packet(10)
+            if channel != 0:
+                continue
+            out["packets"] += 1
+            seq = struct.unpack_from("!H", packet, 2)[0]
+            if last_seq is not None and (seq - last_seq) & 0xFFFF != 1:
+                out["sequence_gaps"] += 1
+            last_seq = seq
+            found = extension(packet)
+            if found is None:
+                continue
+            moment, flags, _ = found
+            out["frames"] += 1
+            if last_time is not None and moment - last_time > 1.5 / 30 and not ended_section:
+                out["time_gaps"] += 1
+            last_time, ended_section = moment, bool(flags & E)
+    finally:
+        client.close()
+
+
+async def concurrent(url: str, n: int, seconds: float) -> dict[str, int]:
+    out = {"packets": 0, "frames": 0, "sequence_gaps": 0, "time_gaps": 0}
+    await asyncio.gather(*(watch(url, seconds, out) for _ in range(n)))
+    return out
+
+
+async def first_frames(url: str, duration: float, tries: int) -> list[float]:
+    """Seconds from DESCRIBE to the last packet of the first frame, each replay from a random place."""
+    out = []
+    rng = random.Random(12)
+    for _ in range(tries):
+        t0 = time.monotonic()
+        client = await replay_client(url, {"Range": f"npt={rng.uniform(0, duration - 2):.3f}-"})
+        try:
+            while True:
+                channel, packet = await client.packet(10)
+                if channel == 0 and packet[1] & 0x80:
+                    out.append(time.monotonic() - t0)
+                    break
+        finally:
+            client.close()
+    return sorted(out)
+
+
+def percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * share))]
+
+
+def replay_phases(vigil: psutil.Process, base: str, rtsp_url: str, source: Path, n: int, seconds: float,
+                  idle: float) -> None:
+    recording = first_recording(base)
+    url = rtsp_url.replace("camera=1", f"recordingid={recording}")
+    files = GstCameras(source, 1, shared=False).start()
+    try:
+        gst = psutil.Process(files.process.pid)
+        watchers = clients(url, n)
+        time.sleep(3)
+        replayed = cores({"vigil": vigil}, seconds)
+        stop(watchers)
+        watchers = clients(files.url(1), n)
+        time.sleep(3)
+        served = cores({"gst": gst}, seconds)
+        stop(watchers)
+    finally:
+        files.stop()
+    print(f"R  N={n:<2} replays of {recording}: vigil {replayed['vigil'] * 100:5.1f} %  -> replay "
+          f"{(replayed['vigil'] - idle) / n * 100:5.2f} % of a core per stream; gst-rtsp-server serving the file "
+          f"(a pipeline per client) {served['gst'] * 100:5.1f} %  -> {served['gst'] / n * 100:5.2f} % per stream")
+    span = Span({"vigil": [vigil]})
+    counts = asyncio.run(concurrent(url, 16, seconds))
+    busy = span.done().cores("vigil")
+    print(f"S  16 concurrent replays over {seconds:g} s: vigil {busy * 100:5.1f} %  -> "
+          f"{(busy - idle) / 16 * 100:5.2f} % of a core per stream; {counts['frames']} frames, "
+          f"{counts['packets']} packets, {counts['sequence_gaps']} sequence gaps, {counts['time_gaps']} frame-time gaps")
+    waits = asyncio.run(first_frames(url, 2 * seconds, 100))  # Vigil has recorded more than 4 phases by now
+    ms = [w * 1000 for w in waits]
+    print(f"F  time to first frame of a replay (DESCRIBE to a whole frame, random start, {len(ms)} tries): "
+          f"median {statistics.median(ms):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, max {ms[-1]:.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[4])
@@ -205,21 +329,21 @@ def main() -> None:
           f"{relayed:.1f} CPU-ms per second of video, packetizing its frames again {repacketized:.1f}")
     work = Path(tempfile.mkdtemp(prefix="vigil-bench-rtsp-"))
     camera = GstCameras(source, 1).start()
-    vigil, relay_url, _ = start_vigil(work, camera.url(1))
+    vigil, relay_url, base = start_vigil(work, camera.url(1))
     try:
         procs = {"vigil": psutil.Process(vigil.pid), "gst": psutil.Process(camera.process.pid)}
-        idle = measure(procs, args.seconds)
+        idle = cores(procs, args.seconds)
         print(f"1080p30 ~4 Mbit/s H.264, {args.seconds:g} s per phase; CPU in % of one core")
         print(f"A  recording only:          vigil {idle['vigil'] * 100:5.1f} %, gst camera {idle['gst'] * 100:5.1f} %")
         first: tuple[int, float, float] | None = None  # (N, vigil, gst) of the smallest N
         for n in args.clients:
             watchers = clients(relay_url, n)
             time.sleep(3)
-            relayed = measure(procs, args.seconds)
+            relayed = cores(procs, args.seconds)
             stop(watchers)
             direct_clients = clients(camera.url(1), n)
             time.sleep(3)
-            direct = measure(procs, args.seconds)
+            direct = cores(procs, args.seconds)
             stop(direct_clients)
             vigil_per = (relayed["vigil"] - idle["vigil"]) / n * 100
             gst_per = (direct["gst"] - idle["gst"]) / n * 100
@@ -243,6 +367,7 @@ def main() -> None:
                   f"{LIVE_PASS_INTERVAL * 1000:.0f} ms)")
         else:
             print("latency: no payload seen by both clients")
+        replay_phases(procs["vigil"], base, relay_url, source, args.clients[0], args.seconds, idle["vigil"])
     finally:
         stop([vigil])
         camera.stop()

@@ -88,9 +88,10 @@ async def fuzz_stream(rig: Rig, figures: Figures, exceptions: LoggedExceptions, 
 
 async def fuzz_rtsp(rig: Rig, figures: Figures, exceptions: LoggedExceptions, sample: bool,
                     bound: float) -> None:
-    """The RTSP server (metadata stream and live video): malformed requests each get an answer
+    """The RTSP server (metadata stream, live video, replay): malformed requests each get an answer
     (or a close) in time; an anonymous DESCRIBE is refused."""
     from vigil.features.eventstream.rtsp import PATH
+    from vigil.features.onvif.media import REPLAY_PATH
 
     port, f = rig.dev.ports.rtsp, figures
     url = f"rtsp://127.0.0.1:{port}{PATH}?event=on"
@@ -100,6 +101,8 @@ async def fuzz_rtsp(rig: Rig, figures: Figures, exceptions: LoggedExceptions, sa
         ("describe", "anonymous", f"DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode(), "200"),
         ("describe", "viewer", f"DESCRIBE {url} RTSP/1.0\r\nCSeq: 2\r\nAuthorization: {auth}\r\n\r\n".encode(), ""),
         ("describe-camera", "anonymous", f"DESCRIBE {live} RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode(), "200"),
+        ("describe-replay", "anonymous", f"DESCRIBE rtsp://127.0.0.1:{port}{REPLAY_PATH}?recording=recording_1 "
+                                         "RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode(), "200"),
         ("garbage", "anonymous", b"\x00\xff garbage \r\n\r\n", ""),
         ("no-version", "anonymous", b"OPTIONS *\r\n\r\n", ""),
         ("unknown-method", "anonymous", b"BREW * RTSP/1.0\r\nCSeq: 1\r\n\r\n", ""),
@@ -114,12 +117,15 @@ async def fuzz_rtsp(rig: Rig, figures: Figures, exceptions: LoggedExceptions, sa
         value = quote(bad.text, safe="")
         cases.append((f"eventtopic=<{bad.label}>", "viewer", (f"DESCRIBE {url}&eventtopic={value} RTSP/1.0\r\n"
                       f"CSeq: 4\r\nAuthorization: {auth}\r\n\r\n").encode(), ""))
-        for name, query in (("camera", f"camera={value}"), ("videocodec", f"camera=1&videocodec={value}")):
-            cases.append((f"{name}=<{bad.label}>", "viewer", (f"DESCRIBE rtsp://127.0.0.1:{port}{PATH}?{query} "
+        for name, path, query in (("camera", PATH, f"camera={value}"),
+                                  ("videocodec", PATH, f"camera=1&videocodec={value}"),
+                                  ("recordingid", PATH, f"recordingid={value}"),
+                                  ("recording", REPLAY_PATH, f"recording={value}")):
+            cases.append((f"{name}=<{bad.label}>", "viewer", (f"DESCRIBE rtsp://127.0.0.1:{port}{path}?{query} "
                           f"RTSP/1.0\r\nCSeq: 4\r\nAuthorization: {auth}\r\n\r\n").encode(), ""))
         header_value = bad.text.replace("\r", "").replace("\n", "")[:8000]
-        for header in ("CSeq", "Content-Length", "Transport", "Session"):
-            method = "SETUP" if header == "Transport" else "OPTIONS"
+        for header in ("CSeq", "Content-Length", "Transport", "Session", "Require"):
+            method = {"Transport": "SETUP", "Require": "DESCRIBE"}.get(header, "OPTIONS")
             cases.append((f"{header}=<{bad.label}>", "viewer", (f"{method} {url} RTSP/1.0\r\nCSeq: 5\r\n"
                           f"Authorization: {auth}\r\n{header}: {header_value}\r\n\r\n").encode("utf-8", "replace"),
                           ""))
@@ -146,7 +152,7 @@ async def fuzz_rtsp(rig: Rig, figures: Figures, exceptions: LoggedExceptions, sa
                 f.hangs += 1
                 f.count(Failure("hang", "RTSP server", "RTSP", shown, role, body=alive))
         elif status.startswith("RTSP/1.0 5") and not status.startswith(("RTSP/1.0 501", "RTSP/1.0 503",
-                                                                         "RTSP/1.0 505")):
+                                                                         "RTSP/1.0 505", "RTSP/1.0 551")):
             f.other_5xx += 1
             f.count(Failure("5xx", "RTSP server", "RTSP", shown, role, body=status))
         if forbidden and status.startswith(f"RTSP/1.0 {forbidden}"):

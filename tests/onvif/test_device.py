@@ -29,7 +29,7 @@ async def test_pre_auth_operations_answer_anyone_and_validate(soap: Soap):
     assert addresses == ["http://127.0.0.1:80/onvif/device_service", "http://127.0.0.1:80/onvif/events_service",
                          "http://127.0.0.1:80/onvif/media_service",
                          "http://127.0.0.1:80/onvif/media2_service", "http://127.0.0.1:80/onvif/search_service",
-                         "http://127.0.0.1:80/onvif/recording_service"]
+                         "http://127.0.0.1:80/onvif/recording_service", "http://127.0.0.1:80/onvif/replay_service"]
 
 
 async def test_no_credentials_get_a_digest_challenge_and_wrong_ones_not_authorized(soap: Soap):

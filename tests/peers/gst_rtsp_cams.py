@@ -2,7 +2,7 @@
 """Fake RTSP cameras for tests and benchmarks, served by GStreamer's RTSP server.
 
 Run with Debian's /usr/bin/python3 (it has the GObject bindings):
-    /usr/bin/python3 gst_rtsp_cams.py --port 8554 --n 4 --file long.mkv [--user u --password p]
+    /usr/bin/python3 gst_rtsp_cams.py --port 8554 --n 4 --file long.mkv [--user u --password p] [--unshared]
 URLs rtsp://127.0.0.1:PORT/cam1..camN; prints READY when listening.
 """
 
@@ -24,6 +24,7 @@ parser.add_argument("--codec", default="h264", choices=("h264", "h265"))
 parser.add_argument("--audio", default="none", choices=("none", "aac", "pcmu"))
 parser.add_argument("--user")
 parser.add_argument("--password")
+parser.add_argument("--unshared", action="store_true", help="a pipeline per client (a file server), not one for all")
 args = parser.parse_args()
 Gst.init(None)
 server = GstRtspServer.RTSPServer()
@@ -43,7 +44,7 @@ for i in range(1, args.n + 1):
     launch = f"( {video}{audio} )"
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
-    factory.set_shared(True)
+    factory.set_shared(not args.unshared)
     if args.user:
         factory.add_role_from_structure(Gst.Structure.new_from_string(
             "camuser, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))

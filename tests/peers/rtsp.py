@@ -36,7 +36,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 class GstCameras:
     def __init__(self, clip: Path, count: int, port: int | None = None, user: str | None = None,
-                 password: str | None = None, codec: str = "h264", audio: str = "none") -> None:
+                 password: str | None = None, codec: str = "h264", audio: str = "none", shared: bool = True) -> None:
+        self.shared = shared  # False: each client plays the file from its start in a pipeline of its own
         self.codec = codec
         self.audio = audio
         self.clip = clip
@@ -54,6 +55,8 @@ class GstCameras:
                "--file", str(self.clip), "--codec", self.codec, "--audio", self.audio]
         if self.user:
             cmd += ["--user", self.user, "--password", self.password or ""]
+        if not self.shared:
+            cmd.append("--unshared")
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()

@@ -34,11 +34,15 @@ def aac_packets(count: int) -> tuple[bytes, list[bytes]]:
     return bytes(codec.extradata), packets[:count]
 
 
-def record(tmp: Path, codec: str, seconds: int = 6, store: Store | None = None) -> tuple[Store, str]:
+def record(tmp: Path, codec: str, seconds: int = 6, store: Store | None = None,
+           recording: str = "20260926_000000_mic_000001", source: str = "mic", start: float = START,
+           footage: Path | None = None) -> tuple[Store, str]:
     """A finished recording of `seconds` of 320x240 H.264 with `codec` sound (AAC or PCMU), written
-    by the segment writer into `store` (a new one in `tmp` by default); footage in tmp/footage."""
+    by the segment writer into `store` (a new one in `tmp` by default); footage in `footage`
+    (tmp/footage by default). Each second is one fragment starting with a key frame (15 frames)."""
     clip_path = tmp / "clip.mp4"
-    make_clip(clip_path, 320, 240, 15, 2, 200_000)
+    if not clip_path.exists():
+        make_clip(clip_path, 320, 240, 15, 2, 200_000)
     clip = load_clip(clip_path)
     rate = RATE[codec]
     frame_samples = 1024 if codec == "AAC" else 160  # an AAC frame; 20 ms of G.711
@@ -48,11 +52,11 @@ def record(tmp: Path, codec: str, seconds: int = 6, store: Store | None = None) 
               mp4.TrackInfo(2, "audio", codec, rate, config, channels=1, sample_rate=rate)]
     init = mp4.init_segment(tracks)
     store = store or Store(tmp / "vigil.db")
-    recording = "20260926_000000_mic_000001"
+    folder = footage or tmp / "footage"
     with store.transaction() as db:
         db.execute("INSERT INTO recordings(id, source, volume, kind, start, stop, event, width, height, video, audio) "
                    "VALUES(?,?,?,?,?,NULL,'',?,?,'h264',?)",
-                   (recording, "mic", "default", "manual", START, clip.width, clip.height, codec.lower()))
+                   (recording, source, "default", "manual", start, clip.width, clip.height, codec.lower()))
     writer = SegmentStore(store)
     writer.start()
     gops: list[list] = []
@@ -75,10 +79,10 @@ def record(tmp: Path, codec: str, seconds: int = 6, store: Store | None = None) 
                 mp4.TrackRun(2, audio_time, [frame_samples] * len(audio), [len(a) for a in audio], [True] * len(audio),
                              audio)]
         writer.write(FragmentJob(recording, (recording, n // 3), init, mp4.fragment(n + 1, runs),
-                                 START + video_time / 90000, sum(durations) / 90000, len(gop), tmp / "footage",
+                                 start + video_time / 90000, sum(durations) / 90000, len(gop), folder,
                                  gop[0].key))
         video_time += sum(durations)
         audio_time += len(audio) * frame_samples
-    writer.seal(recording, START + video_time / 90000)
+    writer.seal(recording, start + video_time / 90000)
     writer.stop()
     return store, recording

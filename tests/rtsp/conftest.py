@@ -1,10 +1,12 @@
 """Fixtures of the RTSP server tests: `cameras`, an S3016 served in-process on free loopback
 ports, recording two built-in test cameras (whose server counts the streams it plays), with an
-admin and a viewer; `clip_path`, the cameras' clip, made once a session."""
+admin and a viewer; `clip_path`, the cameras' clip, made once a session; `stored_footage`, an
+S3016 with stored recordings to replay (one plain camera with a gap, one on an encrypted volume)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,11 +16,14 @@ import pytest
 
 from tests.conftest import ADMIN, ROLE_USERS, add_account, add_source, eventually, free_port
 from tests.peers.processes import wait_port_async
+from tests.recording.footage import record
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
+from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
+from vigil.footage import atrest
 from vigil.http.server import serve_device
 from vigil.rtsp.server import RtspServer
 
@@ -87,3 +92,54 @@ async def cameras(tmp_path: Path, clip_path: Path) -> AsyncIterator[Cameras]:
             yield Cameras(device, server)
     finally:
         await server.close()
+
+
+# -- stored footage to replay ------------------------------------------------------------------
+T0 = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC
+FPS = 15  # the recorded clip: 320x240, a key frame each second (15 frames a GOP), one fragment a second
+RECORDINGS = {  # id: (source, start, seconds); "cam" has a 4 s gap between its two recordings, "overlap" two
+    # recordings at once for 2 s (a triggered one during the continuous one)
+    "camA": ("cam", T0, 6), "camB": ("cam", T0 + 10, 4), "vaultA": ("vault", T0 + 100, 3),
+    "overlapA": ("overlap", T0 + 200, 4), "overlapB": ("overlap", T0 + 202, 4)}
+
+
+@dataclass
+class StoredFootage:
+    device: Device
+    vault: Path  # the encrypted volume's folder
+    key: bytes
+
+    @property
+    def port(self) -> int:
+        return self.device.ports.rtsp
+
+    def url(self, query: str, credentials: tuple[str, str] | None = ADMIN, path: str = "/axis-media/media.amp") -> str:
+        user = f"{credentials[0]}:{credentials[1]}@" if credentials else ""
+        return f"rtsp://{user}127.0.0.1:{self.port}{path}?{query}"
+
+    @staticmethod
+    def frame_times(recording: str) -> list[float]:
+        """When each frame of a recording was recorded (as written: 6000 ticks of 90 kHz apart)."""
+        _, start, seconds = RECORDINGS[recording]
+        return [start + n * 6000 / 90000 for n in range(seconds * FPS)]
+
+
+@asynccontextmanager
+async def stored_footage(tmp: Path) -> AsyncIterator[StoredFootage]:
+    """An S3016 served on free loopback ports with RECORDINGS stored (written by the segment
+    writer) and their cameras as disabled sources (ONVIF recording_1 = cam, recording_2 = overlap,
+    recording_3 = vault); vaultA is on an encrypted volume, unlocked."""
+    vault, key = tmp / "vault", os.urandom(32)
+    atrest.keyring.set(vault, key)
+    try:
+        async with recorder(tmp / "data", []) as device:
+            for recording, (source, start, seconds) in RECORDINGS.items():
+                folder = vault / source if source == "vault" else tmp / "footage" / source
+                record(tmp, "PCMU", seconds, device.store, recording=recording, source=source, start=start,
+                       footage=folder)
+            sources = device.features[RECORDING_SERVICE].sources
+            for source in ("cam", "overlap", "vault"):
+                sources.put(Source(source, f"Camera {source}", "rtsp://192.0.2.1/none", enabled=False), "test")
+            yield StoredFootage(device, vault, key)
+    finally:
+        atrest.keyring.forget(vault)

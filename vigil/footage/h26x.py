@@ -150,3 +150,30 @@ def sdp_parameter_sets(fmtp: dict[str, str]) -> list[bytes]:
             except ValueError:
                 continue
     return out
+
+
+def config_parameter_sets(codec: str, config: bytes) -> tuple[bytes, bytes, bytes]:
+    """The first VPS, SPS and PPS of an avcC (H264: no VPS) or hvcC record; b"" where absent."""
+    found: dict[int, bytes] = {}
+    try:
+        if codec == "H264":
+            pos = 5
+            for kind in (7, 8):
+                count = config[pos] & (0x1F if kind == 7 else 0xFF)
+                pos += 1
+                for _ in range(count):
+                    size = int.from_bytes(config[pos:pos + 2], "big")
+                    found.setdefault(kind, config[pos + 2:pos + 2 + size])
+                    pos += 2 + size
+            return b"", found.get(7, b""), found.get(8, b"")
+        arrays, pos = config[22], 23
+        for _ in range(arrays):
+            kind, count = config[pos] & 0x3F, int.from_bytes(config[pos + 1:pos + 3], "big")
+            pos += 3
+            for _ in range(count):
+                size = int.from_bytes(config[pos:pos + 2], "big")
+                found.setdefault(kind, config[pos + 2:pos + 2 + size])
+                pos += 2 + size
+    except IndexError:
+        pass
+    return found.get(32, b""), found.get(33, b""), found.get(34, b"")

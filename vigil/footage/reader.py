@@ -277,6 +277,53 @@ def read_samples(selection: Selection) -> list[FragmentSamples]:
     return out
 
 
+@dataclass(frozen=True)
+class VideoFrame:
+    """One stored video sample with its recorded time (device-clock epoch seconds: the
+    fragment's indexed start plus the durations of the samples before it), for replay."""
+
+    time: float
+    duration: float
+    key: bool
+    fd: int
+    offset: int
+    size: int
+
+
+def video_frames(selection: Selection, fragment: Fragment) -> list[VideoFrame]:
+    """The video samples of one selected fragment, in decoding order (from its moof only)."""
+    video = selection.video
+    fd = selection.fd(fragment)
+    moof = read_moof(fd, fragment.offset, fragment.size)
+    run = next((r for r in moof.runs if r.track_id == video.track_id), None)
+    if run is None:
+        return []
+    frames, ticks, offset = [], 0, fragment.offset + run.data_offset
+    for duration, size, key in zip(run.durations, run.sizes, run.keys, strict=True):
+        frames.append(VideoFrame(fragment.start + ticks / video.timescale, duration / video.timescale, key, fd,
+                                 offset, size))
+        ticks += duration
+        offset += size
+    return frames
+
+
+def read_frames(frames: list[VideoFrame]) -> list[bytes]:
+    """The stored bytes of `frames`, each run of adjacent ones read at once."""
+    out: list[bytes] = []
+    at = 0
+    while at < len(frames):
+        end = at + 1
+        while (end < len(frames) and frames[end].fd == frames[at].fd
+               and frames[end].offset == frames[end - 1].offset + frames[end - 1].size):
+            end += 1
+        data = _pread_exact(frames[at].fd, frames[end - 1].offset + frames[end - 1].size - frames[at].offset,
+                            frames[at].offset)
+        base = frames[at].offset
+        out += [data[f.offset - base:f.offset - base + f.size] for f in frames[at:end]]
+        at = end
+    return out
+
+
 # -- layouts ----------------------------------------------------------------------------------
 @dataclass
 class Layout:

@@ -4,22 +4,33 @@ A mount is a path (`/axis-media/media.amp`) and a provider: given the request's 
 returns the tracks it contributes (none: the query is not for it) or raises RtspError for a
 bad one. Several providers may share a path; the presentation a client gets is the union of
 their tracks (`camera=1&event=on` is the camera's video from the recorder and the metadata
-from the event stream), ordered video, audio, metadata.
+from the event stream), ordered video, audio, metadata. A mount may set its sessions' timeout
+(the ONVIF replay service's SessionTimeout).
 
-A track is one medium: its SDP, and `open(outlet)` which starts sending RTP to one client's
-outlet after PLAY and returns the stream to stop. Tracks are device-to-client today; a
-client-to-device track (the speaker's audio backchannel, `a=sendonly` in the SDP) will be a
-track whose stream also takes the packets the client sends on its channel (`receive`), which
-the server routes to it by channel.
+A track is one medium: its SDP, the Require options it understands (`onvif-replay`), and
+`open(outlet)` which starts sending RTP to one client's outlet after PLAY and returns the
+stream to stop. Each SETUP gets its own track object, so a track may keep per-session state.
+Before each PLAY the server hands every track the request's `Play` (range, scale, frames,
+rate control) through `seek`: a live track plays from now whatever is asked (None); a stored
+one (replay) checks the request, prepares where its next `open` starts, and says what the
+reply states. PAUSE stops the stream; a replay track remembers where, and a PLAY without a
+Range goes on from there.
+
+Tracks are device-to-client today; a client-to-device track (the speaker's audio backchannel,
+`a=sendonly` in the SDP, offered when the client sends `Require:
+www.onvif.org/ver20/backchannel`, an option such a track lists) will be a track whose stream
+also takes the packets the client sends on its channel (`receive`), which the server routes to
+it by channel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from vigil.core.roles import Role
-from vigil.rtsp.protocol import RtspError
+from vigil.rtsp.protocol import Play, RtspError
 
 AXIS_MEDIA = "/axis-media/media.amp"  # the VAPIX media path: the event stream and the cameras' live video
 MEDIA_ORDER = {"video": 0, "audio": 1, "application": 2}
@@ -37,6 +48,10 @@ class Outlet(Protocol):
 
     def send(self, packets: list[bytes]) -> bool: ...
 
+    def send_control(self, packets: list[bytes]) -> bool:
+        """RTCP packets (a BYE at the end of a stream) on the track's control channel or port."""
+        ...
+
     def congested(self) -> bool: ...
 
     @property
@@ -51,13 +66,32 @@ class Stream(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a stored track plays from after a PLAY, for the reply's Range and Scale headers."""
+
+    range: str  # e.g. clock=20261123T080000.000Z-20261123T081000.000Z or npt=12.000-
+    scale: float  # the scale it plays at (a server may play another than asked: RFC 2326 12.34)
+
+
 class Track(Protocol):
     media: str  # video | audio | application
     payload_type: int
     ssrc: int | None  # a track shared by every client has its own; None: one per session
+    options: frozenset[str]  # the Require option tags it understands (onvif-replay)
 
     def sdp(self) -> list[str]:
         """The m= line and its attributes, without a=control (the server adds it)."""
+        ...
+
+    def ranges(self) -> list[str]:
+        """The SDP's a=range values of what it holds (npt=0-12.500, clock=...-...), or none: live
+        (npt=now-)."""
+        ...
+
+    def seek(self, play: Play) -> Position | None:
+        """Prepare the next `open` to play as `play` asks (RtspError 457 for a range it does not
+        hold); None: a live track, which plays from now whatever is asked."""
         ...
 
     def rtp_info(self, outlet: Outlet) -> str:
@@ -68,7 +102,41 @@ class Track(Protocol):
     def open(self, outlet: Outlet) -> Stream: ...
 
 
+class Live:
+    """What a live track answers (a base of the live tracks): it holds no range, understands no
+    Require option, and plays from now whatever a PLAY asks."""
+
+    options: frozenset[str] = frozenset()
+
+    def ranges(self) -> list[str]:
+        return []
+
+    def seek(self, play: Play) -> Position | None:
+        return None
+
+
 Provider = Callable[[dict[str, str]], list[Track]]
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What a request URL resolves to: the tracks, the role they need, and the seconds its
+    sessions live without a request (None: the server's default)."""
+
+    tracks: list[Track]
+    role: Role
+    session_timeout: int | None = None
+
+    @property
+    def options(self) -> frozenset[str]:
+        return frozenset().union(*(t.options for t in self.tracks))
+
+
+@dataclass(frozen=True)
+class Mount:
+    provider: Provider
+    role: Role
+    session_timeout: Callable[[], int] | None
 
 
 class Mounts:
@@ -76,11 +144,13 @@ class Mounts:
     through it."""
 
     def __init__(self) -> None:
-        self._providers: dict[str, list[tuple[Provider, Role]]] = {}
+        self._providers: dict[str, list[Mount]] = {}
 
-    def add(self, path: str, provider: Provider, role: Role = Role.VIEWER) -> None:
-        """Serve `provider`'s tracks at `path` to accounts of `role` and above."""
-        self._providers.setdefault(path.rstrip("/"), []).append((provider, role))
+    def add(self, path: str, provider: Provider, role: Role = Role.VIEWER,
+            session_timeout: Callable[[], int] | None = None) -> None:
+        """Serve `provider`'s tracks at `path` to accounts of `role` and above; its sessions
+        time out after `session_timeout()` seconds (None: the server's default)."""
+        self._providers.setdefault(path.rstrip("/"), []).append(Mount(provider, role, session_timeout))
 
     def mount_of(self, path: str) -> str | None:
         """The mount path a request path is under (a track's path is the mount's plus `/stream=N`)."""
@@ -90,16 +160,20 @@ class Mounts:
         head, _, _ = path.rpartition("/")
         return head if head in self._providers else None
 
-    def resolve(self, mount: str, query: dict[str, str]) -> tuple[list[Track], Role]:
-        """The tracks of `mount` for `query` and the role they need; RtspError 404 when none."""
+    def resolve(self, mount: str, query: dict[str, str]) -> Presentation:
+        """The tracks of `mount` for `query`, the role they need and their session timeout;
+        RtspError 404 when none."""
         tracks: list[Track] = []
         role = Role.VIEWER
-        for provider, needs in self._providers.get(mount, []):
-            given = provider(query)
+        timeouts = []
+        for entry in self._providers.get(mount, []):
+            given = entry.provider(query)
             if given:
                 tracks += given
-                role = max(role, needs)
+                role = max(role, entry.role)
+                if entry.session_timeout is not None:
+                    timeouts.append(entry.session_timeout())
         if not tracks:
             raise RtspError(404, f"nothing to stream at {mount} for this query")
         tracks.sort(key=lambda t: MEDIA_ORDER.get(t.media, 3))
-        return tracks, role
+        return Presentation(tracks, role, min(timeouts) if timeouts else None)

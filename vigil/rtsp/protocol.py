@@ -5,8 +5,10 @@ Nothing here holds state; the server (server.py) and the tracks use these helper
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import formatdate
 
 SERVER = "Vigil RTSP"
@@ -16,11 +18,16 @@ REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 406: "Not Acceptable", 413: "Request Entity Too Large",
     451: "Parameter Not Understood", 453: "Not Enough Bandwidth", 454: "Session Not Found",
-    455: "Method Not Valid in This State", 461: "Unsupported Transport", 500: "Internal Server Error",
-    501: "Not Implemented", 503: "Service Unavailable", 505: "RTSP Version not supported",
+    455: "Method Not Valid in This State", 457: "Invalid Range", 461: "Unsupported Transport",
+    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
+    505: "RTSP Version not supported", 551: "Option not supported",
 }
 _RTP_HEADER = struct.Struct("!BBHII")
 _INTERLEAVED = struct.Struct("!cBH")
+_RTCP_REPORT = struct.Struct("!BBHI")
+_CLOCK = re.compile(r"(\d{8})T(\d{6})(?:\.(\d{1,9}))?Z")
+_NPT = re.compile(r"(?:(\d{1,9})|(\d{1,9}):([0-5]\d):([0-5]\d))(\.\d{1,9})?")
+MAX_SCALE = 64.0  # the fastest Scale a PLAY may ask for, either way
 
 
 class RtspError(Exception):
@@ -51,6 +58,11 @@ class Request:
     def session_id(self) -> str | None:
         value = self.headers.get("session")
         return value.split(";", 1)[0].strip() if value else None
+
+    @property
+    def required(self) -> set[str]:
+        """The option tags of the Require header (RFC 2326 12.32), e.g. `onvif-replay`."""
+        return {tag.strip() for tag in self.headers.get("require", "").split(",") if tag.strip()}
 
 
 def parse_request(head: bytes) -> Request:
@@ -146,10 +158,12 @@ def parse_transport(header: str) -> Transport:
     raise RtspError(461)
 
 
-def rtp_packet(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = True) -> bytes:
-    """A 12-byte RTP header (version 2, no padding, extension or CSRC) and the payload."""
-    return _RTP_HEADER.pack(0x80, (0x80 if marker else 0) | payload_type, seq & 0xFFFF,
-                            timestamp & 0xFFFFFFFF, ssrc) + payload
+def rtp_packet(payload_type: int, seq: int, timestamp: int, ssrc: int, payload: bytes, marker: bool = True,
+               extension: bytes = b"") -> bytes:
+    """A 12-byte RTP header (version 2, no padding or CSRC), the header `extension` if any
+    (profile, length and words, as built whole), and the payload."""
+    return _RTP_HEADER.pack(0x90 if extension else 0x80, (0x80 if marker else 0) | payload_type, seq & 0xFFFF,
+                            timestamp & 0xFFFFFFFF, ssrc) + extension + payload
 
 
 def interleaved(channel: int, packets: list[bytes]) -> bytes:
@@ -159,3 +173,123 @@ def interleaved(channel: int, packets: list[bytes]) -> bytes:
         parts.append(_INTERLEAVED.pack(b"$", channel, len(packet)))
         parts.append(packet)
     return b"".join(parts)
+
+
+# -- PLAY -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlayRange:
+    """A PLAY's Range: `npt` (seconds from the presentation's start) or `clock` (absolute UTC,
+    epoch seconds). `start` None: from where the presentation is (npt=now-, or a range that
+    gives only its end). The first point is where playing starts in either direction."""
+
+    unit: str  # npt | clock
+    start: float | None
+    stop: float | None
+
+    def header(self) -> str:
+        """The range as a Range header value, in its own unit."""
+        show = clock_time if self.unit == "clock" else _npt_time
+        start = "now" if self.start is None and self.unit == "npt" else show(self.start) if self.start is not None else ""
+        return f"{self.unit}={start}-{show(self.stop) if self.stop is not None else ''}"
+
+
+@dataclass(frozen=True)
+class Play:
+    """What one PLAY asks (RFC 2326 with the ONVIF Streaming Specification's replay headers):
+    where (`range`), how fast and which way (`scale`, negative: reverse), whether the server
+    paces (`rate_control`) or sends as fast as the client reads, which frames (`frames`: all,
+    intra or predicted; `intra_ms`: the least recording time between two intra frames), and
+    `immediate` (a new position takes effect now). `cseq`'s low byte marks the packets it sent."""
+
+    cseq: int = 0
+    range: PlayRange | None = None
+    scale: float = 1.0
+    rate_control: bool = True
+    frames: str = "all"
+    intra_ms: int = 0
+    immediate: bool = False
+
+    @property
+    def reverse(self) -> bool:
+        return self.scale < 0
+
+
+def clock_time(moment: float) -> str:
+    """An absolute time as RFC 2326 writes it: 20261123T080000.000Z."""
+    when = datetime.fromtimestamp(round(moment, 3), UTC)
+    return when.strftime("%Y%m%dT%H%M%S") + f".{round(when.microsecond / 1000):03d}Z"
+
+
+def _npt_time(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def _clock_point(text: str) -> float:
+    match = _CLOCK.fullmatch(text)
+    if match is None:
+        raise RtspError(457, f"clock time {text[:40]!r} is not YYYYMMDDThhmmss[.fff]Z")
+    try:
+        when = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        raise RtspError(457, f"clock time {text[:40]!r} is not a date") from None
+    return when.timestamp() + (int(match.group(3)) / 10 ** len(match.group(3)) if match.group(3) else 0.0)
+
+
+def _npt_point(text: str) -> float:
+    match = _NPT.fullmatch(text)
+    if match is None:
+        raise RtspError(457, f"npt time {text[:40]!r} is not seconds or h:mm:ss")
+    seconds, hours, minutes, secs, fraction = match.groups()
+    whole = int(seconds) if seconds is not None else int(hours) * 3600 + int(minutes) * 60 + int(secs)
+    return whole + (float(fraction) if fraction else 0.0)
+
+
+def parse_range(header: str) -> PlayRange:
+    """A Range header of npt or clock time (RFC 2326 3.6, 3.7); RtspError 457 for anything else."""
+    unit, sep, spec = header.split(";", 1)[0].strip().partition("=")
+    unit = unit.strip().lower()
+    if not sep or unit not in ("npt", "clock"):
+        raise RtspError(457, "Range is npt=... or clock=...")
+    start_text, dash, stop_text = spec.strip().partition("-")
+    if not dash:
+        raise RtspError(457, "a Range has a start, a dash, and maybe a stop")
+    point = _clock_point if unit == "clock" else _npt_point
+    now = unit == "npt" and start_text == "now"
+    start = None if now or not start_text else point(start_text)
+    stop = point(stop_text) if stop_text else None
+    if start is None and stop is None and not now:
+        raise RtspError(457, "a Range needs a start or a stop")
+    return PlayRange(unit, start, stop)
+
+
+def parse_play(request: Request) -> Play:
+    """The PLAY headers as a Play; RtspError 400/457 with the reason for a malformed one."""
+    headers = request.headers
+    play_range = parse_range(headers["range"]) if "range" in headers else None
+    scale = 1.0
+    if "scale" in headers:
+        try:
+            scale = float(headers["scale"])
+        except ValueError:
+            raise RtspError(400, "Scale is a number such as 1.0 or -1.0") from None
+        if not (scale == scale and 0 < abs(scale) <= MAX_SCALE):  # NaN, 0 and inf are no speed
+            raise RtspError(400, f"Scale is a number other than 0, at most {MAX_SCALE:g} either way")
+    rate = headers.get("rate-control", "yes").strip().lower()
+    if rate not in ("yes", "no"):
+        raise RtspError(400, "Rate-Control is yes or no")
+    frames, _, interval = headers.get("frames", "all").strip().lower().partition("/")
+    if frames not in ("all", "intra", "predicted") or (interval and frames != "intra"):
+        raise RtspError(400, "Frames is all, predicted, intra or intra/<milliseconds>")
+    if interval and not (interval.isascii() and interval.isdigit() and len(interval) <= 9):
+        raise RtspError(400, "the interval of Frames: intra/<milliseconds> is a whole number")
+    immediate = headers.get("immediate", "no").strip().lower()
+    if immediate not in ("yes", "no"):
+        raise RtspError(400, "Immediate is yes or no")
+    return Play(int(request.cseq or 0), play_range, scale, rate == "yes", frames, int(interval or 0),
+                immediate == "yes")
+
+
+def rtcp_bye(ssrc: int) -> bytes:
+    """A compound RTCP packet saying `ssrc` has ended (RFC 3550 6.6): an empty receiver report
+    first (a compound packet starts with a report) and the BYE."""
+    return _RTCP_REPORT.pack(0x80, 201, 1, ssrc) + _RTCP_REPORT.pack(0x81, 203, 1, ssrc)

@@ -18,7 +18,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vigil.rtsp.mounts import Outlet
+from vigil.rtsp.mounts import Live, Outlet
 
 log = logging.getLogger("vigil.rtsp")
 
@@ -178,7 +178,7 @@ class RtpRelay:
 
 
 @dataclass(eq=False)
-class RelayTrack:
+class RelayTrack(Live):
     """The video track of a live relay, for the RTSP server."""
 
     relay: RtpRelay

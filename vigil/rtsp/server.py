@@ -2,11 +2,15 @@
 for every mount the features register (vigil/rtsp/mounts.py).
 
 OPTIONS, DESCRIBE (SDP of the mount's tracks), SETUP (RTP over UDP, or interleaved in the
-RTSP connection; one session may hold several tracks), PLAY, PAUSE, GET_PARAMETER and
-SET_PARAMETER as keep-alives, TEARDOWN, and a session timeout. Each response goes out in
-one write. Connections in all and per client address, sessions, and the seconds a new
-connection has to send its first request are the parameters Network.RTSP.MaxConnections,
-MaxClientConnections, MaxSessions and RequestTimeout, read for each new connection.
+RTSP connection; one session may hold several tracks), PLAY (with the replay headers of the
+ONVIF Streaming Specification: Range npt/clock, Scale, Rate-Control, Frames, Immediate; a PLAY
+with a Range while playing seeks), PAUSE, GET_PARAMETER and SET_PARAMETER as keep-alives,
+TEARDOWN, and a session timeout (the mount's, or SESSION_TIMEOUT). A Require header naming an
+option the presentation's tracks do not understand is answered 551 with Unsupported. Each
+response goes out in one write. Connections in all and per client address, sessions, and the
+seconds a new connection has to send its first request are the parameters
+Network.RTSP.MaxConnections, MaxClientConnections, MaxSessions and RequestTimeout, read for
+each new connection.
 """
 
 from __future__ import annotations
@@ -25,19 +29,20 @@ from vigil.core.auth import Authenticator, Principal
 from vigil.core.clock import Clock
 from vigil.core.logs import Logs
 from vigil.core.params import ParamTree
-from vigil.core.roles import Role
 from vigil.http.limits import RefusalLog
 from vigil.http.ports import RTSP, Listening, PortInUse
 from vigil.rtsp.auth import RtspAuth
-from vigil.rtsp.mounts import Mounts, Stream, Track
+from vigil.rtsp.mounts import Mounts, Presentation, Stream, Track
 from vigil.rtsp.protocol import (
     MAX_BODY,
     MAX_HEADER,
+    Play,
     Request,
     RtspError,
     Transport,
     cseq_of,
     interleaved,
+    parse_play,
     parse_request,
     parse_transport,
     response,
@@ -64,6 +69,7 @@ class SessionTrack:
     seq: int = field(default_factory=lambda: secrets.randbits(16))
     ts_base: int = field(default_factory=lambda: secrets.randbits(32))
     stream: Stream | None = None
+    play: Play | None = None  # what the PLAY that opened `stream` asked
 
     @property
     def name(self) -> str:
@@ -97,6 +103,20 @@ class SessionTrack:
             connection.writer.write(interleaved(self.transport.channels[0], packets))
         return True
 
+    def send_control(self, packets: list[bytes]) -> bool:
+        if self.closed:
+            return False
+        connection = self.session.connection
+        if self.transport.kind == "udp":
+            rtcp = connection.server.rtcp
+            if rtcp is None or rtcp.is_closing():
+                return False
+            for packet in packets:
+                rtcp.sendto(packet, (connection.address, self.transport.client_ports[1]))
+        else:
+            connection.writer.write(interleaved(self.transport.channels[1], packets))
+        return True
+
     async def drain(self) -> None:
         if self.transport.kind == "tcp":
             await self.session.connection.writer.drain()
@@ -111,7 +131,12 @@ class Session:
     query: str  # the presentation's query: every SETUP of the session names the same
     base: str  # presentation URL without the query
     last_seen: float
+    timeout: int  # seconds without a request before it ends
     tracks: dict[int, SessionTrack] = field(default_factory=dict)
+
+    @property
+    def options(self) -> frozenset[str]:
+        return frozenset().union(*(t.track.options for t in self.tracks.values()))
 
     @property
     def playing(self) -> bool:
@@ -258,7 +283,7 @@ class RtspServer:
         now = self.now()
         first_request = self.params.get_int("Network.RTSP.RequestTimeout")
         for session in list(self.sessions.values()):
-            if now - session.last_seen > self.session_timeout:
+            if now - session.last_seen > session.timeout:
                 log.info("RTSP session %s of %s timed out", session.id, session.connection.name)
                 self.end_session(session)
         for connection in list(self.connections):
@@ -396,12 +421,9 @@ class RtspServer:
             if method == "TEARDOWN":
                 raise RtspError(454)
             return 200, [], b""  # GET_PARAMETER / SET_PARAMETER without a session: a ping
+        _supported(request, session.options)
         if method == "PLAY":
-            infos = []
-            for track in session.tracks.values():
-                info = track.track.rtp_info(track) if track.stream is None else ""
-                infos.append(f"url={session.control(track.index)}" + (f";{info}" if info else ""))
-            return 200, [*self._session_header(session), ("Range", "npt=now-"), ("RTP-Info", ",".join(infos))], b""
+            return self._play(session, parse_play(request))
         if method == "PAUSE":
             self._pause(session)
             return 200, self._session_header(session), b""
@@ -411,6 +433,31 @@ class RtspServer:
         if method == "SET_PARAMETER" and request.body.strip():
             raise RtspError(451, headers=self._session_header(session))
         return 200, self._session_header(session), b""  # GET_PARAMETER: keep-alive
+
+    def _play(self, session: Session, play: Play) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Every track prepares to play as asked (one that refuses refuses the PLAY, and nothing
+        changes); a playing stored track asked for a new range, speed or frames starts again."""
+        positions = {index: track.track.seek(play) for index, track in session.tracks.items()}
+        for index, track in session.tracks.items():
+            before = track.play
+            if track.stream is not None and positions[index] is not None and before is not None and (
+                    play.range is not None or play.immediate or
+                    (play.scale, play.rate_control, play.frames, play.intra_ms) !=
+                    (before.scale, before.rate_control, before.frames, before.intra_ms)):
+                track.stream.stop()
+                track.stream = None
+        infos = []
+        for track in session.tracks.values():
+            info = track.track.rtp_info(track) if track.stream is None else ""
+            infos.append(f"url={session.control(track.index)}" + (f";{info}" if info else ""))
+        stored = next((p for p in positions.values() if p is not None), None)
+        headers = [*self._session_header(session), ("Range", stored.range if stored else "npt=now-")]
+        if stored is not None:
+            headers.append(("Scale", f"{stored.scale:g}"))
+            for track in session.tracks.values():
+                if track.stream is None:
+                    track.play = play
+        return 200, [*headers, ("RTP-Info", ",".join(infos))], b""
 
     def _after_response(self, connection: Connection, request: Request, status: int) -> None:
         """Start sending only after the PLAY response is on the wire, so it comes first."""
@@ -432,7 +479,7 @@ class RtspServer:
         return session
 
     def _session_header(self, session: Session | None) -> list[tuple[str, str]]:
-        return [("Session", f"{session.id};timeout={self.session_timeout}")] if session else []
+        return [("Session", f"{session.id};timeout={session.timeout}")] if session else []
 
     def _target(self, url: str, session: Session | None) -> Target:
         """What the request URL names. The requests that act on a session may use the
@@ -453,16 +500,19 @@ class RtspServer:
         netloc = parts.netloc.rsplit("@", 1)[-1] or f"{self.host}:{self.port}"
         return Target(f"rtsp://{netloc}{mount}", mount, parts.query, int(match.group(1)) if match else None)
 
-    def _tracks(self, target: Target) -> tuple[list[Track], Role]:
+    def _presentation(self, target: Target, request: Request) -> Presentation:
         try:
-            return self.mounts.resolve(target.mount, target.params())
+            presentation = self.mounts.resolve(target.mount, target.params())
         except ValueError:  # parse_qsl on a malformed query
             raise RtspError(400, "malformed query") from None
+        _supported(request, presentation.options)
+        return presentation
 
     # -- methods -----------------------------------------------------------------------
     def _describe(self, connection: Connection, request: Request, target: Target) -> tuple[int, list, bytes]:
-        tracks, role = self._tracks(target)
-        self.auth.authorize(request, target.mount, connection.address, role)
+        presentation = self._presentation(target, request)
+        tracks = presentation.tracks
+        self.auth.authorize(request, target.mount, connection.address, presentation.role)
         accept = request.headers.get("accept")
         if accept and "application/sdp" not in accept and "*/*" not in accept:
             raise RtspError(406, "only application/sdp descriptions")
@@ -475,7 +525,7 @@ class RtspServer:
             f"c=IN {family} {'::' if family == 'IP6' else '0.0.0.0'}",
             "t=0 0",
             "a=tool:Vigil",
-            "a=range:npt=now-",
+            *(f"a=range:{r}" for r in next((r for r in (t.ranges() for t in tracks) if r), ["npt=now-"])),
             "a=control:*",
         ]
         query = f"?{target.query}" if target.query else ""
@@ -487,8 +537,9 @@ class RtspServer:
 
     def _setup(self, connection: Connection, request: Request, target: Target,
                session: Session | None) -> tuple[int, list, bytes]:
-        tracks, role = self._tracks(target)
-        principal = self.auth.authorize(request, target.mount, connection.address, role)
+        presentation = self._presentation(target, request)
+        tracks = presentation.tracks
+        principal = self.auth.authorize(request, target.mount, connection.address, presentation.role)
         index = target.track if target.track is not None else 0
         if index >= len(tracks) or (target.track is None and len(tracks) > 1):
             raise RtspError(404, "SETUP names one track of the presentation (stream=N)")
@@ -507,7 +558,7 @@ class RtspServer:
             if len(self.sessions) >= self.params.get_int("Network.RTSP.MaxSessions"):
                 raise RtspError(453, "too many sessions")
             session = Session(secrets.token_hex(8).upper(), connection, principal, target.mount, target.query,
-                              target.base, self.now())
+                              target.base, self.now(), presentation.session_timeout or self.session_timeout)
             self.sessions[session.id] = session
             connection.sessions[session.id] = session
             self.auth.seen(connection.address, principal)
@@ -533,6 +584,14 @@ class RtspServer:
             if track.stream is not None:
                 track.stream.stop()
                 track.stream = None
+
+
+def _supported(request: Request, options: frozenset[str]) -> None:
+    """RtspError 551 naming the options of the request's Require that `options` lack."""
+    unsupported = sorted(request.required - options)
+    if unsupported:
+        raise RtspError(551, f"not supported here: {', '.join(unsupported)}"[:200],
+                        [("Unsupported", ", ".join(unsupported)[:200])])
 
 
 class _Rtcp(asyncio.DatagramProtocol):

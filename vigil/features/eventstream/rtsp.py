@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from vigil.features.eventstream.fanout import Fanout, Listener, Outbox
 from vigil.features.eventstream.metadata import EventFilter, FilterError, to_xml
-from vigil.rtsp.mounts import AXIS_MEDIA, Outlet, Provider, Track
+from vigil.rtsp.mounts import AXIS_MEDIA, Live, Outlet, Provider, Track
 from vigil.rtsp.protocol import RtspError, rtp_packet
 
 PATH = AXIS_MEDIA
@@ -61,7 +61,7 @@ class EventStream:
 
 
 @dataclass
-class MetadataTrack:
+class MetadataTrack(Live):
     fanout: Fanout
     event_filter: EventFilter
     media: str = "application"

@@ -10,12 +10,15 @@ its PullPoint subscriptions, kept by `pullpoints` over the device's event bus; P
 broker in `http_event_broker`, the MQTT client's broker), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
 (Profile G's recording search over the recorder's footage index, FindEvents in `event_search`),
-`http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs).
+`http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs),
+`http_replay` (Profile G's replay: GetReplayUri = the RTSP server's replay of a recording,
+`/onvif-replay?recording=recording_N`, mounted here).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
 from __future__ import annotations
 
+from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.features.mqtt.service import MQTT_SERVICE
@@ -26,6 +29,7 @@ from vigil.features.onvif import (
     http_media,
     http_media2,
     http_recording,
+    http_replay,
     http_search,
     http_users,
 )
@@ -36,6 +40,7 @@ from vigil.features.onvif.const import (
     MEDIA_PATH,
     PULL_POINT_PATH,
     RECORDING_PATH,
+    REPLAY_PATH,
     SEARCH_PATH,
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
@@ -45,8 +50,10 @@ from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
 from vigil.features.onvif.http_recording import RecordingControl
+from vigil.features.onvif.http_replay import SESSION_TIMEOUT, SESSION_TIMEOUT_RANGE, ReplayService
 from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
+from vigil.features.onvif.media import REPLAY_PATH as REPLAY_RTSP_PATH
 from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
 from vigil.features.recording.recorder import RECORDING_SERVICE
@@ -89,3 +96,11 @@ def register(device: Device) -> None:
         device.events.subscribe(jobs.on_event)
         device.on_load.append(jobs.publish_states)
         device.router.add(RECORDING_PATH, control.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        low, high = SESSION_TIMEOUT_RANGE
+        device.params.declare([ParamDef(SESSION_TIMEOUT, "60", "int", minimum=low, maximum=high, read=Role.VIEWER,
+                                        owner=applied("onvif"))])
+        replay = ReplayService(recording, device.store, device.params, lambda: device.listening.rtsp)
+        replay_endpoint = OnvifEndpoint(device, tokens)
+        http_replay.register(replay_endpoint, replay)
+        device.router.add(REPLAY_PATH, replay_endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        device.rtsp.add(REPLAY_RTSP_PATH, replay.tracks, session_timeout=replay.session_timeout)

@@ -33,6 +33,8 @@ from vigil.features.onvif.const import (
     READ_SYSTEM,
     RECORDING_PATH,
     RECORDING_VERSION,
+    REPLAY_PATH,
+    REPLAY_VERSION,
     SEARCH_PATH,
     SEARCH_VERSION,
     TDS,
@@ -40,6 +42,7 @@ from vigil.features.onvif.const import (
     TEV,
     TR2,
     TRC,
+    TRP,
     TRT,
     TSE,
     UNRECOVERABLE,
@@ -52,6 +55,7 @@ from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
 from vigil.features.onvif.http_media2 import media2_capabilities
 from vigil.features.onvif.http_recording import recording_capabilities
+from vigil.features.onvif.http_replay import replay_capabilities
 from vigil.features.onvif.xml import (
     TDS_,
     TT_,
@@ -100,6 +104,7 @@ class DeviceService:
                         etree.Element(f"{{{TSE}}}Capabilities", MetadataSearch="false", GeneralStartEvents="false",
                                       nsmap={"tse": TSE})))
             out.append((TRC, self.base() + RECORDING_PATH, recording_capabilities(self.recordings())))
+            out.append((TRP, self.base() + REPLAY_PATH, replay_capabilities()))
         return out
 
     def device_capabilities(self) -> etree._Element:
@@ -121,7 +126,7 @@ class DeviceService:
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
             major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION,
-                            TRC: RECORDING_VERSION}.get(namespace, VERSION)
+                            TRC: RECORDING_VERSION, TRP: REPLAY_VERSION}.get(namespace, VERSION)
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
@@ -169,7 +174,8 @@ class DeviceService:
                 TT_.Recording(TT_.XAddr(self.base() + RECORDING_PATH), TT_.ReceiverSource("false"),
                               TT_.MediaProfileSource("true"), TT_.DynamicRecordings("false"),
                               TT_.DynamicTracks("false"), TT_.MaxStringLength("256")),
-                TT_.Search(TT_.XAddr(self.base() + SEARCH_PATH), TT_.MetadataSearch("false"))))
+                TT_.Search(TT_.XAddr(self.base() + SEARCH_PATH), TT_.MetadataSearch("false")),
+                TT_.Replay(TT_.XAddr(self.base() + REPLAY_PATH))))
         return TDS_.GetCapabilitiesResponse(caps)
 
     async def get_wsdl_url(self, msg: SoapMessage, who: Principal) -> etree._Element:

@@ -13,8 +13,8 @@ from lxml import etree
 from vigil.core.auth import Principal
 from vigil.features.onvif.const import INVALID_ARG_VAL, PRE_AUTH, READ_MEDIA, TER, TRT
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
-from vigil.features.onvif.media import Camera, cameras, live_uri
-from vigil.features.onvif.xml import TRT_, TT_, find, invalid, text
+from vigil.features.onvif.media import Camera, cameras, check_stream_setup, live_uri
+from vigil.features.onvif.xml import TRT_, TT_, invalid, text
 from vigil.features.recording.recorder import RecordingService
 from vigil.http.soap import SoapMessage, sender
 
@@ -165,15 +165,7 @@ class MediaService:
         return TRT_.GetGuaranteedNumberOfVideoEncoderInstancesResponse(TRT_.TotalNumber("1"), TRT_.H264("1"))
 
     async def get_stream_uri(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        setup = find(msg.body, "StreamSetup")
-        if setup is None:
-            raise invalid("GetStreamUri needs a StreamSetup", "InvalidStreamSetup")
-        stream = text(setup, "Stream", required=True)
-        protocol = text(setup, "Transport", "Protocol", required=True)
-        if stream != "RTP-Unicast":
-            raise invalid(f"Stream {stream[:40]!r} is not offered: use RTP-Unicast", "InvalidStreamSetup")
-        if protocol not in ("UDP", "TCP", "RTSP"):
-            raise invalid(f"Transport {protocol[:40]!r} is not offered: use RTSP, TCP or UDP", "InvalidStreamSetup")
+        check_stream_setup(msg.body, "GetStreamUri")
         camera = self.camera(text(msg.body, "ProfileToken", required=True, limit=64), "profile")
         uri = live_uri(CALL.get().host, self.rtsp_port(), camera)
         return TRT_.GetStreamUriResponse(TRT_.MediaUri(TT_.Uri(uri), TT_.InvalidAfterConnect("false"),

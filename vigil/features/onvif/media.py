@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lxml import etree
+
+from vigil.features.onvif.xml import find, invalid, text
 from vigil.features.recording.recorder import RecordingService
 
 LIVE_PATH = "/axis-media/media.amp"  # the RTSP server's live relay (camera=N)
+REPLAY_PATH = "/onvif-replay"  # the RTSP server's replay of a recording (recording=TOKEN)
 
 
 @dataclass(frozen=True)
@@ -60,5 +64,27 @@ def cameras(recording: RecordingService) -> list[Camera]:
 
 def live_uri(host: str, rtsp_port: int, camera: Camera) -> str:
     """The live relay of `camera` on the device's RTSP server, as the client reached the device."""
+    return f"{_rtsp_base(host, rtsp_port)}{LIVE_PATH}?camera={camera.number}"
+
+
+def replay_uri(host: str, rtsp_port: int, recording_token: str) -> str:
+    """The replay of an ONVIF recording on the device's RTSP server, as the client reached the device."""
+    return f"{_rtsp_base(host, rtsp_port)}{REPLAY_PATH}?recording={recording_token}"
+
+
+def _rtsp_base(host: str, rtsp_port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"rtsp://{shown}:{rtsp_port}{LIVE_PATH}?camera={camera.number}"
+    return f"rtsp://{shown}:{rtsp_port}"
+
+
+def check_stream_setup(body: etree._Element, operation: str) -> None:
+    """A StreamSetup the RTSP server serves: RTP unicast over RTSP, TCP or UDP; else a fault."""
+    setup = find(body, "StreamSetup")
+    if setup is None:
+        raise invalid(f"{operation} needs a StreamSetup", "InvalidStreamSetup")
+    stream = text(setup, "Stream", required=True)
+    protocol = text(setup, "Transport", "Protocol", required=True)
+    if stream != "RTP-Unicast":
+        raise invalid(f"Stream {stream[:40]!r} is not offered: use RTP-Unicast", "InvalidStreamSetup")
+    if protocol not in ("UDP", "TCP", "RTSP"):
+        raise invalid(f"Transport {protocol[:40]!r} is not offered: use RTSP, TCP or UDP", "InvalidStreamSetup")

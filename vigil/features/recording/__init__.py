@@ -3,7 +3,8 @@
 Footage flows camera -> ingest -> recorder -> vigil.footage (writer, index) onto the volumes the
 storage feature provides (`VOLUMES`, registered before this feature loads; none: data/recordings),
 and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
-relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`."""
+relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`; stored
+footage replays there as `?recordingid=ID` (replay.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
-from vigil.features.recording import actions, http_export, http_play, http_record, http_recorder
+from vigil.features.recording import actions, http_export, http_play, http_record, http_recorder, replay
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
@@ -39,6 +40,7 @@ def register(device: Device) -> None:
                                device.vault, volumes=device.features.get(VOLUMES),
                                prebuffer_for=functools.partial(actions.prebuffer_seconds, device.rules))
     device.features[RECORDING_SERVICE] = service
+    device.rtsp.add(AXIS_MEDIA, functools.partial(replay.recording_tracks, device.store))  # first: it refuses camera=
     device.rtsp.add(AXIS_MEDIA, service.relays.tracks)
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))

@@ -15,10 +15,10 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.footage.h26x import h264_size
+from vigil.footage.h26x import config_parameter_sets, h264_size
+from vigil.rtsp.packetize import packetize
 
 log = logging.getLogger("vigil.testcams")
-MTU_PAYLOAD = 1400
 
 
 @dataclass(frozen=True)
@@ -73,23 +73,7 @@ def load_clip(path: Path) -> Clip:
 
     container = av.open(str(path))
     stream = container.streams.video[0]
-    extradata = bytes(stream.codec_context.extradata or b"")
-    # avcC: version, profile, compat, level, lengthSize, numSPS(+sizes), numPPS(+sizes)
-    pos = 5
-    count = extradata[pos] & 0x1F
-    pos += 1
-    sps = b""
-    for _ in range(count):
-        size = int.from_bytes(extradata[pos:pos + 2], "big")
-        sps = extradata[pos + 2:pos + 2 + size]
-        pos += 2 + size
-    count = extradata[pos]
-    pos += 1
-    pps = b""
-    for _ in range(count):
-        size = int.from_bytes(extradata[pos:pos + 2], "big")
-        pps = extradata[pos + 2:pos + 2 + size]
-        pos += 2 + size
+    _, sps, pps = config_parameter_sets("H264", bytes(stream.codec_context.extradata or b""))
     frames = []
     rate = stream.average_rate or 15
     tick = int(90000 / float(rate))
@@ -109,23 +93,6 @@ def load_clip(path: Path) -> Clip:
     container.close()
     width, height = h264_size(sps)
     return Clip(sps, pps, tuple(frames), width, height)
-
-
-def packetize(nal: bytes, marker: bool) -> list[tuple[bytes, bool]]:
-    """RFC 6184 payloads for one NAL unit: single NAL or FU-A fragments."""
-    if len(nal) <= MTU_PAYLOAD:
-        return [(nal, marker)]
-    header = nal[0]
-    indicator = (header & 0xE0) | 28
-    kind = header & 0x1F
-    body = nal[1:]
-    out = []
-    for start in range(0, len(body), MTU_PAYLOAD - 2):
-        chunk = body[start:start + MTU_PAYLOAD - 2]
-        first, last = start == 0, start + MTU_PAYLOAD - 2 >= len(body)
-        fu = kind | (0x80 if first else 0) | (0x40 if last else 0)
-        out.append((bytes((indicator, fu)) + chunk, marker and last))
-    return out
 
 
 class TestCameraServer:
