@@ -7,7 +7,8 @@ the service's operation: `http_device` (device management: capabilities, date an
 timesync, network, discovery scopes and mode through discovery, reboot, relay outputs through
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
-(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
+(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server,
+GetSnapshotUri = the recording feature's image.cgi), `http_search`
 (Profile G's recording search over the recorder's footage index).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
@@ -53,7 +54,7 @@ def register(device: Device) -> None:
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     if recording is not None:
-        media_service = MediaService(recording, lambda: device.listening.rtsp)
+        media_service = MediaService(recording, lambda: device.listening.rtsp, lambda: base_address(device.listening))
         media = OnvifEndpoint(device, tokens)
         http_media.register(media, media_service)
         device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vigil.features.recording.http_snapshot import IMAGE_PATH
 from vigil.features.recording.recorder import RecordingService
 
 LIVE_PATH = "/axis-media/media.amp"  # the RTSP server's live relay (camera=N)
@@ -62,3 +63,8 @@ def live_uri(host: str, rtsp_port: int, camera: Camera) -> str:
     """The live relay of `camera` on the device's RTSP server, as the client reached the device."""
     shown = f"[{host}]" if ":" in host else host
     return f"rtsp://{shown}:{rtsp_port}{LIVE_PATH}?camera={camera.number}"
+
+
+def snapshot_uri(base: str, camera: Camera) -> str:
+    """The JPEG of `camera`'s latest key frame (VAPIX image.cgi), at `base` (scheme://host:port)."""
+    return f"{base}{IMAGE_PATH}?camera={camera.number}"

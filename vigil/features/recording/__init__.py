@@ -3,7 +3,8 @@
 Footage flows camera -> ingest -> recorder -> vigil.footage (writer, index) onto the volumes the
 storage feature provides (`VOLUMES`, registered before this feature loads; none: data/recordings),
 and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
-relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`."""
+relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`, and
+the snapshots (snapshot.py: a JPEG of each camera's latest key frame, `/axis-cgi/jpg/image.cgi`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
-from vigil.features.recording import actions, http_export, http_play, http_record, http_recorder
+from vigil.features.recording import (
+    actions,
+    http_export,
+    http_play,
+    http_record,
+    http_recorder,
+    http_snapshot,
+)
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
@@ -50,6 +58,7 @@ def register(device: Device) -> None:
     http_record.register(device)
     http_play.register(device)
     http_export.register(device)
+    http_snapshot.register(device)
 
 
 async def run_with_test_cameras(device: Device, service) -> None:
