@@ -20,6 +20,7 @@ from vigil.features.recording import (
     http_record,
     http_recorder,
     http_snapshot,
+    relay,
 )
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
@@ -47,7 +48,7 @@ def register(device: Device) -> None:
                                device.vault, volumes=device.features.get(VOLUMES),
                                prebuffer_for=functools.partial(actions.prebuffer_seconds, device.rules))
     device.features[RECORDING_SERVICE] = service
-    device.rtsp.add(AXIS_MEDIA, service.relays.tracks)
+    device.rtsp.add(AXIS_MEDIA, service.relays.tracks, keys=relay.KEYS)
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
     else:

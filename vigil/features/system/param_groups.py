@@ -1,8 +1,9 @@
-"""The parameter groups every device shows: Brand, Properties, Network, HTTPS, System,
-RemoteService and StreamProfile, each parameter with the owner that makes it take effect
+"""The parameter groups every device shows: Brand, Properties, Network, HTTPS, System and
+RemoteService, each parameter with the owner that makes it take effect
 (read-only ones are informational). The I/O groups are the io feature's (io/params.py), the
 interface, host name, resolver and proxy ones the network feature's (network/params.py), the
-Time group the timesync feature's (timesync/params.py); the listeners' ports, HTTPS on or off and
+Time group the timesync feature's (timesync/params.py), the StreamProfile group the RTSP
+server's (rtsp/profiles.py); the listeners' ports, HTTPS on or off and
 "allow access through" are the HTTP layer's (http/ports.py)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from vigil import __version__
 from vigil.core import checks
 from vigil.core.identity import Identity
-from vigil.core.params import ParamDef, ParamTemplate, applied, pending
+from vigil.core.params import ParamDef, applied, pending
 from vigil.core.roles import Role
 from vigil.profiles import Profile
 
@@ -63,7 +64,6 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
 O3C = "one-click cloud connection (O3C): an O3C dispatch service to connect to"
 SECURITY = "system settings: security"
 TLS = "security: TLS versions of the HTTPS listener"
-MEDIA = "live relay and replay (media streams)"
 PTZ = "PTZ control (no profile has PTZ)"
 # Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
 # or the network feature, the HTTP layer and the RTSP server that hold the listeners.
@@ -136,25 +136,6 @@ def remote_service() -> list[ParamDef]:
         ParamDef(r + "ProxyLogin", "", owner=o3c),
         ParamDef(r + "ProxyPassword", "", "password", maxlen=64, owner=o3c),
     ]
-
-
-STREAM_PROFILE = ParamTemplate(
-    name="streamprofile",
-    parent="StreamProfile",
-    letter="S",
-    params=(
-        ParamDef("Name", "profile", maxlen=32, read=V, write=OP),
-        ParamDef("Description", "", maxlen=128, read=V, write=OP),
-        ParamDef("Parameters", "videocodec=h264", maxlen=512, read=V, write=OP),
-    ),
-    max_groups=26,
-    hard_limit=64,
-    owner=pending("rtsp", MEDIA, "Stored and listed for clients; no media stream reads a profile yet."),
-)
-
-
-def stream_profiles() -> list[ParamDef]:
-    return [const("StreamProfile.MaxGroups", str(STREAM_PROFILE.max_groups))]
 
 
 # Settings a "Restore" (soft factory default) keeps, as the manual lists them.
