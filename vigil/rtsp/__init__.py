@@ -3,6 +3,8 @@ register in `Device.rtsp` (mounts.py).
 
 Requests are parsed and answered in protocol.py, authenticated with the device accounts in
 auth.py, and served by server.py (connections, sessions of one or more tracks, RTP over TCP
-interleaved or UDP, limits). Mounts today: the metadata event stream (features/eventstream/rtsp.py)
-and the live relay of each recorded camera (features/recording/relay.py over relay.py here).
+interleaved or UDP, limits). Mounts today: the metadata event stream (features/eventstream/rtsp.py),
+the live relay of each recorded camera (features/recording/relay.py over relay.py here) and
+the ONVIF path over both (features/onvif/streams.py). profiles.py: the stream profiles that
+`streamprofile=NAME` applies.
 """

@@ -8,7 +8,8 @@ timesync, network, discovery scopes and mode through discovery, reboot, relay ou
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server,
-GetSnapshotUri = the recording feature's image.cgi), `http_search`
+GetSnapshotUri = the recording feature's image.cgi; `streams`: Axis's ONVIF RTSP path
+`/onvif-media/media.amp?profile=...` over the same relay), `http_search`
 (Profile G's recording search over the recorder's footage index).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
@@ -35,6 +36,7 @@ from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
+from vigil.features.onvif.streams import ONVIF_MEDIA, OnvifStreams
 from vigil.features.recording.recorder import RECORDING_SERVICE
 
 
@@ -61,6 +63,7 @@ def register(device: Device) -> None:
         media2 = OnvifEndpoint(device, tokens)
         http_media2.register(media2, Media2Service(media_service))
         device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        device.rtsp.add(ONVIF_MEDIA, OnvifStreams(device.rtsp).tracks)  # Axis's ONVIF RTSP path
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))
         device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
