@@ -1,15 +1,19 @@
 """WS-Discovery against real clients in the peers' namespace: python-wsdiscovery's
 ThreadedWSDiscovery probes for ONVIF NetworkVideoTransmitters and finds the device, its
-endpoint, XAddrs and scopes; a listener on the multicast group hears Hello when the device
-starts announcing and Bye when it stops; turned off, no probe is answered."""
+endpoint, XAddrs and scopes (every profile: the recorders, the speaker, the I/O device); a
+listener on the multicast group hears Hello when the device starts announcing and Bye when it
+stops; turned off, no probe is answered."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import subprocess
+from pathlib import Path
 
-from tests.discovery.conftest import Served, until
+import pytest
+
+from tests.discovery.conftest import Served, serve_on, until
 from tests.peers.lan import VENV_BIN, Lan, needs_lan
 from tests.peers.processes import stop_process
 from vigil.features.discovery.model import endpoint_reference
@@ -96,3 +100,13 @@ async def test_hello_when_it_starts_announcing_bye_when_turned_off_and_then_sile
     from_device = [m for m in messages if m["from"] == served.lan.device_address]
     assert [m["action"] for m in from_device] == ["Hello", "Bye"]
     assert from_device[0]["xaddrs"] == f"{served.base}/onvif/device_service"
+
+
+@pytest.mark.parametrize("profile", ["s3008", "s4000", "c1410", "w401"])
+async def test_every_profile_is_found(tmp_path: Path, lan: Lan, profile: str) -> None:
+    async with serve_on(lan, tmp_path / "data", profile) as served:
+        model = served.device.profile.model
+        found = await until(lambda: probe(lan, DEVICE, f"onvif://www.onvif.org/hardware/{model}"), 20,
+                            f"a ProbeMatch from the {model}")
+        assert [m["epr"] for m in found] == [endpoint_reference(served.device.identity)]
+        assert found[0]["xaddrs"] == [f"{served.base}/onvif/device_service"]
