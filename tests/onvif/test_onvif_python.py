@@ -18,7 +18,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import LiveDevice
+from tests.conftest import LiveDevice, wait_until
 from tests.onvif.schemas import valid_element
 from tests.onvif.test_real_client import ONVIF_ADMIN, ONVIF_MEDIA, onvif_device
 
@@ -72,7 +72,12 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
-    yield from onvif_device(tmp_path_factory, "s3016", test_cameras=1)
+    for server in onvif_device(tmp_path_factory, "s3016", test_cameras=1):
+        # Its size is known from the camera's first key frame on, when its snapshot is there too.
+        wait_until(lambda: httpx.get(f"{server.http}/axis-cgi/jpg/image.cgi?camera=1",
+                                     auth=httpx.DigestAuth(*ONVIF_MEDIA)).status_code == 200, 20,
+                   "the test camera's first key frame")
+        yield server
 
 
 def run_client(python: Path, folder: Path, server: LiveDevice, credentials: tuple[str, str], digest: bool) -> dict:

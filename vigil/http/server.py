@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 import signal
 import socket
 import ssl
@@ -36,6 +37,28 @@ class _Server(uvicorn.Server):
         yield
 
 
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_SPELLED = {b"www-authenticate": b"WWW-Authenticate", b"etag": b"ETag"}
+
+
+def canonical_head(head: bytes) -> bytes:
+    """A response head with its header names in their usual case (`Content-Length`).
+
+    uvicorn writes them in lower case, which HTTP allows; yet clients built for cameras look for
+    `Content-Length: ` as written (libonvif, the ONVIF library of Debian's onvif-tools, did until
+    2026), as real devices send it. Anything that is not a head of name: value lines stays as it is.
+    """
+    lines = head[:-4].split(b"\r\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        name, sep, value = line.partition(b": ")
+        if not sep or not _TOKEN.fullmatch(name):
+            return head
+        spelled = _SPELLED.get(name.lower()) or b"-".join(part[:1].upper() + part[1:] for part in name.split(b"-"))
+        out.append(spelled + sep + value)
+    return b"\r\n".join(out) + b"\r\n\r\n"
+
+
 class _CoalescingTransport:
     """Hands the writes of one event-loop step to the real transport as one `writelines`.
 
@@ -54,6 +77,8 @@ class _CoalescingTransport:
         self._size = 0
 
     def write(self, data: bytes) -> None:
+        if data.startswith(b"HTTP/1.") and data.endswith(b"\r\n\r\n"):  # uvicorn writes a head on its own
+            data = canonical_head(data)
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(data)
