@@ -72,12 +72,16 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
-    for server in onvif_device(tmp_path_factory, "s3016", test_cameras=1):
+    devices = onvif_device(tmp_path_factory, "s3016", test_cameras=1)
+    try:
+        server = next(devices)
+        image = f"{server.http}/axis-cgi/jpg/image.cgi?camera=1"
         # Its size is known from the camera's first key frame on, when its snapshot is there too.
-        wait_until(lambda: httpx.get(f"{server.http}/axis-cgi/jpg/image.cgi?camera=1",
-                                     auth=httpx.DigestAuth(*ONVIF_MEDIA)).status_code == 200, 20,
+        wait_until(lambda: httpx.get(image, auth=httpx.DigestAuth(*ONVIF_MEDIA)).status_code == 200, 20,
                    "the test camera's first key frame")
         yield server
+    finally:
+        devices.close()  # stops the device
 
 
 def run_client(python: Path, folder: Path, server: LiveDevice, credentials: tuple[str, str], digest: bool) -> dict:

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import re
 import signal
 import socket
 import ssl
@@ -37,26 +36,21 @@ class _Server(uvicorn.Server):
         yield
 
 
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_SPELLED = {b"www-authenticate": b"WWW-Authenticate", b"etag": b"ETag"}
+# The header names clients parse, in the case real devices send them (uvicorn writes them in lower case).
+_SPELLED = tuple((b"\r\n" + name.lower() + b": ", b"\r\n" + name + b": ") for name in (
+    b"Content-Length", b"Content-Type", b"WWW-Authenticate", b"Location", b"Set-Cookie", b"Date"))
 
 
 def canonical_head(head: bytes) -> bytes:
-    """A response head with its header names in their usual case (`Content-Length`).
+    """A response head with the header names clients parse in their usual case (`Content-Length`).
 
-    uvicorn writes them in lower case, which HTTP allows; yet clients built for cameras look for
-    `Content-Length: ` as written (libonvif, the ONVIF library of Debian's onvif-tools, did until
-    2026), as real devices send it. Anything that is not a head of name: value lines stays as it is.
+    HTTP lets names come in any case, yet clients built for cameras search for `Content-Length: `
+    as written (libonvif, the ONVIF library of Debian's onvif-tools, did until 2026), as real
+    devices send it. A few replaces: about 1 µs a response.
     """
-    lines = head[:-4].split(b"\r\n")
-    out = [lines[0]]
-    for line in lines[1:]:
-        name, sep, value = line.partition(b": ")
-        if not sep or not _TOKEN.fullmatch(name):
-            return head
-        spelled = _SPELLED.get(name.lower()) or b"-".join(part[:1].upper() + part[1:] for part in name.split(b"-"))
-        out.append(spelled + sep + value)
-    return b"\r\n".join(out) + b"\r\n\r\n"
+    for lower, spelled in _SPELLED:
+        head = head.replace(lower, spelled)
+    return head
 
 
 class _CoalescingTransport:
