@@ -110,6 +110,20 @@ async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+async def json_call(client: httpx.AsyncClient, path: str, method: str, params: dict | None = None,
+                    version: str = "1.0") -> dict:
+    """A VAPIX JSON API call (`params` left out when None); the reply, checked to be HTTP 200
+    and to echo the method and the context."""
+    body: dict = {"apiVersion": version, "context": "test", "method": method}
+    if params is not None:
+        body["params"] = params
+    r = await client.post(path, json=body)
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["method"] == method and reply["context"] == "test", reply
+    return reply
+
+
 async def add_source(device: Device, sid: str, url: str, **extra) -> None:
     """The device records camera `url` as source `sid` (now, not at its next reconfiguration)."""
     service = device.features[RECORDING_SERVICE]

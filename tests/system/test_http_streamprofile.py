@@ -9,21 +9,14 @@ import subprocess
 
 import httpx
 
-from tests.conftest import ADMIN, asgi_client, client_as, create_admin_live, start_live
+from tests.conftest import ADMIN, asgi_client, client_as, create_admin_live, json_call, start_live
 from vigil.device import Device
 
 PATH = "/axis-cgi/streamprofile.cgi"
 
 
 async def call(client: httpx.AsyncClient, method: str, params: dict | None = None) -> dict:
-    body = {"apiVersion": "1.0", "context": "test", "method": method}
-    if params is not None:
-        body["params"] = params
-    r = await client.post(PATH, json=body)
-    assert r.status_code == 200, r.text
-    reply = r.json()
-    assert reply["method"] == method and reply["context"] == "test"
-    return reply
+    return await json_call(client, PATH, method, params)
 
 
 def profile(name: str, parameters: str, description: str = "") -> dict:
