@@ -4,10 +4,11 @@ as written)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 from tests.conftest import LiveDevice
-from vigil.http.server import canonical_head
+from vigil.http.server import _CoalescingTransport, canonical_head
 
 
 def test_header_names_in_their_usual_case() -> None:
@@ -27,3 +28,26 @@ def test_a_live_reply_says_content_length(live: LiveDevice) -> None:
             reply += chunk
     head = reply.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nContent-Length: " in head and b"\r\nContent-Type: " in head, head
+
+
+def test_a_body_of_any_buffer_type_goes_out_as_it_is() -> None:
+    """A streamed body comes as a memoryview or bytearray too (the encrypted export does)."""
+    sent: list[bytes] = []
+
+    class Transport:
+        def is_closing(self) -> bool:
+            return False
+
+        def writelines(self, data) -> None:
+            sent.extend(bytes(d) for d in data)
+
+    loop = asyncio.new_event_loop()
+    try:
+        transport = _CoalescingTransport(Transport(), loop)  # type: ignore[arg-type]
+        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n")
+        transport.write(memoryview(b"Salted__"))
+        transport.write(bytearray(b"HTTP/1.1 \r\n\r\n"))
+        transport.flush()
+    finally:
+        loop.close()
+    assert sent == [b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n", b"Salted__", b"HTTP/1.1 \r\n\r\n"]

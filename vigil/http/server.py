@@ -71,7 +71,8 @@ class _CoalescingTransport:
         self._size = 0
 
     def write(self, data: bytes) -> None:
-        if data.startswith(b"HTTP/1.") and data.endswith(b"\r\n\r\n"):  # uvicorn writes a head on its own
+        # uvicorn writes a response head on its own, as bytes; a body may come as any buffer.
+        if type(data) is bytes and data.startswith(b"HTTP/1.") and data.endswith(b"\r\n\r\n"):
             data = canonical_head(data)
         if not self._pending:
             self._loop.call_soon(self.flush)

@@ -80,20 +80,20 @@ def encode_jpeg(frame: KeyFrame, options: JpegOptions) -> tuple[bytes, int, int]
     try:
         decoder = av.CodecContext.create(DECODERS[frame.codec], "r")
         pictures = decoder.decode(av.Packet(annex_b(frame))) + decoder.decode(None)
+        if not pictures:
+            raise SnapshotFailed("the key frame does not decode to a picture")
+        picture = pictures[0]
+        width, height = options.width or picture.width, options.height or picture.height
+        encoder = av.CodecContext.create("mjpeg", "w")
+        encoder.width, encoder.height = width, height
+        encoder.pix_fmt = "yuvj420p"
+        encoder.time_base = Fraction(1, 25)
+        scale = str(qscale(options.compression))
+        encoder.options = {"qmin": scale, "qmax": scale}
+        scaled = picture.reformat(width=width, height=height, format="yuvj420p")
+        jpeg = b"".join(bytes(p) for p in [*encoder.encode(scaled), *encoder.encode(None)])
     except (av.FFmpegError, ValueError) as err:
-        raise SnapshotFailed(f"the key frame does not decode: {err}") from None
-    if not pictures:
-        raise SnapshotFailed("the key frame does not decode to a picture")
-    picture = pictures[0]
-    width, height = options.width or picture.width, options.height or picture.height
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height = width, height
-    encoder.pix_fmt = "yuvj420p"
-    encoder.time_base = Fraction(1, 25)
-    scale = str(qscale(options.compression))
-    encoder.options = {"qmin": scale, "qmax": scale}
-    scaled = picture.reformat(width=width, height=height, format="yuvj420p")
-    jpeg = b"".join(bytes(p) for p in [*encoder.encode(scaled), *encoder.encode(None)])
+        raise SnapshotFailed(f"the key frame does not decode or encode: {err}") from None
     return jpeg, width, height
 
 
