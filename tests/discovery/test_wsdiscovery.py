@@ -7,11 +7,10 @@ stops; turned off, no probe is answered."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from tests.discovery.conftest import Served, serve_on, until
 from tests.peers.lan import VENV_BIN, Lan, needs_lan
@@ -102,11 +101,16 @@ async def test_hello_when_it_starts_announcing_bye_when_turned_off_and_then_sile
     assert from_device[0]["xaddrs"] == f"{served.base}/onvif/device_service"
 
 
-@pytest.mark.parametrize("profile", ["s3008", "s4000", "c1410", "w401"])
-async def test_every_profile_is_found(tmp_path: Path, lan: Lan, profile: str) -> None:
-    async with serve_on(lan, tmp_path / "data", profile) as served:
-        model = served.device.profile.model
-        found = await until(lambda: probe(lan, DEVICE, f"onvif://www.onvif.org/hardware/{model}"), 20,
-                            f"a ProbeMatch from the {model}")
-        assert [m["epr"] for m in found] == [endpoint_reference(served.device.identity)]
-        assert found[0]["xaddrs"] == [f"{served.base}/onvif/device_service"]
+async def test_every_profile_is_found(tmp_path: Path, lan: Lan) -> None:
+    """The S3008, S4000, C1410 and W401 on one LAN: one probe finds each, with its hardware scope."""
+    async with contextlib.AsyncExitStack() as stack:
+        devices = [await stack.enter_async_context(serve_on(lan, tmp_path / profile, profile))
+                   for profile in ("s3008", "s4000", "c1410", "w401")]
+        wanted = {endpoint_reference(d.device.identity): d for d in devices}
+        found = await until(lambda: (m := probe(lan, DEVICE, "")) and len(m) >= len(wanted) and m, 20,
+                            "a ProbeMatch from each device")
+        assert sorted(m["epr"] for m in found) == sorted(wanted)
+        for match in found:
+            served = wanted[match["epr"]]
+            assert match["xaddrs"] == [f"{served.base}/onvif/device_service"]
+            assert f"onvif://www.onvif.org/hardware/{served.device.profile.model}" in match["scopes"]
