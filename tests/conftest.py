@@ -32,6 +32,7 @@ ADMIN = ("root", "pass1234")
 SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")) if p.exists()),
               Path("/work/shared"))
 CONFORMANCE_HARNESS = SHARED / "conformance" / "run-axis-check"
+AXIS_VENV = Path(os.environ.get("AXIS_CHECK_VENV", "/tmp/vigil-axis-check-venv"))
 # Real peers as fixtures, for every folder: `recorded` (a live recorder with test cameras), `samba`,
 # `broker` and `certs` (mosquitto), `clip` (a long H.264 clip for the GStreamer RTSP cameras).
 pytest_plugins = ("tests.recording.live", "tests.peers.samba", "tests.peers.mosquitto", "tests.peers.rtsp")
@@ -107,6 +108,20 @@ async def admin(device: Device) -> AsyncIterator[httpx.AsyncClient]:
 async def admin401(w401: Device) -> AsyncIterator[httpx.AsyncClient]:
     async with client_as(w401, "admin") as c:
         yield c
+
+
+async def json_call(client: httpx.AsyncClient, path: str, method: str, params: dict | None = None,
+                    version: str = "1.0") -> dict:
+    """A VAPIX JSON API call (`params` left out when None); the reply, checked to be HTTP 200
+    and to echo the method and the context."""
+    body: dict = {"apiVersion": version, "context": "test", "method": method}
+    if params is not None:
+        body["params"] = params
+    r = await client.post(path, json=body)
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["method"] == method and reply["context"] == "test", reply
+    return reply
 
 
 async def add_source(device: Device, sid: str, url: str, **extra) -> None:
@@ -212,3 +227,23 @@ async def eventually(predicate: Callable[[], T], timeout: float = 10.0, what: st
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
     return value
+
+
+@pytest.fixture(scope="session")
+def axis_python() -> Path:
+    """The conformance venv with axis==60, made as /work/shared/conformance/run-axis-check makes it."""
+    python = AXIS_VENV / "bin" / "python"
+
+    def usable() -> bool:
+        return python.exists() and subprocess.run([python, "-c", "import axis"], capture_output=True).returncode == 0
+
+    if not usable():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", AXIS_VENV], check=True, capture_output=True, timeout=120)
+            subprocess.run([python, "-m", "pip", "install", "-q", "axis==60", "httpx==0.28.1"], check=True,
+                           capture_output=True, timeout=600)
+        except (subprocess.SubprocessError, OSError) as err:
+            pytest.skip(f"cannot build the axis conformance venv: {err}")
+    if not usable():
+        pytest.skip("the axis conformance venv has no axis library")
+    return python

@@ -239,14 +239,15 @@ async def test_add_and_remove_stream_profiles(admin, device):
                                        "StreamProfile.S.Name": "x"})
     assert r.status_code == 200 and r.text == "S0 OK\r\n"
     r = await admin.post(PARAM, data={"action": "add", "template": "streamprofile", "group": "root.StreamProfile",
-                                      "StreamProfile.S.Name": "second", "StreamProfile.S.Parameters": "fps=5"})
+                                      "StreamProfile.S.Name": "second", "StreamProfile.S.Parameters": "camera=2"})
     assert r.text == "S1 OK\r\n"
     got = as_dict((await listing(admin, "StreamProfile")).text)
     assert got["root.StreamProfile.S0.Name"] == "x"
-    assert got["root.StreamProfile.S0.Parameters"] == "videocodec=h264"  # template default
-    assert got["root.StreamProfile.S1.Parameters"] == "fps=5"
-    # Refusals create nothing.
-    for bad in ({"StreamProfile.S.Name": "y" * 40}, {"StreamProfile.S.Bogus": "1"}):
+    assert got["root.StreamProfile.S0.Parameters"] == ""  # template default: the stream's own defaults
+    assert got["root.StreamProfile.S1.Parameters"] == "camera=2"
+    # Refusals create nothing (fps=5 would need the video encoded again: tests/rtsp/test_profiles.py).
+    for bad in ({"StreamProfile.S.Name": "y" * 40}, {"StreamProfile.S.Bogus": "1"},
+                {"StreamProfile.S.Name": "third", "StreamProfile.S.Parameters": "fps=5"}):
         r = await admin.get(PARAM, params={"action": "add", "template": "streamprofile", "group": "StreamProfile",
                                            **bad})
         assert r.text.startswith("# Request failed: "), r.text

@@ -1,15 +1,18 @@
 """WS-Discovery against real clients in the peers' namespace: python-wsdiscovery's
 ThreadedWSDiscovery probes for ONVIF NetworkVideoTransmitters and finds the device, its
-endpoint, XAddrs and scopes; a listener on the multicast group hears Hello when the device
-starts announcing and Bye when it stops; turned off, no probe is answered."""
+endpoint, XAddrs and scopes (every profile: the recorders, the speaker, the I/O device); a
+listener on the multicast group hears Hello when the device starts announcing and Bye when it
+stops; turned off, no probe is answered."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
+from pathlib import Path
 
-from tests.discovery.conftest import Served, until
+from tests.discovery.conftest import Served, serve_on, until
 from tests.peers.lan import VENV_BIN, Lan, needs_lan
 from tests.peers.processes import stop_process
 from vigil.features.discovery.model import endpoint_reference
@@ -96,3 +99,18 @@ async def test_hello_when_it_starts_announcing_bye_when_turned_off_and_then_sile
     from_device = [m for m in messages if m["from"] == served.lan.device_address]
     assert [m["action"] for m in from_device] == ["Hello", "Bye"]
     assert from_device[0]["xaddrs"] == f"{served.base}/onvif/device_service"
+
+
+async def test_every_profile_is_found(tmp_path: Path, lan: Lan) -> None:
+    """The S3008, S4000, C1410 and W401 on one LAN: one probe finds each, with its hardware scope."""
+    async with contextlib.AsyncExitStack() as stack:
+        devices = [await stack.enter_async_context(serve_on(lan, tmp_path / profile, profile))
+                   for profile in ("s3008", "s4000", "c1410", "w401")]
+        wanted = {endpoint_reference(d.device.identity): d for d in devices}
+        found = await until(lambda: (m := probe(lan, DEVICE, "")) and len(m) >= len(wanted) and m, 20,
+                            "a ProbeMatch from each device")
+        assert sorted(m["epr"] for m in found) == sorted(wanted)
+        for match in found:
+            served = wanted[match["epr"]]
+            assert match["xaddrs"] == [f"{served.base}/onvif/device_service"]
+            assert f"onvif://www.onvif.org/hardware/{served.device.profile.model}" in match["scopes"]

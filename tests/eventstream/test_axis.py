@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import ADMIN, create_admin_live, start_live
 from tests.eventstream.conftest import PORT_TOPIC, Running
-
-AXIS_VENV = Path(os.environ.get("AXIS_CHECK_VENV", "/tmp/vigil-axis-check-venv"))
 
 CLIENT = '''"""Drive a Vigil RTSP event stream with the `axis` library (v60). Prints one JSON line per
 signal and per event; stops at the first event of topic STOP_TOPIC whose id and state
@@ -62,26 +56,6 @@ async def main(host, port, user, password, stop_topic, stop_id, stop_state, time
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7],
                  float(sys.argv[8])))
 '''
-
-
-@pytest.fixture(scope="module")
-def axis_python() -> Path:
-    """The conformance venv with axis==60, made as /work/shared/conformance/run-axis-check makes it."""
-    python = AXIS_VENV / "bin" / "python"
-
-    def usable() -> bool:
-        return python.exists() and subprocess.run([python, "-c", "import axis"], capture_output=True).returncode == 0
-
-    if not usable():
-        try:
-            subprocess.run([sys.executable, "-m", "venv", AXIS_VENV], check=True, capture_output=True, timeout=120)
-            subprocess.run([python, "-m", "pip", "install", "-q", "axis==60", "httpx==0.28.1"], check=True,
-                           capture_output=True, timeout=600)
-        except (subprocess.SubprocessError, OSError) as err:
-            pytest.skip(f"cannot build the axis conformance venv: {err}")
-    if not usable():
-        pytest.skip("the axis conformance venv has no axis library")
-    return python
 
 
 def client_script(tmp_path: Path) -> Path:

@@ -1,11 +1,16 @@
-"""ONVIF fixtures: a recorder with ONVIF accounts of each level (`add_onvif_accounts`) and a SOAP
-caller (`soap`) that signs with a UsernameToken made at the device's time."""
+"""ONVIF fixtures: a recorder with ONVIF accounts of each level (`add_onvif_accounts`), a SOAP
+caller (`soap`) that signs with a UsernameToken made at the device's time, and the Python of the
+`onvif-python` client's own venv (`onvif_python`)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -45,3 +50,31 @@ async def soap(device: Device) -> AsyncIterator[Soap]:
     add_onvif_accounts(device)
     async with asgi_client(device) as c:
         yield Soap(c, device)
+
+
+ONVIF_PYTHON_VENV = Path(os.environ.get("ONVIF_PYTHON_VENV", "/tmp/vigil-onvif-python-venv"))
+ONVIF_PYTHON = "onvif-python==0.4.7"
+
+
+@pytest.fixture(scope="session")
+def onvif_python() -> Path:
+    """A venv of its own with `onvif-python` (its package is `onvif` too, so it cannot share the
+    project's venv with onvif-zeep-async). Made once on a machine (about 30 s) and kept outside the
+    work tree, as the `axis` library's venv; ONVIF_PYTHON_VENV names another place."""
+    python = ONVIF_PYTHON_VENV / "bin" / "python"
+
+    def usable() -> bool:
+        return python.exists() and subprocess.run(
+            [python, "-c", "from onvif import ONVIFClient"], capture_output=True).returncode == 0
+
+    if not usable():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", ONVIF_PYTHON_VENV], check=True, capture_output=True,
+                           timeout=120)
+            subprocess.run([python, "-m", "pip", "install", "-q", ONVIF_PYTHON], check=True, capture_output=True,
+                           timeout=600)
+        except (subprocess.SubprocessError, OSError) as err:
+            pytest.skip(f"cannot build the onvif-python venv: {err}")
+    if not usable():
+        pytest.skip("the onvif-python venv has no onvif-python")
+    return python

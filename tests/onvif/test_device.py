@@ -37,6 +37,11 @@ async def test_no_credentials_get_a_digest_challenge_and_wrong_ones_not_authoriz
     assert r.status_code == 401 and "Digest" in r.headers["www-authenticate"]
     r = await soap("GetDeviceInformation", header=_token("onvifadmin", "wrong"))
     assert r.status_code == 400 and "ter:NotAuthorized" in r.text and "Sender" in r.text
+    # An empty user name is no credentials (libonvif sends one before it is given a user): the
+    # pre-authentication operations answer, the others ask for credentials.
+    empty = _token("", "")
+    assert (await soap("GetHostname", header=empty)).status_code == 200
+    assert (await soap("GetDeviceInformation", header=empty)).status_code == 401
     r = await soap("GetDeviceInformation", as_level="User")
     info = assert_valid(r.content)
     assert info.findtext("tds:Manufacturer", namespaces=NS) and info.findtext("tds:Model", namespaces=NS) == "S3016"
@@ -55,6 +60,9 @@ async def test_replayed_nonce_and_stale_timestamps_are_refused(soap: Soap):
     r = await soap("GetDeviceInformation", as_level="User", nonce=nonce)
     assert r.status_code == 400 and "used before" in r.text
     now = datetime.fromtimestamp(soap.device.clock.time(), UTC)
+    # The same nonce with another Created is another request (libonvif sends them so); its digest differs.
+    later = datetime.fromtimestamp(now.timestamp() + 1, UTC)
+    assert (await soap("GetDeviceInformation", as_level="User", nonce=nonce, created=later)).status_code == 200
     for shift in (-301, 301):
         late = datetime.fromtimestamp(now.timestamp() + shift, UTC)
         r = await soap("GetDeviceInformation", as_level="User", created=late)

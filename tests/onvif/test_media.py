@@ -63,6 +63,17 @@ async def test_stream_uri_is_the_live_relay_of_the_profile_camera(soap: Soap):
         f"rtsp://127.0.0.1:{rtsp}/axis-media/media.amp?camera=3"
 
 
+async def test_snapshot_uri_is_the_vapix_snapshot_of_the_profile_camera(soap: Soap):
+    add_cameras(soap, "a", "b")
+    uri = assert_valid((await media(soap, "GetSnapshotUri", "<op:ProfileToken>profile_2</op:ProfileToken>")).content)
+    assert uri.findtext("trt:MediaUri/tt:Uri", namespaces=NS) == \
+        f"http://127.0.0.1:{soap.device.listening.http}/axis-cgi/jpg/image.cgi?camera=2"
+    caps = assert_valid((await media(soap, "GetServiceCapabilities", as_level=None)).content)
+    assert caps.find("trt:Capabilities", NS).get("SnapshotUri") == "true"
+    assert (await media(soap, "GetSnapshotUri", "<op:ProfileToken>profile_1</op:ProfileToken>",
+                        as_level=None)).status_code == 401
+
+
 async def test_media_refusals(soap: Soap):
     add_cameras(soap, "a")
     r = await media(soap, "GetStreamUri", RTSP_SETUP + "<op:ProfileToken>profile_9</op:ProfileToken>")
@@ -72,7 +83,7 @@ async def test_media_refusals(soap: Soap):
     assert r.status_code == 400 and "InvalidStreamSetup" in r.text
     r = await media(soap, "GetProfiles", as_level=None)
     assert r.status_code == 401
-    r = await media(soap, "GetSnapshotUri", "<op:ProfileToken>profile_1</op:ProfileToken>")
-    assert r.status_code == 500 and "ter:ActionNotSupported" in r.text  # not offered yet
+    r = await media(soap, "GetSnapshotUri", "<op:ProfileToken>profile_4</op:ProfileToken>")
+    assert r.status_code == 400 and "ter:NoProfile" in r.text
     r = await soap("GetProfiles", "", "http://www.onvif.org/ver20/media/wsdl", as_level="User", path=MEDIA_PATH)
     assert "ActionNotSupported" in r.text and "belongs to namespace" in r.text

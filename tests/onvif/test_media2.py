@@ -47,11 +47,17 @@ async def test_profiles_with_the_configuration_types_asked_for(cameras: Soap):
     assert_valid((await media2(cameras, "GetServiceCapabilities", as_level=None)).content)
 
 
-async def test_stream_uri_and_refusals(cameras: Soap):
+async def test_stream_and_snapshot_uris_and_refusals(cameras: Soap):
     uri = assert_valid((await media2(cameras, "GetStreamUri", "<op:Protocol>RtspUnicast</op:Protocol>"
                                      "<op:ProfileToken>profile_2</op:ProfileToken>")).content)
     assert uri.findtext("tr2:Uri", namespaces=NS) == \
         f"rtsp://127.0.0.1:{cameras.device.listening.rtsp}/axis-media/media.amp?camera=2"
+    snapshot = assert_valid((await media2(cameras, "GetSnapshotUri",
+                                          "<op:ProfileToken>profile_1</op:ProfileToken>")).content)
+    assert snapshot.findtext("tr2:Uri", namespaces=NS) == \
+        f"http://127.0.0.1:{cameras.device.listening.http}/axis-cgi/jpg/image.cgi?camera=1"
+    r = await media2(cameras, "GetSnapshotUri", "<op:ProfileToken>profile_3</op:ProfileToken>")
+    assert r.status_code == 400 and "NoProfile" in r.text
     r = await media2(cameras, "GetStreamUri", "<op:Protocol>RtspMulticast</op:Protocol>"
                                              "<op:ProfileToken>profile_2</op:ProfileToken>")
     assert r.status_code == 400 and "InvalidStreamSetup" in r.text

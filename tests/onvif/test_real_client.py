@@ -5,9 +5,11 @@ client's recording job modes and event search."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import av
 import httpx
 import pytest
 from lxml import etree
@@ -94,7 +96,7 @@ async def test_home_assistant_setup_sequence(recorder: LiveDevice):
         assert interfaces[0].Info.HwAddress.replace(":", "") == info.SerialNumber
         media = validating(await camera.create_media_service(), checked)
         media_caps = await media.GetServiceCapabilities()
-        assert media_caps.SnapshotUri is False
+        assert media_caps.SnapshotUri is True
         profiles = await media.GetProfiles()
         h264 = [p for p in profiles if p.VideoEncoderConfiguration and p.VideoEncoderConfiguration.Encoding == "H264"]
         assert [p.token for p in h264] == ["profile_1"]  # Home Assistant makes a camera of each H.264 profile
@@ -106,6 +108,29 @@ async def test_home_assistant_setup_sequence(recorder: LiveDevice):
                                 "GetProfilesResponse", "GetStreamUriResponse"]
     finally:
         await camera.close()
+
+
+async def test_home_assistant_snapshot(recorder: LiveDevice):
+    """The camera entity's picture: GetSnapshotUri, then an HTTP GET with Digest (as Home Assistant's
+    ONVIF camera does), for the administrator and for a media user; wrong credentials get nothing."""
+    image = f"{recorder.http}/axis-cgi/jpg/image.cgi?camera=1"
+    wait_until(lambda: httpx.get(image, auth=httpx.DigestAuth(*ONVIF_MEDIA)).status_code == 200, 20,
+               "the test camera's first key frame")
+    for credentials in (ONVIF_ADMIN, ONVIF_MEDIA):
+        camera = ONVIFCamera("127.0.0.1", recorder.http_port, *credentials)
+        try:
+            await camera.update_xaddrs()
+            assert await camera.get_snapshot_uri("profile_1") == \
+                f"http://127.0.0.1:{recorder.http_port}/axis-cgi/jpg/image.cgi?camera=1"
+            jpeg = await camera.get_snapshot("profile_1")
+            assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
+            with av.open(io.BytesIO(jpeg)) as picture:
+                frame = next(picture.decode(video=0))
+                assert (frame.width, frame.height) == (1280, 720)  # the built-in test camera's size
+        finally:
+            await camera.close()
+    r = httpx.get(image, auth=httpx.DigestAuth(ONVIF_MEDIA[0], "nope"))
+    assert r.status_code == 401
 
 
 async def test_wrong_password_and_a_media_user_are_refused(recorder: LiveDevice):

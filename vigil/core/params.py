@@ -414,6 +414,11 @@ class ParamTree:
             if reason:
                 raise _refused(f"{group}.{d.name}", value, reason, d.kind == "password")
             staged[f"{group}.{d.name}"] = value
+        for veto in self.vetoes:  # the rules over several parameters hold for a new group too
+            refusal = veto(staged)
+            if refusal is not None:
+                name, reason = refusal
+                raise _refused(name, staged.get(name, ""), reason)
         made = self._instantiate(template, group)
         with self.store.transaction() as db:
             db.execute("INSERT OR REPLACE INTO param_groups(name, template) VALUES(?, ?)", (group, template.name))

@@ -37,6 +37,23 @@ class _Server(uvicorn.Server):
         yield
 
 
+# The header names clients parse, in the case real devices send them (uvicorn writes them in lower case).
+_SPELLED = tuple((b"\r\n" + name.lower() + b": ", b"\r\n" + name + b": ") for name in (
+    b"Content-Length", b"Content-Type", b"WWW-Authenticate", b"Location", b"Set-Cookie", b"Date"))
+
+
+def canonical_head(head: bytes) -> bytes:
+    """A response head with the header names clients parse in their usual case (`Content-Length`).
+
+    HTTP lets names come in any case, yet clients built for cameras search for `Content-Length: `
+    as written (libonvif, the ONVIF library of Debian's onvif-tools, did until 2026), as real
+    devices send it. A few replaces: about 1 µs a response.
+    """
+    for lower, spelled in _SPELLED:
+        head = head.replace(lower, spelled)
+    return head
+
+
 class _CoalescingTransport:
     """Hands the writes of one event-loop step to the real transport as one `writelines`.
 
@@ -55,6 +72,9 @@ class _CoalescingTransport:
         self._size = 0
 
     def write(self, data: bytes) -> None:
+        # uvicorn writes a response head on its own, as bytes; a body may come as any buffer.
+        if type(data) is bytes and data.startswith(b"HTTP/1.") and data.endswith(b"\r\n\r\n"):
+            data = canonical_head(data)
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(data)

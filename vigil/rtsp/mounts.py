@@ -21,6 +21,9 @@ Tracks are device-to-client today; a client-to-device track (the speaker's audio
 www.onvif.org/ver20/backchannel`, an option such a track lists) will be a track whose stream
 also takes the packets the client sends on its channel (`receive`), which the server routes to
 it by channel.
+
+A provider also declares the query keys it applies and the values each takes (`keys`): what a
+stream profile (profiles.py) may hold for that path.
 """
 
 from __future__ import annotations
@@ -116,6 +119,22 @@ class Live:
 
 
 Provider = Callable[[dict[str, str]], list[Track]]
+KeyCheck = Callable[[str], str | None]  # why a value of a query key is refused, or None
+
+
+def one_of(*values: str) -> KeyCheck:
+    def check(value: str) -> str | None:
+        return None if value in values else f"takes {' or '.join(values)}"
+
+    return check
+
+
+def number(value: str) -> str | None:
+    return None if value.isascii() and value.isdigit() and len(value) <= 4 else "takes a number"
+
+
+def any_value(value: str) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -145,12 +164,20 @@ class Mounts:
 
     def __init__(self) -> None:
         self._providers: dict[str, list[Mount]] = {}
+        self._keys: dict[str, dict[str, list[KeyCheck]]] = {}
 
     def add(self, path: str, provider: Provider, role: Role = Role.VIEWER,
-            session_timeout: Callable[[], int] | None = None) -> None:
+            session_timeout: Callable[[], int] | None = None, keys: dict[str, KeyCheck] | None = None) -> None:
         """Serve `provider`'s tracks at `path` to accounts of `role` and above; its sessions
-        time out after `session_timeout()` seconds (None: the server's default)."""
+        time out after `session_timeout()` seconds (None: the server's default); `keys`: the
+        query keys it applies, each with its check."""
         self._providers.setdefault(path.rstrip("/"), []).append(Mount(provider, role, session_timeout))
+        for key, check in (keys or {}).items():
+            self._keys.setdefault(path.rstrip("/"), {}).setdefault(key, []).append(check)
+
+    def applied_keys(self, path: str) -> dict[str, list[KeyCheck]]:
+        """The query keys the providers of `path` apply; a value is good when one of them takes it."""
+        return self._keys.get(path.rstrip("/"), {})
 
     def mount_of(self, path: str) -> str | None:
         """The mount path a request path is under (a track's path is the mount's plus `/stream=N`)."""

@@ -33,6 +33,7 @@ from vigil.http.limits import RefusalLog
 from vigil.http.ports import RTSP, Listening, PortInUse
 from vigil.rtsp.auth import RtspAuth
 from vigil.rtsp.mounts import Mounts, Presentation, Stream, Track
+from vigil.rtsp.profiles import StreamProfiles
 from vigil.rtsp.protocol import (
     MAX_BODY,
     MAX_HEADER,
@@ -176,9 +177,6 @@ class Target:
     query: str
     track: int | None
 
-    def params(self) -> dict[str, str]:
-        return dict(parse_qsl(self.query, keep_blank_values=True))
-
 
 class RtspServer:
     """Serves the device's mounts; `serve` is the device service."""
@@ -188,6 +186,7 @@ class RtspServer:
         self.mounts = mounts
         self.listening = listening
         self.params = params
+        self.profiles = StreamProfiles(params)  # `streamprofile=NAME` in a URL
         self.auth = RtspAuth(auth, params, logs)
         self.clock = clock
         self.host = host
@@ -502,7 +501,8 @@ class RtspServer:
 
     def _presentation(self, target: Target, request: Request) -> Presentation:
         try:
-            presentation = self.mounts.resolve(target.mount, target.params())
+            query = self.profiles.expand(parse_qsl(target.query, keep_blank_values=True))
+            presentation = self.mounts.resolve(target.mount, query)
         except ValueError:  # parse_qsl on a malformed query
             raise RtspError(400, "malformed query") from None
         _supported(request, presentation.options)

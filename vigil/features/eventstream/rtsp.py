@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from vigil.features.eventstream.fanout import Fanout, Listener, Outbox
 from vigil.features.eventstream.metadata import EventFilter, FilterError, to_xml
-from vigil.rtsp.mounts import AXIS_MEDIA, Live, Outlet, Provider, Track
+from vigil.rtsp.mounts import AXIS_MEDIA, KeyCheck, Live, Outlet, Provider, Track, one_of
 from vigil.rtsp.protocol import RtspError, rtp_packet
 
 PATH = AXIS_MEDIA
@@ -77,6 +77,17 @@ class MetadataTrack(Live):
 
     def open(self, outlet: Outlet) -> EventStream:
         return EventStream(self.fanout, self.event_filter, outlet, outlet.name)
+
+
+def topic_filter(value: str) -> str | None:
+    try:
+        EventFilter(value)
+    except FilterError as err:
+        return str(err)
+    return None
+
+
+KEYS: dict[str, KeyCheck] = {"event": one_of("on", "off"), "eventtopic": topic_filter}  # what provide() applies
 
 
 def metadata_tracks(fanout: Fanout) -> Provider:

@@ -8,7 +8,9 @@ timesync, network, discovery scopes and mode through discovery, reboot, relay ou
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus; Profile M's event
 broker in `http_event_broker`, the MQTT client's broker), `http_media` and `http_media2`
-(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
+(profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server,
+GetSnapshotUri = the recording feature's image.cgi; `streams`: Axis's ONVIF RTSP path
+`/onvif-media/media.amp?profile=...` over the same relay), `http_search`
 (Profile G's recording search over the recorder's footage index, FindEvents in `event_search`),
 `http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs),
 `http_replay` (Profile G's replay: GetReplayUri = the RTSP server's replay of a recording,
@@ -56,6 +58,7 @@ from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.media import REPLAY_PATH as REPLAY_RTSP_PATH
 from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
+from vigil.features.onvif.streams import ONVIF_MEDIA, OnvifStreams
 from vigil.features.recording.recorder import RECORDING_SERVICE
 
 
@@ -80,13 +83,14 @@ def register(device: Device) -> None:
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     if recording is not None:
-        media_service = MediaService(recording, lambda: device.listening.rtsp)
+        media_service = MediaService(recording, lambda: device.listening.rtsp, lambda: base_address(device.listening))
         media = OnvifEndpoint(device, tokens)
         http_media.register(media, media_service)
         device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
         media2 = OnvifEndpoint(device, tokens)
         http_media2.register(media2, Media2Service(media_service))
         device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+        device.rtsp.add(ONVIF_MEDIA, OnvifStreams(device.rtsp).tracks)  # Axis's ONVIF RTSP path
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))
         device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

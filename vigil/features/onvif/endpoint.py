@@ -121,7 +121,7 @@ class OnvifEndpoint:
     def caller(self, msg: SoapMessage, who: Principal, request: Request) -> Principal:
         """The principal an operation runs as (see the module's docstring)."""
         token = self.tokens.token_of(msg.headers)
-        if token is not None:
+        if token is not None and self.tokens.names_a_user(token):
             account = self.tokens.verify(token)
             self.device.auth.seen(client_address(request), account.name, "ws-security")
             return Principal(account.name, account.role, account.ptz, "ws-security")

@@ -3,8 +3,9 @@ its profiles (one per recorded camera, `media.py`), their configurations, the vi
 and GetStreamUri, which gives the camera's live relay on the device's own RTSP server.
 
 The configurations describe the stream each camera sends, which the recorder relays as it
-comes: they are read-only here (there is no Set...Configuration). Snapshots (GetSnapshotUri)
-are not offered yet: the service's capabilities say SnapshotUri="false"."""
+comes: they are read-only here (there is no Set...Configuration). GetSnapshotUri gives the
+camera's VAPIX snapshot (image.cgi: a JPEG of its latest key frame), on the scheme, host and
+port the client reached the device by."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from lxml import etree
 from vigil.core.auth import Principal
 from vigil.features.onvif.const import INVALID_ARG_VAL, PRE_AUTH, READ_MEDIA, TER, TRT
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
-from vigil.features.onvif.media import Camera, cameras, check_stream_setup, live_uri
+from vigil.features.onvif.media import Camera, cameras, check_stream_setup, live_uri, snapshot_uri
 from vigil.features.onvif.xml import TRT_, TT_, invalid, text
 from vigil.features.recording.recorder import RecordingService
 from vigil.http.soap import SoapMessage, sender
@@ -24,7 +25,7 @@ SESSION_TIMEOUT = "PT60S"  # RTSP session timeout the relay keeps an idle sessio
 def media_capabilities() -> etree._Element:
     """trt:Capabilities: what GetServiceCapabilities and GetServices (with capabilities) report."""
     trt = f"{{{TRT}}}"
-    caps = etree.Element(trt + "Capabilities", SnapshotUri="false", Rotation="false", nsmap={"trt": TRT})
+    caps = etree.Element(trt + "Capabilities", SnapshotUri="true", Rotation="false", nsmap={"trt": TRT})
     etree.SubElement(caps, trt + "ProfileCapabilities", MaximumNumberOfProfiles="64")
     etree.SubElement(caps, trt + "StreamingCapabilities", RTPMulticast="false", RTP_TCP="true",
                      RTP_RTSP_TCP="true", NonAggregateControl="false")
@@ -38,9 +39,10 @@ def no_multicast() -> list[etree._Element]:
 
 
 class MediaService:
-    def __init__(self, recording: RecordingService, rtsp_port) -> None:
+    def __init__(self, recording: RecordingService, rtsp_port, base) -> None:
         self.recording = recording
         self.rtsp_port = rtsp_port  # () -> the port the RTSP server listens on now
+        self.base = base  # () -> scheme://host:port of the device as the current call reached it
 
     # -- the model as XML ----------------------------------------------------------------------
     @staticmethod
@@ -171,6 +173,12 @@ class MediaService:
         return TRT_.GetStreamUriResponse(TRT_.MediaUri(TT_.Uri(uri), TT_.InvalidAfterConnect("false"),
                                                        TT_.InvalidAfterReboot("false"), TT_.Timeout("PT0S")))
 
+    async def get_snapshot_uri(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        camera = self.camera(text(msg.body, "ProfileToken", required=True, limit=64), "profile")
+        return TRT_.GetSnapshotUriResponse(TRT_.MediaUri(TT_.Uri(snapshot_uri(self.base(), camera)),
+                                                         TT_.InvalidAfterConnect("false"),
+                                                         TT_.InvalidAfterReboot("false"), TT_.Timeout("PT0S")))
+
 
 def register(endpoint: OnvifEndpoint, service: MediaService) -> None:
     for name, access, handler in (
@@ -191,5 +199,6 @@ def register(endpoint: OnvifEndpoint, service: MediaService) -> None:
         ("GetGuaranteedNumberOfVideoEncoderInstances", READ_MEDIA,
          service.get_guaranteed_number_of_video_encoder_instances),
         ("GetStreamUri", READ_MEDIA, service.get_stream_uri),
+        ("GetSnapshotUri", READ_MEDIA, service.get_snapshot_uri),
     ):
         endpoint.add(TRT, name, access, handler)

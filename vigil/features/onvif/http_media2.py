@@ -1,9 +1,10 @@
 """The ONVIF media service 2 (Media2, `tr2`, /onvif/media2_service; Profile T) of a recorder:
 the same profiles as Media1 (`media.py`: one per recorded camera), with encoder configurations
-that name H.265 too, and GetStreamUri for RTSP unicast (the camera's live relay).
+that name H.265 too, GetStreamUri for RTSP unicast (the camera's live relay) and GetSnapshotUri
+(the camera's VAPIX snapshot, as in Media1).
 
-As in Media1, the configurations describe what each camera sends and are read-only; snapshots,
-OSDs, masks and multicast are not offered (the capabilities say so)."""
+As in Media1, the configurations describe what each camera sends and are read-only; OSDs, masks
+and multicast are not offered (the capabilities say so)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from vigil.core.auth import Principal
 from vigil.features.onvif.const import PRE_AUTH, READ_MEDIA, TR2
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
 from vigil.features.onvif.http_media import MediaService
-from vigil.features.onvif.media import Camera, cameras, live_uri
+from vigil.features.onvif.media import Camera, cameras, live_uri, snapshot_uri
 from vigil.features.onvif.xml import TR2_, TT_, find_all, invalid, text
 from vigil.http.soap import SoapMessage
 
@@ -26,7 +27,7 @@ STREAM_PROTOCOLS = ("RtspUnicast", "RTSP")  # RTSP: the older name of RTSP unica
 
 def media2_capabilities() -> etree._Element:
     tr2 = f"{{{TR2}}}"
-    caps = etree.Element(tr2 + "Capabilities", SnapshotUri="false", Rotation="false", VideoSourceMode="false",
+    caps = etree.Element(tr2 + "Capabilities", SnapshotUri="true", Rotation="false", VideoSourceMode="false",
                          OSD="false", TemporaryOSDText="false", Mask="false", SourceMask="false", nsmap={"tr2": TR2})
     etree.SubElement(caps, tr2 + "ProfileCapabilities", MaximumNumberOfProfiles="64",
                      ConfigurationsSupported=" ".join(TYPES))
@@ -102,6 +103,10 @@ class Media2Service:
         camera = self.media.camera(text(msg.body, "ProfileToken", required=True, limit=64), "profile")
         return TR2_.GetStreamUriResponse(TR2_.Uri(live_uri(CALL.get().host, self.media.rtsp_port(), camera)))
 
+    async def get_snapshot_uri(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        camera = self.media.camera(text(msg.body, "ProfileToken", required=True, limit=64), "profile")
+        return TR2_.GetSnapshotUriResponse(TR2_.Uri(snapshot_uri(self.media.base(), camera)))
+
 
 def register(endpoint: OnvifEndpoint, service: Media2Service) -> None:
     for name, access, handler in (
@@ -111,5 +116,6 @@ def register(endpoint: OnvifEndpoint, service: Media2Service) -> None:
         ("GetVideoEncoderConfigurations", READ_MEDIA, service.get_video_encoder_configurations),
         ("GetMetadataConfigurations", READ_MEDIA, service.get_metadata_configurations),
         ("GetStreamUri", READ_MEDIA, service.get_stream_uri),
+        ("GetSnapshotUri", READ_MEDIA, service.get_snapshot_uri),
     ):
         endpoint.add(TR2, name, access, handler)

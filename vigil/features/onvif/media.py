@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from vigil.features.onvif.xml import find, invalid, text
+from vigil.features.recording.http_snapshot import IMAGE_PATH
 from vigil.features.recording.recorder import RecordingService
 
 LIVE_PATH = "/axis-media/media.amp"  # the RTSP server's live relay (camera=N)
@@ -88,3 +89,8 @@ def check_stream_setup(body: etree._Element, operation: str) -> None:
         raise invalid(f"Stream {stream[:40]!r} is not offered: use RTP-Unicast", "InvalidStreamSetup")
     if protocol not in ("UDP", "TCP", "RTSP"):
         raise invalid(f"Transport {protocol[:40]!r} is not offered: use RTSP, TCP or UDP", "InvalidStreamSetup")
+
+
+def snapshot_uri(base: str, camera: Camera) -> str:
+    """The JPEG of `camera`'s latest key frame (VAPIX image.cgi), at `base` (scheme://host:port)."""
+    return f"{base}{IMAGE_PATH}?camera={camera.number}"

@@ -3,7 +3,9 @@
 PasswordDigest = Base64(SHA-1(nonce ‖ Created ‖ password)), checked against the account's
 password, which the accounts store keeps sealed and decrypts only in memory. A token whose
 Created lies more than `TIME_WINDOW` seconds from the device's time is refused, and so is a
-nonce seen before within that window (a replayed request). PasswordText carries the password
+nonce seen before with the same Created within that window (a replayed request: the digest
+covers both, so a replay repeats both; libonvif sends one nonce with every request of a second,
+each with its own Created). PasswordText carries the password
 itself: accepted as the profile allows, best over HTTPS.
 """
 
@@ -70,7 +72,7 @@ class UsernameTokens:
     def __init__(self, accounts: Accounts, clock: Clock) -> None:
         self.accounts = accounts
         self.clock = clock
-        self._nonces: OrderedDict[bytes, float] = OrderedDict()  # nonce -> when it may be forgotten
+        self._nonces: OrderedDict[tuple[bytes, str], float] = OrderedDict()  # (nonce, Created) -> when it may go
 
     @staticmethod
     def token_of(headers: list[etree._Element]) -> etree._Element | None:
@@ -81,6 +83,12 @@ class UsernameTokens:
                     raise refused("the Security header has no UsernameToken")
                 return token
         return None
+
+    @staticmethod
+    def names_a_user(token: etree._Element) -> bool:
+        """False for a token with an empty Username: no credentials (libonvif, onvif-util's library,
+        sends one with its pre-authentication requests before it has been given a user)."""
+        return bool((token.findtext(f"{{{WSSE}}}Username") or "").strip())
 
     def verify(self, token: etree._Element) -> Account:
         """The ONVIF account the token proves, or a NotAuthorized fault."""
@@ -104,7 +112,7 @@ class UsernameTokens:
             if stored is None or not secrets.compare_digest(
                     password_digest(nonce, created, stored).encode(), given.strip().encode()):
                 raise wrong_password()
-            self._check_fresh(nonce, parse_created(created))
+            self._check_fresh((nonce, created.strip()), parse_created(created))
         elif kind == PASSWORD_TEXT:
             if stored is None or not secrets.compare_digest(stored.encode(), given.encode()):
                 raise wrong_password()
@@ -115,7 +123,7 @@ class UsernameTokens:
             raise refused(f"{user} is not an ONVIF account")
         return account
 
-    def _check_fresh(self, nonce: bytes, created: float) -> None:
+    def _check_fresh(self, nonce: tuple[bytes, str], created: float) -> None:
         now = self.clock.time()
         if abs(now - created) > TIME_WINDOW:
             raise refused(f"Created is {now - created:+.0f} s from the device's time "

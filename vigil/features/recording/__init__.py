@@ -4,7 +4,8 @@ Footage flows camera -> ingest -> recorder -> vigil.footage (writer, index) onto
 storage feature provides (`VOLUMES`, registered before this feature loads; none: data/recordings),
 and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
 relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`; stored
-footage replays there as `?recordingid=ID` (replay.py)."""
+footage replays there as `?recordingid=ID` (replay.py); and the snapshots (snapshot.py: a JPEG of
+each camera's latest key frame, `/axis-cgi/jpg/image.cgi`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
-from vigil.features.recording import actions, http_export, http_play, http_record, http_recorder, replay
+from vigil.features.recording import (
+    actions,
+    http_export,
+    http_play,
+    http_record,
+    http_recorder,
+    http_snapshot,
+    relay,
+    replay,
+)
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
@@ -41,7 +51,7 @@ def register(device: Device) -> None:
                                prebuffer_for=functools.partial(actions.prebuffer_seconds, device.rules))
     device.features[RECORDING_SERVICE] = service
     device.rtsp.add(AXIS_MEDIA, functools.partial(replay.recording_tracks, device.store))  # first: it refuses camera=
-    device.rtsp.add(AXIS_MEDIA, service.relays.tracks)
+    device.rtsp.add(AXIS_MEDIA, service.relays.tracks, keys=relay.KEYS)
     if device.ports.test_cameras:
         device.services.append(lambda: run_with_test_cameras(device, service))
     else:
@@ -52,6 +62,7 @@ def register(device: Device) -> None:
     http_record.register(device)
     http_play.register(device)
     http_export.register(device)
+    http_snapshot.register(device)
 
 
 async def run_with_test_cameras(device: Device, service) -> None:

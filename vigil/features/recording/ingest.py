@@ -94,6 +94,8 @@ class Connection:
     closed: bool = False
     _started: bool = False
     live: LiveTap | None = None
+    # Each key frame as it arrives, with the parameter sets in force (the snapshots' latest).
+    on_key: Callable[[str, str, tuple[bytes, bytes, bytes], AccessUnit, float], None] | None = None
     _live_packets: list[bytes] = field(default_factory=list)
 
     def setup(self, leftover: bytes) -> None:
@@ -140,6 +142,9 @@ class Connection:
     # -- access units ------------------------------------------------------------------
     def _on_video(self, unit: AccessUnit) -> None:
         self.frames += 1
+        if unit.key and self.on_key is not None and self.video is not None:
+            params = self.params
+            self.on_key(self.source_id, self.video.codec, (params.vps, params.sps, params.pps), unit, self.clock())
         if self._gop_video:
             # A fragment ends at a key frame once it holds most of a second, or after a second
             # whatever comes: long GOPs still reach the disk about every second.

@@ -40,6 +40,7 @@ from vigil.core.vault import Vault
 from vigil.features.recording.ingest import Connection, Gop, Reader
 from vigil.features.recording.relay import LiveRelays
 from vigil.features.recording.rtsp_client import RtspError, connect
+from vigil.features.recording.snapshot import Snapshots
 from vigil.features.recording.sources import Source, Sources
 from vigil.features.recording.write_failures import WriteFailures
 from vigil.footage import index, mp4
@@ -217,6 +218,7 @@ class RecordingService:
         self.prebuffer_for = prebuffer_for
         self.sources = Sources(store, logs, vault)
         self.relays = LiveRelays(self.sources)  # live video over RTSP, from the same connections
+        self.snapshots = Snapshots()  # JPEGs of each camera's latest key frame
         self.segments = SegmentStore(store, self._writer_state, self._make_room)
         self.reader = Reader()
         self.recorders: dict[str, SourceRecorder] = {}
@@ -357,6 +359,7 @@ class RecordingService:
             await asyncio.gather(task, return_exceptions=True)
         self._drop_connection(source_id)
         self.relays.removed(source_id)
+        self.snapshots.forget(source_id)
         if source_id in self.recorders:
             self._end_all(source_id)
             del self.recorders[source_id]
@@ -391,6 +394,7 @@ class RecordingService:
             connection = Connection(source.id, session, recorder.on_gop, on_lost, self.clock)
             connection.setup(leftover)
             connection.live = self.relays.connected(source.id, connection)
+            connection.on_key = self.snapshots.seen
             self._connections[source.id] = connection
             self._connected(source, True)
             self.reader.add(connection)

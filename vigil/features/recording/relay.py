@@ -17,11 +17,14 @@ import contextlib
 
 from vigil.features.recording.ingest import Connection
 from vigil.features.recording.sources import Sources
-from vigil.rtsp.mounts import Track
+from vigil.rtsp.mounts import KeyCheck, Track, number, one_of
 from vigil.rtsp.protocol import RtspError
 from vigil.rtsp.relay import RelayTrack, RtpRelay, video_sdp
 
 CODECS = {"h264": "H264", "h265": "H265"}
+# What tracks() applies; `audio=0` holds as the relay sends the camera's video only.
+KEYS: dict[str, KeyCheck] = {"camera": number, "videocodec": one_of(*CODECS), "video": one_of("0", "1"),
+                             "audio": one_of("0")}
 
 
 class CameraFeed:

@@ -1,15 +1,16 @@
-"""The parameter groups every device shows: Brand, Properties, Network, HTTPS, System,
-RemoteService and StreamProfile, each parameter with the owner that makes it take effect
+"""The parameter groups every device shows: Brand, Properties, Network, HTTPS, System and
+RemoteService, each parameter with the owner that makes it take effect
 (read-only ones are informational). The I/O groups are the io feature's (io/params.py), the
 interface, host name, resolver and proxy ones the network feature's (network/params.py), the
-Time group the timesync feature's (timesync/params.py); the listeners' ports, HTTPS on or off and
+Time group the timesync feature's (timesync/params.py), the StreamProfile group the RTSP
+server's (rtsp/profiles.py); the listeners' ports, HTTPS on or off and
 "allow access through" are the HTTP layer's (http/ports.py)."""
 
 from __future__ import annotations
 
 from vigil import __version__
 from vigil.core.identity import Identity
-from vigil.core.params import ParamDef, ParamTemplate, applied, pending
+from vigil.core.params import ParamDef, applied, pending
 from vigil.core.roles import Role
 from vigil.profiles import Profile
 
@@ -61,7 +62,6 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
 # The work that will apply the parameters declared pending below (docs/parameters.md).
 SECURITY = "system settings: security"
 TLS = "security: TLS versions of the HTTPS listener"
-MEDIA = "live relay and replay (media streams)"
 # Where they take effect, once applied: packages under vigil/features/ that do not exist yet,
 # or the network feature, the HTTP layer and the RTSP server that hold the listeners.
 LATER_SECURITY = "security"
@@ -140,25 +140,6 @@ def refuse_o3c(new: dict[str, str]) -> tuple[str, str] | None:
     if new.get(O3C_ENABLED, "no") != "no":
         return O3C_ENABLED, NO_O3C
     return None
-
-
-STREAM_PROFILE = ParamTemplate(
-    name="streamprofile",
-    parent="StreamProfile",
-    letter="S",
-    params=(
-        ParamDef("Name", "profile", maxlen=32, read=V, write=OP),
-        ParamDef("Description", "", maxlen=128, read=V, write=OP),
-        ParamDef("Parameters", "videocodec=h264", maxlen=512, read=V, write=OP),
-    ),
-    max_groups=26,
-    hard_limit=64,
-    owner=pending("rtsp", MEDIA, "Stored and listed for clients; no media stream reads a profile yet."),
-)
-
-
-def stream_profiles() -> list[ParamDef]:
-    return [const("StreamProfile.MaxGroups", str(STREAM_PROFILE.max_groups))]
 
 
 # Settings a "Restore" (soft factory default) keeps, as the manual lists them.
