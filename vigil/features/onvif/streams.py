@@ -48,5 +48,4 @@ class OnvifStreams:
         vapix = {"camera": match.group(1), "event": "on"}
         if match.group(2):
             vapix["videocodec"] = match.group(2)
-        tracks, _role = self.mounts.resolve(AXIS_MEDIA, vapix)
-        return tracks
+        return self.mounts.resolve(AXIS_MEDIA, vapix).tracks
