@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.device import Device
 from vigil.features import (
+    audio,
     discovery,
     events,
     eventstream,
@@ -41,6 +42,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("io", io.register),
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
+    Feature("audio", audio.register),
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),

@@ -37,6 +37,10 @@ class Outlet(Protocol):
 
     def send(self, packets: list[bytes]) -> bool: ...
 
+    def send_rtcp(self, packet: bytes) -> None:
+        """An RTCP packet (a sender report) on the track's RTCP channel or port."""
+        ...
+
     def congested(self) -> bool: ...
 
     @property

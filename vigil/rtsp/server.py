@@ -97,6 +97,17 @@ class SessionTrack:
             connection.writer.write(interleaved(self.transport.channels[0], packets))
         return True
 
+    def send_rtcp(self, packet: bytes) -> None:
+        if self.closed:
+            return
+        connection = self.session.connection
+        if self.transport.kind == "udp":
+            rtcp = connection.server.rtcp
+            if rtcp is not None:
+                rtcp.sendto(packet, (connection.address, self.transport.client_ports[1]))
+        else:
+            connection.writer.write(interleaved(self.transport.channels[1], [packet]))
+
     async def drain(self) -> None:
         if self.transport.kind == "tcp":
             await self.session.connection.writer.drain()
