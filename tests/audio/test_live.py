@@ -8,7 +8,6 @@ import asyncio
 import struct
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import ADMIN, add_account, free_port
 from tests.peers.processes import wait_port_async
+from tests.rtsp.test_relay import FakeOutlet
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
@@ -91,35 +91,11 @@ async def test_no_stream_of_an_input_that_is_off(served: Device):
     assert "503" in err.decode()
 
 
-@dataclass
-class FakeOutlet:
-    name: str = "test"
-    ssrc: int = 0x1234ABCD
-    seq: int = 65534
-    ts_base: int = 4_000_000_000
-    packets: list[bytes] = field(default_factory=list)
-    reports: list[bytes] = field(default_factory=list)
-    closed: bool = False
-
-    def send(self, packets: list[bytes]) -> bool:
-        self.packets += packets
-        return True
-
-    def send_rtcp(self, packet: bytes) -> None:
-        self.reports.append(packet)
-
-    def congested(self) -> bool:
-        return False
-
-    async def drain(self) -> None:
-        return None
-
-
 async def test_each_client_gets_rtp_numbered_for_it_and_sender_reports(speaker: Device):
     service = speaker.features[AUDIO_SERVICE]
     now = [100.0]
     live = LiveAudio(service, CODECS["g711"], wall_clock=time.time, monotonic=lambda: now[0])
-    outlet = FakeOutlet()
+    outlet = FakeOutlet(ssrc=0x1234ABCD, seq=65534, ts_base=4_000_000_000)
     client = live.add(outlet)
     for _ in range(3):
         live.on_block(tone(1000, BLOCK / RATE))
@@ -128,11 +104,11 @@ async def test_each_client_gets_rtp_numbered_for_it_and_sender_reports(speaker: 
         live.on_block(tone(1000, BLOCK / RATE))
     client.stop()
     assert service.listeners == []
-    headers = [struct.unpack("!BBHII", p[:12]) for p in outlet.packets]
+    headers = [struct.unpack("!BBHII", p[:12]) for p in outlet.got]
     assert [h[2] for h in headers] == [65534, 65535, 0, 1]  # the sequence wraps
     assert [h[3] - outlet.ts_base for h in headers] == [0, 160, 320, 480]  # 20 ms at 8 kHz each
     assert headers[0][1] == 0x80 and headers[1][1] == 0  # marker on the first packet, payload type 0
-    assert all(h[4] == outlet.ssrc for h in headers) and all(len(p) == 12 + 160 for p in outlet.packets)
+    assert all(h[4] == outlet.ssrc for h in headers) and all(len(p) == 12 + 160 for p in outlet.got)
     assert len(outlet.reports) == 2  # with the first packet, and after the interval
     v, pt, length, ssrc, ntp_s, ntp_f, rtp_ts, count, octets = struct.unpack("!BBHIIIIII", outlet.reports[1])
     assert (v, pt, length, ssrc) == (0x80, 200, 6, outlet.ssrc)

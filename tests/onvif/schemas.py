@@ -23,6 +23,7 @@ from vigil.features.onvif.const import (
     PASSWORD_TEXT,
     TDS,
     TEV,
+    TMD,
     TR2,
     TRT,
     TSE,
@@ -42,7 +43,8 @@ def schema(namespace: str) -> etree.XMLSchema:
     """The schema of the service `namespace` (the one embedded in its WSDL, with its imports)."""
     if namespace == WSNT:  # Renew, Unsubscribe: WS-BaseNotification's own elements
         return etree.XMLSchema(etree.parse(str(WSDL / "b-2.xsd")))
-    name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl", TSE: "search.wsdl"}[namespace]
+    name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl", TSE: "search.wsdl",
+            TMD: "deviceio.wsdl"}[namespace]
     wsdl = etree.parse(str(WSDL / name))
     embedded = wsdl.find(f".//{{{XS}}}schema")
     assert embedded is not None

@@ -8,7 +8,9 @@ timesync, network, discovery scopes and mode through discovery, reboot, relay ou
 io), `http_users` (ONVIF users = accounts with the ONVIF flag), `http_events` (the event service and
 its PullPoint subscriptions, kept by `pullpoints` over the device's event bus), `http_media` and `http_media2`
 (profiles of `media`: one per recorded camera, GetStreamUri = the live relay of the RTSP server), `http_search`
-(Profile G's recording search over the recorder's footage index).
+(Profile G's recording search over the recorder's footage index); on a device with audio (the C1410)
+`http_media_audio`, `http_media2_audio` and `http_deviceio` (the audio source, encoder, output and decoder
+configurations of `audio`, over the audio feature's parameters; GetStreamUri = the microphone's live stream).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
@@ -16,9 +18,22 @@ from __future__ import annotations
 
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif import http_device, http_events, http_media, http_media2, http_search, http_users
+from vigil.features.audio.service import AUDIO_SERVICE
+from vigil.features.onvif import (
+    http_device,
+    http_deviceio,
+    http_events,
+    http_media,
+    http_media2,
+    http_media2_audio,
+    http_media_audio,
+    http_search,
+    http_users,
+)
+from vigil.features.onvif.audio import AudioModel
 from vigil.features.onvif.const import (
     DEVICE_PATH,
+    DEVICEIO_PATH,
     EVENTS_PATH,
     MEDIA2_PATH,
     MEDIA_PATH,
@@ -27,9 +42,12 @@ from vigil.features.onvif.const import (
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
 from vigil.features.onvif.http_device import DeviceService
+from vigil.features.onvif.http_deviceio import DeviceIOService
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
+from vigil.features.onvif.http_media2_audio import AudioMedia2Service
+from vigil.features.onvif.http_media_audio import AudioMediaService
 from vigil.features.onvif.http_search import SearchService
 from vigil.features.onvif.http_users import UserService
 from vigil.features.onvif.pullpoints import PullPoints
@@ -40,9 +58,12 @@ from vigil.features.recording.recorder import RECORDING_SERVICE
 def register(device: Device) -> None:
     tokens = UsernameTokens(device.accounts, device.clock)
     recording = device.features.get(RECORDING_SERVICE)
+    audio = device.features.get(AUDIO_SERVICE)
     # Anyone reaches the endpoints (the PRE_AUTH operations); each operation checks its access class.
     endpoint = OnvifEndpoint(device, tokens)
-    http_device.register(endpoint, DeviceService(device, has_media=recording is not None))
+    http_device.register(endpoint, DeviceService(device, has_media=recording is not None or audio is not None,
+                                                 has_search=recording is not None, has_deviceio=audio is not None,
+                                                 media2_types=None if recording else http_media2_audio.TYPES))
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     events, pull_point = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
@@ -52,14 +73,26 @@ def register(device: Device) -> None:
     device.services.append(subscriptions.run)
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    media, media2 = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
     if recording is not None:
         media_service = MediaService(recording, lambda: device.listening.rtsp)
-        media = OnvifEndpoint(device, tokens)
         http_media.register(media, media_service)
-        device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
-        media2 = OnvifEndpoint(device, tokens)
         http_media2.register(media2, Media2Service(media_service))
+    if audio is not None:  # the audio profile; the only profile where no cameras are recorded
+        model = AudioModel(audio)
+
+        def rtsp_port() -> int:
+            return device.listening.rtsp
+
+        http_media_audio.register(media, AudioMediaService(model, rtsp_port), with_profiles=recording is None)
+        http_media2_audio.register(media2, AudioMedia2Service(model, rtsp_port), with_profiles=recording is None)
+        deviceio = OnvifEndpoint(device, tokens)
+        http_deviceio.register(deviceio, DeviceIOService(model))
+        device.router.add(DEVICEIO_PATH, deviceio.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    if recording is not None or audio is not None:
+        device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
         device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    if recording is not None:
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))
         device.router.add(SEARCH_PATH, search.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")

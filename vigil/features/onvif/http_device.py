@@ -21,6 +21,8 @@ from vigil.features.onvif.const import (
     ACTION_NOT_SUPPORTED,
     ACTUATE,
     DEVICE_PATH,
+    DEVICEIO_PATH,
+    DEVICEIO_VERSION,
     EVENTS_PATH,
     EVENTS_VERSION,
     MEDIA2_PATH,
@@ -34,6 +36,7 @@ from vigil.features.onvif.const import (
     TDS,
     TER,
     TEV,
+    TMD,
     TR2,
     TRT,
     TSE,
@@ -42,6 +45,7 @@ from vigil.features.onvif.const import (
     WRITE_SYSTEM,
 )
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint, base_address
+from vigil.features.onvif.http_deviceio import deviceio_capabilities
 from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
 from vigil.features.onvif.http_media2 import media2_capabilities
@@ -72,9 +76,13 @@ from vigil.http.soap import SoapFault, SoapMessage, sender
 
 
 class DeviceService:
-    def __init__(self, device: Device, has_media: bool) -> None:
+    def __init__(self, device: Device, has_media: bool, has_search: bool | None = None, has_deviceio: bool = False,
+                 media2_types: tuple[str, ...] | None = None) -> None:
         self.device = device
         self.has_media = has_media
+        self.has_search = has_media if has_search is None else has_search
+        self.has_deviceio = has_deviceio  # the audio source and output (the C1410)
+        self.media2_types = media2_types  # the configuration types Media2's profiles hold; None: the cameras'
 
     # -- addresses -------------------------------------------------------------------------
     def base(self) -> str:
@@ -86,7 +94,11 @@ class DeviceService:
                (TEV, self.base() + EVENTS_PATH, events_capabilities())]
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
-            out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))
+            out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities(self.media2_types) if self.media2_types
+                        else media2_capabilities()))
+        if self.has_deviceio:
+            out.append((TMD, self.base() + DEVICEIO_PATH, deviceio_capabilities()))
+        if self.has_search:
             out.append((TSE, self.base() + SEARCH_PATH,
                         etree.Element(f"{{{TSE}}}Capabilities", MetadataSearch="false", GeneralStartEvents="false",
                                       nsmap={"tse": TSE})))
@@ -110,7 +122,8 @@ class DeviceService:
             service = TDS_.Service(TDS_.Namespace(namespace), TDS_.XAddr(address))
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
-            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION}.get(namespace, VERSION)
+            major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION,
+                            TMD: DEVICEIO_VERSION}.get(namespace, VERSION)
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
@@ -153,6 +166,10 @@ class DeviceService:
             caps.append(TT_.Media(TT_.XAddr(self.base() + MEDIA_PATH),
                                   TT_.StreamingCapabilities(TT_.RTPMulticast("false"), TT_.RTP_TCP("true"),
                                                             TT_.RTP_RTSP_TCP("true"))))
+        if "All" in categories and self.has_deviceio:
+            caps.append(TT_.Extension(TT_.DeviceIO(
+                TT_.XAddr(self.base() + DEVICEIO_PATH), TT_.VideoSources("0"), TT_.VideoOutputs("0"),
+                TT_.AudioSources("1"), TT_.AudioOutputs("1"), TT_.RelayOutputs("0"))))
         return TDS_.GetCapabilitiesResponse(caps)
 
     async def get_wsdl_url(self, msg: SoapMessage, who: Principal) -> etree._Element:
