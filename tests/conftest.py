@@ -34,7 +34,8 @@ SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path(
 CONFORMANCE_HARNESS = SHARED / "conformance" / "run-axis-check"
 # Real peers as fixtures, for every folder: `recorded` (a live recorder with test cameras), `samba`,
 # `broker` and `certs` (mosquitto), `clip` (a long H.264 clip for the GStreamer RTSP cameras).
-pytest_plugins = ("tests.recording.live", "tests.peers.samba", "tests.peers.mosquitto", "tests.peers.rtsp")
+pytest_plugins = ("tests.recording.live", "tests.peers.samba", "tests.peers.mosquitto", "tests.peers.rtsp",
+                  "tests.peers.pulse")
 T = TypeVar("T")
 
 

@@ -90,15 +90,6 @@ def test_settings_the_hardware_cannot_do_are_refused():
     assert audio.path.settings == AudioSettings()
 
 
-@pytest.fixture(scope="module")
-def pulse_server():
-    if not pulse.available():
-        pytest.skip("pulseaudio and pulseaudio-utils are not installed (make debs)")
-    peer = pulse.start()
-    yield peer
-    peer.stop()
-
-
 async def test_pulseaudio_plays_to_the_sink_and_captures_its_monitor_within_1_db(pulse_server):
     audio = PulseAudio(pulse.SINK, pulse.SOURCE, C1410, server=pulse_server.server)
     try:

@@ -1,5 +1,6 @@
 """A PulseAudio server of its own for tests: a null sink `vigil_out` whose monitor source
-(`vigil_out.monitor`) serves as the microphone; it hears exactly what the sink plays."""
+(`vigil_out.monitor`) serves as the microphone; it hears exactly what the sink plays. The
+`pulse_server` fixture (one per module) skips where pulseaudio is not installed."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 SINK = "vigil_out"
 SOURCE = f"{SINK}.monitor"
@@ -76,3 +79,12 @@ def start() -> PulsePeer:
         time.sleep(0.05)  # the daemon starts in another process: poll its socket
     peer.stop()
     raise RuntimeError("pulseaudio did not answer within 5 s")
+
+
+@pytest.fixture(scope="module")
+def pulse_server() -> Iterator[PulsePeer]:
+    if not available():
+        pytest.skip("pulseaudio and pulseaudio-utils are not installed (make debs)")
+    peer = start()
+    yield peer
+    peer.stop()
