@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -114,3 +115,26 @@ async def test_each_client_gets_rtp_numbered_for_it_and_sender_reports(speaker: 
     assert (v, pt, length, ssrc) == (0x80, 200, 6, outlet.ssrc)
     assert abs(ntp_s + ntp_f / 2 ** 32 - 2_208_988_800 - time.time()) < 5
     assert (rtp_ts - outlet.ts_base) & 0xFFFFFFFF == 320 and count == 3 and octets == 480  # the resampler's delay
+
+
+async def test_the_simulation_api_feeds_the_microphone_and_reads_the_speaker(served: Device):
+    base = f"http://127.0.0.1:{served.ports.http}/vigil/sim/audio"
+    auth = httpx.DigestAuth(*ADMIN)
+    async with httpx.AsyncClient(auth=auth) as client:
+        fed = (await client.post(base, json={"tone": {"frequency": 700, "seconds": 3, "level": -20}})).json()
+        assert fed["microphone"]["queuedSeconds"] == 3.0
+        heard, _ = await ffmpeg_listen(url(served), "tcp", 1.0)
+        assert abs(dominant_frequency(heard[RATE // 4:]) - 700) < 20
+        await served.hardware[AUDIO_HARDWARE].play(tone(1000, 0.5, -10.0))
+        sink = (await client.get(base)).json()["sink"]
+        assert sink["audibleSeconds"] == 0.5 and abs(sink["levelDbfs"] - -10.0) < 0.2
+        assert abs(sink["frequencyHz"] - 1000) < 5
+        cleared = (await client.post(base, json={"clearSink": True})).json()
+        assert cleared["sink"]["seconds"] == 0
+        for body in (b'{"tone": {"frequency": 0, "seconds": 1, "level": -20}}', b'{"tone": "loud"}', b'{"play": 1}',
+                     b'{"clearSink": false}', b'{"tone": {"frequency": 440, "seconds": 1e999, "level": -20}}', b"["):
+            reply = await client.post(base, content=body)
+            assert reply.status_code == 400 and "bad simulation request" in reply.text, body
+    async with httpx.AsyncClient(auth=httpx.DigestAuth("viewer1", "view1234")) as client:
+        add_account(served, "viewer1", "view1234", "viewer")
+        assert (await client.get(base)).status_code in (401, 403)

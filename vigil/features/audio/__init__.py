@@ -6,7 +6,8 @@ The settings are the `Audio.A0.*` / `AudioSource.A0.*` parameters; `service` app
 hardware path as they change (a setting the hardware cannot do is vetoed), and shares the
 microphone's capture. `http_audiodevicecontrol` is the VAPIX Audio Device Control API over the
 same parameters, `live` the microphone's live stream on the RTSP server (`/axis-media/media.amp?audio=1`),
-which the ONVIF audio profile's GetStreamUri gives. Profiles whose hardware has audio (the C1410).
+which the ONVIF audio profile's GetStreamUri gives; `sim_api` the simulation API of the simulated
+hardware (feed the microphone, read what the speaker played). Profiles whose hardware has audio (the C1410).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from vigil.features.audio import http_audiodevicecontrol
+from vigil.features.audio import http_audiodevicecontrol, sim_api
 from vigil.features.audio.live import LiveAudioMount
 from vigil.features.audio.service import AUDIO_SERVICE, AudioService, param_defs
 from vigil.hal.audio import AUDIO_HARDWARE, AudioHardware
@@ -47,3 +48,5 @@ def register(device: Device) -> None:
     device.services.append(service.run)
     device.rtsp.add(AXIS_MEDIA, LiveAudioMount(service, device.clock.time, device.clock.monotonic))
     http_audiodevicecontrol.register(device, service)
+    if isinstance(hardware, SimulatedAudio):
+        device.router.include(sim_api.ROUTES)

@@ -78,6 +78,11 @@ class SimulatedAudio:
         """Sound reaching the microphone (mono at RATE), heard from its next block on."""
         self._fed = np.concatenate([self._fed, as_samples(samples)])
 
+    @property
+    def fed_seconds(self) -> float:
+        """How much fed sound the microphone has yet to hear."""
+        return len(self._fed) / RATE
+
     def sink_samples(self) -> np.ndarray:
         """Everything the speaker played, in order."""
         return np.concatenate(self.sink) if self.sink else np.zeros(0, np.int16)
