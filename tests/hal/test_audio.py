@@ -12,6 +12,7 @@ import pytest
 from tests.peers import pulse
 from vigil.hal.audio import (
     BLOCK,
+    ECHO_HOLD,
     RATE,
     AudioError,
     AudioSettings,
@@ -67,8 +68,10 @@ async def test_an_input_turned_off_captures_nothing():
         await audio.open_input()
 
 
-async def test_echo_cancellation_suppresses_the_speaker_in_the_microphone():
+async def test_echo_cancellation_suppresses_the_speaker_in_the_microphone_while_it_plays():
     audio = SimulatedAudio()
+    now = [1000.0]
+    audio.path.clock = lambda: now[0]
     await audio.open_input()
     await audio.play(tone(1000, 0.04, -12.0))
     echo = np.concatenate([await audio.read(), await audio.read()])
@@ -77,6 +80,9 @@ async def test_echo_cancellation_suppresses_the_speaker_in_the_microphone():
     await audio.play(tone(1000, 0.04, -12.0))
     suppressed = np.concatenate([await audio.read(), await audio.read()])
     assert level_dbfs(suppressed) < -12.0 - 35
+    now[0] += 0.04 + ECHO_HOLD + 0.01  # the speaker has been quiet for longer than the echo lasts
+    audio.feed(tone(1000, 0.02, -12.0))  # someone speaks: heard again
+    assert abs(level_dbfs(await audio.read()) - -12.0) < 0.5
 
 
 def test_settings_the_hardware_cannot_do_are_refused():

@@ -14,6 +14,8 @@ the microphone a source tests feed, and it hears the speaker as a real one does)
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,7 +29,8 @@ FULL_SCALE = 32768.0
 SILENCE_DBFS = -120.0
 ECHO_SUPPRESSION_DB = 40  # how far echo cancellation pulls the microphone down while the speaker plays
 ECHO_THRESHOLD_DBFS = -50.0  # output above this level counts as the speaker playing
-ECHO_HOLD = 0.1  # seconds the suppression lasts after the speaker's last loud block (room echo)
+ECHO_HOLD = 0.2  # seconds the suppression lasts after a loud block was handed to the speaker: the
+# backend's queue (at most about 100 ms) and the room's echo
 
 
 class AudioError(Exception):
@@ -114,8 +117,8 @@ class AudioPath:
 
     capabilities: AudioCapabilities
     settings: AudioSettings = field(default_factory=AudioSettings)
-    _loud_until: float = -1.0  # when echo suppression ends (seconds of output played)
-    _played: float = 0.0  # seconds of output played so far
+    clock: Callable[[], float] = time.monotonic
+    _loud_until: float = float("-inf")  # when echo suppression ends (`clock` time)
 
     def check(self, settings: AudioSettings) -> None:
         """Refuse what this hardware cannot do."""
@@ -142,21 +145,17 @@ class AudioPath:
         """What reaches the speaker of `samples` played."""
         s = self.settings
         out = apply_gain(as_samples(samples), s.output_gain, s.output_mute)
-        seconds = len(out) / RATE
         if s.echo_cancellation and level_dbfs(out) > ECHO_THRESHOLD_DBFS:
-            self._loud_until = self._played + seconds + ECHO_HOLD
-        self._played += seconds
+            self._loud_until = max(self._loud_until, self.clock()) + len(out) / RATE + ECHO_HOLD
         return out
 
-    def incoming(self, samples: np.ndarray, heard_at: float | None = None) -> np.ndarray:
-        """What the device captures of `samples` from the microphone. `heard_at`: the output
-        time (seconds played) the block was heard at, for echo cancellation; None: now."""
+    def incoming(self, samples: np.ndarray) -> np.ndarray:
+        """What the device captures of `samples` from the microphone."""
         s = self.settings
         if not s.input_enabled:
             raise AudioError("the audio input is turned off (Audio > Device settings)")
         gain = s.input_gain
-        at = self._played if heard_at is None else heard_at
-        if s.echo_cancellation and at <= self._loud_until:
+        if s.echo_cancellation and self.clock() <= self._loud_until:
             gain -= ECHO_SUPPRESSION_DB
         return apply_gain(as_samples(samples), gain, s.input_mute)
 
