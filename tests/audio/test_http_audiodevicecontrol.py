@@ -99,6 +99,8 @@ async def test_bad_settings_get_the_api_errors_and_change_nothing(speaker: Devic
         devices(inputs=[{"id": "0", "connectionTypes": channel(gain=3.5)}]),
         devices(inputs=[{"id": "0", "connectionTypes": channel(power="P48")}]),
         devices(inputs=[{"id": "0", "connectionTypeSelected": "line"}]),
+        devices(inputs=[{"id": "0", "connectionTypes": channel(gain=5, kind="mic")}]),
+        devices(outputs=[{"id": "0", "connectionTypes": channel(gain=-5, kind="external")}]),
         devices(inputs=[{"id": "1"}]),
         devices(inputs=[{"id": "0", "name": "Hall"}]),
         devices(outputs=[{"id": "0", "connectionTypes": channel(gain=1)}]),

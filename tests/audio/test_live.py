@@ -21,10 +21,11 @@ from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.audio import const as c
-from vigil.features.audio.live import CODECS, LiveAudio
+from vigil.features.audio.live import CODECS, LiveAudio, LiveAudioMount
 from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.hal.audio import AUDIO_HARDWARE, BLOCK, RATE, dominant_frequency, level_dbfs, tone
 from vigil.http.server import serve_device
+from vigil.rtsp.protocol import RtspError
 
 
 @pytest.fixture
@@ -138,3 +139,20 @@ async def test_the_simulation_api_feeds_the_microphone_and_reads_the_speaker(ser
     async with httpx.AsyncClient(auth=httpx.DigestAuth("viewer1", "view1234")) as client:
         add_account(served, "viewer1", "view1234", "viewer")
         assert (await client.get(base)).status_code in (401, 403)
+
+
+def test_which_queries_the_microphone_answers(speaker: Device):
+    mount = LiveAudioMount(speaker.features[AUDIO_SERVICE], time.time, time.monotonic)
+    for query, codec in (({}, "g711"), ({"audio": "1"}, "g711"), ({"audiocodec": "aac"}, "aac"),
+                         ({"audio": "1", "event": "on"}, "g711"), ({"audio": "1", "audiocodec": "opus"}, "opus")):
+        [track] = mount(query)
+        assert track.media == "audio" and track.live.codec.name == codec, query
+    for query in ({"event": "on"}, {"camera": "1"}, {"audio": "0"}, {"camera": "1", "audio": "1"}):
+        assert mount(query) == [], query
+    for query, status in (({"audio": "yes"}, 400), ({"audiocodec": "mp3"}, 400)):
+        with pytest.raises(RtspError) as refused:
+            mount(query)
+        assert refused.value.status == status
+    speaker.params.set_internal({c.INPUT_ENABLED: "no"})
+    with pytest.raises(RtspError, match="turned off"):
+        mount({})

@@ -77,8 +77,8 @@ def _one(items: list[dict[str, Any]], wanted: str, what: str) -> None:
             raise invalid(f"there is no {what} {str(item.get('id'))[:32]!r}; this device has {what} {wanted!r}")
 
 
-def _port(item: dict[str, Any], kind: str, fixed_name: str, pairs: dict[str, str], gain: str, mute: str,
-          selected_type: str | None = None, power: str | None = None, enabled: str | None = None) -> None:
+def _port(item: dict[str, Any], kind: str, fixed_name: str, types: tuple[str, ...], pairs: dict[str, str], gain: str,
+          mute: str, selected_type: str | None = None, power: str | None = None, enabled: str | None = None) -> None:
     """The parameter values one input or output of a request asks for."""
     if "name" in item and item["name"] != fixed_name:
         raise invalid(f"the {kind} is named {fixed_name!r} and cannot be renamed")
@@ -97,6 +97,8 @@ def _port(item: dict[str, Any], kind: str, fixed_name: str, pairs: dict[str, str
         if selected_type is not None:  # the output has one type, checked by the caller
             pairs[selected_type] = chosen
     for connection in _list(item.get("connectionTypes", []), "connectionTypes"):
+        if connection.get("id") not in types:
+            raise invalid(f"the {kind} has no connection type {str(connection.get('id'))[:32]!r}: {', '.join(types)}")
         if chosen is not None and connection.get("id") != chosen:
             continue  # settings of a connection type not selected are not kept
         selected = connection.get("signalingTypeSelected", c.SIGNALING)
@@ -132,20 +134,20 @@ async def set_settings(service: AudioService, call: JsonCall, who: Any) -> dict[
         raise JsonApiError(c.MISSING, "Required parameter missing: 'devices'")
     devices = _list(call.params["devices"], "devices")
     _one(devices, c.DEVICE_ID, "audio device")
+    caps = service.hardware.capabilities
     pairs: dict[str, str] = {}
     for device in devices:
         inputs = _list(device.get("inputs", []), "inputs")
         _one(inputs, c.INPUT_ID, "input")
         for item in inputs:
-            _port(item, "input", c.INPUT_NAME, pairs, c.INPUT_GAIN, c.INPUT_MUTE, selected_type=c.INPUT_TYPE,
-                  power=c.POWER_TYPE, enabled=c.INPUT_ENABLED)
+            _port(item, "input", c.INPUT_NAME, caps.input_types, pairs, c.INPUT_GAIN, c.INPUT_MUTE,
+                  selected_type=c.INPUT_TYPE, power=c.POWER_TYPE, enabled=c.INPUT_ENABLED)
         outputs = _list(device.get("outputs", []), "outputs")
         _one(outputs, c.OUTPUT_ID, "output")
         for item in outputs:
-            kind = item.get("connectionTypeSelected", service.hardware.capabilities.output_type)
-            if kind != service.hardware.capabilities.output_type:
-                raise invalid(f"the output's connection type is {service.hardware.capabilities.output_type!r}")
-            _port(item, "output", c.OUTPUT_NAME, pairs, c.OUTPUT_GAIN, c.OUTPUT_MUTE)
+            if item.get("connectionTypeSelected", caps.output_type) != caps.output_type:
+                raise invalid(f"the output's connection type is {caps.output_type!r}")
+            _port(item, "output", c.OUTPUT_NAME, (caps.output_type,), pairs, c.OUTPUT_GAIN, c.OUTPUT_MUTE)
     try:
         service.params.update(list(pairs.items()), who.role, who.name)
     except ParamError as err:

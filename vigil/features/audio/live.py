@@ -1,6 +1,6 @@
 """The microphone's live stream on the device's RTSP server: `/axis-media/media.amp?audio=1`
-(also what the bare path gives), in the encoding of `AudioSource.A0.AudioEncoding` or the
-request's `audiocodec=g711|aac|opus`.
+(also what the bare path gives, and `?event=on&audio=1` with the metadata), in the encoding of
+`AudioSource.A0.AudioEncoding` or the request's `audiocodec=g711|aac|opus`.
 
 One encoder per encoding runs while anyone plays it, fed by the shared microphone capture
 (service.py); every client gets the same encoded frames with its own SSRC, sequence and
@@ -26,6 +26,7 @@ from vigil.rtsp.protocol import RtspError
 
 log = logging.getLogger("vigil.audio")
 
+AUDIO_KEYS = {"audio", "audiocodec"}  # a query of only these (or none) is for the microphone
 REPORT_INTERVAL = 5.0  # seconds between RTCP sender reports
 NTP_EPOCH = 2_208_988_800  # seconds from 1900 to 1970
 _HEADER = struct.Struct("!BBHII")
@@ -217,8 +218,8 @@ class LiveAudioMount:
         audio = query.get("audio")
         if audio not in (None, "0", "1"):
             raise RtspError(400, "audio is 0 or 1")
-        if audio == "0" or "camera" in query or (audio is None and query):
-            return []
+        if audio == "0" or "camera" in query or (audio is None and set(query) - AUDIO_KEYS):
+            return []  # a query for another stream only (event=on) asks for audio with audio=1
         name = query.get("audiocodec", self.service.encoding)
         if name not in CODECS:
             raise RtspError(400, f"audiocodec is one of {', '.join(CODECS)}")
