@@ -9,7 +9,8 @@ DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gs
 	dnsmasq-base bind9 bind9-dnsutils tinyproxy-bin \
 	nodejs npm openssh-client \
 	libdbus-1-dev libglib2.0-dev \
-	onvif-tools
+	onvif-tools \
+	pulseaudio pulseaudio-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench venv debs clean

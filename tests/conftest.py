@@ -35,7 +35,8 @@ CONFORMANCE_HARNESS = SHARED / "conformance" / "run-axis-check"
 AXIS_VENV = Path(os.environ.get("AXIS_CHECK_VENV", "/tmp/vigil-axis-check-venv"))
 # Real peers as fixtures, for every folder: `recorded` (a live recorder with test cameras), `samba`,
 # `broker` and `certs` (mosquitto), `clip` (a long H.264 clip for the GStreamer RTSP cameras).
-pytest_plugins = ("tests.recording.live", "tests.peers.samba", "tests.peers.mosquitto", "tests.peers.rtsp")
+pytest_plugins = ("tests.recording.live", "tests.peers.samba", "tests.peers.mosquitto", "tests.peers.rtsp",
+                  "tests.peers.pulse")
 T = TypeVar("T")
 
 

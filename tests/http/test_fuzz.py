@@ -2,7 +2,7 @@
 it claims to see.
 
 The walk covers every endpoint, JSON method and SOAP operation the router of s3016 and w401
-registers (the union of all five profiles' targets), with a sample of bad values in every
+registers and the C1410's audio and ONVIF targets (the union of all five profiles' targets), with a sample of bad values in every
 parameter it reads from the handlers' source, as anonymous, viewer, operator and administrator.
 A failure lists each failing request with the place at fault; `bench/fuzz.py` without
 `--sample` is the long form over the five profiles.
@@ -29,7 +29,10 @@ from vigil.http.app import create_app
 from vigil.http.vapix import JsonCall, JsonMethod, first, form_args, text
 from vigil.profiles import NAMES
 
-PROFILES = ["s3016", "w401"]  # between them, every target the five profiles register
+PROFILES = ["s3016", "w401"]  # between them, every target the five profiles register but the speaker's audio
+# The C1410's own targets: its audio API and its ONVIF services (audio configurations, device IO,
+# and the profile and stream operations an audio profile answers); the rest it shares with the two.
+SPEAKER_TARGETS = ("/onvif/", "/axis-cgi/audiodevicecontrol.cgi", "/vigil/sim/audio")
 
 
 def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():
@@ -41,8 +44,17 @@ def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():
     assert faults == 0, "\n" + report(results)
 
 
+def test_bounded_walk_of_the_speakers_own_targets_finds_no_fault():
+    results = [walk_profile("c1410", Options(sample=True, per_target=SAMPLE_PER_TARGET, only=only))
+               for only in SPEAKER_TARGETS]
+    assert all(r.endpoints for r in results) and sum(r.soap_operations for r in results) >= 40, "APIs not found"
+    faults = sum(r.internal_errors + r.role_violations + r.hangs + r.other_5xx for r in results)
+    assert faults == 0, "\n" + report(results)
+
+
 def test_the_walked_profiles_cover_every_target_of_the_five(tmp_path: Path):
-    """The bounded walk covers two profiles: every other profile's targets must be among theirs."""
+    """The bounded walk covers two profiles and the speaker's own targets: every other profile's
+    targets must be among theirs."""
     labels: dict[str, set[str]] = {}
     for profile in NAMES:
         device = make_device(tmp_path / profile, FakeClock(), profile)
@@ -52,6 +64,7 @@ def test_the_walked_profiles_cover_every_target_of_the_five(tmp_path: Path):
         finally:
             device.close()
     walked = set().union(*(labels[p] for p in PROFILES))
+    walked |= {label for label in labels["c1410"] if any(only in label for only in SPEAKER_TARGETS)}
     for profile, own in labels.items():
         assert own <= walked, f"{profile} has targets the bounded walk misses: {sorted(own - walked)}"
 

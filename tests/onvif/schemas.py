@@ -24,6 +24,7 @@ from vigil.features.onvif.const import (
     PASSWORD_TEXT,
     TDS,
     TEV,
+    TMD,
     TR2,
     TRC,
     TRP,
@@ -46,7 +47,7 @@ def schema(namespace: str) -> etree.XMLSchema:
     if namespace == WSNT:  # Renew, Unsubscribe: WS-BaseNotification's own elements
         return etree.XMLSchema(etree.parse(str(WSDL / "b-2.xsd")))
     name = {TDS: "devicemgmt.wsdl", TRT: "media.wsdl", TEV: "events.wsdl", TSE: "search.wsdl",
-            TRC: "recording.wsdl", TRP: "replay.wsdl"}[namespace]
+            TRC: "recording.wsdl", TRP: "replay.wsdl", TMD: "deviceio.wsdl"}[namespace]
     wsdl = etree.parse(str(WSDL / name))
     embedded = wsdl.find(f".//{{{XS}}}schema")
     assert embedded is not None

@@ -17,7 +17,7 @@ from vigil.core.clock import FakeClock
 from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.features.io.service import IO_SERVICE
-from vigil.features.onvif.const import DEVICE_PATH, EVENTS_PATH, TDS, TT
+from vigil.features.onvif.const import DEVICE_PATH, EVENTS_PATH, TDS, TRT, TSE, TT
 from vigil.http.soap import SOAP12
 
 NS = {"tds": TDS, "tt": TT}
@@ -141,9 +141,14 @@ async def test_c1410_answers_the_device_service(tmp_path):
             info = assert_valid((await soap("GetDeviceInformation", as_level="User")).content)
             assert info.findtext("tds:Model", namespaces=NS) == "C1410"
             assert_valid((await soap("GetCapabilities", "<op:Category>All</op:Category>")).content)
-            r = await soap("GetCapabilities", "<op:Category>Media</op:Category>")
+            r = await soap("GetCapabilities", "<op:Category>PTZ</op:Category>")
             assert r.status_code == 500 and "NoSuchService" in r.text
-            assert (await c.post("/onvif/media_service", content=request("GetProfiles"), headers=SOAP)).status_code == 404
+            media = assert_valid((await soap("GetCapabilities", "<op:Category>Media</op:Category>")).content)
+            assert media.findtext("tds:Capabilities/tt:Media/tt:XAddr", namespaces=NS).endswith("/onvif/media_service")
+            # the speaker's audio profile (tests/onvif/test_audio.py); no search without recordings
+            assert (await c.post("/onvif/media_service", content=request("GetProfiles", "", TRT), headers=SOAP)).status_code == 401
+            assert (await c.post("/onvif/search_service", content=request("GetRecordingSummary", "", TSE),
+                                 headers=SOAP)).status_code == 404
             # and the event service
             events = "http://www.onvif.org/ver10/events/wsdl"
             assert_valid((await soap("GetEventProperties", "", events, as_level="User", path=EVENTS_PATH)).content)

@@ -1,7 +1,7 @@
 """Home Assistant's ONVIF client (onvif-zeep-async) against a real `vigil run` S3016 with a
 built-in test camera on 127.0.0.1, in the order Home Assistant calls (onvif.md §2.2), with
 WS-Security PasswordDigest; a wrong password and a User's CreateUsers are refused; a Profile G
-client's recording job modes and event search."""
+client's recording job modes and event search; the W401's events; the C1410's audio profile."""
 
 from __future__ import annotations
 
@@ -247,5 +247,38 @@ async def test_profile_g_client_pauses_a_cameras_recording_and_finds_it(recorder
         assert found.SearchState == "Completed" and states == ["false", "true"]
         assert {"GetRecordingJobsResponse", "SetRecordingJobModeResponse", "GetRecordingJobStateResponse",
                 "FindEventsResponse", "GetEventSearchResultsResponse"} <= set(checked.seen)
+@pytest.fixture(scope="module")
+def speaker(tmp_path_factory) -> Iterator[LiveDevice]:
+    yield from onvif_device(tmp_path_factory, "c1410")
+
+
+async def test_the_speakers_audio_profile_through_home_assistants_client(speaker: LiveDevice):
+    """onvif-zeep-async on the C1410: the audio profile, its output level set and read back
+    through Media1 and device IO, and the stream URI of the microphone."""
+    camera = ONVIFCamera("127.0.0.1", speaker.http_port, *ONVIF_ADMIN, adjust_time=True)
+    try:
+        await camera.update_xaddrs()
+        assert "http://www.onvif.org/ver10/deviceIO/wsdl" in camera.xaddrs
+        checked = Validating()
+        media = validating(await camera.create_media_service(), checked)
+        [profile] = await media.GetProfiles()
+        assert profile.AudioSourceConfiguration.SourceToken == "audiosource_0"
+        assert (profile.AudioEncoderConfiguration.Encoding, profile.AudioEncoderConfiguration.SampleRate) == ("G711", 8)
+        assert profile.VideoEncoderConfiguration is None  # Home Assistant makes no camera of it
+        # zeep puts the profile extension's output and decoder into its wildcard (`_value_1`): read them by name
+        assert [c.Name for c in profile.Extension._value_1] == ["Speaker", "Speaker decoder"]
+        [output] = await media.GetAudioOutputConfigurations()
+        output.OutputLevel = -15
+        await media.SetAudioOutputConfiguration({"Configuration": output, "ForcePersistence": True})
+        deviceio = validating(await camera.create_deviceio_service(), checked)
+        outputs = await deviceio.GetAudioOutputs()
+        read = await deviceio.GetAudioOutputConfiguration({"AudioOutputToken": outputs[0].token})
+        assert read.AudioOutputConfiguration.OutputLevel == -15
+        uri = await media.GetStreamUri({"ProfileToken": profile.token,
+                                        "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})
+        assert uri.Uri == f"rtsp://127.0.0.1:{speaker.rtsp_port}/axis-media/media.amp?audio=1"
+        assert checked.seen == ["GetProfilesResponse", "GetAudioOutputConfigurationsResponse",
+                                "SetAudioOutputConfigurationResponse",
+                                "GetAudioOutputsResponse", "GetAudioOutputConfigurationResponse", "GetStreamUriResponse"]
     finally:
         await camera.close()

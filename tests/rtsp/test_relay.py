@@ -40,12 +40,17 @@ class FakeOutlet:
     full: bool = False
     closed: bool = False
     got: list[bytes] = field(default_factory=list)
+    reports: list[bytes] = field(default_factory=list)  # RTCP
 
     def send(self, packets: list[bytes]) -> bool:
         if self.full or self.closed:
             return False
         self.got += packets
         return True
+
+    def send_control(self, packets: list[bytes]) -> bool:
+        self.reports += packets
+        return not self.closed
 
     def congested(self) -> bool:
         return self.full

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.device import Device
 from vigil.features import (
+    audio,
     beacon,
     certificates,
     discovery,
@@ -48,6 +49,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("io", io.register),
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
+    Feature("audio", audio.register),
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),

@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
+import audioPage from "./page-audio.js";
 import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
@@ -26,6 +27,7 @@ const PAGES = [
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
+  { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },

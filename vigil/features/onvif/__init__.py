@@ -15,6 +15,9 @@ GetSnapshotUri = the recording feature's image.cgi; `streams`: Axis's ONVIF RTSP
 `http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs),
 `http_replay` (Profile G's replay: GetReplayUri = the RTSP server's replay of a recording,
 `/onvif-replay?recording=recording_N`, mounted here).
+on a device with audio (the C1410) `http_media_audio`, `http_media2_audio` and `http_deviceio` (the audio
+source, encoder, output and decoder configurations of `audio`, over the audio feature's parameters;
+GetStreamUri = the microphone's live stream).
 `wsdl/` holds the ONVIF WSDL/XSD files the tests validate every reply against (see its NOTICE).
 """
 
@@ -23,20 +26,26 @@ from __future__ import annotations
 from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.device import Device
+from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.features.onvif import (
     http_device,
+    http_deviceio,
     http_event_broker,
     http_events,
     http_media,
     http_media2,
+    http_media2_audio,
+    http_media_audio,
     http_recording,
     http_replay,
     http_search,
     http_users,
 )
+from vigil.features.onvif.audio import AudioModel
 from vigil.features.onvif.const import (
     DEVICE_PATH,
+    DEVICEIO_PATH,
     EVENTS_PATH,
     MEDIA2_PATH,
     MEDIA_PATH,
@@ -47,10 +56,13 @@ from vigil.features.onvif.const import (
 )
 from vigil.features.onvif.endpoint import OnvifEndpoint, base_address
 from vigil.features.onvif.http_device import DeviceService
+from vigil.features.onvif.http_deviceio import DeviceIOService
 from vigil.features.onvif.http_event_broker import EventBrokers, broker_capabilities
 from vigil.features.onvif.http_events import EventService
 from vigil.features.onvif.http_media import MediaService
 from vigil.features.onvif.http_media2 import Media2Service
+from vigil.features.onvif.http_media2_audio import AudioMedia2Service
+from vigil.features.onvif.http_media_audio import AudioMediaService
 from vigil.features.onvif.http_recording import RecordingControl
 from vigil.features.onvif.http_replay import SESSION_TIMEOUT, SESSION_TIMEOUT_RANGE, ReplayService
 from vigil.features.onvif.http_search import SearchService
@@ -65,9 +77,12 @@ from vigil.features.recording.recorder import RECORDING_SERVICE
 def register(device: Device) -> None:
     tokens = UsernameTokens(device.accounts, device.clock)
     recording = device.features.get(RECORDING_SERVICE)
+    audio = device.features.get(AUDIO_SERVICE)
     # Anyone reaches the endpoints (the PRE_AUTH operations); each operation checks its access class.
     endpoint = OnvifEndpoint(device, tokens)
-    http_device.register(endpoint, DeviceService(device, has_media=recording is not None,
+    http_device.register(endpoint, DeviceService(device, has_media=recording is not None or audio is not None,
+                                                 has_search=recording is not None, has_deviceio=audio is not None,
+                                                 media2_types=None if recording else http_media2_audio.TYPES,
                                                  recordings=lambda: len(recording.sources.all) if recording else 0))
     http_users.register(endpoint, UserService(device.accounts, device.auth.drop_sessions))
     device.router.add(DEVICE_PATH, endpoint.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
@@ -82,14 +97,26 @@ def register(device: Device) -> None:
     device.services.append(subscriptions.run)
     device.router.add(EVENTS_PATH, events.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     device.router.add(PULL_POINT_PATH, pull_point.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    media, media2 = OnvifEndpoint(device, tokens), OnvifEndpoint(device, tokens)
     if recording is not None:
         media_service = MediaService(recording, lambda: device.listening.rtsp, lambda: base_address(device.listening))
-        media = OnvifEndpoint(device, tokens)
         http_media.register(media, media_service)
-        device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
-        media2 = OnvifEndpoint(device, tokens)
         http_media2.register(media2, Media2Service(media_service))
+    if audio is not None:  # the audio profile; the only profile where no cameras are recorded
+        model = AudioModel(audio)
+
+        def rtsp_port() -> int:
+            return device.listening.rtsp
+
+        http_media_audio.register(media, AudioMediaService(model, rtsp_port), with_profiles=recording is None)
+        http_media2_audio.register(media2, AudioMedia2Service(model, rtsp_port), with_profiles=recording is None)
+        deviceio = OnvifEndpoint(device, tokens)
+        http_deviceio.register(deviceio, DeviceIOService(model))
+        device.router.add(DEVICEIO_PATH, deviceio.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    if recording is not None or audio is not None:
+        device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
         device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
+    if recording is not None:
         device.rtsp.add(ONVIF_MEDIA, OnvifStreams(device.rtsp).tracks)  # Axis's ONVIF RTSP path
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))

@@ -14,6 +14,7 @@ TEV = "http://www.onvif.org/ver10/events/wsdl"
 TSE = "http://www.onvif.org/ver10/search/wsdl"
 TRC = "http://www.onvif.org/ver10/recording/wsdl"
 TRP = "http://www.onvif.org/ver10/replay/wsdl"
+TMD = "http://www.onvif.org/ver10/deviceIO/wsdl"
 WSNT = "http://docs.oasis-open.org/wsn/b-2"
 WSTOP = "http://docs.oasis-open.org/wsn/t-1"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -26,8 +27,8 @@ PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
                    "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
 PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
                  "oasis-200401-wss-username-token-profile-1.0#PasswordText")
-REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tev": TEV, "tse": TSE, "trc": TRC, "trp": TRP, "tt": TT,
-                    "ter": TER, "wsa": WSA}
+REPLY_NAMESPACES = {"tds": TDS, "trt": TRT, "tr2": TR2, "tev": TEV, "tse": TSE, "trc": TRC, "trp": TRP, "tmd": TMD,
+                    "tt": TT, "ter": TER, "wsa": WSA}
 # Prefixes replies use inside text (topics `tns1:Device/...`, item types `xsd:int`): kept declared.
 TEXT_PREFIXES = ("tns1", "tnsaxis", "xsd", "tt")
 
@@ -40,12 +41,14 @@ EVENTS_PATH = "/onvif/events_service"
 SEARCH_PATH = "/onvif/search_service"
 RECORDING_PATH = "/onvif/recording_service"
 REPLAY_PATH = "/onvif/replay_service"
+DEVICEIO_PATH = "/onvif/deviceio_service"
 PULL_POINT_PATH = "/onvif/pullpoint/{subscription}"  # one address per PullPoint subscription
 VERSION = (2, 40)  # the ONVIF version of the WSDLs served (devicemgmt.wsdl, media.wsdl 2.4.2)
 EVENTS_VERSION = (2, 30)  # events.wsdl 2.3
 SEARCH_VERSION = (2, 42)  # search.wsdl 2.4.2
 RECORDING_VERSION = (2, 42)  # recording.wsdl 2.4.2
 REPLAY_VERSION = (2, 21)  # replay.wsdl 2.2.1
+DEVICEIO_VERSION = (2, 41)  # deviceio.wsdl 2.4.1
 MEDIA2_VERSION = (26, 6)  # Media2's WSDL (wsdl/specs/ver20/media/wsdl/media.wsdl 26.06)
 
 # -- access classes (ONVIF Core, "Default Access Policy") --------------------------------------

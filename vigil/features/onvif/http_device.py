@@ -23,6 +23,8 @@ from vigil.features.onvif.const import (
     ACTION_NOT_SUPPORTED,
     ACTUATE,
     DEVICE_PATH,
+    DEVICEIO_PATH,
+    DEVICEIO_VERSION,
     EVENTS_PATH,
     EVENTS_VERSION,
     MEDIA2_PATH,
@@ -40,6 +42,7 @@ from vigil.features.onvif.const import (
     TDS,
     TER,
     TEV,
+    TMD,
     TR2,
     TRC,
     TRP,
@@ -50,6 +53,7 @@ from vigil.features.onvif.const import (
     WRITE_SYSTEM,
 )
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint, base_address
+from vigil.features.onvif.http_deviceio import deviceio_capabilities
 from vigil.features.onvif.http_event_broker import broker_capabilities
 from vigil.features.onvif.http_events import events_capabilities
 from vigil.features.onvif.http_media import media_capabilities
@@ -83,9 +87,13 @@ from vigil.http.soap import SoapFault, SoapMessage, sender
 
 
 class DeviceService:
-    def __init__(self, device: Device, has_media: bool, recordings: Callable[[], int] = lambda: 0) -> None:
+    def __init__(self, device: Device, has_media: bool, has_search: bool | None = None, has_deviceio: bool = False,
+                 media2_types: tuple[str, ...] | None = None, recordings: Callable[[], int] = lambda: 0) -> None:
         self.device = device
         self.has_media = has_media
+        self.has_search = has_media if has_search is None else has_search
+        self.has_deviceio = has_deviceio  # the audio source and output (the C1410)
+        self.media2_types = media2_types  # the configuration types Media2's profiles hold; None: the cameras'
         self.recordings = recordings  # () -> how many recordings (the recorder's cameras) there are
 
     # -- addresses -------------------------------------------------------------------------
@@ -99,7 +107,11 @@ class DeviceService:
                 events_capabilities(broker_capabilities() if self.device.features.get(MQTT_SERVICE) else None))]
         if self.has_media:
             out.append((TRT, self.base() + MEDIA_PATH, media_capabilities()))
-            out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities()))
+            out.append((TR2, self.base() + MEDIA2_PATH, media2_capabilities(self.media2_types) if self.media2_types
+                        else media2_capabilities()))
+        if self.has_deviceio:
+            out.append((TMD, self.base() + DEVICEIO_PATH, deviceio_capabilities()))
+        if self.has_search:
             out.append((TSE, self.base() + SEARCH_PATH,
                         etree.Element(f"{{{TSE}}}Capabilities", MetadataSearch="false", GeneralStartEvents="false",
                                       nsmap={"tse": TSE})))
@@ -126,7 +138,7 @@ class DeviceService:
             if with_caps:
                 service.append(TDS_.Capabilities(caps))
             major, minor = {TR2: MEDIA2_VERSION, TEV: EVENTS_VERSION, TSE: SEARCH_VERSION,
-                            TRC: RECORDING_VERSION, TRP: REPLAY_VERSION}.get(namespace, VERSION)
+                            TRC: RECORDING_VERSION, TRP: REPLAY_VERSION, TMD: DEVICEIO_VERSION}.get(namespace, VERSION)
             service.append(TDS_.Version(TT_.Major(str(major)), TT_.Minor(str(minor))))
             response.append(service)
         return response
@@ -169,13 +181,21 @@ class DeviceService:
             caps.append(TT_.Media(TT_.XAddr(self.base() + MEDIA_PATH),
                                   TT_.StreamingCapabilities(TT_.RTPMulticast("false"), TT_.RTP_TCP("true"),
                                                             TT_.RTP_RTSP_TCP("true"))))
-        if categories & {"All"} and self.has_media:  # Profile G's services have no category of their own
-            caps.append(TT_.Extension(
+        # Profile G's services and DeviceIO have no category of their own: the Extension, in the schema's order.
+        extension = []
+        if "All" in categories and self.has_deviceio:
+            extension.append(TT_.DeviceIO(
+                TT_.XAddr(self.base() + DEVICEIO_PATH), TT_.VideoSources("0"), TT_.VideoOutputs("0"),
+                TT_.AudioSources("1"), TT_.AudioOutputs("1"), TT_.RelayOutputs("0")))
+        if "All" in categories and self.has_search:
+            extension += [
                 TT_.Recording(TT_.XAddr(self.base() + RECORDING_PATH), TT_.ReceiverSource("false"),
                               TT_.MediaProfileSource("true"), TT_.DynamicRecordings("false"),
                               TT_.DynamicTracks("false"), TT_.MaxStringLength("256")),
                 TT_.Search(TT_.XAddr(self.base() + SEARCH_PATH), TT_.MetadataSearch("false")),
-                TT_.Replay(TT_.XAddr(self.base() + REPLAY_PATH))))
+                TT_.Replay(TT_.XAddr(self.base() + REPLAY_PATH))]
+        if extension:
+            caps.append(TT_.Extension(*extension))
         return TDS_.GetCapabilitiesResponse(caps)
 
     async def get_wsdl_url(self, msg: SoapMessage, who: Principal) -> etree._Element:

@@ -25,12 +25,12 @@ ALL_TYPES = ("All", "VideoSource", "VideoEncoder", "AudioSource", "AudioEncoder"
 STREAM_PROTOCOLS = ("RtspUnicast", "RTSP")  # RTSP: the older name of RTSP unicast
 
 
-def media2_capabilities() -> etree._Element:
+def media2_capabilities(types: tuple[str, ...] = TYPES) -> etree._Element:
     tr2 = f"{{{TR2}}}"
     caps = etree.Element(tr2 + "Capabilities", SnapshotUri="true", Rotation="false", VideoSourceMode="false",
                          OSD="false", TemporaryOSDText="false", Mask="false", SourceMask="false", nsmap={"tr2": TR2})
     etree.SubElement(caps, tr2 + "ProfileCapabilities", MaximumNumberOfProfiles="64",
-                     ConfigurationsSupported=" ".join(TYPES))
+                     ConfigurationsSupported=" ".join(types))
     etree.SubElement(caps, tr2 + "StreamingCapabilities", RTSPStreaming="true", RTPMulticast="false",
                      RTP_RTSP_TCP="true", NonAggregateControl="false", AutoStartMulticast="false")
     return caps

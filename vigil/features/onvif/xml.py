@@ -7,12 +7,13 @@ from datetime import datetime
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from vigil.features.onvif.const import INVALID_ARG_VAL, TDS, TER, TR2, TRT, TT
+from vigil.features.onvif.const import INVALID_ARG_VAL, TDS, TER, TMD, TR2, TRT, TT
 from vigil.http.soap import SoapFault, sender
 
 TDS_ = ElementMaker(namespace=TDS, nsmap={"tds": TDS})
 TRT_ = ElementMaker(namespace=TRT, nsmap={"trt": TRT})
 TR2_ = ElementMaker(namespace=TR2, nsmap={"tr2": TR2})
+TMD_ = ElementMaker(namespace=TMD, nsmap={"tmd": TMD})
 TT_ = ElementMaker(namespace=TT, nsmap={"tt": TT})
 
 

@@ -1,0 +1,37 @@
+"""Parameter names, choices and API error codes of the audio feature."""
+
+from __future__ import annotations
+
+# Audio > Device settings and Stream (param.cgi; the Audio Device Control API maps onto them)
+INPUT_ENABLED = "Audio.A0.Enabled"
+INPUT_GAIN = "AudioSource.A0.InputGain"
+INPUT_MUTE = "AudioSource.A0.InputMute"
+INPUT_TYPE = "AudioSource.A0.InputType"
+POWER_TYPE = "AudioSource.A0.MicrophonePowerType"
+OUTPUT_GAIN = "AudioSource.A0.OutputGain"
+OUTPUT_MUTE = "AudioSource.A0.OutputMute"
+ENCODING = "AudioSource.A0.AudioEncoding"
+ECHO_CANCELLATION = "AudioSource.A0.EchoCancellation"
+SETTINGS = (INPUT_ENABLED, INPUT_GAIN, INPUT_MUTE, INPUT_TYPE, POWER_TYPE, OUTPUT_GAIN, OUTPUT_MUTE,
+            ECHO_CANCELLATION)
+
+ENCODINGS = ("g711", "aac", "opus")  # what the input stream can be encoded as
+
+DEVICE_ID = "0"  # Audio Device Control: the device, its input and its output
+INPUT_ID = "0"
+OUTPUT_ID = "0"
+DEVICE_NAME = "Built-in audio device"
+INPUT_NAME = "Microphone"
+OUTPUT_NAME = "Speaker"
+SIGNALING = "unbalanced"
+CHANNEL = 0
+
+# Audio Device Control (/axis-cgi/audiodevicecontrol.cgi)
+ADC_PATH = "/axis-cgi/audiodevicecontrol.cgi"
+ADC_VERSIONS = ["1.0"]
+INTERNAL = 1100
+BAD_VERSION = 2100
+BAD_JSON = 2101
+BAD_METHOD = 2102
+MISSING = 2103
+INVALID = 2104
