@@ -247,6 +247,10 @@ async def test_profile_g_client_pauses_a_cameras_recording_and_finds_it(recorder
         assert found.SearchState == "Completed" and states == ["false", "true"]
         assert {"GetRecordingJobsResponse", "SetRecordingJobModeResponse", "GetRecordingJobStateResponse",
                 "FindEventsResponse", "GetEventSearchResultsResponse"} <= set(checked.seen)
+    finally:
+        await camera.close()
+
+
 @pytest.fixture(scope="module")
 def speaker(tmp_path_factory) -> Iterator[LiveDevice]:
     yield from onvif_device(tmp_path_factory, "c1410")
