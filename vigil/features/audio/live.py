@@ -21,7 +21,7 @@ import numpy as np
 from vigil.features.audio.const import ENCODINGS
 from vigil.features.audio.service import AudioService
 from vigil.hal.audio import RATE, AudioError
-from vigil.rtsp.mounts import Outlet, Track
+from vigil.rtsp.mounts import Live, Outlet, Track
 from vigil.rtsp.protocol import RtspError
 
 log = logging.getLogger("vigil.audio")
@@ -186,7 +186,7 @@ class LiveAudio:
 
 
 @dataclass(eq=False)
-class AudioTrack:
+class AudioTrack(Live):
     """The microphone's track of a presentation, for the RTSP server."""
 
     live: LiveAudio
