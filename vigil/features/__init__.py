@@ -15,6 +15,7 @@ from vigil.features import (
     discovery,
     events,
     eventstream,
+    firewall,
     io,
     mqtt,
     network,
@@ -49,6 +50,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("timesync", timesync.register),
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
+    Feature("firewall", firewall.register),
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 

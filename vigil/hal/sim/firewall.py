@@ -1,0 +1,36 @@
+"""The simulated firewall: the rule set enforced in the device's own listeners.
+
+Every connection the HTTP, HTTPS and RTSP listeners accept is checked as it is accepted
+(`admits`, registered with `vigil.http.ports.Listening.filter_peers`): one the rules drop is
+closed at once, unanswered (HTTPS: once its TLS handshake is done, when the listener first sees it). It sees a TCP connection to the listener's
+port from the peer's address; the peer's MAC comes from the host's neighbour table (a peer on
+loopback has none, so a MAC rule never matches it), and a TCP connection is always unicast. Tests
+reach the device from 127.0.0.x addresses to be different clients. Nothing of the host machine's
+own packet filter changes."""
+
+from __future__ import annotations
+
+from vigil.hal.firewall import ACCEPT, Ruleset, tcp_connection
+
+
+class SimulatedFirewall:
+    name = "simulated"
+
+    def __init__(self) -> None:
+        self.ruleset: Ruleset | None = None  # what is enforced now; None: the firewall is off
+
+    def apply(self, ruleset: Ruleset | None) -> None:
+        self.ruleset = ruleset
+
+    def close(self) -> None:
+        self.ruleset = None
+
+    def admits(self, peer: str, port: int) -> bool:
+        """Whether a TCP connection from `peer` to the device's `port` gets in."""
+        if self.ruleset is None:
+            return True
+        try:
+            packet = tcp_connection(peer, port)
+            return self.ruleset.verdict(packet) == ACCEPT
+        except ValueError:  # no IP address (a Unix socket): not the network's traffic
+            return True
