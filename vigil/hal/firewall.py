@@ -123,5 +123,9 @@ class FirewallHardware(Protocol):
     def close(self) -> None:
         """The device stops: remove what `apply` put in place."""
 
+    def lets_in(self, ruleset: Ruleset, packet: Packet) -> bool:
+        """Whether `packet` would get in under `ruleset` (the check before a rule set that
+        could lock out the client that sends it)."""
+
 
 FIREWALL_HARDWARE: Key[FirewallHardware] = Key("firewall")

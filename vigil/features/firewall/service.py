@@ -25,7 +25,7 @@ from vigil.features.firewall.const import (
     STORE_KEY,
 )
 from vigil.features.firewall.model import RuleError, ruleset_from_json, ruleset_json
-from vigil.hal.firewall import DROP, FirewallError, FirewallHardware, Packet, Ruleset
+from vigil.hal.firewall import FirewallError, FirewallHardware, Packet, Ruleset
 
 TICK_SECONDS = 0.25  # how often a test's end is looked for
 
@@ -87,9 +87,12 @@ class FirewallService:
             self.logs.system(f"The firewall rules cannot be applied: {err}", "error")
             raise RuleError(ERR_INVALID_REQUEST, f"the rules cannot be applied: {err}") from None
 
+    def _locks_out(self, ruleset: Ruleset, client: Packet | None) -> bool:
+        return client is not None and not self.hardware.lets_in(ruleset, client)
+
     # -- changes ----------------------------------------------------------------------------
     def set_activated(self, on: bool, client: Packet | None, actor: str) -> None:
-        if on and client is not None and self.active.verdict(client) == DROP:
+        if on and self._locks_out(self.active, client):
             raise RuleError(ERR_INVALID_REQUEST, f"the firewall rules would lock out this client ({client.source}, "
                                                  f"TCP port {client.port}): change them first")
         if on == self.activated:
@@ -107,7 +110,7 @@ class FirewallService:
             raise RuleError(ERR_INVALID_REQUEST, f"fallbackTime is from 0 to {MAX_TEST_SECONDS} seconds")
         if fallback and not self.activated:
             raise RuleError(ERR_INVALID_REQUEST, "the firewall is off: turn it on before testing rules")
-        if not fallback and self.activated and client is not None and ruleset.verdict(client) == DROP:
+        if not fallback and self.activated and self._locks_out(ruleset, client):
             raise RuleError(ERR_INVALID_REQUEST, f"these rules would lock out this client ({client.source}, TCP port "
                                                  f"{client.port}): test them with a fallback time instead")
         if fallback:

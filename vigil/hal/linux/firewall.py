@@ -16,7 +16,7 @@ import ipaddress
 import shutil
 import subprocess
 
-from vigil.hal.firewall import FirewallError, Rule, Ruleset
+from vigil.hal.firewall import FirewallError, Packet, Rule, Ruleset
 
 TABLE = "vigil"
 NFT_PKTTYPE = {"UNICAST": "host", "MULTICAST": "multicast", "BROADCAST": "broadcast"}
@@ -77,6 +77,9 @@ class NftFirewall:
                               timeout=30)
         if done.returncode != 0:
             raise FirewallError(f"nft refused the rule set: {done.stderr.strip() or done.returncode}")
+
+    def lets_in(self, ruleset: Ruleset, packet: Packet) -> bool:
+        return ipaddress.ip_address(packet.source).is_loopback or ruleset.verdict(packet) == "ACCEPT"
 
     def close(self) -> None:
         with contextlib.suppress(FirewallError, OSError, subprocess.TimeoutExpired):  # stopping: nothing else to do

@@ -10,7 +10,7 @@ own packet filter changes."""
 
 from __future__ import annotations
 
-from vigil.hal.firewall import ACCEPT, Ruleset, tcp_connection
+from vigil.hal.firewall import ACCEPT, Packet, Ruleset, tcp_connection
 
 
 class SimulatedFirewall:
@@ -25,12 +25,14 @@ class SimulatedFirewall:
     def close(self) -> None:
         self.ruleset = None
 
+    def lets_in(self, ruleset: Ruleset, packet: Packet) -> bool:
+        return ruleset.verdict(packet) == ACCEPT
+
     def admits(self, peer: str, port: int) -> bool:
         """Whether a TCP connection from `peer` to the device's `port` gets in."""
         if self.ruleset is None:
             return True
         try:
-            packet = tcp_connection(peer, port)
-            return self.ruleset.verdict(packet) == ACCEPT
+            return self.lets_in(self.ruleset, tcp_connection(peer, port))
         except ValueError:  # no IP address (a Unix socket): not the network's traffic
             return True
