@@ -6,7 +6,8 @@ DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gs
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad samba smbclient \
 	snmp snmptrapd dbus avahi-daemon avahi-utils lldpd \
 	rsyslog rsyslog-gnutls tcpdump iputils-ping tshark \
-	dnsmasq-base bind9 bind9-dnsutils tinyproxy-bin
+	dnsmasq-base bind9 bind9-dnsutils tinyproxy-bin \
+	nftables hostapd wpasupplicant
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench venv debs clean

@@ -20,8 +20,8 @@ from vigil.device import Device
 
 pytestmark = pytest.mark.browser
 
-ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Time and location", "Network", "Accounts", "Plain config", "Logs",
-               "Maintenance")
+ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Time and location", "Network", "Security", "Accounts", "Plain config",
+               "Logs", "Maintenance")
 
 
 def param(server: LiveDevice, name: str) -> str:

@@ -11,6 +11,7 @@ import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import networkPage from "./page-network.js";
 import recordingsPage from "./page-recordings.js";
+import securityPage from "./page-security.js";
 import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
@@ -28,6 +29,7 @@ const PAGES = [
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
   { id: "time", title: "Time and location", role: "admin", render: timePage, needs: "ntp" },
   { id: "network", title: "Network", role: "admin", render: networkPage, needs: "network-settings" },
+  { id: "security", title: "Security", role: "admin", render: securityPage },
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
