@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from vigil.device import Device
 from vigil.features import (
     discovery,
+    dot1x,
     events,
     eventstream,
     firewall,
@@ -51,6 +52,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
     Feature("firewall", firewall.register),
+    Feature("dot1x", dot1x.register),
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 
