@@ -2,7 +2,8 @@
 S3016 with the simulated firewall: the user turns the firewall on, tests a deny-all rule set and
 watches the countdown and the rollback (another client, from 127.0.0.2, is blocked while it
 lasts), then tests rules that let the browser in and keeps them; malformed input and a lock-out
-applied without a test are refused with the reason shown."""
+applied without a test are refused with the reason shown. On the IEEE 802.1X tab the user sets up
+PEAP against the simulated port's scripted authenticator and sees it fail, then authorize."""
 
 from __future__ import annotations
 
@@ -79,3 +80,32 @@ def test_the_user_tests_a_deny_all_rule_watches_it_roll_back_then_keeps_rules(li
     expect(page.get_by_role("table", name="Confirmed (active) rules")).to_contain_text("Default policy: DROP")
     wait_until(lambda: not http_answers("127.0.0.2", live), 5, "127.0.0.2 to be shut out")
     assert rules(live)["activeRules"][0]["ip"] == "127.0.0.1"
+
+
+def test_the_user_sets_up_peap_and_sees_the_port_authorized(live: LiveDevice, session: Session) -> None:  # noqa: F811
+    create_admin_live(live)
+    httpx.post(live.http + "/vigil/sim/dot1x", json={"present": True, "peapUsers": {"vigil": "secret"}},
+               auth=httpx.DigestAuth(*ADMIN)).raise_for_status()
+    page = session.page
+    log_in(page, live)
+    open_page(page, "Security")
+    page.get_by_role("tab", name="IEEE 802.1X").click()
+    expect(page.locator("#dot1x-status")).to_contain_text("Off")
+    form = page.locator("#dot1x-form")
+    form.get_by_label("Use IEEE 802.1X").check()
+    form.get_by_label("Authentication method").select_option("PEAP-MSCHAPv2")
+    expect(form.get_by_label("Client certificate")).to_be_hidden()
+    form.get_by_label("Identity", exact=True).fill("vigil")
+    form.get_by_label("Password", exact=True).fill("wrong")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#dot1x-status")).to_contain_text("Failed: the authentication server refused")
+    form.get_by_label("Password", exact=True).fill("secret")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#dot1x-status")).to_contain_text("Authorized")
+    # A method without what it needs is refused with the device's reason.
+    form.get_by_label("Authentication method").select_option("EAP-TLS")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_text("EAP-TLS needs the EAP identity")).to_be_visible()
+    page.reload()
+    expect(page.locator("#dot1x-form").get_by_label("Password", exact=True)).to_have_attribute(
+        "placeholder", "Set: leave empty to keep it")

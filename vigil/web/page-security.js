@@ -4,11 +4,13 @@
 // Administrators only, as the APIs are.
 
 import * as api from "./api.js";
+import { dot1xPanel } from "./security-dot1x.js";
 import { firewallPanel } from "./security-firewall.js";
 import { clear, h, uid } from "./ui.js";
 
 export const SECURITY_TABS = [
   ["firewall", "Firewall", firewallPanel],
+  ["dot1x", "IEEE 802.1X", dot1xPanel],
 ];
 
 function tabInAddress() {
