@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import ADMIN, wait_until
 from tests.dot1x.certs import KEY_PASSWORD, EapCerts, install
-from tests.network.netns import Lan, can_make_namespaces, inside, lan
+from tests.network.netns import Lan, can_make_namespaces, inside, lan, wait_serving
 from tests.peers.processes import stop_process
 
 WHY_NOT = can_make_namespaces() or ("" if shutil.which("hostapd") and shutil.which("wpa_supplicant") else
@@ -88,15 +88,7 @@ def status() -> str:
 def test_the_port_is_authorized_with_peap_and_eap_tls_and_fails_with_a_wrong_password(
         network: Lan, authenticator: Path, device: subprocess.Popen, tmp_path: Path) -> None:
     with inside(network.device_ns) as call:
-        def ready() -> bool:
-            if device.poll() is not None:
-                raise RuntimeError((tmp_path / "vigil.log").read_text()[-3000:])
-            try:
-                return call(http, "GET", "/vigil/session").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(ready, 30, "vigil to listen inside its namespace")
+        wait_serving(call, device, tmp_path / "vigil.log", HTTP_PORT)
         call(http, "POST", "/axis-cgi/pwdgrp.cgi", data={
             "action": "add", "user": ADMIN[0], "pwd": ADMIN[1], "grp": "users", "sgrp": "admin:operator:viewer:ptz"})
         assert call(status) == "off"

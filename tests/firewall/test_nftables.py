@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN, wait_until
-from tests.network.netns import Lan, can_make_namespaces, inside, lan, run
+from tests.network.netns import Lan, can_make_namespaces, inside, lan, run, wait_serving
 from tests.peers.processes import stop_process
 
 WHY_NOT = can_make_namespaces() or ("" if shutil.which("nft") else "nft (make debs installs nftables) is needed")
@@ -80,15 +80,7 @@ def test_nftables_rules_block_allow_and_roll_back(network: Lan, device: subproce
     net = network
     device_address = f"{net.prefix}.2"
     with inside(net.device_ns) as call, inside(net.server_ns) as outside:
-        def ready() -> bool:
-            if device.poll() is not None:
-                raise RuntimeError((tmp_path / "vigil.log").read_text()[-3000:])
-            try:
-                return call(http, "GET", "/vigil/session").status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_until(ready, 30, "vigil to listen inside its namespace")
+        wait_serving(call, device, tmp_path / "vigil.log", HTTP_PORT)
         call(http, "POST", "/axis-cgi/pwdgrp.cgi", data={
             "action": "add", "user": ADMIN[0], "pwd": ADMIN[1], "grp": "users", "sgrp": "admin:operator:viewer:ptz"})
         assert outside(reaches, device_address, HTTP_PORT) and outside(reaches, device_address, RTSP_PORT)

@@ -20,12 +20,20 @@ ROOT = "/config/rest/firewall/v1"
 ADMIN_IN = {"ruleType": "FILTER", "ip": "127.0.0.1", "filter": {"policy": "ACCEPT"}}
 
 
-@pytest.fixture
-def device(tmp_path: Path) -> Iterator[LiveDevice]:
-    live = start_live(tmp_path / "data")
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDevice]:
+    live = start_live(Path(tmp_path_factory.mktemp("firewall")) / "data")
     create_admin_live(live)
     yield live
     live.stop()
+
+
+@pytest.fixture
+def device(shared: LiveDevice) -> Iterator[LiveDevice]:
+    """The module's device, back to no firewall after each test."""
+    yield shared
+    api(shared, "PATCH", "/activated", False)
+    api(shared, "POST", "/conf/setRules", {"rules": [], "defaultPolicy": "ACCEPT", "fallbackTime": 0})
 
 
 def api(live: LiveDevice, method: str, path: str, data: Any = None) -> Any:
@@ -79,17 +87,22 @@ def test_a_test_rolls_back_when_its_time_runs_out(device: LiveDevice) -> None:
     assert http_answers("127.0.0.2", device) and rtsp_answers("127.0.0.2", device)
 
 
-def test_a_device_killed_during_a_test_comes_back_on_the_confirmed_rules(device: LiveDevice) -> None:
-    api(device, "PATCH", "/activated", True)
-    deny_2 = {"ruleType": "FILTER", "ip": "127.0.0.2", "filter": {"policy": "DROP"}}
-    api(device, "POST", "/conf/setRules", {"rules": [deny_2], "defaultPolicy": "ACCEPT", "fallbackTime": 0})
-    api(device, "POST", "/conf/setRules", {"rules": [ADMIN_IN], "defaultPolicy": "DROP", "fallbackTime": 300})
-    assert not http_answers("127.0.0.3", device)
-    device.stop(signal.SIGKILL)
-    again = start_live(device.data, ports=(device.http_port, device.https_port, device.rtsp_port))
+def test_a_device_killed_during_a_test_comes_back_on_the_confirmed_rules(tmp_path: Path) -> None:
+    device = start_live(tmp_path / "data")
+    again = None
     try:
+        create_admin_live(device)
+        api(device, "PATCH", "/activated", True)
+        deny_2 = {"ruleType": "FILTER", "ip": "127.0.0.2", "filter": {"policy": "DROP"}}
+        api(device, "POST", "/conf/setRules", {"rules": [deny_2], "defaultPolicy": "ACCEPT", "fallbackTime": 0})
+        api(device, "POST", "/conf/setRules", {"rules": [ADMIN_IN], "defaultPolicy": "DROP", "fallbackTime": 300})
+        assert not http_answers("127.0.0.3", device)
+        device.stop(signal.SIGKILL)
+        again = start_live(device.data, ports=(device.http_port, device.https_port, device.rtsp_port))
         rules = api(again, "GET", "/conf/rules")
         assert rules["pendingRules"] == [] and rules["activeRules"][0]["ip"] == "127.0.0.2"
         assert http_answers("127.0.0.3", again) and not http_answers("127.0.0.2", again)
     finally:
-        again.stop()
+        device.stop(signal.SIGKILL)
+        if again is not None:
+            again.stop()
