@@ -106,11 +106,11 @@ def plain_address(address: str) -> str:
     return str(parsed)
 
 
-def tcp_connection(peer: str, port: int) -> Packet:
-    """The first packet of a TCP connection from `peer` to the device's `port`, as the rules see
-    it; ValueError when `peer` is no IP address."""
+def incoming(peer: str, port: int, protocol: str = "TCP") -> Packet:
+    """A unicast packet from `peer` to the device's `port` (for TCP: a connection's first), as
+    the rules see it; ValueError when `peer` is no IP address."""
     source = plain_address(peer)
-    return Packet(source, "TCP", port, neighbour_mac(source))
+    return Packet(source, protocol, port, neighbour_mac(source))
 
 
 class FirewallHardware(Protocol):

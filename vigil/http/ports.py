@@ -83,8 +83,9 @@ KINDS = (HTTP, HTTPS, RTSP)
 WAY_IN = {HTTP_PORT, HTTPS_PORT, HTTPS_ENABLED, ACCESS}
 # A listener's move: serve on this socket from now on (None: stop listening).
 Move = Callable[[socket.socket | None], None]
-# Whether a connection from a peer address to one of the device's ports is served (see `filter_peers`).
-PeerFilter = Callable[[str, int], bool]
+# Whether traffic from a peer address to one of the device's ports, over TCP or UDP, is served
+# (see `Listening.filter_peers`).
+PeerFilter = Callable[[str, int, str], bool]
 
 
 def port_params(http: int, https: int, rtsp: int) -> list[ParamDef]:
@@ -151,13 +152,14 @@ class Listening:
         return f"https://{name}:{https}" if use_https else f"http://{name}:{self.http}"
 
     def filter_peers(self, admits: PeerFilter) -> None:
-        """Register the check every listener makes of a connection as it accepts it:
-        `admits(peer_address, local_port)` false closes it at once, unanswered (the simulated
-        firewall, vigil/hal/sim/firewall.py)."""
+        """Register the check the device's own servers make of what comes in:
+        `admits(peer_address, local_port, "TCP" | "UDP")`. False: the HTTP, HTTPS and RTSP
+        listeners close the connection at once, unanswered; a UDP service (the SNMP agent) drops
+        the datagram (the simulated firewall, vigil/hal/sim/firewall.py)."""
         self._peer_filter = admits
 
-    def admits(self, peer: str, port: int) -> bool:
-        return self._peer_filter is None or self._peer_filter(peer, port)
+    def admits(self, peer: str, port: int, protocol: str = "TCP") -> bool:
+        return self._peer_filter is None or self._peer_filter(peer, port, protocol)
 
     # -- listeners start and stop ---------------------------------------------------------
     def attach(self, kind: Kind, move: Move) -> socket.socket | None:

@@ -27,7 +27,7 @@ from vigil.core.roles import Role
 from vigil.features.firewall.const import API_ROOT, DEFAULT_TEST_SECONDS, ERR_INVALID_REQUEST
 from vigil.features.firewall.model import RuleError, parse_ruleset, rule_json
 from vigil.features.firewall.service import FIREWALL_SERVICE, FirewallService
-from vigil.hal.firewall import Packet, tcp_connection
+from vigil.hal.firewall import Packet, incoming
 from vigil.http.routing import Endpoint, client_address
 
 log = logging.getLogger("vigil.firewall")
@@ -56,7 +56,7 @@ def client_of(request: Request) -> Packet | None:
         return None
     port = server[1] or (443 if request.url.scheme == "https" else 80)  # no port: the scheme's own
     try:
-        return tcp_connection(client_address(request), int(port))
+        return incoming(client_address(request), int(port))
     except ValueError:
         return None
 
