@@ -106,6 +106,10 @@ def test_the_user_sets_up_peap_and_sees_the_port_authorized(live: LiveDevice, se
     form.get_by_label("Authentication method").select_option("EAP-TLS")
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_text("EAP-TLS needs the EAP identity")).to_be_visible()
+    # The stored password stays when the field is left empty.
     page.reload()
-    expect(page.locator("#dot1x-form").get_by_label("Password", exact=True)).to_have_attribute(
-        "placeholder", "Set: leave empty to keep it")
+    form = page.locator("#dot1x-form")
+    expect(form.get_by_label("Password", exact=True)).to_have_value("")
+    form.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved: the device authenticates with these settings now.")).to_be_visible()
+    expect(page.locator("#dot1x-status")).to_contain_text("Authorized")

@@ -9,7 +9,6 @@ import * as api from "./api.js";
 import { busy, card, checkbox, clear, facts, field, h, messageArea, say, select } from "./ui.js";
 
 const P = "Network.Interface.I0.dot1x.";
-const MASK = "******";
 const STATUS_EVERY_MS = 2000;
 const STATUS_TEXT = {
   authorized: "Authorized: the network lets the device in.",
@@ -22,8 +21,10 @@ function text(value, attrs = {}) {
   return h("input", { value: value ?? "", autocomplete: "off", spellcheck: "false", ...attrs });
 }
 
-function secret(stored) {
-  return h("input", { type: "password", autocomplete: "new-password", value: "", placeholder: stored ? "Set: leave empty to keep it" : "" });
+// The device never shows a password (param.cgi lists "******" for every one, set or not): an
+// empty field keeps what is stored.
+function secret(hint = "") {
+  return h("input", { type: "password", autocomplete: "new-password", value: "", placeholder: hint || "Leave empty to keep the stored one" });
 }
 
 export async function dot1xPanel(app, panel) {
@@ -50,16 +51,15 @@ export async function dot1xPanel(app, panel) {
   const ca = text(v("CACertID"), { placeholder: "none: the server is not checked" });
   const tlsIdentity = text(v("EAPTLS.Identity"));
   const clientCert = text(v("EAPTLS.ClientCertID"));
-  const keyPassword = secret(v("EAPTLS.PrivateKeyPassword") === MASK);
+  const keyPassword = secret();
   const peapIdentity = text(v("PEAP.Identity"));
-  const peapPassword = secret(v("PEAP.Password") === MASK);
+  const peapPassword = secret();
   const peapVersion = select({}, [["0", "0"], ["1", "1"]]);
   peapVersion.value = v("PEAP.Version") || "0";
   const peapLabel = select({}, [["1", "1: client EAP encryption"], ["2", "2: client PEAP encryption"]]);
   peapLabel.value = v("PEAP.Label") || "1";
   const ckn = text(v("MACsec.CKN"), { placeholder: "2 to 64 hexadecimal characters" });
-  const cak = secret(v("MACsec.CAK") === MASK);
-  cak.placeholder = v("MACsec.CAK") === MASK ? "Set: leave empty to keep it" : "32 or 64 hexadecimal characters";
+  const cak = secret("32 or 64 hexadecimal characters; leave empty to keep the stored one");
 
   const tlsPart = h("fieldset", {}, h("legend", { text: "EAP-TLS" }),
     field("EAP identity", tlsIdentity, "The user identity of the client certificate."),

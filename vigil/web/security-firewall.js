@@ -226,7 +226,7 @@ export async function firewallPanel(app, panel) {
     testArea,
     testCard,
     card("Rules", editor),
-    card("Rules in force", statusBox, activeBox),
+    card("Confirmed rules", statusBox, activeBox),
   );
 
   let left = 0;
