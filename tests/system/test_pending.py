@@ -6,14 +6,14 @@ PARAM = "/axis-cgi/param.cgi"
 
 
 async def test_a_pending_parameter_change_is_noted(device, admin):
-    r = await admin.get(PARAM, params={"action": "update", "Network.Interface.I0.dot1x.EAPTLS.Identity": "lobby",
-                                       "Network.Interface.I0.dot1x.EAPOLVersion": "2", "RemoteService.Enabled": "oneclick"})
+    r = await admin.get(PARAM, params={"action": "update", "RemoteService.ProxyServer": "proxy.example",
+                                       "RemoteService.ProxyPort": "8080", "System.BoaProtPTZOperator": "anonymous"})
     assert r.text == "OK\r\n"
     log = device.logs.text("system")
-    assert ("root.Network.Interface.I0.dot1x.EAPTLS.Identity, root.Network.Interface.I0.dot1x.EAPOLVersion stored but not "
-            "applied yet: waiting for system settings: security") in log
-    assert "root.RemoteService.Enabled stored but not applied yet: waiting for one-click cloud connection (O3C): an O3C dispatch service to connect to" in log
-    assert device.params.get("Network.Interface.I0.dot1x.EAPTLS.Identity") == "lobby"  # kept all the same
+    assert ("root.RemoteService.ProxyServer, root.RemoteService.ProxyPort stored but not applied yet: waiting for "
+            "one-click cloud connection (O3C): an O3C dispatch service to connect to") in log
+    assert "root.System.BoaProtPTZOperator stored but not applied yet: waiting for PTZ control (no profile has PTZ)" in log
+    assert device.params.get("RemoteService.ProxyServer") == "proxy.example"  # kept all the same
 
 
 async def test_an_applied_parameter_change_is_not_noted(device, admin):
