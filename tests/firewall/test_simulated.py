@@ -1,4 +1,4 @@
-"""The simulated firewall in a running device (`vigil run`): its own HTTP and RTSP listeners
+"""The simulated firewall in a running device (`vigil run`): its own HTTP, HTTPS and RTSP listeners
 drop what the rules drop, for clients on other loopback addresses (127.0.0.2, 127.0.0.3); a
 tested rule set rolls back by itself when its time runs out; and a device killed during a test
 (kill -9) comes back on the confirmed rules."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,23 @@ def http_answers(source: str, live: LiveDevice) -> bool:
     return answered(source, live.http_port, b"GET /vigil/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 
 
+def https_answers(source: str, live: LiveDevice) -> bool:
+    """Whether an HTTPS request from `source` is answered (the TLS handshake comes first: the
+    listener sees the connection once it is done)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.socket() as sock:
+        sock.settimeout(5)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", live.https_port))
+        try:
+            with context.wrap_socket(sock) as tls:
+                tls.sendall(b"GET /vigil/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return bool(tls.recv(64))
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            return False
+
+
 def rtsp_answers(source: str, live: LiveDevice) -> bool:
     return answered(source, live.rtsp_port, b"OPTIONS rtsp://127.0.0.1/ RTSP/1.0\r\nCSeq: 1\r\n\r\n")
 
@@ -71,7 +89,9 @@ def test_the_listeners_drop_what_the_rules_drop(device: LiveDevice) -> None:
                 "tcpPort": device.http_port, "filter": {"policy": "ACCEPT"}}
     api(device, "POST", "/conf/setRules", {"rules": [ADMIN_IN, let_in_3], "defaultPolicy": "DROP", "fallbackTime": 0})
     assert not http_answers("127.0.0.2", device) and not rtsp_answers("127.0.0.2", device)
+    assert not https_answers("127.0.0.2", device)
     assert http_answers("127.0.0.3", device) and not rtsp_answers("127.0.0.3", device)
+    assert not https_answers("127.0.0.3", device) and https_answers("127.0.0.1", device)
     assert http_answers("127.0.0.1", device) and rtsp_answers("127.0.0.1", device)
     api(device, "PATCH", "/activated", False)
     assert http_answers("127.0.0.2", device) and rtsp_answers("127.0.0.2", device)
