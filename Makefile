@@ -10,7 +10,8 @@ DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gs
 	nodejs npm openssh-client \
 	libdbus-1-dev libglib2.0-dev \
 	onvif-tools \
-	pulseaudio pulseaudio-utils
+	pulseaudio pulseaudio-utils \
+	nftables hostapd wpasupplicant
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench venv debs clean

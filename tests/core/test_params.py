@@ -423,7 +423,9 @@ def test_kill_9_during_a_burst_of_updates(tmp_path):
 
 # -- password parameters at rest -------------------------------------------------------
 # The passwords a restore keeps (the manual), and every password parameter.
-KEPT_SECRETS = {"Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword": "Dot1x-s3cret"}
+KEPT_SECRETS = {"Network.Interface.I0.dot1x.EAPTLS.PrivateKeyPassword":
+                "Dot1x-s3cret", "Network.Interface.I0.dot1x.PEAP.Password": "Peap-s3cret",
+                "Network.Interface.I0.dot1x.MACsec.CAK": "0123456789abcdef0123456789abcdef"}
 SECRET_PARAMS = KEPT_SECRETS | {"SNMP.InitialUserPasswd": "Snmp-v3-s3cret", "Network.Proxy.HTTPPassword": "Http-s3cret",
                                 "Network.Proxy.HTTPSPassword": "Https-s3cret"}
 

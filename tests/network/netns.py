@@ -14,7 +14,12 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
+
+import httpx
+
+from tests.conftest import wait_until
 
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
@@ -114,3 +119,18 @@ def inside(namespace: str) -> Iterator[Callable[[Callable[..., T]], T]]:
         yield lambda fn, *args, **kwargs: pool.submit(fn, *args, **kwargs).result()
     finally:
         pool.shutdown()
+
+
+def wait_serving(call: Callable[..., Any], process: subprocess.Popen, log: Path, port: int,
+                 timeout: float = 30) -> None:
+    """Wait until the `vigil run` `process` answers HTTP on 127.0.0.1:`port` of the namespace that
+    `call` (from `inside`) runs in; its log's end in the error when it exits first."""
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(log.read_text()[-3000:])
+        try:
+            return call(httpx.get, f"http://127.0.0.1:{port}/vigil/session", timeout=10).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(ready, timeout, "vigil to listen inside its namespace")

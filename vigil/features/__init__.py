@@ -16,8 +16,10 @@ from vigil.features import (
     beacon,
     certificates,
     discovery,
+    dot1x,
     events,
     eventstream,
+    firewall,
     io,
     mqtt,
     network,
@@ -63,6 +65,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("troubleshoot", troubleshoot.register),
     Feature("oidc", oidc.register),  # after network: it asks for the global proxies
     Feature("ssh", ssh.register),
+    Feature("firewall", firewall.register),
+    Feature("dot1x", dot1x.register),
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -94,9 +95,11 @@ async def _head_too_large(scope, receive, send) -> None:  # the ASGI app for a h
 class ConnectionGuard:
     """Counts the connections of both listeners and enforces their deadlines."""
 
-    def __init__(self, limits: HttpLimits, params: ParamTree | None = None) -> None:
+    def __init__(self, limits: HttpLimits, params: ParamTree | None = None,
+                 peers: Callable[[str, int], bool] | None = None) -> None:
         self.limits = limits
         self.params = params
+        self.peers = peers  # admits(peer, local port): the firewall's say (vigil.http.ports.Listening.admits)
         self.total = 0
         self.per_address: dict[str, int] = {}
         self.watched: set[LimitedProtocol] = set()
@@ -161,6 +164,10 @@ class LimitedProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
         address = str(peer[0]) if peer else "local"
+        local = transport.get_extra_info("sockname")
+        if peer and local and self.guard.peers is not None and not self.guard.peers(address, local[1]):
+            transport.abort()  # the firewall drops it: no answer at all
+            return
         if not self.guard.admit(address):
             transport.write(TOO_MANY)
             transport.close()

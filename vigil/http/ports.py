@@ -83,6 +83,9 @@ KINDS = (HTTP, HTTPS, RTSP)
 WAY_IN = {HTTP_PORT, HTTPS_PORT, HTTPS_ENABLED, ACCESS}
 # A listener's move: serve on this socket from now on (None: stop listening).
 Move = Callable[[socket.socket | None], None]
+# Whether traffic from a peer address to one of the device's ports, over TCP or UDP, is served
+# (see `Listening.filter_peers`).
+PeerFilter = Callable[[str, int, str], bool]
 
 
 def port_params(http: int, https: int, rtsp: int) -> list[ParamDef]:
@@ -116,6 +119,7 @@ class Listening:
         self._live: dict[Kind, int] = {}
         self._moves: dict[Kind, Move] = {}
         self._reserved: dict[Kind, socket.socket] = {}
+        self._peer_filter: PeerFilter | None = None
         params.declare(port_params(http, https, rtsp))
         params.vetoes.append(self._veto)
         params.listeners.append(self._follow)
@@ -146,6 +150,16 @@ class Listening:
         use_https = bool(https) and (policy == "https" or (scheme == "https" and policy != "http"))
         name = f"[{host}]" if ":" in host else host
         return f"https://{name}:{https}" if use_https else f"http://{name}:{self.http}"
+
+    def filter_peers(self, admits: PeerFilter) -> None:
+        """Register the check the device's own servers make of what comes in:
+        `admits(peer_address, local_port, "TCP" | "UDP")`. False: the HTTP, HTTPS and RTSP
+        listeners close the connection at once, unanswered; a UDP service (the SNMP agent) drops
+        the datagram (the simulated firewall, vigil/hal/sim/firewall.py)."""
+        self._peer_filter = admits
+
+    def admits(self, peer: str, port: int, protocol: str = "TCP") -> bool:
+        return self._peer_filter is None or self._peer_filter(peer, port, protocol)
 
     # -- listeners start and stop ---------------------------------------------------------
     def attach(self, kind: Kind, move: Move) -> socket.socket | None:

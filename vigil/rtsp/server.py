@@ -329,6 +329,10 @@ class RtspServer:
     # -- connections -------------------------------------------------------------------
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(self, reader, writer)
+        local = writer.get_extra_info("sockname")
+        if local and not self.listening.admits(connection.address, local[1]):
+            writer.transport.abort()  # the firewall drops it: no answer at all
+            return
         refusal = self._refusal(connection)
         if refusal is not None:
             writer.write(response(503, None, [], b""))

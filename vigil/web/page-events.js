@@ -9,7 +9,7 @@ import { rulesPanel } from "./events-rules.js";
 import { schedulesPanel } from "./events-schedules.js";
 import { VIRTUAL_TOPIC, triggersPanel } from "./events-triggers.js";
 import * as soap from "./soap.js";
-import { clear, h, messageArea, uid } from "./ui.js";
+import { messageArea, pageTabs } from "./ui.js";
 
 // -- the page -------------------------------------------------------------------------------------------
 export default async function eventsPage(container, app) {
@@ -28,38 +28,6 @@ export default async function eventsPage(container, app) {
     ["recipients", "Recipients", (panel) => recipientsPanel(app, panel)],
   ];
   if (virtual) tabsSpec.push(["triggers", "Manual triggers", (panel) => triggersPanel(app, panel, virtual)]);
-  const panelId = uid("panel");
-  const tabs = tabsSpec.map(([id, label]) =>
-    h("button", { type: "button", role: "tab", id: `events-tab-${id}`, "aria-controls": panelId, "data-tab": id }, label),
-  );
-  const panel = h("div", { role: "tabpanel", id: panelId, class: "tab-panel" });
-  container.append(h("div", { role: "tablist", "aria-label": "Events", class: "tabs page-tabs" }, tabs), panel);
-  let cleanup = null;
-
-  async function choose(id, focus = false) {
-    if (cleanup) cleanup();
-    cleanup = null;
-    for (const tab of tabs) {
-      const on = tab.dataset.tab === id;
-      tab.setAttribute("aria-selected", String(on));
-      tab.tabIndex = on ? 0 : -1;
-      if (on && focus) tab.focus();
-    }
-    panel.setAttribute("aria-labelledby", `events-tab-${id}`);
-    clear(panel);
-    const spec = tabsSpec.find((t) => t[0] === id);
-    const result = await spec[2](panel);
-    if (typeof result === "function") cleanup = result;
-  }
-  tabs.forEach((tab, index) => {
-    tab.addEventListener("click", () => choose(tab.dataset.tab));
-    tab.addEventListener("keydown", (event) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-      if (!step) return;
-      event.preventDefault();
-      choose(tabs[(index + step + tabs.length) % tabs.length].dataset.tab, true);
-    });
-  });
-  api.whenGone(container, () => cleanup && cleanup());
-  await choose("rules");
+  const stop = await pageTabs(container, "Events", tabsSpec);
+  api.whenGone(container, stop);
 }

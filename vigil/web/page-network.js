@@ -6,7 +6,7 @@
 
 import * as api from "./api.js";
 import { discoveryPanel } from "./network-discovery.js";
-import { busy, card, checkbox, clear, confirmAction, facts, field, h, invalid, messageArea, numberInput, say, select, uid } from "./ui.js";
+import { busy, card, checkbox, clear, confirmAction, facts, field, h, invalid, messageArea, numberInput, pageTabs, say, select } from "./ui.js";
 
 const settings = (method, params) => api.jsonApi("/axis-cgi/network_settings.cgi", "1.21", method, params);
 
@@ -365,46 +365,8 @@ export const NETWORK_TABS = [
   ["discovery", "Discovery", discoveryPanel],
 ];
 
-/** The tab the address names (#/network/ports), or the first. */
-function tabInAddress() {
-  const id = location.hash.split("/")[2];
-  return NETWORK_TABS.some((t) => t[0] === id) ? id : NETWORK_TABS[0][0];
-}
-
 export default async function networkPage(container, app) {
-  const panelId = uid("panel");
-  const tabs = NETWORK_TABS.map(([id, label]) =>
-    h("button", { type: "button", role: "tab", id: `network-tab-${id}`, "aria-controls": panelId, "data-tab": id }, label),
-  );
-  const panel = h("div", { role: "tabpanel", id: panelId, class: "tab-panel" });
-  container.append(h("div", { role: "tablist", "aria-label": "Network", class: "tabs page-tabs" }, tabs), panel);
-  let cleanup = null;
-
-  async function choose(id, focus = false) {
-    if (cleanup) cleanup();
-    cleanup = null;
-    for (const tab of tabs) {
-      const on = tab.dataset.tab === id;
-      tab.setAttribute("aria-selected", String(on));
-      tab.tabIndex = on ? 0 : -1;
-      if (on && focus) tab.focus();
-    }
-    panel.setAttribute("aria-labelledby", `network-tab-${id}`);
-    // The address names the tab, so that a reload (after a port move too) comes back to it.
-    history.replaceState(null, "", `#/network/${id}`);
-    clear(panel);
-    const result = await NETWORK_TABS.find((t) => t[0] === id)[2](app, panel);
-    if (typeof result === "function") cleanup = result;
-  }
-  tabs.forEach((tab, index) => {
-    tab.addEventListener("click", () => choose(tab.dataset.tab));
-    tab.addEventListener("keydown", (event) => {
-      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-      if (!step) return;
-      event.preventDefault();
-      choose(tabs[(index + step + tabs.length) % tabs.length].dataset.tab, true);
-    });
-  });
-  api.whenGone(container, () => cleanup && cleanup());
-  await choose(tabInAddress());
+  const entries = NETWORK_TABS.map(([id, label, render]) => [id, label, (panel) => render(app, panel)]);
+  const stop = await pageTabs(container, "Network", entries, { route: "network" });
+  api.whenGone(container, stop);
 }

@@ -105,6 +105,53 @@ export function card(title, ...children) {
   return h("section", { class: "card", "aria-labelledby": headingId }, h("h2", { id: headingId, text: title }), children);
 }
 
+/**
+ * A page's tabs over one panel: `entries` are [id, label, render(panel)]; a render may return a
+ * function to call when its tab is left. Arrow keys move between the tabs. With `route` (e.g.
+ * "network") the address names the tab (#/network/ports), so that a reload comes back to it.
+ * Shows the tab the address names (or `first`, or the first tab); returns the function that
+ * ends the shown tab (call it when the page goes).
+ */
+export async function pageTabs(container, name, entries, { route = null, first = null } = {}) {
+  const key = name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  const panelId = uid("panel");
+  const tabs = entries.map(([id, label]) =>
+    h("button", { type: "button", role: "tab", id: `${key}-tab-${id}`, "aria-controls": panelId, "data-tab": id }, label),
+  );
+  const panel = h("div", { role: "tabpanel", id: panelId, class: "tab-panel" });
+  container.append(h("div", { role: "tablist", "aria-label": name, class: "tabs page-tabs" }, tabs), panel);
+  let cleanup = null;
+
+  async function choose(id, focus = false) {
+    if (cleanup) cleanup();
+    cleanup = null;
+    for (const tab of tabs) {
+      const on = tab.dataset.tab === id;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+      if (on && focus) tab.focus();
+    }
+    panel.setAttribute("aria-labelledby", `${key}-tab-${id}`);
+    if (route) history.replaceState(null, "", `#/${route}/${id}`);
+    clear(panel);
+    const result = await entries.find((t) => t[0] === id)[2](panel);
+    if (typeof result === "function") cleanup = result;
+  }
+  tabs.forEach((tab, index) => {
+    tab.addEventListener("click", () => choose(tab.dataset.tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      choose(tabs[(index + step + tabs.length) % tabs.length].dataset.tab, true);
+    });
+  });
+  const named = route ? location.hash.split("/")[2] : null;
+  const start = entries.some((t) => t[0] === named) ? named : first || entries[0][0];
+  await choose(start);
+  return () => cleanup && cleanup();
+}
+
 /** A definition list from [term, value] pairs; values may be nodes. */
 export function facts(pairs) {
   return h(

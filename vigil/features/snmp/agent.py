@@ -121,8 +121,10 @@ class Agent:
     """A configured engine; `build` in a worker thread, then `open` on the event loop."""
 
     def __init__(self, cfg: AgentConfig, mib: Mib, actor_prefix: str,
-                 on_auth_failure: Callable[[str], None]) -> None:
+                 on_auth_failure: Callable[[str], None],
+                 admits: Callable[[str, int, str], bool] | None = None) -> None:
         self.cfg = cfg
+        self.admits = admits  # the firewall's say on a datagram (vigil.http.ports.Listening.admits)
         self.mib = mib
         self.actor_prefix = actor_prefix
         self.on_auth_failure = on_auth_failure
@@ -233,6 +235,9 @@ class Agent:
         eng = self.engine
         if eng is None:
             return
+        if self.admits is not None and self.sock is not None \
+                and not self.admits(str(address[0]), self.sock.getsockname()[1], "UDP"):
+            return  # the firewall drops it: no answer at all
         self.stats.requests += 1
         before = self._auth_failures()
         try:

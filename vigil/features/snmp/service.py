@@ -112,6 +112,7 @@ class SnmpService:
         self.store = device.store
         self.host = device.ports.host
         self.port = device.ports.snmp
+        self.listening = device.listening  # its `admits`: the firewall's say on each datagram
         self.engine_id = engine_id(device.identity.mac)
         self.sources = objects.Sources(
             profile=device.profile, mac=device.identity.mac, params=device.params, bus=device.events,
@@ -210,7 +211,7 @@ class SnmpService:
         self.error = ""
         if not self.wanted():
             return
-        agent = Agent(self.config(), self.mib, "snmp:", self._on_auth_failure)
+        agent = Agent(self.config(), self.mib, "snmp:", self._on_auth_failure, self.listening.admits)
         await asyncio.to_thread(agent.build)
         try:
             agent.open()

@@ -78,7 +78,6 @@ BY_HTTP = applied("http")
 
 def network(profile: Profile, identity: Identity) -> list[ParamDef]:
     n = "Network."
-    dot1x = pending(LATER_SECURITY, SECURITY)
     limits = applied("http", how="listener")
     return [
         ParamDef(n + "SSH.Enabled", "no", **YESNO, owner=applied("ssh", how="listener")),
@@ -98,10 +97,6 @@ def network(profile: Profile, identity: Identity) -> list[ParamDef]:
         ParamDef(n + "RTSP.MaxClientConnections", "32", "int", minimum=1, maximum=10000, owner=applied("rtsp")),
         ParamDef(n + "RTSP.MaxSessions", "256", "int", minimum=1, maximum=10000, owner=applied("rtsp")),
         ParamDef(n + "RTSP.RequestTimeout", "10", "int", minimum=1, maximum=600, owner=applied("rtsp")),
-        ParamDef(n + "Interface.I0.dot1x.Enabled", "no", **YESNO, owner=dot1x),
-        ParamDef(n + "Interface.I0.dot1x.EAPOLVersion", "1", "enum", ("1", "2"), owner=dot1x),
-        ParamDef(n + "Interface.I0.dot1x.EAPTLS.Identity", "", owner=dot1x),
-        ParamDef(n + "Interface.I0.dot1x.EAPTLS.PrivateKeyPassword", "", "password", maxlen=64, owner=dot1x),
     ]
 
 
