@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from vigil import __version__
 from vigil.core.identity import Identity
-from vigil.core.params import ParamDef, applied, pending
+from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.profiles import Profile
 
