@@ -22,6 +22,7 @@ class Hardware:
     configurable_io: int
     relays: int
     audio_out: bool
+    poe_port_class: int = 0  # the highest PoE class one port of the switch powers (PseClassLimit)
 
     @property
     def io_ports(self) -> int:
