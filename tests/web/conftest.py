@@ -1,16 +1,17 @@
 """Fixtures of the web page tests (tests/peers/browser.py's Chromium): `browser`, one per
-module, and `session`, a fresh browser context per test; and what the tests do on a page:
+module, and `session`, a fresh browser context per test; `recorder`, a live S3016; and what the tests do on a page:
 log in, open a page of the menu, read the menu."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ADMIN, LiveDevice
+from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
 from tests.peers.browser import Session, chromium
 
 
@@ -25,6 +26,15 @@ def session(browser: Browser) -> Iterator[Session]:
     s = Session(browser)
     yield s
     s.close()
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Iterator[LiveDevice]:
+    """A real `vigil run` S3016 with the test administrator."""
+    server = start_live(tmp_path / "data", "s3016")
+    create_admin_live(server)
+    yield server
+    server.stop()
 
 
 def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:

@@ -10,6 +10,7 @@ import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import networkPage from "./page-network.js";
+import poePage from "./page-poe.js";
 import recordingsPage from "./page-recordings.js";
 import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
@@ -23,6 +24,7 @@ const PAGES = [
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
+  { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
@@ -55,6 +57,10 @@ const app = {
   },
   get product() {
     return state.product;
+  },
+  /** Whether API discovery lists `id` (the device has that chapter). */
+  hasApi(id) {
+    return Boolean(state.apis?.has(id));
   },
   /** Show an error in `area`; an ended session sends the user back to the login form. */
   fail(error, area) {
