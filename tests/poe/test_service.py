@@ -24,7 +24,7 @@ def test_the_16th_camera_beyond_the_budget_is_not_powered(device: Device) -> Non
     assert (refused.code, refused.description) == (4, "Error: Power budget exceeded")
     assert refused.allocated_w == 0.0 and not hardware.powered(16)
     assert "7.0 W" in refused.extra and "1.0 W" in refused.extra
-    assert service.totals() == {"budget_w": 305, "ports": 16, "absent": "", "allocated_w": 304.0,
+    assert service.totals() == {"budget_w": 305, "ports": 16, "absent": "", "pse": True, "labels": [], "allocated_w": 304.0,
                                 "consumption_w": 150.0, "powered": 15}
     assert device.events.state(POE_FAILURE, {"port": "16"}) == {
         "reason": "4", "reasonstr": refused.description + ": " + refused.extra, "disruption": "1"}

@@ -2,6 +2,9 @@
 detected on each (a powered device's class, or a device that takes no power), power on/off,
 the measured draw, network on/off ("power only"), and the LLDP frames a port receives.
 
+A recorder without a PoE switch (the S4000) has the same ports without power (`pse` False): a
+device on one is seen by its link only, and the ports' network can still be turned off.
+
 A backend that finds no PSE says why in `absent`; the feature then refuses every request
 with that reason instead of pretending ports exist.
 """
@@ -32,6 +35,7 @@ class PoeHardware(Protocol):
     ports: int  # numbered 1..ports
     budget_w: float
     port_class_limit: int  # the highest class a port powers
+    pse: bool  # False: plain network ports (the S4000's), which detect a link and give no power
     absent: str  # why there is no PSE; empty when there is one
 
     def detect(self, port: int) -> Detection | None: ...

@@ -10,7 +10,7 @@ import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import networkPage from "./page-network.js";
-import poePage from "./page-poe.js";
+import poePage, { networkPortsPage } from "./page-poe.js";
 import recordingsPage from "./page-recordings.js";
 import snmpPage from "./page-snmp.js";
 import statusPage from "./page-status.js";
@@ -25,6 +25,7 @@ const PAGES = [
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
+  { id: "network-ports", title: "Network ports", role: "viewer", render: networkPortsPage, needs: "network-ports" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },

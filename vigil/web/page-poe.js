@@ -10,6 +10,18 @@ const PORTS = "/config/rest/poe/v1/ports";
 const CODE_CLASS = { 0: "off", 1: "on", 2: "off", 3: "off", 4: "warn", 5: "warn" };
 const watts = (w) => (w === null || w === undefined ? "–" : `${Number(w).toFixed(1)} W`);
 
+/** Send one port's change and show the ports as the device answers; a refusal shows its reason
+ * and the ports as they are. */
+async function changePort(port, data, done, { app, area, render }) {
+  try {
+    render(await api.configRest(PORTS, { port, ...data }));
+    say(area, "ok", done);
+  } catch (error) {
+    app.fail(error, area);
+    render(await api.configRest(PORTS));
+  }
+}
+
 /** The Status page's card: the budget, the reserved and the consumed power. */
 export function poeCard(app) {
   const body = h("div");
@@ -89,15 +101,7 @@ export default async function poePage(container, app) {
   section.querySelector("h2").after(h("div", { class: "card-tools" }, refresh));
   container.append(section);
 
-  async function change(port, data, done) {
-    try {
-      render(await api.configRest(PORTS, { port, ...data }));
-      say(area, "ok", done);
-    } catch (error) {
-      app.fail(error, area);
-      await load();
-    }
-  }
+  const change = (port, data, done) => changePort(port, data, done, { app, area, render });
 
   function row(p) {
     const power = h("input", {
@@ -179,5 +183,57 @@ export default async function poePage(container, app) {
   refresh.addEventListener("click", () => busy(refresh, load));
   await load();
   const timer = setInterval(() => load().catch(() => {}), 3000); // the measured draw changes
+  api.whenGone(section, () => clearInterval(timer));
+}
+
+/** The S4000's Network ports page (its ports give no power): port, PoE, network on/off, status
+ * and friendly name, as its manual shows them. */
+export async function networkPortsPage(container, app) {
+  const operator = RANK[app.role] >= RANK.operator;
+  const area = messageArea();
+  const tbody = h("tbody");
+  const table = h(
+    "table",
+    { id: "network-ports" },
+    h("caption", { class: "visually-hidden", text: "Network ports" }),
+    h("thead", {}, h("tr", {}, ["Port", "PoE", "Network", "Status", "Friendly name"].map((t) => h("th", { scope: "col", text: t })))),
+    tbody,
+  );
+  const section = card("Network ports", area, h("div", { class: "table-wrap" }, table));
+  container.append(section);
+
+  const change = (port, data, done) => changePort(port, data, done, { app, area, render });
+
+  function row(p, label) {
+    const network = h("input", { type: "checkbox", role: "switch", "aria-label": `${label} network`, disabled: !operator });
+    network.checked = p.network;
+    network.addEventListener("change", () =>
+      change(p.port, { network: network.checked }, `${label}: network ${network.checked ? "on" : "off"}.`),
+    );
+    const name = h("input", { type: "text", maxlength: 64, value: p.name, "aria-label": `${label} friendly name`, disabled: !operator });
+    name.addEventListener("change", () => change(p.port, { name: name.value }, `${label} is named ${name.value || "by its device"}.`));
+    const connected = p.code !== 0;
+    return h(
+      "tr",
+      { "data-port": p.port },
+      h("th", { scope: "row", text: label }),
+      h("td", { class: "muted", text: "No PoE", title: "This port gives no power" }),
+      h("td", {}, network),
+      h("td", {}, h("span", { class: `pill ${connected ? "on" : "off"}`, text: connected ? "Connected" : "Not connected" })),
+      h("td", {}, name),
+    );
+  }
+
+  function render({ ports, totals }) {
+    if (totals.absent) {
+      say(area, "error", totals.absent);
+      return;
+    }
+    const editing = tbody.contains(document.activeElement) && document.activeElement.type === "text";
+    if (!editing) clear(tbody, ports.map((p) => row(p, `${p.port} ${totals.labels[p.port - 1] || ""}`.trim())));
+  }
+
+  render(await api.configRest(PORTS));
+  const timer = setInterval(() => api.configRest(PORTS).then(render).catch(() => {}), 3000); // links come and go
   api.whenGone(section, () => clearInterval(timer));
 }

@@ -78,8 +78,9 @@ def standard(poe_class: int) -> str:
 
 class PoeService:
     def __init__(self, hardware: PoeHardware, params: ParamTree, bus: EventBus, logs: Logs,
-                 next_action: Callable[[], str]) -> None:
+                 next_action: Callable[[], str], labels: tuple[str, ...] = ()) -> None:
         self.hw = hardware
+        self.labels = labels  # the ports' names on the case, when they have them (the S4000's)
         self.params = params
         self.bus = bus
         self.logs = logs
@@ -110,10 +111,11 @@ class PoeService:
         return port
 
     def enabled(self, port: int) -> bool:
-        return self.params.get_bool(port_group(self.check_port(port)) + ENABLED)
+        """Whether the port gives power: never on a port without PSE (it has no such setting)."""
+        return self.hw.pse and self.params.get_bool(port_group(self.check_port(port)) + ENABLED)
 
     def keep_power(self) -> bool:
-        return self.params.get_bool(KEEP_POWER)
+        return self.hw.pse and self.params.get_bool(KEEP_POWER)
 
     def class_limit_w(self, poe_class: int) -> float:
         """The power a port gives a device of `poe_class`: its class's, at most the port's."""
@@ -149,7 +151,7 @@ class PoeService:
             port, code, STATUS_TEXT[code], extra,
             self.class_limit_w(poe_class) if poe_class is not None else None, poe_class,
             round(self._allocated.get(port, 0.0), 1), round(self._draw(port), 1), self.hw.port_class_limit,
-            requested, self.params.get_bool(g + ENABLED), self.params.get_bool(g + NETWORK), name)
+            requested, self.enabled(port), self.params.get_bool(g + NETWORK), name)
 
     def statuses(self) -> list[PortStatus]:
         if self.absent:
@@ -158,7 +160,8 @@ class PoeService:
 
     def totals(self) -> dict:
         """The Status card: the budget, what the ports reserve and what they draw, in watts."""
-        return {"budget_w": self.hw.budget_w, "ports": self.ports, "absent": self.absent,
+        return {"budget_w": self.hw.budget_w, "ports": self.ports, "absent": self.absent, "pse": self.hw.pse,
+                "labels": list(self.labels),
                 "allocated_w": round(sum(self._allocated.values()), 1),
                 "consumption_w": round(sum(self._draw(p) for p in range(1, self.ports + 1)), 1),
                 "powered": sum(1 for code in self._codes.values() if code == CONNECTED_POE)}
@@ -187,6 +190,9 @@ class PoeService:
         if self.absent:
             self.logs.system(f"PoE: {self.absent}", "warning")
             return
+        if not self.hw.pse:
+            self.reconcile()
+            return
         ports = tuple(str(p) for p in range(1, self.ports + 1))
         self.bus.declare(Topic(PORT_POWER, "PoE port power", True, (Item("port", "xsd:int", "Port", ports),),
                                (Item("powered", "xsd:boolean", "Powered", state=True),)))
@@ -210,7 +216,7 @@ class PoeService:
                 if detection is None:
                     self._neighbours.pop(port, None)  # a new device announces itself anew
                     code = NOT_CONNECTED
-                elif not self.params.get_bool(g + ENABLED):
+                elif self.hw.pse and not self.enabled(port):
                     code = DISABLED
                 elif detection.poe_class is None:
                     code = CONNECTED_NO_POE
@@ -273,6 +279,8 @@ class PoeService:
             return 0.0
 
     def _publish(self) -> None:
+        if not self.hw.pse:
+            return  # plain network ports: no power events
         failing = []
         for port in range(1, self.ports + 1):
             code = self._codes.get(port, NOT_CONNECTED)

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from vigil.hal.poe import CLASS_POWER_W, Detection
 
@@ -45,6 +46,7 @@ def pse_state(interface: str) -> dict[str, str]:
 
 
 class LinuxPoe:
+    pse = True
     def __init__(self, interfaces: list[str], budget_w: float, port_class_limit: int) -> None:
         self.interfaces = interfaces
         self.ports = len(interfaces)
@@ -130,3 +132,70 @@ class LinuxPoe:
                 self._loop.remove_reader(sock.fileno())
             sock.close()
         self._sockets.clear()
+
+
+def link_up(interface: str) -> bool:
+    """Whether the interface has a carrier (a device at the other end)."""
+    try:
+        return Path(f"/sys/class/net/{interface}/carrier").read_text().strip() == "1"
+    except OSError:  # reading carrier of an interface that is down fails: no link
+        return False
+
+
+class LinuxNetworkPorts:
+    """The network ports of a Linux machine without a PSE (VIGIL_NETWORK_PORTS, comma separated):
+    a device is seen by the port's carrier, and a port's network is turned off by taking its link
+    down. They give no power."""
+
+    pse = False
+    budget_w = 0
+    port_class_limit = 0
+
+    def __init__(self, interfaces: list[str]) -> None:
+        self.interfaces = interfaces
+        missing = [name for name in interfaces if not Path(f"/sys/class/net/{name}").exists()]
+        self.absent = ("this machine names no network ports: VIGIL_NETWORK_PORTS is empty" if not interfaces else
+                       f"this machine has no network port {', '.join(missing)}" if missing else "")
+        self.ports = 0 if self.absent else len(interfaces)
+        self._down: set[int] = set()  # ports whose network the user turned off: their carrier reads down too
+
+    def _interface(self, port: int) -> str:
+        if not 1 <= port <= self.ports:
+            raise ValueError(f"a port is 1 to {self.ports}")
+        return self.interfaces[port - 1]
+
+    def detect(self, port: int) -> Detection | None:
+        interface = self._interface(port)
+        if port in self._down:
+            return Detection(None, link=False)  # the link is down by our hand: the device may still be there
+        return Detection(None) if link_up(interface) else None
+
+    def powered(self, port: int) -> bool:
+        self._interface(port)
+        return False
+
+    def set_power(self, port: int, on: bool) -> None:
+        if on:
+            raise ValueError(f"port {port} gives no power")
+
+    def draw_w(self, port: int) -> float:
+        return 0.0
+
+    def set_network(self, port: int, on: bool) -> None:
+        interface = self._interface(port)
+        if (port not in self._down) == on:
+            return
+        done = subprocess.run(["ip", "link", "set", interface, "up" if on else "down"],
+                              capture_output=True, text=True, timeout=5, check=False)
+        if done.returncode != 0:
+            raise OSError(done.stderr.strip() or "ip link set failed")
+        if on:
+            self._down.discard(port)
+        else:
+            self._down.add(port)
+
+    def watch(self, callback: Callable[[int], None]) -> None:
+        """Carrier changes are read by the feature's poll."""
+
+    def watch_lldp(self, callback: Callable[[int, bytes], None]) -> None:
+        """Ports without power need no LLDP power requests."""

@@ -25,8 +25,10 @@ class SimulatedDevice:
 class SimulatedPoe:
     absent = ""
 
-    def __init__(self, ports: int, budget_w: float, port_class_limit: int, state_file: Path | None = None) -> None:
+    def __init__(self, ports: int, budget_w: float, port_class_limit: int, state_file: Path | None = None,
+                 pse: bool = True) -> None:
         self.ports = ports
+        self.pse = pse
         self.budget_w = budget_w
         self.port_class_limit = port_class_limit
         self._file = state_file
@@ -39,13 +41,17 @@ class SimulatedPoe:
     # -- the device's side -------------------------------------------------------------
     def detect(self, port: int) -> Detection | None:
         found = self._devices.get(self._checked(port))
-        return None if found is None else Detection(found.poe_class)
+        if found is None:
+            return None
+        return Detection(found.poe_class if self.pse else None)  # a port without PSE sees only the link
 
     def powered(self, port: int) -> bool:
         return self._enabled_power.get(self._checked(port), False)
 
     def set_power(self, port: int, on: bool) -> None:
         self._checked(port)
+        if on and not self.pse:
+            raise ValueError(f"port {port} gives no power")
         if self._enabled_power.get(port, False) == on:
             return
         self._enabled_power[port] = on
