@@ -6,7 +6,8 @@ run at once). `neighbors()` is `lldpcli show neighbors` as JSON. Needs the Debia
 
 `powered_device(lan, milliwatts)` runs it the other way round, as a camera on a PoE port: an
 LLDP-MED network connectivity device (`-M 4`) that asks for `milliwatts` in an Extended
-Power-via-MDI TLV (PD, source PSE, priority high), and returns the first such frame as it
+Power-via-MDI TLV (PD, source PSE, priority high) and in an IEEE 802.3at Power via MDI TLV (type 2
+PD, class 4), and returns the first such frame as it
 arrived on the device's end of the cable.
 """
 
@@ -41,7 +42,9 @@ class Lldpd:
         flags = "-r -c -H 0 -O /dev/null"
         if self.request_mw is not None:
             config = self.dir / "lldpd.conf"
-            config.write_text(f"configure med power pd source pse priority high value {self.request_mw}\n")
+            config.write_text(f"configure med power pd source pse priority high value {self.request_mw}\n"
+                              "configure dot3 power pd supported enabled powerpairs signal class class-4 type 2 "
+                              f"source pse priority high requested {self.request_mw} allocated 0\n")
             config.chmod(0o644)
             flags = f"-M 4 -O {config}"
         script = ("mount -t tmpfs none /run && mkdir -p /run/lldpd && "

@@ -49,6 +49,21 @@ def test_tshark_reads_the_same_request(camera_frame: bytes, tmp_path: Path) -> N
     assert fields == [str(int(neighbour.power.requested_w * 10)), "2", neighbour.chassis_mac]  # 2: high
 
 
+def without_med_power(frame: bytes) -> bytes:
+    """The frame with its LLDP-MED power TLV left out: what a camera that speaks only IEEE 802.3at
+    LLDP sends."""
+    kept = b"".join(struct.pack("!H", kind << 9 | len(value)) + value for kind, value in tlvs(frame)
+                    if not (kind == 127 and value[:4] == bytes.fromhex("0012bb04")))
+    return frame[:14] + kept + b"\x00\x00"
+
+
+def test_the_ieee_8023at_power_request_of_lldpd(camera_frame: bytes) -> None:
+    assert bytes.fromhex("0012bb04") in camera_frame  # both TLVs were sent: LLDP-MED's is read first
+    power = parse(without_med_power(camera_frame)).power
+    assert power is not None
+    assert (power.requested_w, power.priority, power.source) == (25.5, "high", "dot3")
+
+
 def test_a_vlan_tagged_frame_reads_the_same(camera_frame: bytes) -> None:
     tagged = camera_frame[:12] + bytes.fromhex("81000064") + camera_frame[12:]
     assert parse(tagged) == parse(camera_frame)

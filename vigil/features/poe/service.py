@@ -21,6 +21,7 @@ from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.params import Change, ParamError, ParamTree
 from vigil.core.registry import Key
+from vigil.core.roles import Role
 from vigil.features.poe.const import (
     ALLOCATION,
     ANY_PORT,
@@ -167,7 +168,7 @@ class PoeService:
                 "powered": sum(1 for code in self._codes.values() if code == CONNECTED_POE)}
 
     # -- changing ----------------------------------------------------------------------
-    def set_port(self, port: int, values: dict[str, str], role, actor: str) -> None:
+    def set_port(self, port: int, values: dict[str, str], role: Role, actor: str) -> None:
         """Write a port's settings (`Enabled`, `Network`, `FriendlyName`) with the caller's
         role; the change is audited and applied by the parameter listener."""
         g = port_group(self.check_port(port))
@@ -176,7 +177,7 @@ class PoeService:
         except (ValueError, ParamError) as err:
             raise PoeError(str(err)) from None
 
-    def set_keep_power(self, on: bool, role, actor: str) -> None:
+    def set_keep_power(self, on: bool, role: Role, actor: str) -> None:
         if self.absent:
             raise PoeError(self.absent)
         try:
