@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import record_actions, settle_rules
 from tests.poe.conftest import fill_s3016, switch
 from vigil.core.events import EventBus
 from vigil.core.roles import Role
+from vigil.core.rules import Condition, Rule
 from vigil.device import Device
 from vigil.features.poe.const import POE_FAILURE, PORT_POWER
 from vigil.features.poe.service import PoeError, PoeService
@@ -122,12 +124,25 @@ def test_shutdown_cuts_the_power_even_with_keep_power(device: Device) -> None:
     assert not hardware.powered(1)
 
 
-def test_a_rule_can_use_the_port_power_as_a_condition(device: Device) -> None:
-    topic = device.events.topic(PORT_POWER)
-    assert topic is not None and topic.stateful
-    failure = device.events.topic(POE_FAILURE)
-    assert failure is not None and [i.name for i in failure.data] == ["reason", "reasonstr", "disruption"]
-    assert "-1" in failure.source[0].values
+async def test_rules_use_the_port_power_and_the_poe_failure(device: Device) -> None:
+    """An unlimited action runs while port 1 is powered; a fixed one fires when any port fails."""
+    calls = record_actions(device)
+    while_powered = device.rules.add_action("a", "test.unlimited", {}, "t")
+    on_failure = device.rules.add_action("b", "test.fixed", {}, "t")
+    device.rules.add_rule(Rule(0, "camera 1 on", True, while_powered.id,
+                               (Condition(PORT_POWER, (("port", "1"), ("powered", "1"))),)), "t")
+    device.rules.add_rule(Rule(0, "poe failure", True, on_failure.id, (),
+                               trigger=Condition(POE_FAILURE, (("port", "-1"), ("disruption", "1")))), "t")
+    hardware, _ = switch(device)
+    fill_s3016(hardware)
+    await settle_rules(device)
+    assert calls == ["start:camera 1 on"]
+    hardware.connect(16, 2, 5.0)
+    await settle_rules(device)
+    assert calls == ["start:camera 1 on", "run:poe failure"]
+    hardware.disconnect(1)
+    await settle_rules(device)
+    assert calls[-1] == "stop:camera 1 on"
 
 
 def test_a_friendly_name_too_long_is_refused_and_nothing_changes(device: Device) -> None:
