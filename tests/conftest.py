@@ -22,6 +22,7 @@ import pytest
 from tests.peers.processes import free_port, stop_process
 from vigil.boot import build_device
 from vigil.core.clock import FakeClock
+from vigil.core.rules import ActionContext, ActionType
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.recording.sources import Source
@@ -248,3 +249,28 @@ def axis_python() -> Path:
     if not usable():
         pytest.skip("the axis conformance venv has no axis library")
     return python
+
+
+# -- rules ---------------------------------------------------------------------------
+def record_actions(dev: Device) -> list[str]:
+    """A fixed and an unlimited action type that record what they do."""
+    calls: list[str] = []
+
+    async def run(ctx: ActionContext) -> None:
+        calls.append(f"run:{ctx.rule.name}")
+
+    async def start(ctx: ActionContext):
+        calls.append(f"start:{ctx.rule.name}")
+
+        async def stop() -> None:
+            calls.append(f"stop:{ctx.rule.name}")
+        return stop
+
+    dev.rules.register(ActionType("test.fixed", "Fixed", (), run=run))
+    dev.rules.register(ActionType("test.unlimited", "Unlimited", (), start=start))
+    return calls
+
+
+async def settle_rules(dev: Device) -> None:
+    await asyncio.sleep(0)
+    await dev.rules.drain()

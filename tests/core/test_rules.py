@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_device
+from tests.conftest import record_actions as recorder
+from tests.conftest import settle_rules as settle
 from vigil.core.clock import FakeClock
 from vigil.core.rules import MAX_RULES, ActionContext, ActionType, Condition, Rule, RuleError
 from vigil.device import Device
@@ -23,30 +25,6 @@ def w401(w401: Device) -> Device:
     """tests/conftest.py's W401 with I1 and I2 as outputs."""
     w401.params.set_internal({"IOPort.I1.Direction": "output", "IOPort.I2.Direction": "output"})
     return w401
-
-
-def recorder(dev: Device) -> list[str]:
-    """A fixed and an unlimited action type that record what they do."""
-    calls: list[str] = []
-
-    async def run(ctx: ActionContext) -> None:
-        calls.append(f"run:{ctx.rule.name}")
-
-    async def start(ctx: ActionContext):
-        calls.append(f"start:{ctx.rule.name}")
-
-        async def stop() -> None:
-            calls.append(f"stop:{ctx.rule.name}")
-        return stop
-
-    dev.rules.register(ActionType("test.fixed", "Fixed", (), run=run))
-    dev.rules.register(ActionType("test.unlimited", "Unlimited", (), start=start))
-    return calls
-
-
-async def settle(dev: Device) -> None:
-    await asyncio.sleep(0)
-    await dev.rules.drain()
 
 
 def virtual(n: str, *more: tuple[str, str], invert: bool = False) -> Condition:

@@ -3,6 +3,12 @@
 by default lldpd hides a CDP neighbour that also speaks LLDP), its own control socket and a private /run
 (its pid file and privilege-separation directory live at fixed places there, so that several can
 run at once). `neighbors()` is `lldpcli show neighbors` as JSON. Needs the Debian package lldpd.
+
+`powered_device(lan, milliwatts)` runs it the other way round, as a camera on a PoE port: an
+LLDP-MED network connectivity device (`-M 4`) that asks for `milliwatts` in an Extended
+Power-via-MDI TLV (PD, source PSE, priority high) and in an IEEE 802.3at Power via MDI TLV (type 2
+PD, class 4), and returns the first such frame as it
+arrived on the device's end of the cable.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -23,16 +30,25 @@ from tests.peers.processes import stop_process
 
 
 class Lldpd:
-    def __init__(self, lan: Lan) -> None:
+    def __init__(self, lan: Lan, request_mw: int | None = None) -> None:
         self.lan = lan
+        self.request_mw = request_mw  # None: receive only; else a powered device asking for it
         self.dir = Path(tempfile.mkdtemp(prefix="vigil-lldpd-"))
         self.dir.chmod(0o755)  # lldpcli drops root for the _lldpd user before it connects
         self.socket = str(self.dir / "lldpd.socket")
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        flags = "-r -c -H 0 -O /dev/null"
+        if self.request_mw is not None:
+            config = self.dir / "lldpd.conf"
+            config.write_text(f"configure med power pd source pse priority high value {self.request_mw}\n"
+                              "configure dot3 power pd supported enabled powerpairs signal class class-4 type 2 "
+                              f"source pse priority high requested {self.request_mw} allocated 0\n")
+            config.chmod(0o644)
+            flags = f"-M 4 -O {config}"
         script = ("mount -t tmpfs none /run && mkdir -p /run/lldpd && "
-                  f"exec lldpd -d -r -c -H 0 -O /dev/null -u {self.socket} -I {self.lan.peer_if}")
+                  f"exec lldpd -d {flags} -u {self.socket} -I {self.lan.peer_if}")
         log = (self.dir / "lldpd.log").open("wb")
         self.process = subprocess.Popen(self.lan.command("unshare", "--mount", "--propagation", "private",
                                                          "sh", "-c", script), stdout=log, stderr=subprocess.STDOUT)
@@ -64,6 +80,33 @@ class Lldpd:
                 "ttl": _value(port.get("ttl")),
             })
         return found
+
+
+MED_POWER = bytes.fromhex("fe070012bb04")  # TLV 127, length 7, TIA OUI, Extended Power-via-MDI
+
+
+def powered_device(lan: Lan, milliwatts: int, timeout: float = 20.0) -> bytes:
+    """The first LLDP frame carrying a power request that lldpd, as a camera asking for
+    `milliwatts`, sends to the device's end of the cable."""
+    if shutil.which("lldpd") is None:
+        pytest.skip("lldpd is not installed (make debs installs it)")
+    receiver = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88CC))
+    receiver.bind((lan.device_if, 0))
+    daemon = Lldpd(lan, milliwatts)
+    try:
+        daemon.start()
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            receiver.settimeout(left)
+            frame = receiver.recv(1600)
+            if MED_POWER in frame:
+                return frame
+        raise RuntimeError("lldpd sent no LLDP-MED power request: " + (daemon.dir / "lldpd.log").read_text())
+    except TimeoutError:
+        raise RuntimeError("lldpd sent no LLDP-MED power request") from None
+    finally:
+        receiver.close()
+        daemon.stop()
 
 
 def _value(entries: list[dict] | None) -> str | None:

@@ -1,7 +1,7 @@
 """Fixtures of the web page tests (tests/peers/browser.py's Chromium): `browser`, one per
-module, `session`, a fresh browser context per test, and `w401`, a real `vigil run --profile
-w401` with its administrator; and what the tests do on a page: log in, open a page of the menu,
-read the menu, read a parameter over the API."""
+module, `session`, a fresh browser context per test, `w401`, a real `vigil run --profile w401`
+with its administrator, and `recorder`, a live S3016; and what the tests do on a page: log in,
+open a page of the menu, read the menu, read a parameter over the API."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def w401(tmp_path: Path) -> Iterator[LiveDevice]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Iterator[LiveDevice]:
+    """A real `vigil run` S3016 with the test administrator."""
+    server = start_live(tmp_path / "data", "s3016")
+    create_admin_live(server)
+    yield server
+    server.stop()
 
 
 def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:

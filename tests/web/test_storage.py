@@ -4,26 +4,15 @@ a tool runs with progress, write protection and bad input give clear answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import LiveDevice, create_admin_live, start_live
+from tests.conftest import LiveDevice
 from tests.peers.browser import Session
 from tests.web.conftest import digest, log_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def recorder(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "data", "s3016")
-    create_admin_live(server)
-    yield server
-    server.stop()
 
 
 def storage(server: LiveDevice, method: str, **params) -> dict:

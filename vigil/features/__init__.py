@@ -26,6 +26,7 @@ from vigil.features import (
     notify,
     oidc,
     onvif,
+    poe,
     power,
     recording,
     snmp,
@@ -49,6 +50,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("network", network.register),  # first: every outbound client asks it for the global proxies
     Feature("eventstream", eventstream.register),
     Feature("io", io.register),
+    Feature("poe", poe.register),
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
     Feature("audio", audio.register),

@@ -22,6 +22,8 @@ class Hardware:
     configurable_io: int
     relays: int
     audio_out: bool
+    poe_port_class: int = 0  # the highest PoE class one port of the switch powers (PseClassLimit)
+    network_ports: tuple[str, ...] = ()  # the network ports of a recorder without a PoE switch
 
     @property
     def io_ports(self) -> int:
@@ -60,4 +62,5 @@ def load_profile(name: str) -> Profile:
     data = tomllib.loads(resources.files(__package__).joinpath(f"{key}.toml").read_text())
     hw = data.pop("hardware")
     hw["raid_levels"] = tuple(hw["raid_levels"])
+    hw["network_ports"] = tuple(hw.get("network_ports", ()))
     return Profile(name=key, features=frozenset(data.pop("features")), hardware=Hardware(**hw), **data)

@@ -12,6 +12,7 @@ import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
 import networkPage from "./page-network.js";
 import powerPage from "./page-power.js";
+import poePage, { networkPortsPage } from "./page-poe.js";
 import recordingsPage from "./page-recordings.js";
 import securityPage from "./page-security.js";
 import snmpPage from "./page-snmp.js";
@@ -28,6 +29,8 @@ const PAGES = [
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },
+  { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
+  { id: "network-ports", title: "Network ports", role: "viewer", render: networkPortsPage, needs: "network-ports" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
   { id: "mqtt", title: "MQTT", role: "admin", render: mqttPage, needs: "mqtt-client" },
   { id: "snmp", title: "SNMP", role: "admin", render: snmpPage },
@@ -63,6 +66,10 @@ const app = {
   },
   get product() {
     return state.product;
+  },
+  /** Whether API discovery lists `id` (the device has that chapter). */
+  hasApi(id) {
+    return Boolean(state.apis?.has(id));
   },
   /** Show an error in `area`; an ended session sends the user back to the login form. */
   fail(error, area) {

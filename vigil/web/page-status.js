@@ -2,6 +2,7 @@
 
 import * as api from "./api.js";
 import { ongoingCard } from "./page-recordings.js";
+import { poeCard } from "./page-poe.js";
 import { storageCard } from "./page-storage.js";
 import { interval, ntp, syncText } from "./page-time.js";
 import { RANK, busy, card, clear, facts, h, localTime, messageArea, say } from "./ui.js";
@@ -171,6 +172,7 @@ export default async function statusPage(container, app) {
     admin ? ntp("getNTPInfo").then((d) => d.client) : Promise.resolve(null),
   ]);
   const grid = h("div", { class: "grid" }, deviceCard(info), timeCard(time, sync), ongoingCard(app));
+  if (app.hasApi("nvr-poe")) grid.append(poeCard(app));
   if (RANK[app.role] >= RANK.operator) grid.append(storageCard(app));
   if (admin) grid.append(securityCard(params, accounts), clientsCard(app));
   loading.replaceWith(grid);
