@@ -17,6 +17,7 @@ from vigil.core.identity import Identity
 from vigil.core.params import ParamDef
 from vigil.core.vault import Vault, is_sealed
 from vigil.device import CERT_FILE, DB_FILE, IDENTITY_FILE, KEY_FILE
+from vigil.features.dot1x.params import param_defs as dot1x_defs
 from vigil.features.system import param_groups as groups
 from vigil.features.system.param_groups import KEPT_ON_RESTORE
 from vigil.features.timesync.params import param_defs as time_defs
@@ -88,8 +89,10 @@ def wait_new_instance(server: LiveDevice, cookies: httpx.Cookies, timeout: float
 def platform_defs(server: LiveDevice) -> list[ParamDef]:
     profile = load_profile(server.profile)
     identity = Identity.load(server.data / IDENTITY_FILE)
+    # The 802.1X settings a restore keeps; EAPOL version alone, which 802.1X turned off takes in any case.
+    dot1x = [d for d in dot1x_defs(lambda: "off") if d.name.endswith(".EAPOLVersion")]
     defs = (groups.network(profile, identity) + time_defs(lambda: "") + groups.https_group() + groups.system_group()
-            + groups.remote_service())
+            + groups.remote_service() + dot1x)
     return [d for d in defs if not d.readonly and d.name not in UNTOUCHED]
 
 

@@ -51,6 +51,9 @@ export function oidcCard(app) {
     area,
     h("div", { class: "actions" }, save),
   );
+  // Nothing can be typed before the stored settings are in, or they would overwrite it.
+  const controls = [url, clientId, secret, admin, operator, viewer, require, remoteUser, scopes, proxy, enabled.box, save];
+  const ready = (on) => controls.forEach((c) => { c.disabled = !on; });
   const load = async () => {
     const base = await api.configRest(`${SETUP}/BaseConfigEntity`);
     const auth = base.AuthEntity;
@@ -94,7 +97,8 @@ export function oidcCard(app) {
       say(area, "ok", enabled.box.checked ? "Saved. The login page offers the provider." : "Saved.");
     });
   });
-  load().catch((error) => app.fail(error, area));
+  ready(false);
+  load().catch((error) => app.fail(error, area)).finally(() => ready(true));
   return card("OpenID Configuration", form);
 }
 
