@@ -27,8 +27,12 @@ venv: $(VENV)/.installed
 run: venv
 	$(VENV)/bin/vigil run --profile s3016 --data ./data --http-port 8080 --https-port 8443 --test-cameras 2
 
+# npm counts as there when its command is: NodeSource's nodejs package brings its own npm, which
+# Debian's npm package conflicts with.
 debs:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBS); do \
+	  case $$p in npm) command -v npm >/dev/null && continue;; esac; \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
