@@ -11,12 +11,20 @@ import socket
 import subprocess
 import time
 
+_GIVEN: set[int] = set()
+
 
 def free_port() -> int:
-    """A loopback TCP port nothing listens on (the kernel's choice, released at once)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nothing listens on (the kernel's choice, released at once) and never
+    handed out before in this run: released at once, the kernel may choose the same port again
+    for the next call, and a test that asks for two ports would get one twice."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def port_open(port: int) -> bool:
