@@ -4,14 +4,10 @@ broker, and removes it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live
+from tests.conftest import ADMIN, LiveDevice
 from tests.onvif.schemas import request
 from tests.peers.browser import Session
 from tests.peers.mosquitto import PASSWORD, USER, Broker
@@ -20,16 +16,6 @@ from vigil.features.onvif.const import CONCRETE_SET, DEVICE_PATH, EVENTS_PATH, T
 
 ONVIF_ADMIN = ("onvifadmin", "adm1nPass")
 SOAP = {"Content-Type": "application/soap+xml; charset=utf-8"}
-
-
-@pytest.fixture
-def w401(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "w401-data", "w401")
-    try:
-        create_admin_live(server)
-        yield server
-    finally:
-        server.stop()
 
 
 def test_mqtt_page_shows_and_removes_the_onvif_event_broker(w401: LiveDevice, session: Session,
