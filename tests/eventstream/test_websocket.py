@@ -116,9 +116,12 @@ async def test_tokens_are_one_time_and_short_lived(running: Running) -> None:
 
 # -- authentication on the upgrade request --------------------------------------------------
 async def test_basic_digest_cookie_on_upgrade(running: Running) -> None:
+    # A filter without properties: a client that leaves many initial events unread stops reading
+    # its socket (flow control) and then waits its whole close timeout for the server's close frame.
+    quiet = configure({"topicFilter": PULSE_TOPIC})
     basic = "Basic " + base64.b64encode(f"{VIEWER[0]}:{VIEWER[1]}".encode()).decode()
     async with connect(ws_url(running), additional_headers={"Authorization": basic}) as ws:
-        await ws.send(configure({"topicFilter": "//."}))
+        await ws.send(quiet)
         assert "data" in await receive(ws)
 
     # Digest: the 401 carries the challenge, the retry answers it.
@@ -139,7 +142,7 @@ async def test_basic_digest_cookie_on_upgrade(running: Running) -> None:
     digest = (f'Digest username="{ADMIN[0]}", realm="{realm}", nonce="{nonce}", uri="{uri}", algorithm=MD5, '
               f'qop=auth, nc=00000001, cnonce="abc", response="{md5(f"{ha1}:{nonce}:00000001:abc:auth:{ha2}")}"')
     async with connect(ws_url(running), additional_headers={"Authorization": digest}) as ws:
-        await ws.send(configure({"topicFilter": "//."}))
+        await ws.send(quiet)
         assert "data" in await receive(ws)
 
     # The browser's session cookie, from the same origin only.
@@ -148,7 +151,7 @@ async def test_basic_digest_cookie_on_upgrade(running: Running) -> None:
         cookie = f"vigil_session={login.cookies['vigil_session']}"
     host = f"127.0.0.1:{running.ports.http}"
     async with connect(ws_url(running), additional_headers={"Cookie": cookie}, origin=f"http://{host}") as ws:
-        await ws.send(configure({"topicFilter": "//."}))
+        await ws.send(quiet)
         assert "data" in await receive(ws)
     assert await refused(ws_url(running), additional_headers={"Cookie": cookie}, origin="http://evil.example") == 403
 
