@@ -21,6 +21,7 @@ from vigil.features.mqtt.transport import (
     resolve_certificate,
     tls_context,
 )
+from vigil.http.vapix import ConfigCodes
 
 
 @pytest.mark.parametrize(("topic_filter", "topic", "expected"), [
@@ -38,7 +39,7 @@ def test_filter_and_topic_validation() -> None:
     for bad in ("", "a#", "a/#/b", "a+", "+a/b", "a/b+", "a\x00"):
         with pytest.raises(model.ConfigError) as err:
             model.check_filter(bad, "f")
-        assert err.value.code == model.INVALID
+        assert err.value.code == ConfigCodes.INVALID
     with pytest.raises(model.ConfigError, match="stateless"):
         model.check_filter("a/+", "f", stateful=True)
     with pytest.raises(model.ConfigError, match="wildcards"):

@@ -64,6 +64,35 @@ def first(pairs: list[tuple[str, str]], key: str, default: str | None = None) ->
 
 
 # -- JSON-RPC style APIs -------------------------------------------------------------
+class ConfigCodes:
+    """The general error codes of the VAPIX JSON APIs that count from 1100 and 2100 (the MQTT client
+    and event bridge, remote syslog, audio device control)."""
+
+    INTERNAL = 1100
+    BAD_VERSION = 2100
+    BAD_JSON = 2101
+    BAD_METHOD = 2102
+    MISSING = 2103
+    INVALID = 2104
+    AUTH = 2105
+    TOO_LARGE = 2106
+
+
+class ServiceCodes:
+    """The general error codes of the VAPIX JSON APIs that count from 1000 to 4004 (SSH, NTP, the
+    network settings)."""
+
+    INTERNAL = 1000
+    INVALID_REQUEST = 2000
+    BODY_TOO_LARGE = 2001
+    INVALID_JSON = 3000
+    NO_METHOD = 4000
+    BAD_VERSION = 4001
+    AUTHORIZATION = 4002
+    MISSING = 4003
+    INVALID = 4004
+
+
 @dataclass
 class JsonCall:
     api_version: str
@@ -111,6 +140,12 @@ class JsonErrors:
         base = self.texts.get(code)
         message = (f"{base}: {why}" if why else base) if base else why
         return JsonApiError(code, message, call, more or None)
+
+
+# The envelope of the APIs with the 1100/2100 codes: a wrong parameter is reported as missing.
+CONFIG_ERRORS = JsonErrors(wrong_http_method=ConfigCodes.BAD_METHOD, bad_version=ConfigCodes.BAD_VERSION,
+                           unknown_method=ConfigCodes.BAD_METHOD, bad_json=ConfigCodes.BAD_JSON,
+                           bad_params=ConfigCodes.MISSING, internal=ConfigCodes.INTERNAL)
 
 
 def json_reply(call: JsonCall | None, data: dict[str, Any] | None = None, error: JsonApiError | None = None,

@@ -6,14 +6,6 @@ from __future__ import annotations
 from vigil.features.certificates.const import MAX_ALIAS
 
 # Error codes shared by /axis-cgi/mqtt/client.cgi and /axis-cgi/mqtt/event.cgi.
-INTERNAL = 1100
-BAD_VERSION = 2100
-BAD_JSON = 2101
-BAD_METHOD = 2102
-MISSING = 2103
-INVALID = 2104
-AUTH = 2105
-TOO_LARGE = 2106
 
 CLIENT_VERSIONS = ["1.0"]  # /axis-cgi/mqtt/client.cgi, the MQTT client API
 BRIDGE_VERSIONS = ["1.2"]  # /axis-cgi/mqtt/event.cgi, the MQTT event bridge API

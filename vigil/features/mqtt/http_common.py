@@ -9,12 +9,10 @@ from typing import Any
 
 from vigil.core.roles import Role
 from vigil.features.mqtt import model
-from vigil.features.mqtt.const import BAD_JSON, BAD_METHOD, BAD_VERSION, INTERNAL, MISSING
 from vigil.features.mqtt.service import MqttService
-from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
+from vigil.http.vapix import CONFIG_ERRORS, JsonApiError, JsonCall, JsonMethod
 
-ERRORS = JsonErrors(wrong_http_method=BAD_METHOD, bad_version=BAD_VERSION, unknown_method=BAD_METHOD,
-                    bad_json=BAD_JSON, bad_params=MISSING, internal=INTERNAL)
+ERRORS = CONFIG_ERRORS
 
 Handler = Callable[[MqttService, JsonCall, Any], Awaitable[dict[str, Any]]]
 

@@ -9,11 +9,11 @@ from vigil.core.roles import Role
 from vigil.device import Api
 from vigil.features.certificates.service import KEYSTORE
 from vigil.features.mqtt import model
-from vigil.features.mqtt.const import CLIENT_VERSIONS, INVALID
+from vigil.features.mqtt.const import CLIENT_VERSIONS
 from vigil.features.mqtt.http_common import ERRORS, bind, checked
 from vigil.features.mqtt.service import MqttService
 from vigil.features.mqtt.transport import ConnectFailure, check_client_certificate, resolve_certificate
-from vigil.http.vapix import JsonApiError, JsonCall
+from vigil.http.vapix import ConfigCodes, JsonApiError, JsonCall
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -33,14 +33,15 @@ async def configure_client(service: MqttService, call: JsonCall, who: Any) -> di
                     else:
                         check_client_certificate(ssl[key], keystore)
                 except ConnectFailure as err:
-                    raise JsonApiError(INVALID, f"Parameter 'ssl.{key}': {err.message}") from None
+                    raise JsonApiError(ConfigCodes.INVALID, f"Parameter 'ssl.{key}': {err.message}") from None
     service.configure_client(config, None if keep else password, who.name)
     return {}
 
 
 async def activate_client(service: MqttService, call: JsonCall, who: Any) -> dict[str, Any]:
     if not service.config["server"]["host"]:
-        raise JsonApiError(INVALID, "Configure the broker (configureClient) before activating the client")
+        raise JsonApiError(ConfigCodes.INVALID,
+                           "Configure the broker (configureClient) before activating the client")
     service.set_active(True, who.name)
     return {}
 

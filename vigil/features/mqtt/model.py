@@ -18,18 +18,16 @@ from urllib.parse import urlsplit
 
 from vigil.core.events import Event, from_short, normalize, to_short
 from vigil.features.mqtt.const import (
-    INVALID,
     MAX_CERT_ID,
     MAX_FILTERS,
     MAX_NAME,
     MAX_PAYLOAD,
     MAX_REQUEST,
     MAX_TOPIC,
-    MISSING,
     PROTOCOLS,
     RETAIN_POLICIES,
-    TOO_LARGE,
 )
+from vigil.http.vapix import ConfigCodes
 
 NAMESPACE_PREFIXES = {"onvif", "axis", "tns1", "tnsaxis"}
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -46,14 +44,14 @@ class ConfigError(ValueError):
 def _get(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
     value = obj.get(key, default)
     if value is ...:
-        raise ConfigError(MISSING, f"Required parameter '{where}{key}' missing")
+        raise ConfigError(ConfigCodes.MISSING, f"Required parameter '{where}{key}' missing")
     if value is default:
         return value
     bad_bool = kind is int and isinstance(value, bool)
     if bad_bool or not isinstance(value, kind):
         names = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "a list"}
         wanted = names.get(kind, "of another type") if isinstance(kind, type) else "of another type"
-        raise ConfigError(MISSING, f"Parameter '{where}{key}' must be {wanted}")
+        raise ConfigError(ConfigCodes.MISSING, f"Parameter '{where}{key}' must be {wanted}")
     return value
 
 
@@ -61,63 +59,67 @@ def _text(obj: Mapping[str, Any], key: str, where: str, default: Any = ..., limi
     value = _get(obj, key, str, where, default)
     if isinstance(value, str):
         if len(value.encode()) > limit:
-            raise ConfigError(INVALID, f"Parameter '{where}{key}' is longer than {limit} bytes")
+            raise ConfigError(ConfigCodes.INVALID, f"Parameter '{where}{key}' is longer than {limit} bytes")
         if "\x00" in value:
-            raise ConfigError(INVALID, f"Parameter '{where}{key}' contains a NUL character")
+            raise ConfigError(ConfigCodes.INVALID, f"Parameter '{where}{key}' contains a NUL character")
     return value
 
 
 def _qos(obj: Mapping[str, Any], key: str, where: str, default: Any = ...) -> Any:
     value = _get(obj, key, int, where, default)
     if isinstance(value, int) and value not in (0, 1, 2):
-        raise ConfigError(INVALID, f"Parameter '{where}{key}' must be 0, 1 or 2")
+        raise ConfigError(ConfigCodes.INVALID, f"Parameter '{where}{key}' must be 0, 1 or 2")
     return value
 
 
 def _int(obj: Mapping[str, Any], key: str, where: str, default: int, low: int, high: int) -> int:
     value = _get(obj, key, int, where, default)
     if not low <= value <= high:
-        raise ConfigError(INVALID, f"Parameter '{where}{key}' must be {low} to {high}")
+        raise ConfigError(ConfigCodes.INVALID, f"Parameter '{where}{key}' must be {low} to {high}")
     return value
 
 
 def check_request_size(params: Mapping[str, Any]) -> None:
     if len(json.dumps(params)) > MAX_REQUEST:
-        raise ConfigError(TOO_LARGE, f"Request size too large (at most {MAX_REQUEST // 1024} KiB of parameters)")
+        raise ConfigError(ConfigCodes.TOO_LARGE,
+                          f"Request size too large (at most {MAX_REQUEST // 1024} KiB of parameters)")
 
 
 # -- MQTT topics ---------------------------------------------------------------------------
 def check_topic(topic: str, what: str) -> str:
     """A topic to publish to: 1 to 1024 bytes, no wildcards."""
     if not topic:
-        raise ConfigError(INVALID, f"{what} must not be empty")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} must not be empty")
     if len(topic.encode()) > MAX_TOPIC:
-        raise ConfigError(INVALID, f"{what} is longer than {MAX_TOPIC} bytes")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} is longer than {MAX_TOPIC} bytes")
     if "+" in topic or "#" in topic:
-        raise ConfigError(INVALID, f"{what} {topic!r} must not contain the wildcards + or #")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} {topic!r} must not contain the wildcards + or #")
     if "\x00" in topic:
-        raise ConfigError(INVALID, f"{what} contains a NUL character")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} contains a NUL character")
     return topic
 
 
 def check_filter(topic_filter: str, what: str, stateful: bool = False) -> str:
     """An MQTT subscription filter: `+` takes a whole level, `#` only the whole last level."""
     if not topic_filter:
-        raise ConfigError(INVALID, f"{what} must not be empty")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} must not be empty")
     if len(topic_filter.encode()) > MAX_TOPIC:
-        raise ConfigError(INVALID, f"{what} is longer than {MAX_TOPIC} bytes")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} is longer than {MAX_TOPIC} bytes")
     if "\x00" in topic_filter:
-        raise ConfigError(INVALID, f"{what} contains a NUL character")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} contains a NUL character")
     levels = topic_filter.split("/")
     for n, level in enumerate(levels):
         if "#" in level and (level != "#" or n != len(levels) - 1):
-            raise ConfigError(INVALID, f"{what} {topic_filter!r} is not a valid MQTT topic filter: "
+            raise ConfigError(ConfigCodes.INVALID,
+                              f"{what} {topic_filter!r} is not a valid MQTT topic filter: "
                                        "# must be the whole last level")
         if "+" in level and level != "+":
-            raise ConfigError(INVALID, f"{what} {topic_filter!r} is not a valid MQTT topic filter: "
+            raise ConfigError(ConfigCodes.INVALID,
+                              f"{what} {topic_filter!r} is not a valid MQTT topic filter: "
                                        "+ must be a whole level")
     if stateful and ("+" in levels or "#" in levels):
-        raise ConfigError(INVALID, f"{what} {topic_filter!r}: the wildcards + and # are only allowed for "
+        raise ConfigError(ConfigCodes.INVALID,
+                          f"{what} {topic_filter!r}: the wildcards + and # are only allowed for "
                                    "stateless subscriptions (isStateData false)")
     return topic_filter
 
@@ -126,9 +128,9 @@ def check_event_filter(expression: str, what: str) -> str:
     """An event topic filter in the ConcreteSet dialect: `onvif:Device/axis:IO/Port`,
     `onvif:Device/axis:Status//.`, `//.`, alternatives joined by `|`."""
     if not expression.strip():
-        raise ConfigError(INVALID, f"{what} must not be empty")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} must not be empty")
     if len(expression.encode()) > MAX_TOPIC:
-        raise ConfigError(INVALID, f"{what} is longer than {MAX_TOPIC} bytes")
+        raise ConfigError(ConfigCodes.INVALID, f"{what} is longer than {MAX_TOPIC} bytes")
     for alternative in expression.split("|"):
         alt = alternative.strip()
         if alt == "//.":
@@ -141,10 +143,12 @@ def check_event_filter(expression: str, what: str) -> str:
             if not sep:
                 name = prefix
             elif prefix not in NAMESPACE_PREFIXES:
-                raise ConfigError(INVALID, f"{what} {expression!r}: unknown namespace prefix {prefix!r} "
+                raise ConfigError(ConfigCodes.INVALID,
+                                  f"{what} {expression!r}: unknown namespace prefix {prefix!r} "
                                            "(use onvif: and axis:, or tns1: and tnsaxis:)")
             if not _SEGMENT.match(name or ""):
-                raise ConfigError(INVALID, f"{what} {expression!r} is not a valid event topic filter "
+                raise ConfigError(ConfigCodes.INVALID,
+                                  f"{what} {expression!r} is not a valid event topic filter "
                                            "(e.g. onvif:Device/axis:IO/Port or onvif:Device/axis:IO//.)")
     return expression
 
@@ -198,11 +202,12 @@ def _proxy(obj: Mapping[str, Any], key: str) -> str:
         except ValueError:
             parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(INVALID, f"Parameter '{key}' must be a proxy URL such as http://proxy.example:3128")
+            raise ConfigError(ConfigCodes.INVALID,
+                              f"Parameter '{key}' must be a proxy URL such as http://proxy.example:3128")
         try:
             parts.port  # noqa: B018 - raises on a port out of range
         except ValueError:
-            raise ConfigError(INVALID, f"Parameter '{key}' has an invalid port") from None
+            raise ConfigError(ConfigCodes.INVALID, f"Parameter '{key}' has an invalid port") from None
     return value
 
 
@@ -225,19 +230,20 @@ def parse_client(params: Mapping[str, Any], serial: str) -> dict[str, Any]:
     server = _get(params, "server", dict, "")
     protocol = _text(server, "protocol", "server.", "tcp")
     if protocol not in PROTOCOLS:
-        raise ConfigError(INVALID, "Parameter 'server.protocol' must be tcp, ssl, ws or wss")
+        raise ConfigError(ConfigCodes.INVALID, "Parameter 'server.protocol' must be tcp, ssl, ws or wss")
     host = _text(server, "host", "server.").strip()
     if not host:
-        raise ConfigError(INVALID, "Parameter 'server.host' must not be empty")
+        raise ConfigError(ConfigCodes.INVALID, "Parameter 'server.host' must not be empty")
     if "://" in host or "/" in host or any(c.isspace() for c in host):
-        raise ConfigError(INVALID, "Parameter 'server.host' must be a host name or an IP address, not a URL")
+        raise ConfigError(ConfigCodes.INVALID,
+                          "Parameter 'server.host' must be a host name or an IP address, not a URL")
     port = _int(server, "port", "server.", PROTOCOLS[protocol], 1, 65535)
     basepath = _text(server, "basepath", "server.", "")
     alpn = _text(server, "alpnProtocol", "server.", "")
     client_id = _text(params, "clientId", "", serial)
     clean = _get(params, "cleanSession", bool, "", True)
     if not client_id and not clean:
-        raise ConfigError(INVALID, "An empty clientId needs cleanSession true")
+        raise ConfigError(ConfigCodes.INVALID, "An empty clientId needs cleanSession true")
     prefix = _text(params, "deviceTopicPrefix", "", default_prefix(serial), MAX_TOPIC)
     check_topic(prefix, "Parameter 'deviceTopicPrefix'")
     ssl = _get(params, "ssl", dict, "", None)
@@ -316,25 +322,26 @@ def parse_publication(params: Mapping[str, Any]) -> dict[str, Any]:
     check_request_size(params)
     prefix = _text(params, "topicPrefix", "", "default")
     if prefix not in ("default", "custom"):
-        raise ConfigError(INVALID, "Parameter 'topicPrefix' must be default or custom")
+        raise ConfigError(ConfigCodes.INVALID, "Parameter 'topicPrefix' must be default or custom")
     custom = _text(params, "customTopicPrefix", "", "", MAX_TOPIC)
     if prefix == "custom":
         if not custom:
-            raise ConfigError(MISSING, "Parameter 'customTopicPrefix' is required when topicPrefix is custom")
+            raise ConfigError(ConfigCodes.MISSING,
+                              "Parameter 'customTopicPrefix' is required when topicPrefix is custom")
         check_topic(custom, "Parameter 'customTopicPrefix'")
     filters = _get(params, "eventFilterList", list, "")
     if len(filters) > MAX_FILTERS:
-        raise ConfigError(INVALID, f"At most {MAX_FILTERS} event filters are allowed")
+        raise ConfigError(ConfigCodes.INVALID, f"At most {MAX_FILTERS} event filters are allowed")
     out = []
     for n, item in enumerate(filters):
         where = f"eventFilterList[{n}]."
         if not isinstance(item, dict):
-            raise ConfigError(MISSING, f"Parameter 'eventFilterList[{n}]' must be an object")
+            raise ConfigError(ConfigCodes.MISSING, f"Parameter 'eventFilterList[{n}]' must be an object")
         expression = check_event_filter(_text(item, "topicFilter", where, limit=MAX_TOPIC),
                                         f"Parameter '{where}topicFilter'")
         retain = _text(item, "retain", where, "none")
         if retain not in RETAIN_POLICIES:
-            raise ConfigError(INVALID, f"Parameter '{where}retain' must be none, property or all")
+            raise ConfigError(ConfigCodes.INVALID, f"Parameter '{where}retain' must be none, property or all")
         out.append({"topicFilter": expression, "qos": _qos(item, "qos", where, 0), "retain": retain})
     return {
         "topicPrefix": prefix,
@@ -434,19 +441,20 @@ def parse_subscriptions(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     check_request_size(params)
     filters = _get(params, "mqttFilterList", list, "")
     if len(filters) > MAX_FILTERS:
-        raise ConfigError(INVALID, f"At most {MAX_FILTERS} MQTT subscriptions are allowed")
+        raise ConfigError(ConfigCodes.INVALID, f"At most {MAX_FILTERS} MQTT subscriptions are allowed")
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, bool]] = set()
     for n, item in enumerate(filters):
         where = f"mqttFilterList[{n}]."
         if not isinstance(item, dict):
-            raise ConfigError(MISSING, f"Parameter 'mqttFilterList[{n}]' must be an object")
+            raise ConfigError(ConfigCodes.MISSING, f"Parameter 'mqttFilterList[{n}]' must be an object")
         stateful = _get(item, "isStateData", bool, where, False)
         topic_filter = check_filter(_text(item, "topicFilter", where, limit=MAX_TOPIC),
                                     f"Parameter '{where}topicFilter'", stateful)
         use_prefix = _get(item, "useDeviceTopicPrefix", bool, where, False)
         if (topic_filter, use_prefix) in seen:
-            raise ConfigError(INVALID, f"Parameter '{where}topicFilter': {topic_filter!r} is subscribed twice")
+            raise ConfigError(ConfigCodes.INVALID,
+                              f"Parameter '{where}topicFilter': {topic_filter!r} is subscribed twice")
         seen.add((topic_filter, use_prefix))
         out.append({"topicFilter": topic_filter, "useDeviceTopicPrefix": use_prefix,
                     "qos": _qos(item, "qos", where, 0), "isStateData": stateful})

@@ -3,6 +3,8 @@ error codes, and its limits."""
 
 from __future__ import annotations
 
+from vigil.http.vapix import ServiceCodes
+
 # -- parameters: the settings (static values, as VAPIX names them) --------------------------
 ENABLED = "Network.Enabled"  # the interface up (yes) or down (no)
 BOOT_PROTO = "Network.BootProto"  # dhcp | none (static)
@@ -59,19 +61,17 @@ INTERFACE = "eth0"  # the device name the APIs use, whatever the backend's inter
 # -- /axis-cgi/network_settings.cgi ---------------------------------------------------------
 NETWORK_SETTINGS = "/axis-cgi/network_settings.cgi"
 NETWORK_SETTINGS_VERSIONS = ["1.0", "1.21"]
-INTERNAL, INVALID_REQUEST, BODY_TOO_LARGE, INVALID_JSON = 1000, 2000, 2001, 3000
-NO_METHOD, BAD_VERSION, AUTHORIZATION, MISSING, INVALID = 4000, 4001, 4002, 4003, 4004
 NO_DEVICE = 5000
 ERRORS = {
-    INTERNAL: "Internal error",
-    INVALID_REQUEST: "Invalid request",
-    BODY_TOO_LARGE: "Request body too large",
-    INVALID_JSON: "Invalid JSON data",
-    NO_METHOD: "Method does not exist",
-    BAD_VERSION: "The specified version is not supported",
-    AUTHORIZATION: "Authorization failed",
-    MISSING: "Missing parameter(s)",
-    INVALID: "Invalid parameter(s)",
+    ServiceCodes.INTERNAL: "Internal error",
+    ServiceCodes.INVALID_REQUEST: "Invalid request",
+    ServiceCodes.BODY_TOO_LARGE: "Request body too large",
+    ServiceCodes.INVALID_JSON: "Invalid JSON data",
+    ServiceCodes.NO_METHOD: "Method does not exist",
+    ServiceCodes.BAD_VERSION: "The specified version is not supported",
+    ServiceCodes.AUTHORIZATION: "Authorization failed",
+    ServiceCodes.MISSING: "Missing parameter(s)",
+    ServiceCodes.INVALID: "Invalid parameter(s)",
     NO_DEVICE: "No device found for the given device name",
 }
 MAX_BODY = 65536

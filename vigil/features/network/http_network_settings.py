@@ -39,7 +39,7 @@ from vigil.features.network.model import (
 )
 from vigil.features.network.service import NETWORK_SERVICE, NetworkService
 from vigil.http.routing import Endpoint, client_address, refuse
-from vigil.http.vapix import JsonApiError, JsonErrors, json_reply, parse_call
+from vigil.http.vapix import JsonApiError, JsonErrors, ServiceCodes, json_reply, parse_call
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -48,9 +48,9 @@ log = logging.getLogger("vigil.network")
 VERSIONS = c.NETWORK_SETTINGS_VERSIONS
 
 
-ERRORS = JsonErrors(wrong_http_method=c.INVALID_REQUEST, bad_version=c.BAD_VERSION, unknown_method=c.NO_METHOD,
-                    bad_json=c.INVALID_JSON, bad_params=c.INVALID_REQUEST, internal=c.INTERNAL, missing=c.MISSING,
-                    body_too_large=c.BODY_TOO_LARGE, max_body=c.MAX_BODY, texts=c.ERRORS)
+ERRORS = JsonErrors(wrong_http_method=ServiceCodes.INVALID_REQUEST, bad_version=ServiceCodes.BAD_VERSION, unknown_method=ServiceCodes.NO_METHOD,
+                    bad_json=ServiceCodes.INVALID_JSON, bad_params=ServiceCodes.INVALID_REQUEST, internal=ServiceCodes.INTERNAL, missing=ServiceCodes.MISSING,
+                    body_too_large=ServiceCodes.BODY_TOO_LARGE, max_body=c.MAX_BODY, texts=c.ERRORS)
 
 
 def api_error(code: int, why: str = "", sub_code: int = 0) -> JsonApiError:
@@ -69,13 +69,13 @@ class Settings:
     def get(self, key: str, kind: type | tuple[type, ...], sub_code: int, default: Any = None) -> Any:
         value = self.params.get(key, default)
         if value is not default and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            raise api_error(c.INVALID, f"'{key}' has the wrong type", sub_code)
+            raise api_error(ServiceCodes.INVALID, f"'{key}' has the wrong type", sub_code)
         return value
 
     def device_name(self) -> None:
         name = self.params.get("deviceName")
         if name is None:
-            raise api_error(c.MISSING, "'deviceName' is required", 100)
+            raise api_error(ServiceCodes.MISSING, "'deviceName' is required", 100)
         if name != c.INTERFACE:
             raise api_error(c.NO_DEVICE, f"there is no network device {str(name)[:32]!r}; the device has {c.INTERFACE}",
                            100)
@@ -85,7 +85,7 @@ class Settings:
         try:
             self.service.params.update(list(pairs.items()), self.who.role, self.who.name)
         except ParamError as err:
-            raise api_error(c.INVALID, str(err), sub_code) from None
+            raise api_error(ServiceCodes.INVALID, str(err), sub_code) from None
 
     def reachable(self, pairs: dict[str, str]) -> None:
         """Refuse a change that would cut off the caller, unless confirmed."""
@@ -94,12 +94,12 @@ class Settings:
         why = self.service.cut_off(self.service.plan(pairs), self.local, self.client)
         if why:
             self.service.logs.system(f"Network change by {self.who.name} refused: {why}", "warning")
-            raise api_error(c.INVALID, f"{why}. Connect through an address that stays (or from the new subnet), "
+            raise api_error(ServiceCodes.INVALID, f"{why}. Connect through an address that stays (or from the new subnet), "
                                       f"or send the change again with \"confirm\": true")
 
 
 def refused(err: Refusal, sub_code: int = 0) -> JsonApiError:
-    return api_error(c.INVALID, err.why, err.sub_code or sub_code)
+    return api_error(ServiceCodes.INVALID, err.why, err.sub_code or sub_code)
 
 
 # -- the methods --------------------------------------------------------------------------
@@ -209,36 +209,36 @@ async def set_ipv4(call: Settings) -> dict[str, Any]:
     mode = call.get("configurationMode", str, 101)
     if mode is not None:
         if mode not in ("dhcp", "static"):
-            raise api_error(c.INVALID, "configurationMode is dhcp or static", 101)
+            raise api_error(ServiceCodes.INVALID, "configurationMode is dhcp or static", 101)
         pairs[c.BOOT_PROTO] = "dhcp" if mode == "dhcp" else "none"
     link_local = call.get("linkLocalMode", str, 109)
     if link_local is not None:
         if link_local not in ("off", "on", "fallback"):
-            raise api_error(c.INVALID, "linkLocalMode is off, on or fallback", 109)
+            raise api_error(ServiceCodes.INVALID, "linkLocalMode is off, on or fallback", 109)
         pairs[c.ZEROCONF] = "no" if link_local == "off" else "yes"
         pairs[c.ZEROCONF_FALLBACK] = "yes" if link_local == "fallback" else "no"
     fallback = call.get("useStaticDHCPFallback", bool, 108)
     if fallback is not None:
         pairs[c.STATIC_FALLBACK] = "yes" if fallback else "no"
     if call.params.get("useDHCPStaticRoutes") is not None:
-        raise api_error(c.INVALID, "DHCP classless static routes are not supported", 110)
+        raise api_error(ServiceCodes.INVALID, "DHCP classless static routes are not supported", 110)
     router = call.get("staticDefaultRouter", str, 102)
     configs = call.get("staticAddressConfigurations", list, 103)
     address, prefix, broadcast = p.get(c.IP_ADDRESS), int(call.service.plan().static[0].prefix), ""
     if configs is not None:
         if len(configs) != c.MAX_STATIC_IPV4 or not isinstance(configs[0], dict):
-            raise api_error(c.INVALID, f"give exactly {c.MAX_STATIC_IPV4} static address configuration", 103)
+            raise api_error(ServiceCodes.INVALID, f"give exactly {c.MAX_STATIC_IPV4} static address configuration", 103)
         entry = configs[0]
         address = entry.get("address")
         if not isinstance(address, str):
-            raise api_error(c.INVALID, "each static address configuration needs an address", 104)
+            raise api_error(ServiceCodes.INVALID, "each static address configuration needs an address", 104)
         try:
             prefix = check_prefix(entry.get("prefixLength"))
         except Refusal as err:
             raise refused(err) from None
         broadcast = entry.get("broadcast", "")
         if not isinstance(broadcast, str):
-            raise api_error(c.INVALID, "broadcast is an IPv4 address", 106)
+            raise api_error(ServiceCodes.INVALID, "broadcast is an IPv4 address", 106)
     if configs is not None or router is not None:
         try:
             static = check_static(address, prefix, broadcast, p.get(c.DEFAULT_ROUTER) if router is None else router)
@@ -247,7 +247,7 @@ async def set_ipv4(call: Settings) -> dict[str, Any]:
         pairs |= {c.IP_ADDRESS: static.address, c.SUBNET_MASK: mask_of_prefix(static.prefix),
                   c.BROADCAST: static.broadcast, c.DEFAULT_ROUTER: static.router or "0.0.0.0"}
     if pairs.get(c.IPV4_ENABLED) == "no" and p.get(c.IPV6_ENABLED) == "no":
-        raise api_error(c.INVALID, "IPv4 cannot be turned off while IPv6 is off", 111)
+        raise api_error(ServiceCodes.INVALID, "IPv4 cannot be turned off while IPv6 is off", 111)
     call.reachable(pairs)
     call.store(pairs)
     return {}
@@ -265,11 +265,11 @@ async def set_ipv6(call: Settings) -> dict[str, Any]:
     configs = call.get("staticAddressConfigurations", list, 103)
     if configs is not None:
         if len(configs) > c.MAX_STATIC_IPV6:
-            raise api_error(c.INVALID, f"at most {c.MAX_STATIC_IPV6} static IPv6 addresses", 103)
+            raise api_error(ServiceCodes.INVALID, f"at most {c.MAX_STATIC_IPV6} static IPv6 addresses", 103)
         shown = []
         for entry in configs:
             if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
-                raise api_error(c.INVALID, "each static address configuration needs an address", 104)
+                raise api_error(ServiceCodes.INVALID, "each static address configuration needs an address", 104)
             try:
                 length = check_prefix(entry.get("prefixLength", 64), 128)
                 address, length = ipv6_with_prefix(f"{entry['address']}/{length}")
@@ -281,7 +281,7 @@ async def set_ipv6(call: Settings) -> dict[str, Any]:
     if router is not None:
         pairs[c.IPV6_ROUTER] = router
     if pairs.get(c.IPV6_ENABLED) == "no" and call.service.params.get(c.IPV4_ENABLED) == "no":
-        raise api_error(c.INVALID, "IPv6 cannot be turned off while IPv4 is off", 101)
+        raise api_error(ServiceCodes.INVALID, "IPv6 cannot be turned off while IPv4 is off", 101)
     call.reachable(pairs)
     call.store(pairs, 102)
     return {}
@@ -297,7 +297,7 @@ async def set_resolver(call: Settings) -> dict[str, Any]:
     servers = call.get("staticNameServers", list, 101)
     if servers is not None:
         if len(servers) > c.MAX_STATIC_NAME_SERVERS or not all(isinstance(s, str) for s in servers):
-            raise api_error(c.INVALID, f"give at most {c.MAX_STATIC_NAME_SERVERS} name server addresses", 101)
+            raise api_error(ServiceCodes.INVALID, f"give at most {c.MAX_STATIC_NAME_SERVERS} name server addresses", 101)
         try:
             checked = [name_server(s) for s in servers]
         except Refusal as err:
@@ -307,7 +307,7 @@ async def set_resolver(call: Settings) -> dict[str, Any]:
     domains = call.get("staticSearchDomains", list, 102)
     if domains is not None:
         if len(domains) > c.MAX_STATIC_SEARCH_DOMAINS or not all(isinstance(d, str) for d in domains):
-            raise api_error(c.INVALID, f"give at most {c.MAX_STATIC_SEARCH_DOMAINS} search domains", 102)
+            raise api_error(ServiceCodes.INVALID, f"give at most {c.MAX_STATIC_SEARCH_DOMAINS} search domains", 102)
         try:
             pairs[c.STATIC_SEARCH] = ",".join(domain_name(d, 102, "search domain") for d in domains)
         except Refusal as err:
@@ -359,7 +359,7 @@ async def set_device(call: Settings) -> dict[str, Any]:
     if state is None:
         return {}
     if state not in ("up", "down"):
-        raise api_error(c.INVALID, "staticState is up or down", 101)
+        raise api_error(ServiceCodes.INVALID, "staticState is up or down", 101)
     pairs = {c.ENABLED: "yes" if state == "up" else "no"}
     call.reachable(pairs)
     call.store(pairs)
@@ -382,7 +382,7 @@ METHODS: dict[str, Method] = {
 async def network_settings(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
     if request.method != "POST":
-        return json_reply(None, error=ERRORS.error(c.INVALID_REQUEST, "send a POST with a JSON body"),
+        return json_reply(None, error=ERRORS.error(ServiceCodes.INVALID_REQUEST, "send a POST with a JSON body"),
                           version=VERSIONS[-1])
     try:
         call = parse_call(await request.body(), VERSIONS, ERRORS)
@@ -392,7 +392,7 @@ async def network_settings(request: Request, who: Principal) -> Response:
         return json_reply(call, {"apiVersions": VERSIONS})
     handler = METHODS.get(call.method)
     if handler is None:
-        return json_reply(call, error=ERRORS.error(c.NO_METHOD, f"{call.method[:64]!r} is not supported"))
+        return json_reply(call, error=ERRORS.error(ServiceCodes.NO_METHOD, f"{call.method[:64]!r} is not supported"))
     refusal = refuse(request, who, Role.ADMIN)
     if refusal is not None:
         return refusal
@@ -401,13 +401,13 @@ async def network_settings(request: Request, who: Principal) -> Response:
     try:
         return json_reply(call, await handler(settings))
     except JsonApiError as err:
-        if err.code == c.INVALID:
+        if err.code == ServiceCodes.INVALID:
             log.info("network_settings.cgi %s refused: %s", call.method, err.message)
         return json_reply(call, error=err)
     except Exception:
         log.exception("network_settings.cgi %s failed", call.method)
         device.logs.system(f"network_settings.cgi {call.method} failed, see the service log", "error")
-        failure = ERRORS.error(c.INTERNAL)
+        failure = ERRORS.error(ServiceCodes.INTERNAL)
         failure.status = 500
         return json_reply(call, error=failure)
 

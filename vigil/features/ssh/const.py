@@ -22,10 +22,3 @@ MAX_COMMENT = 256
 LOGIN_GRACE = 30  # seconds a client has to authenticate
 
 # VAPIX SSH API error codes (the API page's general error codes).
-INTERNAL = 1000
-INVALID_REQUEST = 2000
-INVALID_JSON = 3000
-NO_METHOD = 4000
-BAD_VERSION = 4001
-MISSING = 4003
-INVALID = 4004

@@ -10,25 +10,15 @@ from typing import TYPE_CHECKING, Any
 from vigil.core.auth import Principal
 from vigil.core.params import ParamError
 from vigil.core.roles import Role
-from vigil.features.ssh.const import (
-    BAD_VERSION,
-    CGI_PATH,
-    ENABLED,
-    INTERNAL,
-    INVALID,
-    INVALID_JSON,
-    INVALID_REQUEST,
-    MISSING,
-    NO_METHOD,
-    VERSIONS,
-)
-from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
+from vigil.features.ssh.const import CGI_PATH, ENABLED, VERSIONS
+from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, ServiceCodes
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-ERRORS = JsonErrors(wrong_http_method=INVALID_REQUEST, bad_version=BAD_VERSION, unknown_method=NO_METHOD,
-                    bad_json=INVALID_JSON, bad_params=MISSING, internal=INTERNAL)
+ERRORS = JsonErrors(wrong_http_method=ServiceCodes.INVALID_REQUEST, bad_version=ServiceCodes.BAD_VERSION,
+                    unknown_method=ServiceCodes.NO_METHOD, bad_json=ServiceCodes.INVALID_JSON,
+                    bad_params=ServiceCodes.MISSING, internal=ServiceCodes.INTERNAL)
 
 
 async def get_ssh_info(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
@@ -37,14 +27,15 @@ async def get_ssh_info(device: Device, call: JsonCall, who: Principal) -> dict[s
 
 async def set_ssh_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     if "enabled" not in call.params:
-        raise JsonApiError(MISSING, "Missing parameter(s): enabled")
+        raise JsonApiError(ServiceCodes.MISSING, "Missing parameter(s): enabled")
     enabled = call.params["enabled"]
     if not isinstance(enabled, bool) or len(call.params) > 1:
-        raise JsonApiError(INVALID, "Invalid parameter(s): enabled takes true or false, and nothing else")
+        raise JsonApiError(ServiceCodes.INVALID,
+                           "Invalid parameter(s): enabled takes true or false, and nothing else")
     try:
         device.params.update([(ENABLED, "yes" if enabled else "no")], who.role, who.name)
     except ParamError as err:
-        raise JsonApiError(INVALID, str(err)) from None
+        raise JsonApiError(ServiceCodes.INVALID, str(err)) from None
     return {}
 
 

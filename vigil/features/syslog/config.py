@@ -17,9 +17,7 @@ from vigil.features.syslog.const import (
     DEFAULT_TYPE,
     FORMATS,
     IDENTICAL,
-    INVALID,
     MAX_CA_CERTIFICATES,
-    MISSING,
     PROTOCOLS,
     SERVER_KEYS,
     SERVERS,
@@ -27,8 +25,9 @@ from vigil.features.syslog.const import (
     TOO_MANY,
     TYPES,
 )
+from vigil.http.vapix import ConfigCodes
 
-MESSAGES = {MISSING: "Required parameter missing", INVALID: "Invalid parameter value specified",
+MESSAGES = {ConfigCodes.MISSING: "Required parameter missing", ConfigCodes.INVALID: "Invalid parameter value specified",
             IDENTICAL: "Identical servers not allowed", TOO_MANY: "Too many servers specified"}
 
 
@@ -91,28 +90,28 @@ def _choice(value: Any, choices: tuple[str, ...]) -> str | None:
 
 def parse_server(item: Any, problems: list[tuple[int, str, str]]) -> ServerConfig | None:
     if not isinstance(item, dict):
-        problems.append((INVALID, "servers", ""))
+        problems.append((ConfigCodes.INVALID, "servers", ""))
         return None
     address = item.get("address")
     shown = address if isinstance(address, str) else ""
     before = len(problems)
     if address is None:
-        problems.append((MISSING, "address", ""))
+        problems.append((ConfigCodes.MISSING, "address", ""))
     elif not isinstance(address, str) or len(address) > 255 or checks.host_or_address(address):
-        problems.append((INVALID, "address", shown[:255] if checks.host_or_address(shown) is None else ""))
+        problems.append((ConfigCodes.INVALID, "address", shown[:255] if checks.host_or_address(shown) is None else ""))
     for key in item:
         if key not in SERVER_KEYS:
-            problems.append((INVALID, str(key)[:64], shown))
+            problems.append((ConfigCodes.INVALID, str(key)[:64], shown))
     protocol = _choice(item.get("protocol", DEFAULT_PROTOCOL), PROTOCOLS)
     form = _choice(item.get("syslogFormat", DEFAULT_FORMAT), FORMATS)
     severity = _choice(item.get("severity", DEFAULT_SEVERITY), SEVERITIES)
     kind = _choice(item.get("type", DEFAULT_TYPE), TYPES)
     for name, value in (("protocol", protocol), ("syslogFormat", form), ("severity", severity), ("type", kind)):
         if value is None:
-            problems.append((INVALID, name, shown))
+            problems.append((ConfigCodes.INVALID, name, shown))
     port = item.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
-        problems.append((INVALID, "port", shown))
+        problems.append((ConfigCodes.INVALID, "port", shown))
     if len(problems) > before:
         return None
     assert protocol and form and severity and kind and isinstance(address, str)
@@ -123,9 +122,9 @@ def parse_server(item: Any, problems: list[tuple[int, str, str]]) -> ServerConfi
 def parse_servers(value: Any) -> list[ServerConfig]:
     """The `servers` of a setup request; SetupError lists every problem."""
     if value is None:
-        raise SetupError([(MISSING, "servers", "")])
+        raise SetupError([(ConfigCodes.MISSING, "servers", "")])
     if not isinstance(value, list):
-        raise SetupError([(INVALID, "servers", "")])
+        raise SetupError([(ConfigCodes.INVALID, "servers", "")])
     if len(value) > len(SERVERS):
         raise SetupError([(TOO_MANY, "", "")])
     problems: list[tuple[int, str, str]] = []
@@ -142,7 +141,7 @@ def parse_ca_ids(value: Any) -> list[str]:
     """The CA certificate ids of a setup request (whether they are in the store is checked apart)."""
     if not isinstance(value, list) or len(value) > MAX_CA_CERTIFICATES or not all(
             isinstance(v, str) and 0 < len(v) <= MAX_ID for v in value):
-        raise SetupError([(INVALID, "caCertificates", "")])
+        raise SetupError([(ConfigCodes.INVALID, "caCertificates", "")])
     return list(dict.fromkeys(value))
 
 

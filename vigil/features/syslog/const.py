@@ -10,12 +10,6 @@ VERSIONS = ["1.2"]  # /axis-cgi/remotesyslog.cgi (API discovery: remote-syslog 1
 PATH = "/axis-cgi/remotesyslog.cgi"
 
 # Error codes (the API page's general and method-specific codes)
-INTERNAL = 1100
-BAD_VERSION = 2100
-BAD_JSON = 2101
-BAD_METHOD = 2102
-MISSING = 2103
-INVALID = 2104
 NO_SERVER = 2200
 IDENTICAL = 2201
 DISABLED = 2202

@@ -17,27 +17,14 @@ from vigil.core.roles import Role
 from vigil.device import Api
 from vigil.features.syslog import config as model
 from vigil.features.syslog.config import SetupError
-from vigil.features.syslog.const import (
-    BAD_JSON,
-    BAD_METHOD,
-    BAD_VERSION,
-    DISABLED,
-    IDENTICAL,
-    INTERNAL,
-    INVALID,
-    MISSING,
-    NO_SERVER,
-    PATH,
-    VERSIONS,
-)
+from vigil.features.syslog.const import DISABLED, IDENTICAL, NO_SERVER, PATH, VERSIONS
 from vigil.features.syslog.service import SyslogService
-from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
+from vigil.http.vapix import CONFIG_ERRORS, ConfigCodes, JsonApiError, JsonCall, JsonMethod
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-ERRORS = JsonErrors(wrong_http_method=BAD_METHOD, bad_version=BAD_VERSION, unknown_method=BAD_METHOD,
-                    bad_json=BAD_JSON, bad_params=MISSING, internal=INTERNAL)
+ERRORS = CONFIG_ERRORS
 SETUP_KEYS = ("servers", "caCertificates")
 
 
@@ -49,7 +36,7 @@ def refused(err: SetupError) -> JsonApiError:
 def read_setup(params: dict[str, Any]) -> tuple[list[model.ServerConfig], list[str] | None]:
     for key in params:
         if key not in SETUP_KEYS:
-            raise refused(SetupError([(INVALID, str(key)[:64], "")]))
+            raise refused(SetupError([(ConfigCodes.INVALID, str(key)[:64], "")]))
     try:
         servers = model.parse_servers(params.get("servers"))
         ca_ids = model.parse_ca_ids(params["caCertificates"]) if "caCertificates" in params else None
@@ -94,7 +81,7 @@ async def test(service: SyslogService, call: JsonCall, who: Any) -> dict[str, An
         results = await service.test_servers(servers, tried, who.name)
         return {"enabled": service.enabled, "servers": [s.shown() for s in servers], "results": results}
     if call.params:
-        raise refused(SetupError([(INVALID, str(next(iter(call.params)))[:64], "")]))
+        raise refused(SetupError([(ConfigCodes.INVALID, str(next(iter(call.params)))[:64], "")]))
     if not service.enabled:
         raise JsonApiError(DISABLED, "Remote syslog is disabled, send test message is not possible")
     service.test(who.name)

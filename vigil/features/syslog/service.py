@@ -34,7 +34,6 @@ from vigil.features.syslog.const import (
     ENABLED,
     FALSE,
     GROUP,
-    INVALID,
     KV_CA_CERTIFICATES,
     PARAMS,
     SEVERITIES,
@@ -42,6 +41,7 @@ from vigil.features.syslog.const import (
 )
 from vigil.features.syslog.formats import severity_number
 from vigil.features.syslog.sender import Sender, Unreachable, send_once, tls_context
+from vigil.http.vapix import ConfigCodes
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -125,7 +125,7 @@ class SyslogService:
             try:
                 tls_context(ca_ids, self.keystore)
             except Unreachable as err:
-                raise SetupError([(INVALID, "caCertificates", "")]) from err
+                raise SetupError([(ConfigCodes.INVALID, "caCertificates", "")]) from err
             if ca_ids != self.ca_certificates:
                 self.store.set_kv(KV_CA_CERTIFICATES, json.dumps(ca_ids))
                 self.logs.audit(actor, "set the CA certificates of remote syslog over TLS: "

@@ -35,13 +35,6 @@ MAX_DELAY = 1.0  # seconds of round trip beyond which a sample says little about
 # -- ntp.cgi -------------------------------------------------------------------------------
 NTP_PATH = "/axis-cgi/ntp.cgi"
 NTP_VERSIONS = ["1.5"]
-INTERNAL = 1000
-INVALID_REQUEST = 2000
-INVALID_JSON = 3000
-NO_METHOD = 4000
-BAD_VERSION = 4001
-MISSING = 4003
-INVALID = 4004
 # error.details.subCode of INVALID: which parameter was wrong
 SUB_ENABLED, SUB_SOURCE, SUB_SERVERS, SUB_NTS, SUB_NTS_KE = 1, 2, 3, 5, 6
 SUB_MIN_POLL, SUB_MAX_POLL, SUB_CA_CERTS = 7, 8, 9

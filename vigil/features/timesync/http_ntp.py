@@ -21,16 +21,9 @@ from vigil.features.certificates.service import KEYSTORE
 from vigil.features.mqtt.transport import ConnectFailure, resolve_certificate
 from vigil.features.timesync import servers
 from vigil.features.timesync.const import (
-    BAD_VERSION,
-    INTERNAL,
-    INVALID,
-    INVALID_JSON,
-    INVALID_REQUEST,
     MAX_POLL,
     MAX_STATIC_SERVERS,
     MIN_POLL,
-    MISSING,
-    NO_METHOD,
     NTP_PATH,
     NTP_PORT,
     NTP_SERVERS,
@@ -52,13 +45,14 @@ from vigil.features.timesync.const import (
     SYNC_SOURCE,
 )
 from vigil.features.timesync.service import TIMESYNC_SERVICE, Settings
-from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
+from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, ServiceCodes
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-ERRORS = JsonErrors(wrong_http_method=INVALID_REQUEST, bad_version=BAD_VERSION, unknown_method=NO_METHOD,
-                    bad_json=INVALID_JSON, bad_params=INVALID, internal=INTERNAL)
+ERRORS = JsonErrors(wrong_http_method=ServiceCodes.INVALID_REQUEST, bad_version=ServiceCodes.BAD_VERSION,
+                    unknown_method=ServiceCodes.NO_METHOD, bad_json=ServiceCodes.INVALID_JSON,
+                    bad_params=ServiceCodes.INVALID, internal=ServiceCodes.INTERNAL)
 SOURCES = {"dhcp": "yes", "static": "no"}  # serversSource -> Time.ObtainFromDHCP
 
 
@@ -101,7 +95,7 @@ async def get_ntp_info(device: Device, call: JsonCall, who: Principal) -> dict[s
 
 
 def invalid(sub_code: int, message: str) -> JsonApiError:
-    return JsonApiError(INVALID, message, more={"details": {"subCode": sub_code}})
+    return JsonApiError(ServiceCodes.INVALID, message, more={"details": {"subCode": sub_code}})
 
 
 def _flag(params: dict[str, Any], key: str, sub_code: int) -> bool:
@@ -160,9 +154,10 @@ def settings_of(device: Device, params: dict[str, Any]) -> dict[str, str]:
     """The Time parameters a setNTPClientConfiguration asks for; JsonApiError names what is wrong."""
     unknown = [k for k in params if k not in KNOWN]
     if unknown:
-        raise JsonApiError(INVALID, f"Unknown parameter '{str(unknown[0])[:80]}'")
+        raise JsonApiError(ServiceCodes.INVALID, f"Unknown parameter '{str(unknown[0])[:80]}'")
     if not params:
-        raise JsonApiError(MISSING, "Missing parameter(s): give at least one of " + ", ".join(KNOWN))
+        raise JsonApiError(ServiceCodes.MISSING,
+                           "Missing parameter(s): give at least one of " + ", ".join(KNOWN))
     values: dict[str, str] = {}
     if "enabled" in params:
         values[SYNC_SOURCE] = "NTP" if _flag(params, "enabled", SUB_ENABLED) else "None"
@@ -200,7 +195,7 @@ async def set_ntp_client_configuration(device: Device, call: JsonCall, who: Prin
         raise
     except ParamError as err:
         device.logs.system(f"ntp.cgi setNTPClientConfiguration refused for {who.name}: {err}", "warning")
-        raise JsonApiError(INVALID, str(err)) from None
+        raise JsonApiError(ServiceCodes.INVALID, str(err)) from None
     return {}
 
 
