@@ -19,6 +19,7 @@ from vigil.features.dot1x.const import SIM_DOT1X
 from vigil.hal.dot1x import DOT1X_HARDWARE
 from vigil.hal.sim.dot1x import Script, SimulatedDot1x
 from vigil.http.routing import Endpoint
+from vigil.http.sim import refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -29,9 +30,6 @@ FIELDS = {"present", "peapUsers", "tlsIdentities", "clientCA", "serverCA", "ckn"
 class SimRequestError(ValueError):
     pass
 
-
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
 
 
 def _text(body: dict[str, Any], key: str) -> str:
@@ -62,12 +60,12 @@ async def sim_dot1x(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
     port = device.hardware[DOT1X_HARDWARE]
     if not isinstance(port, SimulatedDot1x):
-        return bad("the 802.1X port is not simulated")
+        return refused("the 802.1X port is not simulated")
     if request.method == "POST":
         try:
             port.set_script(script_of(json.loads(await request.body())))
         except (ValueError, UnicodeDecodeError, RecursionError) as err:
-            return bad(str(err) if isinstance(err, SimRequestError) else "the body is not JSON")
+            return refused(str(err) if isinstance(err, SimRequestError) else "the body is not JSON")
         device.logs.audit(who.name, "simulated 802.1X authenticator changed", "sim")
     return JSONResponse({"status": port.status(), "reason": port.reason, "present": port.script.present})
 

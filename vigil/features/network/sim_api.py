@@ -21,6 +21,7 @@ from vigil.features.network.const import SIM_NETWORK
 from vigil.hal.network import NETWORK_HARDWARE, Lease
 from vigil.hal.sim.network import SimulatedNetwork
 from vigil.http.routing import Endpoint
+from vigil.http.sim import refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 class SimRequestError(ValueError):
     pass
 
-
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
 
 
 def _addresses(value: Any, key: str) -> tuple[str, ...]:
@@ -106,16 +104,16 @@ async def sim_network(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
     network = device.hardware[NETWORK_HARDWARE]
     if not isinstance(network, SimulatedNetwork):
-        return bad("the network interface is not simulated")
+        return refused("the network interface is not simulated")
     if request.method == "POST":
         try:
             body = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError, RecursionError):
-            return bad("the body is not JSON")
+            return refused("the body is not JSON")
         try:
             apply_request(network, body)
         except SimRequestError as err:
-            return bad(str(err))
+            return refused(str(err))
         device.logs.audit(who.name, "simulated network changed", "sim")
     return JSONResponse(shown(network))
 

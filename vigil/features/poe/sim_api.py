@@ -19,13 +19,11 @@ from vigil.features.poe.const import SIM_POE
 from vigil.hal.poe import POE_HARDWARE
 from vigil.hal.sim.poe import SimulatedPoe
 from vigil.http.routing import Endpoint
+from vigil.http.sim import refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
 
 
 def apply(hardware: SimulatedPoe, raw: bytes) -> str:
@@ -66,13 +64,13 @@ async def sim_poe(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
     hardware = device.hardware.get(POE_HARDWARE)
     if not isinstance(hardware, SimulatedPoe):
-        return bad("the PoE switch is not simulated")
+        return refused("the PoE switch is not simulated")
     if request.method == "POST":
         try:
             done = apply(hardware, await request.body())
         except ValueError as err:
             device.logs.system(f"PoE simulation request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(str(err))
         device.logs.audit(who.name, done, "simulation")
     listed = []
     for port in range(1, hardware.ports + 1):
