@@ -4,16 +4,16 @@
 
 import { call, esc, kids } from "./soap.js";
 import {
-  NAME_RULE,
+  accountProblem,
   busy,
   card,
   clear,
   confirmAction,
   field,
   h,
+  markInvalid,
   messageArea,
   modal,
-  passwordProblem,
   say,
   uid,
 } from "./ui.js";
@@ -68,18 +68,9 @@ async function onvifDialog(app, existing) {
   );
   const onSubmit = async () => {
     const level = content.querySelector(`input[name="${group}"]:checked`).value;
-    [name, password, repeat].forEach((c) => c.removeAttribute("aria-invalid"));
-    const problem =
-      adding && !NAME_RULE.test(name.value)
-        ? [name, "Enter an account name of 1 to 14 letters, digits or underscores."]
-        : (adding || password.value) && passwordProblem(password.value)
-          ? [password, passwordProblem(password.value)]
-          : repeat.value !== password.value
-            ? [repeat, "The passwords do not match."]
-            : null;
+    const problem = accountProblem(name, password, repeat, { adding });
+    markInvalid([name, password, repeat], problem?.[0]);
     if (problem) {
-      problem[0].setAttribute("aria-invalid", "true");
-      problem[0].focus();
       say(area, "error", problem[1]);
       return false;
     }

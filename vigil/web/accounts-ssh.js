@@ -3,11 +3,12 @@
 // password or comment, delete. The device's root account is listed and cannot be deleted.
 
 import * as api from "./api.js";
-import { busy, card, clear, confirmAction, field, h, messageArea, modal, passwordProblem, say, uid } from "./ui.js";
+import { accountProblem, busy, card, clear, confirmAction, field, h, markInvalid, messageArea, modal, say, uid } from "./ui.js";
 
 const CGI = "/axis-cgi/ssh.cgi";
 const USERS = "/config/rest/ssh/v2/users";
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const NAME_TEXT = "Enter an account name of 1 to 32 lowercase letters, digits or hyphens, starting with a letter.";
 
 async function sshDialog(app, existing) {
   const adding = !existing;
@@ -28,17 +29,10 @@ async function sshDialog(app, existing) {
   );
   const onSubmit = async () => {
     const problem =
-      adding && !NAME.test(name.value)
-        ? [name, "Enter an account name of 1 to 32 lowercase letters, digits or hyphens, starting with a letter."]
-        : (adding || password.value) && passwordProblem(password.value)
-          ? [password, passwordProblem(password.value)]
-          : repeat.value !== password.value
-            ? [repeat, "The passwords do not match."]
-            : comment.value.includes(":")
-              ? [comment, "A comment cannot hold a colon."]
-              : null;
+      accountProblem(name, password, repeat, { adding, rule: NAME, ruleText: NAME_TEXT }) ??
+      (comment.value.includes(":") ? [comment, "A comment cannot hold a colon."] : null);
+    markInvalid([name, password, repeat, comment], problem?.[0]);
     if (problem) {
-      problem[0].focus();
       say(area, "error", problem[1]);
       return false;
     }

@@ -20,7 +20,7 @@ import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
 import timePage from "./page-time.js";
 import wlanPage from "./page-wlan.js";
-import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwordProblem, say } from "./ui.js";
+import { ROLE_NAMES, RANK, accountProblem, busy, clear, field, h, markInvalid, messageArea, say } from "./ui.js";
 
 // Each page names the lowest role that may use it; the API enforces the same roles.
 const PAGES = [
@@ -231,14 +231,6 @@ function showUnreachable(error) {
   );
 }
 
-function markInvalid(controls, bad) {
-  for (const control of controls) control.removeAttribute("aria-invalid");
-  if (bad) {
-    bad.setAttribute("aria-invalid", "true");
-    bad.focus();
-  }
-}
-
 function showSetup() {
   showBare();
   document.title = `Create an administrator account - ${state.product || "Vigil"}`;
@@ -271,15 +263,9 @@ function showSetup() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const controls = [username, password, repeat, license];
-    const problem = !NAME_RULE.test(username.value)
-      ? [username, "Enter a username of 1 to 14 letters, digits or underscores."]
-      : passwordProblem(password.value)
-        ? [password, passwordProblem(password.value)]
-        : repeat.value !== password.value
-          ? [repeat, "The passwords do not match."]
-          : !license.checked
-            ? [license, "You must accept the license agreement to add the account."]
-            : null;
+    const problem =
+      accountProblem(username, password, repeat, { ruleText: "Enter a username of 1 to 14 letters, digits or underscores." }) ??
+      (!license.checked ? [license, "You must accept the license agreement to add the account."] : null);
     if (problem) {
       markInvalid(controls, problem[0]);
       say(area, "error", problem[1]);

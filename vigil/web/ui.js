@@ -248,6 +248,7 @@ export const RANK = { anonymous: 0, viewer: 1, operator: 2, admin: 3 };
 
 // The account rules of the manual, checked before the device checks them again.
 export const NAME_RULE = /^[A-Za-z0-9_]{1,14}$/;
+const NAME_TEXT = "Enter an account name of 1 to 14 letters, digits or underscores.";
 
 export function passwordProblem(password) {
   if (password.length < 1 || password.length > 64) return "Passwords must be 1 to 64 characters long.";
@@ -255,4 +256,25 @@ export function passwordProblem(password) {
     return "Only printable ASCII characters (code 32 to 126) are allowed in the password.";
   }
   return null;
+}
+
+/**
+ * The first problem of an account form, as [control, message], or null. A new account needs a
+ * name that `rule` accepts and a password; an existing one may leave the password empty to keep it.
+ */
+export function accountProblem(name, password, repeat, { adding = true, rule = NAME_RULE, ruleText = NAME_TEXT } = {}) {
+  if (adding && !rule.test(name.value)) return [name, ruleText];
+  const weak = adding || password.value ? passwordProblem(password.value) : null;
+  if (weak) return [password, weak];
+  if (repeat.value !== password.value) return [repeat, "The passwords do not match."];
+  return null;
+}
+
+/** Marks `bad` (one of `controls`) as the invalid one and moves the focus to it; null clears the marks. */
+export function markInvalid(controls, bad) {
+  for (const control of controls) control.removeAttribute("aria-invalid");
+  if (bad) {
+    bad.setAttribute("aria-invalid", "true");
+    bad.focus();
+  }
 }
