@@ -21,6 +21,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from vigil.core.rules import ActionType
+from vigil.device import Api
 from vigil.features.audio import (
     const,
     detection,
@@ -88,4 +89,5 @@ def register_listening(device: Device, service: AudioService) -> None:
     device.rules.register(ActionType(const.SPEAKER_TEST_ACTION, "Run automatic speaker test", (),
                                      run=lambda ctx: test.run_action()))
     device.router.include(http_speakertest.ROUTES)
+    device.apis.append(Api("speaker-test", "1.0", "Auto speaker test service"))
     device.router.include(http_audio.ROUTES)
