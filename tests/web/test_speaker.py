@@ -1,7 +1,7 @@
 """The speaker's Speaker test, Listen and record and Detectors pages in Chromium against a real
 `vigil run --profile c1410` with its simulated speaker and microphone: a user calibrates and runs
 the speaker test (the Status page shows the result), listens to the microphone (the page shows
-the level of the tone fed to it) and sets the audio detection level while the activity indicator
+the level of the tone fed to it; recording without storage is refused) and sets the audio detection level while the activity indicator
 follows the sound."""
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ def test_a_user_tests_the_speaker_listens_and_sets_audio_detection(speaker: Live
         re.compile(r"Level -(19|20|21) dBFS"), timeout=10_000)
     page.get_by_role("button", name="Stop listening").click()
     expect(page.locator("#listen-level")).to_have_text("Not listening")
+    expect(page.locator("#record-state")).to_have_text("Not recording")
+    page.get_by_role("button", name="Record", exact=True).click()  # no storage yet: refused, nothing changes
+    expect(page.locator("main .message.error")).to_contain_text("No network share is bound")
+    expect(page.locator("#record-state")).to_have_text("Not recording")
+    expect(page.get_by_text("No recordings.")).to_be_visible()
 
     open_page(page, "Detectors")
     page.locator("#detection-level").fill("40")

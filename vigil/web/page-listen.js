@@ -1,10 +1,12 @@
 // Listen and record (Audio > Listen and record in the C1410 manual): play the microphone live in
-// the browser. The page reads VAPIX receive.cgi (G.711 µ-law at 8 kHz, singlepart), decodes it
-// and plays it with the Web Audio API, showing the level it hears. Any viewer may listen; it
-// works only while the input is on (Audio > Device settings).
+// the browser, and record it continuously to the configured storage. The page reads VAPIX
+// receive.cgi (G.711 µ-law at 8 kHz, singlepart), decodes it and plays it with the Web Audio API,
+// showing the level it hears; any viewer may listen. Recording (operators) is started and stopped
+// through /vigil/audio/recording and resumes after a restart; the recordings are listed, played,
+// exported and deleted through /vigil/audio/recordings. Both need the input on.
 
 import * as api from "./api.js";
-import { card, h, messageArea, say } from "./ui.js";
+import { RANK, busy, card, confirmAction, h, localTime, messageArea, say } from "./ui.js";
 
 const RECEIVE = "/axis-cgi/audio/receive.cgi?audiocodec=g711&httptype=singlepart";
 const RATE = 8000;
@@ -108,4 +110,98 @@ export default async function listenPage(container, app) {
   );
   container.append(section);
   api.whenGone(section, end);
+  if (RANK[app.role] >= RANK.operator) container.append(recordCard(app));
+  container.append(recordingsCard(app));
+}
+
+async function recordingRequest(body) {
+  const response = await api.request("/vigil/audio/recording", {
+    method: body ? "POST" : "GET",
+    body: body ? JSON.stringify(body) : undefined,
+    headers: body ? { "Content-Type": "application/json" } : {},
+    allow: [400],
+  });
+  const reply = await response.json();
+  if (reply.error) throw new api.ApiError(reply.error.message, 400);
+  return reply;
+}
+
+function recordCard(app) {
+  const area = messageArea();
+  const button = h("button", { type: "button", id: "record-button" }, "Record");
+  const state = h("output", { id: "record-state", text: "—" });
+  const storage = h("output", { id: "record-storage", text: "—" });
+  const show = (s) => {
+    button.textContent = s.wanted ? "Stop recording" : "Record";
+    state.textContent = s.recording ? `Recording (${s.recordingId})` : s.wanted ? `Waiting: ${s.problem}` : "Not recording";
+    storage.textContent = s.volume || "None";
+  };
+  recordingRequest().then(show, (error) => app.fail(error, area));
+  button.addEventListener("click", () => busy(button, async () => {
+    try {
+      const now = await recordingRequest();
+      show(await recordingRequest({ record: !now.wanted }));
+      say(area, "", "");
+    } catch (error) {
+      app.fail(error, area);
+    }
+  }));
+  return card(
+    "Record",
+    h("p", { class: "muted", text: "A continuous recording of the live audio; if it is on, it resumes after a restart. It goes to the configured storage (administrators set it up on the Storage page)." }),
+    h("div", { class: "inline-form" }, button, state),
+    h("p", {}, "Storage: ", storage),
+    area,
+  );
+}
+
+function recordingsCard(app) {
+  const area = messageArea();
+  const body = h("div");
+  const refresh = h("button", { type: "button", id: "recordings-refresh" }, "Refresh");
+  const player = h("audio", { controls: "", id: "recording-player" });
+  const load = async () => {
+    try {
+      const { recordings } = await (await api.request("/vigil/audio/recordings")).json();
+      if (!recordings.length) {
+        body.replaceChildren(h("p", { class: "muted", text: "No recordings." }));
+        return;
+      }
+      const when = (t) => (t ? localTime(new Date(t * 1000).toISOString()) : "ongoing");
+      const rows = recordings.map((r) => {
+        const url = `/vigil/audio/recordings/play?id=${encodeURIComponent(r.id)}`;
+        const play = h("button", { type: "button", text: "Play" });
+        play.addEventListener("click", () => {
+          player.src = url;
+          player.play().catch(() => {});
+        });
+        const actions = [play, h("a", { href: `${url}&download=1`, download: `${r.id}.mp4`, text: "Export" })];
+        if (RANK[app.role] >= RANK.operator && r.stop) {
+          const remove = h("button", { type: "button", class: "danger", text: "Delete" });
+          remove.addEventListener("click", async () => {
+            if (!(await confirmAction("Delete recording", `Delete the recording ${r.id}?`, "Delete"))) return;
+            try {
+              await recordingRequest({ delete: r.id });
+              load();
+            } catch (error) {
+              app.fail(error, area);
+            }
+          });
+          actions.push(remove);
+        }
+        return h("tr", { "data-id": r.id }, h("td", { text: r.id }), h("td", { text: when(r.start) }), h("td", { text: when(r.stop) }),
+          h("td", { text: `${Math.round(r.bytes / 1000)} kB` }), h("td", {}, h("div", { class: "inline-form" }, actions)));
+      });
+      body.replaceChildren(h("div", { class: "table-wrap" }, h("table", { id: "audio-recordings" },
+        h("thead", {}, h("tr", {}, ["Recording", "Start", "Stop", "Size", ""].map((t) => h("th", { scope: "col", text: t })))),
+        h("tbody", {}, rows))));
+    } catch (error) {
+      app.fail(error, area);
+    }
+  };
+  refresh.addEventListener("click", () => busy(refresh, load));
+  load();
+  const section = card("Recordings", area, body, player);
+  section.querySelector("h2").after(h("div", { class: "card-tools" }, refresh));
+  return section;
 }

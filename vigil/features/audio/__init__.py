@@ -33,8 +33,10 @@ from vigil.features.audio import (
 )
 from vigil.features.audio.detection import AUDIO_DETECTION, AudioDetection
 from vigil.features.audio.live import LiveAudioMount
+from vigil.features.audio.recording import AUDIO_RECORDER, AudioRecorder
 from vigil.features.audio.service import AUDIO_SERVICE, AudioService, param_defs
 from vigil.features.audio.speakertest import LOCATE, SPEAKER_TEST, LocateService, SpeakerTest
+from vigil.footage.volumes import VOLUMES
 from vigil.hal.audio import AUDIO_HARDWARE, AudioHardware
 from vigil.hal.sim.audio import C1410, SimulatedAudio
 from vigil.rtsp.mounts import AXIS_MEDIA
@@ -86,6 +88,9 @@ def register_listening(device: Device, service: AudioService) -> None:
     device.features[LOCATE] = locate
     device.on_load.append(test.declare)
     device.services += [test.run, locate.run]
+    recorder = AudioRecorder(service, device.store, device.features.get(VOLUMES), device.logs, device.clock.time)
+    device.features[AUDIO_RECORDER] = recorder
+    device.services.append(recorder.run)
     device.rules.register(ActionType(const.SPEAKER_TEST_ACTION, "Run automatic speaker test", (),
                                      run=lambda ctx: test.run_action()))
     device.router.include(http_speakertest.ROUTES)

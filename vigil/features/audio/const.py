@@ -27,6 +27,8 @@ SPEAKER_TEST_PATH = "/vapix/axast"
 SPEAKER_TEST_RESULT = "tns1:Device/tnsaxis:SpeakerTest/TestResult"
 SPEAKER_TEST_ACTION = "com.axis.action.fixed.autospeakertest.performtest"
 LOCATE_PATH = "/vigil/audio/locate"
+RECORDING_PATH = "/vigil/audio/recording"  # Listen and record: continuous recording on or off
+RECORDINGS_PATH = "/vigil/audio/recordings"
 
 # Listen (VAPIX Audio API): the input over HTTP
 RECEIVE_PATH = "/axis-cgi/audio/receive.cgi"
