@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import client_as, eventually, record_actions, settle_rules
+from tests.peers.servers import EV, NS, call
+from vigil.core.events import NAMESPACES as TOPIC_NS
 from vigil.core.events import Event
 from vigil.core.roles import Role
 from vigil.core.rules import Condition, Rule
@@ -83,3 +85,18 @@ async def test_bad_alarm_levels_and_viewers_change_nothing(speaker: Device) -> N
     assert speaker.params.get(c.ALARM_LEVEL) == "50"
     assert speaker.events.topic(c.TRIGGER_LEVEL) is not None
     assert speaker.events.state(c.TRIGGER_LEVEL, {"channel": "1"}) == {"triggered": "0"}
+
+
+async def test_event_instances_list_audio_detection_and_the_speaker_test_result(speaker: Device) -> None:
+    async with client_as(speaker, "admin") as admin:
+        topics = (await call(admin, "<aev:GetEventInstances/>")).find("wstop:TopicSet", NS)
+    level = topics.find(f"{{{TOPIC_NS['tns1']}}}AudioSource/{{{TOPIC_NS['tnsaxis']}}}TriggerLevel")
+    assert level is not None and level.get(f"{{{EV}}}NiceName") == "Audio detection"
+    instance = level.find("aev:MessageInstance", NS)
+    assert instance.get(f"{{{EV}}}isProperty") == "true"
+    state = instance.find("aev:DataInstance/aev:SimpleItemInstance", NS)
+    assert (state.get("Name"), state.get("Type"), state.get("isPropertyState")) == ("triggered", "xsd:boolean", "true")
+    result = topics.find(f"{{{TOPIC_NS['tns1']}}}Device/{{{TOPIC_NS['tnsaxis']}}}SpeakerTest/TestResult")
+    values = result.find("aev:MessageInstance/aev:DataInstance/aev:SimpleItemInstance", NS)
+    assert values.get("Name") == "SpeakerTestStatus"
+    assert [v.text for v in values.iterfind("aev:Value", NS)] == ["OK", "Failed"]
