@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from vigil.device import Device
 
 
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": message}}, status_code=400)
+def refused(device: Device, who: Principal, what: str, err: Exception) -> Response:
+    """A bad request: logged, and answered 400 with a JSON error object."""
+    device.logs.system(f"{what} request of {who.name} refused: {printable(str(err))}", "warning")
+    return JSONResponse({"error": {"code": 400, "message": str(err)}}, status_code=400)
 
 
 async def detection(request: Request, who: Principal) -> Response:
@@ -39,11 +41,15 @@ async def detection(request: Request, who: Principal) -> Response:
     return JSONResponse(device.features[AUDIO_DETECTION].status())
 
 
-def parse_locate(raw: bytes) -> dict[str, Any]:
+def json_body(raw: bytes) -> Any:
     try:
-        body: Any = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValueError("the body is not JSON") from None
+
+
+def parse_locate(raw: bytes) -> dict[str, Any]:
+    body = json_body(raw)
     if isinstance(body, dict) and set(body) == {"stop"} and body["stop"] is True:
         return body
     seconds = body.get("seconds") if isinstance(body, dict) and set(body) == {"seconds"} else None
@@ -59,8 +65,7 @@ async def locate(request: Request, who: Principal) -> Response:
         try:
             body = parse_locate(await request.body())
         except ValueError as err:
-            device.logs.system(f"Locate device request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(device, who, "Locate device", err)
         if body.get("stop"):
             service.stop(who.name)
         else:
@@ -69,10 +74,7 @@ async def locate(request: Request, who: Principal) -> Response:
 
 
 def parse_recording(raw: bytes) -> dict[str, Any]:
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValueError("the body is not JSON") from None
+    body = json_body(raw)
     if isinstance(body, dict) and set(body) == {"record"} and isinstance(body["record"], bool):
         return body
     if isinstance(body, dict) and set(body) == {"delete"} and isinstance(body["delete"], str):
@@ -92,8 +94,7 @@ async def recording_state(request: Request, who: Principal) -> Response:
                 recording.delete(device.store, recorder.volumes, body["delete"])
                 device.logs.audit(who.name, f"audio recording {printable(body['delete'])} deleted", "audio")
         except (ValueError, RecordError) as err:
-            device.logs.system(f"Audio recording request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(device, who, "Audio recording", err)
     return JSONResponse(recorder.status())
 
 
