@@ -139,7 +139,9 @@ _AUTHORIZATION = {role: b"Basic " + base64.b64encode(":".join(ACCOUNTS[role]).en
 
 async def asgi_request(app: Any, req: Req, role: Role, client_port: int) -> tuple[int, str, bytes]:
     """One request straight into the ASGI app, bytes as given (no client library re-encoding the
-    URL); the role's account by Basic authentication. (status, content type, body)."""
+    URL); the role's account by Basic authentication. (status, content type, body). A live stream
+    (a body without Content-Length that goes on: receive.cgi) is answered once its first part is
+    there; the client then leaves, as a client of a live stream does."""
     path, _, query = req.url.partition("?")
     headers = [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in req.headers.items())]
     if role in _AUTHORIZATION:
@@ -153,24 +155,29 @@ async def asgi_request(app: Any, req: Req, role: Role, client_port: int) -> tupl
              "client": ("127.0.0.1", client_port), "server": ("127.0.0.1", 80), "state": {}}
     sent = False
     status, content_type, chunks = 0, "", []
+    sized = False
+    leave = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": req.body, "more_body": False}
-        await asyncio.Event().wait()  # the client stays connected until the answer is complete
+        await leave.wait()  # the client stays connected until the answer is complete (or the stream is seen)
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
-        nonlocal status, content_type
+        nonlocal status, content_type, sized
         if message["type"] == "http.response.start":
             status = message["status"]
             for k, v in message.get("headers", []):
                 if k.lower() == b"content-type":
                     content_type = v.decode("latin-1")
+                sized = sized or k.lower() == b"content-length"
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
+            if message.get("more_body") and not sized and b"".join(chunks):
+                leave.set()
 
     await app(scope, receive, send)
     return status, content_type, b"".join(chunks)

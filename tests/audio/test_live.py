@@ -7,40 +7,20 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import ADMIN, add_account, free_port
-from tests.peers.processes import wait_port_async
+from tests.conftest import ADMIN, add_account
 from tests.rtsp.test_relay import FakeOutlet
-from vigil.boot import build_device
-from vigil.core.clock import Clock
-from vigil.device import Device, Ports
+from vigil.device import Device
 from vigil.features.audio import const as c
+from vigil.features.audio.detection import AUDIO_DETECTION
 from vigil.features.audio.live import CODECS, LiveAudio, LiveAudioMount
 from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.hal.audio import AUDIO_HARDWARE, BLOCK, RATE, dominant_frequency, level_dbfs, tone
-from vigil.http.server import serve_device
 from vigil.rtsp.protocol import RtspError
-
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Device]:
-    device = build_device("c1410", tmp_path / "data", Ports(http=free_port(), https=free_port(), rtsp=free_port(),
-                                                            host="127.0.0.1"), Clock())
-    add_account(device, *ADMIN, "admin")
-    task = asyncio.create_task(serve_device(device))
-    try:
-        await wait_port_async(device.ports.rtsp, 20)
-        yield device
-    finally:
-        device.request_stop("shutdown")
-        await asyncio.wait_for(task, 15)
-        device.close()
 
 
 def url(device: Device, query: str = "audio=1") -> str:
@@ -65,7 +45,8 @@ async def test_ffmpeg_hears_the_microphone_in_each_encoding(served: Device, code
     middle = heard[RATE // 4:-RATE // 4]
     assert abs(dominant_frequency(middle) - 1000) < 20
     assert abs(level_dbfs(middle) - -20.0) < 1.5  # the input gain applied
-    assert served.features[AUDIO_SERVICE].listeners == []  # the capture stopped with the last client
+    # the stream stopped listening with the last client; audio detection listens on
+    assert served.features[AUDIO_SERVICE].listeners == [served.features[AUDIO_DETECTION].on_block]
 
 
 async def test_the_stream_codec_follows_the_encoding_setting_and_the_request(served: Device):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from tests.footage.conftest import START, cap_index, fill, job, small_filesystem, uncap_index
 from vigil.core.store import Store
-from vigil.footage import index
+from vigil.footage import index, mp4
 from vigil.footage.check import Options, Scope, check
-from vigil.footage.writer import SegmentStore
+from vigil.footage.writer import SegmentStore, recover
 
 FULL_INDEX = "the recordings index cannot be written: database or disk is full"
 
@@ -123,3 +123,25 @@ def test_a_disk_full_in_mid_fragment_cuts_it_off_and_recording_resumes(store: St
         assert indexed_starts(store) == [0, 1, 2, 4, 5, 6]  # one fragment lost, nothing torn
         report = check(store, Scope((small,), None), Options())
         assert report.ok and not report.pending and not report.orphans, report.text()
+
+
+def test_recovery_times_an_audio_only_segment_by_its_own_track(store: Store, tmp_path: Path) -> None:
+    """A segment of the microphone's AAC (16 kHz, no video) written past the last commit, then a
+    kill -9: recovery indexes its fragments with their durations in the audio track's timescale."""
+    init = mp4.init_segment([mp4.TrackInfo(1, "audio", "AAC", 16000, bytes.fromhex("1408"), channels=1,
+                                           sample_rate=16000)])
+    index.start_recording(store, "mic1", "microphone", "default", "continuous", START, "", 0, 0, "")
+    folder = tmp_path / "microphone"
+    folder.mkdir()
+    path = folder / "segment.mp4"
+    seg_id = index.add_segment(store, "mic1", path, START, len(init))
+    fragments = [mp4.fragment(n + 1, [mp4.TrackRun(1, n * 15 * 1024, [1024] * 15, [40] * 15, [True] * 15,
+                                                   [bytes(40)] * 15)]) for n in range(3)]
+    path.write_bytes(init + b"".join(fragments) + fragments[0][:30])  # and a torn tail
+    index.commit_written(store, [(seg_id, len(init), len(fragments[0]), START, 0.96, 15, 1)], [], [], [])
+    report = recover(store, START + 100)  # the first fragment was committed, the next two not
+    assert (report.indexed, report.truncated, report.closed) == (2, 30, ["mic1"])
+    times = index.fragment_times(store, seg_id)
+    assert [round(start - START, 2) for _offset, _size, start, _duration in times] == [0.0, 0.96, 1.92]
+    assert all(duration == 15 * 1024 / 16000 for *_, duration in times)
+    assert index.get_recording(store, "mic1")[5] == START + 2.88  # ends where its footage ends

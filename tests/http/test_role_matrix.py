@@ -59,9 +59,30 @@ def new_device(root: Path, profile: str) -> tuple[Device, object]:
     return device, create_app(device)
 
 
+def first_part_of_streams(app):
+    """The app, but a live stream (a body without Content-Length that goes on: receive.cgi) ends
+    at its first part, as when a client leaves: httpx's ASGI transport waits for the whole body."""
+    async def bounded(scope, receive, send) -> None:
+        sized, ended = False, False
+
+        async def send_until_ended(message) -> None:
+            nonlocal sized, ended
+            if ended:
+                return
+            if message["type"] == "http.response.start":
+                sized = any(k.lower() == b"content-length" for k, _ in message.get("headers", []))
+            elif message["type"] == "http.response.body" and message.get("more_body") and not sized \
+                    and message.get("body"):
+                message, ended = {**message, "more_body": False}, True
+            await send(message)
+
+        await app(scope, receive, send_until_ended)
+    return bounded
+
+
 def client(app, role: Role) -> httpx.AsyncClient:
     auth = None if role == Role.ANONYMOUS else httpx.BasicAuth(*ROLE_USERS[role.label])
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 40000)),
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=first_part_of_streams(app), client=("127.0.0.1", 40000)),
                              base_url="http://127.0.0.1", auth=auth, timeout=10)
 
 

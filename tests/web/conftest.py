@@ -1,6 +1,6 @@
 """Fixtures of the web page tests (tests/peers/browser.py's Chromium): `browser`, one per
 module, `session`, a fresh browser context per test, `w401`, a real `vigil run --profile w401`
-with its administrator, and `recorder`, a live S3016; and what the tests do on a page: log in,
+with its administrator, `recorder`, a live S3016, and `speaker`, a live C1410; and what the tests do on a page: log in,
 open a page of the menu, read the menu, read a parameter over the API."""
 
 from __future__ import annotations
@@ -39,13 +39,23 @@ def w401(tmp_path: Path) -> Iterator[LiveDevice]:
         server.stop()
 
 
-@pytest.fixture
-def recorder(tmp_path: Path) -> Iterator[LiveDevice]:
-    """A real `vigil run` S3016 with the test administrator."""
-    server = start_live(tmp_path / "data", "s3016")
+def live_with_admin(data: Path, profile: str) -> Iterator[LiveDevice]:
+    server = start_live(data, profile)
     create_admin_live(server)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def speaker(tmp_path: Path) -> Iterator[LiveDevice]:
+    """A real `vigil run` C1410 (simulated speaker and microphone) with the test administrator."""
+    yield from live_with_admin(tmp_path / "c1410", "c1410")
+
+
+@pytest.fixture
+def recorder(tmp_path: Path) -> Iterator[LiveDevice]:
+    """A real `vigil run` S3016 with the test administrator."""
+    yield from live_with_admin(tmp_path / "data", "s3016")
 
 
 def digest(user: str = ADMIN[0], password: str = ADMIN[1]) -> httpx.DigestAuth:

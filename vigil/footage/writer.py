@@ -395,6 +395,18 @@ class RecoveryReport:
     closed: list[str] = field(default_factory=list)  # recordings that were open at the crash
 
 
+def timeline_track(init: bytes) -> tuple[int, int]:
+    """(track id, timescale) of the track a segment's fragments are timed by: its video, or
+    its only audio track in an audio-only recording (the microphone's); 1 at 90 kHz when the
+    init segment cannot be read."""
+    try:
+        tracks = mp4.parse_init(init)
+    except (ValueError, IndexError):
+        return 1, 90000
+    main = next((t for t in tracks if t.kind == "video"), tracks[0] if tracks else None)
+    return (main.track_id, main.timescale) if main is not None else (1, 90000)
+
+
 def recover(store: Store, now: float, under: Path | None = None) -> RecoveryReport:
     """Reconcile the index with the files after an unclean stop (run before recording starts).
 
@@ -412,6 +424,7 @@ def recover(store: Store, now: float, under: Path | None = None) -> RecoveryRepo
             report.missing += 1
             continue
         raw, data = atrest.read_footage(file)
+        track_id, timescale = timeline_track(data[:init_size])
         rows = index.fragment_times(store, seg_id)
         end = rows[-1][0] + rows[-1][1] if rows else init_size
         last = (rows[-1][2] + rows[-1][3]) if rows else None
@@ -422,9 +435,9 @@ def recover(store: Store, now: float, under: Path | None = None) -> RecoveryRepo
         while i + 1 < len(boxes) and boxes[i][0] == b"moof" and boxes[i + 1][0] == b"mdat":
             start_off = boxes[i][1]
             stop_off = boxes[i + 1][1] + boxes[i + 1][2]
-            samples = [s for s in mp4.parse_fragment(data[start_off:stop_off]) if s.track_id == 1]
+            samples = [s for s in mp4.parse_fragment(data[start_off:stop_off]) if s.track_id == track_id]
             if samples and last is not None:
-                frames_duration = sum(s.duration for s in samples) / 90000
+                frames_duration = sum(s.duration for s in samples) / timescale
                 new_rows.append((seg_id, start_off, stop_off - start_off, last, frames_duration, len(samples),
                                  int(samples[0].key)))
                 last += frames_duration

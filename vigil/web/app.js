@@ -6,7 +6,9 @@ import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
 import audioPage from "./page-audio.js";
 import configPage from "./page-config.js";
+import detectorsPage from "./page-detectors.js";
 import eventsPage from "./page-events.js";
+import listenPage from "./page-listen.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
@@ -16,6 +18,7 @@ import poePage, { networkPortsPage } from "./page-poe.js";
 import recordingsPage from "./page-recordings.js";
 import securityPage from "./page-security.js";
 import snmpPage from "./page-snmp.js";
+import speakerTestPage from "./page-speakertest.js";
 import statusPage from "./page-status.js";
 import storagePage from "./page-storage.js";
 import timePage from "./page-time.js";
@@ -29,6 +32,9 @@ const PAGES = [
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },
+  { id: "listen", title: "Listen and record", role: "viewer", render: listenPage, needs: "audio-device-control" },
+  { id: "speaker-test", title: "Speaker test", role: "admin", render: speakerTestPage, needs: "speaker-test" },
+  { id: "detectors", title: "Detectors", role: "operator", render: detectorsPage, needs: "audio-device-control" },
   { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
   { id: "network-ports", title: "Network ports", role: "viewer", render: networkPortsPage, needs: "network-ports" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },
