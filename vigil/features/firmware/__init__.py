@@ -57,7 +57,11 @@ async def health(device: Device) -> str | None:
             reply = await client.get(url + "/vigil/session")
     except httpx.HTTPError as err:
         return f"it does not answer HTTP ({err.__class__.__name__})"
-    return None if reply.status_code == 200 else f"its web server answers {reply.status_code}"
+    try:  # an internal error is a 200 too (VAPIX style): the answer must be the session's
+        answered = reply.status_code == 200 and "setupRequired" in reply.json()
+    except ValueError:
+        answered = False
+    return None if answered else f"its web server does not answer properly ({reply.status_code} {reply.text[:80]!r})"
 
 
 def register(device: Device) -> None:
