@@ -38,11 +38,13 @@ def releases(tmp_path_factory, key: ReleaseKey, small_tree: Path) -> dict[str, P
     }
 
 
-def upgrade_files(package: bytes, params: dict | None = None, method: str = "upgrade") -> dict:
+def upgrade_files(package: bytes, params: dict | None = None, method: str = "upgrade", browser: bool = False) -> dict:
+    """The multipart parts; `browser`: the json part as a browser's FormData sends a Blob (a file name)."""
     body = {"apiVersion": "1.0", "context": "up", "method": method, **({"params": params} if params else {})}
-    return {"json": (None, json.dumps(body), "application/json"),
+    return {"json": ("blob" if browser else None, json.dumps(body), "application/json"),
             "file": ("vigil.tgz", package, "application/octet-stream")}
 
 
-def upgrade(client: httpx.Client | httpx.AsyncClient, package: bytes, params: dict | None = None):
-    return client.post(FWMGR, files=upgrade_files(package, params))
+def upgrade(client: httpx.Client | httpx.AsyncClient, package: bytes, params: dict | None = None,
+            browser: bool = False):
+    return client.post(FWMGR, files=upgrade_files(package, params, browser=browser))

@@ -76,6 +76,8 @@ async def test_bad_releases_are_refused_with_their_codes_and_nothing_changes(tru
         for package, params, code, text in cases:
             got = await error_of(await upgrade(admin, package, params))
             assert got[0] == code and text in got[1], (code, text, got)
+        two_files = await admin.post(FWMGR, files=[("file", ("a.tgz", v2)), ("file", ("b.tgz", v2))])
+        assert (await error_of(two_files))[0] == 400
         truncated = await admin.post(FWMGR, content=b"--xx\r\nContent-Disposition: form-data; name=\"json\"\r\n\r\n{",
                                      headers={"Content-Type": "multipart/form-data; boundary=xx"})
         assert (await error_of(truncated))[0] == 400
@@ -147,7 +149,9 @@ async def test_upgrade_then_the_trial_commit_purge_rollback_and_revocation(
 async def test_purge_and_rollback_of_a_committed_device(trusting: Device, releases: dict[str, Path], tmp_path: Path,
                                                         clock, monkeypatch) -> None:
     async with client_as(trusting, "admin") as admin:
-        await upgrade(admin, releases["v2"].read_bytes(), {"autoCommit": "boot", "autoRollback": "never"})
+        reply = await upgrade(admin, releases["v2"].read_bytes(), {"autoCommit": "boot", "autoRollback": "never"},
+                              browser=True)
+        assert reply.json()["data"] == {"firmwareVersion": "0.2.0"}, reply.text
     trusting.close()
     monkeypatch.setenv(ENV_SLOT, "b")
     booted = make_device(tmp_path, clock)

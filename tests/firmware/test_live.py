@@ -1,5 +1,6 @@
-"""A real device (`vigil run`) upgraded to real newer builds of this tree: it restarts into the
-new slot and is committed; a broken build fails its health check and the device rolls back by
+"""A real device (`vigil run`) upgraded to real newer builds of this tree: from the Maintenance
+page in Chromium (upload progress, the trial state, Commit), it restarts into the new slot and is
+committed; a broken build fails its health check and the device rolls back by
 itself; `kill -9` during a trial brings it back on the old software; settings stay throughout."""
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
 from tests.firmware.conftest import FWMGR, upgrade
+from tests.peers.browser import Session, chromium
 from tests.release.signing import ReleaseKey, broken_tree, release
+from tests.web.conftest import log_in, open_page
 from vigil import __version__
 
 AUTH = httpx.DigestAuth(*ADMIN)
@@ -65,20 +69,40 @@ def device(tmp_path_factory, key: ReleaseKey) -> Iterator[LiveDevice]:
     live.stop()
 
 
-def test_upgrade_restarts_into_the_new_build_then_commit(device: LiveDevice, key: ReleaseKey, tmp_path: Path) -> None:
-    package = release(tmp_path / "v2.tgz", key, "0.2.0").read_bytes()
-    reply = upgrade(httpx.Client(auth=AUTH, timeout=30, base_url=device.http), package,
-                    {"autoCommit": "never", "autoRollback": "5"})
-    assert reply.json()["data"] == {"firmwareVersion": "0.2.0"}, reply.text
-    status = running(device, "0.2.0")
-    assert status["isCommited"] is False and status["inactiveFirmwareVersion"] == __version__
-    assert 200 < status["timeToRollback"] <= 300
+@pytest.mark.browser
+def test_upgrade_from_the_maintenance_page_restarts_into_the_new_build_then_commit(device: LiveDevice, key: ReleaseKey,
+                                                                                   tmp_path: Path) -> None:
+    package = release(tmp_path / "vigil-0.2.0.tar.gz", key, "0.2.0")
+    with chromium() as browser:
+        session = Session(browser)
+        page = session.page
+        log_in(page, device)
+        open_page(page, "Maintenance")
+        status = page.locator("#firmware-status")
+        expect(status).to_contain_text(f"Running version{__version__}")
+        expect(status).to_contain_text("StateCommitted")
+        expect(page.locator("#firmware-commit")).to_be_hidden()
+        page.locator("#firmware-file").set_input_files(str(package))
+        page.locator("#firmware-autocommit").select_option("never")
+        page.locator("#firmware-rollback-minutes").fill("5")
+        page.get_by_role("button", name="Upgrade").click()
+        expect(page.get_by_text("Version 0.2.0 is installed. Restarting into it")).to_be_visible()
+        assert page.locator("#firmware-progress").get_attribute("value") == "1"  # the upload's progress went to the end
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible(timeout=60_000)  # the new process: log in again
+        log_in(page, device)
+        open_page(page, "Maintenance")
+        expect(status).to_contain_text("Running version0.2.0")
+        expect(status).to_contain_text(f"Previous version (rollback){__version__}")
+        expect(status).to_contain_text("Not committed: on trial; rolls back in 5 min")
+        page.locator("#firmware-commit").click()
+        expect(page.get_by_text("Version 0.2.0 is committed")).to_be_visible()
+        expect(status).to_contain_text("StateCommitted")
+        session.close()
+    assert status_of(device)["isCommited"] is True
     assert host_name(device) == "kept-over-upgrades"
     # The new build runs from its slot: a child of the launcher, its code in the data folder.
     child = psutil.Process(device.process.pid).children()[0]
-    assert "VIGIL_SLOT" in child.environ() and str(device.data / "firmware" / "b") in child.environ()["PYTHONPATH"]
-    assert call(device, "commit")["data"] == {"firmwareVersion": "0.2.0"}
-    assert status_of(device)["isCommited"] is True
+    assert str(device.data / "firmware" / "b") in child.environ()["PYTHONPATH"]
 
 
 def test_a_build_that_fails_its_health_check_rolls_back_by_itself(device: LiveDevice, key: ReleaseKey,

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,11 +64,17 @@ async def read_upload(request: Request, firmware: Firmware) -> tuple[dict[str, A
             raise UploadTooLarge
         return message
 
-    form = await Request(request.scope, limited).form(max_files=1, max_fields=4, max_part_size=64 * 1024)
+    try:
+        form = await Request(request.scope, limited).form(max_files=2, max_fields=4, max_part_size=64 * 1024)
+    except HTTPException as err:  # what starlette makes of a malformed multipart body
+        raise ValueError(err.detail) from None
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    uploads = [v for v in form.values() if isinstance(v, UploadFile)]
-    if not uploads:
-        raise ValueError("the request has no file part")
+    json_file = form.get("json")
+    if isinstance(json_file, UploadFile):  # browsers send a Blob part with a file name
+        fields["json"] = (await json_file.read(64 * 1024)).decode(errors="replace")
+    uploads = [v for k, v in form.multi_items() if isinstance(v, UploadFile) and k != "json"]
+    if len(uploads) != 1:
+        raise ValueError("the request must have one file part")
     target = firmware.incoming()
     with target.open("wb") as out:
         await asyncio.to_thread(shutil.copyfileobj, uploads[0].file, out)
