@@ -124,14 +124,20 @@ def test_a_build_that_fails_its_health_check_rolls_back_by_itself(device: LiveDe
     assert "software rolled back from 0.3.0 to 0.2.0" in log
 
 
-def test_kill_9_during_a_trial_comes_back_on_the_old_build(device: LiveDevice, key: ReleaseKey, tmp_path: Path) -> None:
+def test_kill_9_during_a_trial_boot_comes_back_on_the_old_build(device: LiveDevice, key: ReleaseKey, tmp_path: Path) -> None:
     package = release(tmp_path / "v4.tgz", key, "0.4.0").read_bytes()
     reply = upgrade(httpx.Client(auth=AUTH, timeout=30, base_url=device.http), package, {"autoCommit": "never"})
     assert reply.json()["data"] == {"firmwareVersion": "0.4.0"}, reply.text
-    running(device, "0.4.0")
-    launcher = psutil.Process(device.process.pid)
-    trial = launcher.children()[0]
-    device.stop(signal.SIGKILL)  # power lost: the launcher and the device it watches
+    launcher = psutil.Process(device.process.pid)  # the device became the launcher again (exec)
+    trials: list[psutil.Process] = []
+
+    def trial_booting() -> bool:
+        trials[:] = [p for p in launcher.children() if "VIGIL_SUPERVISED" in p.environ()]
+        return bool(trials)
+
+    wait_until(trial_booting, 20, "the launcher booting the new build on trial")
+    trial = trials[0]
+    device.stop(signal.SIGKILL)  # power lost while the new build boots: the launcher and its child
     psutil.wait_procs([trial], timeout=10)
     assert not trial.is_running()
     again = start_live(device.data, ports=(device.http_port, device.https_port, device.rtsp_port))
