@@ -179,3 +179,20 @@ async def test_the_classic_firmwareupgrade_cgi(trusting: Device, releases: dict[
     trial = Slots(trusting.data).load()["trial"]
     assert trial["factoryDefault"] == "soft" and trial["autoCommit"] == "started" and trial["rollbackAt"] is None
     assert trusting.next_action == "reboot"
+
+
+async def test_an_oversized_upload_without_a_length_is_cut_off(trusting: Device, monkeypatch) -> None:
+    from vigil.features.firmware import const
+
+    monkeypatch.setattr(const, "MAX_PACKAGE", 64 * 1024)  # the real bound is 256 MiB
+
+    async def chunks():
+        yield b"--xx\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.tgz\"\r\n\r\n"
+        for _ in range(64):
+            yield bytes(8192)
+
+    async with client_as(trusting, "admin") as admin:
+        reply = await admin.post(FWMGR, content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=xx"})
+    code, message = await error_of(reply)
+    assert code == 415 and "larger than" in message
+    assert not (trusting.data / "firmware" / "incoming" / "package").exists()
