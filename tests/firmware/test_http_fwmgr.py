@@ -196,3 +196,18 @@ async def test_an_oversized_upload_without_a_length_is_cut_off(trusting: Device,
     code, message = await error_of(reply)
     assert code == 415 and "larger than" in message
     assert not (trusting.data / "firmware" / "incoming" / "package").exists()
+
+
+async def test_a_release_key_shipped_with_the_program_is_trusted(device: Device, key: ReleaseKey,
+                                                                 releases: dict[str, Path], tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    from vigil.features.firmware import checks
+
+    async with client_as(device, "admin") as admin:
+        assert (await error_of(await upgrade(admin, releases["v2"].read_bytes())))[0] == 424
+        shipped = tmp_path / "keys"
+        shipped.mkdir()
+        (shipped / "release.pem").write_bytes(key.cert_pem)
+        monkeypatch.setattr(checks, "BUILT_IN_KEYS", shipped)  # vigil/release/keys/ of a distributor's build
+        reply = await upgrade(admin, releases["v2"].read_bytes())
+    assert reply.json()["data"] == {"firmwareVersion": "0.2.0"}, reply.text
