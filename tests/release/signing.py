@@ -68,3 +68,10 @@ def launcher_tree(folder: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(TREE / "vigil" / name, target)
     return folder
+
+
+def crashing_tree(folder: Path, status: int = 3) -> Path:
+    """The small tree, whose program exits with `status` as soon as it starts."""
+    launcher_tree(folder)
+    (folder / "vigil" / "__main__.py").write_text(f"raise SystemExit({status})\n")
+    return folder

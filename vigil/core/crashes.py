@@ -44,6 +44,15 @@ def recorded(data: Path) -> Iterator[None]:
     _prune(folder)
 
 
+def note(data: Path, text: str) -> None:
+    """Keep `text` as a crash trace (the launcher's word on a device process that died)."""
+    folder = Path(data) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
+    (folder / f"launcher_{stamp}_{os.getpid()}.txt").write_text(text + "\n")
+    _prune(folder)
+
+
 def _prune(folder: Path) -> None:
     files = sorted(folder.glob("*.txt"), key=lambda p: p.stat().st_mtime)
     for old in files[:-KEEP]:

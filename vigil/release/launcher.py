@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vigil import __version__
+from vigil.core import crashes
 from vigil.release.slots import Boot, Slots
 
 ENV_SLOT = "VIGIL_SLOT"  # in the device process: the slot it runs from
@@ -77,6 +78,7 @@ def launch(data: Path, argv: list[str], run_here: Callable[[], int]) -> int:
             continue
         if status != 0 and slots.load()["trial"] is not None:
             why = f"the new software {boot.version} stopped with status {status} before it was committed"
+            crashes.note(data, f"vigil {boot.version} (slot {boot.slot}, on trial): {why}; rolling back")
             if slots.rollback(why, time.time()) is not None:
                 continue
         return status
