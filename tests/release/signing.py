@@ -62,7 +62,7 @@ def fingerprint(cert_pem: bytes) -> str:
 def launcher_tree(folder: Path) -> Path:
     """A small runnable part of this tree: the package, its launcher and what that imports (for
     tests that install many releases and need them fast, yet startable)."""
-    for name in ("__init__.py", "core/__init__.py", "core/atomic.py", "core/archive.py", "release/__init__.py",
+    for name in ("__init__.py", "core/__init__.py", "core/atomic.py", "core/archive.py", "core/crashes.py", "release/__init__.py",
                  "release/package.py", "release/slots.py", "release/launcher.py"):
         target = folder / "vigil" / name
         target.parent.mkdir(parents=True, exist_ok=True)
