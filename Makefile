@@ -14,7 +14,7 @@ DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gs
 	nftables hostapd wpasupplicant
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench venv debs clean
+.PHONY: run test lint bench venv debs clean wheel
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ venv: $(VENV)/.installed
 
 run: venv
 	$(VENV)/bin/vigil run --profile s3016 --data ./data --http-port 8080 --https-port 8443 --test-cameras 2
+
+# The wheel to install Vigil on a machine (README: "Installing on a machine").
+wheel: venv
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
 
 # npm counts as there when its command is: NodeSource's nodejs package brings its own npm, which
 # Debian's npm package conflicts with.
@@ -51,4 +55,4 @@ bench: venv
 	$(PY) bench/mqtt.py
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data dist build

@@ -1,11 +1,14 @@
-"""`vigil run` serves a device; `vigil reset` returns a data folder to factory state; `vigil check`
-verifies (and repairs) a stopped device's footage against its index (vigil.footage.check)."""
+"""`vigil run` serves a device (from the active software slot: vigil/release/launcher.py);
+`vigil reset` returns a data folder to factory state; `vigil check` verifies (and repairs) a
+stopped device's footage against its index (vigil.footage.check); `vigil package` builds a signed
+release of a source tree (vigil/release/package.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,9 +16,22 @@ from vigil.profiles import NAMES
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The launcher first (it picks the software slot); then, in the slot's program, the device."""
+    from vigil.release import launcher
+
+    if os.environ.get(launcher.ENV_SLOT) is None:
+        return launcher.launch(Path(args.data), args.argv, lambda: _serve(args))
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from vigil.boot import factory_reset
+    from vigil.core import crashes
     from vigil.device import Device, Ports
     from vigil.http.ports import RTSP_ENABLED
     from vigil.http.server import run
+    from vigil.release import launcher
+    from vigil.release.slots import Slots
 
     try:
         import uvloop
@@ -31,8 +47,35 @@ def _run(args: argparse.Namespace) -> int:
         print(f"vigil: {args.profile.upper()} on http://{args.host}:{at.http}{https}{rtsp}, data in {args.data}",
               flush=True)
 
+    data = Path(args.data)
+    mode = Slots(data).take_factory_default()  # asked for by the upgrade that made this slot
+    if mode != "none":
+        factory_reset(data, hard=mode == "hard")
     runner = uvloop.run if uvloop else asyncio.run
-    runner(run(args.profile, Path(args.data), ports, on_listening=listening))
+    with crashes.recorded(data):
+        action = runner(run(args.profile, data, ports, on_listening=listening))
+    if action == "reboot":
+        return launcher.relaunch(args.argv)
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from vigil.release.package import build
+
+    profiles = [p.strip().lower() for p in args.profiles.split(",") if p.strip()]
+    unknown = sorted(set(profiles) - set(NAMES))
+    if unknown or not profiles:
+        print(f"vigil: unknown profiles {unknown}; choose from {', '.join(NAMES)}", file=sys.stderr)
+        return 2
+    try:
+        manifest = build(Path(args.source), Path(args.out), args.version, profiles, Path(args.key).read_bytes(),
+                         Path(args.cert).read_bytes() if args.cert else None,
+                         [v.strip() for v in args.revokes.split(",") if v.strip()])
+    except (OSError, ValueError) as err:
+        print(f"vigil: {err}", file=sys.stderr)
+        return 2
+    print(f"vigil: release {manifest.version} for {', '.join(manifest.profiles)} "
+          f"({len(manifest.files)} files) written to {args.out}")
     return 0
 
 
@@ -108,6 +151,20 @@ def main(argv: list[str] | None = None) -> None:
                          help="the password of an encrypted volume, so that its footage is read as well "
                               "(without it only the stored files' checksums are verified)")
     checker.set_defaults(func=_check)
-    args = parser.parse_args(argv)
+    packager = sub.add_parser("package", help="build a signed release package from a source tree")
+    packager.add_argument("--source", default=str(Path(__file__).resolve().parent.parent),
+                          help="the folder holding the vigil package (default: this program's)")
+    packager.add_argument("--version", required=True, help="the release's version, such as 0.2.0")
+    packager.add_argument("--profiles", default=",".join(NAMES),
+                          help="comma-separated profiles the release is for (default: all)")
+    packager.add_argument("--key", required=True, help="the release key: an Ed25519 or ECDSA P-256 private key (PEM)")
+    packager.add_argument("--cert", help="the key's certificate (the custom signed OS certificate), PEM; "
+                                         "without it the release names the bare public key")
+    packager.add_argument("--revokes", default="", help="comma-separated versions this release revokes")
+    packager.add_argument("--out", required=True, help="the package file to write")
+    packager.set_defaults(func=_package)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
+    args.argv = raw
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sys.exit(args.func(args))

@@ -90,7 +90,8 @@ class Device:
     # initial event states here.
     on_load: list[Callable[[], None]] = field(default_factory=list)
     # What the supervisor should do once the servers stop: "restart", "factory-default",
-    # "hard-factory-default" or "shutdown".
+    # "hard-factory-default", "shutdown", or "reboot" (a fresh boot of the active software slot:
+    # vigil/release/launcher.py).
     next_action: str = "shutdown"
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _log_handler: logging.Handler | None = None

@@ -23,6 +23,10 @@ from vigil.features.troubleshoot import trace as trace_module
 from vigil.features.troubleshoot.trace import NetworkTrace
 
 DEBUG = "/axis-cgi/debug/debug.tgz"
+# What the archive holds besides the server report and the logs (test_debug_archive.py looks inside).
+DIAGNOSTICS = ["config/parameters.txt", "config/settings.json", "config/actions.json", "config/rules.json",
+               "config/recipients.json", "config/schedules.json", "config/sources.json", "config/accounts.txt",
+               "system/state.txt", "system/software.json"]
 
 
 async def traced(admin: httpx.AsyncClient, port: int, marker: bytes, seconds: int = 2,
@@ -118,7 +122,8 @@ async def test_the_crash_report_holds_the_last_trace(admin: httpx.AsyncClient, d
     with tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz") as archive:
         names = archive.getnames()
     serial = device.identity.serial
-    assert sorted(names) == sorted([f"serverreport_{serial}.txt", "system.log", "access.log", "audit.log"])
+    assert sorted(names) == sorted([f"serverreport_{serial}.txt", "system.log", "access.log", "audit.log",
+                                    *DIAGNOSTICS])
     port, marker = free_port(), secrets.token_hex(8).encode()
     await traced(admin, port, marker, seconds=1)
     r = await admin.get(DEBUG)

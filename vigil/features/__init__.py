@@ -20,6 +20,7 @@ from vigil.features import (
     events,
     eventstream,
     firewall,
+    firmware,
     io,
     mqtt,
     network,
@@ -65,6 +66,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("timesync", timesync.register),
     Feature("syslog", syslog.register),
     Feature("troubleshoot", troubleshoot.register),
+    Feature("firmware", firmware.register),  # after certificates: releases are verified against its keystore
     Feature("oidc", oidc.register),  # after network: it asks for the global proxies
     Feature("ssh", ssh.register),
     Feature("firewall", firewall.register),

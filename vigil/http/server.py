@@ -263,8 +263,9 @@ async def _flush_logs(device: Device) -> None:
 
 
 async def run(profile: str, data: Path, ports: Ports, clock: Clock | None = None,
-              on_listening: Callable[[Device], None] | None = None) -> None:
-    """Build the device, serve it, and rebuild it after every restart until shut down;
+              on_listening: Callable[[Device], None] | None = None) -> str:
+    """Build the device, serve it, and rebuild it after every restart until shut down, or until
+    it asks to boot afresh (another software slot: "reboot"); that last action.
     `on_listening` is told each time its listeners are bound."""
     loop = asyncio.get_running_loop()
     current: list[Device] = []
@@ -284,8 +285,8 @@ async def run(profile: str, data: Path, ports: Ports, clock: Clock | None = None
         finally:
             device.close()
         action = device.next_action
-        if action == "shutdown":
-            return
+        if action in ("shutdown", "reboot"):
+            return action
         if action in ("factory-default", "hard-factory-default"):
             factory_reset(data, hard=action == "hard-factory-default")
         log.info("device %s, starting again", action)

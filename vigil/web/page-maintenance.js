@@ -1,7 +1,8 @@
-// Maintenance: restart, restore, factory default, the server and crash reports, and
-// troubleshooting (maintenance-troubleshoot.js).
+// Maintenance: restart, restore, factory default, the software upgrade (maintenance-firmware.js),
+// the server and crash reports, and troubleshooting (maintenance-troubleshoot.js).
 
 import * as api from "./api.js";
+import { firmwareCard } from "./maintenance-firmware.js";
 import { crashReport, troubleshootCard } from "./maintenance-troubleshoot.js";
 import { busy, card, confirmAction, download, h, messageArea, modal } from "./ui.js";
 
@@ -106,6 +107,7 @@ export default async function maintenancePage(container, app) {
 
   container.append(
     card("Restart and reset", area, rows),
+    await firmwareCard(app),
     card(
       "Server report",
       h("p", {

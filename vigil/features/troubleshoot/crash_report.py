@@ -1,5 +1,7 @@
-"""The crash report (debug.tgz): the server report, the system, access and audit logs and, as
-the manual warns, the last network trace when one was taken, in one gzip-compressed tar."""
+"""The crash report (debug.tgz): the server report, the system, access and audit logs, the
+configuration with its secrets redacted, the state of the process and the system, the recent
+crash traces (diagnostics.py) and, as the manual warns, the last network trace when one was
+taken, in one gzip-compressed tar."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import tempfile
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from starlette.responses import FileResponse, Response
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
+from vigil.features.firmware.service import FIRMWARE_SERVICE
 from vigil.features.system.report import log_files, server_report
-from vigil.features.troubleshoot import crash_report
+from vigil.features.troubleshoot import crash_report, diagnostics
 from vigil.features.troubleshoot.const import DEBUG_PATH, PCAP_TYPE, TRACE_CMD
 from vigil.features.troubleshoot.trace import TRACE_SERVICE, TraceError, check_duration, check_interface
 from vigil.http.routing import Endpoint
@@ -77,7 +79,12 @@ async def crash_report_download(request: Request, who: Principal) -> Response:
     device = request.app.state.device
     last = device.features[TRACE_SERVICE].last
     stamp = device.clock.time()
-    texts = {f"serverreport_{device.identity.serial}.txt": server_report(device), **log_files(device)}
+    texts = {f"serverreport_{device.identity.serial}.txt": server_report(device), **log_files(device),
+             **diagnostics.configuration(device), "system/state.txt": diagnostics.process_state(device),
+             **diagnostics.crash_traces(device)}
+    firmware = device.features.get(FIRMWARE_SERVICE)
+    if firmware is not None:
+        texts["system/software.json"] = json.dumps(firmware.status(), indent=1)
     target = Path(tempfile.mkstemp(suffix=".tgz")[1])
     trace = None
     if last is not None:  # opened now: a new trace may replace (and remove) it meanwhile
