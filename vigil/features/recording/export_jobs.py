@@ -109,9 +109,9 @@ class ExportJobs:
             raise ApiError(TOO_MANY_JOBS, f"at most {self.MAX_RUNNING} exports can run at a time")
         encryption_check(password, encryption)
         plan = await asyncio.to_thread(plan_export, self.store, recording, start, stop, fmt)
-        transform = plan.encrypted(password, encryption)
-        size = transform.size(plan.layout.size) if transform else plan.layout.size
         try:
+            transform = await asyncio.to_thread(plan.encrypted, password, encryption)  # PBKDF2: off the loop
+            size = transform.size(plan.layout.size) if transform else plan.layout.size
             self.dir.mkdir(parents=True, exist_ok=True)
             floor = self.params.get_int("Recording.FreeSpaceFloorMB") * 1_000_000
             if shutil.disk_usage(self.dir).free - size < floor:

@@ -109,7 +109,8 @@ async def export_recording(request: Request, who: Principal) -> Response:
                                        _arg(args, "diskid"))
     except REFUSALS as err:
         return xml_error(api_error(err))
-    transform = plan.encrypted(_arg(args, "password"), _arg(args, "encryptionformat"))
+    # (deriving the key takes PBKDF2's 100 000 rounds: not on the event loop)
+    transform = await asyncio.to_thread(plan.encrypted, _arg(args, "password"), _arg(args, "encryptionformat"))
     name = plan.filename(_arg(args, "filename"))
     headers = {"Cache-Control": "no-store", "X-Vigil-Start-Time": iso(plan.shown_start),
                "X-Vigil-First-Frame-Time": iso(plan.first_frame), "X-Vigil-Stop-Time": iso(plan.stop)}
