@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import os
 import select
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ DIRECT_BODY = "vigil.direct_body"  # the scope["extensions"] key
 FULL_WAIT = 0.2  # seconds a thread waits for a full socket before giving it back to the event loop
 BUDGET = 32 << 20  # bytes a thread sends before other downloads get a turn
 SENDFILE_MAX = 8 << 20  # bytes per sendfile() call
+AHEAD_FROM = 64 << 10  # a buffer at least this long: produce the next part while it is sent
 # The threads that send response bodies, and those that produce the next part meanwhile (a
 # producer never waits for a sender, so the two pools cannot wait on each other).
 SEND_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vigil-send")
@@ -66,13 +68,14 @@ class _Progress:
     ahead: Future | None = None  # the next part, being produced while this one is sent
 
     def next_part(self) -> Part | None:
-        """The next part; the one after it is then produced in another thread (reading and
-        encrypting overlap with sending)."""
+        """The next part. After a buffer the one after it is produced in another thread while
+        this one is sent (reading and encrypting overlap with sending); after a file region,
+        which cost nothing to produce, it is taken here when its turn comes."""
         if self.ahead is not None:
             part, self.ahead = self.ahead.result(), None
         else:
             part = next(self.parts, None)
-        if part is not None:
+        if isinstance(part, (bytes, bytearray, memoryview)) and len(part) >= AHEAD_FROM:
             self.ahead = PRODUCE_POOL.submit(next, self.parts, None)
         return part
 
@@ -156,6 +159,7 @@ class DirectBody:
         loop = asyncio.get_running_loop()
         sock = os.dup(real.get_extra_info("socket").fileno())  # ours until the thread is done with it
         progress = _Progress(parts)
+        _cork(sock, True)  # full segments: a small buffer before a file region goes out with it
         try:
             while True:
                 work = loop.run_in_executor(SEND_POOL, _push, sock, progress)
@@ -172,9 +176,19 @@ class DirectBody:
                     await _writable(loop, sock)
         finally:
             progress.settle()
+            with contextlib.suppress(OSError):
+                _cork(sock, False)  # what is held goes out now
             os.close(sock)
             self.cycle.expected_content_length -= progress.sent
         return progress.sent
+
+
+def _cork(sock: int, on: bool) -> None:
+    view = socket.socket(fileno=sock)
+    try:
+        view.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, int(on))
+    finally:
+        view.detach()  # the descriptor stays ours
 
 
 async def _writable(loop: asyncio.AbstractEventLoop, sock: int) -> None:

@@ -92,6 +92,7 @@ class LayoutResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = 0
         complete = False
+        parts: Iterator[bytes | FileSpan] | None = None
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             if self.head_only or self.span[1] == self.span[0]:
@@ -110,6 +111,8 @@ class LayoutResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             complete = True
         finally:
+            if parts is not None and hasattr(parts, "close"):
+                parts.close()  # (a generator's own clean-up, before the files it reads close)
             self.layout.close()
             if self.on_done is not None:
                 self.on_done(sent, complete)
