@@ -103,7 +103,7 @@ def test_play_export_and_delete_in_the_browser(recorded: Recorded, page: Page, t
     assert sealed.read_bytes()[:8] == b"Salted__"
     if shutil.which("openssl") and shutil.which("ffmpeg"):
         opened = tmp_path / "opened.mp4"
-        run = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-iter", "100000", "-pass",
+        run = subprocess.run(["openssl", "enc", "-d", "-aes-256-ctr", "-pbkdf2", "-iter", "100000", "-pass",
                               "pass:browser secret", "-in", str(sealed), "-out", str(opened)], capture_output=True)
         assert run.returncode == 0, run.stderr
         assert decode_errors(opened) == ""

@@ -21,7 +21,7 @@ const DESTINATIONS = [
   ["device", "Download from the device"],
   ["usb", "USB drive"],
 ];
-const ENCRYPTION = "openssl-aes256";
+const ENCRYPTION = "openssl-aes256-ctr"; // OpenSSL's format in CTR mode: several times faster than CBC
 const PLAY = "/axis-cgi/record/play.cgi";
 const JOBS = "/axis-cgi/record/export/jobs.cgi";
 const MAX_DEFAULT_SPAN = 3600 * 1000; // play at most an hour unless asked for more
@@ -335,7 +335,7 @@ async function exportDialog(app, recording, range, exports) {
     { hidden: true },
     field("Password", password, "8 to 512 characters. Without it the file cannot be opened."),
     field("Repeat password", repeat),
-    h("p", { class: "hint", text: "Open the file with: openssl enc -d -aes-256-cbc -pbkdf2 -iter 100000 -in FILE.enc -out FILE" }),
+    h("p", { class: "hint", text: "Open the file with: openssl enc -d -aes-256-ctr -pbkdf2 -iter 100000 -in FILE.enc -out FILE" }),
   );
   encrypt.addEventListener("change", () => {
     secret.hidden = !encrypt.checked;
