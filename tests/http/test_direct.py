@@ -61,6 +61,21 @@ def content(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def full(monkeypatch) -> asyncio.Event:
+    """Set when a sending thread found the socket full and the event loop waits for it."""
+    monkeypatch.setattr(direct, "FULL_WAIT", 0)  # a thread gives up the full socket at once
+    event = asyncio.Event()
+    waited = direct._writable
+
+    async def writable(loop, sock) -> None:
+        event.set()
+        await waited(loop, sock)
+
+    monkeypatch.setattr(direct, "_writable", writable)
+    return event
+
+
 async def _serve(app: App, tls: ssl.SSLContext | None = None):
     sock = socket.socket()
     sock.bind(("127.0.0.1", free_port()))
@@ -89,16 +104,7 @@ async def test_plain_http_bodies_go_straight_to_the_socket_and_the_connection_st
     assert app.offered == [True, True] and app.results == [len(expected)] * 2
 
 
-async def test_a_client_with_a_full_socket_is_waited_for_on_the_event_loop(content: Path, monkeypatch) -> None:
-    monkeypatch.setattr(direct, "FULL_WAIT", 0)  # a thread gives up the full socket at once
-    full = asyncio.Event()
-    waited = direct._writable
-
-    async def writable(loop, sock) -> None:
-        full.set()
-        await waited(loop, sock)
-
-    monkeypatch.setattr(direct, "_writable", writable)
+async def test_a_client_with_a_full_socket_is_waited_for_on_the_event_loop(content: Path, full: asyncio.Event) -> None:
     app = App(content)
     server, task, port = await _serve(app)
     try:
@@ -113,16 +119,7 @@ async def test_a_client_with_a_full_socket_is_waited_for_on_the_event_loop(conte
     assert body == b"HEAD" + content.read_bytes() + b"TAIL"
 
 
-async def test_a_client_that_goes_away_is_reported(content: Path, monkeypatch) -> None:
-    monkeypatch.setattr(direct, "FULL_WAIT", 0)
-    full = asyncio.Event()
-    waited = direct._writable
-
-    async def writable(loop, sock) -> None:
-        full.set()
-        await waited(loop, sock)
-
-    monkeypatch.setattr(direct, "_writable", writable)
+async def test_a_client_that_goes_away_is_reported(content: Path, full: asyncio.Event) -> None:
     app = App(content)
     server, task, port = await _serve(app)
     try:
