@@ -185,3 +185,27 @@ async def test_the_usb_simulation_refuses_bad_requests(device: Device) -> None:
             assert r.status_code == 400 and "bad simulation request" in r.json()["error"]["message"], body
     async with client_as(device, "operator") as operator:
         assert (await operator.post(SIM, content='{"remove": true}')).status_code in (401, 403)
+
+
+async def test_a_drive_change_seen_by_a_polling_thread_is_handled_on_the_event_loop(device: Device) -> None:
+    """The Linux port is polled in a worker thread: what it sees reaches events and jobs on the loop."""
+    usb = device.features[EXPORT_JOBS].usb
+    assert usb is not None
+    loop = asyncio.get_running_loop()
+    polling = asyncio.create_task(usb.run())
+    await asyncio.sleep(0)  # (the poller starts and knows its loop)
+    await insert(device)
+    told: asyncio.Future[int] = loop.create_future()
+
+    def on_event(event) -> None:
+        if event.topic == USB_DRIVE_TOPIC and event.data["Active"] == "0" and not told.done():
+            ident = threading.get_ident()
+            loop.call_soon_threadsafe(lambda: told.done() or told.set_result(ident))
+
+    subscription = device.events.subscribe(on_event)
+    try:
+        await asyncio.to_thread(port(device).remove)
+        assert await asyncio.wait_for(told, 10) == threading.get_ident()
+    finally:
+        subscription.cancel()
+        polling.cancel()

@@ -38,7 +38,8 @@ class UsbPort:
         self.events = events
         self.logs = logs
         self._removal_watchers: list[Callable[[], None]] = []
-        hardware.watch(self._changed)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        hardware.watch(self._told)
 
     def when_removed(self, callback: Callable[[], None]) -> None:
         """`callback()` when the drive is pulled out (the export jobs stop what they write to it)."""
@@ -51,6 +52,7 @@ class UsbPort:
         self._publish(self.hardware.drive())
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while True:
             await asyncio.to_thread(self.hardware.refresh)
             await asyncio.sleep(POLL_SECONDS)
@@ -96,6 +98,16 @@ class UsbPort:
         return drive
 
     # -- changes ---------------------------------------------------------------------------------
+    def _told(self, drive: UsbDrive | None) -> None:
+        """The hardware's news, on the event loop (a backend that polls tells from a worker thread)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._changed, drive)
+                return
+        self._changed(drive)
+
     def _changed(self, drive: UsbDrive | None) -> None:
         self._publish(drive)
         if drive is None:
