@@ -135,6 +135,9 @@ async def test_a_drive_pulled_out_during_an_export(device: Device, footage: str,
     async with client_as(device, "operator") as operator:
         job = (await jobs_call(operator, "startExport", {"recordingId": footage, "destination": "usb"}))["data"]["job"]
         done = await finished(device, job["jobId"])
+        status = await operator.get("/axis-cgi/record/export/getjobstatus.cgi",
+                                    params={"schemaversion": "1", "jobid": job["jobId"]})
+        assert "<ErrorCode>330</ErrorCode>" in status.text and "pulled out" in status.text, status.text
     assert done["status"] == "failed" and done["error"]["code"] == 330
     assert "pulled out during the export" in done["error"]["message"]
     assert device.events.state(USB_DRIVE_TOPIC, {}) == {"Active": "0", "Label": ""}
