@@ -47,7 +47,7 @@ def test_openssl_decrypts_the_ctr_format_and_any_range_of_it_can_be_made(size: i
     assert run.returncode == 0 and run.stdout == plain, run.stderr
     layout = Layout()
     layout.add_bytes(plain)
-    for chunk in (encryptor.chunk, 1000):  # 1000: many chunks, encrypted in parallel, each from its own counter
+    for chunk in (encryptor.chunk, 1000):  # 1000: many chunks, the counter running on across them
         encryptor.chunk = chunk
         for first, end in ((0, len(sealed)), (3, 9), (15, 17), (16, 40), (100, 50_000), (len(sealed) - 5, len(sealed))):
             end = min(end, len(sealed))

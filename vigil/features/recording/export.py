@@ -273,11 +273,6 @@ def write_layout(layout: Layout, out_fd: int, transform: Transform | None = None
         if progress is not None:
             progress(written)
 
-    if transform is not None and transform.seekable:  # (CTR: chunks encrypted in parallel)
-        for part in transform.read(layout.reader(), 0, transform.size(layout.size)):
-            write(part)
-            check()
-        return written
     if transform is not None:
         write(transform.header())
         for chunk in layout.reader().chunks(0, layout.size, transform.chunk):
