@@ -13,7 +13,7 @@ import pytest
 from vigil.features.recording.crypto import OpenSSLCtrEncryptor, OpenSSLEncryptor, password_problem
 from vigil.features.recording.responses import parse_range
 from vigil.footage import mp4
-from vigil.footage.reader import Layout
+from vigil.footage.reader import FileSpan, Layout
 
 
 @pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl")
@@ -47,10 +47,12 @@ def test_openssl_decrypts_the_ctr_format_and_any_range_of_it_can_be_made(size: i
     assert run.returncode == 0 and run.stdout == plain, run.stderr
     layout = Layout()
     layout.add_bytes(plain)
-    for first, end in ((0, len(sealed)), (3, 9), (15, 17), (16, 40), (100, 50_000), (len(sealed) - 5, len(sealed))):
-        end = min(end, len(sealed))
-        if 0 <= first < end:
-            assert b"".join(encryptor.read(layout.reader(), first, end)) == bytes(sealed[first:end])
+    for chunk in (encryptor.chunk, 1000):  # 1000: many chunks, the counter running on across them
+        encryptor.chunk = chunk
+        for first, end in ((0, len(sealed)), (3, 9), (15, 17), (16, 40), (100, 50_000), (len(sealed) - 5, len(sealed))):
+            end = min(end, len(sealed))
+            if 0 <= first < end:
+                assert b"".join(encryptor.read(layout.reader(), first, end)) == bytes(sealed[first:end])
 
 
 def test_password_rules() -> None:
@@ -107,9 +109,19 @@ def test_range_header(header: str | None, expected: object) -> None:
     assert parse_range(header, 1000) == expected
 
 
+def _joined(parts) -> bytes:
+    """What a socket receives for layout parts (FileSpans read as sendfile would send them)."""
+    out = b""
+    for part in parts:
+        out += os.pread(part.fd, part.length, part.offset) if isinstance(part, FileSpan) else bytes(part)
+    return out
+
+
 def test_layout_reads_any_range_across_pieces(tmp_path) -> None:
     source = tmp_path / "segment"
-    source.write_bytes(bytes(range(256)) * 40)
+    content = bytearray(bytes(range(256)) * 40)
+    content[1000:1012] = (12).to_bytes(4, "big") + b"moof" + b"abcd"  # a 12-byte moof, then its mdat
+    source.write_bytes(content)
     fd = os.open(source, os.O_RDONLY)
     try:
         layout = Layout()
@@ -117,15 +129,21 @@ def test_layout_reads_any_range_across_pieces(tmp_path) -> None:
         layout.add_span(fd, 10, 100)
         layout.add_span(fd, 110, 50)  # contiguous: merged into one span
         layout.add_bytes(b"--")
-        layout.add_fragment(fd, 1000, 20, lambda raw: raw[::-1])
+        layout.add_fragment(fd, 1000, 20, lambda moof: moof[:8] + moof[8:][::-1])  # the moof only is patched
         layout.add_span(fd, 3, 7)
-        whole = b"HEAD" + source.read_bytes()[10:160] + b"--" + source.read_bytes()[1000:1020][::-1] + \
-            source.read_bytes()[3:10]
+        stored = bytes(content)
+        whole = b"HEAD" + stored[10:160] + b"--" + stored[1000:1008] + b"dcba" + stored[1012:1020] + stored[3:10]
         assert layout.size == len(whole) and len(layout.pieces) == 5
         reader = layout.reader()
         for first in range(0, len(whole), 7):
             for length in (1, 13, 200):
                 assert reader.read(first, length) == whole[first:first + length]
+                # as sent on plain HTTP: stored spans of 30 bytes or more as FileSpans, the rest as bytes
+                parts = list(reader.parts(first, min(first + length, len(whole)), size=120))
+                assert _joined(parts) == whole[first:first + length]
+        spans = [p for p in reader.parts(0, layout.size, size=120) if isinstance(p, FileSpan)]
+        assert [(s.offset, s.length) for s in spans] == [(10, 150)]
         assert b"".join(layout.reader().chunks(0, layout.size, 17)) == whole
+        assert _joined(layout.reader().parts(0, layout.size, direct=False, size=17)) == whole
     finally:
         os.close(fd)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import ROLE_USERS
 from tests.recording.live import Recorded, decode_errors, ffprobe_frames, frame_md5s, iso_ms, top_level_boxes
 from vigil.core.store import Store
 from vigil.features.recording.api import parse_iso
@@ -122,6 +123,18 @@ def test_range_requests_return_the_same_bytes_as_the_whole_answer(recorded: Reco
     assert r.status_code == 200 and r.content == data
     head = play(recorded, recorded.main, method="HEAD")
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) == size
+
+
+def test_https_plays_the_same_bytes_as_plain_http(recorded: Recorded) -> None:
+    """Plain HTTP sends the stored footage by sendfile; HTTPS through the TLS transport."""
+    data = play(recorded, recorded.main).content
+    with httpx.Client(base_url=recorded.server.https, verify=False, timeout=30,
+                      auth=httpx.DigestAuth(*ROLE_USERS["viewer"])) as c:
+        whole = c.get(PLAY, params={"recordingid": recorded.main})
+        assert whole.status_code == 200 and whole.content == data
+        middle = (len(data) // 3, len(data) // 3 + 700_000)
+        r = c.get(PLAY, params={"recordingid": recorded.main}, headers={"Range": f"bytes={middle[0]}-{middle[1]}"})
+        assert r.status_code == 206 and r.content == data[middle[0]:middle[1] + 1]
 
 
 def test_an_ongoing_recording_plays_up_to_its_last_indexed_fragment_as_one_file(recorded: Recorded) -> None:

@@ -103,7 +103,7 @@ def test_play_export_and_delete_in_the_browser(recorded: Recorded, page: Page, t
     assert sealed.read_bytes()[:8] == b"Salted__"
     if shutil.which("openssl") and shutil.which("ffmpeg"):
         opened = tmp_path / "opened.mp4"
-        run = subprocess.run(["openssl", "enc", "-d", "-aes-256-cbc", "-pbkdf2", "-iter", "100000", "-pass",
+        run = subprocess.run(["openssl", "enc", "-d", "-aes-256-ctr", "-pbkdf2", "-iter", "100000", "-pass",
                               "pass:browser secret", "-in", str(sealed), "-out", str(opened)], capture_output=True)
         assert run.returncode == 0, run.stderr
         assert decode_errors(opened) == ""
@@ -152,3 +152,40 @@ def test_the_filter_narrows_the_list(recorded: Recorded, page: Page) -> None:
     page.get_by_label("Source").select_option("testcam1")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator(f'tr[data-recording="{recorded.main}"]')).to_be_visible()
+
+
+def test_export_to_the_usb_drive_and_eject_it(recorded: Recorded, page: Page) -> None:
+    sim = "/vigil/sim/usb"
+    log_in(page, recorded.server, *ADMIN)
+    page.locator("#nav").get_by_role("link", name="Recordings").click()
+    expect(page.locator("#usb-status")).to_contain_text("none")
+    row = page.locator(f'tr[data-recording="{recorded.main}"]')
+    # No drive in the port: the dialog says so and stays open.
+    row.get_by_role("button", name="Export").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Destination").select_option("usb")
+    dialog.get_by_role("button", name="Export").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("no USB drive in the USB port")
+    dialog.get_by_role("button", name="Cancel").click()
+    with recorded.client("admin") as c:
+        assert c.post(sim, json={"insert": {"label": "BROWSER", "capacity": 4_000_000_000}}).status_code == 200
+    try:
+        expect(page.locator("#usb-status")).to_contain_text("USB drive BROWSER", timeout=10_000)
+        row.get_by_role("button", name="Export").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Destination").select_option("usb")
+        dialog.get_by_role("button", name="Export").click()
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        job = page.locator("#export-jobs li").first
+        expect(job).to_contain_text("On the USB drive", timeout=30_000)
+        expect(job.get_by_role("link", name="Download")).to_have_count(0)
+        name = job.locator("strong").inner_text()
+        on_drive = recorded.server.data / "sim" / "usb" / "BROWSER" / name
+        assert on_drive.stat().st_size > 0 and decode_errors(on_drive) == ""
+        page.locator("#usb-eject").click()
+        expect(page.locator("#usb-status")).to_contain_text("ejected, you can pull it out")
+        expect(page.locator("#usb-eject")).to_be_hidden()
+    finally:
+        with recorded.client("admin") as c:
+            c.post(sim, json={"remove": True})
+    expect(page.locator("#usb-status")).to_contain_text("none", timeout=10_000)

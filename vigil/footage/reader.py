@@ -325,10 +325,20 @@ def read_frames(frames: list[VideoFrame]) -> list[bytes]:
 
 
 # -- layouts ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileSpan:
+    """Bytes of an open footage file stored as they are sent (a plain volume): what the kernel
+    can copy to a socket or file without the bytes passing through Python."""
+
+    fd: int
+    offset: int
+    length: int
+
+
 @dataclass
 class Layout:
     """A file to send, as pieces: bytes, a span of an open file, or a whole fragment whose
-    bytes go through `patch` (same length) on the way out."""
+    moof box goes through `patch` (same length) on the way out; its mdat is sent as stored."""
 
     selection: Selection | None = None
     lengths: list[int] = field(default_factory=list)
@@ -404,13 +414,67 @@ class LayoutReader:
             elif kind == "s":
                 out.append(self._span(piece[1], piece[2] + lo, hi - lo))
             else:
-                if self._fragment[0] != i:
-                    raw = _pread_exact(piece[1], length, piece[2])
-                    self._fragment = (i, piece[3](raw))
-                out.append(self._fragment[1][lo:hi])
+                head = self._moof(i)
+                if lo < len(head):
+                    out.append(head[lo:min(hi, len(head))])
+                if hi > len(head):
+                    start = max(lo, len(head))
+                    out.append(self._span(piece[1], piece[2] + start, hi - start))
             pos = piece_start + hi
             i += 1
         return b"".join(out)
+
+    def _moof(self, i: int) -> bytes:
+        """Piece i's moof box, patched (a fragment piece)."""
+        if self._fragment[0] != i:
+            _kind, fd, offset, patch = self.layout.pieces[i]
+            head = atrest.pread(fd, MOOF_READ, offset)
+            size = int.from_bytes(head[0:4], "big")
+            if size > len(head):
+                head = _pread_exact(fd, size, offset)
+            if size < 8 or size > self.layout.lengths[i] or len(head) < size:
+                raise OSError(f"no moof box at {offset} of a segment file")
+            self._fragment = (i, patch(head[:size]))
+        return self._fragment[1]
+
+    def parts(self, start: int, end: int, direct: bool = True, size: int = CHUNK) -> Iterator[bytes | FileSpan]:
+        """Bytes start..end-1 as bytes (up to about `size` each) and, where `direct`, as
+        FileSpans for the stored bytes of plain files of at least `size` // 4 (what goes
+        through the kernel pays off; shorter ones are read and sent with their neighbours)."""
+        if not direct:
+            yield from self.chunks(start, end, size)
+            return
+        layout = self.layout
+        held: list[bytes] = []
+        count = 0
+        pos = start
+        i = bisect.bisect_right(self.starts, pos) - 1
+        while pos < end and i < len(layout.pieces):
+            piece_start, length, piece = self.starts[i], layout.lengths[i], layout.pieces[i]
+            lo, hi = pos - piece_start, min(end - piece_start, length)
+            span: FileSpan | None = None
+            if piece[0] == "f":
+                head = self._moof(i)
+                if lo < len(head):
+                    held.append(head[lo:min(hi, len(head))])
+                    count += min(hi, len(head)) - lo
+                    lo = len(head)
+            if piece[0] != "b" and hi > lo and hi - lo >= size // 4 and atrest.is_plain(piece[1]):
+                span = FileSpan(piece[1], piece[2] + lo, hi - lo)
+            elif hi > lo:
+                held.append(self.read(piece_start + lo, hi - lo))
+                count += hi - lo
+            if held and (span is not None or count >= size):
+                yield b"".join(held)
+                held, count = [], 0
+            if span is not None:
+                yield span
+            pos = piece_start + hi
+            i += 1
+        if held:
+            yield b"".join(held)
+        if pos < end:
+            raise OSError("layout ended early")
 
     def _span(self, fd: int, offset: int, length: int) -> bytes:
         if length >= WINDOW // 4:
@@ -446,6 +510,7 @@ class Transform:
     produce any byte range of its output (`read`), so its responses answer Range requests."""
 
     seekable = False
+    chunk = CHUNK  # plain bytes to hand `update` (or `read`) at a time
 
     def size(self, plain: int) -> int:
         raise NotImplementedError

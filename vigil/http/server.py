@@ -22,6 +22,7 @@ from vigil.core.clock import Clock
 from vigil.device import CERT_FILE, CERT_KEY_FILE, Device, Ports
 from vigil.features.certificates.https import HTTPS_SETTINGS
 from vigil.http.app import create_app
+from vigil.http.direct import DIRECT_BODY, DirectBody
 from vigil.http.limits import ConnectionGuard, HttpLimits, LimitedProtocol
 from vigil.http.ports import HTTP, HTTPS, Kind, PortInUse
 from vigil.http.ports import bind as bind  # bench/http.py's bare server binds with it
@@ -111,19 +112,36 @@ class _CoalescingTransport:
         return getattr(self.transport, name)
 
 
+def _offer_direct_body(protocol: HttpToolsProtocol) -> None:
+    """Offer the request whose head just completed the direct body extension (direct.py):
+    plain HTTP only, and not to a request that upgraded (its cycle is not this scope's)."""
+    cycle = protocol.cycle
+    scope = protocol.scope
+    if cycle is not None and cycle.scope is scope and scope.get("scheme") == "http":
+        scope.setdefault("extensions", {})[DIRECT_BODY] = DirectBody(protocol, cycle)  # type: ignore[index]
+
+
 def _http_protocol(guard: ConnectionGuard | None):
-    """The listeners' protocol: httptools (uvicorn[standard]) with coalesced writes, under
-    `guard`'s limits."""
+    """The listeners' protocol: httptools (uvicorn[standard]) with coalesced writes and the
+    direct body extension, under `guard`'s limits."""
     if guard is None:  # no limits (the bench's bare baseline)
         class Protocol(HttpToolsProtocol):
             def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
                 super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+            def on_headers_complete(self) -> None:
+                super().on_headers_complete()
+                _offer_direct_body(self)
 
         return Protocol
 
     class Limited(LimitedProtocol):
         def wrap(self, transport: asyncio.Transport) -> asyncio.Transport:
             return _CoalescingTransport(transport, self.loop)  # type: ignore[return-value]
+
+        def on_headers_complete(self) -> None:
+            super().on_headers_complete()
+            _offer_direct_body(self)
 
     Limited.guard = guard
     return Limited

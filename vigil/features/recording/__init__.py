@@ -5,11 +5,16 @@ storage feature provides (`VOLUMES`, registered before this feature loads; none:
 and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
 relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`; stored
 footage replays there as `?recordingid=ID` (replay.py); and the snapshots (snapshot.py: a JPEG of
-each camera's latest key frame, `/axis-cgi/jpg/image.cgi`)."""
+each camera's latest key frame, `/axis-cgi/jpg/image.cgi`). Exports go to the client, to the
+data folder (background jobs) or to the drive in the USB port (usb.py over vigil/hal/usb.py:
+simulated unless VIGIL_HAL=linux, where it is a removable block device, or the ones named in
+VIGIL_USB_DEVICES, mounted under VIGIL_USB_MOUNT_ROOT, by default the data folder's `media/`)."""
 
 from __future__ import annotations
 
 import functools
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vigil.core.params import ParamDef, applied
@@ -23,11 +28,15 @@ from vigil.features.recording import (
     http_snapshot,
     relay,
     replay,
+    sim_api,
 )
 from vigil.features.recording.recorder import RECORDING_SERVICE, RecordingService
 from vigil.features.recording.sources import Source
 from vigil.features.recording.testcams import TestCameraServer, load_clip, make_clip
+from vigil.features.recording.usb import UsbPort
 from vigil.footage.volumes import VOLUMES
+from vigil.hal.sim.usb import SimulatedUsb
+from vigil.hal.usb import USB_HARDWARE, UsbHardware
 from vigil.rtsp.mounts import AXIS_MEDIA
 
 if TYPE_CHECKING:
@@ -41,6 +50,16 @@ def params() -> list[ParamDef]:
         ParamDef("Recording.QuotaMB", "0", "int", minimum=0, maximum=1_000_000_000, owner=applied("recording")),
         ParamDef("Recording.DefaultDiskId", "default", read=Role.VIEWER, write=None),
     ]
+
+
+def usb_hardware(device: Device) -> UsbHardware:
+    if os.environ.get("VIGIL_HAL") == "linux":
+        from vigil.hal.linux.usb import LinuxUsb
+
+        named = os.environ.get("VIGIL_USB_DEVICES")
+        root = os.environ.get("VIGIL_USB_MOUNT_ROOT") or str(device.data / "media")
+        return LinuxUsb(Path(root), [d for d in named.split(",") if d] if named is not None else None)
+    return SimulatedUsb(device.data / "sim" / "usb")
 
 
 def register(device: Device) -> None:
@@ -61,7 +80,14 @@ def register(device: Device) -> None:
     http_recorder.register(device, service)
     http_record.register(device)
     http_play.register(device)
-    http_export.register(device)
+    hardware = usb_hardware(device)
+    usb = UsbPort(hardware, device.events, device.logs)
+    device.hardware[USB_HARDWARE] = hardware
+    device.on_load.append(usb.declare)
+    device.services.append(usb.run)
+    if isinstance(hardware, SimulatedUsb):
+        device.router.include(sim_api.ROUTES)
+    http_export.register(device, usb)
     http_snapshot.register(device)
 
 

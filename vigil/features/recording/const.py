@@ -24,6 +24,16 @@ BAD_FORMAT = 170
 JOB_NOT_FOUND = 190
 TOO_MANY_JOBS = 220
 BAD_PASSWORD, BAD_ENCRYPTION, NO_PASSWORD, NO_ENCRYPTION = 240, 250, 260, 270
+# Vigil's, in the same family: exports to the USB drive (destination "usb")
+NO_USB_DRIVE = 300  # no drive in the port, or it is ejected
+USB_READ_ONLY = 310  # the drive is write-protected or mounted read-only
+USB_FULL = 320  # not enough free space on the drive
+USB_REMOVED = 330  # the drive was pulled out during the export
+USB_BUSY = 340  # eject refused: an export is being written to the drive
+DESTINATIONS = ("device", "usb")  # where a background export is written
+
+# -- event topics ----------------------------------------------------------------------------
+USB_DRIVE_TOPIC = "tns1:Device/tnsaxis:Storage/USBDrive"  # Active: a drive is in the USB port
 
 # Footage's reasons in the export API: (error code, HTTP status where the status matters,
 # as for play.cgi, whose errors a media element must see as failures).

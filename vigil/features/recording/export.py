@@ -275,7 +275,7 @@ def write_layout(layout: Layout, out_fd: int, transform: Transform | None = None
 
     if transform is not None:
         write(transform.header())
-        for chunk in layout.reader().chunks(0, layout.size):
+        for chunk in layout.reader().chunks(0, layout.size, transform.chunk):
             write(transform.update(chunk))
             check()
         write(transform.finalize())

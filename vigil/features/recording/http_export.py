@@ -6,8 +6,11 @@
     GET /axis-cgi/record/export/capabilities.cgi, schemaversions.cgi
     GET /axis-cgi/record/export/getjobstatus.cgi       the VAPIX job status of a background export
     GET /axis-cgi/record/export/download.cgi?jobid=N   a finished job's file (Range too)
-    POST /axis-cgi/record/export/jobs.cgi              JSON: startExport, getExport,
-        listExports, removeExport
+    POST /axis-cgi/record/export/jobs.cgi              JSON: startExport (destination "device"
+        or "usb"), getExport, listExports, removeExport, getUsbDrive, ejectUsbDrive
+
+exportrecording.cgi with `destination=usb` writes the export to the USB drive as a background
+job instead of sending it, and answers with the job (follow it with getjobstatus.cgi).
 
 Errors use the VAPIX export API's XML (`GeneralError`, codes 10-280, HTTP 200) on the CGIs
 and the same codes on the JSON API.
@@ -35,14 +38,18 @@ from vigil.features.recording.const import (
     BAD_SCHEMA,
     INVALID_REQUEST,
     JOB_NOT_FOUND,
+    NO_USB_DRIVE,
     PROCESSING,
+    USB_BUSY,
     XML,
 )
 from vigil.features.recording.errors import REFUSALS, ApiError, api_error, footage_args
 from vigil.features.recording.export import FORMATS, encryption_check, plan_export
 from vigil.features.recording.export_jobs import EXPORT_JOBS, ExportJobs
 from vigil.features.recording.responses import LayoutResponse
+from vigil.features.recording.usb import UsbPort
 from vigil.footage.reader import Layout
+from vigil.hal.usb import UsbError
 from vigil.http.routing import Endpoint
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
 
@@ -105,11 +112,18 @@ async def export_recording(request: Request, who: Principal) -> Response:
         if not fmt:
             raise ApiError(BAD_FORMAT, f"exportformat is required ({' or '.join(FORMATS)})")
         encryption_check(_arg(args, "password"), _arg(args, "encryptionformat"))
+        destination = _arg(args, "destination")
+        if destination not in (None, "", "client"):
+            job = await _jobs(request).start(who, _arg(args, "recordingid"), start, stop, fmt, _arg(args, "password"),
+                                             _arg(args, "encryptionformat"), _arg(args, "filename"), destination)
+            return xml_reply(f'<ExportRecordingSuccess><ExportJob JobId="{job.id}" Destination="{job.destination}" '
+                             f'FileName={quoteattr(job.filename)} FileSize="{job.size}"/></ExportRecordingSuccess>')
         plan = await asyncio.to_thread(plan_export, device.store, _arg(args, "recordingid"), start, stop, fmt,
                                        _arg(args, "diskid"))
     except REFUSALS as err:
         return xml_error(api_error(err))
-    transform = plan.encrypted(_arg(args, "password"), _arg(args, "encryptionformat"))
+    # (deriving the key takes PBKDF2's 100 000 rounds: not on the event loop)
+    transform = await asyncio.to_thread(plan.encrypted, _arg(args, "password"), _arg(args, "encryptionformat"))
     name = plan.filename(_arg(args, "filename"))
     headers = {"Cache-Control": "no-store", "X-Vigil-Start-Time": iso(plan.shown_start),
                "X-Vigil-First-Frame-Time": iso(plan.first_frame), "X-Vigil-Stop-Time": iso(plan.stop)}
@@ -187,6 +201,8 @@ async def download(request: Request, who: Principal) -> Response:
         job = _jobs(request).get(_arg(await footage_args(request), "jobid"), who)
         if job.status != "done":
             raise ApiError(PROCESSING, f"export job {job.id} is {job.status}, not done")
+        if job.destination != "device":
+            raise ApiError(PROCESSING, f"export job {job.id} was written to the USB drive, not kept on the device")
         fd = os.open(job.path, os.O_RDONLY)
     except ApiError as err:
         return xml_error(err)
@@ -233,7 +249,8 @@ class ExportJobsApi:
             begin, end = parse_times(args)
             job = await self.jobs.start(who, _text_param(call, "recordingId", True), begin, end,
                                         _text_param(call, "format") or "mp4", _text_param(call, "password"),
-                                        _text_param(call, "encryptionFormat"), _text_param(call, "fileName"))
+                                        _text_param(call, "encryptionFormat"), _text_param(call, "fileName"),
+                                        _text_param(call, "destination") or "device")
         except REFUSALS as err:
             raise _json_error(api_error(err)) from None
         return {"job": job.public()}
@@ -255,6 +272,31 @@ class ExportJobsApi:
         await self.jobs.remove(job)
         return {}
 
+    async def get_usb_drive(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        usb = self._usb()
+        status = await asyncio.to_thread(usb.status)
+        status["exporting"] = bool(self.jobs.writing_to_usb())
+        return status
+
+    async def eject_usb_drive(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        usb = self._usb()
+        writing = self.jobs.writing_to_usb()
+        if writing:
+            raise JsonApiError(USB_BUSY, f"export job {writing[0].id} is being written to the USB drive: wait for "
+                               "it or cancel it first")
+        try:
+            drive = await asyncio.to_thread(usb.eject)
+        except UsbError as err:
+            self.jobs.logs.system(f"ejecting the USB drive failed: {err}", "warning")
+            raise JsonApiError(NO_USB_DRIVE, str(err)) from None
+        self.jobs.logs.audit(who.name, f"ejected the USB drive {drive.label}", "recording")
+        return await self.get_usb_drive(call, who)
+
+    def _usb(self) -> UsbPort:
+        if self.jobs.usb is None:
+            raise JsonApiError(NO_USB_DRIVE, "this device has no USB port")
+        return self.jobs.usb
+
 
 # -- routes -----------------------------------------------------------------------------------
 ROUTES = (
@@ -273,11 +315,13 @@ JOB_METHODS: dict[str, tuple[Role, Callable[[ExportJobsApi, JsonCall, Principal]
     "getExport": (Role.OPERATOR, ExportJobsApi.get_export),
     "listExports": (Role.OPERATOR, ExportJobsApi.list_exports),
     "removeExport": (Role.OPERATOR, ExportJobsApi.remove_export),
+    "getUsbDrive": (Role.OPERATOR, ExportJobsApi.get_usb_drive),
+    "ejectUsbDrive": (Role.OPERATOR, ExportJobsApi.eject_usb_drive),
 }
 
 
-def register(device: Device) -> ExportJobs:
-    jobs = ExportJobs(device.store, device.params, device.logs, device.clock, device.data / "exports")
+def register(device: Device, usb: UsbPort | None = None) -> ExportJobs:
+    jobs = ExportJobs(device.store, device.params, device.logs, device.clock, device.data / "exports", usb)
     device.features[EXPORT_JOBS] = jobs
     device.router.include(ROUTES)
     api = ExportJobsApi(jobs)

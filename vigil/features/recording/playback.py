@@ -78,7 +78,7 @@ def _build(selection: Selection) -> Layout:
 
 
 def _patcher(sequence: int, video_base: int, video_track: int, video_rate: int, rates: dict[int, int]):
-    def patch(raw: bytes) -> bytes:
+    def patch(raw: bytes) -> bytes:  # the fragment's moof box; its mdat goes out as stored
         moof = mp4.parse_moof(raw)
         data = bytearray(raw)
         if moof.sequence_at >= 0:

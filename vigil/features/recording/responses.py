@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from vigil.footage.reader import Layout, Transform
+from vigil.footage.reader import FileSpan, Layout, Transform
+from vigil.http.direct import PRODUCE_POOL, direct_body
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
@@ -48,7 +50,12 @@ def etag_for(layout: Layout, *parts: object) -> str:
 
 
 class LayoutResponse(Response):
-    """Streams a layout (or a byte range of it) from worker threads, 1 MiB at a time.
+    """Streams a layout (or a byte range of it) from worker threads.
+
+    On plain HTTP the body goes straight to the socket (vigil/http/direct.py): stored footage
+    of plain volumes by sendfile, the rest (headers Vigil builds, encrypted volumes, encrypted
+    exports) written by the same worker thread. Otherwise (HTTPS, in-process clients) it goes
+    through ASGI `send`, the next chunk read while the last one is sent.
 
     Through a transform that is not seekable (CBC encryption) the whole file is always sent."""
 
@@ -85,34 +92,64 @@ class LayoutResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = 0
         complete = False
+        parts: Iterator[bytes | FileSpan] | None = None
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             if self.head_only or self.span[1] == self.span[0]:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 complete = True
                 return
-            if self.transform is not None and self.transform.seekable:
-                chunks = self.transform.read(self.layout.reader(), *self.span)
-            elif self.transform is not None:
-                chunks = _transformed(self.layout, self.transform)
+            direct = direct_body(scope)
+            parts = self._parts(direct is not None)
+            if direct is not None:
+                try:
+                    sent = await direct.send(parts)
+                except ConnectionError:
+                    return  # the client went away: uvicorn closes the connection
             else:
-                chunks = self.layout.reader().chunks(*self.span)
-            while True:
-                chunk = await asyncio.to_thread(next, chunks, None)
-                if chunk is None:
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                sent += len(chunk)
+                sent = await _stream(parts, send)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             complete = True
         finally:
+            if parts is not None and hasattr(parts, "close"):
+                parts.close()  # (a generator's own clean-up, before the files it reads close)
             self.layout.close()
             if self.on_done is not None:
                 self.on_done(sent, complete)
 
+    def _parts(self, direct: bool) -> Iterator[bytes | FileSpan]:
+        """The body: stored bytes of plain files as FileSpans where `direct` (the kernel sends
+        them), the rest as bytes, through the transform in its `chunk`s."""
+        if self.transform is not None and self.transform.seekable:
+            return self.transform.read(self.layout.reader(), *self.span)
+        if self.transform is not None:
+            return _transformed(self.layout, self.transform)
+        return self.layout.reader().parts(*self.span, direct=direct)
+
+
+async def _stream(parts: Iterator[bytes | FileSpan], send: Send) -> int:
+    """Send parts (bytes only) through ASGI, the next one read in a worker thread while this
+    one goes out; returns the bytes sent."""
+    sent = 0
+    ahead: Future | None = PRODUCE_POOL.submit(next, parts, None)
+    try:
+        while ahead is not None:
+            chunk = await asyncio.wrap_future(ahead)
+            ahead = None
+            if chunk is None:
+                break
+            assert not isinstance(chunk, FileSpan)
+            ahead = PRODUCE_POOL.submit(next, parts, None)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent += len(chunk)
+    finally:
+        if ahead is not None:  # the layout's files close after this: the read in flight ends first
+            wait([ahead])
+    return sent
+
 
 def _transformed(layout: Layout, transform: Transform) -> Iterator[bytes]:
     yield transform.header()
-    for chunk in layout.reader().chunks(0, layout.size):
+    for chunk in layout.reader().chunks(0, layout.size, transform.chunk):
         yield transform.update(chunk)
     yield transform.finalize()
