@@ -287,7 +287,7 @@ class ExportJobsApi:
         try:
             drive = await asyncio.to_thread(usb.eject)
         except UsbError as err:
-            self.jobs.logs.system(f"ejecting the USB drive failed: {err}", "warning")
+            self.jobs.logs.system(f"the USB drive was not ejected: {err}", "warning")
             raise JsonApiError(NO_USB_DRIVE, str(err)) from None
         self.jobs.logs.audit(who.name, f"ejected the USB drive {drive.label}", "recording")
         return await self.get_usb_drive(call, who)
