@@ -99,8 +99,12 @@ def recorder(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -
 async def test_each_recorder_has_its_own_leds(recorder: Device) -> None:
     leds = panel(recorder).leds
     if recorder.profile.name == "s3008":
-        assert leds == ("status", "disk1", *(f"poe{n}" for n in range(1, 9)))
+        assert leds == ("status", "disk1", "network", *(f"poe{n}" for n in range(1, 9)))
     else:
-        assert leds == ("status", "disk1", "disk2", "disk3", "disk4")
+        assert leds == ("status", "disk1", "disk2", "disk3", "disk4", "network")
     await recorder.features[PANEL_SERVICE].run()
     assert led(recorder, "status") == "green" and led(recorder, "disk1") == "green"
+    assert led(recorder, "network") == "green, blink"  # the simulated cable is plugged
+    async with client_as(recorder, "admin") as admin:
+        assert (await admin.post("/vigil/sim/network", json={"link": False})).status_code == 200
+    assert led(recorder, "network") == "off"

@@ -5,7 +5,7 @@
 import * as api from "./api.js";
 import { RANK, busy, card, clear, facts, h, messageArea, say } from "./ui.js";
 
-const NAMES = { status: "Product status" };
+const NAMES = { status: "Product status", network: "Network port" };
 
 function ledName(name) {
   if (NAMES[name]) return NAMES[name];

@@ -7,6 +7,7 @@ reads http_panel.py; sim_api.py presses the simulated button.
 from __future__ import annotations
 
 from vigil.device import Device
+from vigil.features.network.service import NETWORK_SERVICE
 from vigil.features.panel import http_panel, sim_api
 from vigil.features.panel.const import BUZZER, POWER_BUTTON
 from vigil.features.panel.service import PANEL_SERVICE, PanelService, panel_parts
@@ -25,6 +26,9 @@ def register(device: Device) -> None:
     service = PanelService(hardware, device.events, device.logs, device.features.get(STORAGE_SERVICE), hw.poe_ports,
                            lambda: device.request_stop("shutdown"))
     device.features[PANEL_SERVICE] = service
+    network = device.features.get(NETWORK_SERVICE)
+    if network is not None:
+        network.on_interface(service.on_interface)
     device.on_load.append(service.declare)
     device.services.append(service.run)
     device.router.include(ROUTES)

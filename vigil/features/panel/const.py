@@ -4,6 +4,7 @@ give, and the HTTP paths."""
 from __future__ import annotations
 
 STATUS_LED = "status"
+NETWORK_LED = "network"  # the LAN port's LED
 BUZZER = "buzzer"
 POWER_BUTTON = "power"
 LONG_PRESS_SECONDS = 4.0  # "Press the power button ... for 4–5 seconds until you hear a beep"

@@ -5,6 +5,8 @@ button does (the S3008, S3016 and S4000 manuals' product overview and troublesho
   (a PoE failure), green otherwise.
 - Hard drive LEDs: as `vigil.hal.disks.drive_leds` reads the manuals' LED tables (one per bay
   on the S3016 and S4000, one on the S3008).
+- The LAN network port LED (rear): blinks green while the link is up (the S3016's 2.5 Gbit/s,
+  the S4000's 1 Gbit/s), off without network.
 - PoE status LEDs (S3016, one per port): green a powered device, red a PoE failure of that
   port (budget exceeded), off otherwise.
 - The buzzer sounds while there is a reason: the PoE budget exceeded (S3008 manual), a broken
@@ -27,6 +29,7 @@ from vigil.features.panel.const import (
     BEEP,
     BUZZER,
     LONG_PRESS_SECONDS,
+    NETWORK_LED,
     POWER_BUTTON,
     STATUS_LED,
     disk_led,
@@ -37,6 +40,7 @@ from vigil.features.storage.const import DISRUPTION, FAILURE, RECORDING_ONGOING
 from vigil.features.storage.service import StorageService
 from vigil.hal.disks import drive_leds
 from vigil.hal.indicators import OFF, Indicators, LedState, SoundState
+from vigil.hal.network import InterfaceState
 
 GREEN, AMBER, RED = LedState(("green",)), LedState(("amber",)), LedState(("red",))
 WATCHED = (POE_FAILURE, PORT_POWER, DISRUPTION, FAILURE, RECORDING_ONGOING)
@@ -45,7 +49,7 @@ WATCHED = (POE_FAILURE, PORT_POWER, DISRUPTION, FAILURE, RECORDING_ONGOING)
 def panel_parts(disk_slots: int, raid: bool, poe_ports: int) -> tuple[str, ...]:
     """The LEDs of a recorder: status, the drive LEDs (one for a single-drive recorder), the PoE LEDs."""
     disks = tuple(disk_led(s) for s in range(disk_slots if raid else min(disk_slots, 1)))
-    return (STATUS_LED, *disks, *(poe_led(p) for p in range(1, poe_ports + 1)))
+    return (STATUS_LED, *disks, NETWORK_LED, *(poe_led(p) for p in range(1, poe_ports + 1)))
 
 
 class PanelService:
@@ -62,7 +66,13 @@ class PanelService:
         self.silenced: set[str] = set()
         self.reasons: dict[str, str] = {}
         self.shutting_down = False
+        self.link: bool | None = None  # the LAN port's link, once the network tells it
         hardware.watch_buttons(self._on_button)
+
+    def on_interface(self, state: InterfaceState) -> None:
+        """The network feature's interface watcher: the LAN port's LED follows its link."""
+        self.link = state.link
+        self.refresh()
 
     def declare(self) -> None:
         self.hw.set_led(STATUS_LED, AMBER)  # starting up
@@ -98,6 +108,7 @@ class PanelService:
             status = GREEN
         self.hw.set_led(STATUS_LED, status)
         reasons.update(self._show_disks())
+        self.hw.set_led(NETWORK_LED, LedState(("green",), "blink") if self.link else OFF)
         powered = {e.source.get("port") for e in self._active(PORT_POWER, "powered")}
         for port in range(1, self.poe_ports + 1):
             name = str(port)
