@@ -1,23 +1,14 @@
-"""The light tests run on a C1410 (in-process) with operator and viewer clients."""
+"""The light tests run on a C1410 (tests/conftest.py's `c1410`, in-process) with an operator client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.conftest import client_as, make_device
-from vigil.core.clock import FakeClock
+from tests.conftest import client_as
 from vigil.device import Device
-
-
-@pytest.fixture
-def c1410(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "c1410")
-    yield dev
-    dev.close()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Fixtures of the web page tests (tests/peers/browser.py's Chromium): `browser`, one per
 module, `session`, a fresh browser context per test, `w401`, a real `vigil run --profile w401`
-with its administrator, and `recorder`, a live S3016; and what the tests do on a page: log in,
+with its administrator, `recorder`, a live S3016, and `speaker`, a live C1410; and what the tests do on a page: log in,
 open a page of the menu, read the menu, read a parameter over the API."""
 
 from __future__ import annotations
@@ -43,6 +43,15 @@ def w401(tmp_path: Path) -> Iterator[LiveDevice]:
 def recorder(tmp_path: Path) -> Iterator[LiveDevice]:
     """A real `vigil run` S3016 with the test administrator."""
     server = start_live(tmp_path / "data", "s3016")
+    create_admin_live(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def speaker(tmp_path: Path) -> Iterator[LiveDevice]:
+    """A real `vigil run` C1410 with the test administrator."""
+    server = start_live(tmp_path / "c1410", "c1410")
     create_admin_live(server)
     yield server
     server.stop()

@@ -4,26 +4,15 @@ turns the input off (encoding is then not selectable); each result is checked ov
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import LiveDevice, create_admin_live, start_live
+from tests.conftest import LiveDevice
 from tests.peers.browser import Session
 from tests.web.conftest import digest, log_in, open_page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def speaker(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "c1410", "c1410")
-    create_admin_live(server)
-    yield server
-    server.stop()
 
 
 def settings(server: LiveDevice) -> dict:

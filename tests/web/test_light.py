@@ -5,27 +5,18 @@ LED's state, exports it, and imports a file (delete and add); a bad file changes
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import LiveDevice, create_admin_live, start_live
+from tests.conftest import LiveDevice
 from tests.peers.browser import Session
 from tests.web.conftest import digest, log_in, open_page
 
 pytestmark = pytest.mark.browser
 PATH = "/axis-cgi/siren_and_light.cgi"
-
-
-@pytest.fixture
-def speaker(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "c1410", "c1410")
-    create_admin_live(server)
-    yield server
-    server.stop()
 
 
 def profiles(server: LiveDevice) -> list[dict]:
