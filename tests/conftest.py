@@ -65,6 +65,14 @@ def w401(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
     dev.close()
 
 
+@pytest.fixture
+def c1410(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
+    """A C1410 speaker (audio, light and siren)."""
+    dev = make_device(tmp_path, clock, "c1410")
+    yield dev
+    dev.close()
+
+
 def asgi_client(device: Device, auth: httpx.Auth | None = None, scheme: str = "http") -> httpx.AsyncClient:
     app = device.__dict__.setdefault("_test_app", create_app(device))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),

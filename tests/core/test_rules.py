@@ -13,7 +13,7 @@ from tests.conftest import settle_rules as settle
 from vigil.core.clock import FakeClock
 from vigil.core.rules import MAX_RULES, ActionContext, ActionType, Condition, Rule, RuleError
 from vigil.device import Device
-from vigil.features.io.service import IO_SERVICE
+from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE
 from vigil.hal.io import IO_HARDWARE
 
 INPUT = "tns1:Device/Trigger/DigitalInput"
@@ -33,60 +33,60 @@ def virtual(n: str, *more: tuple[str, str], invert: bool = False) -> Condition:
 
 async def test_all_conditions_must_hold_and_unlimited_action_follows(w401: Device) -> None:
     calls = recorder(w401)
-    io = w401.features[IO_SERVICE]
+    triggers = w401.features[VIRTUAL_INPUTS_SERVICE]
     action = w401.rules.add_action("a", "test.unlimited", {}, "t")
     w401.rules.add_rule(Rule(0, "both", True, action.id, (virtual("1"), virtual("2"))), "t")
-    io.set_virtual(1, True, "t")
+    triggers.set_virtual(1, True, "t")
     await settle(w401)
     assert calls == []
-    io.set_virtual(2, True, "t")
+    triggers.set_virtual(2, True, "t")
     await settle(w401)
     assert calls == ["start:both"]
-    io.set_virtual(1, False, "t")
+    triggers.set_virtual(1, False, "t")
     await settle(w401)
     assert calls == ["start:both", "stop:both"]
 
 
 async def test_inverted_condition(w401: Device) -> None:
     calls = recorder(w401)
-    io = w401.features[IO_SERVICE]
+    triggers = w401.features[VIRTUAL_INPUTS_SERVICE]
     action = w401.rules.add_action("a", "test.fixed", {}, "t")
     w401.rules.add_rule(Rule(0, "not1", True, action.id, (virtual("1", invert=True),)), "t")
     await settle(w401)
     assert calls == ["run:not1"]  # virtual input 1 is inactive at start: the inverted condition holds
-    io.set_virtual(1, True, "t")
-    io.set_virtual(1, False, "t")
+    triggers.set_virtual(1, True, "t")
+    triggers.set_virtual(1, False, "t")
     await settle(w401)
     assert calls == ["run:not1", "run:not1"]
 
 
 async def test_trigger_fires_once_per_event_only_while_conditions_hold(w401: Device) -> None:
     calls = recorder(w401)
-    io = w401.features[IO_SERVICE]
+    triggers = w401.features[VIRTUAL_INPUTS_SERVICE]
     action = w401.rules.add_action("a", "test.fixed", {}, "t")
     w401.rules.add_rule(Rule(0, "trig", True, action.id, (virtual("2"),), trigger=virtual("1")), "t")
-    io.set_virtual(1, True, "t")
+    triggers.set_virtual(1, True, "t")
     await settle(w401)
     assert calls == []  # condition 2 does not hold
-    io.set_virtual(1, False, "t")
-    io.set_virtual(2, True, "t")
-    io.set_virtual(1, True, "t")
+    triggers.set_virtual(1, False, "t")
+    triggers.set_virtual(2, True, "t")
+    triggers.set_virtual(1, True, "t")
     await settle(w401)
     assert calls == ["run:trig"]
 
 
 async def test_wait_between_actions(w401: Device, clock: FakeClock) -> None:
     calls = recorder(w401)
-    io = w401.features[IO_SERVICE]
+    triggers = w401.features[VIRTUAL_INPUTS_SERVICE]
     action = w401.rules.add_action("a", "test.fixed", {}, "t")
     w401.rules.add_rule(Rule(0, "w", True, action.id, (), trigger=virtual("1"), wait=5), "t")
     for _ in range(3):
-        io.set_virtual(1, True, "t")
-        io.set_virtual(1, False, "t")
+        triggers.set_virtual(1, True, "t")
+        triggers.set_virtual(1, False, "t")
     await settle(w401)
     assert calls == ["run:w"]
     clock.advance(6)
-    io.set_virtual(1, True, "t")
+    triggers.set_virtual(1, True, "t")
     await settle(w401)
     assert calls == ["run:w", "run:w"]
 
@@ -95,7 +95,7 @@ async def test_disabled_rule_does_nothing(w401: Device) -> None:
     calls = recorder(w401)
     action = w401.rules.add_action("a", "test.fixed", {}, "t")
     w401.rules.add_rule(Rule(0, "off", False, action.id, (), trigger=virtual("1")), "t")
-    w401.features[IO_SERVICE].set_virtual(1, True, "t")
+    w401.features[VIRTUAL_INPUTS_SERVICE].set_virtual(1, True, "t")
     await settle(w401)
     assert calls == []
 
@@ -105,7 +105,7 @@ async def test_toggle_io_once_returns_after_duration(w401: Device) -> None:
     action = w401.rules.add_action("pulse", "com.axis.action.fixed.io.toggle",
                                    {"port": "1", "state": "high", "duration": "1"}, "t")
     w401.rules.add_rule(Rule(0, "pulse", True, action.id, (), trigger=virtual("1")), "t")
-    w401.features[IO_SERVICE].set_virtual(1, True, "t")
+    w401.features[VIRTUAL_INPUTS_SERVICE].set_virtual(1, True, "t")
     await settle(w401)
     assert hw.output(1) == "closed"
     await asyncio.sleep(1.1)
@@ -125,7 +125,7 @@ async def test_failing_action_reports_action_failed_and_others_run(w401: Device)
     good = w401.rules.add_action("g", "test.fixed", {}, "t")
     w401.rules.add_rule(Rule(0, "bad", True, bad.id, (), trigger=virtual("1")), "t")
     w401.rules.add_rule(Rule(0, "good", True, good.id, (), trigger=virtual("1")), "t")
-    w401.features[IO_SERVICE].set_virtual(1, True, "t")
+    w401.features[VIRTUAL_INPUTS_SERVICE].set_virtual(1, True, "t")
     await settle(w401)
     assert calls == ["run:good"]
     assert "recipient unreachable" in failed[0].data["description"]
@@ -173,7 +173,7 @@ async def test_rules_survive_a_restart(tmp_path: Path, clock: FakeClock) -> None
     again = make_device(tmp_path, clock, "w401")
     try:
         assert [r.name for r in again.rules.rules.values()] == ["lamp"]
-        again.features[IO_SERVICE].set_virtual(3, True, "t")
+        again.features[VIRTUAL_INPUTS_SERVICE].set_virtual(3, True, "t")
         await settle(again)
         assert again.hardware[IO_HARDWARE].output(1) == "closed"
     finally:

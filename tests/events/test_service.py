@@ -299,10 +299,12 @@ async def test_change_virtual_input_state(w401, admin401):
         assert (await post(operator, body.format("1"))).status_code == 200
 
 
-async def test_virtual_inputs_need_io(admin):
-    f = await fault(admin, "<aev:ChangeVirtualInputState><aev:port>1</aev:port><aev:active>1</aev:active>"
-                           "</aev:ChangeVirtualInputState>")
-    assert "no virtual inputs" in f.reason
+async def test_virtual_inputs_without_io(device, admin):
+    """The S3016 has no I/O ports, and its manual triggers work all the same."""
+    r = await call(admin, "<aev:ChangeVirtualInputState><aev:port>1</aev:port><aev:active>1</aev:active>"
+                          "</aev:ChangeVirtualInputState>")
+    assert r.findtext("aev:stateChanged", namespaces=NS) == "true"
+    assert device.events.state(VIRTUAL, {"port": "1"}) == {"active": "1"}
 
 
 # -- schedules ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from vigil.device import Device
 from vigil.features.io.service import IO_SERVICE
 from vigil.features.mqtt import model
 from vigil.features.mqtt.service import ACTION, STATEFUL, STATELESS, MqttService
+from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE
 
 pytestmark = needs_mosquitto
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
@@ -56,7 +57,7 @@ async def test_event_publication_payload_and_topic(dev: Device, broker: Broker, 
         await asyncio.sleep(0.2)
         p.clear()
         clock.advance(5)
-        dev.features[IO_SERVICE].set_virtual(3, True, "test")
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(3, True, "test")
         message = await p.next(topic)
         body = json.loads(message.payload)
         assert body == {"topic": "onvif:Device/axis:IO/VirtualInput", "timestamp": int(clock.time() * 1000),
@@ -78,14 +79,14 @@ async def test_publication_options(dev: Device, broker: Broker) -> None:
                        includeSerialNumberInPayload=True)
         await asyncio.sleep(0.2)
         p.clear()
-        dev.features[IO_SERVICE].set_virtual(2, True, "test")
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(2, True, "test")
         message = await p.next("site/cam7/Device/IO/VirtualInput")
         body = json.loads(message.payload)
         assert body["serial"] == serial and list(body) == ["topic", "timestamp", "serial", "message"]
         publish_config(service, {"topicFilter": "tns1:Device/tnsaxis:IO/VirtualInput"}, appendEventTopic=False)
         await asyncio.sleep(0.2)
         p.clear()
-        dev.features[IO_SERVICE].set_virtual(2, False, "test")
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(2, False, "test")
         assert json.loads((await p.next(f"axis/{serial}/event")).payload)["message"]["data"] == {"active": "0"}
 
 
@@ -97,7 +98,7 @@ async def test_retain_policies(dev: Device, broker: Broker) -> None:
     for policy in ("none", "property", "all"):
         publish_config(service, {"topicFilter": "onvif:Device/axis:IO/VirtualInput", "retain": policy},
                        {"topicFilter": "onvif:Device/axis:SystemMessage/ActionFailed", "retain": policy})
-        dev.features[IO_SERVICE].set_virtual(5, True, "test")
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(5, True, "test")
         dev.events.publish(ACTION_FAILED, {}, {"description": policy})
         await eventually(lambda: service._queue.empty(), what="the queue to drain")
         await asyncio.sleep(0.2)
@@ -114,7 +115,7 @@ async def test_retain_policies(dev: Device, broker: Broker) -> None:
         async with peer(broker) as p:
             for leaf in ("IO/VirtualInput", "SystemMessage/ActionFailed"):
                 await p.client.publish(base + leaf, b"", retain=True)
-        dev.features[IO_SERVICE].set_virtual(5, False, "test")
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(5, False, "test")
         await asyncio.sleep(0.1)
 
 
@@ -122,7 +123,7 @@ async def test_events_are_dropped_not_queued_while_disconnected(dev: Device, bro
     service = mqtt(dev)
     publish_config(service, {"topicFilter": "//."})
     for n in range(1, 33):
-        dev.features[IO_SERVICE].set_virtual(n, True, "test")  # the bus never waits for the network
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(n, True, "test")  # the bus never waits for the network
     assert service.stats.dropped >= 32 and service._queue.qsize() == 0
     await connect(dev, broker)
     assert service.stats.published >= 1 or service._queue.qsize() >= 1
@@ -197,7 +198,7 @@ async def test_publish_action(dev: Device, broker: Broker) -> None:
                                                         "Payload": "On {source.port}"}, "test")
     dev.rules.add_rule(Rule(0, "motion", True, action.id, (), Condition(VIRTUAL, (("port", "4"),))), "test")
     async with peer(broker, "Motion") as p:
-        dev.features[IO_SERVICE].set_virtual(4, True, "test")
+        dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(4, True, "test")
         message = await p.next("Motion")
         assert message.payload == b"On 4" and message.qos == 1
 
@@ -216,7 +217,7 @@ async def test_publish_action_fails_visibly_when_not_connected(dev: Device) -> N
     dev.events.subscribe(lambda e: failures.append(e) if e.topic == ACTION_FAILED else None)
     action = dev.rules.add_action("pub", ACTION, {"Topic": "x", "Payload": "y"}, "test")
     dev.rules.add_rule(Rule(0, "r", True, action.id, (), Condition(VIRTUAL, (("port", "6"),))), "test")
-    dev.features[IO_SERVICE].set_virtual(6, True, "test")
+    dev.features[VIRTUAL_INPUTS_SERVICE].set_virtual(6, True, "test")
     await eventually(lambda: failures, what="ActionFailed")
     assert "not active" in failures[0].data["description"]
 

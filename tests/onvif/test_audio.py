@@ -7,19 +7,19 @@ Every reply validates against its service's schema."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import ADMIN, asgi_client, free_port, make_device
+from tests.conftest import ADMIN, asgi_client, free_port
 from tests.onvif.conftest import Soap, add_onvif_accounts
 from tests.onvif.schemas import assert_valid, request, security
 from tests.peers.processes import wait_port_async
 from vigil.boot import build_device
-from vigil.core.clock import Clock, FakeClock
+from vigil.core.clock import Clock
 from vigil.device import Device, Ports
 from vigil.features.audio import const as audio_const
 from vigil.features.onvif.const import (
@@ -39,13 +39,6 @@ from vigil.http.server import serve_device
 NS = {"trt": TRT, "tr2": TR2, "tt": TT, "tds": TDS, "tmd": TMD}
 RTSP_SETUP = ("<op:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream><tt:Transport><tt:Protocol>RTSP</tt:Protocol>"
               "</tt:Transport></op:StreamSetup><op:ProfileToken>profile_1</op:ProfileToken>")
-
-
-@pytest.fixture
-def c1410(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "c1410")
-    yield dev
-    dev.close()
 
 
 @pytest.fixture

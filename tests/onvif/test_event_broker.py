@@ -19,10 +19,10 @@ from tests.onvif.conftest import Soap, add_onvif_accounts
 from tests.onvif.schemas import assert_valid, events_schema
 from tests.peers.mosquitto import PASSWORD, USER, Broker, needs_mosquitto, peer
 from vigil.device import Device
-from vigil.features.io.service import IO_SERVICE
 from vigil.features.mqtt.const import KV_PASSWORD
 from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.features.onvif.const import CONCRETE_SET, EVENTS_PATH, TEV, WSNT
+from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE
 
 NS = {"tev": TEV, "wsnt": WSNT}
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
@@ -60,7 +60,7 @@ async def test_add_event_broker_publishes_events_to_mosquitto_until_deleted(onvi
     device = onvif_w401.device
     mqtt = device.features[MQTT_SERVICE]
     address = f"mqtt://127.0.0.1:{broker.tcp}"
-    io = device.features[IO_SERVICE]
+    io = device.features[VIRTUAL_INPUTS_SERVICE]
     async with peer(broker, "site/w401/onvif-ej/#") as watcher:
         assert_valid((await events(onvif_w401, "AddEventBroker", broker_config(address))).content)
         await eventually(lambda: mqtt.connection == "connected", 10, "the MQTT client to connect")

@@ -1,7 +1,9 @@
 """The Power over Ethernet page and the Status page's Network ports card in Chromium, against a
 real `vigil run` S3016 whose switch the simulation API fills: the 16th camera beyond the budget
 shows "power budget exceeded"; the user turns a port off (the refused camera gets its power),
-makes a port "power only" and names it; each result is checked again over the APIs. The S4000's
+makes a port "power only" and names it; each result is checked again over the APIs. The Status
+page's front panel shows the budget on the LEDs and the buzzer (silenced there), and the Events
+page has manual triggers. The S4000's
 Network ports page: its three ports, a port's network turned off and named."""
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ def test_a_user_sees_the_16th_camera_refused_and_frees_power_for_it(recorder: Li
     try:
         log_in(page, recorder)
         expect(page.locator("#poe-allocated")).to_have_text("304.0 W")
+        # The Status page's front panel: the product status and port 16's LEDs red, the buzzer
+        # sounding for the budget until it is silenced.
+        panel = page.locator("#front-panel")
+        expect(panel.locator("[data-led=status]")).to_have_text("red")
+        expect(panel.locator("[data-led=poe16]")).to_have_text("red")
+        expect(panel.locator("[data-led=poe1]")).to_have_text("green")
+        expect(page.locator("#panel-buzzer")).to_contain_text("The PoE budget is exceeded")
+        page.get_by_role("button", name="Silence buzzer").click()
+        expect(page.locator("#panel-buzzer")).to_have_text("Silenced")
+        assert httpx.get(recorder.http + "/vigil/panel", auth=digest()).json()["buzzer"] is None
         open_page(page, "Power over Ethernet")
         rows = page.locator("#poe-ports tbody tr")
         expect(rows).to_have_count(16)
@@ -72,6 +84,17 @@ def test_a_user_sees_the_16th_camera_refused_and_frees_power_for_it(recorder: Li
         r = httpx.get(recorder.http + "/axis-cgi/nvr/poe/getkeeppower.cgi", params={"schemaversion": "1"},
                       auth=digest())
         assert "<Enabled>yes</Enabled>" in r.text
+
+        # Manual triggers on the recorder, which has no I/O ports.
+        open_page(page, "Events")
+        page.get_by_role("tab", name="Manual triggers").click()
+        trigger = page.get_by_role("button", name="Virtual input 4", exact=True)
+        trigger.click()
+        expect(trigger).to_have_attribute("aria-pressed", "true")
+        r = httpx.get(recorder.http + "/axis-cgi/virtualinput/deactivate.cgi",
+                      params={"schemaversion": "1", "port": "4"}, auth=digest())
+        assert "<StateChanged>true</StateChanged>" in r.text
+        expect(trigger).to_have_attribute("aria-pressed", "false")  # live, from the event stream
     finally:
         session.close()
 

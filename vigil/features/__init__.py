@@ -22,11 +22,13 @@ from vigil.features import (
     firewall,
     firmware,
     io,
+    light,
     mqtt,
     network,
     notify,
     oidc,
     onvif,
+    panel,
     poe,
     power,
     recording,
@@ -55,12 +57,14 @@ FEATURES: tuple[Feature, ...] = (
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
     Feature("audio", audio.register),
+    Feature("light", light.register),  # before events: its action types are in the rules
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),
     Feature("wlan", wlan.register),  # after network: it switches over from the wired interface
     Feature("events", events.register),  # after io and recording: their action types are in the rules
     Feature("mqtt", mqtt.register),
+    Feature("panel", panel.register),  # after storage and poe: its LEDs show their state
     Feature("snmp", snmp.register),  # after storage: it reads the volumes and the disk hardware
     Feature("discovery", discovery.register),
     Feature("timesync", timesync.register),

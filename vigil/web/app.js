@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
 import audioPage from "./page-audio.js";
+import lightPage from "./page-light.js";
 import configPage from "./page-config.js";
 import detectorsPage from "./page-detectors.js";
 import eventsPage from "./page-events.js";
@@ -35,6 +36,7 @@ const PAGES = [
   { id: "listen", title: "Listen and record", role: "viewer", render: listenPage, needs: "audio-device-control" },
   { id: "speaker-test", title: "Speaker test", role: "admin", render: speakerTestPage, needs: "speaker-test" },
   { id: "detectors", title: "Detectors", role: "operator", render: detectorsPage, needs: "audio-device-control" },
+  { id: "light", title: "Light", role: "operator", render: lightPage, needs: "siren-and-light" },
   { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
   { id: "network-ports", title: "Network ports", role: "viewer", render: networkPortsPage, needs: "network-ports" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },

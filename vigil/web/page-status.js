@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { ongoingCard } from "./page-recordings.js";
 import { poeCard } from "./page-poe.js";
+import { panelCard } from "./status-panel.js";
 import { locateCard, speakerTestCard } from "./page-speakertest.js";
 import { storageCard } from "./page-storage.js";
 import { interval, ntp, syncText } from "./page-time.js";
@@ -174,6 +175,8 @@ export default async function statusPage(container, app) {
   ]);
   const grid = h("div", { class: "grid" }, deviceCard(info), timeCard(time, sync), ongoingCard(app));
   if (app.hasApi("nvr-poe")) grid.append(poeCard(app));
+  const panel = await panelCard(app).catch(() => null);
+  if (panel) grid.append(panel);
   if (RANK[app.role] >= RANK.operator) grid.append(storageCard(app));
   if (app.hasApi("speaker-test") && RANK[app.role] >= RANK.operator) grid.append(locateCard(app));
   if (app.hasApi("speaker-test") && admin) grid.append(speakerTestCard(app));

@@ -16,15 +16,15 @@ from vigil.features.events.http_action1 import ActionService
 from vigil.features.events.http_event1 import EventService
 from vigil.features.events.http_soap import EVENT_SERVICES, VapixServices
 from vigil.features.events.service import Events
-from vigil.features.io.service import IO_SERVICE
 from vigil.features.notify.service import NOTIFY_SERVICE
+from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
 def register(device: Device) -> None:
-    events = Events(device.rules, device.schedules, device.features.get(IO_SERVICE))
+    events = Events(device.rules, device.schedules, device.features[VIRTUAL_INPUTS_SERVICE])
     services = VapixServices()
     services.add(EV, EventService(device.events, device.schedules, events), http_event1.OPERATIONS)
     services.add(AA, ActionService(device.rules, device.events, device.logs, events, device.features[NOTIFY_SERVICE]),

@@ -27,10 +27,10 @@ from vigil.core.rules import RuleError
 from vigil.core.schedules import ScheduleError
 from vigil.features.events.const import MAX_NAME, MAX_PARAMETER_VALUE, MAX_PARAMETERS
 from vigil.features.events.service import EventsError
-from vigil.features.io.service import IOError_
 from vigil.features.notify.const import NUMERIC
 from vigil.features.notify.model import RecipientError
 from vigil.features.notify.store import RecipientConfigError
+from vigil.features.triggers.service import TriggerError
 from vigil.http.routing import refuse
 from vigil.http.soap import SoapMessage, SoapService, child, children, element, sender
 
@@ -57,10 +57,10 @@ EVENT_SERVICES: Key[VapixServices] = Key("events")
 
 @contextmanager
 def refusals_as_faults() -> Iterator[None]:
-    """The domain's refusals (rules, schedules, I/O, recipients) as Sender faults with their text."""
+    """The domain's refusals (rules, schedules, manual triggers, recipients) as Sender faults with their text."""
     try:
         yield
-    except (EventsError, RuleError, ScheduleError, IOError_, RecipientConfigError, RecipientError) as err:
+    except (EventsError, RuleError, ScheduleError, TriggerError, RecipientConfigError, RecipientError) as err:
         raise sender(str(err)) from None
 
 

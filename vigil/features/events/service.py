@@ -2,8 +2,8 @@
 web page's one-line iCalendar form included), the wait between a rule's actions as an
 xsd:duration, rules whose conditions name schedules, and manual triggers (virtual inputs).
 
-Refusals are `EventsError`, or the core's `RuleError` / `ScheduleError` and the I/O feature's
-`IOError_`, each with a sentence for the user; the SOAP face turns them into Sender faults.
+Refusals are `EventsError`, or the core's `RuleError` / `ScheduleError` and the manual
+triggers' `TriggerError`, each with a sentence for the user; the SOAP face turns them into Sender faults.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 
 from vigil.core.rules import MAX_WAIT, Condition, Rule, RuleEngine, RuleError
 from vigil.core.schedules import INTERVAL, MAX_ICAL, PULSE, Schedule, ScheduleError, Scheduler
-from vigil.features.io.service import IOService
+from vigil.features.triggers.service import VirtualInputs
 
 # xsd:duration as rules use it: days, hours, minutes, seconds; each count bounded, so that
 # int() never sees thousands of digits.
@@ -80,13 +80,12 @@ def normalize_ical(text: str) -> str:
 
 
 class Events:
-    """The events chapter's operations over the rule engine, the scheduler and (when the device
-    has I/O) the virtual inputs."""
+    """The events chapter's operations over the rule engine, the scheduler and the virtual inputs."""
 
-    def __init__(self, rules: RuleEngine, schedules: Scheduler, io: IOService | None) -> None:
+    def __init__(self, rules: RuleEngine, schedules: Scheduler, virtual_inputs: VirtualInputs) -> None:
         self.rules = rules
         self.schedules = schedules
-        self.io = io
+        self.virtual_inputs = virtual_inputs
 
     # -- schedules -------------------------------------------------------------------------
     def add_schedule(self, name: str, ical: str, actor: str, wanted_id: str | None = None) -> Schedule:
@@ -129,7 +128,5 @@ class Events:
 
     # -- manual triggers -------------------------------------------------------------------
     def change_virtual_input(self, port: int, active: bool, actor: str) -> bool:
-        """Whether the state changed; IOError_ for a port the device does not have."""
-        if self.io is None:
-            raise EventsError("This device has no virtual inputs")
-        return self.io.set_virtual(port, active, actor)
+        """Whether the state changed; TriggerError for a port the device does not have."""
+        return self.virtual_inputs.set_virtual(port, active, actor)

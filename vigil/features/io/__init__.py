@@ -1,21 +1,22 @@
-"""I/O ports: inputs (optionally supervised), outputs, relays and virtual inputs.
+"""I/O ports: inputs (optionally supervised), outputs and relays (virtual inputs are the
+platform's manual triggers, vigil/features/triggers).
 
 The profile's ports become `IOPort.I<n>` parameters (params.py) over the simulated hardware;
 the service (service.py) turns circuits into events and drives outputs for the VAPIX APIs
-(http_port_cgi.py, http_port_management.py, http_virtual_input.py), the simulation API
+(http_port_cgi.py, http_port_management.py), the simulation API
 (sim_api.py) and the rule actions it registers.
 """
 
 from __future__ import annotations
 
 from vigil.device import Api, Device
-from vigil.features.io import http_port_cgi, http_port_management, http_virtual_input, params, sim_api
+from vigil.features.io import http_port_cgi, http_port_management, params, sim_api
 from vigil.features.io.const import PORT_MANAGEMENT_VERSIONS
 from vigil.features.io.service import IO_SERVICE, IOService
 from vigil.hal.io import IO_HARDWARE
 from vigil.hal.sim.io import SimulatedIO
 
-ROUTES = (*http_port_management.ROUTES, *http_port_cgi.ROUTES, *http_virtual_input.ROUTES, *sim_api.ROUTES)
+ROUTES = (*http_port_management.ROUTES, *http_port_cgi.ROUTES, *sim_api.ROUTES)
 
 
 def register(device: Device) -> None:

@@ -7,8 +7,6 @@ PORT = "tns1:Device/tnsaxis:IO/Port"
 DIGITAL_INPUT = "tns1:Device/Trigger/DigitalInput"
 RELAY = "tns1:Device/Trigger/Relay"
 SUPERVISED = "tns1:Device/tnsaxis:IO/SupervisedPort"
-VIRTUAL_INPUT = "tns1:Device/tnsaxis:IO/VirtualInput"
-VIRTUAL_INPUTS = 32  # virtual inputs are numbered 1..32
 
 
 # -- parameters ---------------------------------------------------------------------------
@@ -51,17 +49,7 @@ MAX_SEQUENCE_STEPS = 1000
 PORT_CGI = "/axis-cgi/io/port.cgi"
 MAX_WAIT_MILLIS = 86_400_000  # the longest wait of an action=<n>:/<ms>\ pulse
 
-# -- virtualinput/*.cgi (XML) -------------------------------------------------------------
-VIRTUAL_INPUT_PATH = "/axis-cgi/virtualinput/"
-VIRTUAL_INPUT_NS = "http://www.axis.com/vapix/http_cgi/virtualinput1"
-VIRTUAL_INPUT_ERRORS = {
-    10: "Missing argument",
-    20: "The specified virtual input does not exist",
-    30: "The specified schema version is not supported",
-    40: "Internal server error",
-    50: "Invalid duration",
-}
-MAX_DURATION = 2_147_483_647  # seconds a virtual input may stay active
+MAX_DURATION = 2_147_483_647  # seconds an output may stay toggled by a rule action
 
 # -- the simulation API -------------------------------------------------------------------
 SIM_IO = "/vigil/sim/io"

@@ -71,5 +71,4 @@ def param_defs(hardware: Hardware) -> list[ParamDef]:
         fixed("Input.NbrOfInputs", str(inputs)),
         fixed("Output.NbrOfOutputs", str(outputs)),
         fixed("Properties.IO.ManualTriggerNbr", "6"),
-        fixed("Properties.VirtualInput.VirtualInput", "yes"),
     ]

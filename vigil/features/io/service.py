@@ -1,6 +1,5 @@
 """The I/O service: ports as the user configures them (IOPort.I<n> parameters) over the
-hardware layer, their events, output control with pulses and sequences, virtual inputs,
-and the rule actions "Toggle I/O once" and "Toggle I/O while the rule is active"."""
+hardware layer, their events, output control with pulses and sequences, and the rule actions "Toggle I/O once" and "Toggle I/O while the rule is active"."""
 
 from __future__ import annotations
 
@@ -28,8 +27,6 @@ from vigil.features.io.const import (
     RELAY,
     SUPERVISED,
     USAGE,
-    VIRTUAL_INPUT,
-    VIRTUAL_INPUTS,
     port_group,
 )
 from vigil.hal.io import IOHardware, PortSpec
@@ -80,8 +77,6 @@ class IOService:
         self.bus = bus
         self.logs = logs
         self._reverts: dict[int, asyncio.Task] = {}
-        self._virtual = dict.fromkeys(range(1, VIRTUAL_INPUTS + 1), False)
-        self._virtual_timers: dict[int, asyncio.Task] = {}
         self._published: dict[int, PortView] = {}
         hardware.watch(self._on_hardware)
         params.listeners.append(self._on_params)
@@ -143,11 +138,6 @@ class IOService:
             self.bus.declare(Topic(SUPERVISED, "Supervised input", True, (Item("port", "xsd:int", "Port", ones),),
                                    (Item("state", "xsd:string", "Circuit", ("open", "closed", "cut", "short")),
                                     Item("tampered", "xsd:boolean", "Tampering", state=True))))
-        self.bus.declare(Topic(VIRTUAL_INPUT, "Virtual input", True,
-                               (Item("port", "xsd:int", "Port", tuple(str(i) for i in self._virtual)),),
-                               (Item("active", "xsd:boolean", "Active", state=True),)))
-        for number, active in self._virtual.items():
-            self.bus.publish(VIRTUAL_INPUT, {"port": str(number)}, {"active": "1" if active else "0"})
         self.sync()
 
     def sync(self) -> None:
@@ -287,31 +277,6 @@ class IOService:
         task = self._reverts.pop(index, None)
         if task is not None:
             task.cancel()
-
-    # -- virtual inputs ----------------------------------------------------------------
-    def set_virtual(self, number: int, active: bool, actor: str, duration: float = 0.0) -> bool:
-        """Returns whether the state changed."""
-        if number not in self._virtual:
-            raise IOError_(f"Virtual inputs are numbered 1 to {VIRTUAL_INPUTS}")
-        timer = self._virtual_timers.pop(number, None)
-        if timer is not None:
-            timer.cancel()
-        changed = self._virtual[number] != active
-        self._virtual[number] = active
-        self.bus.publish(VIRTUAL_INPUT, {"port": str(number)}, {"active": "1" if active else "0"})
-        if duration > 0:
-            self._virtual_timers[number] = asyncio.ensure_future(self._virtual_after(number, not active, duration))
-        if changed:
-            self.logs.system(f"{actor} set virtual input {number} {'active' if active else 'inactive'}")
-        return changed
-
-    async def _virtual_after(self, number: int, active: bool, delay: float) -> None:
-        await asyncio.sleep(delay)
-        self._virtual_timers.pop(number, None)
-        self.set_virtual(number, active, "timer")
-
-    def virtual(self, number: int) -> bool:
-        return self._virtual[number]
 
     # -- rule actions ------------------------------------------------------------------
     def _action_port(self, params: Mapping[str, str]) -> tuple[int, bool]:

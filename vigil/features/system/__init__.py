@@ -3,12 +3,14 @@ platform groups (param_groups.py), accounts, logs, maintenance, time, the browse
 
 Each HTTP API family has its module (http_params.py for param.cgi, http_time.py for time.cgi,
 http_users.py, http_logs.py, http_discovery.py, http_maintenance.py, http_session.py,
-http_status.py, http_streamprofile.py); device_info.py and report.py hold what the device says about itself.
+http_status.py, http_streamprofile.py); the manual triggers (virtual inputs, vigil/features/triggers)
+load with it; device_info.py and report.py hold what the device says about itself.
 """
 
 from __future__ import annotations
 
 from vigil.device import Device
+from vigil.features import triggers
 from vigil.features.system import (
     http_discovery,
     http_logs,
@@ -46,3 +48,4 @@ def register_platform(device: Device) -> None:
     http_discovery.register(device)  # JSON APIs: their method tables go through router.json_api
     http_time.register(device)
     http_streamprofile.register(device)
+    triggers.register(device)  # manual triggers: every device has them, with or without I/O

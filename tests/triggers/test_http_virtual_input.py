@@ -10,7 +10,7 @@ from lxml import etree
 
 from tests.conftest import client_as
 from vigil.device import Device
-from vigil.features.io.service import IO_SERVICE
+from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE
 
 BASE = "/axis-cgi/virtualinput/"
 VIRTUAL = "tns1:Device/tnsaxis:IO/VirtualInput"
@@ -57,7 +57,7 @@ async def test_activate_and_deactivate(w401: Device, operator: httpx.AsyncClient
     assert state(w401, 10) == "0"
     assert changed(await activate(operator, port="10"), "ActivateSuccess") is True
     assert state(w401, 10) == "1"
-    assert w401.features[IO_SERVICE].virtual(10) is True
+    assert w401.features[VIRTUAL_INPUTS_SERVICE].virtual(10) is True
     assert changed(await activate(operator, port="10"), "ActivateSuccess") is False
     assert changed(await deactivate(operator, port="10"), "DeactivateSuccess") is True
     assert state(w401, 10) == "0"

@@ -14,21 +14,21 @@ from starlette.responses import Response
 from vigil.core.auth import Principal
 from vigil.core.params import printable
 from vigil.core.roles import Role
-from vigil.features.io.const import (
+from vigil.features.triggers.const import (
     MAX_DURATION,
     VIRTUAL_INPUT_ERRORS,
     VIRTUAL_INPUT_NS,
     VIRTUAL_INPUT_PATH,
     VIRTUAL_INPUTS,
 )
-from vigil.features.io.service import IO_SERVICE, IOError_
+from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE, TriggerError
 from vigil.http.routing import Endpoint
 from vigil.http.vapix import BadArguments, first, form_args
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-log = logging.getLogger("vigil.io")
+log = logging.getLogger("vigil.triggers")
 HEAD = ('<?xml version="1.0" encoding="utf-8"?>\n'
         f'<VirtualInputResponse xmlns="{VIRTUAL_INPUT_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         f'SchemaVersion="1.1" xsi:schemaLocation="{VIRTUAL_INPUT_NS} {VIRTUAL_INPUT_NS}_0.xsd">')
@@ -79,12 +79,12 @@ async def change(request: Request, who: Principal, active: bool) -> Response:
             return refused(device, who, 50, f"duration={printable(duration, 32)}; a whole number of seconds, "
                                             f"0 to {MAX_DURATION}")
         seconds = int(duration)
-    service = device.features[IO_SERVICE]
+    service = device.features[VIRTUAL_INPUTS_SERVICE]
     try:
         changed = service.set_virtual(int(port), active, who.name, float(seconds or 0))
         if seconds == 0:  # activated, then deactivated at once
             service.set_virtual(int(port), False, who.name)
-    except IOError_ as err:
+    except TriggerError as err:
         return refused(device, who, 20, str(err))
     except Exception:
         log.exception("virtual input %s failed", port)
