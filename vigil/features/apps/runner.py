@@ -77,7 +77,7 @@ class Isolation:
     def describe(self) -> str:
         who = "a user of its own" if self.as_root else "the device's own user (the device does not run as root)"
         where = "in a bubblewrap sandbox" if self.bwrap else "without a sandbox (bubblewrap is not available)"
-        return f"apps run as {who}, {where}"
+        return f"each app runs as {who}, {where}"
 
 
 @dataclass
