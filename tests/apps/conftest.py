@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import eventually
+from vigil.device import Device
 from vigil.features.apps.runner import Backoff
-from vigil.features.apps.service import KEY
+from vigil.features.apps.service import KEY, AppsService
 
+QUICK = Backoff(first=0.05, limit=0.4, reset=5.0, crash_loop=3)
 EXAMPLE = Path(__file__).resolve().parents[2] / "apps" / "example"
 PEM = serialization.Encoding.PEM
 
@@ -76,14 +79,23 @@ def signing() -> Signing:
                    _key_pem(other_key), other.public_bytes(PEM))
 
 
-@pytest.fixture
-async def platform(device):
-    """The S3016's app platform, serving (its service's `run` going), with quick backoff."""
-    service = device.features[KEY]
-    service.backoff = Backoff(first=0.05, limit=0.4, reset=5.0, crash_loop=3)
+@contextlib.asynccontextmanager
+async def serving(service: AppsService) -> AsyncIterator[AppsService]:
+    """The app platform serving (its `run` going, as while the device runs), then stopped."""
     task = asyncio.get_running_loop().create_task(service.run())
-    await eventually(lambda: service.running, what="the app platform to serve")
-    yield service
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    try:
+        await eventually(lambda: service.running, what="the app platform to serve")
+        yield service
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+async def platform(device: Device) -> AsyncIterator[AppsService]:
+    """The S3016's app platform, serving, with quick backoff."""
+    service = device.features[KEY]
+    service.backoff = QUICK
+    async with serving(service):
+        yield service

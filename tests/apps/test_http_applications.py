@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.apps.conftest import Signing, make_app
-from tests.conftest import client_as, eventually
+from tests.apps.conftest import QUICK, Signing, make_app, serving
+from tests.conftest import ADMIN, add_account, client_as, eventually
 from vigil.device import Device
 from vigil.features.apps.package import build, sign
 from vigil.features.apps.service import AppsService, account_name
@@ -208,3 +208,17 @@ async def test_only_administrators_change_apps(device: Device, platform: AppsSer
                      "license.cgi?action=removelicensekey&package=x"):
             assert (await client.post(f"{BASE}/{path}")).status_code == 403, path
         assert (await client.get("/local/x/index.html")).status_code == 404
+
+
+async def test_a_running_app_runs_again_after_the_device_restarts(device: Device, tmp_path: Path) -> None:
+    add_account(device, *ADMIN, "admin")
+    async with serving(AppsService(device, lambda: [], QUICK)) as first:
+        first.set_allow_unsigned(True, "test")
+        await first.install(sleeper(tmp_path), "test")
+        await first.install(sleeper(tmp_path, "idle"), "test")
+        await first.start("sleeper", "test")
+        await eventually(lambda: first.apps["sleeper"].status == "Running", what="the app to run")
+    assert first.apps["sleeper"].status == "Stopped"  # the device stopped: its apps stopped with it
+    async with serving(AppsService(device, lambda: [], QUICK)) as again:  # the device's next start
+        await eventually(lambda: again.apps["sleeper"].status == "Running", what="the app to run again")
+        assert again.apps["idle"].status == "Stopped" and again.apps["idle"].process is None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ from vigil.features.apps.const import (
     STOP_GRACE,
 )
 
+RESIGNAL = 0.2  # seconds between SIGTERMs to a sandbox that is still being set up
 SETPRIV = "/usr/bin/setpriv"  # util-linux: drops to the app's uid inside the sandbox
 
 
@@ -60,7 +62,9 @@ class Isolation:
     bwrap: str | None  # the bubblewrap binary, when it works here
 
     @classmethod
+    @functools.cache
     def detect(cls) -> Isolation:
+        """What this machine allows, found out once per process (a probe run of bwrap)."""
         as_root = os.geteuid() == 0
         path = shutil.which("bwrap")
         if path is not None and as_root and not Path(SETPRIV).exists():
@@ -98,7 +102,10 @@ class Launch:
             env.update(HOME=str(self.data), VIGIL_APP_DATA=str(self.data))
             return [str(self.package / self.name), *self.options], env
         env.update(HOME="/data", VIGIL_APP_DATA="/data")
-        cmd = [isolation.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+        # No --new-session: the sandbox stays in the app's process group, which `stop` signals as a
+        # whole (an app stopped while bwrap still sets up must not outlive it). The app has no
+        # terminal to abuse (stdin is /dev/null), which is what --new-session guards against.
+        cmd = [isolation.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
                "--unshare-uts", "--unshare-cgroup-try", "--ro-bind", "/usr", "/usr"]
         for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             target = Path("/") / top
@@ -143,6 +150,12 @@ class AppProcess:
     _task: asyncio.Task[None] | None = None
     _process: asyncio.subprocess.Process | None = None
     _stopping: bool = False
+    # Clear while a start is under way: a stop waits for it rather than cancel it half-way (a
+    # cancelled spawn would leave a process the device no longer knows).
+    _spawned: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._spawned.set()
 
     @property
     def wanted(self) -> bool:
@@ -160,15 +173,13 @@ class AppProcess:
         task, self._task = self._task, None
         if task is None:
             return
+        await self._spawned.wait()
         process = self._process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(asyncio.shield(process.wait()), STOP_GRACE)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
+        if process is not None:
+            # The whole process group (its own session): the sandbox, the app and its children.
+            _signal_group(process.pid, signal.SIGTERM)
+            if not await self._exits(process):
+                _signal_group(process.pid, signal.SIGKILL)
         if process is not None:
             # It reads the exited app's output to the end and returns: its pipes close cleanly.
             with contextlib.suppress(TimeoutError):
@@ -179,6 +190,21 @@ class AppProcess:
         self.state.status, self.state.pid, self.state.retry_at = "Stopped", None, None
         self.state.message = "stopped"
         self.on_change(self.state, "stopped")
+
+    async def _exits(self, process: asyncio.subprocess.Process) -> bool:
+        """Whether the app ends within STOP_GRACE of its SIGTERM. bwrap loses a SIGTERM that comes
+        while it still sets the sandbox up: it is sent again until bwrap goes (and the sandbox
+        with it); an app without a sandbox gets it once."""
+        deadline = time.monotonic() + STOP_GRACE
+        while time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(asyncio.shield(process.wait()), RESIGNAL if self.isolation.bwrap else STOP_GRACE)
+                return True
+            except TimeoutError:
+                # bwrap itself gone but its output still open: what is left of the sandbox (caught
+                # before it tied itself to bwrap's life) has no one to stop it gracefully.
+                _signal_group(process.pid, signal.SIGTERM if process.returncode is None else signal.SIGKILL)
+        return False
 
     async def _supervise(self) -> None:
         while True:
@@ -217,15 +243,18 @@ class AppProcess:
     async def _run_once(self) -> int | None:
         """Run the app until it exits; its exit status, or None when it could not start."""
         argv, env = self.launch.command(self.isolation)
+        self._spawned.clear()
         try:
-            process = await asyncio.create_subprocess_exec(
+            process = await asyncio.shield(asyncio.create_subprocess_exec(
                 *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                 cwd=str(self.launch.data), start_new_session=True,
-                **self._drop())
+                **self._drop()))
         except OSError as err:
             self.state.status, self.state.message = "Stopped", f"could not start: {err}"
             self.on_change(self.state, self.state.message)
             return None
+        finally:
+            self._spawned.set()
         self._process = process
         self.state.status, self.state.pid = "Running", process.pid
         self.state.starts += 1
@@ -238,7 +267,11 @@ class AppProcess:
             return await process.wait()
         finally:
             if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
+                _signal_group(process.pid, signal.SIGKILL)
                 await process.wait()
             self._process = None
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

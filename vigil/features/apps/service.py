@@ -120,7 +120,7 @@ class AppsService:
         self.device = device
         self.trusted = trusted
         self.backoff = backoff or Backoff()
-        self.isolation = isolation or Isolation.detect()
+        self._isolation = isolation
         self.root = device.data / "apps"
         self.root.mkdir(parents=True, exist_ok=True)
         self.apps: dict[str, Installed] = {}
@@ -128,6 +128,13 @@ class AppsService:
         self._lock = asyncio.Lock()
         self.running = False
         self._load()
+
+    @property
+    def isolation(self) -> Isolation:
+        """How apps run here; probed when first needed, not while the device is being built."""
+        if self._isolation is None:
+            self._isolation = Isolation.detect()
+        return self._isolation
 
     # -- stored state ----------------------------------------------------------------------
     def _load(self) -> None:
@@ -205,6 +212,7 @@ class AppsService:
             if staging.exists():
                 await asyncio.to_thread(shutil.rmtree, staging, True)
         slot = current.slot if current is not None else self._free_slot()
+        await asyncio.to_thread(lambda: self.isolation)  # probed once, off the loop
         app = Installed(manifest, signer, slot, wanted=current.wanted if current is not None else False)
         self.apps[manifest.name] = app
         self._own_data(app)
@@ -212,7 +220,10 @@ class AppsService:
         self.device.logs.audit(actor, f"installed app {manifest.name} {manifest.version} "
                                f"({'signed by ' + signer if signer else 'unsigned'})", "apps")
         if app.wanted:
-            self._start(app)
+            try:
+                self._start(app)
+            except AccountError as err:
+                self.device.logs.system(f"app {app.name} cannot get its account: {err}", "error", "apps")
         return app
 
     def _free_slot(self) -> int:
@@ -252,10 +263,13 @@ class AppsService:
             raise AppError(f"{name} has the run mode never: the device does not run it", ERR_START)
         if app.manifest.licensed and self.license(name) is None:
             raise AppError(f"{name} needs a license key: install one first", ERR_START)
+        try:
+            self._start(app)
+        except AccountError as err:
+            raise AppError(f"{name} cannot get its account on the device: {err}", ERR_START) from None
         app.wanted = True
         self._save()
         self.device.logs.audit(actor, f"started app {name}", "apps")
-        self._start(app)
 
     async def stop(self, name: str, actor: str) -> None:
         app = self.get(name)
@@ -310,8 +324,9 @@ class AppsService:
 
     async def run(self) -> None:
         """A device service: start the apps that were running, stop them all when the device stops."""
+        isolation = await asyncio.to_thread(lambda: self.isolation)  # the probe runs bwrap: not on the loop
         self.running = True
-        self.device.logs.system(self.isolation.describe(), "info", "apps")
+        self.device.logs.system(isolation.describe(), "info", "apps")
         for app in self.apps.values():
             if app.wanted:
                 try:
