@@ -222,3 +222,18 @@ async def test_a_running_app_runs_again_after_the_device_restarts(device: Device
     async with serving(AppsService(device, lambda: [], QUICK)) as again:  # the device's next start
         await eventually(lambda: again.apps["sleeper"].status == "Running", what="the app to run again")
         assert again.apps["idle"].status == "Stopped" and again.apps["idle"].process is None
+
+
+async def test_folders_no_installed_app_owns_go_at_start(device: Device, tmp_path: Path) -> None:
+    """An install cut short by a kill -9 leaves its staging folder; a factory default empties the
+    database but not the folder: the next start removes both, and keeps the installed app."""
+    add_account(device, *ADMIN, "admin")
+    first = AppsService(device, lambda: [], QUICK)
+    first.set_allow_unsigned(True, "test")
+    await first.install(sleeper(tmp_path), "test")
+    (device.data / "apps" / ".staging-0123456789ab" / "html").mkdir(parents=True)
+    (device.data / "apps" / "forgotten" / "data").mkdir(parents=True)
+    AppsService(device, lambda: [], QUICK)
+    assert sorted(p.name for p in (device.data / "apps").iterdir()) == ["sleeper"]
+    assert (device.data / "apps" / "sleeper" / "package" / "sleeper").is_file()
+    assert "removed forgotten: no installed app owns it" in device.logs.text("system")

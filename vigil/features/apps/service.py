@@ -146,6 +146,12 @@ class AppsService:
                 self.device.logs.system(f"app {name}: its stored manifest is unusable ({err}); left out", "error")
                 continue
             self.apps[name] = Installed(manifest, entry.get("signer", ""), int(entry["slot"]), bool(entry["wanted"]))
+        for folder in self.root.iterdir():
+            # An install cut short (its staging folder), or apps a factory default forgot: the
+            # database says what is installed, and nothing else stays.
+            if folder.name not in self.apps:
+                shutil.rmtree(folder, ignore_errors=True)
+                self.device.logs.system(f"removed {folder.name}: no installed app owns it", "info", "apps")
 
     def _save(self) -> None:
         self.device.store.set_kv(APPS_KEY, json.dumps({
