@@ -26,6 +26,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -211,9 +212,12 @@ class AppsService:
             folder = self.root / manifest.name
             folder.mkdir(exist_ok=True)
             (folder / "data").mkdir(exist_ok=True)
-            if (folder / "package").exists():
-                await asyncio.to_thread(shutil.rmtree, folder / "package")
-            staging.rename(folder / "package")
+            try:
+                await asyncio.to_thread(_swap, staging, folder / "package")
+            except AppError:
+                if current is not None and current.wanted:
+                    self._start(current)  # the old package is back: so is the app
+                raise
         finally:
             if staging.exists():
                 await asyncio.to_thread(shutil.rmtree, staging, True)
@@ -384,6 +388,23 @@ class AppsService:
                 "signer": app.signer, "license": self.license_status(app),
                 "settingsPage": f"local/{m.name}/{m.setting_page}" if m.setting_page else "",
                 "account": account_name(m.name)}
+
+
+def _swap(new: Path, package: Path) -> None:
+    """Put the unpacked `new` in place of the installed `package` (if any): the old one goes only
+    once the new one is in; if that fails, the old one is put back."""
+    old = package.with_name(".package-old")
+    if old.exists():
+        shutil.rmtree(old)
+    if package.exists():
+        package.rename(old)
+    try:
+        new.rename(package)
+    except OSError as err:
+        if old.exists():
+            old.rename(package)
+        raise AppError(f"the package cannot be put in place: {err}", ERR_UPLOAD) from None
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _license_text(key: bytes, app: str) -> str:
