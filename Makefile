@@ -11,7 +11,8 @@ DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gs
 	libdbus-1-dev libglib2.0-dev \
 	onvif-tools \
 	pulseaudio pulseaudio-utils \
-	nftables hostapd wpasupplicant
+	nftables hostapd wpasupplicant \
+	bubblewrap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint bench venv debs clean wheel

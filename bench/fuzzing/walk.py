@@ -91,7 +91,9 @@ class Walk:
 
     async def _run(self) -> None:
         rig = await self.fresh("survey")
+        self.watchdog.aim(None)  # reading every handler's source holds this loop: the harness's time, not the device's
         targets = discover(rig.dev)
+        self.watchdog.aim(rig.dev.ports.http, rig.dev.stopping)
         if self.options.only:
             targets = [t for t in targets if self.options.only in t.label]
         self.figures.endpoints = len({t.endpoint.path for t in targets})

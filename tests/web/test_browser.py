@@ -21,7 +21,7 @@ from vigil.device import Device
 pytestmark = pytest.mark.browser
 
 ADMIN_PAGES = ("Events", "MQTT", "SNMP", "Time and location", "Network", "Security", "Accounts", "Plain config", "Logs",
-               "Maintenance")
+               "Apps", "Maintenance")
 
 
 def param(server: LiveDevice, name: str) -> str:

@@ -79,7 +79,8 @@ def test_lamp_lights_when_the_window_is_opened(w401: LiveDevice, session: Sessio
     page = session.page
     log_in(page, w401)
     assert nav_links(page) == ["Status", "Events", "Accessories", "MQTT", "SNMP", "Time and location", "Network",
-                               "Security", "WLAN", "Power settings", "Accounts", "Plain config", "Logs", "Maintenance"]
+                               "Security", "WLAN", "Power settings", "Accounts", "Plain config", "Logs", "Apps",
+                               "Maintenance"]
 
     # System > Accessories: port 1 "Window sensor", input, normally closed; port 2 "Lamp", output.
     open_page(page, "Accessories")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from vigil.device import Device
 from vigil.features import (
+    apps,
     audio,
     beacon,
     certificates,
@@ -75,6 +76,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("ssh", ssh.register),
     Feature("firewall", firewall.register),
     Feature("dot1x", dot1x.register),
+    Feature("apps", apps.register),  # after certificates: its CA certificates vouch for signed apps
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
 )
 

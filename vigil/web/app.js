@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
+import appsPage from "./page-apps.js";
 import audioPage from "./page-audio.js";
 import lightPage from "./page-light.js";
 import configPage from "./page-config.js";
@@ -50,6 +51,7 @@ const PAGES = [
   { id: "accounts", title: "Accounts", role: "admin", render: accountsPage },
   { id: "config", title: "Plain config", role: "operator", render: configPage },
   { id: "logs", title: "Logs", role: "admin", render: logsPage },
+  { id: "apps", title: "Apps", role: "admin", render: appsPage },
   { id: "maintenance", title: "Maintenance", role: "admin", render: maintenancePage },
 ];
 

@@ -28,7 +28,15 @@ async def log_text(request: Request, kind: str) -> Response:
 
 
 async def system_log(request: Request, who: Principal) -> Response:
-    return await log_text(request, "system")
+    """The system log; with `appname=`, only what that app wrote and what happened to it."""
+    appname = first(await form_args(request), "appname")
+    if appname is None:
+        return await log_text(request, "system")
+    device: Device = request.app.state.device
+    if not appname or not all(c.isalnum() or c == "_" for c in appname):
+        return text("Error: appname is an application's name (letters, digits, underscores)\n")
+    return text("".join(e.line(device.logs.host) + "\n" for e in device.logs.entries("system")
+                        if e.source == appname))
 
 
 async def access_log(request: Request, who: Principal) -> Response:

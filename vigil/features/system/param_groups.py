@@ -45,7 +45,6 @@ def properties(profile: Profile, identity: Identity) -> list[ParamDef]:
         const(p + "API.Metadata.Version", "1.0"),
         const(p + "API.Browser.UserGroup", "yes"),
         const(p + "ApiDiscovery.ApiDiscovery", "yes"),
-        const(p + "EmbeddedDevelopment.EmbeddedDevelopment", "no"),
         const(p + "Firmware.BuildDate", BUILD_DATE),
         const(p + "Firmware.BuildNumber", BUILD_NUMBER),
         const(p + "Firmware.Version", __version__),
