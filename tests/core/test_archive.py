@@ -90,3 +90,15 @@ def test_truncated_and_garbage_archives_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="damaged or truncated"):
         extract(garbage, tmp_path / "out2")
     assert not (tmp_path / "out1").exists() and not (tmp_path / "out2").exists()
+
+
+def test_an_upload_held_in_memory_unpacks_and_is_refused_alike(tmp_path: Path) -> None:
+    good = tar_with(tmp_path / "good.tgz", (entry("html/index.html"), b"<p>"), (entry("run", mode=0o755), b"#!"))
+    assert extract(good.read_bytes(), tmp_path / "out") == ["html/index.html", "run"]
+    assert (tmp_path / "out" / "html" / "index.html").read_bytes() == b"<p>"
+    bad = tar_with(tmp_path / "bad.tgz", (entry("ok"), b"1"), (entry("../escape.txt"), b"x"))
+    with pytest.raises(ArchiveError, match="outside"):
+        extract(bad.read_bytes(), tmp_path / "out2")
+    assert not (tmp_path / "out2").exists() and not (tmp_path / "escape.txt").exists()
+    with pytest.raises(ArchiveError, match="damaged or truncated"):
+        extract(b"this is no archive", tmp_path / "out3")

@@ -9,6 +9,7 @@ corrupt archive, more than `max_files` entries or `max_bytes` unpacked. Unpacked
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tarfile
@@ -37,26 +38,28 @@ def check_name(name: str) -> PurePosixPath:
     return PurePosixPath(*parts)
 
 
-def extract(archive: Path, target: Path, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> list[str]:
-    """Unpack `archive` into the new folder `target`; the relative names of the files unpacked.
+def extract(archive: Path | bytes, target: Path, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> list[str]:
+    """Unpack `archive` (a file, or an upload held in memory) into the new folder `target`; the
+    relative names of the files unpacked.
 
     `target` must not exist: on any refusal it is removed again, so nothing half-unpacked stays.
     """
     target = Path(target)
     target.mkdir(parents=True)
     try:
-        return _extract(Path(archive), target, max_files, max_bytes)
+        return _extract(archive if isinstance(archive, bytes) else Path(archive), target, max_files, max_bytes)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
 
 
-def _extract(archive: Path, target: Path, max_files: int, max_bytes: int) -> list[str]:
+def _extract(archive: Path | bytes, target: Path, max_files: int, max_bytes: int) -> list[str]:
     seen: set[PurePosixPath] = set()
     files: list[str] = []
     total = 0
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        source = {"fileobj": io.BytesIO(archive)} if isinstance(archive, bytes) else {"name": archive}
+        with tarfile.open(mode="r:*", **source) as tar:
             for count, member in enumerate(tar, start=1):
                 if count > max_files:
                     raise ArchiveError(f"the archive holds more than {max_files} entries")

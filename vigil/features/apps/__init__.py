@@ -3,7 +3,7 @@ archive, manifest), installed, run as processes of their own and removed.
 
 - `const`: paths, storage keys, limits, the API's error codes.
 - `manifest`: manifest.json read and checked. `package`: the .eap (archive + appended
-  signature): verify, unpack (through `vigil.core.archives`), build and sign.
+  signature): verify, unpack (through `vigil.core.archive`), build and sign.
 - `runner`: one app's process: own uid, bubblewrap sandbox, run modes, backoff.
 - `service`: the installed apps, their accounts, licenses and AllowUnsigned.
 - `http_applications`: upload/control/list/config/license.cgi and the page's JSON.

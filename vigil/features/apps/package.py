@@ -24,12 +24,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from vigil.core import archives
+from vigil.core.archive import ArchiveError, extract
 from vigil.features.apps.const import ERR_INVALID
 from vigil.features.apps.manifest import Manifest, ManifestError, parse
 
 MAGIC = b"VIGILSIG"
 MAX_BLOCK = 64 * 1024
+MAX_FILES = 2000  # members of a package: far more than any real app has
+MAX_UNPACKED = 256 * 1024 * 1024  # bytes unpacked, all members together
 
 
 class PackageError(ValueError):
@@ -115,10 +117,10 @@ def _issues(chain: list[x509.Certificate], signer: x509.Certificate, top: x509.C
 
 
 def unpack(archive: bytes, target: Path) -> Manifest:
-    """Unpack into the fresh folder `target` and check what the device needs of a package."""
+    """Unpack into the new folder `target` and check what the device needs of a package."""
     try:
-        files = archives.extract(archive, target)
-    except archives.ArchiveError as err:
+        files = extract(archive, target, max_files=MAX_FILES, max_bytes=MAX_UNPACKED)
+    except ArchiveError as err:
         raise PackageError(f"the package cannot be unpacked: {err}", ERR_INVALID) from None
     if "manifest.json" not in files:
         raise PackageError("the package has no manifest.json at its root", ERR_INVALID)

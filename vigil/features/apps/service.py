@@ -197,8 +197,7 @@ class AppsService:
         elif not self.allow_unsigned:
             raise AppError("the package is not signed, and unsigned apps are not allowed "
                            "(config.cgi AllowUnsigned=true allows them)", ERR_SIGNATURE)
-        staging = self.root / f".staging-{secrets.token_hex(6)}"
-        staging.mkdir()
+        staging = self.root / f".staging-{secrets.token_hex(6)}"  # made by the unpacking
         try:
             try:
                 manifest = await asyncio.to_thread(unpack, signed.archive, staging)
