@@ -26,6 +26,7 @@ from vigil.features import (
     notify,
     oidc,
     onvif,
+    playback,
     poe,
     power,
     recording,
@@ -54,6 +55,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("storage", storage.register),  # before recording: it gives the recorder its volumes
     Feature("recording", recording.register),
     Feature("audio", audio.register),
+    Feature("playback", playback.register),  # after audio: it plays through its hardware
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),
