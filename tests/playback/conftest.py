@@ -3,19 +3,23 @@ ffmpeg), `speaker`, an in-process C1410 with the simulated audio hardware, and `
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import make_device
-from vigil.core.clock import FakeClock
-from vigil.device import Device
+from tests.conftest import ADMIN, add_account, free_port, make_device
+from tests.peers.processes import wait_port_async
+from vigil.boot import build_device
+from vigil.core.clock import Clock, FakeClock
+from vigil.device import Device, Ports
 from vigil.hal.audio import AUDIO_HARDWARE
 from vigil.hal.sim.audio import SimulatedAudio
+from vigil.http.server import serve_device
 
 TONE_SECONDS = 0.3
 TONE_DBFS = -12.0
@@ -43,6 +47,22 @@ def speaker(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
     dev = make_device(tmp_path, clock, "c1410")
     yield dev
     dev.close()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Device]:
+    """A C1410 serving HTTP and RTSP on loopback, in this process (its sink readable), with the admin."""
+    device = build_device("c1410", tmp_path / "served", Ports(http=free_port(), https=free_port(), rtsp=free_port(),
+                                                              host="127.0.0.1"), Clock())
+    add_account(device, *ADMIN, "admin")
+    task = asyncio.create_task(serve_device(device))
+    try:
+        await wait_port_async(device.ports.http, 20)
+        yield device
+    finally:
+        device.request_stop("shutdown")
+        await asyncio.wait_for(task, 15)
+        device.close()
 
 
 def sink(device: Device) -> SimulatedAudio:

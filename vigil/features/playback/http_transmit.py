@@ -9,6 +9,7 @@ The stream takes the speaker from a clip; while another stream plays, 503 (playe
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 CONTENT_TYPES = {"audio/basic": ("mulaw", 8000), "audio/axis-mulaw-128": ("mulaw", 16000)}
 WAV_ENCODINGS = {1: "s16le", 6: "alaw", 7: "mulaw"}  # WAVE format tags
 MAX_WAV_HEADER = 4096
+READ_AHEAD = 256  # body pieces taken off the connection before the speaker has played them
 
 
 class StreamError(ValueError):
@@ -80,34 +82,50 @@ async def transmit(request: Request, who: Principal) -> Response:
     try:
         async with player.live_stream() as play:
             device.logs.system(f"{who.name} from {client_address(request)} talks through the speaker")
-            decoder: StreamDecoder | None = None
-            head = b""
-            async for piece in request.stream():
-                if decoder is None:
-                    head += piece
-                    if len(head) < 4:
-                        continue
-                    if head[:4] != b"RIFF":
-                        decoder, piece = StreamDecoder(*CONTENT_TYPES[media_type]), head
-                    else:
-                        found = wav_header(head)
-                        if found is None:
+            pieces: asyncio.Queue[bytes | None] = asyncio.Queue(READ_AHEAD)
+            reader = asyncio.get_running_loop().create_task(read_ahead(request, pieces))
+            try:
+                decoder: StreamDecoder | None = None
+                head = b""
+                while (piece := await pieces.get()) is not None:
+                    if decoder is None:
+                        head += piece
+                        if len(head) < 4:
                             continue
-                        decoder, start = found
-                        piece = head[start:]
-                samples = decoder.decode(piece)
-                if len(samples):
-                    await play(samples)
+                        if head[:4] != b"RIFF":
+                            decoder, piece = StreamDecoder(*CONTENT_TYPES[media_type]), head
+                        else:
+                            found = wav_header(head)
+                            if found is None:
+                                continue
+                            decoder, start = found
+                            piece = head[start:]
+                    samples = decoder.decode(piece)
+                    if len(samples):
+                        await play(samples)
+            finally:
+                reader.cancel()
     except SpeakerBusy as err:
         return text(f"Error: {err}\n", status=503)
     except StreamError as err:
         device.logs.system(f"transmit.cgi of {who.name} refused: {printable(str(err))}", "warning")
         return text(f"Error: {err}\n", status=400)
-    except ClientDisconnect:
-        return Response(status_code=204)
     return Response(status_code=204)
 
 
+async def read_ahead(request: Request, pieces: asyncio.Queue[bytes | None]) -> None:
+    """Take the body off the connection ahead of the speaker: a client that sends faster than
+    real time and closes at once (ffmpeg does) has still sent all it wanted played. The queue's
+    bound keeps TCP's back pressure for a long stream."""
+    try:
+        async for piece in request.stream():
+            await pieces.put(piece)
+    except ClientDisconnect:
+        pass
+    finally:
+        await pieces.put(None)
+
+
 ROUTES = (
-    Endpoint(c.TRANSMIT, transmit, Role.OPERATOR, methods=("POST",)),
+    Endpoint(c.TRANSMIT, transmit, Role.OPERATOR, methods=("POST",), body_until_close=True),
 )
