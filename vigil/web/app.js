@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
 import audioPage from "./page-audio.js";
+import audioClipsPage from "./page-audio-clips.js";
 import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
@@ -29,6 +30,7 @@ const PAGES = [
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },
+  { id: "audio-clips", title: "Audio clips", role: "operator", render: audioClipsPage, needs: "media-clip" },
   { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
   { id: "network-ports", title: "Network ports", role: "viewer", render: networkPortsPage, needs: "network-ports" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },

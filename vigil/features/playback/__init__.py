@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vigil.device import Api
 from vigil.features.playback import actions, http_mediaclip, http_transmit
 from vigil.features.playback import const as c
 from vigil.features.playback.clips import ClipStore, param_defs, template
@@ -36,3 +37,4 @@ def register(device: Device) -> None:
     device.on_load.append(player.declare)
     device.on_load.append(clips.tidy)
     device.router.include(ROUTES)
+    device.apis.append(Api("media-clip", "1.0", "Media clip"))
