@@ -7,6 +7,7 @@ backchannel) into samples as they arrive."""
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ CODECS = {
 }
 EXTENSIONS = {"au": "au", "wav": "wav", "mp3": "mp3", "opus": "opus", "vorbis": "ogg"}
 MIN_RATE, MAX_RATE = 8000, 48000
+BLOCK_SAMPLES = RATE // 20  # 50 ms handed to the speaker at a time
 TRUNCATED_SHARE = 0.9  # decoded less than this share of what the header announces: the file is cut short
 
 
@@ -111,16 +113,24 @@ def probe(data: bytes) -> ClipInfo:
         return ClipInfo(fmt, codec, rate, channels, seconds)
 
 
-def blocks(path: Path) -> Iterator[np.ndarray]:
-    """The clip at `path` as mono samples at RATE, a decoded frame at a time."""
+def blocks(path: Path, least: int = BLOCK_SAMPLES) -> Iterator[np.ndarray]:
+    """The clip at `path` as mono samples at RATE, in blocks of at least `least` samples (the last
+    may be shorter, and the first is one frame, so that the clip starts at once): a few frames decoded at once cost a fraction of one frame decoded per
+    wake-up, and the speaker's queue holds them all the same."""
+    pending: list[np.ndarray] = []
+    count, started = 0, False
     with _open(path) as container:
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-        for frame in container.decode(stream):
+        for frame in itertools.chain(container.decode(stream), [None]):  # None: what the resampler holds back
             for out in resampler.resample(frame):
-                yield out.to_ndarray().reshape(-1)
-        for out in resampler.resample(None):
-            yield out.to_ndarray().reshape(-1)
+                pending.append(out.to_ndarray().reshape(-1))
+                count += out.samples
+                if count >= least or len(pending) == 1 and not started:  # the first frame sounds at once
+                    yield np.concatenate(pending)
+                    pending, count, started = [], 0, True
+    if pending:
+        yield np.concatenate(pending)
 
 
 def _mulaw_table() -> np.ndarray:
@@ -148,28 +158,34 @@ ALAW = _alaw_table()
 
 class StreamDecoder:
     """Raw bytes of a live stream (8-bit G.711 µ-law or A-law, or 16-bit little-endian PCM, mono
-    at `rate`) into samples at RATE, as they arrive in pieces of any size."""
+    at `rate`) into samples at RATE, as they arrive in pieces of any size. Pieces are held until
+    they make BLOCK_SAMPLES' worth (50 ms): a client that writes a few milliseconds at a time
+    would otherwise cost a resampling and a hand-over each; `flush` gives what is left at the end."""
 
     def __init__(self, encoding: str, rate: int) -> None:
         if encoding not in ("mulaw", "alaw", "s16le"):
             raise ValueError(f"unknown stream encoding {encoding}")
         self.encoding = encoding
         self.rate = rate
+        self.width = 2 if encoding == "s16le" else 1
+        self.least = rate * BLOCK_SAMPLES // RATE * self.width  # bytes held before decoding
         self.resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-        self._odd = b""  # half a 16-bit sample left from the previous piece
+        self._held = b""
 
     def decode(self, data: bytes) -> np.ndarray:
+        self._held += data
+        if len(self._held) < self.least:
+            return np.zeros(0, np.int16)
+        return self.flush()
+
+    def flush(self) -> np.ndarray:
+        usable = len(self._held) - len(self._held) % self.width
+        data, self._held = self._held[:usable], self._held[usable:]
         if self.encoding == "s16le":
-            data, self._odd = self._odd + data, b""
-            if len(data) % 2:
-                data, self._odd = data[:-1], data[-1:]
             samples = np.frombuffer(data, "<i2").astype(np.int16)
         else:
-            table = MULAW if self.encoding == "mulaw" else ALAW
-            samples = table[np.frombuffer(data, np.uint8)]
-        if len(samples) == 0:
-            return samples
-        if self.rate == RATE:
+            samples = (MULAW if self.encoding == "mulaw" else ALAW)[np.frombuffer(data, np.uint8)]
+        if len(samples) == 0 or self.rate == RATE:
             return samples
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = self.rate

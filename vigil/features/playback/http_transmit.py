@@ -103,6 +103,8 @@ async def transmit(request: Request, who: Principal) -> Response:
                     samples = decoder.decode(piece)
                     if len(samples):
                         await play(samples)
+                if decoder is not None and len(tail := decoder.flush()):
+                    await play(tail)
             finally:
                 reader.cancel()
     except SpeakerBusy as err:
