@@ -30,9 +30,9 @@ from vigil.http.vapix import JsonCall, JsonMethod, first, form_args, text
 from vigil.profiles import NAMES
 
 PROFILES = ["s3016", "w401"]  # between them, every target the five profiles register but the speaker's audio
-# The C1410's own targets: its audio API and its ONVIF services (audio configurations, device IO,
+# The C1410's own targets: its audio APIs (device control, media clips, transmit) and its ONVIF services (audio configurations, device IO,
 # and the profile and stream operations an audio profile answers); the rest it shares with the two.
-SPEAKER_TARGETS = ("/onvif/", "/axis-cgi/audiodevicecontrol.cgi", "/vigil/sim/audio")
+SPEAKER_TARGETS = ("/onvif/", "/axis-cgi/audiodevicecontrol.cgi", "/vigil/sim/audio", "clip.cgi", "/audio/transmit.cgi")
 
 
 def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():
