@@ -6,8 +6,10 @@ clip has ended": inverted, as a trigger), and the actions' checks of their param
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
 from tests.conftest import client_as, eventually, record_actions, settle_rules
+from tests.peers.servers import call
 from tests.playback.conftest import TONE_SECONDS, make_tone, sink, upload
 from vigil.core.events import Item, Topic
 from vigil.core.rules import Condition, Rule, RuleError
@@ -91,6 +93,9 @@ async def test_the_actions_refuse_bad_parameters(speaker: Device, clip_files: di
 
 
 async def test_the_event_is_an_event_instance(speaker: Device):
+    async with client_as(speaker, "admin") as admin:
+        instances = etree.tostring(await call(admin, "<aev:GetEventInstances/>")).decode()
+    assert "MediaClip" in instances and 'NiceName="Audio clip playing"' in instances
     topic = speaker.events.topic(c.CLIP_PLAYING)
     assert topic is not None and topic.stateful and topic.nice == "Audio clip playing"
     assert speaker.events.state(c.CLIP_PLAYING, {}) == {"Playing": "0", "ClipId": ""}
