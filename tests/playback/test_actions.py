@@ -5,6 +5,8 @@ clip has ended": inverted, as a trigger), and the actions' checks of their param
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lxml import etree
 
@@ -100,3 +102,16 @@ async def test_the_event_is_an_event_instance(speaker: Device):
     assert topic is not None and topic.stateful and topic.nice == "Audio clip playing"
     assert speaker.events.state(c.CLIP_PLAYING, {}) == {"Playing": "0", "ClipId": ""}
     assert {c.PLAY_ONCE, c.PLAY_WHILE, c.STOP} <= set(speaker.rules.types)
+
+
+async def test_plays_at_the_same_moment_leave_one_clip_playing(speaker: Device, tmp_path):
+    async with client_as(speaker, "operator") as op:
+        await upload(op, make_tone(tmp_path / "a.wav", 500, 0.3))
+        await upload(op, make_tone(tmp_path / "b.wav", 2000, 0.3))
+    service = speaker.features[PLAYBACK_SERVICE]
+    a, b = service.clips.clips()
+    await service.play([a], repeat=-1)
+    tasks = await asyncio.gather(service.play([a], repeat=-1), service.play([b], repeat=-1))
+    assert sum(not task.done() for task in tasks) == 1  # one of them plays, the other was replaced
+    await service.stop()
+    assert all(task.done() for task in tasks)

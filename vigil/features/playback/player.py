@@ -65,7 +65,6 @@ class Player:
         self._clip_task: asyncio.Task | None = None
         self._live = False
         self._heard_until = 0.0  # loop time at which the speaker has played all it was handed
-        self.first_sample_listeners: list[Callable[[str], None]] = []  # told as a clip's first block is handed over
 
     def declare(self) -> None:
         self.bus.declare(Topic(c.CLIP_PLAYING, "Audio clip playing", True, (),
@@ -76,7 +75,7 @@ class Player:
     @property
     def playing_clip(self) -> str | None:
         state = self.bus.state(c.CLIP_PLAYING, {})
-        return state.get("ClipId") or None if state and state.get("Playing") == "1" else None
+        return (state.get("ClipId") or None) if state and state.get("Playing") == "1" else None
 
     @property
     def current(self) -> asyncio.Task | None:
@@ -97,6 +96,10 @@ class Player:
         if self._live:
             raise SpeakerBusy("the speaker plays a live audio stream")
         await self._cancel()  # no "stopped" in between: the state goes from one clip to the next
+        while self._clip_task is not None:  # another play started while this one waited: the newest wins
+            await self._cancel()
+        if self._live:  # a live stream took the speaker meanwhile
+            raise SpeakerBusy("the speaker plays a live audio stream")
         task = asyncio.get_running_loop().create_task(self._run(request))
         self._clip_task = task
         return task
@@ -135,8 +138,6 @@ class Player:
                     for block in decoded():
                         if first:
                             self._publish(clip_id)
-                            for listener in self.first_sample_listeners:
-                                listener(clip_id)
                             first = False
                         await self._hand_over(with_volume(block, request.volume))
             await self._drain()
