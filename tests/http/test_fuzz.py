@@ -30,10 +30,12 @@ from vigil.http.vapix import JsonCall, JsonMethod, first, form_args, text
 from vigil.profiles import NAMES
 
 PROFILES = ["s3016", "w401"]  # between them, every target the five profiles register but the speaker's audio
-# The C1410's own targets: its audio API and its ONVIF services (audio configurations, device IO,
-# and the profile and stream operations an audio profile answers); the rest it shares with the two.
+# The C1410's own targets: its audio APIs (device control, media clips, transmit, receive, speaker
+# test, light) and its ONVIF services (audio configurations, device IO, and the profile and stream
+# operations an audio profile answers); the rest it shares with the two.
 SPEAKER_TARGETS = ("/onvif/", "/axis-cgi/audiodevicecontrol.cgi", "/vigil/sim/audio", "/axis-cgi/audio/receive.cgi",
-                   "/vapix/axast", "/vigil/audio/", "/axis-cgi/siren_and_light.cgi", "/vigil/light")
+                   "/vapix/axast", "/vigil/audio/", "/axis-cgi/siren_and_light.cgi", "/vigil/light", "clip.cgi",
+                   "/audio/transmit.cgi")
 
 
 def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():

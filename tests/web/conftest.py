@@ -75,7 +75,7 @@ def log_in(page: Page, server: LiveDevice, user: str = ADMIN[0], password: str =
 
 
 def open_page(page: Page, title: str) -> None:
-    page.locator("#nav").get_by_role("link", name=title).click()
+    page.locator("#nav").get_by_role("link", name=title, exact=True).click()
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
 
 

@@ -30,6 +30,7 @@ from vigil.features import (
     oidc,
     onvif,
     panel,
+    playback,
     poe,
     power,
     recording,
@@ -59,6 +60,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("recording", recording.register),
     Feature("audio", audio.register),
     Feature("light", light.register),  # before events: its action types are in the rules
+    Feature("playback", playback.register),  # after audio: it plays through its hardware
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),

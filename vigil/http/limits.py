@@ -16,6 +16,10 @@ slowly it comes, and accepts connections until the process runs out of file desc
 
 The settings apply to the next connection (the idle timeout) or at once (the others), without
 a restart. Deadlines are checked once a second by one task, so a request costs no timer.
+
+A POST to one of the guard's `until_close` paths that says neither Content-Length nor
+Transfer-Encoding has a body that runs until the client closes its side (a live audio stream:
+ffmpeg's `-chunked_post 0`, as on the device); its deadline is then an idle one, renewed by each piece.
 """
 
 from __future__ import annotations
@@ -96,8 +100,9 @@ class ConnectionGuard:
     """Counts the connections of both listeners and enforces their deadlines."""
 
     def __init__(self, limits: HttpLimits, params: ParamTree | None = None,
-                 peers: Callable[[str, int], bool] | None = None) -> None:
+                 peers: Callable[[str, int], bool] | None = None, until_close: frozenset[str] = frozenset()) -> None:
         self.limits = limits
+        self.until_close = until_close  # paths whose unannounced POST body ends when the client closes
         self.params = params
         self.peers = peers  # admits(peer, local port): the firewall's say (vigil.http.ports.Listening.admits)
         self.total = 0
@@ -155,6 +160,7 @@ class LimitedProtocol(HttpToolsProtocol):
         self._head: int | None = 0  # bytes of the request head so far; None: the head is complete
         self._message_done = False  # a request ended within the bytes being parsed
         self._address: str | None = None  # the address this connection counts for in the guard
+        self._until_close = False  # the body of the request being received ends when the client closes
 
     def wrap(self, transport: asyncio.Transport) -> asyncio.Transport:
         """The transport the HTTP protocol writes to (a subclass may buffer it)."""
@@ -206,6 +212,10 @@ class LimitedProtocol(HttpToolsProtocol):
 
     # -- bytes and parser events -------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self._until_close:  # no parser: all that comes is body
+            self.deadline = self.loop.time() + self.guard.limits.body_timeout
+            self.on_body(data)
+            return
         self._message_done = False
         super().data_received(data)
         # Count what arrives while a head is incomplete. Bytes of a chunk in which a request
@@ -230,6 +240,9 @@ class LimitedProtocol(HttpToolsProtocol):
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size <= limits.max_header_bytes:
             super().on_headers_complete()
+            names = {name.lower() for name, _ in self.headers}
+            self._until_close = (self.scope.get("path") in self.guard.until_close and self.scope["method"] == "POST"
+                                 and not names & {b"content-length", b"transfer-encoding"})
             return
         log.debug("request head of %d bytes from %s", size, self._address)
         app, self.app = self.app, _head_too_large
@@ -239,10 +252,21 @@ class LimitedProtocol(HttpToolsProtocol):
             self.app = app
 
     def on_message_complete(self) -> None:
+        if self._until_close:  # the parser sees no body; it comes until the client closes
+            return
         super().on_message_complete()
         self._head = 0
         self._message_done = True
         self.deadline = 0.0
+
+    def eof_received(self) -> bool | None:
+        """The client closed its side: the end of a body that runs until then (the reply still goes out)."""
+        if self._until_close and self.cycle is not None:
+            self._until_close = False
+            self.deadline = 0.0
+            super().on_message_complete()
+            return True
+        return None
 
     # -- deadlines ---------------------------------------------------------------------------
     def expire(self) -> None:

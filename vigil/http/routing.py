@@ -85,6 +85,7 @@ class Endpoint:
     open_until_admin: bool = False  # pwdgrp.cgi: anyone may create the first administrator
     method_roles: dict[str, Role] = field(default_factory=dict)  # JSON APIs: role per method
     safe_get: bool = False  # GET only reads: a session cookie needs no same-origin proof (see above)
+    body_until_close: bool = False  # a POST without a length streams until the client closes (limits.py)
 
 
 class Router:

@@ -241,7 +241,8 @@ async def serve_device(device: Device, on_listening: Callable[[Device], None] | 
     app = create_app(device)
     ensure_certificate(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
                        device.params.get("Network.HostName"), ["localhost", device.params.get("Network.HostName")])
-    guard = ConnectionGuard(HttpLimits.read(device.params), device.params, device.listening.admits)
+    guard = ConnectionGuard(HttpLimits.read(device.params), device.params, device.listening.admits,
+                            frozenset(e.path for e in device.router.endpoints if e.body_until_close))
     device.params.listeners.append(guard.on_params)
     context = server_context(device.data / CERT_FILE, device.data / CERT_KEY_FILE,
                              device.params.get_bool("HTTPS.AllowTLS12"))

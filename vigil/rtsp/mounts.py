@@ -16,11 +16,10 @@ one (replay) checks the request, prepares where its next `open` starts, and says
 reply states. PAUSE stops the stream; a replay track remembers where, and a PLAY without a
 Range goes on from there.
 
-Tracks are device-to-client today; a client-to-device track (the speaker's audio backchannel,
-`a=sendonly` in the SDP, offered when the client sends `Require:
-www.onvif.org/ver20/backchannel`, an option such a track lists) will be a track whose stream
-also takes the packets the client sends on its channel (`receive`), which the server routes to
-it by channel.
+A client-to-device track (the speaker's audio backchannel, `a=sendonly` in the SDP) lists the
+option BACKCHANNEL: it is offered only to a client that sends `Require:
+www.onvif.org/ver20/backchannel` (ONVIF Streaming 5.3), and its stream is a `Receiver` too: the
+server hands it the RTP packets the client sends on the track's interleaved channel.
 
 A provider also declares the query keys it applies and the values each takes (`keys`): what a
 stream profile (profiles.py) may hold for that path.
@@ -30,11 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vigil.core.roles import Role
 from vigil.rtsp.protocol import Play, RtspError
 
+BACKCHANNEL = "www.onvif.org/ver20/backchannel"  # the Require option of a client that sends audio
 AXIS_MEDIA = "/axis-media/media.amp"  # the VAPIX media path: the event stream and the cameras' live video
 MEDIA_ORDER = {"video": 0, "audio": 1, "application": 2}
 
@@ -67,6 +67,15 @@ class Stream(Protocol):
     """A track playing to one client."""
 
     def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Receiver(Protocol):
+    """A stream that takes what the client sends (a backchannel track's)."""
+
+    def receive(self, packet: bytes) -> None:
+        """One RTP packet from the client, as it came (it never blocks)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -187,14 +196,14 @@ class Mounts:
         head, _, _ = path.rpartition("/")
         return head if head in self._providers else None
 
-    def resolve(self, mount: str, query: dict[str, str]) -> Presentation:
+    def resolve(self, mount: str, query: dict[str, str], required: frozenset[str] = frozenset()) -> Presentation:
         """The tracks of `mount` for `query`, the role they need and their session timeout;
-        RtspError 404 when none."""
+        RtspError 404 when none. A backchannel track only when `required` (the request's Require) asks for it."""
         tracks: list[Track] = []
         role = Role.VIEWER
         timeouts = []
         for entry in self._providers.get(mount, []):
-            given = entry.provider(query)
+            given = [t for t in entry.provider(query) if BACKCHANNEL not in t.options or BACKCHANNEL in required]
             if given:
                 tracks += given
                 role = max(role, entry.role)

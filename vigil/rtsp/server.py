@@ -32,7 +32,7 @@ from vigil.core.params import ParamTree
 from vigil.http.limits import RefusalLog
 from vigil.http.ports import RTSP, Listening, PortInUse
 from vigil.rtsp.auth import RtspAuth
-from vigil.rtsp.mounts import Mounts, Presentation, Stream, Track
+from vigil.rtsp.mounts import BACKCHANNEL, Mounts, Presentation, Receiver, Stream, Track
 from vigil.rtsp.profiles import StreamProfiles
 from vigil.rtsp.protocol import (
     MAX_BODY,
@@ -360,13 +360,16 @@ class RtspServer:
             connection.last_activity = self.now()
             if first in b"\r\n":
                 continue
-            if first == b"$":  # interleaved RTCP from the client
+            if first == b"$":  # interleaved RTCP from the client, or RTP on a backchannel track
                 header = await reader.readexactly(3)
                 channel, length = header[0], struct.unpack("!H", header[1:])[0]
-                await reader.readexactly(length)
+                packet = await reader.readexactly(length)
                 for session in connection.sessions.values():
-                    if any(channel in t.transport.channels for t in session.tracks.values()):
-                        session.last_seen = self.now()
+                    for track in session.tracks.values():
+                        if channel in track.transport.channels:
+                            session.last_seen = self.now()
+                            if channel == track.transport.channels[0] and isinstance(track.stream, Receiver):
+                                track.stream.receive(packet)
                 continue
             try:
                 head = first + await reader.readuntil(b"\r\n\r\n")
@@ -506,7 +509,7 @@ class RtspServer:
     def _presentation(self, target: Target, request: Request) -> Presentation:
         try:
             query = self.profiles.expand(parse_qsl(target.query, keep_blank_values=True))
-            presentation = self.mounts.resolve(target.mount, query)
+            presentation = self.mounts.resolve(target.mount, query, frozenset(request.required))
         except ValueError:  # parse_qsl on a malformed query
             raise RtspError(400, "malformed query") from None
         _supported(request, presentation.options)
@@ -553,6 +556,8 @@ class RtspServer:
         transport = parse_transport(header)
         if transport.kind == "udp" and self.rtp is None:
             raise RtspError(461, "RTP over UDP is not available")
+        if BACKCHANNEL in tracks[index].options and transport.kind != "tcp":
+            raise RtspError(461, "the audio backchannel is sent interleaved on the RTSP connection (RTP/AVP/TCP)")
         if session is not None:
             if session.playing:
                 raise RtspError(455, "cannot change the transport while playing")

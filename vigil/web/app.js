@@ -6,6 +6,7 @@ import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
 import appsPage from "./page-apps.js";
 import audioPage from "./page-audio.js";
+import audioClipsPage from "./page-audio-clips.js";
 import lightPage from "./page-light.js";
 import configPage from "./page-config.js";
 import detectorsPage from "./page-detectors.js";
@@ -34,6 +35,7 @@ const PAGES = [
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },
+  { id: "audio-clips", title: "Audio clips", role: "operator", render: audioClipsPage, needs: "media-clip" },
   { id: "listen", title: "Listen and record", role: "viewer", render: listenPage, needs: "audio-device-control" },
   { id: "speaker-test", title: "Speaker test", role: "admin", render: speakerTestPage, needs: "speaker-test" },
   { id: "detectors", title: "Detectors", role: "operator", render: detectorsPage, needs: "audio-device-control" },
