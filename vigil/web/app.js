@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import accessoriesPage from "./page-accessories.js";
 import accountsPage from "./page-accounts.js";
 import audioPage from "./page-audio.js";
+import camerasPage from "./page-cameras.js";
 import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
 import logsPage from "./page-logs.js";
@@ -26,6 +27,7 @@ import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwo
 const PAGES = [
   { id: "status", title: "Status", role: "viewer", render: statusPage },
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
+  { id: "cameras", title: "Cameras", role: "admin", render: camerasPage, needs: "recorder" },
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },

@@ -1,24 +1,37 @@
 """recorder.cgi, Vigil's JSON API of the recorder: camera sources and manual recordings.
 
     POST /axis-cgi/recorder.cgi   listSources, getStatus (viewer); startRecording,
-                                  stopRecording (operator); setSource, removeSource (admin)
+                                  stopRecording (operator); setSource, removeSource,
+                                  testSource (admin)
+
+testSource tries a camera as setSource would record it, without storing anything: the fields
+given over the stored source of the same id (so "******" tests with the stored password).
 
 Errors are the JSON API's: 4002 for a parameter of the wrong type, 1000 for a refused source
-or an unknown source or recording, 1001 when the source's volume cannot be written.
+or an unknown source or recording, 1001 when the source's volume cannot be written, 1002 when
+the tested camera refuses, cannot be reached or sends other than its SDP announces.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.device import Api
-from vigil.features.recording.const import RECORDER_REFUSED, RECORDER_VOLUME_UNAVAILABLE
+from vigil.features.recording.const import (
+    RECORDER_CAMERA_FAILED,
+    RECORDER_REFUSED,
+    RECORDER_VOLUME_UNAVAILABLE,
+)
+from vigil.features.recording.probe import probe
 from vigil.features.recording.recorder import RecordingService, VolumeUnavailable
-from vigil.features.recording.sources import FIELDS, SourceError, source_from_json
+from vigil.features.recording.rtsp_client import RtspError
+from vigil.features.recording.sources import FIELDS, HIDDEN, Source, SourceError, source_from_json
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
 
 if TYPE_CHECKING:
@@ -52,21 +65,41 @@ class RecorderApi:
                 "sources": service.stats(),
                 "writtenBytes": service.segments.written_bytes}
 
-    async def set_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+    def _source_param(self, call: JsonCall) -> tuple[dict[str, Any], Source | None]:
+        """The `source` object of a call and the stored source of its id, if any."""
         body = call.params.get("source")
         if not isinstance(body, dict):
             raise JsonApiError(ERRORS.bad_params, "Parameter 'source' must be an object")
         unknown = sorted(set(body) - set(FIELDS))
         if unknown:
             raise JsonApiError(ERRORS.bad_params, f"Unknown source fields: {', '.join(k[:40] for k in unknown)}")
-        sources = self.service.sources
-        current = sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
+        return body, self.service.sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
+
+    async def set_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        body, current = self._source_param(call)
         try:
-            saved = sources.put(source_from_json(body, current), who.name)
+            saved = self.service.sources.put(source_from_json(body, current), who.name)
         except SourceError as err:
             raise JsonApiError(RECORDER_REFUSED, f"Invalid source: {err}") from None
         await self.service.reconfigure(saved.id)
         return {"source": saved.public()}
+
+    async def test_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        body, current = self._source_param(call)
+        # A camera not stored yet needs no id or name to be tried.
+        defaults = {} if current else {"id": "test", "name": "Camera test"}
+        try:
+            source = source_from_json({**defaults, **body}, current)
+        except SourceError as err:
+            raise JsonApiError(RECORDER_REFUSED, f"Invalid source: {err}") from None
+        if source.password == HIDDEN:
+            source = replace(source, password=current.password if current else "")
+        try:
+            report = await asyncio.to_thread(probe, source.url, source.username, source.password, source.transport)
+        except RtspError as err:
+            self.device.logs.system(f"camera test of {source.url} by {who.name} failed: {err}", "warning")
+            raise JsonApiError(RECORDER_CAMERA_FAILED, f"Camera test failed: {err}") from None
+        return {"camera": report.public()}
 
     async def remove_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
         source_id = _text(call, "id")
@@ -103,6 +136,7 @@ METHODS: dict[str, tuple[Role, Callable[[RecorderApi, JsonCall, Principal], Awai
     "getStatus": (Role.VIEWER, RecorderApi.get_status),
     "setSource": (Role.ADMIN, RecorderApi.set_source),
     "removeSource": (Role.ADMIN, RecorderApi.remove_source),
+    "testSource": (Role.ADMIN, RecorderApi.test_source),
     "startRecording": (Role.OPERATOR, RecorderApi.start_recording),
     "stopRecording": (Role.OPERATOR, RecorderApi.stop_recording),
 }
