@@ -6,18 +6,26 @@ bad addresses are recorder.cgi errors, and nothing is stored."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, LiveDevice, client_as
+from tests.conftest import ADMIN, LiveDevice, client_as, wait_until
 from tests.onvif.conftest import ONVIF_MEDIA, onvif_device
-from tests.peers.processes import free_port
+from tests.peers.lan import Lan, lan, needs_lan  # noqa: F401 (fixture)
+from tests.peers.processes import free_port, stop_process
 from tests.peers.rtsp import GstCameras
 from tests.recording.conftest import RECORDER, call
-from vigil.device import Device
+from vigil.boot import build_device
+from vigil.core.clock import FakeClock
+from vigil.device import Device, Ports
+from vigil.features.discovery.interfaces import Interface
+from vigil.features.discovery.service import DISCOVERY_SERVICE
+from vigil.features.onvif.const import DEVICE_PATH
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +81,58 @@ async def test_refusals_and_bad_addresses_are_clear_errors(device: Device, camer
         r = await operator.post(RECORDER, json={"apiVersion": "1.0", "method": "getCameraStreams",
                                                 "params": streams_of(camera)})
     assert r.status_code == 403
+
+
+@pytest.fixture(scope="module")
+def peer_camera(lan: Lan, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+    """A `vigil run` W401 in the peers' namespace of the private LAN (an ONVIF device that
+    answers WS-Discovery probes there); its device service address."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("peer-camera") / "data"
+    process = subprocess.Popen(lan.command(
+        sys.executable, "-m", "vigil", "run", "--profile", "w401", "--data", str(data), "--host", lan.peer_address,
+        "--http-port", str(port), "--https-port", str(free_port()), "--rtsp-port", str(free_port()),
+        "--ssh-port", str(free_port())), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://{lan.peer_address}:{port}"
+        wait_until(lambda: reachable(base + "/vigil/session"), 20, "the peer camera")
+        r = httpx.post(base + "/axis-cgi/pwdgrp.cgi", data={"action": "add", "user": ADMIN[0], "pwd": ADMIN[1],
+                                                             "grp": "users", "sgrp": "admin:operator:viewer"})
+        assert "Created account" in r.text, r.text
+        wait_until(lambda: wsdiscovery_state(base) == "on", 20, "the peer camera's WS-Discovery")
+        yield base + DEVICE_PATH
+    finally:
+        stop_process(process)
+
+
+def wsdiscovery_state(base: str) -> str:
+    return httpx.get(base + "/vigil/discovery", auth=httpx.DigestAuth(*ADMIN)).json()["wsdiscovery"]["state"]
+
+
+def reachable(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@needs_lan
+async def test_cameras_on_the_local_network_are_found(device: Device, lan: Lan, peer_camera: str) -> None:  # noqa: F811
+    # The recorder searches the LAN's interface, as discovery does when the network settings manage it.
+    device.features[DISCOVERY_SERVICE].use_interfaces([Interface(lan.device_if, lan.device_address)])
+    reply = await call(device, "admin", "findCameras", {"timeout": 1.0})
+    (found,) = reply["data"]["cameras"]
+    assert found["address"] == peer_camera and found["hardware"] == "W401", found
+    assert found["endpoint"].startswith("urn:uuid:") and found["name"], found
+    for timeout in (0.1, "3", True, 60):
+        bad = await call(device, "admin", "findCameras", {"timeout": timeout})
+        assert bad["error"]["code"] == 4002, (timeout, bad)
+
+
+async def test_a_recorder_on_the_loopback_address_says_there_is_no_network_to_search(tmp_path: Path) -> None:
+    device = build_device("s3016", tmp_path / "data", Ports(host="127.0.0.1"), FakeClock())
+    try:
+        reply = await call(device, "admin", "findCameras", {})
+        assert reply["error"]["code"] == 1003 and "no local network interface" in reply["error"]["message"]
+    finally:
+        device.close()
