@@ -2,8 +2,10 @@
 // and remove a camera (RTSP address and credentials, transport, continuous or event recording,
 // retention, volume) and test it before saving (recorder.cgi listSources, setSource,
 // removeSource, testSource). The password is never shown: "******" keeps the stored one.
+// Below, ONVIF cameras found on the network (cameras-onvif.js) are added in one click.
 
 import * as api from "./api.js";
+import onvifCard from "./cameras-onvif.js";
 import { busy, card, checkbox, clear, confirmAction, field, h, invalid, messageArea, modal, numberInput, say, select } from "./ui.js";
 
 const RECORDER = "/axis-cgi/recorder.cgi";
@@ -173,7 +175,7 @@ function cameraRow(app, source, actions) {
   );
 }
 
-export default async function camerasPage(container, app, extras = []) {
+export default async function camerasPage(container, app) {
   const area = messageArea();
   const body = h("tbody");
   const table = h(
@@ -225,7 +227,7 @@ export default async function camerasPage(container, app, extras = []) {
   const add = h("button", { type: "button", class: "primary", id: "camera-add" }, "Add camera");
   add.addEventListener("click", () => busy(add, () => actions.add()));
   container.append(card("Cameras", area, table, empty, h("div", { class: "actions" }, add)));
-  for (const extra of extras) container.append(await extra(actions));
+  container.append(onvifCard(app, actions));
   await refresh();
   // The connection column follows the recorder's connection events as they happen.
   const connections = new Map();
