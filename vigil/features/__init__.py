@@ -14,6 +14,7 @@ from vigil.device import Device
 from vigil.features import (
     audio,
     beacon,
+    cameraevents,
     certificates,
     discovery,
     dot1x,
@@ -70,6 +71,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("firewall", firewall.register),
     Feature("dot1x", dot1x.register),
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
+    Feature("cameraevents", cameraevents.register),  # after recording and onvif (its client)
 )
 
 
