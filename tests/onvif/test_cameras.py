@@ -136,3 +136,8 @@ async def test_a_recorder_on_the_loopback_address_says_there_is_no_network_to_se
         assert reply["error"]["code"] == 1003 and "no local network interface" in reply["error"]["message"]
     finally:
         device.close()
+
+
+async def test_an_address_that_is_no_host_name_is_refused(device: Device) -> None:
+    reply = await call(device, "admin", "getCameraStreams", {"address": "üñ€😀\u202e", "username": "", "password": ""})
+    assert reply["error"]["code"] == 1003 and "not a usable address" in reply["error"]["message"], reply

@@ -75,6 +75,11 @@ def test_a_user_adds_tests_edits_and_removes_a_camera(recorder: LiveDevice, came
         dialog = page.get_by_role("dialog", name="Edit Gate")
         expect(dialog.get_by_label("Password", exact=True)).to_have_value("******")
         dialog.get_by_label("Name", exact=True).fill("Back gate")
+        dialog.get_by_label("Events address").fill("ftp://192.0.2.9")
+        dialog.get_by_role("button", name="Save").click()
+        expect(dialog.get_by_role("alert")).to_contain_text("The events address is empty, http(s)://host[:port]")
+        assert sources(recorder)[0]["name"] == "Gate"  # nothing stored
+        dialog.get_by_label("Events address").fill("")
         dialog.get_by_role("button", name="Test camera").click()  # with the stored password
         expect(dialog.get_by_role("status")).to_have_text("The camera works: H.264 640×360, no audio.")
         dialog.get_by_role("button", name="Save").click()

@@ -1,7 +1,7 @@
 // Cameras (recorders): the cameras the recorder records, with their connection state; add, edit
 // and remove a camera (RTSP address and credentials, transport, continuous or event recording,
 // retention, volume) and test it before saving (recorder.cgi listSources, setSource,
-// removeSource, testSource). The password is never shown: "******" keeps the stored one.
+// removeSource, testSource), and where its events come from for rules (cameraevents). The password is never shown: "******" keeps the stored one.
 // Below, ONVIF cameras found on the network (cameras-onvif.js) are added in one click.
 
 import * as api from "./api.js";
@@ -55,7 +55,7 @@ function nextId(sources) {
 /** The add/edit dialog; resolves true when the camera was saved. `preset` fills a new camera. */
 export async function cameraDialog(app, sources, current = null, preset = {}) {
   const source = current || { id: nextId(sources), name: "", url: "", username: "", password: "", transport: "tcp",
-    enabled: true, continuous: true, retention_days: 0, volume: "default", ...preset };
+    enabled: true, continuous: true, retention_days: 0, volume: "default", events: "", ...preset };
   const id = h("input", { id: "camera-id", value: source.id, maxlength: "32", readonly: Boolean(current), autocomplete: "off" });
   const name = h("input", { id: "camera-name", value: source.name, maxlength: "64", autocomplete: "off" });
   const url = h("input", { id: "camera-url", value: source.url, maxlength: "1024", autocomplete: "off", placeholder: "rtsp://192.168.0.90/axis-media/media.amp" });
@@ -71,6 +71,7 @@ export async function cameraDialog(app, sources, current = null, preset = {}) {
   const volume = select({ id: "camera-volume" }, await volumeChoices(app));
   if (![...volume.options].some((o) => o.value === source.volume)) volume.append(h("option", { value: source.volume, text: source.volume }));
   volume.value = source.volume;
+  const events = h("input", { id: "camera-events", value: source.events || "", maxlength: "256", autocomplete: "off", placeholder: "http://192.168.0.90" });
   const area = messageArea();
 
   const form = () => {
@@ -85,6 +86,7 @@ export async function cameraDialog(app, sources, current = null, preset = {}) {
       continuous: mode.value === "continuous",
       retention_days: Number(retention.value),
       volume: volume.value,
+      events: events.value.trim(),
     };
     if (!body.url) throw invalid(url, "Enter the camera's RTSP address.");
     if (!Number.isInteger(body.retention_days) || body.retention_days < 0 || body.retention_days > 3650) {
@@ -106,6 +108,7 @@ export async function cameraDialog(app, sources, current = null, preset = {}) {
     field("Recording", mode, "Event: the camera is recorded while a rule's \"Record video\" action runs."),
     field("Retention (days)", retention, "0 keeps recordings until the volume is full."),
     field("Volume", volume),
+    field("Events address", events, "The camera's web address: rules can then use its events (motion, inputs) as conditions, through its event stream or ONVIF. Empty: none."),
     area,
   );
   const saved = await modal({

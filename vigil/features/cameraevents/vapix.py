@@ -31,6 +31,8 @@ async def _get(http: httpx.AsyncClient, url: str) -> httpx.Response:
         reply = await http.get(url)
     except httpx.HTTPError as err:
         raise CameraEventsError(f"cannot reach {urlsplit(url).netloc}: {err or type(err).__name__}") from None
+    except httpx.InvalidURL as err:
+        raise CameraEventsError(f"not a usable address: {err}") from None
     if reply.status_code in (401, 403):
         raise CameraEventsError("the camera refused the user name or password")
     return reply

@@ -153,6 +153,8 @@ class OnvifClient:
             raise OnvifError(f"{host} did not answer within {self.timeout:g} s") from None
         except httpx.HTTPError as err:
             raise OnvifError(f"cannot reach {host}: {err}") from None
+        except httpx.InvalidURL as err:
+            raise OnvifError(f"not a usable address: {err}") from None
         if reply.status_code == 401:
             raise OnvifError("the camera refused the user name or password")
         if len(reply.content) > MAX_REPLY:
