@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ADMIN, LiveDevice, add_source, eventually, start_live, wait_until
 from tests.onvif.conftest import ONVIF_ADMIN, onvif_device
-from tests.peers.rtsp import GstCameras
+from tests.peers.rtsp import GstCameras, gst_cameras
 from vigil.boot import build_device
 from vigil.core.clock import Clock
 from vigil.core.rules import Condition, Rule
@@ -36,9 +36,7 @@ def w401(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDevice]:
 
 @pytest.fixture(scope="module")
 def camera(clip: Path) -> Iterator[GstCameras]:
-    cams = GstCameras(clip, 1).start()
-    yield cams
-    cams.stop()
+    yield from gst_cameras(clip, 1)
 
 
 @pytest.fixture

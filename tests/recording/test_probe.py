@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import client_as
 from tests.peers.processes import free_port
-from tests.peers.rtsp import GstCameras
+from tests.peers.rtsp import GstCameras, gst_cameras
 from tests.recording.conftest import RECORDER, call
 from vigil.device import Device
 from vigil.features.recording import testcams
@@ -26,9 +26,7 @@ USER, PASSWORD = "cam", "CamSecret7"
 
 @pytest.fixture(scope="module")
 def camera(clip: Path) -> Iterator[GstCameras]:
-    cams = GstCameras(clip, 1, user=USER, password=PASSWORD).start()
-    yield cams
-    cams.stop()
+    yield from gst_cameras(clip, 1, user=USER, password=PASSWORD)
 
 
 class LyingCamera(testcams.TestCameraServer):

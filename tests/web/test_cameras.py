@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 from tests.conftest import LiveDevice
 from tests.onvif.conftest import ONVIF_MEDIA, create_onvif_accounts
 from tests.peers.browser import Session
-from tests.peers.rtsp import GstCameras
+from tests.peers.rtsp import GstCameras, gst_cameras
 from tests.web.conftest import digest, log_in, open_page
 
 pytestmark = pytest.mark.browser
@@ -25,9 +25,7 @@ USER, PASSWORD = "gate", "GateCam55"
 
 @pytest.fixture(scope="module")
 def camera(clip: Path) -> Iterator[GstCameras]:
-    cams = GstCameras(clip, 1, user=USER, password=PASSWORD).start()
-    yield cams
-    cams.stop()
+    yield from gst_cameras(clip, 1, user=USER, password=PASSWORD)
 
 
 def sources(server: LiveDevice) -> list[dict]:

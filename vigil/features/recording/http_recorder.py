@@ -72,18 +72,18 @@ class RecorderApi:
                 "sources": service.stats(),
                 "writtenBytes": service.segments.written_bytes}
 
-    def _source_param(self, call: JsonCall) -> tuple[dict[str, Any], Source | None]:
-        """The `source` object of a call and the stored source of its id, if any."""
-        body = call.params.get("source")
+    def _stored(self, body: Any) -> Source | None:
+        """Check a call's `source` object; the stored source of its id, if any."""
         if not isinstance(body, dict):
             raise JsonApiError(ERRORS.bad_params, "Parameter 'source' must be an object")
         unknown = sorted(set(body) - set(FIELDS))
         if unknown:
             raise JsonApiError(ERRORS.bad_params, f"Unknown source fields: {', '.join(k[:40] for k in unknown)}")
-        return body, self.service.sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
+        return self.service.sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
 
     async def set_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
-        body, current = self._source_param(call)
+        body = call.params.get("source")
+        current = self._stored(body)
         try:
             saved = self.service.sources.put(source_from_json(body, current), who.name)
         except SourceError as err:
@@ -92,7 +92,8 @@ class RecorderApi:
         return {"source": saved.public()}
 
     async def test_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
-        body, current = self._source_param(call)
+        body = call.params.get("source")
+        current = self._stored(body)
         # A camera not stored yet needs no id or name to be tried.
         defaults = {} if current else {"id": "test", "name": "Camera test"}
         try:
