@@ -9,7 +9,16 @@ from tests.conftest import make_device
 from vigil.core.clock import FakeClock
 from vigil.features.discovery.interfaces import Interface
 from vigil.features.discovery.model import Facts
-from vigil.features.discovery.wsdiscovery import RFC3986, STRCMP0, Responder, Sequence, parse, scope_matches
+from vigil.features.discovery.wsdiscovery import (
+    RFC3986,
+    STRCMP0,
+    Responder,
+    Sequence,
+    parse,
+    parse_matches,
+    probe_message,
+    scope_matches,
+)
 
 NS = ('xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
       'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"')
@@ -80,3 +89,21 @@ def test_malformed_or_hostile_datagrams_are_dropped_and_counted(tmp_path) -> Non
     for data in (b"", b"\xff\xfe", b"<not-closed", bomb, external, b"<a/>" * 10, probe("").replace(b"<a:MessageID>urn:uuid:1234</a:MessageID>", b"")):
         r.received(data, ("192.0.2.99", 3702))
     assert r.ignored == 7
+
+
+def test_the_recorders_probe_takes_only_the_answers_to_it(tmp_path) -> None:
+    """Our own Responder's ProbeMatches to our probe is a camera found; an answer to another
+    probe, malformed data and XAddrs that are not http(s) are not."""
+    r = responder(tmp_path)
+    message_id = "urn:uuid:5678"
+    request = parse(probe_message(message_id))
+    assert request is not None and request.types == {("http://www.onvif.org/ver10/network/wsdl",
+                                                      "NetworkVideoTransmitter")}
+    answer = r.answer(request) or b""
+    (found,) = parse_matches(answer, message_id, "192.0.2.10")
+    assert found.xaddrs == ("http://192.0.2.10:8080/onvif/device_service",) and found.endpoint == r.facts.endpoint
+    assert found.scope("hardware") == "S3016" and found.scope("nothing") == ""
+    assert parse_matches(answer, "urn:uuid:other", "192.0.2.10") == []
+    assert parse_matches(b"<not-xml", message_id, "192.0.2.10") == []
+    ftp = answer.replace(b"http://192.0.2.10:8080", b"ftp://192.0.2.10")
+    assert parse_matches(ftp, message_id, "192.0.2.10") == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, asgi_client
+from tests.conftest import ADMIN, LiveDevice, asgi_client, create_admin_live, start_live, wait_until
 from tests.onvif.schemas import request, security
 from vigil.core.roles import Role
 from vigil.device import Device
-from vigil.features.onvif.const import DEVICE_PATH, TDS
+from vigil.features.onvif.const import DEVICE_PATH, MEDIA_PATH, TDS, TRT
 
+# The accounts `onvif_device` makes on a live device (as Home Assistant's user would).
+ONVIF_ADMIN = ("hass", "hassPass1")
+ONVIF_MEDIA = ("viewer", "view1Pass")
+PAGE_HEADERS = {"Content-Type": "application/soap+xml", "X-Requested-With": "XMLHttpRequest"}
 ONVIF_USERS = {"Administrator": ("onvifadmin", "adm1nPass"), "Operator": ("onvifop", "0perPass"),
                "User": ("onvifmedia", "med1aPass")}
 
@@ -78,3 +82,32 @@ def onvif_python() -> Path:
     if not usable():
         pytest.skip("the onvif-python venv has no onvif-python")
     return python
+
+
+def create_onvif_accounts(server: LiveDevice) -> None:
+    """ONVIF_ADMIN and ONVIF_MEDIA on a live device with the test administrator, made the
+    Accounts page's way: logged in as the administrator, it creates the first ONVIF accounts."""
+    with httpx.Client(base_url=server.http, timeout=10) as page:
+        assert page.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 200
+        users = "".join(f"<op:User><tt:Username>{u}</tt:Username><tt:Password>{p}</tt:Password>"
+                        f"<tt:UserLevel>{level}</tt:UserLevel></op:User>"
+                        for (u, p), level in ((ONVIF_ADMIN, "Administrator"), (ONVIF_MEDIA, "User")))
+        r = page.post(DEVICE_PATH, content=request("CreateUsers", users), headers=PAGE_HEADERS)
+        assert r.status_code == 200, r.text
+
+
+def onvif_device(tmp_path_factory, profile: str, test_cameras: int = 0) -> Iterator[LiveDevice]:
+    """A live device with an administrator and, made on the Accounts page's way, ONVIF accounts."""
+    server = start_live(tmp_path_factory.mktemp("onvif") / "data", profile, test_cameras=test_cameras)
+    try:
+        server.wait_ready()
+        create_admin_live(server)
+        create_onvif_accounts(server)
+        with httpx.Client(base_url=server.http, timeout=10) as page:
+            assert page.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 200
+            if test_cameras:  # the built-in test camera becomes a source once the recorder runs
+                wait_until(lambda: "profile_1" in page.post(MEDIA_PATH, content=request("GetProfiles", namespace=TRT),
+                                                            headers=PAGE_HEADERS).text, 20, "the test camera's profile")
+        yield server
+    finally:
+        server.stop()

@@ -18,13 +18,10 @@ from onvif.exceptions import ONVIFError
 from zeep import Plugin
 from zeep.exceptions import Fault
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, eventually, start_live, wait_until
-from tests.onvif.schemas import request, valid_element
-from vigil.features.onvif.const import CONCRETE_SET, DEVICE_PATH, MEDIA_PATH, TRT, WSNT
-
-ONVIF_ADMIN = ("hass", "hassPass1")
-ONVIF_MEDIA = ("viewer", "view1Pass")
-PAGE_HEADERS = {"Content-Type": "application/soap+xml", "X-Requested-With": "XMLHttpRequest"}
+from tests.conftest import ADMIN, LiveDevice, eventually, wait_until
+from tests.onvif.conftest import ONVIF_ADMIN, ONVIF_MEDIA, onvif_device
+from tests.onvif.schemas import valid_element
+from vigil.features.onvif.const import CONCRETE_SET, TRT, WSNT
 
 
 class Validating(Plugin):
@@ -44,29 +41,6 @@ def validating(service, plugin: Validating):
     for client in (service.zeep_client, service.zeep_client_authless):
         client.plugins.append(plugin)
     return service
-
-
-def onvif_device(tmp_path_factory, profile: str, test_cameras: int = 0) -> Iterator[LiveDevice]:
-    """A live device with an administrator and, made on the Accounts page's way, ONVIF accounts."""
-    server = start_live(tmp_path_factory.mktemp("onvif") / "data", profile, test_cameras=test_cameras)
-    try:
-        server.wait_ready()
-        create_admin_live(server)
-        with httpx.Client(base_url=server.http, timeout=10) as page:
-            # The Accounts page's way: logged in as the administrator, it creates the first ONVIF account.
-            assert page.post("/vigil/session", json={"username": ADMIN[0], "password": ADMIN[1]}).status_code == 200
-            users = "".join(f"<op:User><tt:Username>{u}</tt:Username><tt:Password>{p}</tt:Password>"
-                            f"<tt:UserLevel>{level}</tt:UserLevel></op:User>"
-                            for (u, p), level in ((ONVIF_ADMIN, "Administrator"), (ONVIF_MEDIA, "User")))
-            r = page.post(DEVICE_PATH, content=request("CreateUsers", users),
-                          headers=PAGE_HEADERS)
-            assert r.status_code == 200, r.text
-            if test_cameras:  # the built-in test camera becomes a source once the recorder runs
-                wait_until(lambda: "profile_1" in page.post(MEDIA_PATH, content=request("GetProfiles", namespace=TRT),
-                                                            headers=PAGE_HEADERS).text, 20, "the test camera's profile")
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,15 @@ class GstCameras:
 
     def stop(self) -> None:
         stop_process(self.process)
+
+
+def gst_cameras(clip: Path, count: int = 1, **options) -> Iterator[GstCameras]:
+    """GstCameras started for a fixture (`yield from`), stopped after it."""
+    cams = GstCameras(clip, count, **options).start()
+    try:
+        yield cams
+    finally:
+        cams.stop()
 
 
 def make_av_clip(folder: Path, codec: str = "h265", audio: str = "aac", seconds: int = 6, fps: int = 15,

@@ -15,6 +15,7 @@ from vigil.features import (
     apps,
     audio,
     beacon,
+    cameraevents,
     certificates,
     discovery,
     dot1x,
@@ -80,6 +81,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("dot1x", dot1x.register),
     Feature("apps", apps.register),  # after certificates: its CA certificates vouch for signed apps
     Feature("onvif", onvif.register),  # last: it uses io, recording, discovery and timesync
+    Feature("cameraevents", cameraevents.register),  # after recording and onvif (its client)
 )
 
 

@@ -8,6 +8,7 @@ import appsPage from "./page-apps.js";
 import audioPage from "./page-audio.js";
 import audioClipsPage from "./page-audio-clips.js";
 import lightPage from "./page-light.js";
+import camerasPage from "./page-cameras.js";
 import configPage from "./page-config.js";
 import detectorsPage from "./page-detectors.js";
 import eventsPage from "./page-events.js";
@@ -32,6 +33,7 @@ import { ROLE_NAMES, RANK, accountProblem, busy, clear, field, h, markInvalid, m
 const PAGES = [
   { id: "status", title: "Status", role: "viewer", render: statusPage },
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
+  { id: "cameras", title: "Cameras", role: "admin", render: camerasPage, needs: "recorder" },
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },

@@ -13,6 +13,10 @@ takes unicast probes and sends every answer and announcement. Answers are unicas
 after a random delay of up to 500 ms (APP_MAX_DELAY), so that many devices do not answer a
 multicast probe at the same instant. A datagram that is no well-formed SOAP message is dropped
 (counted in `ignored`): no answer, no error.
+
+The other side, for a recorder looking for cameras: `probe` sends one Probe for ONVIF
+NetworkVideoTransmitters on each interface and gathers the ProbeMatches that come back
+(`parse_matches`), one `Found` per endpoint.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import socket
 import struct
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -105,6 +109,83 @@ def parse(data: bytes) -> Request | None:
     return None
 
 
+@dataclass(frozen=True)
+class Found:
+    """A device that answered a Probe."""
+
+    endpoint: str  # its endpoint reference (urn:uuid:...), stable over restarts
+    xaddrs: tuple[str, ...]  # its device service addresses
+    scopes: tuple[str, ...]
+    address: str  # where the answer came from
+
+    def scope(self, kind: str) -> str:
+        """The value of an ONVIF scope `onvif://www.onvif.org/<kind>/<value>` ("" without one),
+        URL-decoded as ONVIF clients show names."""
+        prefix = f"onvif://www.onvif.org/{kind}/"
+        return next((unquote(s[len(prefix):]) for s in self.scopes if s.startswith(prefix)), "")
+
+
+def parse_matches(data: bytes, relates_to: str, sender: str) -> list[Found]:
+    """The ProbeMatch entries of a ProbeMatches answering our Probe `relates_to`; [] for anything else."""
+    try:
+        root = etree.fromstring(data, PARSER)
+    except etree.XMLSyntaxError:
+        return []
+    if root.tag != f"{{{NS_SOAP}}}Envelope":
+        return []
+    if (root.findtext(f"{{{NS_SOAP}}}Header/{{{NS_WSA}}}RelatesTo") or "").strip() != relates_to:
+        return []
+    found = []
+    for match in root.iterfind(f"{{{NS_SOAP}}}Body/{{{NS_WSD}}}ProbeMatches/{{{NS_WSD}}}ProbeMatch"):
+        endpoint = (match.findtext(f"{{{NS_WSA}}}EndpointReference/{{{NS_WSA}}}Address") or "").strip()
+        xaddrs = tuple(a for a in (match.findtext(f"{{{NS_WSD}}}XAddrs") or "").split()
+                       if a.startswith(("http://", "https://")))
+        if endpoint and xaddrs:
+            found.append(Found(endpoint, xaddrs, tuple((match.findtext(f"{{{NS_WSD}}}Scopes") or "").split()),
+                               sender))
+    return found
+
+
+def probe_message(message_id: str) -> bytes:
+    body = "<d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe>"
+    return envelope("Probe", WSD_TO, "", body, message_id)
+
+
+async def probe(interfaces: tuple[Interface, ...], timeout: float) -> list[Found]:
+    """Probe for ONVIF NetworkVideoTransmitters on each interface (multicast from the
+    interface's address) and gather the answers that arrive within `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    message_id = f"urn:uuid:{uuid.uuid4()}"
+    found: dict[str, Found] = {}
+
+    class Gatherer(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+            if len(data) <= MAX_DATAGRAM:
+                for match in parse_matches(data, message_id, addr[0]):
+                    found.setdefault(match.endpoint, match)
+
+    transports = []
+    try:
+        for interface in interfaces:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+            try:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface.address))
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, struct.pack("b", 1))
+                sock.bind((interface.address, 0))
+                sock.setblocking(False)
+            except OSError:
+                sock.close()
+                raise
+            transport, _ = await loop.create_datagram_endpoint(Gatherer, sock=sock)
+            transports.append(transport)
+            transport.sendto(probe_message(message_id), (WSD_GROUP, WSD_PORT))
+        await asyncio.sleep(timeout)  # answers come after a random delay of up to APP_MAX_DELAY
+    finally:
+        for transport in transports:
+            transport.close()
+    return sorted(found.values(), key=lambda f: (f.address, f.endpoint))
+
+
 def scope_matches(wanted: str, ours: str, match_by: str) -> bool:
     if match_by == STRCMP0:
         return wanted == ours
@@ -125,12 +206,12 @@ def matches(request: Request, facts: Facts, scopes: tuple[str, ...]) -> bool:
     return all(any(scope_matches(w, s, request.match_by) for s in scopes) for w in request.scopes)
 
 
-def envelope(action: str, to: str, headers: str, body: str) -> bytes:
+def envelope(action: str, to: str, headers: str, body: str, message_id: str = "") -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<s:Envelope xmlns:s="{NS_SOAP}" xmlns:a="{NS_WSA}" xmlns:d="{NS_WSD}" xmlns:dn="{NS_DN}" '
         f'xmlns:tds="{NS_TDS}"><s:Header>'
-        f"<a:MessageID>urn:uuid:{uuid.uuid4()}</a:MessageID>{headers}"
+        f"<a:MessageID>{message_id or f'urn:uuid:{uuid.uuid4()}'}</a:MessageID>{headers}"
         f'<a:To s:mustUnderstand="1">{to}</a:To>'
         f'<a:Action s:mustUnderstand="1">{ACTION}{action}</a:Action>'
         f"</s:Header><s:Body>{body}</s:Body></s:Envelope>"

@@ -14,7 +14,9 @@ GetSnapshotUri = the recording feature's image.cgi; `streams`: Axis's ONVIF RTSP
 (Profile G's recording search over the recorder's footage index, FindEvents in `event_search`),
 `http_recording` (recording control: the recorder's cameras as recordings, their recording as jobs),
 `http_replay` (Profile G's replay: GetReplayUri = the RTSP server's replay of a recording,
-`/onvif-replay?recording=recording_N`, mounted here).
+`/onvif-replay?recording=recording_N`, mounted here). On the recorders, the other side too:
+`client` (a compact ONVIF client) and `cameras` (the recorder's camera finder: WS-Discovery
+probes, GetProfiles/GetStreamUri on a chosen camera).
 on a device with audio (the C1410) `http_media_audio`, `http_media2_audio` and `http_deviceio` (the audio
 source, encoder, output and decoder configurations of `audio`, over the audio feature's parameters;
 GetStreamUri = the microphone's live stream).
@@ -27,6 +29,7 @@ from vigil.core.params import ParamDef, applied
 from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.features.audio.service import AUDIO_SERVICE
+from vigil.features.discovery.service import DISCOVERY_SERVICE
 from vigil.features.mqtt.service import MQTT_SERVICE
 from vigil.features.onvif import (
     http_device,
@@ -43,6 +46,7 @@ from vigil.features.onvif import (
     http_users,
 )
 from vigil.features.onvif.audio import AudioModel
+from vigil.features.onvif.cameras import OnvifCameraFinder
 from vigil.features.onvif.const import (
     DEVICE_PATH,
     DEVICEIO_PATH,
@@ -71,6 +75,7 @@ from vigil.features.onvif.media import REPLAY_PATH as REPLAY_RTSP_PATH
 from vigil.features.onvif.pullpoints import PullPoints
 from vigil.features.onvif.security import UsernameTokens
 from vigil.features.onvif.streams import ONVIF_MEDIA, OnvifStreams
+from vigil.features.recording.finder import CAMERA_FINDER
 from vigil.features.recording.recorder import RECORDING_SERVICE
 
 
@@ -117,6 +122,7 @@ def register(device: Device) -> None:
         device.router.add(MEDIA_PATH, media.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
         device.router.add(MEDIA2_PATH, media2.handle, Role.ANONYMOUS, methods=("POST",), kind="xml")
     if recording is not None:
+        device.features[CAMERA_FINDER] = OnvifCameraFinder(device.features.get(DISCOVERY_SERVICE))
         device.rtsp.add(ONVIF_MEDIA, OnvifStreams(device.rtsp).tracks)  # Axis's ONVIF RTSP path
         search = OnvifEndpoint(device, tokens)
         http_search.register(search, SearchService(recording, device.store, device.clock))

@@ -51,6 +51,8 @@ FOOTAGE_ERRORS: dict[Reason, tuple[int, int]] = {
 # -- recorder.cgi (JSON); the generic codes (4002 bad parameters ...) are JsonErrors'
 RECORDER_REFUSED = 1000  # an invalid source, an unknown source or recording
 RECORDER_VOLUME_UNAVAILABLE = 1001  # the source's volume is failed, unmounted or write-protected
+RECORDER_CAMERA_FAILED = 1002  # testSource: the camera refused, could not be reached or lied in its SDP
+RECORDER_ONVIF_FAILED = 1003  # findCameras, getCameraStreams: no ONVIF here, or the device failed
 
 # -- record/list.cgi, record.cgi, stop.cgi, remove.cgi (XML <error code=.. description=../>)
 RECORD_BAD_ARGUMENT = 1

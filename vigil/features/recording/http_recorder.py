@@ -1,30 +1,50 @@
 """recorder.cgi, Vigil's JSON API of the recorder: camera sources and manual recordings.
 
     POST /axis-cgi/recorder.cgi   listSources, getStatus (viewer); startRecording,
-                                  stopRecording (operator); setSource, removeSource (admin)
+                                  stopRecording (operator); setSource, removeSource,
+                                  testSource, findCameras, getCameraStreams (admin)
+
+testSource tries a camera as setSource would record it, without storing anything: the fields
+given over the stored source of the same id (so "******" tests with the stored password).
+findCameras probes for ONVIF devices (WS-Discovery); getCameraStreams reads a device's media
+profiles and their stream addresses (GetProfiles, GetStreamUri) with the credentials given.
 
 Errors are the JSON API's: 4002 for a parameter of the wrong type, 1000 for a refused source
-or an unknown source or recording, 1001 when the source's volume cannot be written.
+or an unknown source or recording, 1001 when the source's volume cannot be written, 1002 when
+the tested camera refuses, cannot be reached or sends other than its SDP announces, 1003 when
+the ONVIF search or device fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.device import Api
-from vigil.features.recording.const import RECORDER_REFUSED, RECORDER_VOLUME_UNAVAILABLE
+from vigil.features.recording.const import (
+    RECORDER_CAMERA_FAILED,
+    RECORDER_ONVIF_FAILED,
+    RECORDER_REFUSED,
+    RECORDER_VOLUME_UNAVAILABLE,
+)
+from vigil.features.recording.finder import CAMERA_FINDER, CameraFinder, FinderError
+from vigil.features.recording.probe import probe
 from vigil.features.recording.recorder import RecordingService, VolumeUnavailable
-from vigil.features.recording.sources import FIELDS, SourceError, source_from_json
+from vigil.features.recording.rtsp_client import RtspError
+from vigil.features.recording.sources import FIELDS, HIDDEN, Source, SourceError, source_from_json
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
 PATH = "/axis-cgi/recorder.cgi"
+DISCOVERY_SECONDS = 3.0  # how long findCameras gathers answers (devices answer within 0.5 s, more on busy networks)
+MAX_ADDRESS = 256
 ERRORS = JsonErrors()
 
 
@@ -52,21 +72,70 @@ class RecorderApi:
                 "sources": service.stats(),
                 "writtenBytes": service.segments.written_bytes}
 
-    async def set_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
-        body = call.params.get("source")
+    def _stored(self, body: Any) -> Source | None:
+        """Check a call's `source` object; the stored source of its id, if any."""
         if not isinstance(body, dict):
             raise JsonApiError(ERRORS.bad_params, "Parameter 'source' must be an object")
         unknown = sorted(set(body) - set(FIELDS))
         if unknown:
             raise JsonApiError(ERRORS.bad_params, f"Unknown source fields: {', '.join(k[:40] for k in unknown)}")
-        sources = self.service.sources
-        current = sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
+        return self.service.sources.all.get(body["id"]) if isinstance(body.get("id"), str) else None
+
+    async def set_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        body = call.params.get("source")
+        current = self._stored(body)
         try:
-            saved = sources.put(source_from_json(body, current), who.name)
+            saved = self.service.sources.put(source_from_json(body, current), who.name)
         except SourceError as err:
             raise JsonApiError(RECORDER_REFUSED, f"Invalid source: {err}") from None
         await self.service.reconfigure(saved.id)
         return {"source": saved.public()}
+
+    async def test_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        body = call.params.get("source")
+        current = self._stored(body)
+        # A camera not stored yet needs no id or name to be tried.
+        defaults = {} if current else {"id": "test", "name": "Camera test"}
+        try:
+            source = source_from_json({**defaults, **body}, current)
+        except SourceError as err:
+            raise JsonApiError(RECORDER_REFUSED, f"Invalid source: {err}") from None
+        if source.password == HIDDEN:
+            source = replace(source, password=current.password if current else "")
+        try:
+            report = await asyncio.to_thread(probe, source.url, source.username, source.password, source.transport)
+        except RtspError as err:
+            self.device.logs.system(f"camera test of {source.url} by {who.name} failed: {err}", "warning")
+            raise JsonApiError(RECORDER_CAMERA_FAILED, f"Camera test failed: {err}") from None
+        return {"camera": report.public()}
+
+    def _finder(self) -> CameraFinder:
+        finder = self.device.features.get(CAMERA_FINDER)
+        if finder is None:
+            raise JsonApiError(RECORDER_ONVIF_FAILED, "This device has no ONVIF client")
+        return finder
+
+    async def find_cameras(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        timeout = call.params.get("timeout", DISCOVERY_SECONDS)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0.5 <= timeout <= 10:
+            raise JsonApiError(ERRORS.bad_params, "Parameter 'timeout' must be a number of seconds from 0.5 to 10")
+        try:
+            found = await self._finder().discover(float(timeout))
+        except FinderError as err:
+            raise JsonApiError(RECORDER_ONVIF_FAILED, f"Cannot search for cameras: {err}") from None
+        return {"cameras": [c.public() for c in found]}
+
+    async def get_camera_streams(self, call: JsonCall, who: Principal) -> dict[str, Any]:
+        address, username, password = (_text(call, key) for key in ("address", "username", "password"))
+        if not 0 < len(address) <= MAX_ADDRESS or len(username) > 64 or len(password) > 64:
+            raise JsonApiError(ERRORS.bad_params, f"The address is 1 to {MAX_ADDRESS} characters; user name and "
+                                                  "password at most 64")
+        try:
+            offers = await self._finder().streams(address, username, password)
+        except FinderError as err:
+            self.device.logs.system(f"ONVIF camera {address[:80]} for {who.name}: {err}", "warning")
+            raise JsonApiError(RECORDER_ONVIF_FAILED, f"ONVIF camera {address[:80]}: {err}") from None
+        return {"streams": [o.public() for o in offers]}
 
     async def remove_source(self, call: JsonCall, who: Principal) -> dict[str, Any]:
         source_id = _text(call, "id")
@@ -103,6 +172,9 @@ METHODS: dict[str, tuple[Role, Callable[[RecorderApi, JsonCall, Principal], Awai
     "getStatus": (Role.VIEWER, RecorderApi.get_status),
     "setSource": (Role.ADMIN, RecorderApi.set_source),
     "removeSource": (Role.ADMIN, RecorderApi.remove_source),
+    "testSource": (Role.ADMIN, RecorderApi.test_source),
+    "findCameras": (Role.ADMIN, RecorderApi.find_cameras),
+    "getCameraStreams": (Role.ADMIN, RecorderApi.get_camera_streams),
     "startRecording": (Role.OPERATOR, RecorderApi.start_recording),
     "stopRecording": (Role.OPERATOR, RecorderApi.stop_recording),
 }

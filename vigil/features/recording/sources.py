@@ -21,6 +21,7 @@ from vigil.core.vault import Vault
 
 MAX_SOURCES = 64
 MAX_URL = 1024
+MAX_EVENTS_URL = 256
 HIDDEN = "******"  # the password as the API shows it; given back, it keeps the stored one
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _VOLUME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # a disk id (RAID_DISK, NetworkShare ...) or "default"
@@ -44,6 +45,10 @@ class Source:
     continuous: bool = True  # continuous recording
     retention_days: int = 0  # 0: keep until the volume is full
     volume: str = "default"
+    # The camera's HTTP address whose events rules may use (the cameraevents feature): "" for
+    # none; http://host[:port] (VAPIX event stream, else ONVIF PullPoint) or the ONVIF device
+    # service's address (PullPoint). The user name and password above log in there too.
+    events: str = ""
 
     def public(self) -> dict:
         data = asdict(self)
@@ -81,6 +86,20 @@ def check_url(url: str) -> None:
                           "their own fields")
 
 
+def check_events_url(url: str) -> None:
+    if not url:
+        return
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - ValueError when not a number from 0 to 65535
+    except ValueError:
+        parts = None
+    if (parts is None or len(url) > MAX_EVENTS_URL or _URL_FORBIDDEN.search(url) or parts.scheme not in ("http", "https")
+            or not parts.hostname or "@" in parts.netloc or parts.query or parts.fragment):
+        raise SourceError("The events address is empty, http(s)://host[:port] or the camera's ONVIF device service "
+                          f"address, without credentials, at most {MAX_EVENTS_URL} characters")
+
+
 def check_source(source: Source) -> Source:
     for name in FIELDS:
         _typed(name, getattr(source, name))
@@ -99,6 +118,7 @@ def check_source(source: Source) -> Source:
         raise SourceError("User name and password must not contain control characters")
     if not _VOLUME.match(source.volume):
         raise SourceError("The volume is a disk id (such as RAID_DISK or NetworkShare) or default")
+    check_events_url(source.events)
     return source
 
 
