@@ -7,6 +7,7 @@ import accountsPage from "./page-accounts.js";
 import audioPage from "./page-audio.js";
 import configPage from "./page-config.js";
 import eventsPage from "./page-events.js";
+import livePage from "./page-live.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
@@ -25,6 +26,7 @@ import { NAME_RULE, ROLE_NAMES, RANK, busy, clear, field, h, messageArea, passwo
 // Each page names the lowest role that may use it; the API enforces the same roles.
 const PAGES = [
   { id: "status", title: "Status", role: "viewer", render: statusPage },
+  { id: "live", title: "Live view", role: "viewer", render: livePage, needs: "recorder" },
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },
   { id: "events", title: "Events", role: "operator", render: eventsPage },

@@ -4,7 +4,8 @@ Footage flows camera -> ingest -> recorder -> vigil.footage (writer, index) onto
 storage feature provides (`VOLUMES`, registered before this feature loads; none: data/recordings),
 and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
 relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`; stored
-footage replays there as `?recordingid=ID` (replay.py); and the snapshots (snapshot.py: a JPEG of
+footage replays there as `?recordingid=ID` (replay.py); the same frames go to browsers as
+fragmented MP4 (live.py, `/vigil/live`); and the snapshots (snapshot.py: a JPEG of
 each camera's latest key frame, `/axis-cgi/jpg/image.cgi`)."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from vigil.core.roles import Role
 from vigil.features.recording import (
     actions,
     http_export,
+    http_live,
     http_play,
     http_record,
     http_recorder,
@@ -62,6 +64,7 @@ def register(device: Device) -> None:
     http_record.register(device)
     http_play.register(device)
     http_export.register(device)
+    http_live.register(device)
     http_snapshot.register(device)
 
 
