@@ -23,6 +23,7 @@ from vigil.features.recording import (
     http_record,
     http_recorder,
     http_snapshot,
+    http_timeline,
     relay,
     replay,
 )
@@ -66,6 +67,7 @@ def register(device: Device) -> None:
     http_export.register(device)
     http_live.register(device)
     http_snapshot.register(device)
+    http_timeline.register(device)
 
 
 async def run_with_test_cameras(device: Device, service) -> None:

@@ -56,3 +56,7 @@ LIVE_NO_CAMERA = 2101
 LIVE_NOT_CONNECTED = 2102
 LIVE_TOO_MANY_VIEWERS = 2103
 LIVE_NO_PICTURE = 2104  # the camera has sent no key frame with its parameter sets yet
+
+# -- /vigil/timeline (JSON {"error": {"code", "message"}}, with an HTTP status)
+TIMELINE_BAD_ARGUMENT = 2110
+TIMELINE_NO_SOURCE = 2111
