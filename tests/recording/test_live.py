@@ -134,3 +134,9 @@ async def test_the_viewer_limit_and_a_camera_that_goes(monkeypatch: pytest.Monke
     assert len(chunks) == 1 and streams.viewers == 0
     with pytest.raises(LiveRefused):
         stream.join()
+
+
+def test_the_codec_names_a_browser_asks_for() -> None:
+    assert mime_codec("H264", SPS) == "avc1.42C00C"
+    h265_sps = bytes.fromhex("42010101600000030090000003000003003ca00a080f16595952930b9a020000030002000003001e10")
+    assert mime_codec("H265", h265_sps) == "hvc1.1.6.L60.90"  # Main, level 2, progressive frames (libx265)
