@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.footage.conftest import START, fill, record, small_filesystem
+from tests.footage.conftest import START, fill, job, record, small_filesystem
 from vigil.core.store import Store
 from vigil.footage import index
+from vigil.footage.writer import SegmentStore
 
 
 def test_recording_rows_filter_and_add_up_their_footage(store: Store, tmp_path: Path) -> None:
@@ -95,3 +96,32 @@ def test_a_full_disk_gives_way_to_deletion(tmp_path: Path) -> None:
             if reader is not None:
                 reader.close()
             store.close()
+
+
+def test_the_timeline_has_spans_with_gaps_and_the_events(store: Store, tmp_path: Path) -> None:
+    """One query for a camera's spans: a recording whose camera was away for 3 s is two spans;
+    another camera's footage and footage outside the window are not in it."""
+    folder = tmp_path / "recordings"
+    index.start_recording(store, "cont", "c1", "default", "continuous", START, "", 640, 360, "h264")
+    index.start_recording(store, "trig", "c1", "NetworkShare", "triggered", START + 4, "door: tns1:Device/IO", 640,
+                          360, "h264", (START + 4, "tns1:Device/IO/VirtualInput", "{}", "{}", "Changed"))
+    writer = SegmentStore(store)
+    writer.start()
+    for n in [*range(0, 4), *range(7, 12)]:  # seconds 4 to 7 missing: the camera was away
+        writer.write(job("cont", n, folder / "c1"))
+    for n in range(4, 6):
+        writer.write(job("trig", n, folder / "c1t"))
+    writer.seal("cont", START + 12)
+    writer.seal("trig", START + 6)
+    writer.stop()
+    record(store, folder, "other", "c2", segments=1)
+
+    spans, events = index.timeline(store, "c1", START - 10, START + 100, 2.0)
+    assert [(rid, kind, volume, first - START, last - START) for rid, kind, volume, _e, first, last in spans] == [
+        ("cont", "continuous", "default", 0, 4), ("trig", "triggered", "NetworkShare", 4, 6),
+        ("cont", "continuous", "default", 7, 12)]
+    assert events == [("trig", START + 4, "tns1:Device/IO/VirtualInput", "door: tns1:Device/IO")]
+    spans, events = index.timeline(store, "c1", START + 8, START + 9, 2.0)  # the fragments that reach into it
+    assert [(rid, first - START, last - START) for rid, _k, _v, _e, first, last in spans] == [("cont", 7, 10)]
+    assert events == []
+    assert index.timeline(store, "c3", START - 10, START + 100, 2.0) == ([], [])

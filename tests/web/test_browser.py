@@ -71,7 +71,7 @@ def test_first_administrator_is_created_in_the_browser(live: LiveDevice, session
     expect(page.get_by_role("heading", name="Status", level=1)).to_be_visible()
     expect(page.locator("#serial-number")).to_have_text(serial_number(live))
     # The S3016 records, has disks and a PoE switch.
-    assert nav_links(page) == ["Status", "Recordings", "Cameras", "Storage", "Events", "Power over Ethernet", *ADMIN_PAGES[1:]]
+    assert nav_links(page) == ["Status", "Live view", "Recordings", "Cameras", "Storage", "Events", "Power over Ethernet", *ADMIN_PAGES[1:]]
     assert not setup_required(live)
     r = httpx.get(live.http + "/axis-cgi/usergroup.cgi", auth=digest())
     assert r.status_code == 200 and r.text.split("\n")[1].split() == ["admin", "operator", "viewer", "ptz"]
@@ -136,7 +136,7 @@ def test_viewer_account_sees_no_admin_pages(live: LiveDevice, session: Session) 
     expect(page.get_by_role("heading", name="Status", level=1)).to_be_visible()
     expect(page.locator("#user-name")).to_contain_text("guard (Viewer)")
     expect(page.locator("#serial-number")).to_have_text(serial_number(live))
-    assert nav_links(page) == ["Status", "Recordings", "Power over Ethernet"]
+    assert nav_links(page) == ["Status", "Live view", "Recordings", "Power over Ethernet"]
     expect(page.get_by_role("heading", name="Security")).to_have_count(0)
     # Typing the address of an admin page shows Status instead.
     page.goto(live.http + "/#/accounts")

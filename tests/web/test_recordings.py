@@ -189,3 +189,54 @@ def test_export_to_the_usb_drive_and_eject_it(recorded: Recorded, page: Page) ->
         with recorded.client("admin") as c:
             c.post(sim, json={"remove": True})
     expect(page.locator("#usb-status")).to_contain_text("none", timeout=10_000)
+
+
+def test_the_event_and_storage_filters(recorded: Recorded, page: Page) -> None:
+    log_in(page, recorded.server, *ROLE_USERS["viewer"])
+    page.goto(recorded.base + "/#/recordings")
+    main = page.locator(f'tr[data-recording="{recorded.main}"]')
+    continuous = page.locator(f'tr[data-recording="{recorded.continuous}"]')
+    expect(main).to_be_visible()
+    with recorded.client("viewer") as c:
+        listing = c.get("/axis-cgi/record/list.cgi", params={"recordingid": recorded.main}).text
+    disk = listing.split('diskid="')[1].split('"')[0]
+    page.get_by_label("Event").select_option(f"manual by {ROLE_USERS['operator'][0]}")
+    page.get_by_role("button", name="Filter").click()
+    expect(continuous).to_have_count(0)
+    expect(main).to_be_visible()
+    expect(main).to_contain_text(f"manual by {ROLE_USERS['operator'][0]}")
+    page.get_by_label("Event").select_option("")
+    page.get_by_label("Storage").select_option(disk)
+    page.get_by_role("button", name="Filter").click()
+    expect(continuous).to_be_visible()
+    expect(main).to_contain_text(disk)
+
+
+def test_the_timeline_plays_from_the_instant_clicked_and_scrubs(recorded: Recorded, page: Page) -> None:
+    log_in(page, recorded.server, *ROLE_USERS["viewer"])
+    page.goto(recorded.base + "/#/recordings")
+    span = page.locator(f'#timeline-bar .timeline-span[data-recording="{recorded.main}"]')
+    expect(span).to_have_count(1)
+    expect(page.locator("#timeline-legend")).to_contain_text("span")
+    # Click the middle of the manual recording's span: it plays from that instant (the manual
+    # recordings started a second apart overlap: the one drawn on top there).
+    span.click(force=True)
+    manual = (recorded.main, *recorded.spares)
+    state = wait_video(page, lambda s: any(f"recordingid={r}&" in s["src"] for r in manual) and s["ready"] >= 1)
+    assert "starttime=" in state["src"]
+    if page.evaluate(f"() => MediaSource.isTypeSupported('{H264}')"):
+        wait_video(page, lambda s: s["time"] > 0.5 and s["duration"] > 3)  # from the middle: seconds to play
+        expect(page.locator("#timeline-card .timeline-cursor")).to_be_visible()
+    # Scrubbing with the keyboard moves the chosen instant; Enter plays from there.
+    bar = page.locator("#timeline-bar")
+    before = bar.get_attribute("aria-valuenow")
+    bar.focus()
+    page.keyboard.press("ArrowRight")
+    assert int(bar.get_attribute("aria-valuenow") or 0) == int(before or 0) + 10
+    # A click where there is no footage (the day's first minutes, before the recorder started) says so.
+    left = page.evaluate("() => parseFloat(document.querySelector('#timeline-bar .timeline-span').style.left)")
+    if left > 1:
+        box = bar.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+        expect(page.locator("#timeline-card .message.error")).to_contain_text("gap")

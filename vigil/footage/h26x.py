@@ -177,3 +177,23 @@ def config_parameter_sets(codec: str, config: bytes) -> tuple[bytes, bytes, byte
     except IndexError:
         pass
     return found.get(32, b""), found.get(33, b""), found.get(34, b"")
+
+
+def mime_codec(codec: str, sps: bytes) -> str:
+    """The RFC 6381 `codecs` value of a stream (what MediaSource.addSourceBuffer needs):
+    `avc1.PPCCLL` from an H.264 SPS, `hvc1.P.C.TL.B` from an H.265 SPS."""
+    if codec == "H264":
+        return f"avc1.{sps[1]:02X}{sps[2]:02X}{sps[3]:02X}" if len(sps) >= 4 else "avc1.42E01E"
+    raw = unescape(sps[2:])
+    if len(raw) < 13:
+        return "hvc1.1.6.L93.B0"
+    ptl = raw[1:13]
+    space = "" if ptl[0] >> 6 == 0 else "ABC"[(ptl[0] >> 6) - 1]
+    compat = int.from_bytes(ptl[1:5], "big")
+    reversed_compat = int(f"{compat:032b}"[::-1], 2)
+    constraints = [f"{b:X}" for b in ptl[5:11]]
+    while constraints and constraints[-1] == "0":
+        constraints.pop()
+    tier = "H" if ptl[0] & 0x20 else "L"
+    return ".".join([f"hvc1.{space}{ptl[0] & 0x1F}", f"{reversed_compat:X}", f"{tier}{ptl[11]}",
+                     *constraints])

@@ -72,6 +72,28 @@ INSERT_TRIGGER = ("INSERT INTO recording_triggers(recording, time, topic, source
 TRIGGERS_BETWEEN = ("SELECT r.source, t.time, t.topic, t.source, t.data, t.operation FROM recording_triggers t "
                     "JOIN recordings r ON r.id = t.recording WHERE t.time >= ? AND t.time <= ? ORDER BY t.time")
 
+# -- a camera's timeline: its footage as spans (fragments closer than a gap joined), and events --
+# Gaps and islands in one pass: a fragment starts a new span where it begins more than `gap`
+# seconds after the one before it in the same recording ended.
+TIMELINE_SPANS = """
+WITH f AS (
+  SELECT r.id AS recording, f.start AS start, f.start + f.duration AS stop
+  FROM recordings r JOIN segments s ON s.recording = r.id JOIN fragments f ON f.segment = s.id
+  WHERE r.source = ? AND r.start <= ? AND (r.stop IS NULL OR r.stop >= ?) AND f.start <= ? AND f.start + f.duration >= ?
+), marked AS (
+  SELECT recording, start, stop,
+         CASE WHEN start - LAG(stop) OVER (PARTITION BY recording ORDER BY start) <= ? THEN 0 ELSE 1 END AS fresh
+  FROM f
+), islands AS (
+  SELECT recording, start, stop, SUM(fresh) OVER (PARTITION BY recording ORDER BY start) AS island FROM marked
+)
+SELECT i.recording, r.kind, r.volume, r.event, MIN(i.start), MAX(i.stop) FROM islands i
+JOIN recordings r ON r.id = i.recording GROUP BY i.recording, i.island ORDER BY MIN(i.start)
+"""
+TIMELINE_EVENTS = ("SELECT t.recording, t.time, t.topic, r.event FROM recording_triggers t "
+                   "JOIN recordings r ON r.id = t.recording WHERE r.source = ? AND t.time >= ? AND t.time <= ? "
+                   "ORDER BY t.time")
+
 # -- segments ------------------------------------------------------------------------------------
 INSERT_SEGMENT = ("INSERT INTO segments(recording, path, start, stop, bytes, init_size, sealed) "
                   "VALUES(?,?,?,?,?,?,0)")
@@ -186,6 +208,17 @@ def recording_rows(store: Store, source: str | None = None, start: float | None 
             sql += " AND " + LIST_FILTERS[name]
             args.append(moment)
     return store.query(sql + LIST_ORDER, tuple(args))
+
+
+def timeline(store: Store, source: str, start: float, stop: float, gap: float
+             ) -> tuple[list[tuple[str, str, str, str, float, float]], list[tuple[str, float, str, str]]]:
+    """A camera's footage in [start, stop]: spans (recording, kind, volume, event, start, stop),
+    a new one wherever a recording's fragments are more than `gap` seconds apart, by start, made of
+    the fragments that reach into the window; and
+    the events that triggered its recordings (recording, time, topic, the recording's event text)."""
+    spans = store.query(TIMELINE_SPANS, (source, stop, start, stop, start, gap))
+    events = store.query(TIMELINE_EVENTS, (source, start, stop))
+    return spans, events
 
 
 def source_extents(store: Store, now: float) -> dict[str, tuple[float, float, bool]]:

@@ -13,6 +13,7 @@ import configPage from "./page-config.js";
 import detectorsPage from "./page-detectors.js";
 import eventsPage from "./page-events.js";
 import listenPage from "./page-listen.js";
+import livePage from "./page-live.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
@@ -32,6 +33,7 @@ import { ROLE_NAMES, RANK, accountProblem, busy, clear, field, h, markInvalid, m
 // Each page names the lowest role that may use it; the API enforces the same roles.
 const PAGES = [
   { id: "status", title: "Status", role: "viewer", render: statusPage },
+  { id: "live", title: "Live view", role: "viewer", render: livePage, needs: "recorder" },
   { id: "recordings", title: "Recordings", role: "viewer", render: recordingsPage, needs: "recorder" },
   { id: "cameras", title: "Cameras", role: "admin", render: camerasPage, needs: "recorder" },
   { id: "storage", title: "Storage", role: "operator", render: storagePage, needs: "storage" },

@@ -2,9 +2,11 @@
 // of one in the browser (record/play.cgi, a fragmented MP4 the <video> element seeks in),
 // export a range as MP4 or Matroska, optionally encrypted, with progress (record/export/jobs.cgi),
 // kept on the device for download or written to the USB drive (with its status and safe eject),
-// and delete (administrators). Also the "Ongoing recordings" card of the Status page.
+// and delete (administrators); a camera's timeline (recordings-timeline.js) plays from the instant
+// clicked. Also the "Ongoing recordings" card of the Status page.
 
 import * as api from "./api.js";
+import { timelineCard } from "./recordings-timeline.js";
 import { busy, card, clear, confirmAction, field, h, localTime, messageArea, modal, say, uid } from "./ui.js";
 
 const TYPES = [
@@ -114,9 +116,13 @@ function playerCard(app) {
   video.muted = true; // recordings rarely carry sound worth autoplaying; the control turns it on
   const position = h("p", { class: "muted", id: "playback-position", "aria-live": "off" });
   const state = { recording: null, start: null };
+  const listeners = [];
 
   video.addEventListener("timeupdate", () => {
-    if (state.start) position.textContent = `Showing ${localTime(new Date(state.start.getTime() + video.currentTime * 1000).toISOString())}`;
+    if (!state.start) return;
+    const shown = new Date(state.start.getTime() + video.currentTime * 1000);
+    position.textContent = `Showing ${localTime(shown.toISOString())}`;
+    for (const listener of listeners) listener(shown);
   });
   video.addEventListener("error", () => {
     const code = video.error ? video.error.code : 0;
@@ -196,6 +202,21 @@ function playerCard(app) {
       to.value = end && end <= capped ? toInput(new Date(Math.ceil(end.getTime() / 1000) * 1000)) : recording.ongoing ? "" : toInput(capped);
       section.scrollIntoView({ block: "nearest" });
       return busy(play, start);
+    },
+    /** Play `recording` from the instant `startIso` up to `stopIso` (at most an hour). */
+    playAt(recording, startIso, stopIso) {
+      state.recording = recording;
+      form.hidden = false;
+      const begin = new Date(startIso);
+      from.value = toInput(begin);
+      const end = Math.min(Math.ceil(Date.parse(stopIso) / 1000) * 1000, begin.getTime() + MAX_DEFAULT_SPAN);
+      to.value = toInput(new Date(end));
+      section.scrollIntoView({ block: "nearest" });
+      return busy(play, start);
+    },
+    /** Call `listener(date)` with the instant shown as the video plays. */
+    onTime(listener) {
+      listeners.push(listener);
     },
     range() {
       return { from: from.value, to: to.value };
@@ -405,6 +426,9 @@ function filterForm(onFilter) {
   const from = timeInput("filter-from");
   const to = timeInput("filter-to");
   const type = h("select", { name: "type", id: "filter-type" }, TYPES.map(([value, label]) => h("option", { value, text: label })));
+  // Event (what started a recording) and Storage (the volume it is on): the values seen so far.
+  const event = h("select", { name: "event", id: "filter-event" }, h("option", { value: "", text: "All events" }));
+  const disk = h("select", { name: "diskid", id: "filter-storage" }, h("option", { value: "", text: "All storage" }));
   const apply = h("button", { type: "submit", class: "primary" }, "Filter");
   const reset = h("button", { type: "reset" }, "Reset");
   const form = h(
@@ -414,6 +438,8 @@ function filterForm(onFilter) {
     field("From", from),
     field("To", to),
     field("Type", type),
+    field("Event", event),
+    field("Storage", disk),
     h("div", { class: "actions" }, apply, reset),
   );
   const read = () => ({
@@ -421,13 +447,25 @@ function filterForm(onFilter) {
     starttime: fromInput(from, "From"),
     stoptime: fromInput(to, "To"),
     recordingtype: type.value,
+    event: event.value,
+    diskid: disk.value,
   });
+  /** Offer the events and volumes of `recordings` not offered yet. */
+  const learn = (recordings) => {
+    for (const [select, values] of [
+      [event, recordings.map((r) => r.event)],
+      [disk, recordings.map((r) => r.disk)],
+    ]) {
+      const known = new Set([...select.options].map((o) => o.value));
+      for (const value of new Set(values)) if (value && !known.has(value)) select.append(h("option", { value, text: value }));
+    }
+  };
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(apply, () => onFilter(read));
   });
   form.addEventListener("reset", () => setTimeout(() => onFilter(read), 0));
-  return { form, source, read };
+  return { form, source, read, learn };
 }
 
 export default async function recordingsPage(container, app) {
@@ -448,6 +486,7 @@ export default async function recordingsPage(container, app) {
       return;
     }
     say(area, "", "");
+    filter.learn(recordings);
     const rows = recordings.map((recording) => {
       const label = `${recording.source} ${localTime(recording.start)}`;
       const play = h("button", { type: "button", "aria-label": `Play ${label}` }, "Play");
@@ -481,6 +520,8 @@ export default async function recordingsPage(container, app) {
         h("td", {}, recording.ongoing ? h("span", { class: "pill on", text: "Recording" }) : h("time", { datetime: recording.stop, text: localTime(recording.stop) })),
         h("td", { text: recording.source }),
         h("td", { text: recording.type }),
+        h("td", { text: recording.event }),
+        h("td", { text: recording.disk }),
         h("td", { text: size(recording.size) }),
         h("td", { class: "row-actions" }, actions),
       );
@@ -492,7 +533,7 @@ export default async function recordingsPage(container, app) {
             "table",
             { id: "recordings-table" },
             h("caption", { text: `${recordings.length} recording${recordings.length === 1 ? "" : "s"}, newest first. Times in your time zone.` }),
-            h("thead", {}, h("tr", {}, ["Start", "Stop", "Source", "Type", "Size", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
+            h("thead", {}, h("tr", {}, ["Start", "Stop", "Source", "Type", "Event", "Storage", "Size", "Actions"].map((t) => h("th", { scope: "col", text: t })))),
             h("tbody", {}, rows),
           )
         : h("p", { class: "muted", text: "No recordings match the filter." }),
@@ -503,11 +544,13 @@ export default async function recordingsPage(container, app) {
   refresh.addEventListener("click", () => busy(refresh, () => load()));
   const listCard = card("Recordings", filter.form, area, body);
   listCard.querySelector("h2").after(h("div", { class: "card-tools" }, refresh));
-  container.append(listCard, player.element);
+  const timeline = timelineCard(app, player);
+  container.append(listCard, timeline.element, player.element);
   if (exports) container.append(exports.element);
   recorder("listSources")
     .then((data) => {
       for (const s of data.sources) filter.source.append(h("option", { value: s.id, text: s.name ? `${s.name} (${s.id})` : s.id }));
+      return timeline.setSources(data.sources);
     })
     .catch((error) => app.fail(error, area));
   await load();

@@ -5,7 +5,8 @@ storage feature provides (`VOLUMES`, registered before this feature loads; none:
 and back out through playback and export (vigil.footage.reader). The same ingest feeds the live
 relay (relay.py), mounted on the device's RTSP server as `/axis-media/media.amp?camera=N`; stored
 footage replays there as `?recordingid=ID` (replay.py); and the snapshots (snapshot.py: a JPEG of
-each camera's latest key frame, `/axis-cgi/jpg/image.cgi`). Exports go to the client, to the
+each camera's latest key frame, `/axis-cgi/jpg/image.cgi`); the same frames go to browsers as
+fragmented MP4 (live.py, `/vigil/live`). Exports go to the client, to the
 data folder (background jobs) or to the drive in the USB port (usb.py over vigil/hal/usb.py:
 simulated unless VIGIL_HAL=linux, where it is a removable block device, or the ones named in
 VIGIL_USB_DEVICES, mounted under VIGIL_USB_MOUNT_ROOT, by default the data folder's `media/`)."""
@@ -22,10 +23,12 @@ from vigil.core.roles import Role
 from vigil.features.recording import (
     actions,
     http_export,
+    http_live,
     http_play,
     http_record,
     http_recorder,
     http_snapshot,
+    http_timeline,
     relay,
     replay,
     sim_api,
@@ -88,7 +91,9 @@ def register(device: Device) -> None:
     if isinstance(hardware, SimulatedUsb):
         device.router.include(sim_api.ROUTES)
     http_export.register(device, usb)
+    http_live.register(device)
     http_snapshot.register(device)
+    http_timeline.register(device)
 
 
 async def run_with_test_cameras(device: Device, service) -> None:

@@ -61,3 +61,14 @@ RECORD_NOT_ONGOING = 3
 RECORD_ONGOING = 4
 RECORD_NOT_FOUND = 5
 RECORD_VOLUME_UNAVAILABLE = 6
+
+# -- /vigil/live, live view in the browser (JSON {"error": {"code", "message"}}, with an HTTP status)
+LIVE_BAD_ARGUMENT = 2100
+LIVE_NO_CAMERA = 2101
+LIVE_NOT_CONNECTED = 2102
+LIVE_TOO_MANY_VIEWERS = 2103
+LIVE_NO_PICTURE = 2104  # the camera has sent no key frame with its parameter sets yet
+
+# -- /vigil/timeline (JSON {"error": {"code", "message"}}, with an HTTP status)
+TIMELINE_BAD_ARGUMENT = 2110
+TIMELINE_NO_SOURCE = 2111

@@ -62,15 +62,17 @@ class RecorderApi:
 
     async def list_sources(self, call: JsonCall, who: Principal) -> dict[str, Any]:
         connected = {sid for sid, r in self.service.recorders.items() if r.connected}
-        return {"sources": [{**s.public(), "connected": s.id in connected}
-                            for s in self.service.sources.all.values()]}
+        # camera: the number the live view, the RTSP relay and image.cgi call it by
+        return {"sources": [{**s.public(), "connected": s.id in connected, "camera": n}
+                            for n, s in enumerate(self.service.sources.numbered(), start=1)]}
 
     async def get_status(self, call: JsonCall, who: Principal) -> dict[str, Any]:
         service = self.service
         return {"ongoing": [{"source": s, "recordingId": r, "type": k} for s, r, k in service.ongoing()],
                 "usedBytes": service.used_bytes(),
                 "sources": service.stats(),
-                "writtenBytes": service.segments.written_bytes}
+                "writtenBytes": service.segments.written_bytes,
+                "liveViewers": service.relays.streams.viewers}
 
     def _stored(self, body: Any) -> Source | None:
         """Check a call's `source` object; the stored source of its id, if any."""

@@ -56,6 +56,18 @@ class Gop:
     params: tuple[bytes, bytes, bytes]  # vps, sps, pps in force
 
 
+class UnitTap(Protocol):
+    """Where a camera's video access units go as they are completed, for live view in the browser."""
+
+    def unit(self, unit: AccessUnit, params: ParameterSets) -> None:
+        """Called by the reader thread with each video access unit and the parameter sets in force."""
+        ...
+
+    def passed(self) -> None:
+        """Called by the reader thread at the end of each pass over the camera."""
+        ...
+
+
 class LiveTap(Protocol):
     """Where a camera's video RTP packets go as they came, for the live relay."""
 
@@ -94,6 +106,7 @@ class Connection:
     closed: bool = False
     _started: bool = False
     live: LiveTap | None = None
+    units: UnitTap | None = None
     # Each key frame as it arrives, with the parameter sets in force (the snapshots' latest).
     on_key: Callable[[str, str, tuple[bytes, bytes, bytes], AccessUnit, float], None] | None = None
     _live_packets: list[bytes] = field(default_factory=list)
@@ -142,6 +155,8 @@ class Connection:
     # -- access units ------------------------------------------------------------------
     def _on_video(self, unit: AccessUnit) -> None:
         self.frames += 1
+        if self.units is not None:
+            self.units.unit(unit, self.params)
         if unit.key and self.on_key is not None and self.video is not None:
             params = self.params
             self.on_key(self.source_id, self.video.codec, (params.vps, params.sps, params.pps), unit, self.clock())
@@ -227,6 +242,8 @@ class Connection:
                 packets, self._live_packets = self._live_packets, []
                 if self.live is not None:
                     self.live.deliver_threadsafe(packets)
+            if self.units is not None:
+                self.units.passed()
         if now - self.last_data > SILENCE_LIMIT:
             self.lose(f"no data for {SILENCE_LIMIT:g} s")
         elif now >= self.next_keepalive:

@@ -393,7 +393,8 @@ class RecordingService:
 
             connection = Connection(source.id, session, recorder.on_gop, on_lost, self.clock)
             connection.setup(leftover)
-            connection.live = self.relays.connected(source.id, connection)
+            connection.live = feed = self.relays.connected(source.id, connection)
+            connection.units = feed.stream
             connection.on_key = self.snapshots.seen
             self._connections[source.id] = connection
             self._connected(source, True)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 
 from vigil.features.recording.ingest import Connection
+from vigil.features.recording.live import LiveStream, LiveStreams
 from vigil.features.recording.sources import Sources
 from vigil.rtsp.mounts import KeyCheck, Track, number, one_of
 from vigil.rtsp.protocol import RtspError
@@ -28,16 +29,20 @@ KEYS: dict[str, KeyCheck] = {"camera": number, "videocodec": one_of(*CODECS), "v
 
 
 class CameraFeed:
-    """One connected camera as the live relay sees it (the ingest's `LiveTap`)."""
+    """One connected camera as the live relays see it: the ingest's `LiveTap` (RTP packets for
+    the RTSP relay) and, as `stream`, its `UnitTap` (frames for live view in the browser)."""
 
-    def __init__(self, relay: RtpRelay, connection: Connection, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, relay: RtpRelay, stream: LiveStream, connection: Connection,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.relay = relay
+        self.stream = stream
         self.connection = connection
         self.loop = loop
 
     @property
     def watched(self) -> bool:
-        return self.relay.watched
+        """Someone watches over RTSP or in a browser: the reader passes more often."""
+        return self.relay.watched or self.stream.watched
 
     def deliver_threadsafe(self, packets: list[bytes]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed while the device stops
@@ -49,11 +54,13 @@ class CameraFeed:
 
 
 class LiveRelays:
-    """The live relay of every camera source, and the RTSP mount provider that serves them."""
+    """The live relay of every camera source, and the RTSP mount provider that serves them;
+    `streams` has the same cameras for live view in the browser (live.py)."""
 
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
         self.relays: dict[str, RtpRelay] = {}
+        self.streams = LiveStreams()
         self.feeds: dict[str, CameraFeed] = {}  # the cameras connected now
 
     def connected(self, source_id: str, connection: Connection) -> CameraFeed:
@@ -67,11 +74,14 @@ class LiveRelays:
             relay = self.relays[source_id] = RtpRelay(codec)
         else:
             relay.restart()
-        feed = self.feeds[source_id] = CameraFeed(relay, connection, asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        stream = self.streams.connected(source_id, codec, loop)
+        feed = self.feeds[source_id] = CameraFeed(relay, stream, connection, loop)
         return feed
 
     def disconnected(self, source_id: str) -> None:
         self.feeds.pop(source_id, None)
+        self.streams.disconnected(source_id)
         relay = self.relays.get(source_id)
         if relay is not None:
             relay.restart()

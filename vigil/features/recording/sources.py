@@ -206,6 +206,13 @@ class Sources:
 
         return sorted(self.all.values(), key=key)
 
+    def by_number(self, camera: str) -> Source | None:
+        """The source that `camera=N` names (1-based, as `numbered` orders them), or None."""
+        numbered = self.numbered()
+        if camera.isascii() and camera.isdigit() and len(camera) <= 4 and 1 <= int(camera) <= len(numbered):
+            return numbered[int(camera) - 1]
+        return None
+
     # -- changes -------------------------------------------------------------------------
     def put(self, source: Source, actor: str) -> Source:
         check_source(source)
