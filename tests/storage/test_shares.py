@@ -3,11 +3,14 @@ share's password goes only to the server, share and user it was stored for."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
 from vigil.features.storage.const import INVALID_VALUE
 from vigil.features.storage.network import MASKED, ShareConfig
-from vigil.features.storage.shares import changes_connection, settings_to_store, settings_to_test
+from vigil.features.storage.shares import changes_connection, in_thread, settings_to_store, settings_to_test
 from vigil.features.storage.tool_jobs import StorageError
 
 STORED = ShareConfig("nas1", "NAS", "192.0.2.10", "footage", "nasuser", "NasSecret!", "3.0")
@@ -63,3 +66,17 @@ def test_modifying_a_share_elsewhere_keeps_its_password() -> None:
     assert (same.share, same.password) == ("FOOTAGE", "NasSecret!")
     no_password = ShareConfig("nas2", "NAS2", "192.0.2.10", "footage")
     assert settings_to_store(no_password, {"address": "192.0.2.11"}).password == ""  # nothing to forward
+
+
+async def test_shares_that_never_answer_leave_the_devices_threads_free() -> None:
+    """Tests of dead servers time out but their threads run on: they must not take the threads
+    every other part of the device runs blocking work in (asyncio.to_thread)."""
+    release = threading.Event()
+    try:
+        stuck = [asyncio.create_task(in_thread(0.05, release.wait, 30)) for _ in range(12)]
+        for task in stuck:
+            with pytest.raises(TimeoutError):
+                await task
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 5) == "free"
+    finally:
+        release.set()

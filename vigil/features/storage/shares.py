@@ -16,9 +16,11 @@ service; the operations on it are here, as encryption's are in encryption.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import posixpath
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,12 +54,19 @@ if TYPE_CHECKING:
 CONNECTION_SETTINGS = ("address", "share", "user", "password", "version")  # what a test may change
 
 
+# Share I/O waits on servers that may never answer, and a thread whose wait timed out runs on
+# until the server gives up: these threads are the shares' own, so that tests of dead servers
+# queue behind each other instead of taking every thread the rest of the device shares
+# (asyncio.to_thread's default pool).
+SHARE_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vigil-share")
+
+
 async def in_thread(seconds: float, func, *args):
-    """Run blocking `func` in a thread for at most `seconds` (TimeoutError after that; the thread
-    is left to finish). asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+    """Run blocking `func` in a share thread for at most `seconds` (TimeoutError after that; the
+    thread is left to finish). asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
     cancellation that races its timeout, and a service that ignores its cancellation never stops."""
     async with asyncio.timeout(seconds):
-        return await asyncio.to_thread(func, *args)
+        return await asyncio.get_running_loop().run_in_executor(SHARE_THREADS, functools.partial(func, *args))
 
 
 @dataclass
