@@ -17,7 +17,9 @@ from vigil.core.rules import Condition, Rule
 from vigil.device import Device
 from vigil.features.audio import const as c
 from vigil.features.audio.speakertest import CALIBRATED, LOCATE, LOCATE_TONE, SPEAKER_TEST, TONES, Report
+from vigil.features.light.const import LED
 from vigil.hal.audio import AUDIO_HARDWARE, audible, dominant_frequency
+from vigil.hal.indicators import INDICATORS, OFF
 
 
 async def report(client) -> dict:
@@ -114,7 +116,10 @@ async def test_locate_device_beeps_with_its_indicator(speaker: Device) -> None:
         r = await operator.post(c.LOCATE_PATH, json={"seconds": 1})
         assert r.json()["active"] is True
         assert lit == [True]
+        led = speaker.hardware[INDICATORS]
+        assert led.led(LED) != OFF  # the light layer's Identify flash
         await eventually(lambda: lit == [True, False], 5, "the locating to end")
+        assert led.led(LED) == OFF
         assert (await operator.get(c.LOCATE_PATH)).json() == {"active": False, "remainingSeconds": 0.0}
     heard = audible(speaker.hardware[AUDIO_HARDWARE].sink_samples())
     assert abs(dominant_frequency(heard) - LOCATE_TONE) < 20

@@ -250,6 +250,15 @@ class LightService:
         self.logs.system(f"{actor} identifies the device: the light flashes for {seconds:g} s")
         self._apply()
 
+    def indicate_locate(self, on: bool) -> None:
+        """Locate device (the audio feature's): the Identify flash for as long as the device beeps."""
+        if on:
+            self._add_special(c.IDENTIFY, None)
+        else:
+            for op in [o for o in self.ops.values() if o.priority == c.IDENTIFY]:
+                self._drop(op)
+        self._apply()
+
     def run_health_check(self, actor: str) -> None:
         """Light the LED and sound the siren briefly, and note the parts that did not answer."""
         self._add_special(c.HEALTH_CHECK, c.HEALTH_CHECK_SECONDS)
