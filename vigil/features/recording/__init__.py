@@ -13,6 +13,7 @@ VIGIL_USB_DEVICES, mounted under VIGIL_USB_MOUNT_ROOT, by default the data folde
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 from pathlib import Path
@@ -98,9 +99,6 @@ def register(device: Device) -> None:
 
 async def run_with_test_cameras(device: Device, service) -> None:
     """Serve the built-in test cameras, make sure a source records each, then record."""
-    import asyncio
-
-
     clip_path = device.data / "testcams" / "clip-1280x720-15.mp4"
     if not clip_path.exists():
         await asyncio.to_thread(make_clip, clip_path)
