@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -19,14 +20,15 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from tests.peers.processes import free_port, stop_process
+from tests.peers.processes import free_port, stop_process, wait_port_async
 from vigil.boot import build_device
-from vigil.core.clock import FakeClock
+from vigil.core.clock import Clock, FakeClock
 from vigil.core.rules import ActionContext, ActionType
 from vigil.device import Device, Ports
 from vigil.features.recording.recorder import RECORDING_SERVICE
 from vigil.features.recording.sources import Source
 from vigil.http.app import create_app
+from vigil.http.server import serve_device
 
 ADMIN = ("root", "pass1234")
 # The shared folder sits beside the checkout (CI clones next to it); this machine also has /work/shared.
@@ -48,6 +50,23 @@ def clock() -> FakeClock:
 
 def make_device(tmp_path: Path, clock: FakeClock, profile: str = "s3016") -> Device:
     return build_device(profile, tmp_path / "data", Ports(http=80, https=443), clock)
+
+
+@asynccontextmanager
+async def serving(profile: str, data: Path) -> AsyncIterator[Device]:
+    """A device built and served on 127.0.0.1 in this process (its simulated hardware readable by
+    the test), its HTTP and RTSP servers listening, stopped and closed afterwards."""
+    device = build_device(profile, data, Ports(http=free_port(), https=free_port(), rtsp=free_port(), host="127.0.0.1"),
+                          Clock())
+    task = asyncio.create_task(serve_device(device))
+    try:
+        await wait_port_async(device.ports.http, 20)
+        await wait_port_async(device.ports.rtsp, 20)
+        yield device
+    finally:
+        device.request_stop("shutdown")
+        await asyncio.wait_for(task, 15)
+        device.close()
 
 
 @pytest.fixture

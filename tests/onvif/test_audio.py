@@ -14,13 +14,10 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.conftest import ADMIN, asgi_client, free_port
+from tests.conftest import ADMIN, asgi_client, serving
 from tests.onvif.conftest import Soap, add_onvif_accounts
 from tests.onvif.schemas import assert_valid, request, security
-from tests.peers.processes import wait_port_async
-from vigil.boot import build_device
-from vigil.core.clock import Clock
-from vigil.device import Device, Ports
+from vigil.device import Device
 from vigil.features.audio import const as audio_const
 from vigil.features.onvif.const import (
     DEVICE_PATH,
@@ -34,7 +31,6 @@ from vigil.features.onvif.const import (
     TT,
 )
 from vigil.hal.audio import AUDIO_HARDWARE, level_dbfs, tone
-from vigil.http.server import serve_device
 
 NS = {"trt": TRT, "tr2": TR2, "tt": TT, "tds": TDS, "tmd": TMD}
 RTSP_SETUP = ("<op:StreamSetup><tt:Stream>RTP-Unicast</tt:Stream><tt:Transport><tt:Protocol>RTSP</tt:Protocol>"
@@ -197,12 +193,8 @@ async def test_device_io_lists_the_audio_source_and_output(soap: Soap):
 
 
 async def test_stream_uri_of_the_audio_profile_plays_in_ffprobe(tmp_path: Path):
-    device = build_device("c1410", tmp_path / "data", Ports(http=free_port(), https=free_port(), rtsp=free_port(),
-                                                            host="127.0.0.1"), Clock())
-    add_onvif_accounts(device)
-    task = asyncio.create_task(serve_device(device))
-    try:
-        await wait_port_async(device.ports.rtsp, 20)
+    async with serving("c1410", tmp_path / "data") as device:
+        add_onvif_accounts(device)
         header = security("onvifmedia", "med1aPass")
         async with httpx.AsyncClient() as client:
             reply = await client.post(f"http://127.0.0.1:{device.ports.http}{MEDIA_PATH}",
@@ -217,7 +209,3 @@ async def test_stream_uri_of_the_audio_profile_plays_in_ffprobe(tmp_path: Path):
         out, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, err.decode()
         assert out.decode().strip() == "pcm_mulaw,audio"
-    finally:
-        device.request_stop("shutdown")
-        await asyncio.wait_for(task, 15)
-        device.close()

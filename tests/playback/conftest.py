@@ -3,23 +3,18 @@ ffmpeg), `speaker`, an in-process C1410 with the simulated audio hardware, and `
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import ADMIN, add_account, free_port, make_device
-from tests.peers.processes import wait_port_async
-from vigil.boot import build_device
-from vigil.core.clock import Clock, FakeClock
-from vigil.device import Device, Ports
+from tests.conftest import ADMIN, add_account, serving
+from vigil.device import Device
 from vigil.hal.audio import AUDIO_HARDWARE
 from vigil.hal.sim.audio import SimulatedAudio
-from vigil.http.server import serve_device
 
 TONE_SECONDS = 0.3
 TONE_DBFS = -12.0
@@ -43,26 +38,16 @@ def clip_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def speaker(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
-    dev = make_device(tmp_path, clock, "c1410")
-    yield dev
-    dev.close()
+def speaker(c1410: Device) -> Device:
+    return c1410
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Device]:
     """A C1410 serving HTTP and RTSP on loopback, in this process (its sink readable), with the admin."""
-    device = build_device("c1410", tmp_path / "served", Ports(http=free_port(), https=free_port(), rtsp=free_port(),
-                                                              host="127.0.0.1"), Clock())
-    add_account(device, *ADMIN, "admin")
-    task = asyncio.create_task(serve_device(device))
-    try:
-        await wait_port_async(device.ports.http, 20)
+    async with serving("c1410", tmp_path / "served") as device:
+        add_account(device, *ADMIN, "admin")
         yield device
-    finally:
-        device.request_stop("shutdown")
-        await asyncio.wait_for(task, 15)
-        device.close()
 
 
 def sink(device: Device) -> SimulatedAudio:
