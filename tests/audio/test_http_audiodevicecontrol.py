@@ -10,6 +10,7 @@ from tests.conftest import client_as
 from vigil.device import Device
 from vigil.features.audio import const as c
 from vigil.hal.audio import AUDIO_HARDWARE, AudioError, level_dbfs, tone
+from vigil.http.vapix import ConfigCodes
 
 URL = "/axis-cgi/audiodevicecontrol.cgi"
 
@@ -112,16 +113,16 @@ async def test_bad_settings_get_the_api_errors_and_change_nothing(speaker: Devic
     async with client_as(speaker, "admin") as client:
         for params in bad:
             reply = (await client.post(URL, json=body("setDevicesSettings", params))).json()
-            assert reply["error"]["code"] == c.INVALID, (params, reply)
+            assert reply["error"]["code"] == ConfigCodes.INVALID, (params, reply)
             assert "Invalid parameter value" in reply["error"]["message"]
         missing = (await client.post(URL, json=body("setDevicesSettings", {}))).json()
-        assert missing["error"]["code"] == c.MISSING
+        assert missing["error"]["code"] == ConfigCodes.MISSING
         unknown = (await client.post(URL, json=body("setEverything"))).json()
-        assert unknown["error"]["code"] == c.BAD_METHOD
+        assert unknown["error"]["code"] == ConfigCodes.BAD_METHOD
         broken = (await client.post(URL, content=b"{")).json()
-        assert broken["error"]["code"] == c.BAD_JSON
+        assert broken["error"]["code"] == ConfigCodes.BAD_JSON
         old = (await client.post(URL, json={**body("getDevicesSettings"), "apiVersion": "2.0"})).json()
-        assert old["error"]["code"] == c.BAD_VERSION
+        assert old["error"]["code"] == ConfigCodes.BAD_VERSION
     assert {name: speaker.params.get(name) for name in c.SETTINGS} == before
 
 

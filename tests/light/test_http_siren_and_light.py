@@ -20,6 +20,7 @@ from vigil.features.light.service import LIGHT_SERVICE
 from vigil.features.triggers.const import VIRTUAL_INPUT
 from vigil.features.triggers.service import VIRTUAL_INPUTS_SERVICE
 from vigil.hal.indicators import INDICATORS
+from vigil.http.vapix import ConfigCodes
 
 ALARM = {"name": "Alarm", "description": "Intruder",
          "siren": {"pattern": "Alarm: Horror", "intensity": 5, "priority": 4},
@@ -89,7 +90,7 @@ async def test_the_highest_priority_shows(c1410: Device, operator: httpx.AsyncCl
     for priority in range(1, 11):
         await ok(operator, "start", light("amber", priority))
     assert len(c1410.features[LIGHT_SERVICE].ops) == 10
-    assert await code(operator, "start", {"siren": {"pattern": "Alarm: Horror"}}) == c.BAD_VALUE  # list full
+    assert await code(operator, "start", {"siren": {"pattern": "Alarm: Horror"}}) == ConfigCodes.INVALID  # list full
     await ok(operator, "stop", {"all": ["light"]})
     # Maintenance (11) halts the light; Identify (12) and Health check (13) show above it.
     await ok(operator, "start", light("green", 2))
@@ -135,7 +136,7 @@ async def test_durations_count_down_also_when_hidden(c1410: Device, operator: ht
     ({"light": {"pattern": "Alternate", "colors": ["red"]}}, c.COLOR_COUNT),
     ({"light": {"pattern": "Steady", "colors": ["pink"]}}, c.COLOR),
     ({"light": {"pattern": "Steady", "speed": 3}}, c.SPEED),
-    ({}, c.MISSING),
+    ({}, ConfigCodes.MISSING),
 ])
 async def test_bad_starts_are_refused(c1410: Device, operator: httpx.AsyncClient, params: dict, expected: int) -> None:
     assert await code(operator, "start", params) == expected
@@ -155,10 +156,10 @@ async def test_bad_profiles_and_stops_lose_nothing(c1410: Device, operator: http
     assert await code(operator, "start", {"light": {"pattern": {"name": "Steady"}}}) == c.LIGHT_PATTERN
     assert await code(operator, "stop", {"profile": "Nope"}) == c.BAD_PROFILE
     assert await code(operator, "getLastHealthCheck") == c.NO_HEALTH_CHECK
-    assert await code(operator, "setMaintenanceMode", {"maintenanceMode": "yes"}) == c.BAD_VALUE
-    assert await code(operator, "noSuchMethod") == c.BAD_METHOD
+    assert await code(operator, "setMaintenanceMode", {"maintenanceMode": "yes"}) == ConfigCodes.INVALID
+    assert await code(operator, "noSuchMethod") == ConfigCodes.BAD_METHOD
     r = await operator.post(c.PATH, content=b"{not json")
-    assert r.json()["error"]["code"] == c.BAD_JSON
+    assert r.json()["error"]["code"] == ConfigCodes.BAD_JSON
     for n in range(29):
         await ok(operator, "addProfile", {"name": f"P{n}", "light": {"pattern": "Steady"}})
     assert await code(operator, "addProfile", {"name": "P30", "light": {"pattern": "Steady"}}) == c.TOO_MANY_PROFILES
@@ -193,7 +194,7 @@ async def test_import_add_overwrite_and_erase(c1410: Device, operator: httpx.Asy
     bad = [{"name": "New", "light": {"pattern": "Steady"}}, {"name": "Bad", "light": {"pattern": "Disco"}}]
     assert (await upload(operator, bad, "erase_and_add"))["error"]["code"] == c.LIGHT_PATTERN
     assert (await upload(operator, {"name": "x"}, "add"))["error"]["code"] == c.BAD_PROFILE
-    assert (await upload(operator, [calm], "merge"))["error"]["code"] == c.BAD_VALUE
+    assert (await upload(operator, [calm], "merge"))["error"]["code"] == ConfigCodes.INVALID
     many = [{"name": f"P{n}", "light": {"pattern": "Steady"}} for n in range(29)]
     assert (await upload(operator, many, "add"))["error"]["code"] == c.TOO_MANY_PROFILES
     assert list(service.profiles) == ["Alarm", "Calm"]

@@ -46,9 +46,3 @@ CHANNEL = 0
 # Audio Device Control (/axis-cgi/audiodevicecontrol.cgi)
 ADC_PATH = "/axis-cgi/audiodevicecontrol.cgi"
 ADC_VERSIONS = ["1.0"]
-INTERNAL = 1100
-BAD_VERSION = 2100
-BAD_JSON = 2101
-BAD_METHOD = 2102
-MISSING = 2103
-INVALID = 2104

@@ -19,17 +19,16 @@ from vigil.core.roles import Role
 from vigil.device import Api
 from vigil.features.audio import const as c
 from vigil.features.audio.service import AudioService
-from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod
+from vigil.http.vapix import CONFIG_ERRORS, ConfigCodes, JsonApiError, JsonCall, JsonMethod
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-ERRORS = JsonErrors(wrong_http_method=c.BAD_METHOD, bad_version=c.BAD_VERSION, unknown_method=c.BAD_METHOD,
-                    bad_json=c.BAD_JSON, bad_params=c.MISSING, internal=c.INTERNAL)
+ERRORS = CONFIG_ERRORS
 
 
 def invalid(why: str) -> JsonApiError:
-    return JsonApiError(c.INVALID, f"Invalid parameter value specified: {why}")
+    return JsonApiError(ConfigCodes.INVALID, f"Invalid parameter value specified: {why}")
 
 
 def yes(flag: bool) -> str:
@@ -131,7 +130,7 @@ def _port(item: dict[str, Any], kind: str, fixed_name: str, types: tuple[str, ..
 
 async def set_settings(service: AudioService, call: JsonCall, who: Any) -> dict[str, Any]:
     if "devices" not in call.params:
-        raise JsonApiError(c.MISSING, "Required parameter missing: 'devices'")
+        raise JsonApiError(ConfigCodes.MISSING, "Required parameter missing: 'devices'")
     devices = _list(call.params["devices"], "devices")
     _one(devices, c.DEVICE_ID, "audio device")
     caps = service.hardware.capabilities

@@ -4,6 +4,8 @@ Siren and light page give."""
 
 from __future__ import annotations
 
+from vigil.http.vapix import ConfigCodes
+
 PATH = "/axis-cgi/siren_and_light.cgi"
 VERSIONS = ["1.0"]
 STATUS_TOPIC = "tns1:Device/tnsaxis:Light/Status"  # source id, data state ON/OFF: the light shows an activity
@@ -43,19 +45,13 @@ SIREN_PATTERNS: dict[str, float] = {
     "Alarm: Car alarm": 4.0,
 }
 
-# -- error codes (VAPIX Siren and light) --------------------------------------------------
-INTERNAL = 1100
+# -- error codes (VAPIX Siren and light): the general ones are ConfigCodes ------------------
 NOT_INITIALIZED = 1200
 TOO_MANY_PROFILES = 1201
 BAD_PROFILE = 1202
 NO_SUCH_PROCESS = 1203
 NO_HEALTH_CHECK = 1204
 NO_MAINTENANCE = 1205
-BAD_VERSION = 2100
-BAD_JSON = 2101
-BAD_METHOD = 2102
-MISSING = 2103
-BAD_VALUE = 2104
 SIREN_PATTERN, LIGHT_PATTERN = 2200, 2201
 SIREN_INTENSITY, LIGHT_INTENSITY = 2202, 2203
 SIREN_PRIORITY, LIGHT_PRIORITY = 2204, 2205
@@ -68,12 +64,12 @@ NAME_TOO_LONG = 2213
 DESCRIPTION_TOO_LONG = 2214
 SPEED = 2215
 ERROR_TEXTS = {
-    INTERNAL: "Internal error", NOT_INITIALIZED: "Service is not initialized",
+    ConfigCodes.INTERNAL: "Internal error", NOT_INITIALIZED: "Service is not initialized",
     TOO_MANY_PROFILES: "Maximum number of profiles reached", BAD_PROFILE: "Requested profile is invalid",
     NO_SUCH_PROCESS: "Requested process id does not exist", NO_HEALTH_CHECK: "Service does not support health check",
-    NO_MAINTENANCE: "Service does not support maintenance mode", BAD_VERSION: "The API version is not supported",
-    BAD_JSON: "Invalid JSON", BAD_METHOD: "Method not supported", MISSING: "Required parameter missing",
-    BAD_VALUE: "Invalid parameter value specified",
+    NO_MAINTENANCE: "Service does not support maintenance mode", ConfigCodes.BAD_VERSION: "The API version is not supported",
+    ConfigCodes.BAD_JSON: "Invalid JSON", ConfigCodes.BAD_METHOD: "Method not supported", ConfigCodes.MISSING: "Required parameter missing",
+    ConfigCodes.INVALID: "Invalid parameter value specified",
     SIREN_PATTERN: "Requested siren pattern is invalid", LIGHT_PATTERN: "Requested light pattern is invalid",
     SIREN_INTENSITY: "Requested siren intensity is invalid", LIGHT_INTENSITY: "Requested light intensity is invalid",
     SIREN_PRIORITY: "Requested siren priority is invalid", LIGHT_PRIORITY: "Requested light priority is invalid",

@@ -27,13 +27,21 @@ from vigil.features.light.model import (
 )
 from vigil.features.light.service import LIGHT_SERVICE, LightService
 from vigil.http.routing import Endpoint, refuse
-from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, json_reply, parse_call
+from vigil.http.vapix import (
+    ConfigCodes,
+    JsonApiError,
+    JsonCall,
+    JsonErrors,
+    JsonMethod,
+    json_reply,
+    parse_call,
+)
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
-ERRORS = JsonErrors(wrong_http_method=c.BAD_METHOD, bad_version=c.BAD_VERSION, unknown_method=c.BAD_METHOD,
-                    bad_json=c.BAD_JSON, bad_params=c.BAD_VALUE, internal=c.INTERNAL, missing=c.MISSING,
+ERRORS = JsonErrors(wrong_http_method=ConfigCodes.BAD_METHOD, bad_version=ConfigCodes.BAD_VERSION, unknown_method=ConfigCodes.BAD_METHOD,
+                    bad_json=ConfigCodes.BAD_JSON, bad_params=ConfigCodes.INVALID, internal=ConfigCodes.INTERNAL, missing=ConfigCodes.MISSING,
                     texts=c.ERROR_TEXTS)
 
 
@@ -86,7 +94,7 @@ async def remove_profile(service: LightService, call: JsonCall, who: Principal) 
     name = call.params.get("name")
     try:
         if not isinstance(name, str):
-            raise LightError(c.MISSING if name is None else c.BAD_PROFILE, "name: the profile's name")
+            raise LightError(ConfigCodes.MISSING if name is None else c.BAD_PROFILE, "name: the profile's name")
         service.remove_profile(name, who.name)
     except LightError as err:
         raise api_error(err) from None
@@ -107,17 +115,17 @@ async def get_last_health_check(service: LightService, call: JsonCall, who: Prin
 async def set_maintenance_mode(service: LightService, call: JsonCall, who: Principal) -> dict[str, Any]:
     on = call.params.get("maintenanceMode")
     if not isinstance(on, bool):
-        raise JsonApiError(c.MISSING if on is None else c.BAD_VALUE,
-                           f"{c.ERROR_TEXTS[c.BAD_VALUE]}: maintenanceMode is true or false")
+        raise JsonApiError(ConfigCodes.MISSING if on is None else ConfigCodes.INVALID,
+                           f"{c.ERROR_TEXTS[ConfigCodes.INVALID]}: maintenanceMode is true or false")
     seconds = call.params.get("duration")
     if seconds is not None and (whole(seconds) is None or not 1 <= int(seconds) <= c.MAX_SECONDS):
-        raise JsonApiError(c.BAD_VALUE, f"{c.ERROR_TEXTS[c.BAD_VALUE]}: duration is 1 to {c.MAX_SECONDS} seconds")
+        raise JsonApiError(ConfigCodes.INVALID, f"{c.ERROR_TEXTS[ConfigCodes.INVALID]}: duration is 1 to {c.MAX_SECONDS} seconds")
     service.set_maintenance(on, int(seconds) if seconds is not None else None, who.name)
     return {}
 
 
 async def upload_without_file(service: LightService, call: JsonCall, who: Principal) -> dict[str, Any]:
-    raise JsonApiError(c.MISSING, f"{c.ERROR_TEXTS[c.MISSING]}: uploadProfiles is a multipart/form-data POST "
+    raise JsonApiError(ConfigCodes.MISSING, f"{c.ERROR_TEXTS[ConfigCodes.MISSING]}: uploadProfiles is a multipart/form-data POST "
                                   "with the parts request and file")
 
 
@@ -138,7 +146,7 @@ async def upload(request: Request, who: Principal, service: LightService) -> Res
     try:
         form = await request.form(max_files=2, max_fields=4, max_part_size=c.MAX_UPLOAD_BYTES)
     except Exception as err:  # python-multipart's and Starlette's refusals of a malformed body
-        return json_reply(None, error=JsonApiError(c.BAD_JSON, f"Invalid JSON: the multipart body: {err}"))
+        return json_reply(None, error=JsonApiError(ConfigCodes.BAD_JSON, f"Invalid JSON: the multipart body: {err}"))
     part = form.get("request")
     raw = await part.read() if hasattr(part, "read") else (part or "").encode()
     try:
@@ -146,14 +154,14 @@ async def upload(request: Request, who: Principal, service: LightService) -> Res
     except JsonApiError as err:
         return json_reply(err.call, error=err)
     if call.method != "uploadProfiles":
-        return json_reply(call, error=JsonApiError(c.BAD_METHOD, "a multipart POST is uploadProfiles"))
+        return json_reply(call, error=JsonApiError(ConfigCodes.BAD_METHOD, "a multipart POST is uploadProfiles"))
     file = form.get("file")
     if file is None or not hasattr(file, "read"):
-        return json_reply(call, error=JsonApiError(c.MISSING, f"{c.ERROR_TEXTS[c.MISSING]}: the file part"))
+        return json_reply(call, error=JsonApiError(ConfigCodes.MISSING, f"{c.ERROR_TEXTS[ConfigCodes.MISSING]}: the file part"))
     try:
         profiles = json.loads(await file.read())
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return json_reply(call, error=JsonApiError(c.BAD_JSON, "Invalid JSON: the profiles file"))
+        return json_reply(call, error=JsonApiError(ConfigCodes.BAD_JSON, "Invalid JSON: the profiles file"))
     try:
         service.upload(profiles, call.params.get("uploadMode", "add"), who.name)
     except LightError as err:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.features.light import const as c
+from vigil.http.vapix import ConfigCodes
 
 
 class LightError(Exception):
@@ -99,7 +100,7 @@ def whole(value: Any) -> int | None:
 
 def _object(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise LightError(c.BAD_VALUE, f"{what} must be an object")
+        raise LightError(ConfigCodes.INVALID, f"{what} must be an object")
     return value
 
 

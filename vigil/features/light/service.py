@@ -30,6 +30,7 @@ from vigil.core.store import Store
 from vigil.features.light import const as c
 from vigil.features.light.model import LightError, LightSetting, Profile, Setting, SirenSetting, parse_profile
 from vigil.hal.indicators import OFF, Indicators, LedState, SoundState
+from vigil.http.vapix import ConfigCodes
 
 FUNCTIONS = ("siren", "light")
 # What the activities above the profiles show: (light, siren); None halts the function.
@@ -122,7 +123,7 @@ class LightService:
     def upload(self, raw: Any, mode: str, actor: str) -> None:
         """Import: every profile is checked, and the limit, before anything changes."""
         if mode not in c.UPLOAD_MODES:
-            raise LightError(c.BAD_VALUE, f"uploadMode {str(mode)[:20]!r}; use {', '.join(c.UPLOAD_MODES)}")
+            raise LightError(ConfigCodes.INVALID, f"uploadMode {str(mode)[:20]!r}; use {', '.join(c.UPLOAD_MODES)}")
         if not isinstance(raw, list):
             raise LightError(c.BAD_PROFILE, "the file holds a JSON array of profiles")
         new = [parse_profile(item) for item in raw]
@@ -148,17 +149,17 @@ class LightService:
               actor: str) -> dict[str, int]:
         if profile is not None:
             if siren is not None or light is not None:
-                raise LightError(c.BAD_VALUE, "profile can not be used together with siren or light")
+                raise LightError(ConfigCodes.INVALID, "profile can not be used together with siren or light")
             found = self.profiles.get(profile)
             if found is None:
                 raise LightError(c.BAD_PROFILE, f"no profile named {profile[:60]!r}")
             siren, light = found.siren, found.light
         if siren is None and light is None:
-            raise LightError(c.MISSING, "start needs a siren, a light or a profile")
+            raise LightError(ConfigCodes.MISSING, "start needs a siren, a light or a profile")
         wanted = [(f, s) for f, s in (("siren", siren), ("light", light)) if s is not None]
         replaced = [o for o in self.ops.values() for f, s in wanted if o.function == f and o.priority == s.priority]
         if len(self.ops) - len(replaced) + len(wanted) > c.MAX_ACTIVITIES:
-            raise LightError(c.BAD_VALUE, f"the status list holds at most {c.MAX_ACTIVITIES} activities; stop one first")
+            raise LightError(ConfigCodes.INVALID, f"the status list holds at most {c.MAX_ACTIVITIES} activities; stop one first")
         for old in replaced:
             self._drop(old)
         ids: dict[str, int] = {}
@@ -219,7 +220,7 @@ class LightService:
                 raise LightError(c.BAD_PROFILE, f"no profile named {str(name)[:60]!r}")
             doomed += [o for o in self.ops.values() if o.profile == name]
         if not any(k in params for k in ("sirenId", "lightId", "all", "profile")):
-            raise LightError(c.MISSING, "stop needs sirenId, lightId, all or profile")
+            raise LightError(ConfigCodes.MISSING, "stop needs sirenId, lightId, all or profile")
         for op in doomed:
             self._drop(op)
         if doomed:
