@@ -12,7 +12,7 @@ from typing import Any
 import aiomqtt
 
 from tests.conftest import eventually, free_port
-from tests.mqtt.conftest import configure, connected
+from tests.mqtt.conftest import configure, connected, mqtt
 from tests.peers.mosquitto import PASSWORD, USER, Broker, client_params, needs_mosquitto, peer
 from vigil.device import Device
 from vigil.features.certificates.service import KEYSTORE
@@ -257,3 +257,30 @@ async def test_a_stop_during_the_goodbye_stops_the_client(w401: Device, broker: 
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await w401.rules.close()
+
+
+async def test_the_client_stops_when_a_library_swallows_the_cancellation(w401: Device, broker: Broker) -> None:
+    """Python 3.11's wait_for (inside aiomqtt) can swallow a cancellation that races the end of
+    a connect attempt; the client must stop all the same, or the device never stops."""
+    service = mqtt(w401)
+    service.backoff_min = 0.01
+    attempts = 0
+
+    async def swallowing_session() -> str:
+        nonlocal attempts
+        attempts += 1
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+        return "failed"
+
+    service._session = swallowing_session  # noqa: SLF001 - stands for the library's wait_for
+    configure(w401, broker)
+    task = asyncio.create_task(service.run())
+    await eventually(lambda: attempts == 1, 5, "the first connect attempt")
+    task.cancel()
+    try:
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert task in done and task.cancelled(), "the client went on after its cancellation"
+    finally:
+        del service._session  # noqa: SLF001 - a stuck loop ends with the real session's next cancel
+        task.cancel()

@@ -302,8 +302,14 @@ class MqttService:
         if self._running:
             return
         self._running = True
+        this = asyncio.current_task()
         try:
             while True:
+                # A library may swallow the cancellation that stops this loop (Python 3.11's
+                # wait_for, inside aiomqtt, when it races a connect attempt's end): the request
+                # is still counted on the task, so the loop honours it here.
+                if this is not None and this.cancelling():
+                    raise asyncio.CancelledError
                 self._wake.clear()
                 if not self.active:
                     self._set_connection("disconnected")
