@@ -30,8 +30,8 @@ def _status(phone: Device, account_id: str) -> str:
     return phone.features[SIP_SERVICE].status.get(account_id, {}).get("state", "")
 
 
-async def test_account_registers_with_digest_and_a_wrong_password_shows_why(phone: Device,
-                                                                           registrar: Kamailio) -> None:
+async def test_account_registers_with_digest_and_a_wrong_password_shows_why(registrar: Kamailio,
+                                                                           phone: Device) -> None:
     async with client_as(phone, "admin") as admin:
         for account_id, password in (("pbx", PASSWORD), ("wrong", "not-the-password")):
             reply = await sip_call(admin, "setSipAccount", id=account_id, user=f"user-{account_id}",
@@ -51,7 +51,7 @@ async def test_account_registers_with_digest_and_a_wrong_password_shows_why(phon
     assert state is not None and state["Registered"] == "1"
 
 
-async def test_softphone_calls_the_registered_account_through_the_registrar(phone: Device, registrar: Kamailio,
+async def test_softphone_calls_the_registered_account_through_the_registrar(registrar: Kamailio, phone: Device,
                                                                           tmp_path: Path) -> None:
     async with client_as(phone, "admin") as admin:
         reply = await sip_call(admin, "setSipAccount", id="pbx", user="door", domain="127.0.0.1", password=PASSWORD,
