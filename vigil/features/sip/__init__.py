@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from vigil.device import Api
 from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.features.playback.service import PLAYBACK_SERVICE
-from vigil.features.sip import http_sip
+from vigil.features.sip import actions, http_sip
 from vigil.features.sip.accounts import SipStore
 from vigil.features.sip.service import SIP_SERVICE, SipService
 
@@ -23,6 +23,8 @@ def register(device: Device) -> None:
     service = SipService(SipStore(device.store, device.vault), device.events, device.logs,
                          device.features[PLAYBACK_SERVICE].player, device.features[AUDIO_SERVICE], device.ports.host)
     device.features[SIP_SERVICE] = service
+    for action in actions.action_types(service):
+        device.rules.register(action)
     device.on_load.append(service.declare)
     device.services.append(service.run)
     http_sip.register(device)

@@ -17,8 +17,9 @@ from vigil.features.sip.ua import Account
 ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,32}")
 USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
-                  "expires"}
+                  "expires", "dtmfSequences"}
 
 
 class SipConfigError(ValueError):
@@ -62,8 +63,12 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
     if unknown:
         raise SipConfigError(f"unknown account field(s): {', '.join(sorted(unknown))}")
     base = current or {"name": "", "domain": "", "authId": "", "password": "", "registrar": "", "transport": "udp",
-                       "autoAnswer": False, "expires": 3600}
-    out = {**base, **changes}
+                       "autoAnswer": False, "expires": 3600, "dtmfSequences": []}
+    out = {"dtmfSequences": [], **base, **changes}
+    sequences = out["dtmfSequences"]
+    if (not isinstance(sequences, list) or len(sequences) > 10
+            or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
+        raise SipConfigError("dtmfSequences must list at most 10 sequences of 1 to 16 of 0-9, A-D, # and *")
     if not isinstance(out.get("id"), str) or not ACCOUNT_ID.fullmatch(out["id"]):
         raise SipConfigError("id must be 1 to 32 lowercase letters, digits, '-' or '_'")
     if not isinstance(out.get("user"), str) or not USER.fullmatch(out["user"]):
@@ -130,7 +135,8 @@ class SipStore:
 
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
-                   stored["registrar"], stored["autoAnswer"], stored["expires"])
+                   stored["registrar"], stored["autoAnswer"], stored["expires"],
+                   tuple(stored.get("dtmfSequences", ())))
 
 
 def shown(stored: dict[str, Any]) -> dict[str, Any]:

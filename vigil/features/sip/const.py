@@ -30,3 +30,8 @@ DEFAULTS = {
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
 }
+
+# rule actions
+ACTION_CALL = "com.vigil.action.fixed.sip.call"
+ACTION_ANSWER = "com.vigil.action.fixed.sip.answer"
+ACTION_HANGUP = "com.vigil.action.fixed.sip.hangup"

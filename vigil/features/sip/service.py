@@ -44,7 +44,8 @@ class SipService:
                                (Item("State", "xsd:string", "State", state=True), Item("CallId", "xsd:string", "Call"),
                                 Item("Direction", "xsd:string", "Direction"), Item("Remote", "xsd:string", "Remote"))))
         self.bus.declare(Topic(c.DTMF, "SIP DTMF", False, account,
-                               (Item("Digit", "xsd:string", "Digit"), Item("Sequence", "xsd:string", "Sequence"))))
+                               (Item("Digit", "xsd:string", "Digit"),
+                                Item("Sequence", "xsd:string", "Sequence entered"))))
         self.bus.declare(Topic(c.REGISTRATION, "SIP account registration", True, account,
                                (Item("Registered", "xsd:boolean", "Registered", state=True),
                                 Item("Reason", "xsd:string", "Reason"))))
@@ -96,8 +97,13 @@ class SipService:
             self.logs.system(f"SIP call {call.id} with {call.remote_uri} ended: {call.reason}")
 
     def dtmf(self, call: Call, digit: str) -> None:
+        """Each digit is an event; `Sequence` names the account's DTMF sequence the digit completed
+        (the longest), else it is empty: a rule triggered on Sequence=1234 opens the door on that code."""
         call.digits = (call.digits + digit)[-MAX_SEQUENCE:]
-        self.bus.publish(c.DTMF, {"AccountId": call.account.id}, {"Digit": digit, "Sequence": call.digits})
+        matched = max((x for x in call.account.dtmf_sequences if call.digits.endswith(x)), key=len, default="")
+        self.bus.publish(c.DTMF, {"AccountId": call.account.id}, {"Digit": digit, "Sequence": matched})
+        if matched:
+            self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered")
 
     def registration_changed(self, account: Account, registered: bool, reason: str) -> None:
         before = self.status.get(account.id)

@@ -48,6 +48,7 @@ class Account:
     registrar: str = ""  # host[:port]; empty: a peer-to-peer account, never registered
     auto_answer: bool = False
     expires: int = 3600
+    dtmf_sequences: tuple[str, ...] = ()  # DTMF codes the account recognises (the DTMF event names the one entered)
 
     def target(self) -> tuple[str, int] | None:
         if not self.registrar:
