@@ -10,6 +10,7 @@ import socket
 from tests.conftest import client_as
 from tests.sip.conftest import sip_call
 from vigil.device import Device
+from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
 
 
@@ -60,3 +61,86 @@ async def test_incoming_calls_turned_off_are_declined(phone: Device) -> None:
     agent = phone.features[SIP_SERVICE].agent
     assert agent is not None
     assert await exchange(agent.port, request("INVITE", agent.port, SDP.format(pt=0))) == "SIP/2.0 603 Decline"
+
+
+class RawPeer:
+    """A hand-made far end on a UDP socket: it sends requests of one dialog and reads responses."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.connect(("127.0.0.1", port))
+        self.local = self.sock.getsockname()[1]
+
+    def request(self, method: str, cseq: int, body: str = "", kind: str = "application/sdp", to_tag: str = "",
+                branch: str = "") -> bytes:
+        head = (f"{method} sip:vigil@127.0.0.1:{self.port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{self.local};branch=z9hG4bK{branch or method + str(cseq)}\r\n"
+                f"From: <sip:raw@127.0.0.1>;tag=raw1\r\nTo: <sip:vigil@127.0.0.1>{to_tag and ';tag=' + to_tag}\r\n"
+                f"Call-ID: raw-call\r\nCSeq: {cseq} {method}\r\nContact: <sip:raw@127.0.0.1:{self.local}>\r\n")
+        if body:
+            head += f"Content-Type: {kind}\r\n"
+        return (head + f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+    async def send(self, data: bytes) -> None:
+        await asyncio.get_running_loop().sock_sendall(self.sock, data)
+
+    async def response(self, status: int) -> str:
+        """The next response with `status` (others are skipped)."""
+        while True:
+            reply = (await asyncio.wait_for(asyncio.get_running_loop().sock_recv(self.sock, 65535), 3)).decode()
+            if reply.startswith(f"SIP/2.0 {status}"):
+                return reply
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def to_tag(reply: str) -> str:
+    line = next(x for x in reply.split("\r\n") if x.lower().startswith("to:"))
+    return line.split("tag=")[1].split(";")[0]
+
+
+async def test_dtmf_by_sip_info_and_hang_up_by_bye(phone: Device) -> None:
+    agent = phone.features[SIP_SERVICE].agent
+    assert agent is not None
+    digits: list[str] = []
+    phone.events.subscribe(lambda e: digits.append(e.data["Digit"]) if e.topic == c.DTMF else None)
+    raw = RawPeer(agent.port)
+    try:
+        await raw.send(raw.request("INVITE", 1, SDP.format(pt=8)))
+        answer = await raw.response(200)
+        assert "a=rtpmap:8 PCMA/8000" in answer  # the offered codec the device also has
+        tag = to_tag(answer)
+        await raw.send(raw.request("ACK", 1, to_tag=tag, branch="ack1"))
+        await raw.send(raw.request("INFO", 2, "Signal=5\r\nDuration=160\r\n", "application/dtmf-relay", tag))
+        await raw.response(200)
+        await raw.send(raw.request("INFO", 3, "Signal=x\r\n", "application/dtmf-relay", tag))
+        await raw.response(400)
+        assert digits == ["5"]
+        await raw.send(raw.request("BYE", 4, to_tag=tag))
+        await raw.response(200)
+        assert phone.features[SIP_SERVICE].history[-1]["reason"] == "hung up by the far end"
+    finally:
+        raw.close()
+
+
+async def test_cancel_of_a_ringing_call(phone: Device) -> None:
+    async with client_as(phone, "admin") as admin:
+        assert "error" not in await sip_call(admin, "setSipAccount", id="p2p", autoAnswer=False)
+    agent = phone.features[SIP_SERVICE].agent
+    assert agent is not None
+    raw = RawPeer(agent.port)
+    try:
+        await raw.send(raw.request("INVITE", 1, SDP.format(pt=0)))
+        await raw.response(180)
+        assert (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {})["State"] == "ringing"
+        await raw.send(raw.request("CANCEL", 1, branch="INVITE1"))
+        await raw.response(200)
+        await raw.response(487)
+        assert (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {})["State"] == "idle"
+        assert phone.features[SIP_SERVICE].history[-1]["reason"] == "cancelled by the caller"
+    finally:
+        raw.close()
