@@ -1,7 +1,7 @@
 """Kamailio (Debian `kamailio`) as a SIP registrar with digest authentication, no database:
 every user's password is `PASSWORD` (pv_auth_check against the From user), bindings are kept
 in memory (usrloc db_mode 0), and requests to a registered user are relayed to its binding
-(record-routed). One instance per test, on a free loopback UDP port, in the foreground (-DD)
+(record-routed); UDP and TCP on one port. One instance per test, on a free loopback UDP port, in the foreground (-DD)
 so that stopping its main process by pid stops its children."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ debug=2
 log_stderror=yes
 children=1
 listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
 loadpath "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "tm.so"
 loadmodule "sl.so"

@@ -1,5 +1,5 @@
 """Registered accounts with a real registrar (Kamailio, digest authentication): the right
-password registers (status "registered"), a wrong one shows "failed" with the reason, and a
+password registers (over UDP, and over TCP) (status "registered"), a wrong one shows "failed" with the reason, and a
 softphone (baresip) registered at the same registrar calls the speaker's account through it
 and is answered."""
 
@@ -33,19 +33,23 @@ def _status(phone: Device, account_id: str) -> str:
 async def test_account_registers_with_digest_and_a_wrong_password_shows_why(registrar: Kamailio,
                                                                            phone: Device) -> None:
     async with client_as(phone, "admin") as admin:
-        for account_id, password in (("pbx", PASSWORD), ("wrong", "not-the-password")):
+        for account_id, password, transport in (("pbx", PASSWORD, "udp"), ("wrong", "not-the-password", "udp"),
+                                                ("bytcp", PASSWORD, "tcp")):
             reply = await sip_call(admin, "setSipAccount", id=account_id, user=f"user-{account_id}",
                                    domain="127.0.0.1", password=password, registrar=registrar.address,
-                                   autoAnswer=True)
+                                   autoAnswer=True, transport=transport)
             assert "error" not in reply, reply
             assert reply["data"]["passwordSet"] is True and "password" not in reply["data"]
         await eventually(lambda: _status(phone, "pbx") == "registered", 5, "the registration")
         await eventually(lambda: _status(phone, "wrong") == "failed", 5, "the refusal")
+        await eventually(lambda: _status(phone, "bytcp") == "registered", 5, "the registration over TCP")
         accounts = {a["id"]: a for a in (await sip_call(admin, "getSipAccounts"))["data"]["accounts"]}
     assert accounts["pbx"]["status"] == {"state": "registered", "reason": ""}
     assert accounts["wrong"]["status"]["state"] == "failed"
     assert "wrong user or password" in accounts["wrong"]["status"]["reason"]
     assert accounts[c.P2P_ID]["status"]["state"] == "peer-to-peer"
+    agent = phone.features[SIP_SERVICE].agent
+    assert agent is not None and ("127.0.0.1", registrar.port) in agent.transports.streams  # over its connection
     assert PASSWORD not in phone.store.get_kv(c.ACCOUNTS_KEY)  # sealed at rest
     state = phone.events.state(c.REGISTRATION, {"AccountId": "pbx"})
     assert state is not None and state["Registered"] == "1"

@@ -136,7 +136,7 @@ class SipStore:
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
-                   tuple(stored.get("dtmfSequences", ())))
+                   tuple(stored.get("dtmfSequences", ())), stored["transport"])
 
 
 def shown(stored: dict[str, Any]) -> dict[str, Any]:

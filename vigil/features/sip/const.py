@@ -15,7 +15,7 @@ REGISTRATION = "tns1:Device/tnsaxis:SIP/Registration"
 
 P2P_ID = "p2p"  # the default peer-to-peer account: always there, never registered
 CODECS = ("pcmu", "pcma")
-TRANSPORTS = ("udp",)
+TRANSPORTS = ("udp", "tcp")
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)

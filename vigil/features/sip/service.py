@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -37,6 +38,7 @@ class SipService:
         self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
         self._limits: dict[str, asyncio.Task] = {}
         self._lock = asyncio.Lock()
+        self._applied = ""  # the settings and accounts the agent runs with, as JSON
 
     def declare(self) -> None:
         account = (Item("AccountId", "xsd:string", "Account"),)
@@ -182,6 +184,10 @@ class SipService:
     async def apply(self) -> None:
         """Make the agent match the stored settings and accounts (a restart on any change: calls end)."""
         async with self._lock:
+            applied = json.dumps([self.store.settings(), self.store.accounts()], sort_keys=True)
+            if applied == self._applied:
+                return  # nothing changed since (the service's start after an API change, say)
+            self._applied = applied
             if self.agent is not None:
                 await self.agent.stop()
                 self.agent = None
@@ -194,6 +200,7 @@ class SipService:
                 await agent.start()
             except OSError as err:
                 self.logs.system(f"SIP cannot listen on port {settings['sipPort']}: {err}", "error")
+                self._applied = ""  # the next apply tries again
                 return
             self.agent = agent
             for stored in self.store.accounts().values():

@@ -1,4 +1,4 @@
-"""The SIP user agent (RFC 3261) on asyncio over UDP: client transactions with retransmission
+"""The SIP user agent (RFC 3261) on asyncio over UDP and TCP (transport.py): client transactions with retransmission
 (timers A/E, T1 = 0.5 s), REGISTER with digest authentication and refresh at half the granted
 expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
 the call's RTP (media.py, made by the owner through `Hooks.media`).
@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import logging
 import secrets
-import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, Protocol
 from vigil.features.sip import message as m
 from vigil.features.sip import sdp
 from vigil.features.sip.media import RtpSession
+from vigil.features.sip.transport import Transports, local_address
 
 log = logging.getLogger("vigil.sip")
 
@@ -48,7 +48,8 @@ class Account:
     registrar: str = ""  # host[:port]; empty: a peer-to-peer account, never registered
     auto_answer: bool = False
     expires: int = 3600
-    dtmf_sequences: tuple[str, ...] = ()  # DTMF codes the account recognises (the DTMF event names the one entered)
+    dtmf_sequences: tuple[str, ...] = ()
+    transport: str = "udp"  # udp | tcp: how the registrar (or the called peer) is reached  # DTMF codes the account recognises (the DTMF event names the one entered)
 
     def target(self) -> tuple[str, int] | None:
         if not self.registrar:
@@ -108,38 +109,11 @@ class Hooks(Protocol):
     def registration_changed(self, account: Account, registered: bool, reason: str) -> None: ...
 
 
-class SipProtocol(asyncio.DatagramProtocol):
-    def __init__(self, agent: UserAgent) -> None:
-        self.agent = agent
-        self.closed = asyncio.get_running_loop().create_future()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.agent.received(data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.info("SIP transport error: %s", exc)
-
-
-def local_address(host: str, toward: tuple[str, int]) -> str:
-    """The address to advertise: the bound one, or the one the system routes toward the peer."""
-    if host not in ("", "0.0.0.0"):
-        return host
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, contextlib.suppress(OSError):
-        probe.connect(toward)  # no packet is sent
-        return probe.getsockname()[0]
-    return "127.0.0.1"
-
-
 class UserAgent:
     def __init__(self, hooks: Hooks, host: str, port: int) -> None:
         self.hooks = hooks
         self.host, self.port = host, port
-        self.transport: asyncio.DatagramTransport | None = None
-        self.protocol: SipProtocol
+        self.transports = Transports(host, port, self.received)
         self.calls: dict[str, Call] = {}  # by Call-ID
         self.pending: dict[str, asyncio.Queue[m.Message]] = {}  # client transactions by branch
         self.tasks: set[asyncio.Task] = set()
@@ -148,10 +122,8 @@ class UserAgent:
         self.malformed = 0
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.transport, self.protocol = await loop.create_datagram_endpoint(lambda: SipProtocol(self),
-                                                                           local_addr=(self.host, self.port))
-        self.port = self.transport.get_extra_info("sockname")[1]
+        await self.transports.start()
+        self.port = self.transports.port
 
     async def stop(self) -> None:
         for call in list(self.calls.values()):
@@ -164,9 +136,7 @@ class UserAgent:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.registrations.clear()
-        if self.transport is not None:
-            self.transport.close()
-            await self.protocol.closed  # the port is free again when this returns (a restart binds it)
+        await self.transports.stop()
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro)
@@ -176,14 +146,15 @@ class UserAgent:
 
     # -- sending ------------------------------------------------------------------------
     def send(self, msg: m.Message, addr: tuple[str, int]) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.sendto(msg.encode(), addr)
+        self.transports.send(msg.encode(), addr)
 
     def via(self, toward: tuple[str, int], branch: str) -> str:
-        return f"SIP/2.0/UDP {local_address(self.host, toward)}:{self.port};branch={branch};rport"
+        return (f"SIP/2.0/{self.transports.name(toward)} {local_address(self.host, toward)}:{self.port};"
+                f"branch={branch};rport")
 
     def contact(self, user: str, toward: tuple[str, int]) -> str:
-        return f"<sip:{user}@{local_address(self.host, toward)}:{self.port}>"
+        transport = ";transport=tcp" if self.transports.reliable(toward) else ""
+        return f"<sip:{user}@{local_address(self.host, toward)}:{self.port}{transport}>"
 
     def new_request(self, method: str, uri: str, toward: tuple[str, int], from_header: str, to_header: str,
                     call_id: str, cseq: int, branch: str = "") -> m.Message:
@@ -202,7 +173,7 @@ class UserAgent:
         self.pending[branch] = queue
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSACTION_TIMEOUT
-        interval, retransmit = T1, True
+        interval, retransmit = T1, not self.transports.reliable(addr)  # TCP: no retransmission
         try:
             self.send(req, addr)
             while True:
@@ -337,7 +308,7 @@ class UserAgent:
         call = Call(f"{next(self._ids)}", account, "incoming", m.URI.search(msg.get("from")).group(0).lstrip("<"),
                     msg.get("call-id"), m.new_tag(), invite=msg, invite_addr=addr, offer=offer)
         call.remote_tag = m.tag(msg.get("from"))
-        call.remote_target = m.uri_address(msg.get("contact")) or addr
+        call.remote_target = addr if self.transports.reliable(addr) else (m.uri_address(msg.get("contact")) or addr)
         call.from_header = msg.get("to") + f";tag={call.local_tag}"
         call.to_header = msg.get("from")
         call.cseq = secrets.randbelow(1000) + 1
@@ -375,6 +346,8 @@ class UserAgent:
         self._respond(call, 200, "OK", body)
         self._set_state(call, "active")
         interval = T1
+        if self.transports.reliable(call.invite_addr):
+            return  # TCP delivers the answer; no retransmission
         while not call.answered.is_set() and call.state == "active":  # timer G until the ACK (timer H)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(call.answered.wait(), interval)
@@ -461,6 +434,12 @@ class UserAgent:
         call.media = self.hooks.media(call)
         local = local_address(self.host, target)
         port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
+        if account.transport == "tcp":
+            try:
+                await self.transports.connect(target)
+            except (OSError, TimeoutError) as err:
+                call.media.stop()
+                raise SipError(f"cannot connect to {target[0]}:{target[1]} over TCP: {err}") from None
         self.calls[call.call_id] = call
         self._set_state(call, "calling")
         self.spawn(self._invite(call, target, local, port))
@@ -493,7 +472,8 @@ class UserAgent:
             return
         call.to_header = resp.get("to")
         call.remote_tag = m.tag(resp.get("to"))
-        call.remote_target = m.uri_address(resp.get("contact")) or target
+        reliable = self.transports.reliable(target)  # over TCP the dialog stays on the connection
+        call.remote_target = target if reliable else (m.uri_address(resp.get("contact")) or target)
         self._ack(call, resp)
         if call.state == "ended":  # hung up while it rang: end the dialog the answer made
             await self._bye(call)
@@ -580,6 +560,11 @@ class UserAgent:
         """One REGISTER (answering a challenge): the expiry granted; SipError with the reason."""
         target = account.target()
         assert target is not None
+        if account.transport == "tcp":
+            try:
+                await self.transports.connect(target)
+            except (OSError, TimeoutError) as err:
+                raise SipError(f"cannot connect to the registrar over TCP: {err}") from None
         domain = account.domain or target[0]
         aor = f"<sip:{account.user}@{domain}>"
         req = self.new_request("REGISTER", f"sip:{domain}", target, f"{aor};tag={m.new_tag()}", aor, call_id, cseq)
