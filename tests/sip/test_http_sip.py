@@ -34,6 +34,10 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
         bad_account = await sip_call(admin, "setSipAccount", id="pbx", user="door")
         assert "needs a registrar" in bad_account["error"]["message"]
         assert (await sip_call(admin, "setSipAccount", id="Bad Id", user="x", registrar="pbx"))["error"]
+        for bad, field in (({"dtmfSequences": ["12x"]}, "dtmfSequences"), ({"transport": "tls"}, "transport"),
+                           ({"registrar": "pbx:99999"}, "registrar")):
+            reply = await sip_call(admin, "setSipAccount", **{"id": "pbx", "user": "door", "registrar": "pbx", **bad})
+            assert field in reply["error"]["message"], reply
         assert "error" not in await sip_call(admin, "setSipConfiguration", maxCallDuration=120)
         assert "error" not in await sip_call(admin, "setSipAccount", id="pbx", user="door", registrar="127.0.0.1:9",
                                              password="pw")
