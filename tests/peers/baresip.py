@@ -57,6 +57,18 @@ class Baresip:
 
 
 def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", extra: str = "") -> Baresip:
+    """A started instance; a port taken meanwhile by another process (baresip exits 98) is tried again."""
+    for _ in range(3):
+        try:
+            return _start(folder, tone_hz, account, extra)
+        except RuntimeError as err:
+            if "exited with 98" not in str(err):
+                raise
+            error = err
+    raise error
+
+
+def _start(folder: Path, tone_hz: float, account: str, extra: str) -> Baresip:
     folder.mkdir(parents=True, exist_ok=True)
     sip_port, ctrl_port = free_port(), free_port()
     rtp = min(free_port() & ~1, 60000)

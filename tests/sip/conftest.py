@@ -33,9 +33,9 @@ async def phone(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
     task = asyncio.create_task(service.run())
     try:
         async with client_as(device, "admin") as admin:
-            rtp = free_port() & ~1
-            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=free_port(),
-                                   rtpPortStart=rtp if rtp < 64000 else 40000)
+            port = free_port()
+            rtp = (port + 2) & ~1 if port < 64000 else 20000  # RTP ports above the SIP port: no overlap
+            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, rtpPortStart=rtp)
             assert "error" not in reply, reply
         await asyncio.wait_for(_listening(service), 5)
         yield device

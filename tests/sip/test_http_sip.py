@@ -4,7 +4,7 @@ stored, the peer-to-peer account always there and not removable, passwords never
 
 from __future__ import annotations
 
-from tests.conftest import client_as
+from tests.conftest import client_as, free_port
 from tests.sip.conftest import sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
@@ -26,6 +26,7 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
     async with client_as(phone, "admin") as admin:
         before = (await sip_call(admin, "getSipConfiguration"))["data"]
         for bad, field in (({"sipPort": 80}, "sipPort"), ({"codecPriority": ["g729"]}, "codecPriority"),
+                           ({"codecPriority": [{}]}, "codecPriority"),
                            ({"incomingCallDuration": 601}, "incomingCallDuration"), ({"volume": 1}, "volume"),
                            ({"rtpPortStart": 4001}, "rtpPortStart")):
             reply = await sip_call(admin, "setSipConfiguration", **bad)
@@ -47,6 +48,9 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
         assert "error" not in await sip_call(admin, "removeSipAccount", id="pbx")
         unknown_call = await sip_call(admin, "hangup", callId="42")
         assert "no call 42" in unknown_call["error"]["message"]
+        assert "error" not in await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=free_port())
+        unknown_account = await sip_call(admin, "call", uri="sip:a@127.0.0.1", accountId={"x": 1})
+        assert "no account" in unknown_account["error"]["message"]
         bad_uri = await sip_call(admin, "call", uri="tel:123")
         assert "SIP URI" in bad_uri["error"]["message"]
     audit = phone.logs.text("audit")

@@ -52,8 +52,8 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise SipConfigError(f"{name} must be a whole number of seconds from {low} to {high}")
     codecs = out["codecPriority"]
-    if (not isinstance(codecs, list) or not codecs or len(set(codecs)) != len(codecs)
-            or any(x not in c.CODECS for x in codecs)):
+    if (not isinstance(codecs, list) or not codecs or not all(isinstance(x, str) and x in c.CODECS for x in codecs)
+            or len(set(codecs)) != len(codecs)):
         raise SipConfigError(f"codecPriority must list one or more of {', '.join(c.CODECS)}, each once")
     return out
 

@@ -157,9 +157,9 @@ class SipService:
         if self.agent is None:
             raise SipError("SIP is not enabled")
         accounts = self.store.accounts()
-        if account_id not in accounts:
+        if not isinstance(account_id, str) or account_id not in accounts:
             raise SipConfigError(f"no account {account_id}")
-        if not uri.startswith("sip:") or "@" not in uri:
+        if not isinstance(uri, str) or not uri.startswith("sip:") or "@" not in uri:
             raise SipConfigError("the address must be a SIP URI: sip:user@host[:port]")
         return await self.agent.call(as_agent_account(accounts[account_id]), uri)
 

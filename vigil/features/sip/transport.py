@@ -130,3 +130,12 @@ class Transports:
             if self.streams.get(addr) is writer:
                 del self.streams[addr]
             writer.close()
+
+
+async def resolve(addr: Address) -> Address:
+    """`addr` with its host name looked up (in a thread: never blocking the loop); OSError when unknown."""
+    infos = await asyncio.get_running_loop().getaddrinfo(addr[0], addr[1], family=socket.AF_INET,
+                                                         type=socket.SOCK_DGRAM)
+    if not infos:
+        raise OSError(f"{addr[0]} is not known")
+    return infos[0][4][0], addr[1]

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from vigil.features.sip import message as m
 from vigil.features.sip import sdp
 from vigil.features.sip.media import RtpSession
-from vigil.features.sip.transport import Transports, local_address
+from vigil.features.sip.transport import Transports, local_address, resolve
 
 log = logging.getLogger("vigil.sip")
 
@@ -425,6 +425,10 @@ class UserAgent:
         target = account.target() or m.uri_address(uri)
         if target is None:
             raise SipError(f"not a SIP address: {uri}")
+        try:
+            target = await resolve(target)
+        except OSError as err:
+            raise SipError(f"cannot find {target[0]}: {err}") from None
         if any(c.state != "ended" for c in self.calls.values()):
             raise SipError("a call is in progress")
         domain = account.domain or local_address(self.host, target)
@@ -560,6 +564,10 @@ class UserAgent:
         """One REGISTER (answering a challenge): the expiry granted; SipError with the reason."""
         target = account.target()
         assert target is not None
+        try:
+            target = await resolve(target)
+        except OSError as err:
+            raise SipError(f"cannot find the registrar {target[0]}: {err}") from None
         if account.transport == "tcp":
             try:
                 await self.transports.connect(target)
