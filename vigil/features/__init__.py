@@ -35,6 +35,7 @@ from vigil.features import (
     poe,
     power,
     recording,
+    sip,
     snmp,
     ssh,
     storage,
@@ -62,6 +63,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("audio", audio.register),
     Feature("light", light.register),  # before events: its action types are in the rules
     Feature("playback", playback.register),  # after audio: it plays through its hardware
+    Feature("sip", sip.register),  # after playback and audio: calls take the speaker and the microphone
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),

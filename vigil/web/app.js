@@ -8,6 +8,7 @@ import appsPage from "./page-apps.js";
 import audioPage from "./page-audio.js";
 import audioClipsPage from "./page-audio-clips.js";
 import lightPage from "./page-light.js";
+import sipPage from "./page-sip.js";
 import camerasPage from "./page-cameras.js";
 import configPage from "./page-config.js";
 import detectorsPage from "./page-detectors.js";
@@ -44,6 +45,7 @@ const PAGES = [
   { id: "speaker-test", title: "Speaker test", role: "admin", render: speakerTestPage, needs: "speaker-test" },
   { id: "detectors", title: "Detectors", role: "operator", render: detectorsPage, needs: "audio-device-control" },
   { id: "light", title: "Light", role: "operator", render: lightPage, needs: "siren-and-light" },
+  { id: "sip", title: "SIP", role: "admin", render: sipPage, needs: "sip" },
   { id: "poe", title: "Power over Ethernet", role: "viewer", render: poePage, needs: "nvr-poe" },
   { id: "network-ports", title: "Network ports", role: "viewer", render: networkPortsPage, needs: "network-ports" },
   { id: "accessories", title: "Accessories", role: "viewer", render: accessoriesPage, needs: "io-port-management" },

@@ -1,0 +1,58 @@
+"""Fixtures of the SIP tests: `phone`, an in-process C1410 (simulated audio: its sink and
+microphone readable) whose SIP service runs, with SIP enabled on free loopback ports through
+the API; `peer`, a baresip far end (tests/peers/baresip.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import client_as, free_port
+from tests.peers.baresip import Baresip, start_baresip
+from vigil.boot import build_device
+from vigil.core.clock import FakeClock
+from vigil.device import Device, Ports
+from vigil.features.sip.service import SIP_SERVICE, SipService
+
+
+async def sip_call(client: httpx.AsyncClient, method: str, **params: object) -> dict:
+    reply = await client.post("/axis-cgi/sip/sip.cgi", json={"apiVersion": "1.0", "method": method,
+                                                             "params": params})
+    return reply.json()
+
+
+@pytest.fixture
+async def phone(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
+    device = build_device("c1410", tmp_path / "data", Ports(http=80, https=443, host="127.0.0.1"), clock)
+    service = device.features[SIP_SERVICE]
+    task = asyncio.create_task(service.run())
+    try:
+        async with client_as(device, "admin") as admin:
+            port = free_port()
+            rtp = (port + 2) & ~1 if port < 64000 else 20000  # RTP ports above the SIP port: no overlap
+            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, rtpPortStart=rtp)
+            assert "error" not in reply, reply
+        await asyncio.wait_for(_listening(service), 5)
+        yield device
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        device.close()
+
+
+async def _listening(service: SipService) -> None:
+    while service.agent is None:
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def peer(tmp_path: Path) -> Iterator[Baresip]:
+    far = start_baresip(tmp_path / "baresip")
+    yield far
+    far.stop()

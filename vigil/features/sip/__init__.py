@@ -1,0 +1,31 @@
+"""SIP (the C1410 manual's SIP chapter): settings and accounts (accounts.py, stored sealed) over
+the SIP API (http_sip.py), the user agent (ua.py: messages in message.py, SDP in sdp.py) whose
+calls carry audio through the audio layer (media.py: the far end at the speaker through the
+playback player, the microphone to the far end), and call state, DTMF and registration events
+for the rules (service.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vigil.device import Api
+from vigil.features.audio.service import AUDIO_SERVICE
+from vigil.features.playback.service import PLAYBACK_SERVICE
+from vigil.features.sip import actions, http_sip
+from vigil.features.sip.accounts import SipStore
+from vigil.features.sip.service import SIP_SERVICE, SipService
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+
+def register(device: Device) -> None:
+    service = SipService(SipStore(device.store, device.vault), device.events, device.logs,
+                         device.features[PLAYBACK_SERVICE].player, device.features[AUDIO_SERVICE], device.ports.host)
+    device.features[SIP_SERVICE] = service
+    for action in actions.action_types(service):
+        device.rules.register(action)
+    device.on_load.append(service.declare)
+    device.services.append(service.run)
+    http_sip.register(device)
+    device.apis.append(Api("sip", "1.0", "SIP"))

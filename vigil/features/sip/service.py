@@ -1,0 +1,222 @@
+"""The SIP domain: the settings and accounts (accounts.py) applied to the user agent (ua.py):
+the agent listens while SIP is enabled and is restarted on a change of its ports, registered
+accounts are kept registered (status per account: registered, or failed with the reason),
+calls get their media through the audio layer (media.py), and everything a rule may use is
+an event: the call state (idle, calling, ringing, active) per account, each DTMF digit with the
+sequence so far, and the registration state. Duration limits: an incoming call ends after the
+incoming call duration, any call after the maximum call duration (0: never), a call not
+answered within the calling timeout is turned away."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from vigil.core.events import EventBus, Item, Topic
+from vigil.core.logs import Logs
+from vigil.core.registry import Key
+from vigil.features.audio.service import AudioService
+from vigil.features.playback.player import Player
+from vigil.features.sip import const as c
+from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
+from vigil.features.sip.media import RtpSession
+from vigil.features.sip.ua import Account, Call, SipError, UserAgent
+
+log = logging.getLogger("vigil.sip")
+MAX_SEQUENCE = 32  # digits kept of a call's DTMF sequence
+
+
+class SipService:
+    def __init__(self, store: SipStore, bus: EventBus, logs: Logs, player: Player, audio: AudioService,
+                 host: str) -> None:
+        self.store, self.bus, self.logs, self.player, self.audio, self.host = store, bus, logs, player, audio, host
+        self.agent: UserAgent | None = None
+        self.status: dict[str, dict[str, str]] = {}  # account id -> {"state": ..., "reason": ...}
+        self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
+        self._limits: dict[str, asyncio.Task] = {}
+        self._lock = asyncio.Lock()
+        self._applied = ""  # the settings and accounts the agent runs with, as JSON
+
+    def declare(self) -> None:
+        account = (Item("AccountId", "xsd:string", "Account"),)
+        self.bus.declare(Topic(c.CALL_STATE, "SIP call state", True, account,
+                               (Item("State", "xsd:string", "State", state=True), Item("CallId", "xsd:string", "Call"),
+                                Item("Direction", "xsd:string", "Direction"), Item("Remote", "xsd:string", "Remote"))))
+        self.bus.declare(Topic(c.DTMF, "SIP DTMF", False, account,
+                               (Item("Digit", "xsd:string", "Digit"),
+                                Item("Sequence", "xsd:string", "Sequence entered"))))
+        self.bus.declare(Topic(c.REGISTRATION, "SIP account registration", True, account,
+                               (Item("Registered", "xsd:boolean", "Registered", state=True),
+                                Item("Reason", "xsd:string", "Reason"))))
+        for account_id in self.store.accounts():
+            self.bus.publish(c.CALL_STATE, {"AccountId": account_id},
+                             {"State": "idle", "CallId": "", "Direction": "", "Remote": ""})
+
+    # -- the agent's hooks --------------------------------------------------------------
+    def account_for(self, user: str) -> Account:
+        accounts = self.store.accounts()
+        found = next((a for a in accounts.values() if a["user"] == user and a["id"] != c.P2P_ID), None)
+        return as_agent_account(found or accounts[c.P2P_ID])
+
+    def incoming_allowed(self) -> bool:
+        return bool(self.store.settings()["allowIncoming"])
+
+    def codec_priority(self) -> list[str]:
+        return list(self.store.settings()["codecPriority"])
+
+    def rtp_port(self) -> int:
+        return int(self.store.settings()["rtpPortStart"])
+
+    def media(self, call: Call) -> RtpSession:
+        return RtpSession(self.player, self.audio, self.logs, lambda digit: self.dtmf(call, digit),
+                          f"{call.id} ({call.remote_uri})")
+
+    def call_changed(self, call: Call) -> None:
+        source = {"AccountId": call.account.id}
+        state = "idle" if call.state == "ended" else call.state
+        self.bus.publish(c.CALL_STATE, source, {"State": state, "CallId": call.id, "Direction": call.direction,
+                                                "Remote": call.remote_uri})
+        settings = self.store.settings()
+        if call.state == "ringing" and call.direction == "incoming":
+            self.logs.system(f"Incoming SIP call from {call.remote_uri} to account {call.account.id}")
+            self._limit(call, settings["callingTimeout"], "not answered in time", only_ringing=True)
+        elif call.state == "calling":
+            self._limit(call, settings["callingTimeout"], "not answered in time", only_ringing=True)
+        elif call.state == "active":
+            limits = [s for s in (settings["incomingCallDuration"] if call.direction == "incoming" else 0,
+                                  settings["maxCallDuration"]) if s]
+            if limits:
+                self._limit(call, min(limits), "the call duration limit was reached")
+            else:
+                self._cancel_limit(call)
+            self.logs.system(f"SIP call {call.id} with {call.remote_uri} is connected")
+        elif call.state == "ended":
+            self._cancel_limit(call)
+            self.history = (self.history + [self.describe(call)])[-50:]
+            self.logs.system(f"SIP call {call.id} with {call.remote_uri} ended: {call.reason}")
+
+    def dtmf(self, call: Call, digit: str) -> None:
+        """Each digit is an event; `Sequence` names the account's DTMF sequence the digit completed
+        (the longest), else it is empty: a rule triggered on Sequence=1234 opens the door on that code."""
+        call.digits = (call.digits + digit)[-MAX_SEQUENCE:]
+        matched = max((x for x in call.account.dtmf_sequences if call.digits.endswith(x)), key=len, default="")
+        self.bus.publish(c.DTMF, {"AccountId": call.account.id}, {"Digit": digit, "Sequence": matched})
+        if matched:
+            self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered")
+
+    def registration_changed(self, account: Account, registered: bool, reason: str) -> None:
+        before = self.status.get(account.id)
+        self.status[account.id] = {"state": "registered" if registered else "failed", "reason": reason}
+        self.bus.publish(c.REGISTRATION, {"AccountId": account.id},
+                         {"Registered": "1" if registered else "0", "Reason": reason})
+        if before != self.status[account.id]:
+            self.logs.system(f"SIP account {account.id}: " + ("registered" if registered else f"not registered: "
+                                                                                                f"{reason}"),
+                             "info" if registered else "warning")
+
+    # -- limits -------------------------------------------------------------------------
+    def _limit(self, call: Call, seconds: int, reason: str, only_ringing: bool = False) -> None:
+        self._cancel_limit(call)
+
+        async def expire() -> None:
+            await asyncio.sleep(seconds)
+            if self.agent is None or (only_ringing and call.state not in ("calling", "ringing")):
+                return
+            if call.state == "ringing" and call.direction == "incoming":
+                await self.agent.reject(call, reason)
+            else:
+                await self.agent.hangup(call, reason)
+
+        self._limits[call.call_id] = asyncio.get_running_loop().create_task(expire())
+
+    def _cancel_limit(self, call: Call) -> None:
+        task = self._limits.pop(call.call_id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    # -- what the API and rules do ------------------------------------------------------
+    @staticmethod
+    def describe(call: Call) -> dict[str, Any]:
+        return {"id": call.id, "accountId": call.account.id, "direction": call.direction, "remote": call.remote_uri,
+                "state": call.state, "reason": call.reason, "duration": round(call.duration, 1),
+                "dtmf": call.digits}
+
+    def calls(self) -> list[Call]:
+        return list(self.agent.calls.values()) if self.agent is not None else []
+
+    def find_call(self, call_id: str) -> Call:
+        call = next((x for x in self.calls() if x.id == call_id), None)
+        if call is None:
+            raise SipConfigError(f"no call {call_id}")
+        return call
+
+    async def call(self, account_id: str, uri: str) -> Call:
+        if self.agent is None:
+            raise SipError("SIP is not enabled")
+        accounts = self.store.accounts()
+        if not isinstance(account_id, str) or account_id not in accounts:
+            raise SipConfigError(f"no account {account_id}")
+        if not isinstance(uri, str) or not uri.startswith("sip:") or "@" not in uri:
+            raise SipConfigError("the address must be a SIP URI: sip:user@host[:port]")
+        return await self.agent.call(as_agent_account(accounts[account_id]), uri)
+
+    async def answer(self, call_id: str) -> None:
+        if self.agent is None:
+            raise SipError("SIP is not enabled")
+        await self.agent.answer(self.find_call(call_id))
+
+    async def hangup(self, call_id: str) -> None:
+        if self.agent is None:
+            raise SipError("SIP is not enabled")
+        await self.agent.hangup(self.find_call(call_id))
+
+    def account_status(self, account_id: str, stored: dict[str, Any]) -> dict[str, str]:
+        if not stored["registrar"]:
+            return {"state": "peer-to-peer", "reason": ""}
+        if self.agent is None:
+            return {"state": "disabled", "reason": "SIP is not enabled"}
+        return self.status.get(account_id, {"state": "registering", "reason": ""})
+
+    # -- applying -----------------------------------------------------------------------
+    async def apply(self) -> None:
+        """Make the agent match the stored settings and accounts (a restart on any change: calls end)."""
+        async with self._lock:
+            applied = json.dumps([self.store.settings(), self.store.accounts()], sort_keys=True)
+            if applied == self._applied:
+                return  # nothing changed since (the service's start after an API change, say)
+            self._applied = applied
+            if self.agent is not None:
+                await self.agent.stop()
+                self.agent = None
+            self.status.clear()
+            settings = self.store.settings()
+            if not settings["enabled"]:
+                return
+            agent = UserAgent(self, self.host, settings["sipPort"])
+            try:
+                await agent.start()
+            except OSError as err:
+                self.logs.system(f"SIP cannot listen on port {settings['sipPort']}: {err}", "error")
+                self._applied = ""  # the next apply tries again
+                return
+            self.agent = agent
+            for stored in self.store.accounts().values():
+                if stored["registrar"]:
+                    agent.keep_registered(as_agent_account(stored))
+
+    async def run(self) -> None:
+        try:
+            await self.apply()
+            await asyncio.Event().wait()
+        finally:
+            if self.agent is not None:
+                with contextlib.suppress(Exception):
+                    await self.agent.stop()
+            for task in self._limits.values():
+                task.cancel()
+
+
+SIP_SERVICE: Key[SipService] = Key("sip")

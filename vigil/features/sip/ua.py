@@ -1,0 +1,605 @@
+"""The SIP user agent (RFC 3261) on asyncio over UDP and TCP (transport.py): client transactions with retransmission
+(timers A/E, T1 = 0.5 s), REGISTER with digest authentication and refresh at half the granted
+expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
+the call's RTP (media.py, made by the owner through `Hooks.media`).
+
+Deliberate limits: in-dialog requests go to the far end's Contact (no Route set), a second call
+while one is up is answered 486 Busy Here (the speaker has one call), and a re-INVITE is
+answered with the current media (hold is not offered by the device)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vigil.features.sip import message as m
+from vigil.features.sip import sdp
+from vigil.features.sip.media import RtpSession
+from vigil.features.sip.transport import Transports, local_address, resolve
+
+log = logging.getLogger("vigil.sip")
+
+T1 = 0.5
+TRANSACTION_TIMEOUT = 64 * T1  # timers B and F
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+DTMF_INFO = ("application/dtmf-relay", "application/dtmf")
+
+
+class SipError(Exception):
+    """A request that did not succeed; the text is for the account status and the log."""
+
+
+@dataclass
+class Account:
+    """What the agent needs of an account (the password in clear, only in memory)."""
+
+    id: str
+    user: str
+    domain: str = ""
+    auth_id: str = ""
+    password: str = ""
+    registrar: str = ""  # host[:port]; empty: a peer-to-peer account, never registered
+    auto_answer: bool = False
+    expires: int = 3600
+    dtmf_sequences: tuple[str, ...] = ()
+    transport: str = "udp"  # udp | tcp: how the registrar (or the called peer) is reached  # DTMF codes the account recognises (the DTMF event names the one entered)
+
+    def target(self) -> tuple[str, int] | None:
+        if not self.registrar:
+            return None
+        host, _, port = self.registrar.partition(":")
+        return host, int(port or 5060)
+
+
+@dataclass(eq=False)
+class Call:
+    id: str
+    account: Account
+    direction: str  # incoming | outgoing
+    remote_uri: str
+    call_id: str
+    local_tag: str
+    state: str = "idle"  # calling | ringing | active | ended
+    reason: str = ""
+    remote_tag: str = ""
+    remote_target: tuple[str, int] | None = None  # where in-dialog requests go
+    local_uri: str = ""
+    from_header: str = ""  # as this side's requests carry them
+    to_header: str = ""
+    cseq: int = 1
+    invite: m.Message | None = None  # the INVITE of an incoming call (responses copy it)
+    invite_addr: tuple[str, int] | None = None
+    invite_branch: str = ""  # of an outgoing call, for CANCEL
+    offer: sdp.Media | None = None
+    media: RtpSession | None = None
+    started: float = 0.0  # time.time() when answered
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    last_response: m.Message | None = None
+    digits: str = ""
+
+    @property
+    def duration(self) -> float:
+        return time.time() - self.started if self.started and self.state == "active" else 0.0
+
+
+class Hooks(Protocol):
+    """What the agent's owner does with calls (the SIP feature's service)."""
+
+    def account_for(self, user: str) -> Account: ...
+
+    def incoming_allowed(self) -> bool: ...
+
+    def codec_priority(self) -> list[str]: ...
+
+    def rtp_port(self) -> int: ...
+
+    def media(self, call: Call) -> RtpSession: ...
+
+    def call_changed(self, call: Call) -> None: ...
+
+    def dtmf(self, call: Call, digit: str) -> None: ...
+
+    def registration_changed(self, account: Account, registered: bool, reason: str) -> None: ...
+
+
+class UserAgent:
+    def __init__(self, hooks: Hooks, host: str, port: int) -> None:
+        self.hooks = hooks
+        self.host, self.port = host, port
+        self.transports = Transports(host, port, self.received)
+        self.calls: dict[str, Call] = {}  # by Call-ID
+        self.pending: dict[str, asyncio.Queue[m.Message]] = {}  # client transactions by branch
+        self.tasks: set[asyncio.Task] = set()
+        self.registrations: dict[str, asyncio.Task] = {}
+        self._ids = itertools.count(1)
+        self.malformed = 0
+
+    async def start(self) -> None:
+        await self.transports.start()
+        self.port = self.transports.port
+
+    async def stop(self) -> None:
+        for call in list(self.calls.values()):
+            if call.state != "ended":
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.hangup(call), 2)
+        for task in [*self.registrations.values(), *self.tasks]:
+            task.cancel()
+        for task in [*self.registrations.values(), *self.tasks]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.registrations.clear()
+        await self.transports.stop()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # -- sending ------------------------------------------------------------------------
+    def send(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        self.transports.send(msg.encode(), addr)
+
+    def via(self, toward: tuple[str, int], branch: str) -> str:
+        return (f"SIP/2.0/{self.transports.name(toward)} {local_address(self.host, toward)}:{self.port};"
+                f"branch={branch};rport")
+
+    def contact(self, user: str, toward: tuple[str, int]) -> str:
+        transport = ";transport=tcp" if self.transports.reliable(toward) else ""
+        return f"<sip:{user}@{local_address(self.host, toward)}:{self.port}{transport}>"
+
+    def new_request(self, method: str, uri: str, toward: tuple[str, int], from_header: str, to_header: str,
+                    call_id: str, cseq: int, branch: str = "") -> m.Message:
+        req = m.Message(f"{method} {uri} SIP/2.0")
+        req.headers = [("via", self.via(toward, branch or m.new_branch())), ("max-forwards", "70"),
+                       ("from", from_header), ("to", to_header), ("call-id", call_id),
+                       ("cseq", f"{cseq} {method}"), ("user-agent", "Vigil")]
+        return req
+
+    async def transact(self, req: m.Message, addr: tuple[str, int],
+                       provisional: Callable[[m.Message], None] | None = None) -> m.Message:
+        """Send a request and return its final response (retransmitting over UDP until a response
+        comes; an INVITE stops at the first provisional one); SipError on timeout."""
+        branch = m.param(req.get("via"), "branch")
+        queue: asyncio.Queue[m.Message] = asyncio.Queue()
+        self.pending[branch] = queue
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TRANSACTION_TIMEOUT
+        interval, retransmit = T1, not self.transports.reliable(addr)  # TCP: no retransmission
+        try:
+            self.send(req, addr)
+            while True:
+                wait = min(interval, deadline - loop.time()) if retransmit else deadline - loop.time()
+                if wait <= 0:
+                    raise SipError(f"no answer from {addr[0]}:{addr[1]}")
+                try:
+                    resp = await asyncio.wait_for(queue.get(), wait)
+                except TimeoutError:
+                    if retransmit:
+                        self.send(req, addr)
+                        interval = min(interval * 2, 4.0) if req.method != "INVITE" else interval * 2
+                    continue
+                if resp.status >= 200:
+                    return resp
+                if req.method == "INVITE":
+                    retransmit = False
+                    deadline = loop.time() + 180  # Timer C: a ringing call is given three minutes
+                if provisional is not None:
+                    provisional(resp)
+        finally:
+            self.pending.pop(branch, None)
+
+    async def authenticated(self, req: m.Message, addr: tuple[str, int], account: Account,
+                            provisional: Callable[[m.Message], None] | None = None) -> m.Message:
+        """`transact`, answering one 401/407 challenge with the account's credentials."""
+        resp = await self.transact(req, addr, provisional)
+        if resp.status not in (401, 407) or not account.password:
+            return resp
+        if req.method == "INVITE":
+            self.ack_failure(req, resp, addr)
+        header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
+        answer = "authorization" if resp.status == 401 else "proxy-authorization"
+        try:
+            value = m.digest(resp.get(header), req.method, req.uri, account.auth_id or account.user,
+                             account.password)
+        except ValueError as err:
+            raise SipError(str(err)) from None
+        number, method = req.cseq
+        req.set("cseq", f"{number + 1} {method}")
+        via = req.get("via")
+        req.headers = [(n, v) for n, v in req.headers if n != "via"]
+        req.headers.insert(0, ("via", via.replace(m.param(via, "branch"), m.new_branch())))
+        req.set(answer, value)
+        return await self.transact(req, addr, provisional)
+
+    def ack_failure(self, invite: m.Message, resp: m.Message, addr: tuple[str, int]) -> None:
+        """The ACK of a non-2xx final response (same branch, RFC 3261 17.1.1.3)."""
+        ack = m.Message(f"ACK {invite.uri} SIP/2.0")
+        ack.headers = [("via", invite.get("via")), ("max-forwards", "70"), ("from", invite.get("from")),
+                       ("to", resp.get("to")), ("call-id", invite.get("call-id")),
+                       ("cseq", f"{invite.cseq[0]} ACK")]
+        self.send(ack, addr)
+
+    # -- receiving ----------------------------------------------------------------------
+    def received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if not data.strip():
+            return  # keep-alive (RFC 5626 CRLF)
+        try:
+            msg = m.parse(data)
+        except m.SipParseError as err:
+            self.malformed += 1
+            log.info("malformed SIP message from %s:%s: %s", addr[0], addr[1], err)
+            self._bad_request(data, addr, str(err))
+            return
+        if not msg.is_request:
+            queue = self.pending.get(m.param(msg.get("via"), "branch"))
+            if queue is not None:
+                queue.put_nowait(msg)
+            elif msg.status >= 200 and msg.method == "INVITE":  # a retransmitted 2xx: ACK it again
+                call = self.calls.get(msg.get("call-id"))
+                if call is not None and call.remote_target is not None:
+                    self._ack(call, msg)
+            return
+        try:
+            handler = {"INVITE": self._on_invite, "ACK": self._on_ack, "BYE": self._on_bye,
+                       "CANCEL": self._on_cancel, "OPTIONS": self._on_options, "INFO": self._on_info}.get(msg.method)
+            if handler is None:
+                self.send(m.response(msg, 501, "Not Implemented", m.new_tag(), extra=[("allow", ALLOW)]), addr)
+            else:
+                handler(msg, addr)
+        except Exception as err:  # one bad request must not stop the agent
+            log.exception("SIP request failed")
+            self.send(m.response(msg, 500, "Server Internal Error"), addr)
+            self.malformed += isinstance(err, ValueError)
+
+    def _bad_request(self, data: bytes, addr: tuple[str, int], reason: str) -> None:
+        """A 400 for a request whose headers are readable enough to answer (RFC 3261 8.2.2, 21.4.1)."""
+        text = data.decode("utf-8", "replace")
+        if text.startswith("SIP/2.0"):
+            return  # a broken response is dropped
+        lines = text.split("\r\n\r\n")[0].split("\r\n")
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            key = m.COMPACT.get(name.strip().lower(), name.strip().lower())
+            if key in ("via", "from", "to", "call-id", "cseq"):
+                headers.append((key, value.strip()))
+        if not any(n == "via" for n, _ in headers):
+            return  # nowhere to send an answer
+        reply = m.Message(f"SIP/2.0 400 Bad Request ({reason[:60]})", headers)
+        self.send(reply, addr)
+
+    def _on_options(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        self.send(m.response(msg, 200, "OK", m.new_tag(), extra=[
+            ("allow", ALLOW), ("accept", "application/sdp"), ("supported", "")]), addr)
+
+    def _on_invite(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        call = self.calls.get(msg.get("call-id"))
+        if call is not None:
+            if m.tag(msg.get("to")) and call.state == "active":  # re-INVITE: keep the media as it is
+                self._answer_again(call, msg, addr)
+            elif call.last_response is not None:  # a retransmission
+                self.send(call.last_response, addr)
+            return
+        if not self.hooks.incoming_allowed():
+            self.send(m.response(msg, 603, "Decline", m.new_tag()), addr)
+            return
+        if any(c.state != "ended" for c in self.calls.values()):
+            self.send(m.response(msg, 486, "Busy Here", m.new_tag()), addr)
+            return
+        try:
+            offer = sdp.parse(msg.body)
+        except sdp.SdpError as err:
+            self.send(m.response(msg, 400, f"Bad Request ({err})", m.new_tag()), addr)
+            return
+        if offer.first_audio(self.hooks.codec_priority()) is None:
+            self.send(m.response(msg, 488, "Not Acceptable Here", m.new_tag(), extra=[("accept", "application/sdp")]),
+                      addr)
+            return
+        account = self.hooks.account_for(m.uri_user(msg.uri))
+        call = Call(f"{next(self._ids)}", account, "incoming", m.URI.search(msg.get("from")).group(0).lstrip("<"),
+                    msg.get("call-id"), m.new_tag(), invite=msg, invite_addr=addr, offer=offer)
+        call.remote_tag = m.tag(msg.get("from"))
+        call.remote_target = addr if self.transports.reliable(addr) else (m.uri_address(msg.get("contact")) or addr)
+        call.from_header = msg.get("to") + f";tag={call.local_tag}"
+        call.to_header = msg.get("from")
+        call.cseq = secrets.randbelow(1000) + 1
+        self.calls[call.call_id] = call
+        self._respond(call, 100, "Trying", with_tag=False)
+        self._respond(call, 180, "Ringing")
+        self._set_state(call, "ringing")
+        if account.auto_answer:
+            self.spawn(self.answer(call))
+
+    def _respond(self, call: Call, status: int, reason: str, body: bytes = b"", with_tag: bool = True) -> None:
+        assert call.invite is not None and call.invite_addr is not None
+        extra = [("contact", self.contact(call.account.user, call.invite_addr)), ("allow", ALLOW)]
+        if body:
+            extra.append(("content-type", "application/sdp"))
+        resp = m.response(call.invite, status, reason, call.local_tag if with_tag else "", body, extra)
+        call.last_response = resp
+        self.send(resp, call.invite_addr)
+
+    async def answer(self, call: Call) -> None:
+        """Answer a ringing incoming call: 200 with the SDP answer (resent until the ACK)."""
+        if call.state != "ringing" or call.direction != "incoming" or call.offer is None:
+            raise SipError("the call is not ringing")
+        offer = call.offer
+        chosen = offer.first_audio(self.hooks.codec_priority())
+        assert chosen is not None and call.invite_addr is not None
+        call.media = self.hooks.media(call)
+        local = local_address(self.host, call.invite_addr)
+        port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
+        direction = sdp.answer_direction(offer.direction)
+        dtmf = offer.dtmf_payload
+        body = sdp.build(local, port, [chosen], direction, dtmf)
+        call.media.start((offer.address, offer.port), chosen[1], chosen[0], dtmf, direction)
+        call.started = time.time()
+        self._respond(call, 200, "OK", body)
+        self._set_state(call, "active")
+        interval = T1
+        if self.transports.reliable(call.invite_addr):
+            return  # TCP delivers the answer; no retransmission
+        while not call.answered.is_set() and call.state == "active":  # timer G until the ACK (timer H)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(call.answered.wait(), interval)
+            if not call.answered.is_set():
+                if time.time() - call.started > TRANSACTION_TIMEOUT:
+                    self._end(call, "no ACK for the answer")
+                    self.spawn(self._bye(call))
+                    return
+                if call.last_response is not None:
+                    self.send(call.last_response, call.invite_addr)
+                interval = min(interval * 2, 4.0)
+
+    def _answer_again(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
+        body = call.last_response.body if call.last_response is not None else b""
+        extra = [("contact", self.contact(call.account.user, addr)), ("content-type", "application/sdp")]
+        self.send(m.response(msg, 200, "OK", call.local_tag, body, extra), addr)
+
+    def _on_ack(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        call = self.calls.get(msg.get("call-id"))
+        if call is not None:
+            call.answered.set()
+
+    def _on_bye(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        call = self.calls.get(msg.get("call-id"))
+        if call is None or call.state == "ended":
+            self.send(m.response(msg, 481, "Call/Transaction Does Not Exist", m.new_tag()), addr)
+            return
+        self.send(m.response(msg, 200, "OK"), addr)
+        self._end(call, "hung up by the far end")
+
+    def _on_cancel(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        call = self.calls.get(msg.get("call-id"))
+        if call is None or call.direction != "incoming":
+            self.send(m.response(msg, 481, "Call/Transaction Does Not Exist", m.new_tag()), addr)
+            return
+        self.send(m.response(msg, 200, "OK", call.local_tag), addr)
+        if call.state == "ringing":
+            self._respond(call, 487, "Request Terminated")
+            self._end(call, "cancelled by the caller")
+
+    def _on_info(self, msg: m.Message, addr: tuple[str, int]) -> None:
+        call = self.calls.get(msg.get("call-id"))
+        if call is None or call.state != "active":
+            self.send(m.response(msg, 481, "Call/Transaction Does Not Exist", m.new_tag()), addr)
+            return
+        kind = msg.get("content-type").split(";")[0].strip().lower()
+        if kind not in DTMF_INFO:
+            self.send(m.response(msg, 415, "Unsupported Media Type", extra=[("accept", ", ".join(DTMF_INFO))]), addr)
+            return
+        text = msg.body.decode("utf-8", "replace")
+        signal = next((ln.split("=", 1)[1].strip() for ln in text.splitlines() if ln.lower().startswith("signal=")),
+                      text.strip())
+        if len(signal) != 1 or signal.upper() not in "0123456789*#ABCD":
+            self.send(m.response(msg, 400, "Bad Request (no DTMF signal)"), addr)
+            return
+        self.send(m.response(msg, 200, "OK"), addr)
+        self.hooks.dtmf(call, signal.upper())
+
+    # -- calls --------------------------------------------------------------------------
+    def _set_state(self, call: Call, state: str, reason: str = "") -> None:
+        call.state, call.reason = state, reason or call.reason
+        self.hooks.call_changed(call)
+
+    def _end(self, call: Call, reason: str) -> None:
+        if call.state == "ended":
+            return
+        if call.media is not None:
+            call.media.stop()
+        call.answered.set()
+        self._set_state(call, "ended", reason)
+        self.calls.pop(call.call_id, None)
+
+    async def call(self, account: Account, uri: str) -> Call:
+        """Place a call to `uri` (sip:user@host[:port]); returns at once, the call goes on in a task."""
+        target = account.target() or m.uri_address(uri)
+        if target is None:
+            raise SipError(f"not a SIP address: {uri}")
+        try:
+            target = await resolve(target)
+        except OSError as err:
+            raise SipError(f"cannot find {target[0]}: {err}") from None
+        if any(c.state != "ended" for c in self.calls.values()):
+            raise SipError("a call is in progress")
+        domain = account.domain or local_address(self.host, target)
+        call = Call(f"{next(self._ids)}", account, "outgoing", uri, secrets.token_hex(12), m.new_tag())
+        call.from_header = f"<sip:{account.user}@{domain}>;tag={call.local_tag}"
+        call.to_header = f"<{uri}>"
+        call.media = self.hooks.media(call)
+        local = local_address(self.host, target)
+        port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
+        if account.transport == "tcp":
+            try:
+                await self.transports.connect(target)
+            except (OSError, TimeoutError) as err:
+                call.media.stop()
+                raise SipError(f"cannot connect to {target[0]}:{target[1]} over TCP: {err}") from None
+        self.calls[call.call_id] = call
+        self._set_state(call, "calling")
+        self.spawn(self._invite(call, target, local, port))
+        return call
+
+    async def _invite(self, call: Call, target: tuple[str, int], local: str, port: int) -> None:
+        priority = self.hooks.codec_priority()
+        branch = m.new_branch()
+        req = self.new_request("INVITE", call.remote_uri, target, call.from_header, call.to_header, call.call_id,
+                               call.cseq, branch)
+        call.invite_branch, call.invite_addr, call.invite = branch, target, req
+        req.headers += [("contact", self.contact(call.account.user, target)), ("allow", ALLOW),
+                        ("content-type", "application/sdp")]
+        req.body = sdp.build(local, port, sdp.offer_payloads(priority))
+
+        def provisional(resp: m.Message) -> None:
+            if 180 <= resp.status < 200 and call.state == "calling":
+                self._set_state(call, "ringing")
+
+        try:
+            resp = await self.authenticated(req, target, call.account, provisional)
+        except SipError as err:
+            self._end(call, str(err))
+            return
+        call.cseq = req.cseq[0]
+        call.invite_branch = m.param(req.get("via"), "branch")
+        if resp.status >= 300:
+            self.ack_failure(req, resp, target)
+            self._end(call, f"{resp.status} {resp.first.split(' ', 2)[-1]}")
+            return
+        call.to_header = resp.get("to")
+        call.remote_tag = m.tag(resp.get("to"))
+        reliable = self.transports.reliable(target)  # over TCP the dialog stays on the connection
+        call.remote_target = target if reliable else (m.uri_address(resp.get("contact")) or target)
+        self._ack(call, resp)
+        if call.state == "ended":  # hung up while it rang: end the dialog the answer made
+            await self._bye(call)
+            return
+        try:
+            answer = sdp.parse(resp.body)
+        except sdp.SdpError as err:
+            self._end(call, f"bad answer: {err}")
+            await self._bye(call)
+            return
+        chosen = answer.first_audio(priority)
+        if chosen is None or call.media is None:
+            self._end(call, "the far end answered with no codec the device has")
+            await self._bye(call)
+            return
+        call.media.start((answer.address, answer.port), chosen[1], chosen[0], answer.dtmf_payload, answer.direction
+                         if answer.direction == "sendrecv" else sdp.answer_direction(answer.direction))
+        call.started = time.time()
+        call.answered.set()
+        self._set_state(call, "active")
+
+    def _ack(self, call: Call, resp: m.Message) -> None:
+        target = call.remote_target or call.invite_addr
+        assert target is not None
+        ack = self.new_request("ACK", m.URI.search(resp.get("contact") or call.remote_uri).group(0).lstrip("<"),
+                               target, call.from_header, resp.get("to"), call.call_id, resp.cseq[0])
+        self.send(ack, target)
+
+    async def hangup(self, call: Call, reason: str = "hung up") -> None:
+        """End a call in any state: BYE when answered, CANCEL while an outgoing call rings,
+        486 to a ringing incoming call."""
+        state = call.state
+        if state == "ended":
+            return
+        if state == "active":
+            self._end(call, reason)
+            await self._bye(call)
+        elif call.direction == "incoming":
+            self._respond(call, 486, "Busy Here")
+            self._end(call, reason)
+        else:
+            self._end(call, reason)
+            await self._cancel(call)
+
+    async def reject(self, call: Call, reason: str) -> None:
+        if call.state == "ringing" and call.direction == "incoming":
+            self._respond(call, 480, "Temporarily Unavailable")
+            self._end(call, reason)
+
+    async def _bye(self, call: Call) -> None:
+        target = call.remote_target
+        if target is None:
+            return
+        call.cseq += 1
+        uri = f"sip:{m.uri_user(call.remote_uri) or 'peer'}@{target[0]}:{target[1]}"
+        req = self.new_request("BYE", uri, target, call.from_header, call.to_header, call.call_id, call.cseq)
+        try:
+            await asyncio.wait_for(self.authenticated(req, target, call.account), 8)
+        except (SipError, TimeoutError) as err:
+            log.info("BYE of call %s not answered: %s", call.id, err)
+
+    async def _cancel(self, call: Call) -> None:
+        if call.invite is None or call.invite_addr is None:
+            return
+        req = m.Message(f"CANCEL {call.invite.uri} SIP/2.0")
+        req.headers = [("via", call.invite.get("via")), ("max-forwards", "70"), ("from", call.invite.get("from")),
+                       ("to", call.invite.get("to")), ("call-id", call.call_id),
+                       ("cseq", f"{call.invite.cseq[0]} CANCEL")]
+        with contextlib.suppress(SipError, TimeoutError):
+            await asyncio.wait_for(self.transact(req, call.invite_addr), 8)
+
+    # -- registration -------------------------------------------------------------------
+    def keep_registered(self, account: Account) -> None:
+        self.stop_registration(account.id)
+        if account.target() is not None:
+            self.registrations[account.id] = asyncio.get_running_loop().create_task(self._registration(account))
+
+    def stop_registration(self, account_id: str) -> None:
+        task = self.registrations.pop(account_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def register_once(self, account: Account, call_id: str, cseq: int, expires: int) -> int:
+        """One REGISTER (answering a challenge): the expiry granted; SipError with the reason."""
+        target = account.target()
+        assert target is not None
+        try:
+            target = await resolve(target)
+        except OSError as err:
+            raise SipError(f"cannot find the registrar {target[0]}: {err}") from None
+        if account.transport == "tcp":
+            try:
+                await self.transports.connect(target)
+            except (OSError, TimeoutError) as err:
+                raise SipError(f"cannot connect to the registrar over TCP: {err}") from None
+        domain = account.domain or target[0]
+        aor = f"<sip:{account.user}@{domain}>"
+        req = self.new_request("REGISTER", f"sip:{domain}", target, f"{aor};tag={m.new_tag()}", aor, call_id, cseq)
+        req.headers += [("contact", self.contact(account.user, target)), ("expires", str(expires))]
+        resp = await self.authenticated(req, target, account)
+        if resp.status in (401, 407):
+            raise SipError(f"{resp.status} {resp.first.split(' ', 2)[-1]}: wrong user or password")
+        if resp.status >= 300:
+            raise SipError(f"{resp.status} {resp.first.split(' ', 2)[-1]}")
+        granted = m.param(resp.get("contact"), "expires") or resp.get("expires") or str(expires)
+        return int(granted) if granted.isdigit() else expires
+
+    async def _registration(self, account: Account) -> None:
+        call_id = secrets.token_hex(12)
+        cseq = 1
+        try:
+            while True:
+                try:
+                    granted = await self.register_once(account, call_id, cseq, account.expires)
+                    cseq += 2
+                    self.hooks.registration_changed(account, True, "")
+                    await asyncio.sleep(max(granted / 2, 1))
+                except SipError as err:
+                    cseq += 2
+                    self.hooks.registration_changed(account, False, str(err))
+                    await asyncio.sleep(30)  # try again: the registrar may be back
+        except asyncio.CancelledError:
+            with contextlib.suppress(SipError, TimeoutError, Exception):
+                await asyncio.wait_for(self.register_once(account, call_id, cseq, 0), 2)  # unregister
+            raise

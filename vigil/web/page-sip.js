@@ -1,0 +1,170 @@
+// SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, ports, limits),
+// the accounts with their status (the peer-to-peer account and registered accounts; a password
+// is write-only), and the test call (place a call to a SIP address, see its state, hang up).
+// Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
+
+import * as api from "./api.js";
+import { busy, card, checkbox, field, h, messageArea, modal, numberInput, say, select } from "./ui.js";
+
+const sip = (method, params) => api.jsonApi("/axis-cgi/sip/sip.cgi", "1.0", method, params);
+
+function settingsForm(settings, area) {
+  const enabled = checkbox("Enable SIP", settings.enabled);
+  const incoming = checkbox("Allow incoming calls", settings.allowIncoming);
+  const inputs = {
+    sipPort: numberInput(settings.sipPort, 1024, 65535),
+    rtpPortStart: numberInput(settings.rtpPortStart, 1024, 65534),
+    callingTimeout: numberInput(settings.callingTimeout, 5, 600),
+    incomingCallDuration: numberInput(settings.incomingCallDuration, 1, 600),
+    maxCallDuration: numberInput(settings.maxCallDuration, 0, 3600),
+  };
+  Object.entries(inputs).forEach(([name, input]) => { input.id = `sip-${name}`; });
+  const save = h("button", { type: "submit", class: "primary", id: "sip-save" }, "Save");
+  const form = h("form", { id: "sip-settings" }, enabled.element, incoming.element,
+    field("SIP port", inputs.sipPort),
+    field("RTP start port", inputs.rtpPortStart, "Calls use even ports from here (1000 ports)."),
+    field("Calling timeout (s)", inputs.callingTimeout, "How long a call rings before it is given up."),
+    field("Incoming call duration (s)", inputs.incomingCallDuration, "Incoming calls end after this (at most 10 minutes)."),
+    field("End calls after (s)", inputs.maxCallDuration, "Every call ends after this; 0: never."),
+    h("div", { class: "actions" }, save));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(save, async () => {
+      try {
+        const params = { enabled: enabled.box.checked, allowIncoming: incoming.box.checked };
+        Object.entries(inputs).forEach(([name, input]) => { params[name] = Number(input.value); });
+        await sip("setSipConfiguration", params);
+        say(area, "ok", "SIP settings saved.");
+      } catch (error) {
+        say(area, "error", error.message);
+      }
+    });
+  });
+  return form;
+}
+
+async function editAccount(account) {
+  const text = (id, value, attrs = {}) => h("input", { type: "text", id, value: value || "", ...attrs });
+  const controls = {
+    id: text("sip-account-id", account?.id, account ? { readonly: true } : {}),
+    user: text("sip-account-user", account?.user),
+    domain: text("sip-account-domain", account?.domain),
+    authId: text("sip-account-auth", account?.authId),
+    password: h("input", { type: "password", id: "sip-account-password", autocomplete: "new-password" }),
+    registrar: text("sip-account-registrar", account?.registrar),
+    transport: select({ id: "sip-account-transport" }, [["udp", "UDP"], ["tcp", "TCP"]]),
+  };
+  controls.transport.value = account?.transport || "udp";
+  const answer = checkbox("Answer automatically", account?.autoAnswer);
+  const choice = await modal({
+    title: account ? `Account ${account.id}` : "Add account",
+    content: h("div", {},
+      field("ID", controls.id), field("User ID", controls.user), field("Domain", controls.domain),
+      field("Authentication ID", controls.authId, "Leave empty to use the user ID."),
+      field("Password", controls.password, account?.passwordSet ? "Leave empty to keep the password." : ""),
+      field("Registrar", controls.registrar, "host:port; empty only for the peer-to-peer account."),
+      field("Transport", controls.transport), answer.element),
+    buttons: [{ label: "Cancel", value: "cancel" }, { label: "Save", value: "save", class: "primary" }],
+  });
+  if (choice !== "save") return null;
+  const params = { autoAnswer: answer.box.checked };
+  Object.entries(controls).forEach(([name, control]) => {
+    if (name !== "password" || control.value) params[name] = control.value.trim();
+  });
+  return params;
+}
+
+export default async function sipPage(container) {
+  const area = messageArea();
+  const settings = await sip("getSipConfiguration");
+  const rows = h("tbody", { id: "sip-accounts" });
+  const accountChoice = select({ id: "sip-call-account" }, []);
+
+  const renderAccounts = async () => {
+    const { accounts } = await sip("getSipAccounts");
+    accountChoice.replaceChildren(...accounts.map((a) => h("option", { value: a.id, text: a.id })));
+    rows.replaceChildren(...accounts.map((account) => {
+      const status = account.status.state + (account.status.reason ? `: ${account.status.reason}` : "");
+      const edit = h("button", { type: "button", "aria-label": `Edit ${account.id}` }, "Edit");
+      edit.addEventListener("click", async () => {
+        const params = await editAccount(account);
+        if (!params) return;
+        try {
+          await sip("setSipAccount", params);
+          say(area, "ok", `Account ${account.id} saved.`);
+          await renderAccounts();
+        } catch (error) {
+          say(area, "error", error.message);
+        }
+      });
+      return h("tr", { "data-account": account.id }, h("td", { text: account.id }),
+        h("td", { text: `${account.user}${account.domain ? "@" + account.domain : ""}` }),
+        h("td", { text: account.registrar || "peer to peer" }), h("td", { class: "status", text: status }),
+        h("td", { class: "actions" }, edit));
+    }));
+  };
+
+  const add = h("button", { type: "button", id: "sip-account-add" }, "Add account");
+  add.addEventListener("click", async () => {
+    const params = await editAccount(null);
+    if (!params) return;
+    try {
+      await sip("setSipAccount", params);
+      say(area, "ok", `Account ${params.id} added.`);
+      await renderAccounts();
+    } catch (error) {
+      say(area, "error", error.message);
+    }
+  });
+
+  const uri = h("input", { type: "text", id: "sip-call-uri", placeholder: "sip:user@host:port" });
+  const dial = h("button", { type: "submit", class: "primary", id: "sip-call" }, "Call");
+  const hangup = h("button", { type: "button", id: "sip-hangup" }, "Hang up");
+  const state = h("p", { id: "sip-call-state", role: "status", text: "No call." });
+  let current = null;
+  const showCalls = async () => {
+    const { calls, history } = await sip("getCalls");
+    const call = calls.find((c) => c.id === current) || calls[0];
+    if (call) {
+      current = call.id;
+      state.textContent = `Call ${call.id} with ${call.remote}: ${call.state}`;
+    } else if (current && history.length) {
+      const last = history[history.length - 1];
+      state.textContent = `Call ${last.id} ended: ${last.reason}`;
+    }
+  };
+  const form = h("form", { id: "sip-test-call" }, field("Call", uri, "A SIP address, e.g. sip:reception@192.168.0.20"),
+    field("Account", accountChoice), h("div", { class: "actions" }, dial, hangup), state);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(dial, async () => {
+      try {
+        current = (await sip("call", { uri: uri.value.trim(), accountId: accountChoice.value })).id;
+        await showCalls();
+      } catch (error) {
+        say(area, "error", error.message);
+      }
+    });
+  });
+  hangup.addEventListener("click", async () => {
+    if (!current) return;
+    try {
+      await sip("hangup", { callId: current });
+    } catch (error) {
+      say(area, "error", error.message);
+    }
+    await showCalls();
+  });
+  const timer = setInterval(() => showCalls().catch(() => {}), 1000);
+
+  await renderAccounts();
+  container.append(
+    area,
+    card("SIP settings", settingsForm(settings, area)),
+    card("Accounts", h("div", { class: "table-wrap" }, h("table", { id: "sip-account-table" },
+      h("thead", {}, h("tr", {}, ["ID", "User", "Registrar", "Status", "Actions"].map((t) => h("th", { text: t })))),
+      rows)), h("div", { class: "actions" }, add)),
+    card("Test call", form),
+  );
+  api.whenGone(container, () => clearInterval(timer));
+}
