@@ -14,8 +14,7 @@
 - Subscriptions turn received messages into `tnsaxis:MQTT/Message/Stateless` or `.../Stateful`
   events (source: the subscription filter and whether the device prefix applies; data: the
   payload, the property state for stateful ones), for rules to use.
-- The rule action "Send MQTT publish message" (com.axis.action.fixed.mqttpublish).
-- ONVIF Profile M's event broker (AddEventBroker) is this client's broker: `broker` publishes the
+- The rule action "Send MQTT publish message" (com.axis.action.fixed.mqttpublish). ONVIF Profile M's event broker (AddEventBroker) is this client's broker: `broker` publishes the
   events it selects in Profile M's form (model.onvif_topic/onvif_payload) beside the VAPIX one.
 """
 
@@ -302,13 +301,9 @@ class MqttService:
         if self._running:
             return
         self._running = True
-        this = asyncio.current_task()
         try:
             while True:
-                # A library may swallow the cancellation that stops this loop (Python 3.11's
-                # wait_for, inside aiomqtt, when it races a connect attempt's end): the request
-                # is still counted on the task, so the loop honours it here.
-                if this is not None and this.cancelling():
+                if (this := asyncio.current_task()) and this.cancelling():  # aiomqtt's wait_for swallowed it
                     raise asyncio.CancelledError
                 self._wake.clear()
                 if not self.active:
