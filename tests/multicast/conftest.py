@@ -72,7 +72,7 @@ async def send(group: str, port: int, local: str, frequency: float, seconds: flo
                f"{scheme}://{group}:{port}?localaddr={local}&ttl=1&pkt_size=172"]
     if namespace:
         command = ["ip", "netns", "exec", namespace, *command]
-    return await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
+    return await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.PIPE)
 
 

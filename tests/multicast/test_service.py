@@ -18,7 +18,9 @@ from tests.playback.conftest import sink
 from vigil.device import Device
 from vigil.features.multicast import const as c
 from vigil.features.multicast.service import MULTICAST_SERVICE
-from vigil.hal.audio import RATE, audible, dominant_frequency
+from vigil.features.playback.player import Play
+from vigil.features.playback.service import PLAYBACK_SERVICE
+from vigil.hal.audio import RATE, audible, dominant_frequency, tone
 
 
 async def add(admin: httpx.AsyncClient, **fields: object) -> str:
@@ -87,3 +89,36 @@ async def test_srtp_sources_play_with_their_key_only(tmp_path: Path):
         await eventually(lambda: not device.features[MULTICAST_SERVICE].player.live, 5, "the stream to end")
         heard = audible(sink(device).sink_samples(), -60.0)
         assert abs(dominant_frequency(heard) - 700) < 20 and len(heard) / RATE > 0.7
+
+
+async def test_a_stream_takes_the_speaker_from_a_clip_and_yields_to_talk(tmp_path: Path):
+    async with served_on(tmp_path / "d", "127.0.0.1") as (device, admin):
+        player = device.features[PLAYBACK_SERVICE].player
+        group, port = new_group(), free_port()
+        source = await add(admin, label="Paging", address=group, port=port, codec="pcmu", priority=5)
+        long_clip = tone(440, 10.0)
+        clip = await player.play(Play((("c1", lambda: iter(np.array_split(long_clip, 200))),)))
+        await eventually(lambda: player.playing_clip == "c1", 5, "the clip to play")
+        await finished(await send(group, port, "127.0.0.1", 1000, 0.6))
+        await asyncio.wait({clip}, timeout=5)
+        assert clip.cancelled()  # the stream stopped the clip
+        await eventually(lambda: not player.live, 5, "the stream to end")
+        assert player.playing_clip is None
+        # While someone talks (transmit.cgi, the backchannel), the stream is refused, once in the log.
+        sink(device).clear_sink()
+        async with player.live_stream():
+            await finished(await send(group, port, "127.0.0.1", 1000, 0.6))
+            assert not playing(device, source)
+        refusals = device.logs.text("system").count("Multicast stream Paging is not played")
+        assert refusals == 1 and not audible(sink(device).sink_samples(), -60.0).size
+
+
+async def test_a_controller_turned_off_receives_nothing(tmp_path: Path):
+    async with served_on(tmp_path / "d", "127.0.0.1") as (device, admin):
+        group, port = new_group(), free_port()
+        source = await add(admin, label="Paging", address=group, port=port, codec="pcmu", priority=5)
+        assert (await admin.patch(c.API + "/enabled", json={"data": False})).status_code == 200
+        await finished(await send(group, port, "127.0.0.1", 1000, 0.5))
+        await asyncio.sleep(0)
+        assert not device.features[MULTICAST_SERVICE].arriving(source)
+        assert not audible(sink(device).sink_samples(), -60.0).size

@@ -50,7 +50,7 @@ def test_a_user_adds_sees_playing_edits_and_deletes_a_source(speaker: LiveDevice
     sender = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i",
                                "sine=frequency=1000:sample_rate=8000:duration=3", "-ac", "1", "-c:a", "pcm_mulaw",
                                "-f", "rtp", f"rtp://{group}:{port}?localaddr=127.0.0.1&ttl=1&pkt_size=172"],
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
         expect(page.locator("#multicast-playing")).to_have_text("Playing: Paging", timeout=5000)
         expect(row.locator(".status")).to_have_text("Playing")

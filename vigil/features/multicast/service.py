@@ -264,8 +264,9 @@ class MulticastService:
         if waiting:
             self._take(max(waiting, key=lambda r: r.source.priority))
         else:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
+            while not self._queue.empty():  # what is left of the stream is not played; the end always fits
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
 
     async def _speak(self) -> None:
         try:
