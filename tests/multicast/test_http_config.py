@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from tests.conftest import client_as, make_device
+from tests.peers.servers import call
 from vigil.core.clock import FakeClock
 from vigil.device import Device
 from vigil.features.multicast import const as c
@@ -102,3 +104,14 @@ async def test_sources_survive_a_restart(tmp_path: Path, clock: FakeClock):
         assert [(s["label"], s["srtp"]) for s in sources] == [("Paging", True)]
     finally:
         again.close()
+
+
+async def test_the_event_is_an_event_instance(c1410: Device):
+    async with client_as(c1410, "operator") as op:
+        source = (await op.post(c.API + "/sources", json={"data": GOOD})).json()["data"]["id"]
+    async with client_as(c1410, "admin") as admin:
+        instances = etree.tostring(await call(admin, "<aev:GetEventInstances/>")).decode()
+    assert "MulticastController" in instances and 'NiceName="Multicast stream playing"' in instances
+    topic = c1410.events.topic(c.PLAYING)
+    assert topic is not None and topic.stateful
+    assert c1410.events.state(c.PLAYING, {"Source": source}) == {"Playing": "0", "Label": "Paging"}

@@ -12,9 +12,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.conftest import eventually, free_port
+from tests.conftest import eventually, free_port, record_actions, settle_rules
 from tests.multicast.conftest import finished, new_group, send, served_on
 from tests.playback.conftest import sink
+from vigil.core.rules import Condition, Rule
 from vigil.device import Device
 from vigil.features.multicast import const as c
 from vigil.features.multicast.service import MULTICAST_SERVICE
@@ -42,6 +43,10 @@ async def test_a_multicast_tone_is_heard(tmp_path: Path):
     async with served_on(tmp_path / "d", "127.0.0.1") as (device, admin):
         group, port = new_group(), free_port()
         source = await add(admin, label="Announcements", address=group, port=port, codec="pcmu", priority=5)
+        calls = record_actions(device)  # a rule on the event: "while the announcements play"
+        action = device.rules.add_action("Dim", "test.unlimited", {}, "test")
+        device.rules.add_rule(Rule(0, "Dim", True, action.id, (),
+                                   Condition(c.PLAYING, (("Source", source), ("Playing", "1")))), "test")
         await finished(await send(group, port, "127.0.0.1", 1000, 1.0))
         await eventually(lambda: not device.features[MULTICAST_SERVICE].player.live, 5, "the stream to end")
         heard = audible(sink(device).sink_samples(), -60.0)
@@ -49,6 +54,8 @@ async def test_a_multicast_tone_is_heard(tmp_path: Path):
         assert abs(dominant_frequency(heard) - 1000) < 20
         assert not playing(device, source)
         assert "Multicast stream Announcements (priority 5) plays" in device.logs.text("system")
+        await settle_rules(device)
+        assert calls == ["start:Dim", "stop:Dim"]
 
 
 async def test_higher_priority_takes_the_speaker_and_gives_it_back(tmp_path: Path):

@@ -117,6 +117,7 @@ class MulticastService:
         source = self._checked(merged(data, None), str(number))
         self.sources[source.id] = source
         self._save()
+        self._publish(source, False)
         self.logs.audit(who, f"added the multicast source {source.id} ({source.label}, {source.address}:"
                              f"{source.port}, {source.codec}, priority {source.priority})", "multicast")
         await self.sync()
