@@ -35,7 +35,7 @@ PROFILES = ["s3016", "w401"]  # between them, every target the five profiles reg
 # operations an audio profile answers); the rest it shares with the two.
 SPEAKER_TARGETS = ("/onvif/", "/axis-cgi/audiodevicecontrol.cgi", "/vigil/sim/audio", "/axis-cgi/audio/receive.cgi",
                    "/vapix/axast", "/vigil/audio/", "/axis-cgi/siren_and_light.cgi", "/vigil/light", "clip.cgi",
-                   "/audio/transmit.cgi", "/axis-cgi/sip/sip.cgi")
+                   "/audio/transmit.cgi", "/axis-cgi/sip/sip.cgi", "/audio-multicast-ctrl/")
 
 
 def test_bounded_walk_finds_no_internal_error_role_violation_or_hang():

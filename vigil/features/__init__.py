@@ -26,6 +26,7 @@ from vigil.features import (
     io,
     light,
     mqtt,
+    multicast,
     network,
     notify,
     oidc,
@@ -64,6 +65,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("light", light.register),  # before events: its action types are in the rules
     Feature("playback", playback.register),  # after audio: it plays through its hardware
     Feature("sip", sip.register),  # after playback and audio: calls take the speaker and the microphone
+    Feature("multicast", multicast.register),  # after playback and network: it plays through the player
     Feature("notify", notify.register),  # after storage: network share recipients write to its shares
     Feature("beacon", beacon.register),  # after io: its rules use the outputs; before events
     Feature("power", power.register),

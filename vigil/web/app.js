@@ -18,6 +18,7 @@ import livePage from "./page-live.js";
 import logsPage from "./page-logs.js";
 import maintenancePage from "./page-maintenance.js";
 import mqttPage from "./page-mqtt.js";
+import multicastPage from "./page-multicast.js";
 import networkPage from "./page-network.js";
 import powerPage from "./page-power.js";
 import poePage, { networkPortsPage } from "./page-poe.js";
@@ -42,6 +43,7 @@ const PAGES = [
   { id: "audio", title: "Audio", role: "operator", render: audioPage, needs: "audio-device-control" },
   { id: "audio-clips", title: "Audio clips", role: "operator", render: audioClipsPage, needs: "media-clip" },
   { id: "listen", title: "Listen and record", role: "viewer", render: listenPage, needs: "audio-device-control" },
+  { id: "multicast", title: "Multicast controller", role: "viewer", render: multicastPage, needs: "audio-multicast-ctrl" },
   { id: "speaker-test", title: "Speaker test", role: "admin", render: speakerTestPage, needs: "speaker-test" },
   { id: "detectors", title: "Detectors", role: "operator", render: detectorsPage, needs: "audio-device-control" },
   { id: "light", title: "Light", role: "operator", render: lightPage, needs: "siren-and-light" },

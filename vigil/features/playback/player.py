@@ -4,9 +4,10 @@ Priority (documented for users in docs/map.md and the Audio clips page):
 - A clip play replaces the clip that plays: the newest request wins, as on the device (the old
   clip stops where it is, the new one starts at once). A play of several clips (`play`'s list)
   and repeats play back to back, without a gap or an overlap at the speaker.
-- A live stream (transmit.cgi, the ONVIF backchannel) takes the speaker from a clip (the clip
-  stops) and keeps it until the stream ends. While one plays, a clip play and a second live
-  stream are refused with `SpeakerBusy`: talk is never cut by an automatic announcement.
+- A live stream (transmit.cgi, the ONVIF backchannel, the multicast controller) takes the speaker
+  from a clip (the clip stops) and keeps it until the stream ends. While one plays, a clip play
+  and a second live stream are refused with `SpeakerBusy`: talk is never cut by an automatic
+  announcement.
 
 The event `CLIP_PLAYING` says whether a clip plays and which; it turns off once the last sample
 has left the speaker (not when it was handed over), so a rule "when the clip has ended"

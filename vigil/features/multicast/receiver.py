@@ -1,0 +1,78 @@
+"""One source's reception: a UDP socket bound to its group and port that has joined the group
+on the device's interfaces, SRTP removed when the source has a key (libsrtp, through pylibsrtp),
+the RTP header parsed by the ONVIF backchannel's parser, and the payload decoded to the
+speaker's rate by playback's stream decoder."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pylibsrtp
+
+from vigil.features.discovery.interfaces import Interface
+from vigil.features.multicast import const as c
+from vigil.features.playback.backchannel import rtp_payload
+from vigil.features.playback.decode import StreamDecoder
+
+IP_MULTICAST_ALL = 49  # Linux: deliver only the groups this socket joined (not those of other sockets)
+
+
+def group_socket(group: str, port: int, interfaces: Sequence[Interface]) -> socket.socket:
+    """A socket that receives `group`:`port` on each of `interfaces` and nothing else."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+        sock.bind((group, port))
+        for interface in interfaces:
+            membership = socket.inet_aton(group) + socket.inet_aton(interface.address)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Depacketizer:
+    """RTP (or SRTP with `key`) packets of one source into samples at the speaker's rate."""
+
+    def __init__(self, codec: str, key: bytes | None) -> None:
+        encoding, self.payload_type, rate = c.CODECS[codec]
+        self.decoder = StreamDecoder(encoding, rate)
+        self.srtp = pylibsrtp.Session(pylibsrtp.Policy(
+            key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
+            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80)) if key else None
+        self.refused = 0  # packets that failed SRTP authentication or were not RTP of this codec
+
+    def payload(self, packet: bytes) -> bytes | None:
+        """The audio of `packet`, authenticated and decrypted; None when the packet is refused
+        (it then does not count as the stream playing: a forged packet takes no speaker)."""
+        if self.srtp is not None:
+            try:
+                packet = self.srtp.unprotect(packet)
+            except pylibsrtp.Error:
+                self.refused += 1
+                return None
+        found = rtp_payload(packet)
+        if found is None or (found[0] != self.payload_type and found[0] not in c.DYNAMIC_PAYLOAD_TYPES):
+            self.refused += 1
+            return None
+        return found[1]
+
+    def samples(self, payload: bytes) -> np.ndarray:
+        """The samples `payload` completes (none while less than a block is held)."""
+        return self.decoder.decode(payload)
+
+
+class Receiver(asyncio.DatagramProtocol):
+    """Hands each datagram of one source to `on_packet`."""
+
+    def __init__(self, on_packet: Callable[[bytes], None]) -> None:
+        self.on_packet = on_packet
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        self.on_packet(data)
