@@ -13,11 +13,15 @@ Discovery is IPv4 only: WS-Discovery's and SSDP's IPv6 groups are not joined.
 from __future__ import annotations
 
 import ipaddress
+import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ifaddr
 
 from vigil.hal.network import InterfaceState
+
+IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)  # Linux; the standard library may lack the name
 
 
 @dataclass(frozen=True, order=True)
@@ -64,3 +68,23 @@ def from_network(state: InterfaceState) -> list[Interface] | None:
     if not (state.up and state.link):
         return []
     return [Interface(state.name, a.address, state.index) for a in state.ipv4()]
+
+
+def group_socket(group: str, port: int, interfaces: Sequence[Interface], reuse_port: bool = False) -> socket.socket:
+    """A non-blocking UDP socket that receives `group`:`port` as joined on each of `interfaces`,
+    and no other group (IP_MULTICAST_ALL off: not the groups other sockets of the host joined)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+        sock.bind((group, port))
+        for interface in interfaces:
+            membership = socket.inet_aton(group) + socket.inet_aton(interface.address)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -45,13 +45,12 @@ from vigil.features.discovery.const import (
     WSD_PORT,
     WSD_TO,
 )
-from vigil.features.discovery.interfaces import Interface
+from vigil.features.discovery.interfaces import Interface, group_socket
 from vigil.features.discovery.model import Facts, Settings
 
 log = logging.getLogger("vigil.discovery")
 APP_MAX_DELAY = 0.5
 MAX_DATAGRAM = 65507
-IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)  # Linux; the standard library may lack the name
 PREFIXES = {"dn": NS_DN, "tds": NS_TDS}
 RFC3986 = "http://schemas.xmlsoap.org/ws/2005/04/discovery/rfc3986"
 STRCMP0 = "http://schemas.xmlsoap.org/ws/2005/04/discovery/strcmp0"
@@ -309,23 +308,6 @@ class _Receiver(asyncio.DatagramProtocol):
         log.debug("WS-Discovery on %s: %s", self.responder.interface.name, exc)
 
 
-def group_socket(interface: Interface) -> socket.socket:
-    """Receives the multicast probes that arrive on `interface`, and no others."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-        sock.bind((WSD_GROUP, WSD_PORT))
-        membership = socket.inet_aton(WSD_GROUP) + socket.inet_aton(interface.address)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def unicast_socket(interface: Interface) -> socket.socket:
     """Sends from `interface`'s address (multicast through that interface) and takes unicast probes."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
@@ -373,8 +355,8 @@ class WsDiscovery:
             self.responders.append(responder)
             responder.unicast, _ = await loop.create_datagram_endpoint(lambda r=responder: _Receiver(r),
                                                                        sock=unicast_socket(interface))
-            responder.group, _ = await loop.create_datagram_endpoint(lambda r=responder: _Receiver(r),
-                                                                     sock=group_socket(interface))
+            group = group_socket(WSD_GROUP, WSD_PORT, [interface], reuse_port=True)
+            responder.group, _ = await loop.create_datagram_endpoint(lambda r=responder: _Receiver(r), sock=group)
             responder.announce(responder.hello())
 
     async def stop(self) -> None:

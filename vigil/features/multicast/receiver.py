@@ -6,35 +6,14 @@ speaker's rate by playback's stream decoder."""
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pylibsrtp
 
-from vigil.features.discovery.interfaces import Interface
 from vigil.features.multicast import const as c
 from vigil.features.playback.backchannel import rtp_payload
 from vigil.features.playback.decode import StreamDecoder
-
-IP_MULTICAST_ALL = 49  # Linux: deliver only the groups this socket joined (not those of other sockets)
-
-
-def group_socket(group: str, port: int, interfaces: Sequence[Interface]) -> socket.socket:
-    """A socket that receives `group`:`port` on each of `interfaces` and nothing else."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-        sock.bind((group, port))
-        for interface in interfaces:
-            membership = socket.inet_aton(group) + socket.inet_aton(interface.address)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 class Depacketizer:

@@ -30,10 +30,10 @@ from vigil.core.logs import Logs
 from vigil.core.registry import Key
 from vigil.core.store import Store
 from vigil.core.vault import Vault
-from vigil.features.discovery.interfaces import Interface, from_network
+from vigil.features.discovery.interfaces import Interface, from_network, group_socket
 from vigil.features.multicast import const as c
 from vigil.features.multicast.model import Source, SourceError, merged
-from vigil.features.multicast.receiver import Depacketizer, Receiver, group_socket
+from vigil.features.multicast.receiver import Depacketizer, Receiver
 from vigil.features.playback.player import Player, SpeakerBusy, with_volume
 from vigil.hal.network import InterfaceState
 
