@@ -4,7 +4,9 @@ answer and hang up calls and read their state. Passwords are never returned (`pa
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from vigil.core.auth import Principal
@@ -34,16 +36,23 @@ def _text(call: JsonCall, name: str) -> str:
     return value
 
 
+@contextlib.contextmanager
+def refused(prefix: str = "") -> Iterator[None]:
+    """A refused setting or call (SipConfigError, SipError) as the API's Invalid parameter(s) error."""
+    try:
+        yield
+    except (SipConfigError, SipError) as err:
+        raise JsonApiError(ServiceCodes.INVALID, f"{prefix}{err}") from None
+
+
 async def get_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     return _service(device).store.settings()
 
 
 async def set_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     service = _service(device)
-    try:
+    with refused("Invalid parameter(s): "):
         settings = check_settings(service.store.settings(), call.params)
-    except SipConfigError as err:
-        raise JsonApiError(ServiceCodes.INVALID, f"Invalid parameter(s): {err}") from None
     service.store.save_settings(settings)
     device.logs.audit(who.name, f"changed the SIP settings: {', '.join(sorted(call.params)) or 'nothing'}", "sip")
     await service.apply()
@@ -60,11 +69,9 @@ async def set_account(device: Device, call: JsonCall, who: Principal) -> dict[st
     service = _service(device)
     account_id = _text(call, "id")
     current = service.store.accounts().get(account_id)
-    try:
+    with refused("Invalid parameter(s): "):
         account = check_account(current, call.params)
         service.store.save_account(account)
-    except SipConfigError as err:
-        raise JsonApiError(ServiceCodes.INVALID, f"Invalid parameter(s): {err}") from None
     device.logs.audit(who.name, f"{'changed' if current else 'added'} the SIP account {account_id}", "sip")
     await service.apply()
     return shown(account)
@@ -90,28 +97,22 @@ async def get_calls(device: Device, call: JsonCall, who: Principal) -> dict[str,
 
 async def make_call(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     account_id = call.params.get("accountId", c.P2P_ID)
-    try:
+    with refused():
         placed = await _service(device).call(account_id, _text(call, "uri"))
-    except (SipConfigError, SipError) as err:
-        raise JsonApiError(ServiceCodes.INVALID, str(err)) from None
     device.logs.audit(who.name, f"placed a SIP call to {call.params['uri']} from account {account_id}", "sip")
     return _service(device).describe(placed)
 
 
 async def answer_call(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
-    try:
+    with refused():
         await _service(device).answer(_text(call, "callId"))
-    except (SipConfigError, SipError) as err:
-        raise JsonApiError(ServiceCodes.INVALID, str(err)) from None
     device.logs.audit(who.name, f"answered SIP call {call.params['callId']}", "sip")
     return {}
 
 
 async def hangup_call(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
-    try:
+    with refused():
         await _service(device).hangup(_text(call, "callId"))
-    except (SipConfigError, SipError) as err:
-        raise JsonApiError(ServiceCodes.INVALID, str(err)) from None
     device.logs.audit(who.name, f"hung up SIP call {call.params['callId']}", "sip")
     return {}
 
