@@ -19,6 +19,7 @@ from vigil.core.roles import Role
 from vigil.hal.audio import AUDIO_HARDWARE, RATE, audible, dominant_frequency, level_dbfs, tone
 from vigil.hal.sim.audio import SimulatedAudio
 from vigil.http.routing import Endpoint
+from vigil.http.sim import SimRequestError, refused
 
 if TYPE_CHECKING:
     from vigil.device import Device
@@ -26,14 +27,6 @@ if TYPE_CHECKING:
 SIM_AUDIO = "/vigil/sim/audio"
 MAX_SECONDS = 60
 AUDIBLE_DBFS = -60.0
-
-
-class SimRequestError(ValueError):
-    pass
-
-
-def bad(message: str) -> Response:
-    return JSONResponse({"error": {"code": 400, "message": f"bad simulation request: {message}"}}, status_code=400)
 
 
 def _number(tone_spec: dict[str, Any], key: str, low: float, high: float) -> float:
@@ -75,13 +68,13 @@ async def sim_audio(request: Request, who: Principal) -> Response:
     device: Device = request.app.state.device
     hardware = device.hardware[AUDIO_HARDWARE]
     if not isinstance(hardware, SimulatedAudio):
-        return bad("the audio hardware is not simulated")
+        return refused("the audio hardware is not simulated")
     if request.method == "POST":
         try:
             body = parse(await request.body())
         except SimRequestError as err:
             device.logs.system(f"Audio simulation request of {who.name} refused: {printable(str(err))}", "warning")
-            return bad(str(err))
+            return refused(str(err))
         if body.get("clearSink"):
             hardware.clear_sink()
             device.logs.audit(who.name, "simulated speaker sink cleared", "simulation")
