@@ -95,6 +95,7 @@ async def test_a_rule_records_while_the_w401_input_is_active_with_the_pre_buffer
     assert state(recorder, CAMERA_EVENT, source="cam1", event=INPUT) == "1"
     await asyncio.to_thread(virtual_input, w401, "deactivate")
     await eventually(lambda: not service.ongoing(), 10, "the recording's end")
+    assert await asyncio.to_thread(service.segments.drain, 10)  # the writer indexes its fragments in its thread
     (rid, kind), = recorder.store.query("SELECT id, kind FROM recordings")
     first = recorder.store.query("SELECT MIN(start) FROM fragments")[0][0]
     assert kind == "triggered" and first < activated, (first, activated)  # footage from before the event
