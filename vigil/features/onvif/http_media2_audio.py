@@ -14,23 +14,20 @@ from vigil.features.onvif.audio import (
     PROFILE,
     PROFILE_NAME,
     SOURCE_CONFIG,
-    AudioModel,
     live_audio_uri,
 )
-from vigil.features.onvif.const import ACTUATE, INVALID_ARG_VAL, PRE_AUTH, READ_MEDIA, TER, TR2
+from vigil.features.onvif.const import ACTUATE, PRE_AUTH, READ_MEDIA, TR2
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
 from vigil.features.onvif.http_media2 import ALL_TYPES, STREAM_PROTOCOLS, media2_capabilities
-from vigil.features.onvif.http_media_audio import input_off
+from vigil.features.onvif.http_media_audio import AudioMediaBase, check_profile, input_off
 from vigil.features.onvif.xml import TR2_, find_all, invalid, text
-from vigil.http.soap import SoapMessage, sender
+from vigil.http.soap import SoapMessage
 
 TYPES = ("AudioSource", "AudioEncoder", "AudioOutput", "AudioDecoder")  # what the audio profile holds
 
 
-class AudioMedia2Service:
-    def __init__(self, model: AudioModel, rtsp_port) -> None:
-        self.model = model
-        self.rtsp_port = rtsp_port
+class AudioMedia2Service(AudioMediaBase):
+    ns = TR2_
 
     def chosen(self, msg: SoapMessage, token: str) -> bool:
         """Whether a Get...Configurations asks about `token`'s configuration (no token: all)."""
@@ -38,8 +35,8 @@ class AudioMedia2Service:
         profile = text(msg.body, "ProfileToken", limit=64)
         if wanted:
             self.model.check_token(wanted, token)
-        if profile and profile != PROFILE:
-            raise sender(f"There is no profile {profile[:64]!r}", INVALID_ARG_VAL, etree.QName(TER, "NoProfile"))
+        if profile:
+            check_profile(profile)
         return True
 
     def profile(self, types: set[str]) -> etree._Element:
@@ -67,17 +64,15 @@ class AudioMedia2Service:
         if unknown := types - set(ALL_TYPES):
             raise invalid(f"unknown configuration Type {sorted(unknown)[0][:40]!r}")
         token = text(msg.body, "Token", limit=64)
-        if token and token != PROFILE:
-            raise sender(f"There is no profile {token[:64]!r}", INVALID_ARG_VAL, etree.QName(TER, "NoProfile"))
+        if token:
+            check_profile(token)
         return TR2_.GetProfilesResponse(self.profile(types))
 
     async def get_stream_uri(self, msg: SoapMessage, who: Principal) -> etree._Element:
         protocol = text(msg.body, "Protocol", required=True) or ""
         if protocol not in STREAM_PROTOCOLS:
             raise invalid(f"Protocol {protocol[:40]!r} is not offered: use RtspUnicast", "InvalidStreamSetup")
-        token = text(msg.body, "ProfileToken", required=True, limit=64)
-        if token != PROFILE:
-            raise sender(f"There is no profile {str(token)[:64]!r}", INVALID_ARG_VAL, etree.QName(TER, "NoProfile"))
+        check_profile(text(msg.body, "ProfileToken", required=True, limit=64))
         if not self.model.audio.input_enabled:
             raise input_off()
         return TR2_.GetStreamUriResponse(TR2_.Uri(live_audio_uri(CALL.get().host, self.rtsp_port())))
@@ -116,22 +111,6 @@ class AudioMedia2Service:
         self.chosen(msg, DECODER)
         return TR2_.GetAudioDecoderConfigurationOptionsResponse(
             *(o for o in self.model.encoder2_options(TR2_) if o[0].text in ("PCMU", "mpeg4-generic")))
-
-    async def set_source_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_source(msg.body)
-        return TR2_.SetAudioSourceConfigurationResponse()
-
-    async def set_encoder_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_encoder(msg.body, who, media2=True)
-        return TR2_.SetAudioEncoderConfigurationResponse()
-
-    async def set_output_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_output(msg.body, who)
-        return TR2_.SetAudioOutputConfigurationResponse()
-
-    async def set_decoder_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_decoder(msg.body)
-        return TR2_.SetAudioDecoderConfigurationResponse()
 
 
 def register(endpoint: OnvifEndpoint, service: AudioMedia2Service, with_profiles: bool) -> None:

@@ -6,6 +6,7 @@ which gives the microphone's live stream on the device's RTSP server."""
 from __future__ import annotations
 
 from lxml import etree
+from lxml.builder import ElementMaker
 
 from vigil.core.auth import Principal
 from vigil.features.onvif.audio import (
@@ -21,7 +22,7 @@ from vigil.features.onvif.audio import (
 from vigil.features.onvif.const import ACTUATE, INVALID_ARG_VAL, PRE_AUTH, READ_MEDIA, TER, TRT
 from vigil.features.onvif.endpoint import CALL, OnvifEndpoint
 from vigil.features.onvif.http_media import media_capabilities
-from vigil.features.onvif.xml import TRT_, TT_, find, invalid, text
+from vigil.features.onvif.xml import TR2_, TRT_, TT_, find, invalid, text
 from vigil.http.soap import SoapFault, SoapMessage, receiver, sender
 
 
@@ -31,10 +32,41 @@ def input_off() -> SoapFault:
                     etree.QName(TER, "Action"), etree.QName(TER, "IncompleteConfiguration"))
 
 
-class AudioMediaService:
+def check_profile(token: str | None) -> None:
+    """The audio services' only profile is PROFILE: any other token gets ter:NoProfile."""
+    if token != PROFILE:
+        raise sender(f"There is no profile {str(token)[:64]!r}", INVALID_ARG_VAL, etree.QName(TER, "NoProfile"))
+
+
+class AudioMediaBase:
+    """What Media1 and Media2 share: the model, the RTSP port and the Set...Configuration
+    operations, answered in the version's namespace `ns` (TRT_ or TR2_)."""
+
+    ns: ElementMaker
+
     def __init__(self, model: AudioModel, rtsp_port) -> None:
         self.model = model
         self.rtsp_port = rtsp_port  # () -> the port the RTSP server listens on now
+
+    async def set_source_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        self.model.set_source(msg.body)
+        return self.ns.SetAudioSourceConfigurationResponse()
+
+    async def set_encoder_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        self.model.set_encoder(msg.body, who, media2=self.ns is TR2_)
+        return self.ns.SetAudioEncoderConfigurationResponse()
+
+    async def set_output_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        self.model.set_output(msg.body, who)
+        return self.ns.SetAudioOutputConfigurationResponse()
+
+    async def set_decoder_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
+        self.model.set_decoder(msg.body)
+        return self.ns.SetAudioDecoderConfigurationResponse()
+
+
+class AudioMediaService(AudioMediaBase):
+    ns = TRT_
 
     def profile(self, tag: str = "Profiles") -> etree._Element:
         m = self.model
@@ -47,9 +79,7 @@ class AudioMediaService:
 
     @staticmethod
     def check_profile(msg: SoapMessage) -> None:
-        token = text(msg.body, "ProfileToken", required=True, limit=64)
-        if token != PROFILE:
-            raise sender(f"There is no profile {str(token)[:64]!r}", INVALID_ARG_VAL, etree.QName(TER, "NoProfile"))
+        check_profile(text(msg.body, "ProfileToken", required=True, limit=64))
 
     def token(self, msg: SoapMessage, known: str) -> None:
         self.model.check_token(text(msg.body, "ConfigurationToken", required=True, limit=64), known)
@@ -108,10 +138,6 @@ class AudioMediaService:
     async def get_source_options(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TRT_.GetAudioSourceConfigurationOptionsResponse(self.model.source_options(TRT_))
 
-    async def set_source_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_source(msg.body)
-        return TRT_.SetAudioSourceConfigurationResponse()
-
     def _encoder(self, tag: str) -> etree._Element:
         encoder = self.model.encoder1(TRT_, tag)
         if encoder is None:
@@ -135,10 +161,6 @@ class AudioMediaService:
     async def get_encoder_options(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TRT_.GetAudioEncoderConfigurationOptionsResponse(self.model.encoder1_options(TRT_))
 
-    async def set_encoder_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_encoder(msg.body, who, media2=False)
-        return TRT_.SetAudioEncoderConfigurationResponse()
-
     async def get_output_configurations(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TRT_.GetAudioOutputConfigurationsResponse(self.model.output_configuration(TRT_, "Configurations"))
 
@@ -154,10 +176,6 @@ class AudioMediaService:
     async def get_output_options(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TRT_.GetAudioOutputConfigurationOptionsResponse(self.model.output_options(TRT_))
 
-    async def set_output_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_output(msg.body, who)
-        return TRT_.SetAudioOutputConfigurationResponse()
-
     async def get_decoder_configurations(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TRT_.GetAudioDecoderConfigurationsResponse(self.model.decoder_configuration(TRT_, "Configurations"))
 
@@ -172,10 +190,6 @@ class AudioMediaService:
 
     async def get_decoder_options(self, msg: SoapMessage, who: Principal) -> etree._Element:
         return TRT_.GetAudioDecoderConfigurationOptionsResponse(self.model.decoder_options(TRT_))
-
-    async def set_decoder_configuration(self, msg: SoapMessage, who: Principal) -> etree._Element:
-        self.model.set_decoder(msg.body)
-        return TRT_.SetAudioDecoderConfigurationResponse()
 
 
 def register(endpoint: OnvifEndpoint, service: AudioMediaService, with_profiles: bool) -> None:
