@@ -1,0 +1,58 @@
+"""coturn (Debian `coturn`, `turnserver`) as the STUN and TURN server of NAT traversal tests: one
+instance on a free loopback port, long-term credentials (user `USER`, password `PASSWORD`, realm
+`vigil`), relay ports in a range of its own, loopback peers allowed (the far end is on 127.0.0.1
+too), no TLS, no database of the machine's (its own SQLite file), the log on stdout in a file.
+The relay's counters come from that log: when an allocation ends coturn writes
+`peer usage: ... rp=<packets from peers>, rb=<bytes>, sp=<packets to peers>, sb=<bytes>`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.peers.processes import free_port, stop_process, wait_port
+
+USER = "vigil"
+PASSWORD = "secret"
+RELAY_PORTS = 50  # how many relay ports the instance may hand out
+PEER_USAGE = re.compile(r"peer usage: realm=<[^>]*>, username=<([^>]*)>, rp=(\d+), rb=(\d+), sp=(\d+), sb=(\d+)")
+
+
+@dataclass
+class Coturn:
+    process: subprocess.Popen
+    port: int
+    relay_ports: range
+    log: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def peer_usage(self) -> list[dict[str, int]]:
+        """The relay counters of every allocation that has ended: packets and bytes from and to peers."""
+        text = self.log.read_text(errors="replace")
+        return [{"rp": int(m[2]), "rb": int(m[3]), "sp": int(m[4]), "sb": int(m[5])} for m in PEER_USAGE.finditer(text)]
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def start_coturn(folder: Path) -> Coturn:
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()  # a TCP port free now; coturn listens on it over UDP and TCP
+    low = free_port()
+    low = low if low < 65000 else 40000
+    relay = range(low, low + RELAY_PORTS)
+    log = folder / "coturn.log"
+    process = subprocess.Popen(
+        ["turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+         f"--min-port={relay.start}", f"--max-port={relay.stop - 1}", "--allow-loopback-peers", "--lt-cred-mech",
+         f"--user={USER}:{PASSWORD}", "--realm=vigil", "--no-tls", "--no-dtls", "--no-cli", "-v",
+         "--log-file=stdout", "--simple-log", f"--userdb={folder / 'turndb'}", f"--pidfile={folder / 'pid'}"],
+        stdin=subprocess.DEVNULL, stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        start_new_session=True)
+    wait_port(port, 5, process)
+    return Coturn(process, port, relay, log)

@@ -1,0 +1,115 @@
+"""NAT traversal (SIP settings > NAT traversal) with a real STUN/TURN server (coturn on loopback)
+and baresip as the far end: the settings are checked, audited and keep the TURN password sealed;
+with TURN the device's SDP gives the relayed address coturn allocated, the far end's tone reaches
+the speaker through the relay (coturn's relay counters show the packets), and a wrong TURN
+password shows in the NAT status and the log; with STUN the SIP socket's and the RTP socket's
+addresses as coturn saw them are what Contact, Via and the SDP carry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import client_as, eventually
+from tests.peers.baresip import Baresip
+from tests.peers.coturn import PASSWORD, USER, Coturn, start_coturn
+from tests.playback.conftest import sink
+from tests.sip.conftest import sip_call
+from vigil.device import Device
+from vigil.features.sip import const as c
+from vigil.features.sip import sdp
+from vigil.features.sip.service import SIP_SERVICE
+from vigil.hal.audio import RATE, audible, dominant_frequency
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    server = start_coturn(tmp_path_factory.mktemp("coturn"))
+    yield server
+    server.stop()
+
+
+def _state(phone: Device) -> str:
+    return (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {}).get("State", "")
+
+
+async def _nat(phone: Device, **settings: object) -> dict:
+    async with client_as(phone, "admin") as admin:
+        reply = await sip_call(admin, "setSipConfiguration", natTraversal=settings)
+    assert "error" not in reply, reply
+    return reply["data"]["natTraversal"]
+
+
+async def test_settings_are_checked_sealed_and_audited(phone: Device) -> None:
+    async with client_as(phone, "admin") as admin:
+        for bad, field in (({"stun": True}, "stunServer"), ({"turn": True, "turnServer": "turn.example"}, "turnUser"),
+                           ({"stunServer": "bad host!"}, "stunServer"), ({"turnServer": "h:70000"}, "turnServer"),
+                           ({"ice": "yes"}, "ice"), ({"relay": True}, "relay"), ({"turnPassword": 5}, "turnPassword")):
+            reply = await sip_call(admin, "setSipConfiguration", natTraversal=bad)
+            assert reply["error"]["code"] == 4004 and field in reply["error"]["message"], reply
+        assert "natTraversal must be an object" in (await sip_call(admin, "setSipConfiguration",
+                                                                   natTraversal=[]))["error"]["message"]
+        shown = await _nat(phone, ice=True, turn=True, turnServer="turn.example:3479", turnUser="door",
+                           turnPassword="s3cret-turn")
+        assert shown == {"ice": True, "stun": False, "stunServer": "", "turn": True, "turnServer": "turn.example:3479",
+                         "turnUser": "door", "turnPasswordSet": True}
+        assert (await sip_call(admin, "getSipConfiguration"))["data"]["natTraversal"] == shown
+        kept = await _nat(phone, stun=True, stunServer="127.0.0.1")  # the password is kept when not given
+        assert kept["turnPasswordSet"] and kept["stun"]
+    raw = phone.store.get_kv(c.SETTINGS_KEY)
+    assert raw is not None and "s3cret-turn" not in raw  # sealed
+    assert phone.features[SIP_SERVICE].store.settings()["natTraversal"]["turnPassword"] == "s3cret-turn"
+    assert "changed the SIP settings: natTraversal" in phone.logs.text("audit")
+
+
+async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, coturn: Coturn) -> None:
+    await _nat(phone, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword=PASSWORD)
+    service = phone.features[SIP_SERVICE]
+    await eventually(lambda: service.nat_status.state.get("turn", {}).get("state") == "ok", 5, "the TURN check")
+    assert service.agent is not None
+    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
+    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
+    call = service.calls()[0]
+    assert call.last_response is not None
+    answer = sdp.parse(call.last_response.body)
+    assert answer.address == "127.0.0.1" and answer.port in coturn.relay_ports  # the relayed address
+    speaker = sink(phone)
+    await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 2, 8, "the peer's audio")
+    assert abs(dominant_frequency(audible(speaker.sink_samples(), -40.0)[-RATE // 2:]) - 1000) < 30
+    await peer.command("hangup")
+    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+    usage = await eventually(lambda: [u for u in coturn.peer_usage() if u["rp"] > 25], 10,
+                             "coturn's counters of the relayed call")
+    assert usage[0]["sp"] > 0  # the device's audio went out through the relay too
+
+
+async def test_wrong_turn_password_shows_in_status_and_log(phone: Device, coturn: Coturn) -> None:
+    await _nat(phone, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword="wrong")
+    service = phone.features[SIP_SERVICE]
+    await eventually(lambda: "turn" in service.nat_status.state, 5, "the TURN check")
+    reason = f"the TURN server {coturn.address} refused the user name or password (401 Unauthorized)"
+    async with client_as(phone, "operator") as operator:
+        status = (await sip_call(operator, "getSipAccounts"))["data"]["natStatus"]
+    assert status["turn"] == {"state": "failed", "reason": reason}
+    assert f"SIP NAT traversal: TURN failed: {reason}" in phone.logs.text("system")
+
+
+async def test_stun_address_goes_into_contact_via_and_sdp(phone: Device, peer: Baresip, coturn: Coturn,
+                                                          tmp_path: Path) -> None:
+    await _nat(phone, stun=True, stunServer=coturn.address)
+    service = phone.features[SIP_SERVICE]
+    assert service.agent is not None and service.agent.nat.public == ("127.0.0.1", service.agent.port)
+    assert service.nat_status.state["stun"]["state"] == "ok"
+    async with client_as(phone, "operator") as operator:
+        placed = await sip_call(operator, "call", uri=peer.uri)
+        assert "error" not in placed, placed
+        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        call = service.calls()[0]
+        assert call.invite is not None and call.media is not None and call.media.transport is not None
+        offer = sdp.parse(call.invite.body)
+        local = call.media.transport.get_extra_info("sockname")
+        assert (offer.address, offer.port) == (local[0], local[1])
+        assert f"127.0.0.1:{service.agent.port};" in call.invite.get("via")
+        assert await sip_call(operator, "hangup", callId=placed["data"]["id"])
