@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import client_as, eventually
-from tests.peers.baresip import Baresip
+from tests.peers.baresip import Baresip, start_baresip
 from tests.peers.coturn import PASSWORD, USER, Coturn, start_coturn
 from tests.playback.conftest import sink
 from tests.sip.conftest import sip_call
@@ -44,6 +44,7 @@ async def _nat(phone: Device, **settings: object) -> dict:
 
 async def test_settings_are_checked_sealed_and_audited(phone: Device) -> None:
     async with client_as(phone, "admin") as admin:
+        assert "error" not in await sip_call(admin, "setSipConfiguration", enabled=False)  # no servers asked here
         for bad, field in (({"stun": True}, "stunServer"), ({"turn": True, "turnServer": "turn.example"}, "turnUser"),
                            ({"stunServer": "bad host!"}, "stunServer"), ({"turnServer": "h:70000"}, "turnServer"),
                            ({"ice": "yes"}, "ice"), ({"relay": True}, "relay"), ({"turnPassword": 5}, "turnPassword")):
@@ -113,3 +114,70 @@ async def test_stun_address_goes_into_contact_via_and_sdp(phone: Device, peer: B
         assert (offer.address, offer.port) == (local[0], local[1])
         assert f"127.0.0.1:{service.agent.port};" in call.invite.get("via")
         assert await sip_call(operator, "hangup", callId=placed["data"]["id"])
+
+
+
+def _candidates(body: bytes) -> list[list[str]]:
+    """The a=candidate lines of a session description, split (foundation, component, ..., typ, type, ...)."""
+    return [x.split()[:8] for x in sdp.parse(body).attributes if x.startswith("candidate:")]
+
+
+async def _heard(phone: Device) -> None:
+    speaker = sink(phone)
+    await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 2, 8, "the peer's audio")
+    assert abs(dominant_frequency(audible(speaker.sink_samples(), -40.0)[-RATE // 2:]) - 1000) < 30
+
+
+@pytest.fixture
+def ice_peer(tmp_path: Path, coturn: Coturn) -> Iterator[Baresip]:
+    far = start_baresip(tmp_path / "baresip-ice", modules=("ice",), extra=f";medianat=ice;stunserver=stun:{coturn.address}")
+    yield far
+    far.stop()
+
+
+async def test_ice_answer_offers_relayed_and_reflexive_candidates_and_the_audio_flows(phone: Device, ice_peer: Baresip,
+                                                                                      coturn: Coturn) -> None:
+    await _nat(phone, ice=True, stun=True, stunServer=coturn.address, turn=True, turnServer=coturn.address,
+               turnUser=USER, turnPassword=PASSWORD)
+    service = phone.features[SIP_SERVICE]
+    assert service.agent is not None
+    assert (await ice_peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
+    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
+    call = service.calls()[0]
+    assert call.last_response is not None
+    answer = sdp.parse(call.last_response.body)
+    assert any(x.startswith("ice-ufrag:") for x in answer.attributes)
+    assert any(x.startswith("ice-pwd:") for x in answer.attributes)
+    candidates = _candidates(call.last_response.body)
+    relayed = [x for x in candidates if x[7] == "relay"]
+    assert relayed and all(int(x[5]) in coturn.relay_ports for x in relayed)  # allocated by coturn
+    assert {x[1] for x in relayed} == {"1", "2"}  # RTP and RTCP (the offer did not mux them)
+    assert any(x[7] == "srflx" for x in candidates)  # learned from coturn's STUN
+    assert (answer.address, str(answer.port)) == (relayed[0][4], relayed[0][5])  # the default: the relay
+    await _heard(phone)
+    assert service.nat_status.state["ice"]["state"] == "ok"
+    await ice_peer.command("hangup")
+    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+
+
+async def _ice_call(phone: Device, far: Baresip, coturn: Coturn) -> None:
+    await _nat(phone, ice=True, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword=PASSWORD)
+    service = phone.features[SIP_SERVICE]
+    async with client_as(phone, "operator") as operator:
+        placed = await sip_call(operator, "call", uri=far.uri)
+        assert "error" not in placed, placed
+        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        call = service.calls()[0]
+        assert call.invite is not None and any(x[7] == "relay" for x in _candidates(call.invite.body))
+        await _heard(phone)
+        assert "error" not in await sip_call(operator, "hangup", callId=placed["data"]["id"])
+
+
+async def test_ice_offer_to_a_far_end_with_ice(phone: Device, ice_peer: Baresip, coturn: Coturn) -> None:
+    await _ice_call(phone, ice_peer, coturn)
+    assert phone.features[SIP_SERVICE].nat_status.state["ice"]["state"] == "ok"
+
+
+async def test_ice_offer_to_a_far_end_without_ice(phone: Device, peer: Baresip, coturn: Coturn) -> None:
+    """The answer has no ICE attributes: RTP goes from the default candidate (the relay) to its c=/m= address."""
+    await _ice_call(phone, peer, coturn)

@@ -195,8 +195,9 @@ class _IcePipe:
     async def _read(self) -> None:
         with contextlib.suppress(ConnectionError):
             while not self.closed:
-                data, _ = await self.connection.recvfrom()
-                self.session.received(data)
+                data, component = await self.connection.recvfrom()
+                if component == 1:  # RTCP (component 2) is not read
+                    self.session.received(data)
 
 
 @dataclass
@@ -213,8 +214,10 @@ class MediaPath:
     def sdp_attributes(self) -> list[str]:
         if self.ice is None:
             return []
-        return ([f"ice-ufrag:{self.ice.local_username}", f"ice-pwd:{self.ice.local_password}", "rtcp-mux"]
-                + [f"candidate:{x.to_sdp()}" for x in self.ice.local_candidates] + ["end-of-candidates"])
+        rtcp = self.ice.get_default_candidate(2)  # RTCP's own component unless the offer muxed it (RFC 5761)
+        return ([f"ice-ufrag:{self.ice.local_username}", f"ice-pwd:{self.ice.local_password}",
+                 f"rtcp:{rtcp.port} IN IP4 {rtcp.host}" if rtcp is not None else "rtcp-mux"]
+                + [f"candidate:{x.to_sdp()}" for x in self.ice.local_candidates])
 
     async def connect(self, remote: sdp.Media, status: NatStatus, name: str) -> None:
         """With ICE: the far end's candidates checked and a pair selected (RTP flows from then on)."""
@@ -235,7 +238,7 @@ class MediaPath:
             if name_ == "candidate":
                 with contextlib.suppress(ValueError, IndexError):
                     candidate = Candidate.from_sdp(value)
-                    if candidate.component == 1 and candidate.transport.lower() == "udp":
+                    if candidate.transport.lower() == "udp":
                         await self.ice.add_remote_candidate(candidate)
         await self.ice.add_remote_candidate(None)
         try:
@@ -284,10 +287,12 @@ class NatAgent:
             relay = await self._allocate(asyncio.DatagramProtocol)
             relay.close()
 
-    async def open_media(self, session: RtpSession, host: str, first_port: int, controlling: bool) -> MediaPath:
+    async def open_media(self, session: RtpSession, host: str, first_port: int, controlling: bool,
+                         offer: sdp.Media | None = None) -> MediaPath:
+        """The call's RTP path; `offer` is the far end's when answering (its rtcp-mux decides ICE's components)."""
         if self.settings.ice:
             with contextlib.suppress(NatError):
-                return await self._ice(session, controlling)
+                return await self._ice(session, controlling, 1 if offer and "rtcp-mux" in offer.attributes else 2)
         if self.settings.turn is not None:
             with contextlib.suppress(NatError):
                 return await self._relay(session)
@@ -322,9 +327,9 @@ class NatAgent:
         address, port = relay.transport.get_extra_info("sockname")
         return MediaPath(address, port, "relay")
 
-    async def _ice(self, session: RtpSession, controlling: bool) -> MediaPath:
+    async def _ice(self, session: RtpSession, controlling: bool, components: int) -> MediaPath:
         settings = self.settings
-        connection = Connection(controlling, 1, settings.stun, settings.turn, settings.turn_user or None,
+        connection = Connection(controlling, components, settings.stun, settings.turn, settings.turn_user or None,
                                 settings.turn_password or None, use_ipv6=False)
         try:
             await asyncio.wait_for(connection.gather_candidates(), TIMEOUT * 2)

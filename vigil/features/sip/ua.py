@@ -345,7 +345,7 @@ class UserAgent:
         assert chosen is not None and call.invite_addr is not None
         call.media = self.hooks.media(call)
         local = local_address(self.host, call.invite_addr)
-        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), controlling=False)
+        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, offer)
         direction = sdp.answer_direction(offer.direction)
         dtmf = offer.dtmf_payload
         body = sdp.build(path.address, path.port, [chosen], direction, dtmf, path.sdp_attributes())
