@@ -1,7 +1,8 @@
 """The SIP user agent (RFC 3261) on asyncio over UDP and TCP (transport.py): client transactions with retransmission
 (timers A/E, T1 = 0.5 s), REGISTER with digest authentication and refresh at half the granted
 expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
-the call's RTP (media.py, made by the owner through `Hooks.media`).
+the call's RTP (media.py, made by the owner through `Hooks.media`; its path, and the public address
+in Contact and Via, from nat.py: STUN, TURN, ICE).
 
 Deliberate limits: in-dialog requests go to the far end's Contact (no Route set), a second call
 while one is up is answered 486 Busy Here (the speaker has one call), and a re-INVITE is
