@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.peers.lan import Lan
 from tests.peers.processes import free_port, stop_process, wait_port
 
 USER = "vigil"
@@ -26,10 +28,11 @@ class Coturn:
     port: int
     relay_ports: range
     log: Path
+    host: str = "127.0.0.1"
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def peer_usage(self) -> list[dict[str, int]]:
         """The relay counters of every allocation that has ended: packets and bytes from and to peers."""
@@ -40,19 +43,27 @@ class Coturn:
         stop_process(self.process)
 
 
-def start_coturn(folder: Path) -> Coturn:
+def start_coturn(folder: Path, lan: Lan | None = None) -> Coturn:
+    """An instance on loopback, or with `lan` in the peers' namespace on its address."""
     folder.mkdir(parents=True, exist_ok=True)
+    host = lan.peer_address if lan is not None else "127.0.0.1"
     port = free_port()  # a TCP port free now; coturn listens on it over UDP and TCP
     low = free_port()
     low = low if low < 65000 else 40000
     relay = range(low, low + RELAY_PORTS)
     log = folder / "coturn.log"
-    process = subprocess.Popen(
-        ["turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
-         f"--min-port={relay.start}", f"--max-port={relay.stop - 1}", "--allow-loopback-peers", "--lt-cred-mech",
-         f"--user={USER}:{PASSWORD}", "--realm=vigil", "--no-tls", "--no-dtls", "--no-cli", "-v",
-         "--log-file=stdout", "--simple-log", f"--userdb={folder / 'turndb'}", f"--pidfile={folder / 'pid'}"],
-        stdin=subprocess.DEVNULL, stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-        start_new_session=True)
-    wait_port(port, 5, process)
-    return Coturn(process, port, relay, log)
+    command = ["turnserver", "-n", f"--listening-ip={host}", f"--relay-ip={host}", f"--listening-port={port}",
+               f"--min-port={relay.start}", f"--max-port={relay.stop - 1}", "--allow-loopback-peers", "--lt-cred-mech",
+               f"--user={USER}:{PASSWORD}", "--realm=vigil", "--no-tls", "--no-dtls", "--no-cli", "-v",
+               "--log-file=stdout", "--simple-log", f"--userdb={folder / 'turndb'}", f"--pidfile={folder / 'pid'}"]
+    process = subprocess.Popen(lan.command(*command) if lan is not None else command, stdin=subprocess.DEVNULL,
+                               stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)  # noqa: SIM115
+    if lan is None:
+        wait_port(port, 5, process)
+    else:  # wait_port looks on loopback: the log says when it listens
+        deadline = time.monotonic() + 5
+        while f"UDP listener opened on: {host}:{port}" not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"coturn did not start: {log.read_text(errors='replace')[-500:]}")
+            time.sleep(0.02)
+    return Coturn(process, port, relay, log, host)

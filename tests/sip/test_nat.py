@@ -7,6 +7,7 @@ addresses as coturn saw them are what Contact, Via and the SDP carry."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +16,13 @@ import pytest
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip, start_baresip
 from tests.peers.coturn import PASSWORD, USER, Coturn, start_coturn
+from tests.peers.lan import Lan, needs_lan
 from tests.playback.conftest import sink
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import running_phone, sip_call
+from vigil.core.clock import FakeClock
 from vigil.device import Device
 from vigil.features.sip import const as c
+from vigil.features.sip import message as m
 from vigil.features.sip import sdp
 from vigil.features.sip.service import SIP_SERVICE
 from vigil.hal.audio import RATE, audible, dominant_frequency
@@ -29,6 +33,9 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     server = start_coturn(tmp_path_factory.mktemp("coturn"))
     yield server
     server.stop()
+
+
+NAT_PORTS = range(40000, 41000)  # the ports the NAT of `behind_nat` maps to
 
 
 def _state(phone: Device) -> str:
@@ -97,7 +104,72 @@ async def test_wrong_turn_password_shows_in_status_and_log(phone: Device, coturn
     assert f"SIP NAT traversal: TURN failed: {reason}" in phone.logs.text("system")
 
 
-async def test_stun_address_goes_into_contact_via_and_sdp(phone: Device, peer: Baresip, coturn: Coturn,
+class _Callee(asyncio.DatagramProtocol):
+    """A far end that keeps the INVITE it gets and turns it away (486): what the device sent, as received."""
+
+    def __init__(self) -> None:
+        self.invites: asyncio.Queue[m.Message] = asyncio.Queue()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        msg = m.parse(data)
+        if msg.is_request and msg.method == "INVITE":
+            self.invites.put_nowait(msg)
+            self.transport.sendto(m.response(msg, 486, "Busy Here", m.new_tag()).encode(), addr)
+
+
+@pytest.fixture(scope="module")
+def behind_nat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lan, Coturn, str]]:
+    """The device behind a NAT: coturn in a network namespace of its own sees the device's packets
+    come from `public` (a source NAT with its own ports, in the namespace's input hook)."""
+    lan = Lan.create()
+    try:
+        public = lan.peer_address.rsplit(".", 1)[0] + ".200"
+        lan.run("nft", "add", "table", "ip", "vigilnat")
+        lan.run("nft", "add", "chain", "ip", "vigilnat", "incoming", "{ type nat hook input priority 100 ; }")
+        lan.run("nft", "add", "rule", "ip", "vigilnat", "incoming", "ip", "saddr", lan.device_address,
+                "meta", "l4proto", "udp", "snat", "to", f"{public}:{NAT_PORTS.start}-{NAT_PORTS.stop - 1}")
+        server = start_coturn(tmp_path_factory.mktemp("coturn-nat"), lan)
+        try:
+            yield lan, server, public
+        finally:
+            server.stop()
+    finally:
+        lan.delete()
+
+
+@needs_lan
+async def test_stun_behind_a_nat_puts_the_public_address_in_contact_via_and_sdp(
+        tmp_path: Path, clock: FakeClock, behind_nat: tuple[Lan, Coturn, str]) -> None:
+    lan, server, public = behind_nat
+    async with running_phone(tmp_path, clock, lan.device_address) as phone:
+        await _nat(phone, stun=True, stunServer=server.address)
+        service = phone.features[SIP_SERVICE]
+        assert service.agent is not None and service.agent.nat.public is not None
+        sip_public = service.agent.nat.public
+        assert sip_public[0] == public and sip_public[1] in NAT_PORTS  # what coturn saw of the SIP socket
+        assert service.nat_status.state["stun"]["state"] == "ok"
+        callee = _Callee()
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: callee, local_addr=(lan.device_address, 0))
+        try:
+            port = transport.get_extra_info("sockname")[1]
+            async with client_as(phone, "operator") as operator:
+                placed = await sip_call(operator, "call", uri=f"sip:door@{lan.device_address}:{port}")
+                assert "error" not in placed, placed
+            invite = await asyncio.wait_for(callee.invites.get(), 5)
+        finally:
+            transport.close()
+    assert invite.get("via").startswith(f"SIP/2.0/UDP {public}:{sip_public[1]};")
+    assert f"@{public}:{sip_public[1]}>" in invite.get("contact")
+    offer = sdp.parse(invite.body)
+    assert offer.address == public and offer.port in NAT_PORTS and offer.port != sip_public[1]  # the RTP socket's
+
+
+async def test_stun_on_loopback_is_what_contact_via_and_sdp_carry(phone: Device, peer: Baresip, coturn: Coturn,
                                                           tmp_path: Path) -> None:
     await _nat(phone, stun=True, stunServer=coturn.address)
     service = phone.features[SIP_SERVICE]
