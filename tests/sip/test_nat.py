@@ -20,7 +20,9 @@ from tests.peers.lan import Lan, needs_lan
 from tests.playback.conftest import sink
 from tests.sip.conftest import running_phone, sip_call
 from vigil.core.clock import FakeClock
+from vigil.core.roles import Role
 from vigil.device import Device
+from vigil.features.audio.const import INPUT_ENABLED as AUDIO_INPUT_ENABLED
 from vigil.features.sip import const as c
 from vigil.features.sip import message as m
 from vigil.features.sip import sdp
@@ -91,6 +93,19 @@ async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, 
     usage = await eventually(lambda: [u for u in coturn.peer_usage() if u["rp"] > 25], 10,
                              "coturn's counters of the relayed call")
     assert usage[0]["sp"] > 0  # the device's audio went out through the relay too
+
+
+async def test_turn_relays_a_call_the_device_only_listens_to(phone: Device, peer: Baresip, coturn: Coturn) -> None:
+    """No microphone, so no audio goes out: the relay still lets the far end's audio through."""
+    phone.params.update([(AUDIO_INPUT_ENABLED, "no")], Role.ADMIN, "test")
+    await _nat(phone, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword=PASSWORD)
+    service = phone.features[SIP_SERVICE]
+    assert service.agent is not None
+    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
+    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
+    await _heard(phone)
+    await peer.command("hangup")
+    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
 
 
 async def test_wrong_turn_password_shows_in_status_and_log(phone: Device, coturn: Coturn) -> None:

@@ -210,6 +210,7 @@ class MediaPath:
     kind: str = "host"  # host | srflx | relay | ice
     ice: Connection | None = None
     pipe: _IcePipe | None = None
+    relay: _Relay | None = None
 
     def sdp_attributes(self) -> list[str]:
         if self.ice is None:
@@ -220,7 +221,12 @@ class MediaPath:
                 + [f"candidate:{x.to_sdp()}" for x in self.ice.local_candidates])
 
     async def connect(self, remote: sdp.Media, status: NatStatus, name: str) -> None:
-        """With ICE: the far end's candidates checked and a pair selected (RTP flows from then on)."""
+        """With TURN: the far end let through the relay; with ICE: the far end's candidates checked
+        and a pair selected (RTP flows from then on)."""
+        if self.relay is not None:
+            # The server forwards only from peers the device has sent to (RFC 8656 9): an empty
+            # datagram opens the way at once, before any audio (a call that only listens sends none).
+            self.relay.sendto(b"", (remote.address, remote.port))
         if self.ice is None or self.pipe is None:
             return
         attributes = [a.partition(":") for a in remote.attributes]
@@ -296,16 +302,17 @@ class NatAgent:
         if self.settings.turn is not None:
             with contextlib.suppress(NatError):
                 return await self._relay(session)
+        if self.settings.stun is None:
+            return MediaPath(host, await session.bind(host, first_port))
         client = StunClient(lambda data, addr: session.transport.sendto(data, addr) if session.transport else None)
         port = await session.bind(host, first_port, lambda: _StunOrRtp(RtpProtocol(session), client))
-        if self.settings.stun is not None:
-            try:
-                address, public_port = await client.mapped(self.settings.stun)
-                self.status.report("stun")
-                return MediaPath(address, public_port, "srflx")
-            except NatError as err:
-                self.status.report("stun", str(err))
-        return MediaPath(host, port)
+        try:
+            address, public_port = await client.mapped(self.settings.stun)
+        except NatError as err:
+            self.status.report("stun", str(err))
+            return MediaPath(host, port)
+        self.status.report("stun")
+        return MediaPath(address, public_port, "srflx")
 
     async def _allocate(self, protocol: Callable[[], asyncio.DatagramProtocol]) -> _Relay:
         turn = self.settings.turn
@@ -325,7 +332,7 @@ class NatAgent:
         relay = await self._allocate(lambda: RtpProtocol(session))
         session.attach(relay)
         address, port = relay.transport.get_extra_info("sockname")
-        return MediaPath(address, port, "relay")
+        return MediaPath(address, port, "relay", relay=relay)
 
     async def _ice(self, session: RtpSession, controlling: bool, components: int) -> MediaPath:
         settings = self.settings
