@@ -230,7 +230,7 @@ class MediaPath:
         if self.ice is None or self.pipe is None:
             return
         attributes = [a.partition(":") for a in remote.attributes]
-        values = {name: value for name, _, value in attributes}
+        values = {key: value for key, _, value in attributes}
         if "ice-ufrag" not in values or "ice-pwd" not in values:  # the far end has no ICE: RTP to its c=/m=
             default = self.ice.get_default_candidate(1)
             far = Candidate("sdp", 1, "udp", 1, remote.address, remote.port, "host")
@@ -240,8 +240,8 @@ class MediaPath:
             self.pipe.selected()
             return
         self.ice.remote_username, self.ice.remote_password = values["ice-ufrag"], values["ice-pwd"]
-        for name_, _, value in attributes:
-            if name_ == "candidate":
+        for key, _, value in attributes:
+            if key == "candidate":
                 with contextlib.suppress(ValueError, IndexError):
                     candidate = Candidate.from_sdp(value)
                     if candidate.transport.lower() == "udp":
@@ -249,7 +249,7 @@ class MediaPath:
         await self.ice.add_remote_candidate(None)
         try:
             await self.ice.connect()
-        except ConnectionError as err:
+        except (ConnectionError, OSError) as err:
             log.info("SIP call %s: ICE failed: %s", name, err)
             status.report("ice", f"call {name}: no candidate pair works ({err})")
             return
@@ -296,6 +296,12 @@ class NatAgent:
     async def open_media(self, session: RtpSession, host: str, first_port: int, controlling: bool,
                          offer: sdp.Media | None = None) -> MediaPath:
         """The call's RTP path; `offer` is the far end's when answering (its rtcp-mux decides ICE's components)."""
+        path = await self._open(session, host, first_port, controlling, offer)
+        log.info("SIP call %s: RTP at %s:%s (%s)", session.name, path.address, path.port, path.kind)
+        return path
+
+    async def _open(self, session: RtpSession, host: str, first_port: int, controlling: bool,
+                    offer: sdp.Media | None) -> MediaPath:
         if self.settings.ice:
             with contextlib.suppress(NatError):
                 return await self._ice(session, controlling, 1 if offer and "rtcp-mux" in offer.attributes else 2)
