@@ -3,7 +3,8 @@ instance on a free loopback port, long-term credentials (user `USER`, password `
 `vigil`), relay ports in a range of its own, loopback peers allowed (the far end is on 127.0.0.1
 too), no TLS, no database of the machine's (its own SQLite file), the log on stdout in a file.
 The relay's counters come from that log: when an allocation ends coturn writes
-`peer usage: ... rp=<packets from peers>, rb=<bytes>, sp=<packets to peers>, sb=<bytes>`."""
+`peer usage: ... rp=<packets from peers>, rb=<bytes>, sp=<packets to peers>, sb=<bytes>`,
+and a session whose client came over TCP has `TCP socket closed` when it ends."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from tests.peers.processes import free_port, stop_process, wait_port
 USER = "vigil"
 PASSWORD = "secret"
 RELAY_PORTS = 50  # how many relay ports the instance may hand out
-PEER_USAGE = re.compile(r"peer usage: realm=<[^>]*>, username=<([^>]*)>, rp=(\d+), rb=(\d+), sp=(\d+), sb=(\d+)")
+PEER_USAGE = re.compile(r"session (\d+): peer usage: realm=<[^>]*>, username=<[^>]*>, rp=(\d+), rb=(\d+), sp=(\d+), "
+                        r"sb=(\d+)")
+TCP_CLOSED = re.compile(r"session (\d+): TCP socket closed")
 
 
 @dataclass
@@ -35,9 +38,12 @@ class Coturn:
         return f"{self.host}:{self.port}"
 
     def peer_usage(self) -> list[dict[str, int]]:
-        """The relay counters of every allocation that has ended: packets and bytes from and to peers."""
+        """The relay counters of every allocation that has ended: packets and bytes from and to peers,
+        and whether the client reached the server over TCP (`tcp` 1)."""
         text = self.log.read_text(errors="replace")
-        return [{"rp": int(m[2]), "rb": int(m[3]), "sp": int(m[4]), "sb": int(m[5])} for m in PEER_USAGE.finditer(text)]
+        tcp = set(TCP_CLOSED.findall(text))
+        return [{"rp": int(m[2]), "rb": int(m[3]), "sp": int(m[4]), "sb": int(m[5]), "tcp": int(m[1] in tcp)}
+                for m in PEER_USAGE.finditer(text)]
 
     def stop(self) -> None:
         stop_process(self.process)

@@ -56,7 +56,8 @@ async def test_settings_are_checked_sealed_and_audited(phone: Device) -> None:
         assert "error" not in await sip_call(admin, "setSipConfiguration", enabled=False)  # no servers asked here
         for bad, field in (({"stun": True}, "stunServer"), ({"turn": True, "turnServer": "turn.example"}, "turnUser"),
                            ({"stunServer": "bad host!"}, "stunServer"), ({"turnServer": "h:70000"}, "turnServer"),
-                           ({"ice": "yes"}, "ice"), ({"relay": True}, "relay"), ({"turnPassword": 5}, "turnPassword")):
+                           ({"ice": "yes"}, "ice"), ({"relay": True}, "relay"), ({"turnPassword": 5}, "turnPassword"),
+                           ({"turnTransport": "tls"}, "turnTransport")):
             reply = await sip_call(admin, "setSipConfiguration", natTraversal=bad)
             assert reply["error"]["code"] == 4004 and field in reply["error"]["message"], reply
         assert "natTraversal must be an object" in (await sip_call(admin, "setSipConfiguration",
@@ -64,7 +65,7 @@ async def test_settings_are_checked_sealed_and_audited(phone: Device) -> None:
         shown = await _nat(phone, ice=True, turn=True, turnServer="turn.example:3479", turnUser="door",
                            turnPassword="s3cret-turn")
         assert shown == {"ice": True, "stun": False, "stunServer": "", "turn": True, "turnServer": "turn.example:3479",
-                         "turnUser": "door", "turnPasswordSet": True}
+                         "turnUser": "door", "turnTransport": "udp", "turnPasswordSet": True}
         assert (await sip_call(admin, "getSipConfiguration"))["data"]["natTraversal"] == shown
         kept = await _nat(phone, stun=True, stunServer="127.0.0.1")  # the password is kept when not given
         assert kept["turnPasswordSet"] and kept["stun"]
@@ -74,8 +75,11 @@ async def test_settings_are_checked_sealed_and_audited(phone: Device) -> None:
     assert "changed the SIP settings: natTraversal" in phone.logs.text("audit")
 
 
-async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, coturn: Coturn) -> None:
-    await _nat(phone, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword=PASSWORD)
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, coturn: Coturn, transport: str) -> None:
+    await _nat(phone, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword=PASSWORD,
+               turnTransport=transport)
+    before = len(coturn.peer_usage())  # the module's coturn: earlier tests' allocations are in its log too
     service = phone.features[SIP_SERVICE]
     await eventually(lambda: service.nat_status.state.get("turn", {}).get("state") == "ok", 5, "the TURN check")
     assert service.agent is not None
@@ -90,9 +94,10 @@ async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, 
     assert abs(dominant_frequency(audible(speaker.sink_samples(), -40.0)[-RATE // 2:]) - 1000) < 30
     await peer.command("hangup")
     await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
-    usage = await eventually(lambda: [u for u in coturn.peer_usage() if u["rp"] > 25], 10,
+    usage = await eventually(lambda: [u for u in coturn.peer_usage()[before:] if u["rp"] > 25], 10,
                              "coturn's counters of the relayed call")
-    assert usage[0]["sp"] > 0  # the device's audio went out through the relay too
+    assert usage[-1]["sp"] > 0  # the device's audio went out through the relay too
+    assert usage[-1]["tcp"] == (transport == "tcp")
 
 
 async def test_turn_relays_a_call_the_device_only_listens_to(phone: Device, peer: Baresip, coturn: Coturn) -> None:

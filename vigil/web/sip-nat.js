@@ -3,7 +3,7 @@
 // what the device saw of each (works, or failed with the reason) from the last use, kept current.
 
 import { whenGone } from "./api.js";
-import { busy, checkbox, field, h, messageArea, say } from "./ui.js";
+import { busy, checkbox, field, h, messageArea, say, select } from "./ui.js";
 
 export function natCard(settings, sip) {
   const nat = settings.natTraversal;
@@ -16,6 +16,8 @@ export function natCard(settings, sip) {
   const turnServer = text("sip-nat-turn-server", nat.turnServer, { placeholder: "host:port" });
   const turnUser = text("sip-nat-turn-user", nat.turnUser, { autocomplete: "off" });
   const turnPassword = h("input", { type: "password", id: "sip-nat-turn-password", autocomplete: "new-password" });
+  const turnTransport = select({ id: "sip-nat-turn-transport" }, [["udp", "UDP"], ["tcp", "TCP"]]);
+  turnTransport.value = nat.turnTransport || "udp";
   const status = h("p", { id: "sip-nat-status", role: "status" });
   const apply = h("button", { type: "submit", class: "primary", id: "sip-nat-apply" }, "Apply");
 
@@ -29,13 +31,15 @@ export function natCard(settings, sip) {
     field("STUN server", stunServer, "An address, e.g. stun.example.com or 192.0.2.1:3478."),
     turn.element, field("TURN server", turnServer), field("TURN user name", turnUser),
     field("TURN password", turnPassword, nat.turnPasswordSet ? "Leave empty to keep the password." : ""),
+    field("TURN transport", turnTransport, "How the device reaches the TURN server."),
     h("div", { class: "actions" }, apply), status, area);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     await busy(apply, async () => {
       try {
         const natTraversal = { ice: ice.box.checked, stun: stun.box.checked, stunServer: stunServer.value.trim(),
-          turn: turn.box.checked, turnServer: turnServer.value.trim(), turnUser: turnUser.value.trim() };
+          turn: turn.box.checked, turnServer: turnServer.value.trim(), turnUser: turnUser.value.trim(),
+          turnTransport: turnTransport.value };
         if (turnPassword.value) natTraversal.turnPassword = turnPassword.value;
         await sip("setSipConfiguration", { natTraversal });
         turnPassword.value = "";

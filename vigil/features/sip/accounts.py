@@ -79,6 +79,8 @@ def check_nat(current: dict[str, Any], changes: object) -> dict[str, Any]:
     for name in ("turnUser", "turnPassword"):
         if not isinstance(out[name], str) or len(out[name]) > 128 or any(ord(x) < 32 for x in out[name]):
             raise SipConfigError(f"natTraversal.{name} must be text of at most 128 printable characters")
+    if out["turnTransport"] not in ("udp", "tcp"):
+        raise SipConfigError("natTraversal.turnTransport must be udp or tcp (how the TURN server is reached)")
     if out["stun"] and not out["stunServer"]:
         raise SipConfigError("natTraversal.stunServer is needed when STUN is on")
     if out["turn"] and not (out["turnServer"] and out["turnUser"]):

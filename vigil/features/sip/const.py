@@ -31,7 +31,7 @@ DEFAULTS = {
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
     "natTraversal": {"ice": False, "stun": False, "stunServer": "", "turn": False, "turnServer": "", "turnUser": "",
-                     "turnPassword": ""},  # the manual's NAT traversal (nat.py); the TURN password stored sealed
+                     "turnPassword": "", "turnTransport": "udp"},  # the manual's NAT traversal (nat.py); the TURN password stored sealed
 }
 
 # rule actions

@@ -53,12 +53,13 @@ class NatSettings:
     turn: Address | None = None
     turn_user: str = ""
     turn_password: str = ""
+    turn_transport: str = "udp"  # how the TURN server is reached (the relay itself is UDP)
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> NatSettings:
         return cls(bool(stored["ice"]), server_address(stored["stunServer"]) if stored["stun"] else None,
                    server_address(stored["turnServer"]) if stored["turn"] else None, stored["turnUser"],
-                   stored["turnPassword"])
+                   stored["turnPassword"], stored.get("turnTransport", "udp"))
 
 
 class NatStatus:
@@ -326,7 +327,8 @@ class NatAgent:
         try:
             server = await resolve(turn)
             transport, _ = await asyncio.wait_for(create_turn_endpoint(
-                protocol, server, self.settings.turn_user, self.settings.turn_password), TIMEOUT)
+                protocol, server, self.settings.turn_user, self.settings.turn_password,
+                transport=self.settings.turn_transport), TIMEOUT)
         except (OSError, TimeoutError, ConnectionError, stun.TransactionError) as err:
             problem = _turn_problem(turn, err)
             self.status.report("turn", problem)
@@ -343,7 +345,8 @@ class NatAgent:
     async def _ice(self, session: RtpSession, controlling: bool, components: int) -> MediaPath:
         settings = self.settings
         connection = Connection(controlling, components, settings.stun, settings.turn, settings.turn_user or None,
-                                settings.turn_password or None, use_ipv6=False)
+                                settings.turn_password or None, turn_transport=settings.turn_transport,
+                                use_ipv6=False)
         try:
             await asyncio.wait_for(connection.gather_candidates(), TIMEOUT * 2)
         except TimeoutError:
