@@ -56,11 +56,12 @@ class Baresip:
         stop_process(self.process)
 
 
-def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", extra: str = "") -> Baresip:
+def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", extra: str = "",
+                  modules: tuple[str, ...] = ()) -> Baresip:
     """A started instance; a port taken meanwhile by another process (baresip exits 98) is tried again."""
     for _ in range(3):
         try:
-            return _start(folder, tone_hz, account, extra)
+            return _start(folder, tone_hz, account, extra, modules)
         except RuntimeError as err:
             if "exited with 98" not in str(err):
                 raise
@@ -68,7 +69,7 @@ def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", 
     raise error
 
 
-def _start(folder: Path, tone_hz: float, account: str, extra: str) -> Baresip:
+def _start(folder: Path, tone_hz: float, account: str, extra: str, modules: tuple[str, ...]) -> Baresip:
     folder.mkdir(parents=True, exist_ok=True)
     sip_port, ctrl_port = free_port(), free_port()
     rtp = min(free_port() & ~1, 60000)
@@ -78,7 +79,7 @@ def _start(folder: Path, tone_hz: float, account: str, extra: str) -> Baresip:
         f"dns_server 127.0.0.1:53\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
         f"audio_source aufile,{folder / 'tone.wav'}\naudio_alert aufile,{folder / 'tone.wav'}\n"
         f"module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:{ctrl_port}\n"
-        f"rtp_ports {rtp}-{rtp + 100}\n")
+        f"rtp_ports {rtp}-{rtp + 100}\n" + "".join(f"module {x}.so\n" for x in modules))  # e.g. ice, turn
     (folder / "accounts").write_text(f"<sip:{account}@127.0.0.1:{sip_port}>;regint=0;answermode=auto{extra}\n")
     (folder / "contacts").write_text("")
     process = subprocess.Popen(["baresip", "-f", str(folder)], stdin=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""Fixtures of the SIP tests: `phone`, an in-process C1410 (simulated audio: its sink and
+"""Fixtures of the SIP tests: `phone`, an in-process C1410 (`running_phone` on another address) (simulated audio: its sink and
 microphone readable) whose SIP service runs, with SIP enabled on free loopback ports through
 the API; `peer`, a baresip far end (tests/peers/baresip.py)."""
 
@@ -28,7 +28,14 @@ async def sip_call(client: httpx.AsyncClient, method: str, **params: object) -> 
 
 @pytest.fixture
 async def phone(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
-    device = build_device("c1410", tmp_path / "data", Ports(http=80, https=443, host="127.0.0.1"), clock)
+    async with running_phone(tmp_path, clock, "127.0.0.1") as device:
+        yield device
+
+
+@contextlib.asynccontextmanager
+async def running_phone(tmp_path: Path, clock: FakeClock, host: str) -> AsyncIterator[Device]:
+    """A C1410 whose SIP agent listens on `host` (and free ports there)."""
+    device = build_device("c1410", tmp_path / "data", Ports(http=80, https=443, host=host), clock)
     service = device.features[SIP_SERVICE]
     task = asyncio.create_task(service.run())
     try:

@@ -1,7 +1,8 @@
 """The SIP page in Chromium against a real `vigil run --profile c1410`: an administrator enables
 SIP on a free port, sees the peer-to-peer account with its status, adds a registered account
 (its password never comes back), places a test call to a baresip peer, sees it connected and
-hangs up."""
+hangs up; sets NAT traversal (TURN on a real coturn, the password write-only) and sees a wrong
+TURN password in the NAT status."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from playwright.sync_api import expect
 from tests.conftest import LiveDevice, free_port
 from tests.peers.baresip import start_baresip
 from tests.peers.browser import Session
+from tests.peers.coturn import start_coturn
 from tests.web.conftest import digest, log_in, open_page
 
 pytestmark = pytest.mark.browser
@@ -58,3 +60,30 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
         expect(page.locator("#sip-call-state")).to_contain_text("ended: hung up")
     finally:
         peer.stop()
+
+
+def test_an_administrator_sets_nat_traversal_and_sees_a_wrong_turn_password(speaker: LiveDevice, session: Session,
+                                                                           tmp_path: Path) -> None:
+    turn = start_coturn(tmp_path / "coturn")
+    try:
+        page = session.page
+        log_in(page, speaker)
+        open_page(page, "SIP")
+        page.get_by_label("Use TURN").check()
+        page.locator("#sip-nat-turn-server").fill(turn.address)
+        page.locator("#sip-nat-turn-user").fill("vigil")
+        page.get_by_label("TURN password").fill("not-the-password")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_role("status").filter(has_text="NAT traversal settings applied.")).to_be_visible()
+        body = {"apiVersion": "1.0", "method": "getSipConfiguration"}
+        nat = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", json=body, auth=digest()).json()["data"]["natTraversal"]
+        assert nat["turn"] and nat["turnServer"] == turn.address and nat["turnPasswordSet"]
+        assert "turnPassword" not in nat
+        page.get_by_label("Enable SIP").check()  # the agent runs, and checks the TURN server
+        page.locator("#sip-sipPort").fill(str(free_port()))
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
+        expect(page.locator("#sip-nat-status")).to_contain_text("TURN: failed: the TURN server", timeout=8000)
+        expect(page.locator("#sip-nat-status")).to_contain_text("refused the user name or password")
+    finally:
+        turn.stop()

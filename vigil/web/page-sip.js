@@ -1,9 +1,10 @@
 // SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, ports, limits),
 // the accounts with their status (the peer-to-peer account and registered accounts; a password
-// is write-only), and the test call (place a call to a SIP address, see its state, hang up).
+// is write-only), NAT traversal (sip-nat.js), and the test call (place a call to a SIP address, see its state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
 
 import * as api from "./api.js";
+import { natCard } from "./sip-nat.js";
 import { busy, card, checkbox, field, h, messageArea, modal, numberInput, say, select } from "./ui.js";
 
 const sip = (method, params) => api.jsonApi("/axis-cgi/sip/sip.cgi", "1.0", method, params);
@@ -161,6 +162,7 @@ export default async function sipPage(container) {
   container.append(
     area,
     card("SIP settings", settingsForm(settings, area)),
+    card("NAT traversal", natCard(settings, sip)),
     card("Accounts", h("div", { class: "table-wrap" }, h("table", { id: "sip-account-table" },
       h("thead", {}, h("tr", {}, ["ID", "User", "Registrar", "Status", "Actions"].map((t) => h("th", { text: t })))),
       rows)), h("div", { class: "actions" }, add)),

@@ -1,7 +1,7 @@
 """SIP (the C1410 manual's SIP chapter): settings and accounts (accounts.py, stored sealed) over
 the SIP API (http_sip.py), the user agent (ua.py: messages in message.py, SDP in sdp.py) whose
 calls carry audio through the audio layer (media.py: the far end at the speaker through the
-playback player, the microphone to the far end), and call state, DTMF and registration events
+playback player, the microphone to the far end; STUN/TURN/ICE in nat.py), and call state, DTMF and registration events
 for the rules (service.py)."""
 
 from __future__ import annotations

@@ -55,6 +55,36 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
     if (not isinstance(codecs, list) or not codecs or not all(isinstance(x, str) and x in c.CODECS for x in codecs)
             or len(set(codecs)) != len(codecs)):
         raise SipConfigError(f"codecPriority must list one or more of {', '.join(c.CODECS)}, each once")
+    out["natTraversal"] = check_nat(current["natTraversal"], changes.get("natTraversal", {}))
+    return out
+
+
+def check_nat(current: dict[str, Any], changes: object) -> dict[str, Any]:
+    """The NAT traversal settings (nat.py): ICE, STUN and TURN each on or off; a server is needed
+    for STUN and TURN when on, and TURN needs a user name."""
+    if not isinstance(changes, dict):
+        raise SipConfigError("natTraversal must be an object")
+    unknown = set(changes) - set(c.DEFAULTS["natTraversal"])
+    if unknown:
+        raise SipConfigError(f"unknown natTraversal field(s): {', '.join(sorted(unknown))}")
+    out = {**c.DEFAULTS["natTraversal"], **current, **changes}
+    for name in ("ice", "stun", "turn"):
+        if not isinstance(out[name], bool):
+            raise SipConfigError(f"natTraversal.{name} takes true or false")
+    for name in ("stunServer", "turnServer"):
+        if not isinstance(out[name], str) or (out[name] and not HOST.fullmatch(out[name])):
+            raise SipConfigError(f"natTraversal.{name} must be a host name or address, optionally with :port")
+        if ":" in out[name] and not 1 <= int(out[name].split(":")[1]) <= 65535:
+            raise SipConfigError(f"natTraversal.{name} port must be 1 to 65535")
+    for name in ("turnUser", "turnPassword"):
+        if not isinstance(out[name], str) or len(out[name]) > 128 or any(ord(x) < 32 for x in out[name]):
+            raise SipConfigError(f"natTraversal.{name} must be text of at most 128 printable characters")
+    if out["turnTransport"] not in ("udp", "tcp"):
+        raise SipConfigError("natTraversal.turnTransport must be udp or tcp (how the TURN server is reached)")
+    if out["stun"] and not out["stunServer"]:
+        raise SipConfigError("natTraversal.stunServer is needed when STUN is on")
+    if out["turn"] and not (out["turnServer"] and out["turnUser"]):
+        raise SipConfigError("natTraversal.turnServer and turnUser are needed when TURN is on")
     return out
 
 
@@ -99,11 +129,18 @@ class SipStore:
         self.store, self.vault = store, vault
 
     def settings(self) -> dict[str, Any]:
+        """The settings with the TURN password opened (for the agent; never shown)."""
         raw = self.store.get_kv(c.SETTINGS_KEY)
-        return {**c.DEFAULTS, **(json.loads(raw) if raw else {})}
+        out = {**c.DEFAULTS, **(json.loads(raw) if raw else {})}
+        nat = out["natTraversal"]
+        out["natTraversal"] = {**nat, "turnPassword": self.vault.unseal(nat["turnPassword"])
+                               if nat["turnPassword"] else ""}
+        return out
 
     def save_settings(self, settings: dict[str, Any]) -> None:
-        self.store.set_kv(c.SETTINGS_KEY, json.dumps(settings))
+        nat = settings["natTraversal"]
+        sealed = {**nat, "turnPassword": self.vault.seal(nat["turnPassword"]) if nat["turnPassword"] else ""}
+        self.store.set_kv(c.SETTINGS_KEY, json.dumps({**settings, "natTraversal": sealed}))
 
     def _raw(self) -> dict[str, dict[str, Any]]:
         raw = self.store.get_kv(c.ACCOUNTS_KEY)
@@ -137,6 +174,13 @@ def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
                    tuple(stored.get("dtmfSequences", ())), stored["transport"])
+
+
+def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as the API shows them: no TURN password, only whether one is set."""
+    nat = {k: v for k, v in settings["natTraversal"].items() if k != "turnPassword"}
+    nat["turnPasswordSet"] = bool(settings["natTraversal"]["turnPassword"])
+    return {**settings, "natTraversal": nat}
 
 
 def shown(stored: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ TRANSPORTS = ("udp", "tcp")
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)
+STUN_PORT = 3478  # RFC 8489: STUN and TURN servers listen here unless the address names a port
 
 DEFAULTS = {
     "enabled": False,
@@ -29,6 +30,8 @@ DEFAULTS = {
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
+    "natTraversal": {"ice": False, "stun": False, "stunServer": "", "turn": False, "turnServer": "", "turnUser": "",
+                     "turnPassword": "", "turnTransport": "udp"},  # the manual's NAT traversal (nat.py); the TURN password stored sealed
 }
 
 # rule actions

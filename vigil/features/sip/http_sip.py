@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from vigil.core.auth import Principal
 from vigil.core.roles import Role
 from vigil.features.sip import const as c
-from vigil.features.sip.accounts import SipConfigError, check_account, check_settings, shown
+from vigil.features.sip.accounts import SipConfigError, check_account, check_settings, shown, shown_settings
 from vigil.features.sip.service import SIP_SERVICE, SipService
 from vigil.features.sip.ua import SipError
 from vigil.http.vapix import JsonApiError, JsonCall, JsonErrors, JsonMethod, ServiceCodes
@@ -46,7 +46,7 @@ def refused(prefix: str = "") -> Iterator[None]:
 
 
 async def get_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
-    return _service(device).store.settings()
+    return shown_settings(_service(device).store.settings())
 
 
 async def set_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
@@ -56,13 +56,14 @@ async def set_configuration(device: Device, call: JsonCall, who: Principal) -> d
     service.store.save_settings(settings)
     device.logs.audit(who.name, f"changed the SIP settings: {', '.join(sorted(call.params)) or 'nothing'}", "sip")
     await service.apply()
-    return settings
+    return shown_settings(settings)
 
 
 async def get_accounts(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     service = _service(device)
     return {"accounts": [{**shown(a), "status": service.account_status(i, a)}
-                         for i, a in service.store.accounts().items()]}
+                         for i, a in service.store.accounts().items()],
+            "natStatus": service.nat_status.state}  # per NAT protocol: ok, or failed with the reason
 
 
 async def set_account(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import logging
 import secrets
 import struct
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -56,6 +57,16 @@ def to_8k(block: np.ndarray) -> np.ndarray:
     return block[:usable].astype(np.int32).reshape(-1, factor).mean(axis=1).astype(np.int16)
 
 
+class Datagrams(Protocol):
+    """Where a session's packets go: its UDP socket, or a path nat.py opens (a TURN relay, ICE)."""
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 class RtpProtocol(asyncio.DatagramProtocol):
     def __init__(self, session: RtpSession) -> None:
         self.session = session
@@ -70,7 +81,7 @@ class RtpSession:
     def __init__(self, player: Player, audio: AudioService, logs: Logs, on_dtmf: Callable[[str], None],
                  name: str) -> None:
         self.player, self.audio, self.logs, self.on_dtmf, self.name = player, audio, logs, on_dtmf, name
-        self.transport: asyncio.DatagramTransport | None = None
+        self.transport: Datagrams | None = None
         self.remote: tuple[str, int] | None = None
         self.codec, self.payload_type, self.dtmf_payload = "PCMU", 0, None
         self.send_audio, self.play_audio = True, True
@@ -83,16 +94,21 @@ class RtpSession:
         self._pending = np.zeros(0, np.int16)
         self.received_packets = 0
 
-    async def bind(self, host: str, first_port: int, count: int = 1000) -> int:
+    async def bind(self, host: str, first_port: int,
+                   protocol: Callable[[], asyncio.DatagramProtocol] | None = None, count: int = 1000) -> int:
         loop = asyncio.get_running_loop()
         for port in range(first_port, first_port + count, 2):  # RTP on even ports (RFC 3550 11)
             try:
-                self.transport, _ = await loop.create_datagram_endpoint(lambda: RtpProtocol(self),
+                self.transport, _ = await loop.create_datagram_endpoint(protocol or (lambda: RtpProtocol(self)),
                                                                         local_addr=(host, port))
                 return port
             except OSError:
                 continue
         raise OSError(f"no free RTP port from {first_port}")
+
+    def attach(self, transport: Datagrams) -> None:
+        """Send and receive over `transport` instead of an own socket (nat.py: a TURN relay, ICE)."""
+        self.transport = transport
 
     def start(self, remote: tuple[str, int], codec: str, payload_type: int, dtmf_payload: int | None,
               direction: str) -> None:

@@ -24,6 +24,7 @@ class Media:
     port: int
     payloads: dict[int, str] = field(default_factory=dict)  # payload type -> encoding name (upper)
     direction: str = "sendrecv"
+    attributes: list[str] = field(default_factory=list)  # every a= value, the session's then the stream's (ICE)
 
     @property
     def dtmf_payload(self) -> int | None:
@@ -43,6 +44,7 @@ def parse(body: bytes) -> Media:
     session_address = ""
     media: Media | None = None
     direction = "sendrecv"
+    session_attributes: list[str] = []
     for line in (ln.strip() for ln in lines):
         kind, eq, value = line.partition("=")
         if not line:
@@ -66,16 +68,18 @@ def parse(body: bytes) -> Media:
             if not all(p.isdigit() for p in parts[3:]):
                 raise SdpError("bad payload type list")
             media = Media(session_address, int(parts[1]),
-                          {int(p): STATIC.get(int(p), "") for p in parts[3:]}, direction)
+                          {int(p): STATIC.get(int(p), "") for p in parts[3:]}, direction, list(session_attributes))
         elif kind == "a" and media is not None:
+            media.attributes.append(value)
             if value.startswith("rtpmap:"):
                 pt, _, enc = value[7:].partition(" ")
                 if pt.isdigit() and int(pt) in media.payloads:
                     media.payloads[int(pt)] = enc.split("/")[0].upper()
             elif value in DIRECTIONS:
                 media.direction = value
-        elif kind == "a" and value in DIRECTIONS:
-            direction = value
+        elif kind == "a":
+            session_attributes.append(value)
+            direction = value if value in DIRECTIONS else direction
     if media is None:
         raise SdpError("no audio stream offered")
     if not media.address:
@@ -84,7 +88,7 @@ def parse(body: bytes) -> Media:
 
 
 def build(address: str, port: int, payloads: list[tuple[int, str]], direction: str = "sendrecv",
-          dtmf: int | None = DTMF_PAYLOAD) -> bytes:
+          dtmf: int | None = DTMF_PAYLOAD, attributes: list[str] | None = None) -> bytes:
     session = secrets.randbelow(2**31)
     types = [pt for pt, _ in payloads] + ([dtmf] if dtmf is not None else [])
     lines = ["v=0", f"o=vigil {session} {session} IN IP4 {address}", "s=Vigil call", f"c=IN IP4 {address}",
@@ -92,7 +96,7 @@ def build(address: str, port: int, payloads: list[tuple[int, str]], direction: s
     lines += [f"a=rtpmap:{pt} {name}/8000" for pt, name in payloads]
     if dtmf is not None:
         lines += [f"a=rtpmap:{dtmf} telephone-event/8000", f"a=fmtp:{dtmf} 0-15"]
-    lines += ["a=ptime:20", f"a={direction}"]
+    lines += ["a=ptime:20", f"a={direction}"] + [f"a={x}" for x in attributes or ()]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 

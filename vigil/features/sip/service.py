@@ -23,6 +23,7 @@ from vigil.features.playback.player import Player
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
 from vigil.features.sip.media import RtpSession
+from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 
 log = logging.getLogger("vigil.sip")
@@ -36,6 +37,7 @@ class SipService:
         self.agent: UserAgent | None = None
         self.status: dict[str, dict[str, str]] = {}  # account id -> {"state": ..., "reason": ...}
         self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
+        self.nat_status = NatStatus(logs)  # STUN/TURN/ICE: ok, or failed with the reason
         self._limits: dict[str, asyncio.Task] = {}
         self._lock = asyncio.Lock()
         self._applied = ""  # the settings and accounts the agent runs with, as JSON
@@ -192,10 +194,12 @@ class SipService:
                 await self.agent.stop()
                 self.agent = None
             self.status.clear()
+            self.nat_status.state.clear()
             settings = self.store.settings()
             if not settings["enabled"]:
                 return
-            agent = UserAgent(self, self.host, settings["sipPort"])
+            nat = NatAgent(NatSettings.from_stored(settings["natTraversal"]), self.nat_status)
+            agent = UserAgent(self, self.host, settings["sipPort"], nat)
             try:
                 await agent.start()
             except OSError as err:
@@ -203,6 +207,7 @@ class SipService:
                 self._applied = ""  # the next apply tries again
                 return
             self.agent = agent
+            agent.spawn(nat.check_turn())
             for stored in self.store.accounts().values():
                 if stored["registrar"]:
                     agent.keep_registered(as_agent_account(stored))

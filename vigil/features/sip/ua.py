@@ -1,7 +1,8 @@
 """The SIP user agent (RFC 3261) on asyncio over UDP and TCP (transport.py): client transactions with retransmission
 (timers A/E, T1 = 0.5 s), REGISTER with digest authentication and refresh at half the granted
 expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
-the call's RTP (media.py, made by the owner through `Hooks.media`).
+the call's RTP (media.py, made by the owner through `Hooks.media`; its path, and the public address
+in Contact and Via, from nat.py: STUN, TURN, ICE).
 
 Deliberate limits: in-dialog requests go to the far end's Contact (no Route set), a second call
 while one is up is answered 486 Busy Here (the speaker has one call), and a re-INVITE is
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 from vigil.features.sip import message as m
 from vigil.features.sip import sdp
 from vigil.features.sip.media import RtpSession
+from vigil.features.sip.nat import MediaPath, NatAgent
 from vigil.features.sip.transport import Transports, local_address, resolve
 
 log = logging.getLogger("vigil.sip")
@@ -110,8 +112,9 @@ class Hooks(Protocol):
 
 
 class UserAgent:
-    def __init__(self, hooks: Hooks, host: str, port: int) -> None:
+    def __init__(self, hooks: Hooks, host: str, port: int, nat: NatAgent | None = None) -> None:
         self.hooks = hooks
+        self.nat = nat or NatAgent()  # STUN for Contact/Via, and each call's media path (nat.py)
         self.host, self.port = host, port
         self.transports = Transports(host, port, self.received)
         self.calls: dict[str, Call] = {}  # by Call-ID
@@ -124,6 +127,7 @@ class UserAgent:
     async def start(self) -> None:
         await self.transports.start()
         self.port = self.transports.port
+        await self.nat.learn_public(self.transports.send)
 
     async def stop(self) -> None:
         for call in list(self.calls.values()):
@@ -148,13 +152,18 @@ class UserAgent:
     def send(self, msg: m.Message, addr: tuple[str, int]) -> None:
         self.transports.send(msg.encode(), addr)
 
+    def sent_by(self, toward: tuple[str, int]) -> str:
+        """This side's address for Via and Contact: over UDP the public one STUN learned, if any."""
+        if self.nat.public is not None and not self.transports.reliable(toward):
+            return f"{self.nat.public[0]}:{self.nat.public[1]}"
+        return f"{local_address(self.host, toward)}:{self.port}"
+
     def via(self, toward: tuple[str, int], branch: str) -> str:
-        return (f"SIP/2.0/{self.transports.name(toward)} {local_address(self.host, toward)}:{self.port};"
-                f"branch={branch};rport")
+        return f"SIP/2.0/{self.transports.name(toward)} {self.sent_by(toward)};branch={branch};rport"
 
     def contact(self, user: str, toward: tuple[str, int]) -> str:
         transport = ";transport=tcp" if self.transports.reliable(toward) else ""
-        return f"<sip:{user}@{local_address(self.host, toward)}:{self.port}{transport}>"
+        return f"<sip:{user}@{self.sent_by(toward)}{transport}>"
 
     def new_request(self, method: str, uri: str, toward: tuple[str, int], from_header: str, to_header: str,
                     call_id: str, cseq: int, branch: str = "") -> m.Message:
@@ -230,8 +239,8 @@ class UserAgent:
 
     # -- receiving ----------------------------------------------------------------------
     def received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if not data.strip():
-            return  # keep-alive (RFC 5626 CRLF)
+        if not data.strip() or self.nat.received(data):
+            return  # keep-alive (RFC 5626 CRLF), or the STUN server's answer
         try:
             msg = m.parse(data)
         except m.SipParseError as err:
@@ -337,11 +346,12 @@ class UserAgent:
         assert chosen is not None and call.invite_addr is not None
         call.media = self.hooks.media(call)
         local = local_address(self.host, call.invite_addr)
-        port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
+        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, offer)
         direction = sdp.answer_direction(offer.direction)
         dtmf = offer.dtmf_payload
-        body = sdp.build(local, port, [chosen], direction, dtmf)
+        body = sdp.build(path.address, path.port, [chosen], direction, dtmf, path.sdp_attributes())
         call.media.start((offer.address, offer.port), chosen[1], chosen[0], dtmf, direction)
+        self.spawn(path.connect(offer, self.nat.status, call.id))
         call.started = time.time()
         self._respond(call, 200, "OK", body)
         self._set_state(call, "active")
@@ -436,8 +446,7 @@ class UserAgent:
         call.from_header = f"<sip:{account.user}@{domain}>;tag={call.local_tag}"
         call.to_header = f"<{uri}>"
         call.media = self.hooks.media(call)
-        local = local_address(self.host, target)
-        port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
+        path = await self.nat.open_media(call.media, local_address(self.host, target), self.hooks.rtp_port(), True)
         if account.transport == "tcp":
             try:
                 await self.transports.connect(target)
@@ -446,10 +455,10 @@ class UserAgent:
                 raise SipError(f"cannot connect to {target[0]}:{target[1]} over TCP: {err}") from None
         self.calls[call.call_id] = call
         self._set_state(call, "calling")
-        self.spawn(self._invite(call, target, local, port))
+        self.spawn(self._invite(call, target, path))
         return call
 
-    async def _invite(self, call: Call, target: tuple[str, int], local: str, port: int) -> None:
+    async def _invite(self, call: Call, target: tuple[str, int], path: MediaPath) -> None:
         priority = self.hooks.codec_priority()
         branch = m.new_branch()
         req = self.new_request("INVITE", call.remote_uri, target, call.from_header, call.to_header, call.call_id,
@@ -457,7 +466,7 @@ class UserAgent:
         call.invite_branch, call.invite_addr, call.invite = branch, target, req
         req.headers += [("contact", self.contact(call.account.user, target)), ("allow", ALLOW),
                         ("content-type", "application/sdp")]
-        req.body = sdp.build(local, port, sdp.offer_payloads(priority))
+        req.body = sdp.build(path.address, path.port, sdp.offer_payloads(priority), attributes=path.sdp_attributes())
 
         def provisional(resp: m.Message) -> None:
             if 180 <= resp.status < 200 and call.state == "calling":
@@ -495,6 +504,7 @@ class UserAgent:
             return
         call.media.start((answer.address, answer.port), chosen[1], chosen[0], answer.dtmf_payload, answer.direction
                          if answer.direction == "sendrecv" else sdp.answer_direction(answer.direction))
+        self.spawn(path.connect(answer, self.nat.status, call.id))
         call.started = time.time()
         call.answered.set()
         self._set_state(call, "active")
@@ -573,6 +583,8 @@ class UserAgent:
                 await self.transports.connect(target)
             except (OSError, TimeoutError) as err:
                 raise SipError(f"cannot connect to the registrar over TCP: {err}") from None
+        if account.transport == "udp":
+            await self.nat.learn_public(self.transports.send)  # keeps the NAT's binding and the Contact fresh
         domain = account.domain or target[0]
         aor = f"<sip:{account.user}@{domain}>"
         req = self.new_request("REGISTER", f"sip:{domain}", target, f"{aor};tag={m.new_tag()}", aor, call_id, cseq)
