@@ -18,13 +18,13 @@ def action_types(service: SipService) -> list[ActionType]:
         uri = params.get("uri", "")
         if not uri.startswith("sip:") or "@" not in uri:
             raise RuleError("uri must be a SIP URI: sip:user@host[:port]")
-        if params.get("account_id", c.P2P_ID) not in service.store.accounts():
+        if params.get("account_id") and params["account_id"] not in service.store.accounts():
             raise RuleError(f"no SIP account {params.get('account_id')}")
 
     async def call(ctx: ActionContext) -> None:
         params = ctx.config.params
         try:
-            await service.call(params.get("account_id", c.P2P_ID), params["uri"])
+            await service.call(params.get("account_id") or None, params["uri"])  # none: the default account
         except (SipError, SipConfigError, OSError) as err:
             service.logs.system(f"Rule {ctx.rule.name} cannot place its SIP call: {err}", "warning")
 

@@ -19,13 +19,20 @@ TRANSPORTS = ("udp", "tcp")
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)
+MIN_CALLING_TIMEOUT = 1  # VAPIX gives CallingTimeout no minimum; the manual none either
+DTMF_METHODS = ("rtp", "info")  # RFC 2833/4733 in RTP, SIP INFO (RFC 2976): the manual's per-account protocols
+# A device without a speaker (W401, recorders) has SIP only to place the calls of the "SIP"
+# recipient and the Make a call action: no incoming calls, no audio, and a call it placed ends
+# after a minute unless the far end hangs up first (nothing flows once it is answered).
+CALLS_ONLY_DEFAULTS = {"maxCallDuration": 60}
+CALLS_ONLY_FIXED = ("enabled", "allowIncoming", "sipPort", "incomingCallDuration")  # refused there
 
 DEFAULTS = {
     "enabled": False,
     "allowIncoming": True,
     "sipPort": 5060,
     "rtpPortStart": 4000,
-    "callingTimeout": 90,  # seconds an incoming call rings before it is turned away
+    "callingTimeout": 60,  # seconds a call rings before it is given up (VAPIX CallingTimeout: default 60, max 600)
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
