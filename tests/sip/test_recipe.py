@@ -1,0 +1,85 @@
+"""The manual's W401 -> C1410 call recipe with two real `vigil run` processes: a rule of the
+W401 on its virtual input 1 sends to a SIP recipient (the speaker's peer-to-peer address); the
+speaker rings, answers automatically and its call state (read over its SIP API) goes active, then
+idle when the W401's call duration limit hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN, create_admin_live, free_port, start_live
+from tests.peers.servers import add_action, add_recipient, add_rule, item_filter
+
+VIRTUAL_INPUT = "tns1:Device/tnsaxis:IO/VirtualInput"
+
+
+async def sip(client: httpx.AsyncClient, method: str, **params: object) -> dict:
+    reply = (await client.post("/axis-cgi/sip/sip.cgi", json={"apiVersion": "1.0", "method": method,
+                                                              "params": params})).json()
+    assert "error" not in reply, reply
+    return reply["data"]
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    speaker, w401 = start_live(tmp_path / "c1410", "c1410"), start_live(tmp_path / "w401", "w401")
+    try:
+        for live in (speaker, w401):
+            live.wait_ready()
+            create_admin_live(live)
+        auth = httpx.DigestAuth(*ADMIN)
+        async with httpx.AsyncClient(base_url=speaker.http, auth=auth, timeout=10) as at_speaker, \
+                httpx.AsyncClient(base_url=w401.http, auth=auth, timeout=10) as at_w401:
+            yield at_speaker, at_w401
+    finally:
+        for live in (speaker, w401):
+            live.stop()
+
+
+async def test_a_w401_rule_calls_the_speaker_which_answers(pair: tuple[httpx.AsyncClient, httpx.AsyncClient]) -> None:
+    at_speaker, at_w401 = pair
+    port = free_port()
+    rtp = (port + 2) & ~1 if port < 64000 else 20000
+    await sip(at_speaker, "setSipConfiguration", enabled=True, sipPort=port, rtpPortStart=rtp)
+    await sip(at_w401, "setSipConfiguration", maxCallDuration=2)
+    recipient = await add_recipient(at_w401, "com.axis.recipient.sip",
+                                    {"sip_uri": f"sip:vigil@127.0.0.1:{port}"}, "Speaker at the door")
+    action = await add_action(at_w401, "com.axis.action.fixed.notification.sip", {"recipient_id": str(recipient)},
+                              "call the speaker")
+    await add_rule(at_w401, "door alarm calls", action,
+                   start=(VIRTUAL_INPUT, item_filter(port="1", active="1")))
+    r = await at_w401.get("/axis-cgi/virtualinput/activate.cgi", params={"schemaversion": "1", "port": "1"})
+    assert r.status_code == 200, r.text
+
+    async def calls() -> list[dict]:
+        return (await sip(at_speaker, "getCalls"))["calls"]
+
+    active: list[dict] = []
+
+    async def answered() -> bool:
+        active[:] = [x for x in await calls() if x["state"] == "active"]
+        return bool(active)
+
+    await eventually_async(answered, 10, "the speaker to answer the W401's call")
+    assert active[0]["direction"] == "incoming" and active[0]["accountId"] == "p2p"
+
+    async def ended() -> bool:
+        return bool((await sip(at_speaker, "getCalls"))["history"])
+
+    await eventually_async(ended, 10, "the W401's duration limit to end the call")
+    (done,) = (await sip(at_speaker, "getCalls"))["history"]
+    assert done["reason"] == "hung up by the far end" and done["id"] == active[0]["id"]
+    w401_calls = await sip(at_w401, "getCalls")
+    assert [x["reason"] for x in w401_calls["history"]] == ["the call duration limit was reached"]
+
+
+async def eventually_async(check, timeout: float, what: str) -> None:  # noqa: ANN001 - an async predicate
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
