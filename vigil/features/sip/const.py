@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-# VAPIX: the SIP API (method names after docs/vapix.md §16; the Axis page was not in the corpus)
+# The SIP API: its shape is Vigil's own. Axis's page is the Call service API (`/vapix/call`, axcall:*
+# commands; docs/map.md lists them), which is not served yet.
 CGI_PATH = "/axis-cgi/sip/sip.cgi"
 VERSIONS = ["1.0"]
 
