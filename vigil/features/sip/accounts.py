@@ -50,10 +50,11 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any], calls_only:
     if out["rtpPortStart"] <= out["sipPort"] < out["rtpPortStart"] + 1000:
         raise SipConfigError("sipPort lies in the RTP port range (rtpPortStart to rtpPortStart + 999)")
     for name, low, high in (("callingTimeout", c.MIN_CALLING_TIMEOUT, 600), ("incomingCallDuration", 1, c.MAX_INCOMING_SECONDS),
-                            ("maxCallDuration", 0, c.MAX_CALL_SECONDS)):
+                            ("maxCallDuration", 0, c.MAX_CALL_SECONDS), ("callPriority", 1, 10)):
         value = out[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise SipConfigError(f"{name} must be a whole number of seconds from {low} to {high}")
+            unit = "" if name == "callPriority" else " of seconds"
+            raise SipConfigError(f"{name} must be a whole number{unit} from {low} to {high}")
     codecs = out["codecPriority"]
     if (not isinstance(codecs, list) or not codecs or not all(isinstance(x, str) and x in c.CODECS for x in codecs)
             or len(set(codecs)) != len(codecs)):

@@ -37,6 +37,9 @@ DEFAULTS = {
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
+    # A call's priority against the multicast controller's sources (their priority 1-10, higher
+    # wins): VAPIX ranks internal sources such as SIP calls among them.
+    "callPriority": 5,
 }
 
 # rule actions

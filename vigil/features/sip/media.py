@@ -68,9 +68,10 @@ class RtpSession:
     """Media of one call: bound to a local port, sending to the far end's address and port."""
 
     def __init__(self, player: Player | None, audio: AudioService | None, logs: Logs,
-                 on_dtmf: Callable[[str], None], name: str) -> None:
+                 on_dtmf: Callable[[str], None], name: str, priority: Callable[[], int] | None = None) -> None:
         # player and audio are None on a device without a speaker: its calls offer no audio ("inactive")
         self.player, self.audio, self.logs, self.on_dtmf, self.name = player, audio, logs, on_dtmf, name
+        self.priority = priority  # against the multicast controller's streams (Player.live_stream)
         self.transport: asyncio.DatagramTransport | None = None
         self.remote: tuple[str, int] | None = None
         self.codec, self.payload_type, self.dtmf_payload = "PCMU", 0, None
@@ -160,7 +161,7 @@ class RtpSession:
         decoder = StreamDecoder(ENCODINGS[self.codec], CLOCK)
         assert self.player is not None
         try:
-            async with self.player.live_stream() as play:
+            async with self.player.live_stream(self.priority, f"SIP call {self.name}") as play:
                 while (payload := await self.packets.get()) is not None:
                     samples = decoder.decode(payload)
                     if len(samples):

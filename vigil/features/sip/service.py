@@ -83,7 +83,7 @@ class SipService:
 
     def media(self, call: Call) -> RtpSession:
         return RtpSession(self.player, self.audio, self.logs, lambda digit: self.dtmf(call, digit, "rtp"),
-                          f"{call.id} ({call.remote_uri})")
+                          f"{call.id} ({call.remote_uri})", lambda: int(self.store.settings()["callPriority"]))
 
     def call_changed(self, call: Call) -> None:
         source = {"AccountId": call.account.id}
