@@ -33,7 +33,7 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     port = free_port()
     page.locator("#sip-sipPort").fill(str(port))
     page.locator("#sip-rtpPortStart").fill(str((port + 2) & ~1 if port < 64000 else 20000))
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()  # the DTMF forms have their own Save
     expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
     expect(page.locator('#sip-accounts tr[data-account="p2p"] .status')).to_have_text("peer-to-peer")
 
@@ -58,3 +58,25 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
         expect(page.locator("#sip-call-state")).to_contain_text("ended: hung up")
     finally:
         peer.stop()
+
+
+def test_dtmf_sequences_protocols_caller_id_and_the_default_account(speaker: LiveDevice, session: Session) -> None:
+    page = session.page
+    log_in(page, speaker)
+    open_page(page, "SIP")
+    expect(page.locator('#sip-accounts tr[data-account="p2p"]')).to_contain_text("p2p (default)")
+    dtmf = page.locator('form[data-dtmf="p2p"]')
+    dtmf.get_by_label("Sequences of p2p").fill("1234# 9")
+    dtmf.get_by_label("Use RTP (RFC2833)").uncheck()
+    dtmf.get_by_role("button", name="Save DTMF of p2p").click()
+    expect(page.get_by_role("status").filter(has_text="DTMF of p2p saved.")).to_be_visible()
+    p2p = next(a for a in accounts(speaker) if a["id"] == "p2p")
+    assert p2p["dtmfSequences"] == ["1234#", "9"] and p2p["dtmfProtocols"] == ["info"]
+
+    page.get_by_role("button", name="Edit p2p").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Caller ID").fill("Lobby speaker")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Account p2p saved.")).to_be_visible()
+    p2p = next(a for a in accounts(speaker) if a["id"] == "p2p")
+    assert p2p["callerId"] == "Lobby speaker" and p2p["isDefault"] is True

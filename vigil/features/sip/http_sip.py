@@ -61,7 +61,8 @@ async def set_configuration(device: Device, call: JsonCall, who: Principal) -> d
 
 async def get_accounts(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     service = _service(device)
-    return {"accounts": [{**shown(a), "status": service.account_status(i, a)}
+    default = service.store.default_account_id()  # the peer-to-peer account while no other is made default
+    return {"accounts": [{**shown(a), "isDefault": i == default, "status": service.account_status(i, a)}
                          for i, a in service.store.accounts().items()]}
 
 
