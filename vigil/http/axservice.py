@@ -21,8 +21,9 @@ MAX_BODY = 16384
 
 
 class Fault(Exception):
-    def __init__(self, fault: str, code: str, subcode: str, reason: str) -> None:
+    def __init__(self, fault: str, code: str, subcode: str, reason: str, status: int = 400) -> None:
         super().__init__(reason)
+        self.status = status  # 400; 403 for a command the caller's role may not run
         self.body = {"Fault": fault, "FaultCode": code, "FaultSubCode": subcode, "FaultReason": reason,
                      "FaultMsg": None}
 
@@ -123,5 +124,5 @@ async def serve(request: Request, example: str, logs: Logs, what: str, who: str,
             result = await result
     except Fault as fault:
         logs.system(f"{what} request of {who} refused: {fault}", "warning")
-        return answer(fault.body, simple, 400)
+        return answer(fault.body, simple, fault.status)
     return answer(result, simple)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from vigil.device import Api
 from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.features.playback.service import PLAYBACK_SERVICE
-from vigil.features.sip import actions, http_sip
+from vigil.features.sip import actions, http_call, http_sip
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipStore
 from vigil.features.sip.service import SIP_SERVICE, SipService
@@ -37,5 +37,6 @@ def register(device: Device) -> None:
     device.on_load.append(service.declare)
     device.services.append(service.run)
     http_sip.register(device)
+    device.router.include(http_call.ROUTES)  # Axis's Call service API over the same service
     if not calls_only:
         device.apis.append(Api("sip", "1.0", "SIP"))  # the SIP page shows where this is listed

@@ -164,7 +164,7 @@ class SipService:
     def describe(call: Call) -> dict[str, Any]:
         return {"id": call.id, "accountId": call.account.id, "direction": call.direction, "remote": call.remote_uri,
                 "state": call.state, "reason": call.reason, "duration": round(call.duration, 1),
-                "dtmf": call.digits}
+                "dtmf": call.digits, "started": call.started or None}
 
     def calls(self) -> list[Call]:
         return list(self.agent.calls.values()) if self.agent is not None else []
