@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# The SIP API: its shape is Vigil's own. Axis's page is the Call service API (`/vapix/call`, axcall:*
-# commands; docs/map.md lists them), which is not served yet.
+# The SIP API: its shape is Vigil's own (the SIP page uses it). Axis's page is the Call service API,
+# served at `/vapix/call` over the same service (http_call.py).
 CGI_PATH = "/axis-cgi/sip/sip.cgi"
 VERSIONS = ["1.0"]
 
