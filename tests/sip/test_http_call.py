@@ -1,6 +1,6 @@
 """Axis's Call service API (`/vapix/call`) on the speaker, in the page's examples: the SIP
 configuration read and set (JSON and simplified), a registered account added and its status,
-a call placed to baresip, its status Calling/Active then Terminated, the codec priority list,
+a call placed to baresip, its status Calling/Active then Terminated, a VMS call, the codec priority list,
 roles, and refusals with the API's faults."""
 
 from __future__ import annotations
@@ -82,5 +82,7 @@ async def test_a_call_and_its_status(phone: Device, peer: Baresip) -> None:
             (call_id, "Terminated", "Terminated")]
         r = await axcall(operator, "TerminateCall", CallId=call_id)
         assert r.status_code == 400 and r.json()["FaultSubCode"] == "ter:NotFound"
-        r = await axcall(operator, "Call", To="VMS_CALL")
-        assert r.status_code == 400 and r.json()["FaultSubCode"] == "ter:NotSupported"
+        vms = (await axcall(operator, "Call", To="VMS_CALL")).json()["CallId"]  # tests/sip/test_vms.py
+        status = (await axcall(operator, "GetCallStatus", CallId=vms)).json()["CallStatus"]
+        assert (status["CallType"], status["CallState"]) == ("VMS", "Calling")
+        assert (await axcall(operator, "TerminateCall", CallId=vms)).status_code == 200

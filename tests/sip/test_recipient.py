@@ -6,37 +6,15 @@ The speaker's own settings: the per-account DTMF protocols and the calling timeo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip
 from tests.peers.servers import add_recipient, add_recipient_xml, fault, run_recipient_test
 from tests.sip.conftest import sip_call
-from vigil.boot import build_device
-from vigil.core.clock import FakeClock
-from vigil.device import Device, Ports
+from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
 
 SIP = "com.axis.recipient.sip"
-
-
-@pytest.fixture
-async def w401(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
-    device = build_device("w401", tmp_path / "w401", Ports(http=80, https=443, host="127.0.0.1"), clock)
-    task = asyncio.create_task(device.features[SIP_SERVICE].run())
-    try:
-        yield device
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        device.close()
 
 
 def _phone_uri(phone: Device) -> str:

@@ -84,7 +84,7 @@ const RECIPIENT_FIELDS = {
   ],
   "com.axis.recipient.sip": [
     ["sip_account", "From SIP account", "sipaccount", "", "The default account when none is chosen."],
-    ["sip_uri", "To SIP address", "text", "", "For example sip:door@192.168.0.90 or sip:100@pbx.example.com:5060."],
+    ["sip_uri", "To SIP address", "text", "", "For example sip:door@192.168.0.90 or sip:100@pbx.example.com:5060; VMS_CALL makes a VMS call (a call announced by events, answered by the VMS sending audio)."],
   ],
   "com.axis.recipient.networkshare": [
     ["share_id", "Network share", "share", "", "A network share added under System > Storage."],

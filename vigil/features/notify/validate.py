@@ -53,7 +53,8 @@ tcp
                     subject and any attachment are not sent
 
 sip
-    uri*            the SIP address to call: sip:user@host[:port]
+    uri*            the SIP address to call: sip:user@host[:port]; VMS_CALL: a VMS call (the manual's
+                    "SIP or VMS": a call simulated with the device's events, see vigil.features.sip.vms)
     account         the SIP account the call is made from; empty: the default account
     The call is placed by the SIP feature (vigil.features.sip); it is delivered once the far end
     rings or answers. The subject, body and any attachment are not sent.
@@ -298,12 +299,14 @@ def _check_smb_address(key: str, value: str) -> str:
 
 
 def _check_sip_uri(key: str, value: str) -> str:
-    """sip:user@host[:port], as the SIP feature calls it."""
+    """sip:user@host[:port], as the SIP feature calls it; VMS_CALL: a VMS call (VAPIX's address for it)."""
     value = value.strip()
+    if value == "VMS_CALL":
+        return value
     user, at, hostport = value[4:].partition("@") if value.lower().startswith("sip:") else ("", "", "")
     host, _, port = hostport.partition(":")
     if not at or not _SIP_USER.fullmatch(user):
-        raise _bad(key, f"'{shorten(value)}' is not a SIP address such as sip:user@192.168.0.10 or sip:user@host:5062")
+        raise _bad(key, f"'{shorten(value)}' is not a SIP address such as sip:user@192.168.0.10 or sip:user@host:5062, nor VMS_CALL")
     host = _check_host(key, host)
     return f"sip:{user}@{host}" + (f":{_check_port(key, port)}" if port else "")
 

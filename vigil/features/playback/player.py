@@ -95,6 +95,11 @@ class Player:
         return self._holder is not None
 
     @property
+    def talking(self) -> bool:
+        """A stream without priority (talk: transmit.cgi, the backchannel) has the speaker."""
+        return self._holder is not None and self._holder.priority is None
+
+    @property
     def _live(self) -> bool:
         return self._holder is not None
 

@@ -11,13 +11,14 @@ from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError
 from vigil.features.sip.service import SipService
 from vigil.features.sip.ua import SipError
+from vigil.features.sip.vms import VMS_CALL
 
 
 def action_types(service: SipService) -> list[ActionType]:
     def validate_call(params: Mapping[str, str]) -> None:
         uri = params.get("uri", "")
-        if not uri.startswith("sip:") or "@" not in uri:
-            raise RuleError("uri must be a SIP URI: sip:user@host[:port]")
+        if uri != VMS_CALL and (not uri.startswith("sip:") or "@" not in uri):
+            raise RuleError("uri must be a SIP URI: sip:user@host[:port], or VMS_CALL for a VMS call")
         if params.get("account_id") and params["account_id"] not in service.store.accounts():
             raise RuleError(f"no SIP account {params.get('account_id')}")
 

@@ -6,8 +6,8 @@ status, in JSON or the simplified key-value form (vigil/http/axservice.py).
 Axis's names map onto the stored ones (`UserId` user, `PublicDomain` domain, `AuthenticationId`
 authId, `CallerId`, `IsDefault`, `Registrar`, `Transport`, `Name`; `SIPEnabled`,
 `AllowIncomingCalls`, `SIPPort`, `RTPStartPort`, `CallingTimeout`); a field the device does not
-have is refused by name, never dropped. Passwords are write-only (returned as null). Not served:
-VMS calls (`To: VMS_CALL`), DTMF configurations/triggers/events (the SIP API's per-account
+have is refused by name, never dropped. Passwords are write-only (returned as null). `To: VMS_CALL`
+places a VMS call (vms.py). Not served: DTMF configurations/triggers/events (the SIP API's per-account
 sequences stand for them), attributes and the VMS call configuration. Operators read and place
 or end calls; administrators change settings and accounts (audited)."""
 
@@ -28,6 +28,7 @@ from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, check_account, check_settings
 from vigil.features.sip.service import SIP_SERVICE, SipService
 from vigil.features.sip.ua import Call, SipError
+from vigil.features.sip.vms import VMS_CALL
 from vigil.http.axservice import Fault, invalid, serve
 from vigil.http.routing import Endpoint
 
@@ -178,8 +179,6 @@ class CallService:
     # -- calls -----------------------------------------------------------------------------
     async def call(self, arguments: dict[str, Any]) -> dict[str, Any]:
         to = _text(arguments, "To")
-        if to == "VMS_CALL":
-            raise Fault("env:Receiver", "ter:ActionNotSupported", "ter:NotSupported", "VMS calls are not supported")
         account_id = arguments.get("SIPAccountId")
         try:
             placed = await self.service.call(account_id if isinstance(account_id, str) and account_id else None, to)
@@ -211,7 +210,8 @@ class CallService:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)) if started else None
         return {"CallId": described["id"], "Source": "", "CallState": STATES.get(state, "Idle"),
                 "CallStateReason": why, "StartTime": stamp, "Direction": described["direction"].capitalize(),
-                "DeviceURI": f"sip:{self.device.ports.host}", "RemoteURI": described["remote"], "CallType": "SIP",
+                "DeviceURI": f"sip:{self.device.ports.host}", "RemoteURI": described["remote"],
+                "CallType": "VMS" if described["remote"] == VMS_CALL else "SIP",
                 "SIPAccountId": described["accountId"]}
 
     def _statuses(self) -> dict[str, dict[str, Any]]:

@@ -24,6 +24,7 @@ from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
+from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
 
 log = logging.getLogger("vigil.sip")
 MAX_SEQUENCE = 32  # digits kept of a call's DTMF sequence
@@ -41,6 +42,7 @@ class SipService:
         self.calls_only = player is None or audio is None
         self._calling = False  # calls-only: a call was asked for, so the agent runs
         self._reached: dict[str, asyncio.Future[None]] = {}  # Call-ID -> the far end rings or answers
+        self.vms = VmsCalls(player, self.call_changed)
         self.agent: UserAgent | None = None
         self.status: dict[str, dict[str, str]] = {}  # account id -> {"state": ..., "reason": ...}
         self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
@@ -59,7 +61,7 @@ class SipService:
         self.bus.declare(Topic(c.REGISTRATION, "SIP account registration", True, account,
                                (Item("Registered", "xsd:boolean", "Registered", state=True),
                                 Item("Reason", "xsd:string", "Reason"))))
-        for account_id in self.store.accounts():
+        for account_id in [*self.store.accounts(), VMS_ACCOUNT.id]:
             self.bus.publish(c.CALL_STATE, {"AccountId": account_id},
                              {"State": "idle", "CallId": "", "Direction": "", "Remote": ""})
 
@@ -145,6 +147,10 @@ class SipService:
 
         async def expire() -> None:
             await asyncio.sleep(seconds)
+            if is_vms(call):
+                if not only_ringing or call.state == "calling":
+                    self.vms.end(call, reason)
+                return
             if self.agent is None or (only_ringing and call.state not in ("calling", "ringing")):
                 return
             if call.state == "ringing" and call.direction == "incoming":
@@ -167,7 +173,7 @@ class SipService:
                 "dtmf": call.digits, "started": call.started or None}
 
     def calls(self) -> list[Call]:
-        return list(self.agent.calls.values()) if self.agent is not None else []
+        return (list(self.agent.calls.values()) if self.agent is not None else []) + list(self.vms.calls.values())
 
     def find_call(self, call_id: str) -> Call:
         call = next((x for x in self.calls() if x.id == call_id), None)
@@ -176,7 +182,9 @@ class SipService:
         return call
 
     async def call(self, account_id: str | None, uri: str) -> Call:
-        """Place a call from an account (None: the default account)."""
+        """Place a call from an account (None: the default account); to VMS_CALL, a VMS call."""
+        if uri == VMS_CALL:
+            return self.vms.place()  # no SIP account, SIP enabled or not
         if self.calls_only and not self._calling:
             self._calling = True
             await self.apply()
@@ -194,6 +202,8 @@ class SipService:
         """Place a call and return once the far end rings or answers (the SIP recipient's delivery);
         SipError with the reason when it ends before or `timeout` passes."""
         call = await self.call(account_id, uri)
+        if is_vms(call):
+            return call  # announced: the VMS sees the call state
         reached = self._reached[call.call_id] = asyncio.get_running_loop().create_future()
         try:
             if call.state in ("ringing", "active"):
@@ -216,6 +226,10 @@ class SipService:
         await self.agent.answer(self.find_call(call_id))
 
     async def hangup(self, call_id: str) -> None:
+        found = self.find_call(call_id)
+        if is_vms(found):
+            self.vms.end(found, "hung up")
+            return
         if self.agent is None:
             raise SipError("SIP is not enabled")
         await self.agent.hangup(self.find_call(call_id))
@@ -264,6 +278,7 @@ class SipService:
                     await self.agent.stop()
             for task in self._limits.values():
                 task.cancel()
+            self.vms.stop()
 
 
 SIP_SERVICE: Key[SipService] = Key("sip")
