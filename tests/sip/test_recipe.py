@@ -1,21 +1,25 @@
 """The manual's W401 -> C1410 call recipe with two real `vigil run` processes: a rule of the
 W401 on its virtual input 1 sends to a SIP recipient (the speaker's peer-to-peer address); the
-speaker rings, answers automatically and its call state (read over its SIP API) goes active, then
-idle when the W401's call duration limit hangs up."""
+speaker rings, answers automatically and its call state events (seen on its event stream,
+/vapix/ws-data-stream) go active, then idle when the W401's call duration limit hangs up; its
+SIP API's call list and history agree."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.conftest import ADMIN, create_admin_live, free_port, start_live
 from tests.peers.servers import add_action, add_recipient, add_rule, item_filter
 
 VIRTUAL_INPUT = "tns1:Device/tnsaxis:IO/VirtualInput"
+CALL_STATE = "tns1:Device/tnsaxis:SIP/CallState"
 
 
 async def sip(client: httpx.AsyncClient, method: str, **params: object) -> dict:
@@ -53,33 +57,22 @@ async def test_a_w401_rule_calls_the_speaker_which_answers(pair: tuple[httpx.Asy
                               "call the speaker")
     await add_rule(at_w401, "door alarm calls", action,
                    start=(VIRTUAL_INPUT, item_filter(port="1", active="1")))
-    r = await at_w401.get("/axis-cgi/virtualinput/activate.cgi", params={"schemaversion": "1", "port": "1"})
-    assert r.status_code == 200, r.text
+    token = (await at_speaker.get("/axis-cgi/wssession.cgi")).text
+    stream = f"ws://{at_speaker.base_url.host}:{at_speaker.base_url.port}/vapix/ws-data-stream"
+    async with connect(f"{stream}?sources=events&wssession={token}") as events:
+        await events.send(json.dumps({"apiVersion": "1.0", "method": "events:configure", "params": {
+            "eventFilterList": [{"topicFilter": CALL_STATE}]}}))
+        r = await at_w401.get("/axis-cgi/virtualinput/activate.cgi", params={"schemaversion": "1", "port": "1"})
+        assert r.status_code == 200, r.text
+        states: list[str] = []
+        async with asyncio.timeout(15):  # the call state events of the speaker, as a client sees them
+            while states[-2:] != ["active", "idle"]:
+                message = json.loads(await events.recv())
+                if message.get("method") == "events:notify":
+                    states.append(message["params"]["notification"]["message"]["data"]["State"])
+        assert "active" in states and states[-1] == "idle", states
 
-    async def calls() -> list[dict]:
-        return (await sip(at_speaker, "getCalls"))["calls"]
-
-    active: list[dict] = []
-
-    async def answered() -> bool:
-        active[:] = [x for x in await calls() if x["state"] == "active"]
-        return bool(active)
-
-    await eventually_async(answered, 10, "the speaker to answer the W401's call")
-    assert active[0]["direction"] == "incoming" and active[0]["accountId"] == "p2p"
-
-    async def ended() -> bool:
-        return bool((await sip(at_speaker, "getCalls"))["history"])
-
-    await eventually_async(ended, 10, "the W401's duration limit to end the call")
     (done,) = (await sip(at_speaker, "getCalls"))["history"]
-    assert done["reason"] == "hung up by the far end" and done["id"] == active[0]["id"]
+    assert (done["direction"], done["accountId"], done["reason"]) == ("incoming", "p2p", "hung up by the far end")
     w401_calls = await sip(at_w401, "getCalls")
     assert [x["reason"] for x in w401_calls["history"]] == ["the call duration limit was reached"]
-
-
-async def eventually_async(check, timeout: float, what: str) -> None:  # noqa: ANN001 - an async predicate
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
