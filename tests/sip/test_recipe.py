@@ -62,14 +62,18 @@ async def test_a_w401_rule_calls_the_speaker_which_answers(pair: tuple[httpx.Asy
     async with connect(f"{stream}?sources=events&wssession={token}") as events:
         await events.send(json.dumps({"apiVersion": "1.0", "method": "events:configure", "params": {
             "eventFilterList": [{"topicFilter": CALL_STATE}]}}))
+        while json.loads(await asyncio.wait_for(events.recv(), 10)).get("method") != "events:configure":
+            pass  # subscribed before the call starts: none of its states is missed
         r = await at_w401.get("/axis-cgi/virtualinput/activate.cgi", params={"schemaversion": "1", "port": "1"})
         assert r.status_code == 200, r.text
         states: list[str] = []
-        async with asyncio.timeout(15):  # the call state events of the speaker, as a client sees them
-            while states[-2:] != ["active", "idle"]:
-                message = json.loads(await events.recv())
-                if message.get("method") == "events:notify":
-                    states.append(message["params"]["notification"]["message"]["data"]["State"])
+        while states[-2:] != ["active", "idle"]:  # the call state events of the speaker, as a client sees them
+            try:
+                message = json.loads(await asyncio.wait_for(events.recv(), 15))
+            except TimeoutError:
+                raise AssertionError(f"call states so far: {states}; W401: {await sip(at_w401, 'getCalls')}") from None
+            if message.get("method") == "events:notify":
+                states.append(message["params"]["notification"]["message"]["data"]["State"])
         assert "active" in states and states[-1] == "idle", states
 
     (done,) = (await sip(at_speaker, "getCalls"))["history"]
