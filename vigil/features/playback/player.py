@@ -99,10 +99,6 @@ class Player:
         """A stream without priority (talk: transmit.cgi, the backchannel) has the speaker."""
         return self._holder is not None and self._holder.priority is None
 
-    @property
-    def _live(self) -> bool:
-        return self._holder is not None
-
     def _publish(self, clip_id: str | None) -> None:
         self.bus.publish(c.CLIP_PLAYING, {}, {"Playing": "1" if clip_id else "0", "ClipId": clip_id or ""})
 
@@ -110,12 +106,12 @@ class Player:
     async def play(self, request: Play) -> asyncio.Task:
         """Start `request`, replacing the clip that plays; SpeakerBusy during a live stream.
         Returns the task that plays it (done when the sound has ended or was stopped)."""
-        if self._live:
+        if self.live:
             raise SpeakerBusy("the speaker plays a live audio stream")
         await self._cancel()  # no "stopped" in between: the state goes from one clip to the next
         while self._clip_task is not None:  # another play started while this one waited: the newest wins
             await self._cancel()
-        if self._live:  # a live stream took the speaker meanwhile
+        if self.live:  # a live stream took the speaker meanwhile
             raise SpeakerBusy("the speaker plays a live audio stream")
         task = asyncio.get_running_loop().create_task(self._run(request))
         self._clip_task = task
