@@ -81,7 +81,8 @@ async def test_recipient_templates(admin):
     templates = {t.findtext("aa:TemplateToken", namespaces=NS): [p.get("Name") for p in t.iterfind(
         "aa:Parameters/aa:Parameter", NS)] for t in r.iterfind("aa:RecipientTemplates/aa:RecipientTemplate", NS)}
     assert set(templates) == {f"com.axis.recipient.{k}" for k in
-                              ("http", "https", "smtp", "ftp", "sftp", "tcp", "networkshare")}
+                              ("http", "https", "smtp", "ftp", "sftp", "tcp", "networkshare", "sip")}
+    assert templates["com.axis.recipient.sip"] == ["sip_account", "sip_uri"]
     assert templates[HTTP] == ["upload_url", "login", "password", "proxy_host", "proxy_port", "proxy_login",
                                "proxy_password", "qos"]
     assert "validate_server_cert" in templates["com.axis.recipient.https"]

@@ -13,7 +13,7 @@ SHA = "uGuGmpJ8bAbzaPJp8rKStd0tMyigErsgIuOLQoqLvAk"
 
 
 def test_kinds() -> None:
-    assert KINDS == ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare")
+    assert KINDS == ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare", "sip")
     with pytest.raises(RecipientError, match="not a recipient type"):
         validate("smoke-signal", {})
 

@@ -1,6 +1,7 @@
 """Fixtures of the SIP tests: `phone`, an in-process C1410 (`running_phone` on another address) (simulated audio: its sink and
 microphone readable) whose SIP service runs, with SIP enabled on free loopback ports through
-the API; `peer`, a baresip far end (tests/peers/baresip.py)."""
+the API; `w401`, an in-process W401 whose SIP service runs; `peer`, a baresip far end
+(tests/peers/baresip.py)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,20 @@ async def running_phone(tmp_path: Path, clock: FakeClock, host: str) -> AsyncIte
 async def _listening(service: SipService) -> None:
     while service.agent is None:
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def w401(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
+    """An in-process W401 (no speaker: SIP places calls only) whose SIP service runs."""
+    device = build_device("w401", tmp_path / "w401", Ports(http=80, https=443, host="127.0.0.1"), clock)
+    task = asyncio.create_task(device.features[SIP_SERVICE].run())
+    try:
+        yield device
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        device.close()
 
 
 @pytest.fixture

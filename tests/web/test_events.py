@@ -258,6 +258,29 @@ def test_email_recipient_test_button(w401: LiveDevice, session: Session) -> None
     expect(dialog).to_be_hidden()
 
 
+def test_sip_recipient_calls_from_the_default_account(w401: LiveDevice, session: Session) -> None:
+    # The manual's "SIP or VMS" recipient on a device without a SIP page: its accounts are listed.
+    page = session.page
+    log_in(page, w401)
+    open_page(page, "Events")
+    page.get_by_role("tab", name="Recipients").click()
+    page.get_by_role("button", name="+ Add a recipient").click()
+    dialog = page.get_by_role("dialog", name="Add a recipient")
+    dialog.get_by_label("Name", exact=True).fill("Door speaker")
+    dialog.get_by_label("Type", exact=True).select_option(label="SIP")
+    account = dialog.get_by_label("From SIP account")
+    expect(account.locator("option")).to_have_text(["Default account", "Peer to peer (vigil)"])
+    dialog.get_by_label("To SIP address").fill("sip:door@127.0.0.1:5099")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    row = page.locator('tr[data-recipient="Door speaker"]')
+    expect(row).to_contain_text("SIP")
+    expect(row).to_contain_text("sip:door@127.0.0.1:5099")
+    row.get_by_role("button", name="Delete recipient Door speaker").click()
+    page.get_by_role("dialog", name="Delete recipient").get_by_role("button", name="Delete").click()
+    expect(row).to_be_hidden()
+
+
 # -- (d): schedules and pulses ----------------------------------------------------------------
 def test_schedules_are_added_and_listed(w401: LiveDevice, session: Session) -> None:
     page = session.page

@@ -35,7 +35,7 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     port = free_port()
     page.locator("#sip-sipPort").fill(str(port))
     page.locator("#sip-rtpPortStart").fill(str((port + 2) & ~1 if port < 64000 else 20000))
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()  # the DTMF forms have their own Save
     expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
     expect(page.locator('#sip-accounts tr[data-account="p2p"] .status')).to_have_text("peer-to-peer")
 
@@ -62,6 +62,28 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
         peer.stop()
 
 
+def test_dtmf_sequences_protocols_caller_id_and_the_default_account(speaker: LiveDevice, session: Session) -> None:
+    page = session.page
+    log_in(page, speaker)
+    open_page(page, "SIP")
+    expect(page.locator('#sip-accounts tr[data-account="p2p"]')).to_contain_text("p2p (default)")
+    dtmf = page.locator('form[data-dtmf="p2p"]')
+    dtmf.get_by_label("Sequences of p2p").fill("1234# 9")
+    dtmf.get_by_label("Use RTP (RFC2833)").uncheck()
+    dtmf.get_by_role("button", name="Save DTMF of p2p").click()
+    expect(page.get_by_role("status").filter(has_text="DTMF of p2p saved.")).to_be_visible()
+    p2p = next(a for a in accounts(speaker) if a["id"] == "p2p")
+    assert p2p["dtmfSequences"] == ["1234#", "9"] and p2p["dtmfProtocols"] == ["info"]
+
+    page.get_by_role("button", name="Edit p2p").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Caller ID").fill("Lobby speaker")
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Account p2p saved.")).to_be_visible()
+    p2p = next(a for a in accounts(speaker) if a["id"] == "p2p")
+    assert p2p["callerId"] == "Lobby speaker" and p2p["isDefault"] is True
+
+
 def test_an_administrator_sets_nat_traversal_and_sees_a_wrong_turn_password(speaker: LiveDevice, session: Session,
                                                                            tmp_path: Path) -> None:
     turn = start_coturn(tmp_path / "coturn")
@@ -81,7 +103,7 @@ def test_an_administrator_sets_nat_traversal_and_sees_a_wrong_turn_password(spea
         assert "turnPassword" not in nat
         page.get_by_label("Enable SIP").check()  # the agent runs, and checks the TURN server
         page.locator("#sip-sipPort").fill(str(free_port()))
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
         expect(page.locator("#sip-nat-status")).to_contain_text("TURN: failed: the TURN server", timeout=8000)
         expect(page.locator("#sip-nat-status")).to_contain_text("refused the user name or password")

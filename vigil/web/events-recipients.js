@@ -1,5 +1,5 @@
 // Events > Recipients: where notifications and files go (HTTP(S), email, FTP, SFTP, TCP, a network
-// share of System > Storage), with a Test button. Through the VAPIX action service (soap.js);
+// share of System > Storage) and whom a SIP call goes to (every device places them), with a Test button. Through the VAPIX action service (soap.js);
 // operators look, administrators add, copy, test and delete.
 
 import * as api from "./api.js";
@@ -22,7 +22,16 @@ export const RECIPIENT_TYPES = {
   "com.axis.recipient.sftp": "SFTP",
   "com.axis.recipient.tcp": "TCP",
   "com.axis.recipient.networkshare": "Network share",
+  "com.axis.recipient.sip": "SIP",
 };
+
+/** The device's SIP accounts ([] when they cannot be read), for a SIP recipient's "From SIP account". */
+function sipAccounts() {
+  return api
+    .jsonApi("/axis-cgi/sip/sip.cgi", "1.0", "getSipAccounts")
+    .then((d) => d.accounts || [])
+    .catch(() => []);
+}
 
 // Fields per recipient type: [parameter, label, kind, default, hint]; kind: text | password | port | check |
 // select | share (one of the network shares of System > Storage)
@@ -73,6 +82,10 @@ const RECIPIENT_FIELDS = {
     ["host", "Host", "text", ""],
     ["port", "Port", "port", ""],
   ],
+  "com.axis.recipient.sip": [
+    ["sip_account", "From SIP account", "sipaccount", "", "The default account when none is chosen."],
+    ["sip_uri", "To SIP address", "text", "", "For example sip:door@192.168.0.90 or sip:100@pbx.example.com:5060; VMS_CALL makes a VMS call (a call announced by events, answered by the VMS sending audio)."],
+  ],
   "com.axis.recipient.networkshare": [
     ["share_id", "Network share", "share", "", "A network share added under System > Storage."],
     ["upload_path", "Folder", "text", "", "A folder below the share, for example events/door; created when missing."],
@@ -118,6 +131,17 @@ function recipientFields(token, values, readOnly) {
       control.value = value || choices[0][0];
       into.append(field(label, control, hint));
       reader = (out) => (out[param] = control.value);
+    } else if (kind === "sipaccount") {
+      control = select({}, [["", "Default account"]]);
+      into.append(field(label, control, hint));
+      const accountSelect = control;
+      sipAccounts().then((accounts) => {
+        const known = [["", "Default account"], ...accounts.map((a) => [a.id, `${a.name || a.id} (${a.user})`])];
+        if (value && !accounts.some((a) => a.id === value)) known.push([value, `${value} (no longer configured)`]);
+        clear(accountSelect, known.map(([v, text]) => h("option", { value: v, text })));
+        accountSelect.value = value;
+      });
+      reader = (out) => (out[param] = accountSelect.value);
     } else if (kind === "share") {
       const chosen = value ? [[value, value]] : [];
       control = select({}, chosen.length ? chosen : [["", "Loading…"]]);
@@ -222,6 +246,7 @@ function recipientDetail(r) {
   const p = r.params;
   if (p.upload_url) return p.upload_url;
   if (p.email_to) return `${p.email_to} via ${p.host}${p.port ? `:${p.port}` : ""}`;
+  if (p.sip_uri) return `${p.sip_uri}${p.sip_account ? ` from ${p.sip_account}` : ""}`;
   if (p.share_id) return `${p.share_id}${p.upload_path ? `/${p.upload_path}` : ""}`;
   if (p.host) return `${p.host}${p.port ? `:${p.port}` : ""}${p.upload_path ? ` ${p.upload_path}` : ""}`;
   return "";

@@ -1,6 +1,8 @@
-// SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, ports, limits),
-// the accounts with their status (the peer-to-peer account and registered accounts; a password
-// is write-only), NAT traversal (sip-nat.js), and the test call (place a call to a SIP address, see its state, hang up).
+// SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, ports, limits,
+// the calls' priority against multicast streams), the accounts with their status (the
+// peer-to-peer account and registered accounts; caller ID, the default account; a password is
+// write-only), NAT traversal (sip-nat.js), DTMF (each account's sequences and the protocols it
+// accepts them by), and the test call (place a call to a SIP address, see its state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
 
 import * as api from "./api.js";
@@ -15,9 +17,10 @@ function settingsForm(settings, area) {
   const inputs = {
     sipPort: numberInput(settings.sipPort, 1024, 65535),
     rtpPortStart: numberInput(settings.rtpPortStart, 1024, 65534),
-    callingTimeout: numberInput(settings.callingTimeout, 5, 600),
+    callingTimeout: numberInput(settings.callingTimeout, 1, 600),
     incomingCallDuration: numberInput(settings.incomingCallDuration, 1, 600),
     maxCallDuration: numberInput(settings.maxCallDuration, 0, 3600),
+    callPriority: numberInput(settings.callPriority, 1, 10),
   };
   Object.entries(inputs).forEach(([name, input]) => { input.id = `sip-${name}`; });
   const save = h("button", { type: "submit", class: "primary", id: "sip-save" }, "Save");
@@ -27,6 +30,7 @@ function settingsForm(settings, area) {
     field("Calling timeout (s)", inputs.callingTimeout, "How long a call rings before it is given up."),
     field("Incoming call duration (s)", inputs.incomingCallDuration, "Incoming calls end after this (at most 10 minutes)."),
     field("End calls after (s)", inputs.maxCallDuration, "Every call ends after this; 0: never."),
+    field("Call priority", inputs.callPriority, "1 to 10: a call takes the speaker from a multicast stream of lower priority, and gives it to a higher one."),
     h("div", { class: "actions" }, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -54,9 +58,11 @@ async function editAccount(account) {
     password: h("input", { type: "password", id: "sip-account-password", autocomplete: "new-password" }),
     registrar: text("sip-account-registrar", account?.registrar),
     transport: select({ id: "sip-account-transport" }, [["udp", "UDP"], ["tcp", "TCP"]]),
+    callerId: text("sip-account-caller-id", account?.callerId, { maxlength: "64" }),
   };
   controls.transport.value = account?.transport || "udp";
   const answer = checkbox("Answer automatically", account?.autoAnswer);
+  const isDefault = checkbox("Make default", account?.isDefault, "Calls are made from the default account when none is chosen.");
   const choice = await modal({
     title: account ? `Account ${account.id}` : "Add account",
     content: h("div", {},
@@ -64,26 +70,58 @@ async function editAccount(account) {
       field("Authentication ID", controls.authId, "Leave empty to use the user ID."),
       field("Password", controls.password, account?.passwordSet ? "Leave empty to keep the password." : ""),
       field("Registrar", controls.registrar, "host:port; empty only for the peer-to-peer account."),
-      field("Transport", controls.transport), answer.element),
+      field("Transport", controls.transport),
+      field("Caller ID", controls.callerId, "The name the called party sees."), answer.element, isDefault.element),
     buttons: [{ label: "Cancel", value: "cancel" }, { label: "Save", value: "save", class: "primary" }],
   });
   if (choice !== "save") return null;
-  const params = { autoAnswer: answer.box.checked };
+  const params = { autoAnswer: answer.box.checked, isDefault: isDefault.box.checked };
   Object.entries(controls).forEach(([name, control]) => {
     if (name !== "password" || control.value) params[name] = control.value.trim();
   });
   return params;
 }
 
+/** One account's DTMF: its sequences and the protocols it accepts digits by (RFC 2833/4733 in RTP, SIP INFO). */
+function dtmfRow(account, area) {
+  const sequences = h("input", { type: "text", id: `sip-dtmf-${account.id}`, value: (account.dtmfSequences || []).join(" "), spellcheck: "false" });
+  const protocols = account.dtmfProtocols || ["rtp", "info"];
+  const rtp = checkbox("Use RTP (RFC2833)", protocols.includes("rtp"));
+  const info = checkbox("Use SIP INFO (RFC2976)", protocols.includes("info"));
+  const save = h("button", { type: "submit", "aria-label": `Save DTMF of ${account.id}` }, "Save");
+  const form = h("form", { class: "stack", "data-dtmf": account.id }, h("h3", { text: account.name || account.id }),
+    field(`Sequences of ${account.id}`, sequences, "Separate sequences with spaces, for example 1234# 9."),
+    rtp.element, info.element, h("div", { class: "actions" }, save));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await busy(save, async () => {
+      try {
+        await sip("setSipAccount", {
+          id: account.id,
+          dtmfSequences: sequences.value.split(/[\s,]+/).filter(Boolean),
+          dtmfProtocols: [rtp.box.checked && "rtp", info.box.checked && "info"].filter(Boolean),
+        });
+        say(area, "ok", `DTMF of ${account.id} saved.`);
+      } catch (error) {
+        say(area, "error", error.message);
+      }
+    });
+  });
+  return form;
+}
+
 export default async function sipPage(container) {
   const area = messageArea();
   const settings = await sip("getSipConfiguration");
   const rows = h("tbody", { id: "sip-accounts" });
+  const dtmf = h("div", { id: "sip-dtmf" });
   const accountChoice = select({ id: "sip-call-account" }, []);
 
   const renderAccounts = async () => {
     const { accounts } = await sip("getSipAccounts");
     accountChoice.replaceChildren(...accounts.map((a) => h("option", { value: a.id, text: a.id })));
+    accountChoice.value = (accounts.find((a) => a.isDefault) || accounts[0]).id;
+    dtmf.replaceChildren(...accounts.map((account) => dtmfRow(account, area)));
     rows.replaceChildren(...accounts.map((account) => {
       const status = account.status.state + (account.status.reason ? `: ${account.status.reason}` : "");
       const edit = h("button", { type: "button", "aria-label": `Edit ${account.id}` }, "Edit");
@@ -98,7 +136,7 @@ export default async function sipPage(container) {
           say(area, "error", error.message);
         }
       });
-      return h("tr", { "data-account": account.id }, h("td", { text: account.id }),
+      return h("tr", { "data-account": account.id }, h("td", { text: account.id + (account.isDefault ? " (default)" : "") }),
         h("td", { text: `${account.user}${account.domain ? "@" + account.domain : ""}` }),
         h("td", { text: account.registrar || "peer to peer" }), h("td", { class: "status", text: status }),
         h("td", { class: "actions" }, edit));
@@ -166,6 +204,7 @@ export default async function sipPage(container) {
     card("Accounts", h("div", { class: "table-wrap" }, h("table", { id: "sip-account-table" },
       h("thead", {}, h("tr", {}, ["ID", "User", "Registrar", "Status", "Actions"].map((t) => h("th", { text: t })))),
       rows)), h("div", { class: "actions" }, add)),
+    card("DTMF", h("p", { class: "muted", text: "Sequences of 0-9, A-D, # and * a caller keys in; each entered sequence is a DTMF event that rules can trigger on (Events > Rules)." }), dtmf),
     card("Test call", form),
   );
   api.whenGone(container, () => clearInterval(timer));

@@ -271,7 +271,7 @@ class MulticastService:
 
     async def _speak(self) -> None:
         try:
-            async with self.player.live_stream() as play:
+            async with self.player.live_stream(self._priority, "the multicast controller's stream") as play:
                 self._refusal_logged = False
                 while (item := await self._queue.get()) is not None or self._playing is not None:
                     if item is not None and item[0] == self._playing:
@@ -287,6 +287,11 @@ class MulticastService:
                 self._playing = None
             while not self._queue.empty():
                 self._queue.get_nowait()
+
+    def _priority(self) -> int:
+        """The priority the controller holds the speaker with (against SIP calls): the playing source's."""
+        playing = self.playing
+        return playing.priority if playing is not None else 0
 
     def _publish(self, source: Source, playing: bool) -> None:
         self.bus.publish(c.PLAYING, {"Source": source.id}, {"Playing": "1" if playing else "0",

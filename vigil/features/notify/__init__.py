@@ -17,6 +17,7 @@ from vigil.features.notify.actions import NotificationActions
 from vigil.features.notify.service import NOTIFY_SERVICE, NotifyService
 from vigil.features.notify.store import RecipientStore
 from vigil.features.notify.templates import device_values
+from vigil.features.sip.service import SIP_SERVICE
 from vigil.features.storage.service import STORAGE_SERVICE
 
 if TYPE_CHECKING:
@@ -31,8 +32,10 @@ def register(device: Device) -> None:
     # So are the keystore's CA certificates (vigil/features/certificates), which a verified TLS
     # server (HTTPS, SMTP over TLS) may chain to besides the system's.
     keystore = device.features[KEYSTORE]
+    # The SIP feature (loaded before, on every profile) places the calls of SIP recipients.
     actions = NotificationActions(recipients, lambda: device_values(device),
-                                  lambda: proxies_of(device.features.get(PROXIES)), keystore.trust_bundle)
+                                  lambda: proxies_of(device.features.get(PROXIES)), keystore.trust_bundle,
+                                  device.features.get(SIP_SERVICE))
     for action in actions.action_types():
         device.rules.register(action)
     device.features[NOTIFY_SERVICE] = NotifyService(recipients, actions)

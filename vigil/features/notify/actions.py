@@ -25,6 +25,7 @@ from vigil.features.notify.delivery import deliver
 from vigil.features.notify.model import Message, Recipient, RecipientError
 from vigil.features.notify.store import RecipientConfigError, RecipientStore, unseal_params
 from vigil.features.notify.templates import render
+from vigil.features.notify.transports.sip import Caller
 from vigil.features.notify.validate import shorten
 
 _CONFIGURATION_ID = re.compile(r"[0-9]{1,9}")
@@ -35,11 +36,12 @@ class NotificationActions:
 
     def __init__(self, recipients: RecipientStore, device_info: Callable[[], Mapping[str, str]],
                  proxies: Callable[[], Proxies] = lambda: NO_PROXIES,
-                 trusted_cas: Callable[[], str] = lambda: "") -> None:
+                 trusted_cas: Callable[[], str] = lambda: "", caller: Caller | None = None) -> None:
         self.recipients = recipients
         self.device_info = device_info
         self.proxies = proxies  # the device's global proxies in force (System > Network)
         self.trusted_cas = trusted_cas  # the keystore's CA certificates (PEM), asked for at each delivery
+        self.caller = caller  # places the calls of SIP recipients (the SIP feature)
 
     def action_types(self) -> list[ActionType]:
         types = []
@@ -102,7 +104,8 @@ class NotificationActions:
         async def run(ctx: ActionContext) -> None:
             recipient, message = self.compose(token, ctx.config.params, ctx.event)
             # RecipientError -> the engine emits ActionFailed
-            await deliver(recipient, message, proxies=self.proxies(), trusted_cas=self.trusted_cas())
+            await deliver(recipient, message, proxies=self.proxies(), trusted_cas=self.trusted_cas(),
+                          caller=self.caller)
         return run
 
     def compose(self, token: str, params: Mapping[str, str], event: Event | None) -> tuple[Recipient, Message]:

@@ -42,6 +42,9 @@ RECIPIENT_TEMPLATES: dict[str, RecipientTemplate] = {t.token: t for t in (
     RecipientTemplate("com.axis.recipient.tcp", "tcp", "TCP", ("host", "port", "qos")),
     RecipientTemplate("com.axis.recipient.networkshare", "networkshare", "Network share",
                       ("upload_path", "share_id", "qos")),
+    # The manual's "SIP or VMS" recipient, SIP part: a call from one of the device's SIP accounts
+    # (empty: the default account) to a SIP address. The parameter names are Vigil's own.
+    RecipientTemplate("com.axis.recipient.sip", "sip", "SIP call", ("sip_account", "sip_uri")),
 )}
 
 # action token -> (recipient template, the action's own parameters, nice name)
@@ -60,4 +63,5 @@ NOTIFICATION_ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
                                                 "Send notification file to SFTP"),
     "com.axis.action.fixed.notification.networkshare": ("com.axis.recipient.networkshare", _FILE,
                                                         "Send notification file to a network share"),
+    "com.axis.action.fixed.notification.sip": ("com.axis.recipient.sip", (), "Make a call to a SIP recipient"),
 }

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 
 from vigil.core.proxies import NO_PROXIES, Proxies
 from vigil.features.notify.model import Message, Recipient, RecipientError
-from vigil.features.notify.transports import TRANSPORTS
+from vigil.features.notify.transports import TRANSPORTS, sip
 from vigil.features.notify.transports.common import TRUSTED_CAS, next_sequence, target
+from vigil.features.notify.transports.sip import Caller
 from vigil.features.notify.validate import validate
 
 
@@ -67,16 +68,18 @@ def explain(exc: BaseException, settings: Mapping[str, str], timeout: float) -> 
 
 
 async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0,
-                  proxies: Proxies = NO_PROXIES, trusted_cas: str = "") -> None:
+                  proxies: Proxies = NO_PROXIES, trusted_cas: str = "", caller: Caller | None = None) -> None:
     """Send `message` to `recipient` (through the global `proxies` where they apply, a TLS server
-    verified against the system's and the device's CA certificates, `trusted_cas`);
-    RecipientError with a readable reason when it fails."""
+    verified against the system's and the device's CA certificates, `trusted_cas`; a SIP recipient
+    is called through `caller`); RecipientError with a readable reason when it fails."""
     try:
         settings = validate(recipient.kind, recipient.settings)
     except RecipientError as exc:
         raise RecipientError(f"Recipient '{recipient.name}': {exc}") from None
     settings = {**settings, TRUSTED_CAS: trusted_cas}
-    transport = TRANSPORTS[recipient.kind]
+    if recipient.kind == "sip" and caller is None:
+        raise RecipientError(f"Recipient '{recipient.name}': this device cannot place SIP calls")
+    transport = sip.sender(caller) if recipient.kind == "sip" and caller is not None else TRANSPORTS[recipient.kind]
     try:
         async with asyncio.timeout(timeout):
             await transport(settings, message, timeout, proxies)
@@ -86,8 +89,10 @@ async def deliver(recipient: Recipient, message: Message, timeout: float = 15.0,
         raise RecipientError(f"Recipient '{recipient.name}': {explain(exc, settings, timeout)}") from exc
 
 
-async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES, trusted_cas: str = "") -> None:
-    """The Test button: send a short test message (a small text file for file recipients)."""
+async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES, trusted_cas: str = "",
+                         caller: Caller | None = None) -> None:
+    """The Test button: send a short test message (a small text file for file recipients; a
+    call that rings, for a SIP recipient)."""
     now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     body = f"This is a test message from Vigil for the recipient '{recipient.name}', sent {now}."
     attachment = None
@@ -95,7 +100,7 @@ async def test_recipient(recipient: Recipient, proxies: Proxies = NO_PROXIES, tr
         stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
         attachment = (f"vigil_test_{stamp}_{next_sequence():04d}.txt", (body + "\n").encode())
     await deliver(recipient, Message("Vigil test message", body, attachment), proxies=proxies,
-                  trusted_cas=trusted_cas)
+                  trusted_cas=trusted_cas, caller=caller)
 
 
 test_recipient.__test__ = False  # type: ignore[attr-defined]  # not a pytest test despite its name

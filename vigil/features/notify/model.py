@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-KINDS = ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare")
+KINDS = ("http", "https", "email", "ftp", "sftp", "tcp", "networkshare", "sip")
 
 
 class RecipientError(Exception):

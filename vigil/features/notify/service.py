@@ -44,7 +44,7 @@ class NotifyService:
 
     async def test(self, recipient: Recipient) -> None:
         """Send the test message; RecipientError with the reason when it is not delivered."""
-        await test_recipient(recipient, self.actions.proxies(), self.actions.trusted_cas())
+        await test_recipient(recipient, self.actions.proxies(), self.actions.trusted_cas(), self.actions.caller)
 
 
 NOTIFY_SERVICE: Key[NotifyService] = Key("notify")

@@ -13,6 +13,7 @@ transport (`vigil.features.notify.validate` documents their settings):
                                        ssh_private_key ssh_private_key_passphrase temporary qos -> sftp
     com.axis.recipient.tcp             host port qos                                   -> tcp
     com.axis.recipient.networkshare    upload_path share_id qos                        -> networkshare
+    com.axis.recipient.sip             sip_account sip_uri                             -> sip
 
 Vigil specifics: `qos` is checked (0..63) but not applied; POP-before-SMTP, SFTP public-key
 authentication and proxy-less HTTPS certificate pinning are not supported and are refused when
@@ -126,6 +127,8 @@ def settings_for(template: RecipientTemplate, params: Mapping[str, str],
         share = network_share(shares, g("share_id", ""))
         return {"address": share.address, "share": share.share, "username": share.user, "password": share.password,
                 "version": share.version, "folder": g("upload_path", "")}
+    if kind == "sip":
+        return {"account": g("sip_account", ""), "uri": g("sip_uri", "")}
     raise RecipientError(f"unsupported recipient kind {kind}")
 
 

@@ -52,6 +52,13 @@ tcp
     host*, port*    the body is sent (UTF-8) on a new connection, which is then closed; the
                     subject and any attachment are not sent
 
+sip
+    uri*            the SIP address to call: sip:user@host[:port]; VMS_CALL: a VMS call (the manual's
+                    "SIP or VMS": a call simulated with the device's events, see vigil.features.sip.vms)
+    account         the SIP account the call is made from; empty: the default account
+    The call is placed by the SIP feature (vigil.features.sip); it is delivered once the far end
+    rings or answers. The subject, body and any attachment are not sent.
+
 networkshare        an SMB share (the VAPIX layer fills these in from a network share configured
                     under System > Storage, see vigil.features.notify.settings)
     address*        host or host:port of the SMB server (port 445 when not given)
@@ -99,6 +106,7 @@ _SPEC: dict[str, dict[str, object]] = {
         "fingerprint": _REQUIRED, "temporary_name": "yes",
     },
     "tcp": {"host": _REQUIRED, "port": _REQUIRED},
+    "sip": {"account": "", "uri": _REQUIRED},
     "networkshare": {"address": _REQUIRED, "share": _REQUIRED, "username": "", "password": "", "version": "auto",
                      "folder": ""},
 }
@@ -115,6 +123,8 @@ _LOCAL_PART = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+")
 _MD5 = re.compile(r"[0-9a-f]{32}|[0-9a-f]{2}(?::[0-9a-f]{2}){15}")
 _SHA256 = re.compile(r"[A-Za-z0-9+/]{43}=?")
 _DIGITS = re.compile(r"[0-9]+")
+_SIP_USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
+_SIP_ACCOUNT = re.compile(r"[a-z0-9_-]{1,32}")
 _SMB_FORBIDDEN = set('\\:*?"<>|')  # not allowed in SMB names
 
 
@@ -288,6 +298,19 @@ def _check_smb_address(key: str, value: str) -> str:
     return _check_host(key, value)
 
 
+def _check_sip_uri(key: str, value: str) -> str:
+    """sip:user@host[:port], as the SIP feature calls it; VMS_CALL: a VMS call (VAPIX's address for it)."""
+    value = value.strip()
+    if value == "VMS_CALL":
+        return value
+    user, at, hostport = value[4:].partition("@") if value.lower().startswith("sip:") else ("", "", "")
+    host, _, port = hostport.partition(":")
+    if not at or not _SIP_USER.fullmatch(user):
+        raise _bad(key, f"'{shorten(value)}' is not a SIP address such as sip:user@192.168.0.10 or sip:user@host:5062, nor VMS_CALL")
+    host = _check_host(key, host)
+    return f"sip:{user}@{host}" + (f":{_check_port(key, port)}" if port else "")
+
+
 def validate(kind: str, settings: Mapping[str, str]) -> dict[str, str]:
     """The settings of a recipient of `kind`, checked and normalised, with defaults filled in."""
     if kind not in _SPEC:
@@ -345,6 +368,11 @@ def validate(kind: str, settings: Mapping[str, str]) -> dict[str, str]:
     elif kind == "tcp":
         out["host"] = _check_host("host", out["host"])
         out["port"] = _check_port("port", out["port"])
+    elif kind == "sip":
+        out["uri"] = _check_sip_uri("uri", out["uri"])
+        out["account"] = out["account"].strip()
+        if out["account"] and not _SIP_ACCOUNT.fullmatch(out["account"]):
+            raise _bad("account", f"'{shorten(out['account'])}' is not a SIP account id")
     elif kind == "networkshare":
         out["address"] = _check_smb_address("address", out["address"])
         out["share"] = _check_share_name("share", out["share"])

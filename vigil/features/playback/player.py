@@ -58,13 +58,20 @@ class Play:
             n += 1
 
 
+@dataclass(eq=False)
+class _Holder:
+    priority: Callable[[], int] | None
+    name: str
+    taken_by: _Holder | None = None
+
+
 class Player:
     def __init__(self, hardware: AudioHardware, bus: EventBus, logs: Logs) -> None:
         self.hardware = hardware
         self.bus = bus
         self.logs = logs
         self._clip_task: asyncio.Task | None = None
-        self._live = False
+        self._holder: _Holder | None = None  # the live stream that has the speaker
         self._heard_until = 0.0  # loop time at which the speaker has played all it was handed
 
     def declare(self) -> None:
@@ -85,7 +92,12 @@ class Player:
 
     @property
     def live(self) -> bool:
-        return self._live
+        return self._holder is not None
+
+    @property
+    def talking(self) -> bool:
+        """A stream without priority (talk: transmit.cgi, the backchannel) has the speaker."""
+        return self._holder is not None and self._holder.priority is None
 
     def _publish(self, clip_id: str | None) -> None:
         self.bus.publish(c.CLIP_PLAYING, {}, {"Playing": "1" if clip_id else "0", "ClipId": clip_id or ""})
@@ -94,12 +106,12 @@ class Player:
     async def play(self, request: Play) -> asyncio.Task:
         """Start `request`, replacing the clip that plays; SpeakerBusy during a live stream.
         Returns the task that plays it (done when the sound has ended or was stopped)."""
-        if self._live:
+        if self.live:
             raise SpeakerBusy("the speaker plays a live audio stream")
         await self._cancel()  # no "stopped" in between: the state goes from one clip to the next
         while self._clip_task is not None:  # another play started while this one waited: the newest wins
             await self._cancel()
-        if self._live:  # a live stream took the speaker meanwhile
+        if self.live:  # a live stream took the speaker meanwhile
             raise SpeakerBusy("the speaker plays a live audio stream")
         task = asyncio.get_running_loop().create_task(self._run(request))
         self._clip_task = task
@@ -154,15 +166,34 @@ class Player:
 
     # -- live streams --------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def live_stream(self) -> AsyncIterator[Callable[[np.ndarray], object]]:
+    async def live_stream(self, priority: Callable[[], int] | None = None,
+                          name: str = "another live audio stream") -> AsyncIterator[Callable[[np.ndarray], object]]:
         """Hold the speaker for a live stream (stopping a clip); yields the coroutine function
-        that plays its samples; the stream has ended, heard, when the block exits."""
-        if self._live:
-            raise SpeakerBusy("the speaker plays another live audio stream")
-        self._live = True
+        that plays its samples; the stream has ended, heard, when the block exits.
+
+        Streams with a `priority` (the multicast controller's sources and SIP calls, as VAPIX
+        ranks them against each other) take the speaker from a stream of lower priority: that
+        stream's next samples raise SpeakerBusy. Otherwise, and always against talk (transmit.cgi,
+        the backchannel: no priority), a stream that holds the speaker keeps it."""
+        holder = self._holder
+        if holder is not None and not (priority is not None and holder.priority is not None
+                                       and priority() > holder.priority()):
+            raise SpeakerBusy(f"the speaker plays {holder.name}")
+        mine = _Holder(priority, name)
+        if holder is not None:
+            holder.taken_by = mine
+            self.logs.system(f"{name.capitalize()} takes the speaker from {holder.name} (higher priority)")
+        self._holder = mine
+
+        async def play(samples: np.ndarray) -> None:
+            if mine.taken_by is not None:
+                raise SpeakerBusy(f"the speaker was taken by {mine.taken_by.name}, of higher priority")
+            await self._hand_over(samples)
+
         try:
             await self.stop()
-            yield self._hand_over
+            yield play
             await self._drain()
         finally:
-            self._live = False
+            if self._holder is mine:
+                self._holder = None

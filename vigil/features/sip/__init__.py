@@ -2,7 +2,12 @@
 the SIP API (http_sip.py), the user agent (ua.py: messages in message.py, SDP in sdp.py) whose
 calls carry audio through the audio layer (media.py: the far end at the speaker through the
 playback player, the microphone to the far end; STUN/TURN/ICE in nat.py), and call state, DTMF and registration events
-for the rules (service.py)."""
+for the rules (service.py).
+
+Every profile loads it: the "SIP" recipient of the Events page calls from any device. A device
+without a speaker (no playback feature: W401, recorders) gets the calling part only: outgoing
+calls without audio, no incoming calls, and no SIP page (its manual shows none; the API stays,
+so the recipient's "From SIP account" list and the accounts can be read and set)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from typing import TYPE_CHECKING
 from vigil.device import Api
 from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.features.playback.service import PLAYBACK_SERVICE
-from vigil.features.sip import actions, http_sip
+from vigil.features.sip import actions, http_call, http_sip
+from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipStore
 from vigil.features.sip.service import SIP_SERVICE, SipService
 
@@ -20,12 +26,17 @@ if TYPE_CHECKING:
 
 
 def register(device: Device) -> None:
-    service = SipService(SipStore(device.store, device.vault), device.events, device.logs,
-                         device.features[PLAYBACK_SERVICE].player, device.features[AUDIO_SERVICE], device.ports.host)
+    playback = device.features.get(PLAYBACK_SERVICE)
+    calls_only = playback is None
+    store = SipStore(device.store, device.vault, c.CALLS_ONLY_DEFAULTS if calls_only else None)
+    service = SipService(store, device.events, device.logs, None if playback is None else playback.player,
+                         device.features.get(AUDIO_SERVICE), device.ports.host)
     device.features[SIP_SERVICE] = service
     for action in actions.action_types(service):
         device.rules.register(action)
     device.on_load.append(service.declare)
     device.services.append(service.run)
     http_sip.register(device)
-    device.apis.append(Api("sip", "1.0", "SIP"))
+    device.router.include(http_call.ROUTES)  # Axis's Call service API over the same service
+    if not calls_only:
+        device.apis.append(Api("sip", "1.0", "SIP"))  # the SIP page shows where this is listed

@@ -19,7 +19,7 @@ USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
-                  "expires", "dtmfSequences"}
+                  "expires", "dtmfSequences", "callerId", "isDefault", "dtmfProtocols"}
 
 
 class SipConfigError(ValueError):
@@ -32,10 +32,13 @@ def _port(value: object, name: str) -> int:
     return value
 
 
-def check_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def check_settings(current: dict[str, Any], changes: dict[str, Any], calls_only: bool = False) -> dict[str, Any]:
     unknown = set(changes) - set(c.DEFAULTS)
     if unknown:
         raise SipConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    fixed = sorted(x for x in set(changes) & set(c.CALLS_ONLY_FIXED) if changes[x] != current[x])
+    if calls_only and fixed:
+        raise SipConfigError(f"this device only places calls (no speaker): {', '.join(fixed)} cannot be changed")
     out = {**current, **changes}
     for name in ("enabled", "allowIncoming"):
         if not isinstance(out[name], bool):
@@ -46,11 +49,12 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
         raise SipConfigError("rtpPortStart must be even (RTP uses even ports)")
     if out["rtpPortStart"] <= out["sipPort"] < out["rtpPortStart"] + 1000:
         raise SipConfigError("sipPort lies in the RTP port range (rtpPortStart to rtpPortStart + 999)")
-    for name, low, high in (("callingTimeout", 5, 600), ("incomingCallDuration", 1, c.MAX_INCOMING_SECONDS),
-                            ("maxCallDuration", 0, c.MAX_CALL_SECONDS)):
+    for name, low, high in (("callingTimeout", c.MIN_CALLING_TIMEOUT, 600), ("incomingCallDuration", 1, c.MAX_INCOMING_SECONDS),
+                            ("maxCallDuration", 0, c.MAX_CALL_SECONDS), ("callPriority", 1, 10)):
         value = out[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise SipConfigError(f"{name} must be a whole number of seconds from {low} to {high}")
+            unit = "" if name == "callPriority" else " of seconds"
+            raise SipConfigError(f"{name} must be a whole number{unit} from {low} to {high}")
     codecs = out["codecPriority"]
     if (not isinstance(codecs, list) or not codecs or not all(isinstance(x, str) and x in c.CODECS for x in codecs)
             or len(set(codecs)) != len(codecs)):
@@ -94,7 +98,8 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError(f"unknown account field(s): {', '.join(sorted(unknown))}")
     base = current or {"name": "", "domain": "", "authId": "", "password": "", "registrar": "", "transport": "udp",
                        "autoAnswer": False, "expires": 3600, "dtmfSequences": []}
-    out = {"dtmfSequences": [], **base, **changes}
+    out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS), **base,
+           **changes}
     sequences = out["dtmfSequences"]
     if (not isinstance(sequences, list) or len(sequences) > 10
             or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
@@ -108,6 +113,15 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
             raise SipConfigError(f"{name} must be a host name or address, optionally with :port")
     if out["registrar"] and ":" in out["registrar"] and not 1 <= int(out["registrar"].split(":")[1]) <= 65535:
         raise SipConfigError("registrar port must be 1 to 65535")
+    if not isinstance(out["callerId"], str) or len(out["callerId"]) > 64 or any(
+            ord(x) < 32 or x in '"\\<>' for x in out["callerId"]):
+        raise SipConfigError('callerId must be a name of at most 64 characters without control characters, " \\ < or >')
+    if not isinstance(out["isDefault"], bool):
+        raise SipConfigError("isDefault takes true or false")
+    protocols = out["dtmfProtocols"]
+    if (not isinstance(protocols, list) or not all(isinstance(x, str) and x in c.DTMF_METHODS for x in protocols)
+            or len(set(protocols)) != len(protocols)):
+        raise SipConfigError(f"dtmfProtocols must list some of {', '.join(c.DTMF_METHODS)}, each once")
     for name in ("name", "authId", "password"):
         if not isinstance(out[name], str) or len(out[name]) > 128 or any(ord(x) < 32 for x in out[name]):
             raise SipConfigError(f"{name} must be text of at most 128 printable characters")
@@ -125,13 +139,14 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
 
 
 class SipStore:
-    def __init__(self, store: Store, vault: Vault) -> None:
+    def __init__(self, store: Store, vault: Vault, defaults: dict[str, Any] | None = None) -> None:
         self.store, self.vault = store, vault
+        self.defaults = defaults or {}  # the device's own defaults over c.DEFAULTS
 
     def settings(self) -> dict[str, Any]:
         """The settings with the TURN password opened (for the agent; never shown)."""
         raw = self.store.get_kv(c.SETTINGS_KEY)
-        out = {**c.DEFAULTS, **(json.loads(raw) if raw else {})}
+        out = {**c.DEFAULTS, **self.defaults, **(json.loads(raw) if raw else {})}
         nat = out["natTraversal"]
         out["natTraversal"] = {**nat, "turnPassword": self.vault.unseal(nat["turnPassword"])
                                if nat["turnPassword"] else ""}
@@ -161,8 +176,16 @@ class SipStore:
         accounts = self._raw()
         if account["id"] not in accounts and len(accounts) > c.MAX_ACCOUNTS:
             raise SipConfigError(f"at most {c.MAX_ACCOUNTS} registered accounts")
+        if account.get("isDefault"):  # there is one default account: the last one made default
+            for other in accounts.values():
+                other["isDefault"] = False
         accounts[account["id"]] = {**account, "password": self.vault.seal(account["password"])}
         self.store.set_kv(c.ACCOUNTS_KEY, json.dumps(accounts))
+
+    def default_account_id(self) -> str:
+        """The account calls are made from when none is named (the manual's "Make default");
+        the peer-to-peer account while no other is."""
+        return next((i for i, a in self._raw().items() if a.get("isDefault")), c.P2P_ID)
 
     def remove_account(self, account_id: str) -> None:
         accounts = self._raw()
@@ -173,7 +196,8 @@ class SipStore:
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
-                   tuple(stored.get("dtmfSequences", ())), stored["transport"])
+                   tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
+                   tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)))
 
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -11,20 +11,21 @@ from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError
 from vigil.features.sip.service import SipService
 from vigil.features.sip.ua import SipError
+from vigil.features.sip.vms import VMS_CALL
 
 
 def action_types(service: SipService) -> list[ActionType]:
     def validate_call(params: Mapping[str, str]) -> None:
         uri = params.get("uri", "")
-        if not uri.startswith("sip:") or "@" not in uri:
-            raise RuleError("uri must be a SIP URI: sip:user@host[:port]")
-        if params.get("account_id", c.P2P_ID) not in service.store.accounts():
+        if uri != VMS_CALL and (not uri.startswith("sip:") or "@" not in uri):
+            raise RuleError("uri must be a SIP URI: sip:user@host[:port], or VMS_CALL for a VMS call")
+        if params.get("account_id") and params["account_id"] not in service.store.accounts():
             raise RuleError(f"no SIP account {params.get('account_id')}")
 
     async def call(ctx: ActionContext) -> None:
         params = ctx.config.params
         try:
-            await service.call(params.get("account_id", c.P2P_ID), params["uri"])
+            await service.call(params.get("account_id") or None, params["uri"])  # none: the default account
         except (SipError, SipConfigError, OSError) as err:
             service.logs.system(f"Rule {ctx.rule.name} cannot place its SIP call: {err}", "warning")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-# VAPIX: the SIP API (method names after docs/vapix.md §16; the Axis page was not in the corpus)
+# The SIP API: its shape is Vigil's own (the SIP page uses it). Axis's page is the Call service API,
+# served at `/vapix/call` over the same service (http_call.py).
 CGI_PATH = "/axis-cgi/sip/sip.cgi"
 VERSIONS = ["1.0"]
 
@@ -20,18 +21,28 @@ MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)
 STUN_PORT = 3478  # RFC 8489: STUN and TURN servers listen here unless the address names a port
+MIN_CALLING_TIMEOUT = 1  # VAPIX gives CallingTimeout no minimum; the manual none either
+DTMF_METHODS = ("rtp", "info")  # RFC 2833/4733 in RTP, SIP INFO (RFC 2976): the manual's per-account protocols
+# A device without a speaker (W401, recorders) has SIP only to place the calls of the "SIP"
+# recipient and the Make a call action: no incoming calls, no audio, and a call it placed ends
+# after a minute unless the far end hangs up first (nothing flows once it is answered).
+CALLS_ONLY_DEFAULTS = {"maxCallDuration": 60}
+CALLS_ONLY_FIXED = ("enabled", "allowIncoming", "sipPort", "incomingCallDuration")  # refused there
 
 DEFAULTS = {
     "enabled": False,
     "allowIncoming": True,
     "sipPort": 5060,
     "rtpPortStart": 4000,
-    "callingTimeout": 90,  # seconds an incoming call rings before it is turned away
+    "callingTimeout": 60,  # seconds a call rings before it is given up (VAPIX CallingTimeout: default 60, max 600)
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
     "natTraversal": {"ice": False, "stun": False, "stunServer": "", "turn": False, "turnServer": "", "turnUser": "",
                      "turnPassword": "", "turnTransport": "udp"},  # the manual's NAT traversal (nat.py); the TURN password stored sealed
+    # A call's priority against the multicast controller's sources (their priority 1-10, higher
+    # wins): VAPIX ranks internal sources such as SIP calls among them.
+    "callPriority": 5,
 }
 
 # rule actions

@@ -52,7 +52,7 @@ async def get_configuration(device: Device, call: JsonCall, who: Principal) -> d
 async def set_configuration(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     service = _service(device)
     with refused("Invalid parameter(s): "):
-        settings = check_settings(service.store.settings(), call.params)
+        settings = check_settings(service.store.settings(), call.params, service.calls_only)
     service.store.save_settings(settings)
     device.logs.audit(who.name, f"changed the SIP settings: {', '.join(sorted(call.params)) or 'nothing'}", "sip")
     await service.apply()
@@ -61,7 +61,8 @@ async def set_configuration(device: Device, call: JsonCall, who: Principal) -> d
 
 async def get_accounts(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
     service = _service(device)
-    return {"accounts": [{**shown(a), "status": service.account_status(i, a)}
+    default = service.store.default_account_id()  # the peer-to-peer account while no other is made default
+    return {"accounts": [{**shown(a), "isDefault": i == default, "status": service.account_status(i, a)}
                          for i, a in service.store.accounts().items()],
             "natStatus": service.nat_status.state}  # per NAT protocol: ok, or failed with the reason
 
@@ -97,10 +98,10 @@ async def get_calls(device: Device, call: JsonCall, who: Principal) -> dict[str,
 
 
 async def make_call(device: Device, call: JsonCall, who: Principal) -> dict[str, Any]:
-    account_id = call.params.get("accountId", c.P2P_ID)
+    account_id = call.params.get("accountId")  # none: the default account
     with refused():
         placed = await _service(device).call(account_id, _text(call, "uri"))
-    device.logs.audit(who.name, f"placed a SIP call to {call.params['uri']} from account {account_id}", "sip")
+    device.logs.audit(who.name, f"placed a SIP call to {call.params['uri']} from account {placed.account.id}", "sip")
     return _service(device).describe(placed)
 
 

@@ -78,9 +78,11 @@ class RtpProtocol(asyncio.DatagramProtocol):
 class RtpSession:
     """Media of one call: bound to a local port, sending to the far end's address and port."""
 
-    def __init__(self, player: Player, audio: AudioService, logs: Logs, on_dtmf: Callable[[str], None],
-                 name: str) -> None:
+    def __init__(self, player: Player | None, audio: AudioService | None, logs: Logs,
+                 on_dtmf: Callable[[str], None], name: str, priority: Callable[[], int] | None = None) -> None:
+        # player and audio are None on a device without a speaker: its calls offer no audio ("inactive")
         self.player, self.audio, self.logs, self.on_dtmf, self.name = player, audio, logs, on_dtmf, name
+        self.priority = priority  # against the multicast controller's streams (Player.live_stream)
         self.transport: Datagrams | None = None
         self.remote: tuple[str, int] | None = None
         self.codec, self.payload_type, self.dtmf_payload = "PCMU", 0, None
@@ -115,16 +117,17 @@ class RtpSession:
         self.remote, self.codec, self.payload_type, self.dtmf_payload = remote, codec, payload_type, dtmf_payload
         self.send_audio = direction in ("sendrecv", "sendonly")
         self.play_audio = direction in ("sendrecv", "recvonly")
-        if self.play_audio:
+        if self.play_audio and self.player is not None:
             self._play_task = asyncio.get_running_loop().create_task(self._play())
-        if self.send_audio:
+        if self.send_audio and self.audio is not None:
             try:
                 self.audio.listen(self._on_block)
             except AudioError as err:
                 self.logs.system(f"SIP call {self.name}: the microphone is not sent: {err}", "warning")
 
     def stop(self) -> None:
-        self.audio.unlisten(self._on_block)
+        if self.audio is not None:
+            self.audio.unlisten(self._on_block)
         with contextlib.suppress(asyncio.QueueFull):
             self.packets.put_nowait(None)
         if self._play_task is not None and self.packets.full():
@@ -172,8 +175,9 @@ class RtpSession:
 
     async def _play(self) -> None:
         decoder = StreamDecoder(ENCODINGS[self.codec], CLOCK)
+        assert self.player is not None
         try:
-            async with self.player.live_stream() as play:
+            async with self.player.live_stream(self.priority, f"SIP call {self.name}") as play:
                 while (payload := await self.packets.get()) is not None:
                     samples = decoder.decode(payload)
                     if len(samples):

@@ -25,15 +25,25 @@ from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_accou
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
+from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
 
 log = logging.getLogger("vigil.sip")
 MAX_SEQUENCE = 32  # digits kept of a call's DTMF sequence
+DTMF_METHOD_NAMES = {"rtp": "RTP (RFC 4733)", "info": "SIP INFO"}
 
 
 class SipService:
-    def __init__(self, store: SipStore, bus: EventBus, logs: Logs, player: Player, audio: AudioService,
-                 host: str) -> None:
+    """`player` and `audio` are None on a device without a speaker: it only places calls (the SIP
+    recipient, Make a call), with no audio, refuses incoming calls and runs its agent from the
+    first call on, on a port of the system's choosing (it answers no one on a well-known port)."""
+
+    def __init__(self, store: SipStore, bus: EventBus, logs: Logs, player: Player | None,
+                 audio: AudioService | None, host: str) -> None:
         self.store, self.bus, self.logs, self.player, self.audio, self.host = store, bus, logs, player, audio, host
+        self.calls_only = player is None or audio is None
+        self._calling = False  # calls-only: a call was asked for, so the agent runs
+        self._reached: dict[str, asyncio.Future[None]] = {}  # Call-ID -> the far end rings or answers
+        self.vms = VmsCalls(player, self.call_changed)
         self.agent: UserAgent | None = None
         self.status: dict[str, dict[str, str]] = {}  # account id -> {"state": ..., "reason": ...}
         self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
@@ -53,7 +63,7 @@ class SipService:
         self.bus.declare(Topic(c.REGISTRATION, "SIP account registration", True, account,
                                (Item("Registered", "xsd:boolean", "Registered", state=True),
                                 Item("Reason", "xsd:string", "Reason"))))
-        for account_id in self.store.accounts():
+        for account_id in [*self.store.accounts(), VMS_ACCOUNT.id]:
             self.bus.publish(c.CALL_STATE, {"AccountId": account_id},
                              {"State": "idle", "CallId": "", "Direction": "", "Remote": ""})
 
@@ -64,7 +74,10 @@ class SipService:
         return as_agent_account(found or accounts[c.P2P_ID])
 
     def incoming_allowed(self) -> bool:
-        return bool(self.store.settings()["allowIncoming"])
+        return not self.calls_only and bool(self.store.settings()["allowIncoming"])
+
+    def offer_direction(self) -> str:
+        return "inactive" if self.calls_only else "sendrecv"
 
     def codec_priority(self) -> list[str]:
         return list(self.store.settings()["codecPriority"])
@@ -73,8 +86,8 @@ class SipService:
         return int(self.store.settings()["rtpPortStart"])
 
     def media(self, call: Call) -> RtpSession:
-        return RtpSession(self.player, self.audio, self.logs, lambda digit: self.dtmf(call, digit),
-                          f"{call.id} ({call.remote_uri})")
+        return RtpSession(self.player, self.audio, self.logs, lambda digit: self.dtmf(call, digit, "rtp"),
+                          f"{call.id} ({call.remote_uri})", lambda: int(self.store.settings()["callPriority"]))
 
     def call_changed(self, call: Call) -> None:
         source = {"AccountId": call.account.id}
@@ -82,6 +95,12 @@ class SipService:
         self.bus.publish(c.CALL_STATE, source, {"State": state, "CallId": call.id, "Direction": call.direction,
                                                 "Remote": call.remote_uri})
         settings = self.store.settings()
+        reached = self._reached.get(call.call_id)
+        if reached is not None and not reached.done():
+            if call.state in ("ringing", "active"):
+                reached.set_result(None)
+            elif call.state == "ended":
+                reached.set_exception(SipError(call.reason or "the call ended"))
         if call.state == "ringing" and call.direction == "incoming":
             self.logs.system(f"Incoming SIP call from {call.remote_uri} to account {call.account.id}")
             self._limit(call, settings["callingTimeout"], "not answered in time", only_ringing=True)
@@ -100,9 +119,14 @@ class SipService:
             self.history = (self.history + [self.describe(call)])[-50:]
             self.logs.system(f"SIP call {call.id} with {call.remote_uri} ended: {call.reason}")
 
-    def dtmf(self, call: Call, digit: str) -> None:
+    def dtmf(self, call: Call, digit: str, method: str = "info") -> None:
         """Each digit is an event; `Sequence` names the account's DTMF sequence the digit completed
-        (the longest), else it is empty: a rule triggered on Sequence=1234 opens the door on that code."""
+        (the longest), else it is empty: a rule triggered on Sequence=1234 opens the door on that code.
+        A digit sent by a method (`rtp`, `info`) the account's DTMF protocols leave out is ignored."""
+        if method not in call.account.dtmf_methods:
+            self.logs.system(f"SIP call {call.id}: DTMF {digit} by {DTMF_METHOD_NAMES[method]} ignored: account "
+                             f"{call.account.id} does not accept it", "warning")
+            return
         call.digits = (call.digits + digit)[-MAX_SEQUENCE:]
         matched = max((x for x in call.account.dtmf_sequences if call.digits.endswith(x)), key=len, default="")
         self.bus.publish(c.DTMF, {"AccountId": call.account.id}, {"Digit": digit, "Sequence": matched})
@@ -125,6 +149,10 @@ class SipService:
 
         async def expire() -> None:
             await asyncio.sleep(seconds)
+            if is_vms(call):
+                if not only_ringing or call.state == "calling":
+                    self.vms.end(call, reason)
+                return
             if self.agent is None or (only_ringing and call.state not in ("calling", "ringing")):
                 return
             if call.state == "ringing" and call.direction == "incoming":
@@ -144,10 +172,10 @@ class SipService:
     def describe(call: Call) -> dict[str, Any]:
         return {"id": call.id, "accountId": call.account.id, "direction": call.direction, "remote": call.remote_uri,
                 "state": call.state, "reason": call.reason, "duration": round(call.duration, 1),
-                "dtmf": call.digits}
+                "dtmf": call.digits, "started": call.started or None}
 
     def calls(self) -> list[Call]:
-        return list(self.agent.calls.values()) if self.agent is not None else []
+        return (list(self.agent.calls.values()) if self.agent is not None else []) + list(self.vms.calls.values())
 
     def find_call(self, call_id: str) -> Call:
         call = next((x for x in self.calls() if x.id == call_id), None)
@@ -155,9 +183,16 @@ class SipService:
             raise SipConfigError(f"no call {call_id}")
         return call
 
-    async def call(self, account_id: str, uri: str) -> Call:
+    async def call(self, account_id: str | None, uri: str) -> Call:
+        """Place a call from an account (None: the default account); to VMS_CALL, a VMS call."""
+        if uri == VMS_CALL:
+            return self.vms.place()  # no SIP account, SIP enabled or not
+        if self.calls_only and not self._calling:
+            self._calling = True
+            await self.apply()
         if self.agent is None:
             raise SipError("SIP is not enabled")
+        account_id = self.store.default_account_id() if account_id is None else account_id
         accounts = self.store.accounts()
         if not isinstance(account_id, str) or account_id not in accounts:
             raise SipConfigError(f"no account {account_id}")
@@ -165,12 +200,38 @@ class SipService:
             raise SipConfigError("the address must be a SIP URI: sip:user@host[:port]")
         return await self.agent.call(as_agent_account(accounts[account_id]), uri)
 
+    async def reach(self, account_id: str | None, uri: str, timeout: float) -> Call:
+        """Place a call and return once the far end rings or answers (the SIP recipient's delivery);
+        SipError with the reason when it ends before or `timeout` passes."""
+        call = await self.call(account_id, uri)
+        if is_vms(call):
+            return call  # announced: the VMS sees the call state
+        reached = self._reached[call.call_id] = asyncio.get_running_loop().create_future()
+        try:
+            if call.state in ("ringing", "active"):
+                return call
+            if call.state == "ended":
+                raise SipError(call.reason or "the call ended")
+            try:
+                await asyncio.wait_for(asyncio.shield(reached), timeout)
+            except TimeoutError:
+                raise SipError(f"{uri} did not answer within {timeout:g} s") from None
+            return call
+        finally:
+            self._reached.pop(call.call_id, None)
+            if not reached.done():
+                reached.cancel()
+
     async def answer(self, call_id: str) -> None:
         if self.agent is None:
             raise SipError("SIP is not enabled")
         await self.agent.answer(self.find_call(call_id))
 
     async def hangup(self, call_id: str) -> None:
+        found = self.find_call(call_id)
+        if is_vms(found):
+            self.vms.end(found, "hung up")
+            return
         if self.agent is None:
             raise SipError("SIP is not enabled")
         await self.agent.hangup(self.find_call(call_id))
@@ -186,7 +247,7 @@ class SipService:
     async def apply(self) -> None:
         """Make the agent match the stored settings and accounts (a restart on any change: calls end)."""
         async with self._lock:
-            applied = json.dumps([self.store.settings(), self.store.accounts()], sort_keys=True)
+            applied = json.dumps([self.store.settings(), self.store.accounts(), self._calling], sort_keys=True)
             if applied == self._applied:
                 return  # nothing changed since (the service's start after an API change, say)
             self._applied = applied
@@ -196,10 +257,10 @@ class SipService:
             self.status.clear()
             self.nat_status.state.clear()
             settings = self.store.settings()
-            if not settings["enabled"]:
+            if not (self._calling if self.calls_only else settings["enabled"]):
                 return
             nat = NatAgent(NatSettings.from_stored(settings["natTraversal"]), self.nat_status)
-            agent = UserAgent(self, self.host, settings["sipPort"], nat)
+            agent = UserAgent(self, self.host, 0 if self.calls_only else settings["sipPort"], nat)
             try:
                 await agent.start()
             except OSError as err:
@@ -222,6 +283,7 @@ class SipService:
                     await self.agent.stop()
             for task in self._limits.values():
                 task.cancel()
+            self.vms.stop()
 
 
 SIP_SERVICE: Key[SipService] = Key("sip")

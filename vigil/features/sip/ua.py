@@ -51,7 +51,9 @@ class Account:
     auto_answer: bool = False
     expires: int = 3600
     dtmf_sequences: tuple[str, ...] = ()
-    transport: str = "udp"  # udp | tcp: how the registrar (or the called peer) is reached  # DTMF codes the account recognises (the DTMF event names the one entered)
+    transport: str = "udp"  # udp | tcp: how the registrar (or the called peer) is reached
+    caller_id: str = ""  # the display name of the From header of the account's calls
+    dtmf_methods: tuple[str, ...] = ("rtp", "info")  # how the far end's DTMF is accepted (RFC 4733, SIP INFO)
 
     def target(self) -> tuple[str, int] | None:
         if not self.registrar:
@@ -99,6 +101,8 @@ class Hooks(Protocol):
     def incoming_allowed(self) -> bool: ...
 
     def codec_priority(self) -> list[str]: ...
+
+    def offer_direction(self) -> str: ...
 
     def rtp_port(self) -> int: ...
 
@@ -443,7 +447,8 @@ class UserAgent:
             raise SipError("a call is in progress")
         domain = account.domain or local_address(self.host, target)
         call = Call(f"{next(self._ids)}", account, "outgoing", uri, secrets.token_hex(12), m.new_tag())
-        call.from_header = f"<sip:{account.user}@{domain}>;tag={call.local_tag}"
+        shown = f'"{account.caller_id}" ' if account.caller_id else ""
+        call.from_header = f"{shown}<sip:{account.user}@{domain}>;tag={call.local_tag}"
         call.to_header = f"<{uri}>"
         call.media = self.hooks.media(call)
         path = await self.nat.open_media(call.media, local_address(self.host, target), self.hooks.rtp_port(), True)
@@ -466,7 +471,8 @@ class UserAgent:
         call.invite_branch, call.invite_addr, call.invite = branch, target, req
         req.headers += [("contact", self.contact(call.account.user, target)), ("allow", ALLOW),
                         ("content-type", "application/sdp")]
-        req.body = sdp.build(path.address, path.port, sdp.offer_payloads(priority), attributes=path.sdp_attributes())
+        req.body = sdp.build(path.address, path.port, sdp.offer_payloads(priority), self.hooks.offer_direction(),
+                             attributes=path.sdp_attributes())
 
         def provisional(resp: m.Message) -> None:
             if 180 <= resp.status < 200 and call.state == "calling":

@@ -75,6 +75,8 @@ def target(settings: Mapping[str, str]) -> str:
         url = urlsplit(settings["url"])
         port = url.port or (443 if url.scheme == "https" else 80)
         return f"[{url.hostname}]:{port}" if ":" in (url.hostname or "") else f"{url.hostname}:{port}"
+    if "uri" in settings:  # a SIP call
+        return settings["uri"]
     if "share" in settings:
         return f"//{settings['address']}/{settings['share']}"
     host = settings.get("host", "")

@@ -1,0 +1,70 @@
+"""VMS calls (the "SIP or VMS" recipient's VMS part, VAPIX's `To: VMS_CALL`): on a served C1410
+the call is announced (calling), a VMS answering by sending audio to transmit.cgi makes it
+active, and stopping the audio ends it; from the W401's recipient, with no one to send it audio,
+the call ends unanswered after the calling timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ADMIN, add_account, client_as, eventually, serving
+from tests.peers.servers import add_recipient, run_recipient_test
+from tests.sip.test_recipient import SIP
+from vigil.device import Device
+from vigil.features.sip import const as c
+from vigil.features.sip.service import SIP_SERVICE
+
+CALL = "/vapix/call"
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Device]:
+    async with serving("c1410", tmp_path / "served") as device:
+        add_account(device, *ADMIN, "admin")
+        yield device
+
+
+def vms_state(device: Device) -> str:
+    return (device.events.state(c.CALL_STATE, {"AccountId": "vms"}) or {}).get("State", "")
+
+
+async def test_a_vms_answers_by_sending_audio_and_ends_it_by_stopping(served: Device) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{served.ports.http}", auth=httpx.DigestAuth(*ADMIN),
+                                 timeout=20) as client:
+        placed = await client.post(CALL, json={"axcall:Call": {"To": "VMS_CALL"}})
+        call_id = placed.json()["CallId"]
+        status = (await client.post(CALL, json={"axcall:GetCallStatus": {"CallId": call_id}})).json()["CallStatus"]
+        assert (status["CallState"], status["CallType"]) == ("Calling", "VMS") and vms_state(served) == "calling"
+        silence = bytes([0xFF]) * 800  # 100 ms of µ-law silence
+
+        async def slowly() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield silence
+                await asyncio.sleep(0.1)
+
+        talk = asyncio.create_task(client.post("/axis-cgi/audio/transmit.cgi", content=slowly(),
+                                               headers={"content-type": "audio/basic"}))
+        await eventually(lambda: vms_state(served) == "active", 5, "the VMS's audio to answer the call")
+        assert (await talk).status_code == 204
+        await eventually(lambda: vms_state(served) == "idle", 5, "the end of the audio to end the call")
+        status = (await client.post(CALL, json={"axcall:GetCallStatus": {"CallId": call_id}})).json()["CallStatus"]
+        assert (status["CallState"], status["CallStateReason"]) == ("Terminated", "Terminated")
+        assert served.features[SIP_SERVICE].history[-1]["reason"] == "the VMS stopped its audio"
+
+
+async def test_the_w401s_vms_call_ends_unanswered(w401: Device) -> None:
+    async with client_as(w401, "admin") as admin:
+        reply = await admin.post("/axis-cgi/sip/sip.cgi", json={"apiVersion": "1.0", "method": "setSipConfiguration",
+                                                               "params": {"callingTimeout": 1}})
+        assert "error" not in reply.json(), reply.text
+        rid = await add_recipient(admin, SIP, {"sip_uri": "VMS_CALL"}, "vms")
+        assert (await run_recipient_test(admin, rid)).status_code == 200
+    assert vms_state(w401) == "calling"
+    service = w401.features[SIP_SERVICE]
+    await eventually(lambda: service.history, 5, "the calling timeout")
+    assert service.history[-1]["reason"] == "not answered in time" and vms_state(w401) == "idle"

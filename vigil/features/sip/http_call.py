@@ -1,0 +1,288 @@
+"""Axis's Call service API, `/vapix/call` (VAPIX Intercom > Call service API), over the same
+settings, accounts and calls as the SIP API (http_sip.py): the SIP configuration, SIP accounts
+and their status, the audio codec priority list, placing and terminating calls and their
+status, in JSON or the simplified key-value form (vigil/http/axservice.py).
+
+Axis's names map onto the stored ones (`UserId` user, `PublicDomain` domain, `AuthenticationId`
+authId, `CallerId`, `IsDefault`, `Registrar`, `Transport`, `Name`; `SIPEnabled`,
+`AllowIncomingCalls`, `SIPPort`, `RTPStartPort`, `CallingTimeout`); a field the device does not
+have is refused by name, never dropped. Passwords are write-only (returned as null). `To: VMS_CALL`
+places a VMS call (vms.py). Not served: DTMF configurations/triggers/events (the SIP API's per-account
+sequences stand for them), attributes and the VMS call configuration. Operators read and place
+or end calls; administrators change settings and accounts (audited)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from vigil.core.auth import Principal
+from vigil.core.params import printable
+from vigil.core.roles import Role
+from vigil.features.sip import const as c
+from vigil.features.sip.accounts import SipConfigError, check_account, check_settings
+from vigil.features.sip.service import SIP_SERVICE, SipService
+from vigil.features.sip.ua import Call, SipError
+from vigil.features.sip.vms import VMS_CALL
+from vigil.http.axservice import Fault, invalid, serve
+from vigil.http.routing import Endpoint
+
+if TYPE_CHECKING:
+    from vigil.device import Device
+
+PATH = "/vapix/call"
+SETTINGS = {"SIPEnabled": "enabled", "AllowIncomingCalls": "allowIncoming", "SIPPort": "sipPort",
+            "RTPStartPort": "rtpPortStart", "CallingTimeout": "callingTimeout"}
+ACCOUNT = {"Id": "id", "Name": "name", "UserId": "user", "PublicDomain": "domain", "AuthenticationId": "authId",
+           "Password": "password", "Registrar": "registrar", "Transport": "transport", "CallerId": "callerId",
+           "IsDefault": "isDefault"}
+CODECS = {"pcmu": "PCMU", "pcma": "PCMA"}
+STATES = {"calling": "Calling", "ringing": "Calling", "active": "Active", "ended": "Terminated"}
+
+
+def not_found(what: str) -> Fault:
+    return Fault("env:Sender", "ter:InvalidArgVal", "ter:NotFound", f"Not found: {what}")
+
+
+def renamed(given: Any, names: dict[str, str], what: str) -> dict[str, Any]:
+    """Axis's fields as the stored names; a field the device does not have is refused."""
+    if not isinstance(given, dict):
+        raise invalid(f"{what} must be an object")
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise invalid(f"{what} field(s) not supported by this device: {', '.join(printable(u)[:40] for u in unknown)}"
+                      f" (supported: {', '.join(names)})")
+    return {names[k]: ("" if v is None and names[k] != "isDefault" else v) for k, v in given.items()}
+
+
+def _text(arguments: dict[str, Any], name: str) -> str:
+    value = arguments.get(name)
+    if not isinstance(value, str) or not value:
+        raise Fault("env:Sender", "ter:InvalidArgs", "ter:InvalidArgs", f"Missing data: {name}")
+    return value
+
+
+class CallService:
+    def __init__(self, device: Device, service: SipService, who: Principal) -> None:
+        self.device, self.service, self.who = device, service, who
+
+    # -- SIP configuration ------------------------------------------------------------------
+    def get_configuration(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        settings = self.service.store.settings()
+        return {"SIPConfiguration": {axis: settings[ours] for axis, ours in SETTINGS.items()}}
+
+    async def set_configuration(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        changes = renamed(arguments.get("SIPConfiguration"), SETTINGS, "SIPConfiguration")
+        keep = arguments.get("KeepCurrent")
+        base = self.service.store.settings()
+        if keep is False:  # the fields not given go back to their defaults
+            base = {**base, **{ours: c.DEFAULTS[ours] for ours in SETTINGS.values()}}
+        with refused():
+            settings = check_settings(self.service.store.settings(), {**base, **changes}, self.service.calls_only)
+        self.service.store.save_settings(settings)
+        self.device.logs.audit(self.who.name, f"changed the SIP configuration: {', '.join(sorted(changes))}", "sip")
+        await self.service.apply()
+        return {}
+
+    def get_codecs(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"AudioCodec": [{"Name": CODECS[x], "SampleRate": 8000} for x in self.service.codec_priority()]}
+
+    def supported_codecs(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"AudioCodec": [{"Name": CODECS[x], "SampleRate": 8000} for x in c.CODECS]}
+
+    async def set_codecs(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        codecs = arguments.get("AudioCodec")
+        if not isinstance(codecs, list) or not all(isinstance(x, dict) and isinstance(x.get("Name"), str)
+                                                   for x in codecs):
+            raise invalid('AudioCodec must list codecs such as {"Name": "PCMU"}')
+        names = {v: k for k, v in CODECS.items()}
+        with refused():
+            settings = check_settings(self.service.store.settings(),
+                                      {"codecPriority": [names.get(x["Name"].upper(), x["Name"]) for x in codecs]})
+        self.service.store.save_settings(settings)
+        self.device.logs.audit(self.who.name, "changed the SIP audio codec priority", "sip")
+        await self.service.apply()
+        return {}
+
+    # -- accounts --------------------------------------------------------------------------
+    def _shown(self, stored: dict[str, Any]) -> dict[str, Any]:
+        default = self.service.store.default_account_id()
+        out = {axis: stored.get(ours, "") for axis, ours in ACCOUNT.items() if axis != "Password"}
+        return {**out, "Password": None, "IsDefault": stored["id"] == default}
+
+    def get_accounts(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        wanted = arguments.get("SIPAccountId") or []
+        accounts = self.service.store.accounts()
+        return {"SIPAccount": [self._shown(a) for i, a in accounts.items() if not wanted or i in wanted]}
+
+    def get_account(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        account_id = _text(arguments, "SIPAccountId")
+        stored = self.service.store.accounts().get(account_id)
+        if stored is None:
+            raise not_found(f"no SIP account {printable(account_id)[:64]}")
+        return {"SIPAccount": self._shown(stored)}
+
+    async def set_account(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        given = renamed(arguments.get("SIPAccount"), ACCOUNT, "SIPAccount")
+        accounts = self.service.store.accounts()
+        account_id = given.get("id") or next(f"sip_account_{n}" for n in range(len(accounts) + 1)
+                                             if f"sip_account_{n}" not in accounts)
+        current = accounts.get(account_id)
+        if not given.get("registrar") and given.get("domain") and account_id != c.P2P_ID:
+            given["registrar"] = given["domain"]  # VAPIX: no Registrar, the PublicDomain is registered with
+        with refused():
+            account = check_account(current, {**given, "id": account_id})
+            self.service.store.save_account(account)
+        self.device.logs.audit(self.who.name, f"{'changed' if current else 'added'} the SIP account {account_id}",
+                               "sip")
+        await self.service.apply()
+        return {"SIPAccountId": account_id}
+
+    async def remove_account(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        account_id = _text(arguments, "SIPAccountId")
+        if account_id == c.P2P_ID:
+            raise Fault("env:Receiver", "ter:Action", "ter:Failure", "The peer-to-peer account cannot be removed")
+        if account_id in self.service.store.accounts():  # VAPIX: an unknown id is ignored
+            self.service.store.remove_account(account_id)
+            self.device.logs.audit(self.who.name, f"removed the SIP account {account_id}", "sip")
+            await self.service.apply()
+        return {}
+
+    def _status(self, account_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+        state = self.service.account_status(account_id, stored)
+        registered = state["state"] == "registered"
+        text = {"peer-to-peer": "Does not register", "disabled": "SIP disabled"}.get(
+            state["state"], "OK" if registered else state["reason"] or state["state"])
+        host = stored["domain"] or stored["registrar"].split(":")[0] or self.device.ports.host
+        return {"SIPAccountId": account_id, "SIPURI": f"sip:{stored['user']}@{host}",
+                "IsDefault": account_id == self.service.store.default_account_id(),
+                "RegURI": stored["registrar"] if registered else "",
+                "Status": 200 if registered else 0, "StatusText": text}
+
+    def get_status(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        account_id = _text(arguments, "SIPAccountId")
+        stored = self.service.store.accounts().get(account_id)
+        if stored is None:
+            raise not_found(f"no SIP account {printable(account_id)[:64]}")
+        return {"SIPAccountStatus": self._status(account_id, stored)}
+
+    def get_statuses(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        wanted = arguments.get("SIPAccountId") or []
+        return {"SIPAccountStatus": [self._status(i, a) for i, a in self.service.store.accounts().items()
+                                     if not wanted or i in wanted]}
+
+    # -- calls -----------------------------------------------------------------------------
+    async def call(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        to = _text(arguments, "To")
+        account_id = arguments.get("SIPAccountId")
+        try:
+            placed = await self.service.call(account_id if isinstance(account_id, str) and account_id else None, to)
+        except (SipError, SipConfigError, OSError) as err:
+            raise Fault("env:Receiver", "ter:Action", "ter:Failure", f"Failed to initiate the call: {err}") from None
+        self.device.logs.audit(self.who.name, f"placed a SIP call to {to} from account {placed.account.id}", "sip")
+        return {"CallId": placed.id}
+
+    async def terminate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        call_id = _text(arguments, "CallId")
+        try:
+            await self.service.hangup(call_id)
+        except SipConfigError:
+            raise not_found(f"no ongoing call {printable(call_id)[:64]}") from None
+        except SipError as err:
+            raise Fault("env:Receiver", "ter:Action", "ter:Failure", f"Failed to terminate the call: {err}") from None
+        self.device.logs.audit(self.who.name, f"terminated SIP call {call_id}", "sip")
+        return {}
+
+    def _call_status(self, described: dict[str, Any], started: float | None) -> dict[str, Any]:
+        state, reason = described["state"], described["reason"]
+        if state == "ended":
+            why = ("NoAnswer" if "not answered" in reason else "Busy" if reason.startswith("486")
+                   else "Denied" if reason.startswith("603") else "Terminated" if started else "Failed")
+        elif state == "active":
+            why = "AcceptedByDevice" if described["direction"] == "incoming" else "AcceptedByRemote"
+        else:
+            why = "Initiated"
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)) if started else None
+        return {"CallId": described["id"], "Source": "", "CallState": STATES.get(state, "Idle"),
+                "CallStateReason": why, "StartTime": stamp, "Direction": described["direction"].capitalize(),
+                "DeviceURI": f"sip:{self.device.ports.host}", "RemoteURI": described["remote"],
+                "CallType": "VMS" if described["remote"] == VMS_CALL else "SIP",
+                "SIPAccountId": described["accountId"]}
+
+    def _statuses(self) -> dict[str, dict[str, Any]]:
+        live: list[Call] = self.service.calls()
+        out = {d["id"]: self._call_status(d, d.get("started")) for d in self.service.history}
+        out.update({x.id: self._call_status(self.service.describe(x), x.started or None) for x in live})
+        return out
+
+    def call_status(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        call_id = _text(arguments, "CallId")
+        found = self._statuses().get(call_id)
+        if found is None:
+            raise not_found(f"no call {printable(call_id)[:64]}")
+        return {"CallStatus": found}
+
+    def call_statuses(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        wanted = arguments.get("CallId") or []
+        return {"CallStatus": [s for i, s in self._statuses().items() if not wanted or i in wanted]}
+
+    def capabilities(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"Capabilities": {"SIP": True, "DTMF": False, "AudioCodec": True, "MediaEncryption": False,
+                                 "Certificate": False, "Attribute": False}}
+
+
+@contextlib.contextmanager
+def refused() -> Iterator[None]:
+    """A refused setting or account (SipConfigError) as the service's invalid-data fault."""
+    try:
+        yield
+    except (SipConfigError, SipError) as err:
+        raise invalid(f"Invalid data: {err}") from None
+
+
+Command = Callable[[CallService, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+COMMANDS: dict[str, tuple[Role, Command]] = {
+    "axcall:GetServiceCapabilities": (Role.OPERATOR, CallService.capabilities),
+    "axcall:GetSIPConfiguration": (Role.OPERATOR, CallService.get_configuration),
+    "axcall:SetSIPConfiguration": (Role.ADMIN, CallService.set_configuration),
+    "axcall:GetSIPAccount": (Role.OPERATOR, CallService.get_account),
+    "axcall:GetSIPAccounts": (Role.OPERATOR, CallService.get_accounts),
+    "axcall:SetSIPAccount": (Role.ADMIN, CallService.set_account),
+    "axcall:RemoveSIPAccount": (Role.ADMIN, CallService.remove_account),
+    "axcall:GetSIPAccountStatus": (Role.OPERATOR, CallService.get_status),
+    "axcall:GetSIPAccountStatuses": (Role.OPERATOR, CallService.get_statuses),
+    "axcall:GetAudioCodecs": (Role.OPERATOR, CallService.get_codecs),
+    "axcall:GetDefaultAudioCodecs": (Role.OPERATOR, CallService.supported_codecs),
+    "axcall:GetSupportedAudioCodecs": (Role.OPERATOR, CallService.supported_codecs),
+    "axcall:SetAudioCodecs": (Role.ADMIN, CallService.set_codecs),
+    "axcall:Call": (Role.OPERATOR, CallService.call),
+    "axcall:TerminateCall": (Role.OPERATOR, CallService.terminate),
+    "axcall:GetCallStatus": (Role.OPERATOR, CallService.call_status),
+    "axcall:GetCallStatuses": (Role.OPERATOR, CallService.call_statuses),
+}
+
+
+async def axcall(request: Request, who: Principal) -> Response:
+    device: Device = request.app.state.device
+    calls = CallService(device, device.features[SIP_SERVICE], who)
+
+    def run(command: str, arguments: dict[str, Any]) -> Any:
+        found = COMMANDS.get(command)
+        if found is None:
+            raise Fault("env:Sender", "ter:ActionNotSupported", "ter:ActionNotSupported",
+                        f"Unknown command {printable(command)[:64]!r}: " + ", ".join(COMMANDS))
+        role, handler = found
+        if who.role < role:
+            raise Fault("env:Sender", "ter:NotAuthorized", "ter:NotAuthorized", f"{command} needs the {role.label} role",
+                        status=403)
+        return handler(calls, arguments)
+
+    return await serve(request, "axcall:GetSIPConfiguration", device.logs, "Call service", who.name, run)
+
+
+ROUTES = (Endpoint(PATH, axcall, Role.OPERATOR, methods=("GET", "POST"), kind="json"),)
