@@ -73,7 +73,14 @@ class LiveTap(Protocol):
 
     @property
     def watched(self) -> bool:
-        """Read by the reader thread each pass: packets are collected only while true."""
+        """Read by the reader thread each pass: someone watches live (RTSP or a browser), so
+        the passes come more often."""
+        ...
+
+    @property
+    def relayed(self) -> bool:
+        """Read by the reader thread for each packet: packets are collected only while true
+        (RTSP relay clients; browsers get frames through the UnitTap instead)."""
         ...
 
     def deliver_threadsafe(self, packets: list[bytes]) -> None:
@@ -149,7 +156,7 @@ class Connection:
         return self.live is not None and self.live.watched
 
     def _on_video_packet(self, data: memoryview) -> None:
-        if self.live is not None and self.live.watched:
+        if self.live is not None and self.live.relayed:
             self._live_packets.append(bytes(data))
 
     # -- access units ------------------------------------------------------------------
