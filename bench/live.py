@@ -17,7 +17,7 @@ gets (ingest.LIVE_PASS_INTERVAL); each further viewer's cost is (CPU at N - CPU 
 Goal: <= 0.5 % of a core per viewer.
 
     .venv/bin/python bench/live.py --viewers 1 8 --seconds 20 [--browser]
-Every process it starts is stopped at the end.
+Every process it starts is stopped at the end, and its work folder removed.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ sys.path[0] = str(ROOT)  # bench/http.py must not shadow the standard library's 
 import argparse
 import asyncio
 import hashlib
+import shutil
 import tempfile
 import threading
 import time
@@ -251,6 +252,7 @@ def main() -> None:
         except Exception:  # noqa: BLE001 - stop it whatever happened
             vigil.kill()
         camera.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

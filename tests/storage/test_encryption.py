@@ -88,6 +88,9 @@ def test_the_keyring_reads_encrypted_files_and_refuses_while_locked(tmp_path: Pa
         try:
             assert atrest.pread(fd, 12, 0) == plain[:12] and atrest.pread(fd, 100, 3000) == plain[3000:3100]
             assert not atrest.is_plain(fd)
+            into = memoryview(bytearray(20_000))  # read into a buffer, decrypted in place, from any offset
+            assert atrest.pread_into(fd, into[:100], 3007) == 100 and into[:100] == plain[3007:3107]
+            assert atrest.pread_into(fd, into, 9) == len(plain) - 9 and into[:len(plain) - 9] == plain[9:]
         finally:
             atrest.close_footage(fd)
         atrest.keyring.set(volume, None)

@@ -134,6 +134,11 @@ class FileCipher:
         """`data` found (or to be written) at `offset`, encrypted or decrypted: CTR is its own inverse."""
         return ctr_at(self.key, self._counter, offset).update(data) if data else b""
 
+    def apply_in_place(self, view: memoryview, offset: int) -> None:
+        """As `apply`, overwriting `view` (no copy)."""
+        if len(view):
+            ctr_at(self.key, self._counter, offset).update_into(view, view)
+
 
 class Keyring:
     """Which volume folders are encrypted, and the data keys of those that are unlocked."""
@@ -226,6 +231,15 @@ def pread(fd: int, length: int, offset: int) -> bytes:
     data = os.pread(fd, length, offset)
     cipher = _open.get(fd)
     return cipher.apply(data, offset) if cipher is not None else data
+
+
+def pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """As `pread`, into `view`; returns how many bytes (0 at the end of the file)."""
+    n = os.preadv(fd, [view], offset)
+    cipher = _open.get(fd)
+    if cipher is not None:
+        cipher.apply_in_place(view[:n], offset)
+    return n
 
 
 def is_plain(fd: int) -> bool:

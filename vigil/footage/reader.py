@@ -30,6 +30,8 @@ from vigil.footage.index import recording_extent
 
 CHUNK = 1 << 20  # bytes per read of a streamed response
 WINDOW = 1 << 20  # read-ahead for the small spans of a Matroska layout
+SMALL_SPAN = 64 << 10  # spans shorter than this come from the read-ahead window; longer ones are read
+# straight where they go (a window read would copy them twice)
 MOOF_READ = 4096  # a stored moof is ~12 bytes per sample: one read covers most
 
 
@@ -400,29 +402,37 @@ class LayoutReader:
         self._window: tuple[int, int, bytes] = (-1, 0, b"")
         self._fragment: tuple[int, bytes] = (-1, b"")
 
-    def read(self, pos: int, n: int) -> bytes:
+    def read(self, pos: int, n: int) -> bytearray:
+        out = bytearray(max(min(n, self.layout.size - pos), 0))
+        self.readinto(pos, memoryview(out))
+        return out
+
+    def readinto(self, pos: int, view: memoryview) -> int:
+        """Fill `view` with the bytes from `pos` on (fewer only where the layout ends); returns
+        how many. Stored spans are read straight into `view`: no copy in between."""
         layout = self.layout
-        end = min(pos + n, layout.size)
-        out = []
+        end = min(pos + len(view), layout.size)
+        at = 0
         i = bisect.bisect_right(self.starts, pos) - 1
         while pos < end and i < len(layout.pieces):
             piece_start, length, piece = self.starts[i], layout.lengths[i], layout.pieces[i]
             lo, hi = pos - piece_start, min(end - piece_start, length)
             kind = piece[0]
             if kind == "b":
-                out.append(piece[1][lo:hi])
+                view[at:at + hi - lo] = memoryview(piece[1])[lo:hi]
             elif kind == "s":
-                out.append(self._span(piece[1], piece[2] + lo, hi - lo))
+                self._span_into(piece[1], piece[2] + lo, view[at:at + hi - lo])
             else:
                 head = self._moof(i)
                 if lo < len(head):
-                    out.append(head[lo:min(hi, len(head))])
+                    view[at:at + min(hi, len(head)) - lo] = memoryview(head)[lo:min(hi, len(head))]
                 if hi > len(head):
                     start = max(lo, len(head))
-                    out.append(self._span(piece[1], piece[2] + start, hi - start))
+                    self._span_into(piece[1], piece[2] + start, view[at + start - lo:at + hi - lo])
+            at += hi - lo
             pos = piece_start + hi
             i += 1
-        return b"".join(out)
+        return at
 
     def _moof(self, i: int) -> bytes:
         """Piece i's moof box, patched (a fragment piece)."""
@@ -476,9 +486,19 @@ class LayoutReader:
         if pos < end:
             raise OSError("layout ended early")
 
+    def _span_into(self, fd: int, offset: int, view: memoryview) -> None:
+        if len(view) < SMALL_SPAN:
+            view[:] = self._span(fd, offset, len(view))
+            return
+        done = 0
+        while done < len(view):
+            n = atrest.pread_into(fd, view[done:], offset + done)
+            if n == 0:
+                raise OSError(f"segment file ends early at {offset + done}")
+            done += n
+
     def _span(self, fd: int, offset: int, length: int) -> bytes:
-        if length >= WINDOW // 4:
-            return _pread_exact(fd, length, offset)
+        """A short span, from the read-ahead window."""
         w_fd, w_start, w_data = self._window
         if w_fd != fd or offset < w_start or offset + length > w_start + len(w_data):
             w_data = atrest.pread(fd, WINDOW, offset)
@@ -506,16 +526,21 @@ def _pread_exact(fd: int, length: int, offset: int) -> bytes:
 
 
 class Transform:
-    """A whole-file transformation applied on the way out (encryption). A seekable one can
-    produce any byte range of its output (`read`), so its responses answer Range requests."""
+    """A whole-file transformation applied on the way out (encryption). `stream` gives its
+    output; a seekable one gives any byte range of it, so its responses answer Range requests.
+
+    `stream` yields views of buffers it reuses: a view stays valid until the generator is
+    asked for the view after the next one (two buffers take turns), so a consumer may send
+    one while the next is produced in another thread, never more than one ahead."""
 
     seekable = False
-    chunk = CHUNK  # plain bytes to hand `update` (or `read`) at a time
+    chunk = CHUNK  # plain bytes read and transformed at a time
 
     def size(self, plain: int) -> int:
         raise NotImplementedError
 
-    def read(self, reader: LayoutReader, start: int, end: int) -> Iterator[bytes]:
+    def stream(self, reader: LayoutReader, start: int, end: int) -> Iterator[memoryview]:
+        """Output bytes start..end-1 of the transformed layout (all of them if not seekable)."""
         raise NotImplementedError
 
     def header(self) -> bytes:

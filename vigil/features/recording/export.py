@@ -31,7 +31,8 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,11 +275,9 @@ def write_layout(layout: Layout, out_fd: int, transform: Transform | None = None
             progress(written)
 
     if transform is not None:
-        write(transform.header())
-        for chunk in layout.reader().chunks(0, layout.size, transform.chunk):
-            write(transform.update(chunk))
+        for view in _one_ahead(transform.stream(layout.reader(), 0, transform.size(layout.size))):
+            write(view)
             check()
-        write(transform.finalize())
         check()
         return written
     reader = layout.reader()
@@ -305,6 +304,24 @@ def write_layout(layout: Layout, out_fd: int, transform: Transform | None = None
         write(b"".join(buffer))
     check()
     return written
+
+
+def _one_ahead(parts: Iterator[memoryview]) -> Iterator[memoryview]:
+    """`parts`, the next one produced in a thread while the caller writes this one (reading
+    and encrypting overlap with writing: the cipher and the reads release the GIL)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="vigil-export") as pool:
+        ahead: Future | None = pool.submit(next, parts, None)
+        try:
+            while ahead is not None:
+                part = ahead.result()
+                ahead = None
+                if part is None:
+                    return
+                ahead = pool.submit(next, parts, None)
+                yield part
+        finally:
+            if ahead is not None:  # (the layout's files close after this)
+                wait([ahead])
 
 
 def _copy(src: int, offset: int, length: int, dst: int) -> None:

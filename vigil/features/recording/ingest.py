@@ -34,10 +34,13 @@ log = logging.getLogger("vigil.recording")
 # Seconds between reader passes: longer passes mean fewer, larger reads (measured: 0.2 s costs
 # about a quarter less CPU than 0.04 s); the kernel socket buffer holds the difference.
 PASS_INTERVAL = 0.2
-# While someone watches a camera live, passes come this often. Measured (bench/rtsp.py, 1080p30):
-# 0.02 s adds 12-13 ms median / 29-34 ms p95 of latency for 1.6-1.9 % of a core per watched
-# camera; 0.04 s adds 54 / 78 ms for 1.3 %. Each further client of a camera costs about 0.1 %.
-LIVE_PASS_INTERVAL = 0.02
+# While someone watches a camera live, passes come this often: a trade of latency for CPU, since
+# each pass hands its frames to the event loop and on to the viewers (the first viewer's cost is
+# almost all in these passes: at 0.2 s it costs 0.17 % of a core). Measured (bench/live.py,
+# 1080p30, a shared 2-core machine): 0.02 s adds 13 ms median / 35-84 ms p99 of latency for
+# 1.7-1.9 % of a core for the first viewer; 0.066 s adds 43 / 75 ms for 0.6 %; 0.1 s adds
+# 65 / 130 ms for 0.5 %. Each further viewer of a camera costs about 0.1-0.2 %.
+LIVE_PASS_INTERVAL = 0.066
 SILENCE_LIMIT = 5.0  # a camera that sends nothing for this long is lost
 READ_CHUNK = 1 << 20
 FRAGMENT_MIN = 81000  # 0.9 s in the 90 kHz video clock
@@ -73,7 +76,14 @@ class LiveTap(Protocol):
 
     @property
     def watched(self) -> bool:
-        """Read by the reader thread each pass: packets are collected only while true."""
+        """Read by the reader thread each pass: someone watches live (RTSP or a browser), so
+        the passes come more often."""
+        ...
+
+    @property
+    def relayed(self) -> bool:
+        """Read by the reader thread for each packet: packets are collected only while true
+        (RTSP relay clients; browsers get frames through the UnitTap instead)."""
         ...
 
     def deliver_threadsafe(self, packets: list[bytes]) -> None:
@@ -149,7 +159,7 @@ class Connection:
         return self.live is not None and self.live.watched
 
     def _on_video_packet(self, data: memoryview) -> None:
-        if self.live is not None and self.live.watched:
+        if self.live is not None and self.live.relayed:
             self._live_packets.append(bytes(data))
 
     # -- access units ------------------------------------------------------------------

@@ -44,6 +44,13 @@ class CameraFeed:
         """Someone watches over RTSP or in a browser: the reader passes more often."""
         return self.relay.watched or self.stream.watched
 
+    @property
+    def relayed(self) -> bool:
+        """RTSP clients play the camera: the ingest collects its RTP packets for the relay (a
+        browser alone gets muxed frames from `stream`: copying and rewriting every packet for
+        a relay without clients was most of what a first browser viewer cost)."""
+        return self.relay.watched
+
     def deliver_threadsafe(self, packets: list[bytes]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed while the device stops
             self.loop.call_soon_threadsafe(self.relay.deliver, packets)

@@ -92,7 +92,7 @@ class LayoutResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sent = 0
         complete = False
-        parts: Iterator[bytes | FileSpan] | None = None
+        parts: Iterator[bytes | memoryview | FileSpan] | None = None
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
             if self.head_only or self.span[1] == self.span[0]:
@@ -117,17 +117,18 @@ class LayoutResponse(Response):
             if self.on_done is not None:
                 self.on_done(sent, complete)
 
-    def _parts(self, direct: bool) -> Iterator[bytes | FileSpan]:
+    def _parts(self, direct: bool) -> Iterator[bytes | memoryview | FileSpan]:
         """The body: stored bytes of plain files as FileSpans where `direct` (the kernel sends
-        them), the rest as bytes, through the transform in its `chunk`s."""
-        if self.transform is not None and self.transform.seekable:
-            return self.transform.read(self.layout.reader(), *self.span)
+        them), the rest as bytes, through the transform in its `chunk`s. The transform's views
+        go to the socket as they are where `direct` (its sender is never more than one part
+        ahead: see Transform.stream); ASGI `send` may keep what it is given, so it gets copies."""
         if self.transform is not None:
-            return _transformed(self.layout, self.transform)
+            views = self.transform.stream(self.layout.reader(), *self.span)
+            return views if direct else (bytes(view) for view in views)
         return self.layout.reader().parts(*self.span, direct=direct)
 
 
-async def _stream(parts: Iterator[bytes | FileSpan], send: Send) -> int:
+async def _stream(parts: Iterator[bytes | memoryview | FileSpan], send: Send) -> int:
     """Send parts (bytes only) through ASGI, the next one read in a worker thread while this
     one goes out; returns the bytes sent."""
     sent = 0
@@ -147,9 +148,3 @@ async def _stream(parts: Iterator[bytes | FileSpan], send: Send) -> int:
             wait([ahead])
     return sent
 
-
-def _transformed(layout: Layout, transform: Transform) -> Iterator[bytes]:
-    yield transform.header()
-    for chunk in layout.reader().chunks(0, layout.size, transform.chunk):
-        yield transform.update(chunk)
-    yield transform.finalize()
