@@ -79,7 +79,8 @@ def _start(folder: Path, tone_hz: float, account: str, extra: str) -> Baresip:
         f"audio_source aufile,{folder / 'tone.wav'}\naudio_alert aufile,{folder / 'tone.wav'}\n"
         f"module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:{ctrl_port}\n"
         f"rtp_ports {rtp}-{rtp + 100}\n")
-    (folder / "accounts").write_text(f"<sip:{account}@127.0.0.1:{sip_port}>;regint=0;answermode=auto{extra}\n")
+    register = "" if "regint=" in extra else ";regint=0"  # registering: `extra` gives regint and outbound
+    (folder / "accounts").write_text(f"<sip:{account}@127.0.0.1:{sip_port}>{register};answermode=auto{extra}\n")
     (folder / "contacts").write_text("")
     process = subprocess.Popen(["baresip", "-f", str(folder)], stdin=subprocess.DEVNULL,
                                stdout=open(folder / "log.txt", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115

@@ -35,7 +35,8 @@ async def phone(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
         async with client_as(device, "admin") as admin:
             port = free_port()
             rtp = (port + 2) & ~1 if port < 64000 else 20000  # RTP ports above the SIP port: no overlap
-            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, rtpPortStart=rtp)
+            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, tlsPort=free_port(),
+                                   rtpPortStart=rtp)
             assert "error" not in reply, reply
         await asyncio.wait_for(_listening(service), 5)
         yield device

@@ -35,7 +35,7 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
         bad_account = await sip_call(admin, "setSipAccount", id="pbx", user="door")
         assert "needs a registrar" in bad_account["error"]["message"]
         assert (await sip_call(admin, "setSipAccount", id="Bad Id", user="x", registrar="pbx"))["error"]
-        for bad, field in (({"dtmfSequences": ["12x"]}, "dtmfSequences"), ({"transport": "tls"}, "transport"),
+        for bad, field in (({"dtmfSequences": ["12x"]}, "dtmfSequences"), ({"transport": "sctp"}, "transport"), ({"tlsVersion": "1.0"}, "tlsVersion"),
                            ({"registrar": "pbx:99999"}, "registrar")):
             reply = await sip_call(admin, "setSipAccount", **{"id": "pbx", "user": "door", "registrar": "pbx", **bad})
             assert field in reply["error"]["message"], reply

@@ -10,18 +10,24 @@ from typing import TYPE_CHECKING
 
 from vigil.device import Api
 from vigil.features.audio.service import AUDIO_SERVICE
+from vigil.features.certificates.https import HTTPS_SETTINGS
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.playback.service import PLAYBACK_SERVICE
 from vigil.features.sip import actions, http_sip
 from vigil.features.sip.accounts import SipStore
 from vigil.features.sip.service import SIP_SERVICE, SipService
+from vigil.features.sip.tls import DeviceCertificate
 
 if TYPE_CHECKING:
     from vigil.device import Device
 
 
 def register(device: Device) -> None:
+    certificate = DeviceCertificate(device.features.get(KEYSTORE), device.features.get(HTTPS_SETTINGS), device.data,
+                                    device.params.get("Network.HostName"))
     service = SipService(SipStore(device.store, device.vault), device.events, device.logs,
-                         device.features[PLAYBACK_SERVICE].player, device.features[AUDIO_SERVICE], device.ports.host)
+                         device.features[PLAYBACK_SERVICE].player, device.features[AUDIO_SERVICE], device.ports.host,
+                         certificate)
     device.features[SIP_SERVICE] = service
     for action in actions.action_types(service):
         device.rules.register(action)

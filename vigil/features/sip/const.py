@@ -15,7 +15,9 @@ REGISTRATION = "tns1:Device/tnsaxis:SIP/Registration"
 
 P2P_ID = "p2p"  # the default peer-to-peer account: always there, never registered
 CODECS = ("pcmu", "pcma")
-TRANSPORTS = ("udp", "tcp")
+TRANSPORTS = ("udp", "tcp", "tls")
+TLS_VERSIONS = ("auto", "1.2", "1.3")  # the manual: auto picks the most secure the peer has; older ones are not offered
+MAX_PROXIES = 5
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)
@@ -24,11 +26,14 @@ DEFAULTS = {
     "enabled": False,
     "allowIncoming": True,
     "sipPort": 5060,
+    "tlsPort": 5061,
     "rtpPortStart": 4000,
     "callingTimeout": 90,  # seconds an incoming call rings before it is turned away
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
     "codecPriority": list(CODECS),
+    "registrationRetry": 30,  # seconds between attempts while an account's registrar(s) cannot be reached
+    "failbackSeconds": 300,  # the manual's "seconds until failback": on the secondary server, when to try the primary
 }
 
 # rule actions

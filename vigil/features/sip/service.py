@@ -1,6 +1,7 @@
 """The SIP domain: the settings and accounts (accounts.py) applied to the user agent (ua.py):
 the agent listens while SIP is enabled and is restarted on a change of its ports, registered
-accounts are kept registered (status per account: registered, or failed with the reason),
+accounts are kept registered (status per account: registered and with which server, or failed
+with the reason), the TLS port serves the device's certificate (tls.py),
 calls get their media through the audio layer (media.py), and everything a rule may use is
 an event: the call state (idle, calling, ringing, active) per account, each DTMF digit with the
 sequence so far, and the registration state. Duration limits: an incoming call ends after the
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 from typing import Any
 
 from vigil.core.events import EventBus, Item, Topic
@@ -23,6 +25,7 @@ from vigil.features.playback.player import Player
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
 from vigil.features.sip.media import RtpSession
+from vigil.features.sip.tls import DeviceCertificate, client_context
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 
 log = logging.getLogger("vigil.sip")
@@ -31,8 +34,9 @@ MAX_SEQUENCE = 32  # digits kept of a call's DTMF sequence
 
 class SipService:
     def __init__(self, store: SipStore, bus: EventBus, logs: Logs, player: Player, audio: AudioService,
-                 host: str) -> None:
+                 host: str, certificate: DeviceCertificate) -> None:
         self.store, self.bus, self.logs, self.player, self.audio, self.host = store, bus, logs, player, audio, host
+        self.certificate = certificate
         self.agent: UserAgent | None = None
         self.status: dict[str, dict[str, str]] = {}  # account id -> {"state": ..., "reason": ...}
         self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
@@ -107,14 +111,23 @@ class SipService:
         if matched:
             self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered")
 
-    def registration_changed(self, account: Account, registered: bool, reason: str) -> None:
+    def client_tls(self, account: Account) -> ssl.SSLContext:
+        return client_context(account.tls_version, account.verify_server, self.certificate.trusted())
+
+    def retry_intervals(self) -> tuple[float, float]:
+        settings = self.store.settings()
+        return float(settings["registrationRetry"]), float(settings["failbackSeconds"])
+
+    def registration_changed(self, account: Account, registered: bool, reason: str, server: str = "") -> None:
+        """`server`: the registrar or the secondary server the account is registered with."""
         before = self.status.get(account.id)
-        self.status[account.id] = {"state": "registered" if registered else "failed", "reason": reason}
+        self.status[account.id] = {"state": "registered" if registered else "failed", "reason": reason,
+                                   "server": server if registered else ""}
         self.bus.publish(c.REGISTRATION, {"AccountId": account.id},
                          {"Registered": "1" if registered else "0", "Reason": reason})
         if before != self.status[account.id]:
-            self.logs.system(f"SIP account {account.id}: " + ("registered" if registered else f"not registered: "
-                                                                                                f"{reason}"),
+            self.logs.system(f"SIP account {account.id}: " + (f"registered with {server}" if registered
+                                                              else f"not registered: {reason}"),
                              "info" if registered else "warning")
 
     # -- limits -------------------------------------------------------------------------
@@ -159,9 +172,12 @@ class SipService:
         accounts = self.store.accounts()
         if not isinstance(account_id, str) or account_id not in accounts:
             raise SipConfigError(f"no account {account_id}")
-        if not isinstance(uri, str) or not uri.startswith("sip:") or "@" not in uri:
-            raise SipConfigError("the address must be a SIP URI: sip:user@host[:port]")
-        return await self.agent.call(as_agent_account(accounts[account_id]), uri)
+        if not isinstance(uri, str) or not uri.startswith(("sip:", "sips:")) or "@" not in uri:
+            raise SipConfigError("the address must be a SIP URI: sip:user@host[:port] (or sips:)")
+        account = as_agent_account(accounts[account_id])
+        if account.sips and uri.startswith("sip:"):
+            uri = "sips:" + uri[4:]  # a SIPS account calls securely end to end
+        return await self.agent.call(account, uri)
 
     async def answer(self, call_id: str) -> None:
         if self.agent is None:
@@ -195,13 +211,21 @@ class SipService:
             settings = self.store.settings()
             if not settings["enabled"]:
                 return
-            agent = UserAgent(self, self.host, settings["sipPort"])
+            try:
+                certificate = self.certificate.listener()
+            except (ssl.SSLError, ValueError, OSError) as err:
+                certificate = None
+                self.logs.system(f"SIP over TLS cannot take the device's certificate: {err}", "error")
+            agent = UserAgent(self, self.host, settings["sipPort"], settings["tlsPort"], certificate)
             try:
                 await agent.start()
             except OSError as err:
                 self.logs.system(f"SIP cannot listen on port {settings['sipPort']}: {err}", "error")
                 self._applied = ""  # the next apply tries again
                 return
+            if agent.transports.tls_error:
+                self.logs.system(f"SIP cannot listen for TLS on port {settings['tlsPort']}: "
+                                 f"{agent.transports.tls_error}", "error")
             self.agent = agent
             for stored in self.store.accounts().values():
                 if stored["registrar"]:

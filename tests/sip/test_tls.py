@@ -1,0 +1,73 @@
+"""SIP over TLS with a real registrar (Kamailio with its TLS module, offering TLS 1.2 only):
+an account whose transport is TLS registers with digest over a TLS connection (SIPS URIs),
+one asking for TLS 1.3 only fails with the reason, one verifying the server's (self-signed)
+certificate fails with the reason; a softphone calls the TLS account through the registrar
+and the speaker calls the softphone through it, hanging up along the dialog's route set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import client_as, eventually
+from tests.peers.baresip import start_baresip
+from tests.peers.kamailio import PASSWORD, start_kamailio
+from tests.sip.conftest import sip_call
+from vigil.device import Device
+from vigil.features.sip import const as c
+from vigil.features.sip.service import SIP_SERVICE
+
+
+def _status(phone: Device, account_id: str) -> dict[str, str]:
+    return phone.features[SIP_SERVICE].status.get(account_id, {})
+
+
+def _state(phone: Device, account_id: str) -> str:
+    return (phone.events.state(c.CALL_STATE, {"AccountId": account_id}) or {}).get("State", "")
+
+
+async def test_tls_accounts_register_and_call_through_the_registrar(phone: Device, tmp_path: Path) -> None:
+    registrar = start_kamailio(tmp_path / "kamailio", tls=True, tls_method="TLSv1.2")
+    softphone = start_baresip(tmp_path / "softphone", account="bob",
+                              extra=f";auth_pass={PASSWORD};outbound=sip:{registrar.address};regint=60")
+    try:
+        async with client_as(phone, "admin") as admin:
+            for account_id, changes in (("door", {"tlsVersion": "1.2", "sips": True}),
+                                        ("newest", {"tlsVersion": "1.3"}),
+                                        ("checked", {"verifyServer": True})):
+                reply = await sip_call(admin, "setSipAccount", id=account_id, user=account_id, domain="127.0.0.1",
+                                       password=PASSWORD, registrar=registrar.tls_address, transport="tls",
+                                       autoAnswer=True, **changes)
+                assert "error" not in reply, reply
+            await eventually(lambda: _status(phone, "door").get("state") == "registered", 5, "the TLS registration")
+            await eventually(lambda: _status(phone, "newest").get("state") == "failed", 5, "the TLS 1.3 refusal")
+            await eventually(lambda: _status(phone, "checked").get("state") == "failed", 5, "the unverified server")
+            shown = {a["id"]: a for a in (await sip_call(admin, "getSipAccounts"))["data"]["accounts"]}
+        assert shown["door"]["status"] == {"state": "registered", "reason": "", "server": registrar.tls_address}
+        assert shown["door"]["transport"] == "tls" and shown["door"]["sips"] is True
+        assert "over TLS" in shown["newest"]["status"]["reason"] and "VERSION" in shown["newest"]["status"]["reason"]
+        assert "CERTIFICATE_VERIFY_FAILED" in shown["checked"]["status"]["reason"]
+        agent = phone.features[SIP_SERVICE].agent
+        assert agent is not None and ("127.0.0.1", registrar.tls_port) in agent.transports.secure
+        assert any(r.startswith("REGISTER from") for r in registrar.requests())
+
+        # the softphone (UDP) calls the speaker's TLS account through the registrar
+        assert (await softphone.command("dial", f"sip:door@{registrar.address}"))["ok"]
+        await eventually(lambda: _state(phone, "door") == "active", 8, "the call over TLS")
+        await softphone.command("hangup")
+        await eventually(lambda: _state(phone, "door") == "idle", 5, "the end of the call")
+
+        # the speaker calls the softphone: INVITE over TLS, BYE along the route set the registrar recorded
+        async with client_as(phone, "operator") as operator:
+            placed = await sip_call(operator, "call", accountId="door", uri=f"sip:bob@{registrar.address}")
+            assert "error" not in placed, placed
+            await eventually(lambda: _state(phone, "door") == "active" or len(phone.features[SIP_SERVICE].history) > 1,
+                             8, "the softphone to answer")
+            assert _state(phone, "door") == "active", phone.features[SIP_SERVICE].history
+            call = phone.features[SIP_SERVICE].calls()[0]
+            assert call.remote_uri.startswith("sips:") and call.routes and "lr" in call.routes[0]
+            assert "error" not in await sip_call(operator, "hangup", callId=placed["data"]["id"])
+        local = agent.transports.streams[("127.0.0.1", registrar.tls_port)].get_extra_info("sockname")[1]
+        await eventually(lambda: f"BYE from 127.0.0.1:{local}" in registrar.requests(), 5, "the BYE via the registrar")
+    finally:
+        softphone.stop()
+        registrar.stop()

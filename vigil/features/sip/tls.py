@@ -1,0 +1,71 @@
+"""SIP over TLS (RFC 3261 §26.2, RFC 5630): the TLS contexts of the agent. The listener on the
+TLS port serves the certificate the HTTPS server serves (the keystore's chosen one, or the
+device's built-in self-signed one); an account whose transport is TLS reaches its registrar,
+proxies and called peers with a client context made from its settings: the TLS version
+(auto: 1.2 or 1.3; or exactly 1.2, or exactly 1.3; older versions are not offered) and whether
+the server's certificate is verified (against the system's CA certificates and the keystore's)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from vigil.device import CERT_FILE, CERT_KEY_FILE
+from vigil.features.certificates.https import HttpsSettings
+from vigil.features.certificates.service import Keystore
+from vigil.http.tls import TLS12_CIPHERS, ensure_certificate
+
+# the account's TLS version setting -> (lowest, highest) version the handshake may agree on
+TLS_VERSIONS = {
+    "auto": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3),
+    "1.2": (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2),
+    "1.3": (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3),
+}
+
+
+def client_context(version: str, verify: bool, cadata: str = "") -> ssl.SSLContext:
+    """The context an account's outgoing TLS connections use; KeyError for a version not offered."""
+    lowest, highest = TLS_VERSIONS[version]
+    context = ssl.create_default_context()
+    if verify and cadata:
+        context.load_verify_locations(cadata=cadata)
+    if not verify:  # the manual's "Verify server certificate" off: encrypted, any certificate accepted
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers(TLS12_CIPHERS)
+    context.minimum_version, context.maximum_version = lowest, highest
+    return context
+
+
+def server_context() -> ssl.SSLContext:
+    """The TLS listener's context: TLS 1.2 and 1.3 with the HTTPS server's TLS 1.2 suites; the
+    certificate is put in by the caller (`load_cert_chain`)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.set_ciphers(TLS12_CIPHERS)
+    context.minimum_version, context.maximum_version = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    return context
+
+
+class DeviceCertificate:
+    """The certificate the TLS listener serves: the one the HTTPS server serves, chosen in the
+    keystore, or else the device's built-in self-signed one (made at first use, as HTTPS does)."""
+
+    def __init__(self, keystore: Keystore | None, https: HttpsSettings | None, data: Path, hostname: str) -> None:
+        self.keystore, self.https, self.data, self.hostname = keystore, https, data, hostname
+
+    def trusted(self) -> str:
+        """The keystore's CA certificates (PEM), which a verified server may chain to besides the system's."""
+        return self.keystore.trust_bundle() if self.keystore is not None else ""
+
+    def listener(self) -> ssl.SSLContext:
+        """A server context holding the certificate; ssl.SSLError, ValueError or OSError when it cannot be loaded."""
+        context = server_context()
+        alias = self.https.serving() if self.https is not None else ""
+        if alias and self.keystore is not None:
+            self.keystore.load_certificate(context, alias)
+            return context
+        ensure_certificate(self.data / CERT_FILE, self.data / CERT_KEY_FILE, self.hostname,
+                           ["localhost", self.hostname])
+        context.load_cert_chain(str(self.data / CERT_FILE), str(self.data / CERT_KEY_FILE))
+        return context
