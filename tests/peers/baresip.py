@@ -56,11 +56,13 @@ class Baresip:
         stop_process(self.process)
 
 
-def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", extra: str = "") -> Baresip:
-    """A started instance; a port taken meanwhile by another process (baresip exits 98) is tried again."""
+def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", extra: str = "",
+                  transports: str = "udp") -> Baresip:
+    """A started instance; a port taken meanwhile by another process (baresip exits 98) is tried again.
+    `transports` "udp,tls": it also calls over TLS (`;transport=tls` in the dialled URI)."""
     for _ in range(3):
         try:
-            return _start(folder, tone_hz, account, extra)
+            return _start(folder, tone_hz, account, extra, transports)
         except RuntimeError as err:
             if "exited with 98" not in str(err):
                 raise
@@ -68,13 +70,13 @@ def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", 
     raise error
 
 
-def _start(folder: Path, tone_hz: float, account: str, extra: str) -> Baresip:
+def _start(folder: Path, tone_hz: float, account: str, extra: str, transports: str) -> Baresip:
     folder.mkdir(parents=True, exist_ok=True)
     sip_port, ctrl_port = free_port(), free_port()
     rtp = min(free_port() & ~1, 60000)
     write_tone(folder / "tone.wav", tone_hz)
     (folder / "config").write_text(
-        f"poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\nsip_transports udp\nnet_interface 127.0.0.1\n"
+        f"poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\nsip_transports {transports}\nnet_interface 127.0.0.1\n"
         f"dns_server 127.0.0.1:53\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
         f"audio_source aufile,{folder / 'tone.wav'}\naudio_alert aufile,{folder / 'tone.wav'}\n"
         f"module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:{ctrl_port}\n"

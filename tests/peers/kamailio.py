@@ -5,7 +5,8 @@ in memory (usrloc db_mode 0), and requests to a registered user are relayed to i
 a self-signed certificate; `tls_method` such as "TLSv1.2" to offer one version only). As `proxy`, it
 is an outbound proxy instead: a preloaded Route naming it is dropped, INVITEs are record-routed and
 everything is relayed to its Request-URI (in a dialog: loose routing). It logs every request it
-gets as `REQ <method> from <address>:<port>`. One instance per test, on free loopback ports (or the
+gets as `REQ <method> from <address>:<port>`, and as registrar each removal of a binding as
+`UNREGISTER <user>`. One instance per test, on free loopback ports (or the
 ports given: a registrar that comes back), in the foreground (-DD) so that stopping its main process
 by pid stops its children."""
 
@@ -50,6 +51,7 @@ request_route {{
 REGISTRAR = """\
     if (is_method("REGISTER")) {{
         if (!pv_auth_check("$fd", "{password}", "0", "1")) {{ auth_challenge("$fd", "1"); exit; }}
+        if ($hdr(Expires) == "0") xlog("L_INFO", "UNREGISTER $fU\\n");
         if (!save("location")) sl_reply_error();
         exit;
     }}

@@ -71,3 +71,18 @@ async def test_tls_accounts_register_and_call_through_the_registrar(phone: Devic
     finally:
         softphone.stop()
         registrar.stop()
+
+
+async def test_a_peer_calls_the_tls_port_and_is_answered(phone: Device, tmp_path: Path) -> None:
+    peer = start_baresip(tmp_path / "peer", transports="udp,tls")
+    try:
+        agent = phone.features[SIP_SERVICE].agent
+        assert agent is not None and agent.transports.tls is not None
+        reply = await peer.command("dial", f"sip:vigil@127.0.0.1:{agent.transports.tls_port};transport=tls")
+        assert reply["ok"], reply
+        await eventually(lambda: _state(phone, c.P2P_ID) == "active", 5, "the call over TLS to be answered")
+        assert agent.transports.secure & set(agent.transports.streams)  # it came over a TLS connection
+        await peer.command("hangup")
+        await eventually(lambda: _state(phone, c.P2P_ID) == "idle", 5, "the end of the call")
+    finally:
+        peer.stop()
