@@ -28,14 +28,21 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
         for bad, field in (({"sipPort": 80}, "sipPort"), ({"codecPriority": ["g729"]}, "codecPriority"),
                            ({"codecPriority": [{}]}, "codecPriority"),
                            ({"incomingCallDuration": 601}, "incomingCallDuration"), ({"volume": 1}, "volume"),
-                           ({"rtpPortStart": 4001}, "rtpPortStart")):
+                           ({"rtpPortStart": 4001}, "rtpPortStart"), ({"tlsPort": before["sipPort"]}, "tlsPort"),
+                           ({"tlsPort": 70000}, "tlsPort"), ({"registrationRetry": 0}, "registrationRetry"),
+                           ({"failbackSeconds": "5"}, "failbackSeconds")):
             reply = await sip_call(admin, "setSipConfiguration", **bad)
             assert reply["error"]["code"] == 4004 and field in reply["error"]["message"], reply
         assert (await sip_call(admin, "getSipConfiguration"))["data"] == before
         bad_account = await sip_call(admin, "setSipAccount", id="pbx", user="door")
         assert "needs a registrar" in bad_account["error"]["message"]
         assert (await sip_call(admin, "setSipAccount", id="Bad Id", user="x", registrar="pbx"))["error"]
-        for bad, field in (({"dtmfSequences": ["12x"]}, "dtmfSequences"), ({"transport": "sctp"}, "transport"), ({"tlsVersion": "1.0"}, "tlsVersion"),
+        for bad, field in (({"dtmfSequences": ["12x"]}, "dtmfSequences"), ({"transport": "sctp"}, "transport"),
+                           ({"tlsVersion": "1.0"}, "tlsVersion"),
+                           ({"tlsVersion": 1.2}, "tlsVersion"), ({"sips": True}, "sips needs transport tls"),
+                           ({"verifyServer": "yes"}, "verifyServer"), ({"proxies": "pbx"}, "proxies"),
+                           ({"proxies": ["a:1"] * 6}, "proxies"), ({"proxies": ["pbx:0"]}, "proxies"),
+                           ({"secondaryRegistrar": "bad host"}, "secondaryRegistrar"),
                            ({"registrar": "pbx:99999"}, "registrar")):
             reply = await sip_call(admin, "setSipAccount", **{"id": "pbx", "user": "door", "registrar": "pbx", **bad})
             assert field in reply["error"]["message"], reply
