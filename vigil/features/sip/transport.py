@@ -69,7 +69,7 @@ class Transports:
         self.tls_port, self.tls_server, self.closed = tls_port, tls_server, closed
         self.tls: asyncio.Server | None = None
         self.tls_error = ""  # why the TLS port does not listen
-        self.secure: set[Address] = set()  # the streams that are TLS connections
+        self.secure: set[Address] = set()  # peers reached over TLS (kept when the connection ends: never UDP to them)
         self.udp: asyncio.DatagramTransport | None = None
         self._datagrams: _Datagrams | None = None
         self.tcp: asyncio.Server | None = None
@@ -123,6 +123,8 @@ class Transports:
         writer = self.streams.get(addr)
         if writer is not None and not writer.is_closing():
             writer.write(data)
+        elif addr in self.secure:  # its TLS connection ended: nothing goes to it in clear
+            log.info("SIP message to %s:%s dropped: its TLS connection has ended", addr[0], addr[1])
         elif self.udp is not None and not self.udp.is_closing():
             self.udp.sendto(data, addr)
 
@@ -163,7 +165,6 @@ class Transports:
             writer.close()
             if self.streams.get(addr) is writer:
                 del self.streams[addr]
-                self.secure.discard(addr)
                 if self.closed is not None:
                     self.closed(addr)
 

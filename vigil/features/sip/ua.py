@@ -563,6 +563,11 @@ class UserAgent:
         if target is None:
             return
         call.cseq += 1
+        try:
+            await self.reach(call.account, target)  # a TCP or TLS connection that ended is made again
+        except SipError as err:
+            log.info("BYE of call %s not sent: %s", call.id, err)
+            return
         uri = call.remote_contact or f"sip:{m.uri_user(call.remote_uri) or 'peer'}@{target[0]}:{target[1]}"
         req = self.new_request("BYE", uri, target, call.from_header, call.to_header, call.call_id, call.cseq)
         req.headers += [("route", r) for r in call.routes]
