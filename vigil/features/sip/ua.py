@@ -1,12 +1,11 @@
-"""The SIP user agent (RFC 3261) on asyncio over UDP, TCP and TLS (transport.py, tls.py): client transactions with retransmission
-(timers A/E, T1 = 0.5 s), REGISTER with digest authentication and refresh at half the granted
-expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
-the call's RTP (media.py, made by the owner through `Hooks.media`). Outbound proxies and route
-sets: routing.py; registration with a secondary server: registration.py.
+"""The SIP user agent (RFC 3261) on asyncio over UDP, TCP and TLS (transport.py, tls.py): client
+transactions with retransmission (timers A/E, T1 = 0.5 s), REGISTER with digest authentication
+(kept up by registration.py: refresh, secondary server), INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as
+caller and callee through the account's outbound proxies and the dialog's route set (routing.py),
+SDP offer/answer (sdp.py) and the call's RTP (media.py, made by the owner through `Hooks.media`).
 
-Deliberate limits: a second call
-while one is up is answered 486 Busy Here (the speaker has one call), and a re-INVITE is
-answered with the current media (hold is not offered by the device)."""
+Deliberate limits: a second call while one is up is answered 486 Busy Here (the speaker has one
+call), and a re-INVITE is answered with the current media (hold is not offered by the device)."""
 
 from __future__ import annotations
 
