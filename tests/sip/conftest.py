@@ -1,5 +1,5 @@
 """Fixtures of the SIP tests: `phone`, an in-process C1410 (simulated audio: its sink and
-microphone readable) whose SIP service runs, with SIP enabled on free loopback ports through
+microphone readable) whose SIP service runs, with SIP enabled on free loopback ports (SIP, TLS, RTP) through
 the API; `peer`, a baresip far end (tests/peers/baresip.py)."""
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ async def phone(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
         async with client_as(device, "admin") as admin:
             port = free_port()
             rtp = (port + 2) & ~1 if port < 64000 else 20000  # RTP ports above the SIP port: no overlap
-            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, tlsPort=free_port(),
+            tls = free_port()
+            while rtp <= tls < rtp + 1000:  # the device refuses a TLS port among its RTP ports
+                tls = free_port()
+            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, tlsPort=tls,
                                    rtpPortStart=rtp)
             assert "error" not in reply, reply
         await asyncio.wait_for(_listening(service), 5)

@@ -2,19 +2,26 @@
 an account whose transport is TLS registers with digest over a TLS connection (SIPS URIs),
 one asking for TLS 1.3 only fails with the reason, one verifying the server's (self-signed)
 certificate fails with the reason; a softphone calls the TLS account through the registrar
-and the speaker calls the softphone through it, hanging up along the dialog's route set."""
+and the speaker calls the softphone through it, hanging up along the dialog's route set. The
+TLS port answers a TLS peer (baresip), and serves the certificate HTTPS serves, switched when
+the choice changes."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+
+from cryptography import x509
 
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, start_kamailio
 from tests.sip.conftest import sip_call
 from vigil.device import Device
+from vigil.features.certificates.service import KEYSTORE
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
+from vigil.features.sip.tls import client_context
 
 
 def _status(phone: Device, account_id: str) -> dict[str, str]:
@@ -86,3 +93,22 @@ async def test_a_peer_calls_the_tls_port_and_is_answered(phone: Device, tmp_path
         await eventually(lambda: _state(phone, c.P2P_ID) == "idle", 5, "the end of the call")
     finally:
         peer.stop()
+
+
+async def test_the_tls_port_serves_the_certificate_https_serves(phone: Device) -> None:
+    agent = phone.features[SIP_SERVICE].agent
+    assert agent is not None
+
+    async def served() -> str:
+        _, writer = await asyncio.open_connection("127.0.0.1", agent.transports.tls_port,
+                                                  ssl=client_context("auto", verify=False))
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        return x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+    assert await served() == f"CN={phone.params.get('Network.HostName')}"  # the built-in certificate
+    phone.features[KEYSTORE].create("sip", "CN=sip.example", ["IP:127.0.0.1"], "EC-P256", None, None, "test")
+    phone.params.set_internal({"HTTPS.Certificate": "sip"})
+    assert await served() == "CN=sip.example"
+    phone.params.set_internal({"HTTPS.Certificate": ""})
+    assert await served() == f"CN={phone.params.get('Network.HostName')}"

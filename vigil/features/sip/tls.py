@@ -1,6 +1,7 @@
 """SIP over TLS (RFC 3261 §26.2, RFC 5630): the TLS contexts of the agent. The listener on the
 TLS port serves the certificate the HTTPS server serves (the keystore's chosen one, or the
-device's built-in self-signed one); an account whose transport is TLS reaches its registrar,
+device's built-in self-signed one), switched at the next handshake when that choice or the
+certificate changes (as HTTPS does: the server-name callback, vigil/http/tls.py); an account whose transport is TLS reaches its registrar,
 proxies and called peers with a client context made from its settings: the TLS version
 (auto: 1.2 or 1.3; or exactly 1.2, or exactly 1.3; older versions are not offered) and whether
 the server's certificate is verified (against the system's CA certificates and the keystore's)."""
@@ -12,8 +13,8 @@ from pathlib import Path
 
 from vigil.device import CERT_FILE, CERT_KEY_FILE
 from vigil.features.certificates.https import HttpsSettings
-from vigil.features.certificates.service import Keystore
-from vigil.http.tls import TLS12_CIPHERS, ensure_certificate
+from vigil.features.certificates.service import CertificateNotFound, Keystore
+from vigil.http.tls import TLS12_CIPHERS, certificate_context, ensure_certificate, serve_certificate
 
 # the account's TLS version setting -> (lowest, highest) version the handshake may agree on
 TLS_VERSIONS = {
@@ -53,19 +54,38 @@ class DeviceCertificate:
 
     def __init__(self, keystore: Keystore | None, https: HttpsSettings | None, data: Path, hostname: str) -> None:
         self.keystore, self.https, self.data, self.hostname = keystore, https, data, hostname
+        self._loaded: tuple[str, ssl.SSLContext | None] = ("", None)  # the chosen alias, loaded
+        if keystore is not None:
+            keystore.on_change(self._forget)
+
+    def _forget(self, alias: str) -> None:
+        if alias == self._loaded[0]:
+            self._loaded = ("", None)  # replaced or deleted: loaded again at the next handshake
+
+    def chosen(self) -> ssl.SSLContext | None:
+        """The keystore certificate HTTPS serves, loaded (None: the built-in one)."""
+        alias = self.https.serving() if self.https is not None else ""
+        if not alias or self.keystore is None:
+            return None
+        if self._loaded[0] != alias:
+            keystore = self.keystore
+            try:
+                loaded: ssl.SSLContext | None = certificate_context(lambda c: keystore.load_certificate(c, alias))
+            except (CertificateNotFound, ssl.SSLError, ValueError, OSError):
+                loaded = None  # HTTPS logs it and serves the built-in one: so does SIP
+            self._loaded = (alias, loaded)
+        return self._loaded[1]
 
     def trusted(self) -> str:
         """The keystore's CA certificates (PEM), which a verified server may chain to besides the system's."""
         return self.keystore.trust_bundle() if self.keystore is not None else ""
 
     def listener(self) -> ssl.SSLContext:
-        """A server context holding the certificate; ssl.SSLError, ValueError or OSError when it cannot be loaded."""
+        """The listener's context: the built-in certificate, and the chosen one at each handshake;
+        ssl.SSLError, ValueError or OSError when the built-in one cannot be loaded."""
         context = server_context()
-        alias = self.https.serving() if self.https is not None else ""
-        if alias and self.keystore is not None:
-            self.keystore.load_certificate(context, alias)
-            return context
         ensure_certificate(self.data / CERT_FILE, self.data / CERT_KEY_FILE, self.hostname,
                            ["localhost", self.hostname])
         context.load_cert_chain(str(self.data / CERT_FILE), str(self.data / CERT_KEY_FILE))
+        serve_certificate(context, self.chosen)
         return context
