@@ -1,7 +1,8 @@
 """SIP over TLS with a real registrar (Kamailio with its TLS module, offering TLS 1.2 only):
 an account whose transport is TLS registers with digest over a TLS connection (SIPS URIs),
 one asking for TLS 1.3 only fails with the reason, one verifying the server's (self-signed)
-certificate fails with the reason; a softphone calls the TLS account through the registrar
+certificate fails with the reason, and registers once that certificate is a CA certificate of the
+keystore; a softphone calls the TLS account through the registrar
 and the speaker calls the softphone through it, hanging up along the dialog's route set. The
 TLS port answers a TLS peer (baresip), and serves the certificate HTTPS serves, switched when
 the choice changes."""
@@ -75,6 +76,16 @@ async def test_tls_accounts_register_and_call_through_the_registrar(phone: Devic
             assert "error" not in await sip_call(operator, "hangup", callId=placed["data"]["id"])
         local = agent.transports.streams[("127.0.0.1", registrar.tls_port)].get_extra_info("sockname")[1]
         await eventually(lambda: f"BYE from 127.0.0.1:{local}" in registrar.requests(), 5, "the BYE via the registrar")
+
+        # with the registrar's certificate among the keystore's CA certificates, verification passes
+        phone.features[KEYSTORE].add_ca("kamailio", (tmp_path / "kamailio" / "cert.pem").read_text(), "test")
+        async with client_as(phone, "admin") as admin:
+            reply = await sip_call(admin, "setSipAccount", id="trusted", user="trusted", domain="127.0.0.1",
+                                   password=PASSWORD, registrar=registrar.tls_address, transport="tls",
+                                   verifyServer=True)
+            assert "error" not in reply, reply
+        await eventually(lambda: _status(phone, "trusted").get("state") == "registered", 5, "the verified server")
+        await eventually(lambda: _status(phone, "checked").get("state") == "registered", 5, "the verified server")
     finally:
         softphone.stop()
         registrar.stop()
