@@ -69,8 +69,7 @@ loadmodule "tls.so"
 modparam("tls", "config", "{folder}/tls.cfg")"""
 TLS_CONFIG = """[server:default]
 method = {method}
-verify_certificate = no
-require_certificate = no
+{clients}
 private_key = {folder}/key.pem
 certificate = {folder}/cert.pem
 
@@ -105,13 +104,18 @@ class Kamailio:
 
 
 def start_kamailio(folder: Path, tls: bool = False, tls_method: str = "TLSv1.2+", proxy: bool = False,
-                   ports: tuple[int, int] | None = None) -> Kamailio:
-    """`ports`: (SIP port, TLS port) to listen on again, as a restarted server does."""
+                   ports: tuple[int, int] | None = None, client_ca: str = "") -> Kamailio:
+    """`ports`: (SIP port, TLS port) to listen on again, as a restarted server does; `client_ca`
+    (PEM): TLS clients must present a certificate that chains to it."""
     folder.mkdir(parents=True, exist_ok=True)
     port, tls_port = ports or (free_port(), free_port() if tls else 0)
     if tls:
         ensure_certificate(folder / "cert.pem", folder / "key.pem", "kamailio", ["localhost"])
-        (folder / "tls.cfg").write_text(TLS_CONFIG.format(method=tls_method, folder=folder))
+        clients = "verify_certificate = no\nrequire_certificate = no"
+        if client_ca:
+            (folder / "clients.pem").write_text(client_ca)
+            clients = f"verify_certificate = yes\nrequire_certificate = yes\nca_list = {folder}/clients.pem"
+        (folder / "tls.cfg").write_text(TLS_CONFIG.format(method=tls_method, folder=folder, clients=clients))
     route = (PROXY if proxy else REGISTRAR).format(password=PASSWORD)
     (folder / "kamailio.cfg").write_text(CONFIG.format(
         port=port, route=route, tls_listen=f"listen=tls:127.0.0.1:{tls_port}" if tls else "",

@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
+from tests.certificates.conftest import TestCa
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, start_kamailio
 from tests.sip.conftest import sip_call
 from vigil.device import Device
-from vigil.features.certificates.service import KEYSTORE
+from vigil.features.certificates.service import KEYSTORE, KeystoreRefusal
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
 from vigil.features.sip.tls import client_context
@@ -123,3 +126,29 @@ async def test_the_tls_port_serves_the_certificate_https_serves(phone: Device) -
     assert await served() == "CN=sip.example"
     phone.params.set_internal({"HTTPS.Certificate": ""})
     assert await served() == f"CN={phone.params.get('Network.HostName')}"
+
+
+async def test_an_account_presents_its_certificate_to_a_server_that_asks(phone: Device, tmp_path: Path) -> None:
+    keystore, ca = phone.features[KEYSTORE], TestCa("SIP clients")
+    keystore.create("door-client", "CN=door", None, "EC-P256", None, None, "test")
+    signed = ca.sign(keystore.csr("door-client")).public_bytes(Encoding.PEM)
+    keystore.replace_certificate("door-client", signed, "test")
+    registrar = start_kamailio(tmp_path / "kamailio", tls=True, client_ca=ca.pem)
+    try:
+        async with client_as(phone, "admin") as admin:
+            missing = await sip_call(admin, "setSipAccount", id="door", user="door", registrar=registrar.tls_address,
+                                     transport="tls", certificate="nothing")
+            assert "no client/server certificate 'nothing'" in missing["error"]["message"], missing
+            for account_id, certificate in (("door", "door-client"), ("anonymous", "")):
+                reply = await sip_call(admin, "setSipAccount", id=account_id, user=account_id, domain="127.0.0.1",
+                                       password=PASSWORD, registrar=registrar.tls_address, transport="tls",
+                                       certificate=certificate)
+                assert "error" not in reply, reply
+        await eventually(lambda: _status(phone, "door").get("state"), 5, "the registration")
+        assert _status(phone, "door")["state"] == "registered", _status(phone, "door")
+        await eventually(lambda: _status(phone, "anonymous").get("state") == "failed", 5, "the refusal")
+        assert "CERTIFICATE_REQUIRED" in _status(phone, "anonymous")["reason"]  # the server's TLS 1.3 alert
+        with pytest.raises(KeystoreRefusal, match="in use by the SIP account door"):
+            keystore.delete("door-client", "test", ca=False)
+    finally:
+        registrar.stop()

@@ -30,7 +30,7 @@ async def test_no_clear_text_to_a_peer_whose_tls_connection_ended(tmp_path: Path
     clear.bind(("0.0.0.0", port))
     clear.setblocking(False)
     ended: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
-    transports = Transports("127.0.0.1", 0, lambda data, addr: None, closed=ended.put_nowait)
+    transports = Transports("127.0.0.1", 0, lambda data, addr: None, closed=lambda addr, _, why: ended.put_nowait(addr))
     await transports.start()
     try:
         await transports.connect(("127.0.0.1", port), client_context("auto", verify=False))

@@ -1,7 +1,7 @@
 // SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, SIP, TLS and RTP
 // ports, limits, registration retry and failback), the accounts with their status (the
-// peer-to-peer account and registered accounts with transport, TLS version, SIPS, secondary
-// server and outbound proxies; a password is write-only), and the test call (place a call to a SIP address, see its state, hang up).
+// peer-to-peer account and registered accounts with transport, TLS version, certificate, SIPS,
+// secondary server and outbound proxies; a password is write-only), and the test call (place a call to a SIP address, see its state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
 
 import * as api from "./api.js";
@@ -64,13 +64,14 @@ async function editAccount(account) {
     tlsVersion: select({ id: "sip-account-tls-version" }, [["auto", "Automatic"], ["1.2", "TLS 1.2"], ["1.3", "TLS 1.3"]]),
     secondaryRegistrar: text("sip-account-secondary", account?.secondaryRegistrar),
     proxies: text("sip-account-proxies", (account?.proxies || []).join(", ")),
+    certificate: text("sip-account-certificate", account?.certificate),
   };
   controls.transport.value = account?.transport || "udp";
   controls.tlsVersion.value = account?.tlsVersion || "auto";
   const answer = checkbox("Answer automatically", account?.autoAnswer);
   const verify = checkbox("Verify server certificate", account?.verifyServer, "TLS only.");
   const sips = checkbox("SIP secure (SIPS)", account?.sips, "sips: addresses; needs transport TLS.");
-  const tlsOnly = [controls.tlsVersion, verify.box, sips.box];
+  const tlsOnly = [controls.tlsVersion, controls.certificate, verify.box, sips.box];
   const showTls = () => tlsOnly.forEach((control) => { control.disabled = controls.transport.value !== "tls"; });
   controls.transport.addEventListener("change", showTls);
   showTls();
@@ -81,8 +82,9 @@ async function editAccount(account) {
       field("Authentication ID", controls.authId, "Leave empty to use the user ID."),
       field("Password", controls.password, account?.passwordSet ? "Leave empty to keep the password." : ""),
       field("Registrar", controls.registrar, "host:port; empty only for the peer-to-peer account."),
-      field("Transport", controls.transport), field("TLS version", controls.tlsVersion), verify.element,
-      sips.element,
+      field("Transport", controls.transport), field("TLS version", controls.tlsVersion),
+      field("Certificate", controls.certificate, "A certificate of the keystore (its alias), for a server that asks."),
+      verify.element, sips.element,
       field("Secondary SIP server", controls.secondaryRegistrar, "host:port; used while the registrar cannot be reached."),
       field("Proxies", controls.proxies, "host:port, separated by commas; the first is used first."),
       answer.element),
@@ -91,6 +93,7 @@ async function editAccount(account) {
   if (choice !== "save") return null;
   const tls = controls.transport.value === "tls";
   const params = { autoAnswer: answer.box.checked, verifyServer: tls && verify.box.checked, sips: tls && sips.box.checked };
+  if (!tls) controls.certificate.value = "";
   Object.entries(controls).forEach(([name, control]) => {
     if (name !== "password" || control.value) params[name] = control.value.trim();
   });

@@ -23,12 +23,15 @@ if TYPE_CHECKING:
 
 
 def register(device: Device) -> None:
-    certificate = DeviceCertificate(device.features.get(KEYSTORE), device.features.get(HTTPS_SETTINGS), device.data,
+    keystore = device.features.get(KEYSTORE)
+    certificate = DeviceCertificate(keystore, device.features.get(HTTPS_SETTINGS), device.data,
                                     device.params.get("Network.HostName"))
     service = SipService(SipStore(device.store, device.vault), device.events, device.logs,
                          device.features[PLAYBACK_SERVICE].player, device.features[AUDIO_SERVICE], device.ports.host,
                          certificate)
     device.features[SIP_SERVICE] = service
+    if keystore is not None:
+        keystore.register_use(service.certificate_use)  # an account's certificate is not deleted under it
     for action in actions.action_types(service):
         device.rules.register(action)
     device.on_load.append(service.declare)

@@ -19,8 +19,9 @@ USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
-                  "expires", "dtmfSequences", "tlsVersion", "verifyServer", "sips", "secondaryRegistrar", "proxies"}
-TLS_DEFAULTS = {"tlsVersion": "auto", "verifyServer": False, "sips": False, "secondaryRegistrar": "", "proxies": []}
+                  "expires", "dtmfSequences", "tlsVersion", "verifyServer", "sips", "secondaryRegistrar", "proxies", "certificate"}
+TLS_DEFAULTS = {"tlsVersion": "auto", "verifyServer": False, "sips": False, "secondaryRegistrar": "", "proxies": [],
+                "certificate": ""}
 
 
 class SipConfigError(ValueError):
@@ -87,7 +88,7 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError(f"proxies must list at most {c.MAX_PROXIES} proxies, each host[:port], first used first")
     for proxy in proxies:
         _host(proxy, "proxies")
-    for name in ("name", "authId", "password"):
+    for name in ("name", "authId", "password", "certificate"):
         if not isinstance(out[name], str) or len(out[name]) > 128 or any(ord(x) < 32 for x in out[name]):
             raise SipConfigError(f"{name} must be text of at most 128 printable characters")
     if out["transport"] not in c.TRANSPORTS:
@@ -99,6 +100,8 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
             raise SipConfigError(f"{name} takes true or false")
     if out["sips"] and out["transport"] != "tls":
         raise SipConfigError("sips needs transport tls (SIPS is SIP over TLS on every hop)")
+    if out["certificate"] and out["transport"] != "tls":
+        raise SipConfigError("certificate needs transport tls (it is presented in the TLS handshake)")
     if not isinstance(out["expires"], int) or isinstance(out["expires"], bool) or not 60 <= out["expires"] <= 86400:
         raise SipConfigError("expires must be 60 to 86400 seconds")
     if out["id"] == c.P2P_ID and out["registrar"]:
@@ -160,7 +163,8 @@ def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
                    tuple(stored.get("dtmfSequences", ())), stored["transport"], stored["tlsVersion"],
-                   stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]))
+                   stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]),
+                   stored["certificate"])
 
 
 def shown(stored: dict[str, Any]) -> dict[str, Any]:

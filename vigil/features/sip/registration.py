@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from vigil.features.sip.errors import SipError, SipUnreachable
 
+log = logging.getLogger("vigil.sip")
 Register = Callable[[str, str, int, int], Awaitable[int]]  # (server, Call-ID, CSeq, expires) -> granted expiry
 Changed = Callable[[bool, str, str], None]  # (registered, reason, server)
 
@@ -83,6 +85,11 @@ class Registration:
             except SipError as err:
                 self._moved("")
                 self.changed(False, str(err), server)
+                return self.retry
+            except Exception as err:  # a fault here must not end the account's registration for good
+                log.exception("SIP registration with %s failed", server)
+                self._moved("")
+                self.changed(False, f"internal error: {err}", server)
                 return self.retry
             if server == self.secondary and (self.server != server or time.monotonic() >= self.failback_at):
                 self.failback_at = time.monotonic() + self.failback  # the registrar failed just now

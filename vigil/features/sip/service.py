@@ -21,11 +21,12 @@ from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.registry import Key
 from vigil.features.audio.service import AudioService
+from vigil.features.certificates.service import CertificateNotFound
 from vigil.features.playback.player import Player
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
 from vigil.features.sip.media import RtpSession
-from vigil.features.sip.tls import DeviceCertificate, client_context
+from vigil.features.sip.tls import DeviceCertificate
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 
 log = logging.getLogger("vigil.sip")
@@ -112,7 +113,23 @@ class SipService:
             self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered")
 
     def client_tls(self, account: Account) -> ssl.SSLContext:
-        return client_context(account.tls_version, account.verify_server, self.certificate.trusted())
+        """SipError when the account's certificate is gone from the keystore or cannot be used."""
+        try:
+            return self.certificate.client(account.tls_version, account.verify_server, account.certificate)
+        except (CertificateNotFound, ssl.SSLError, ValueError, OSError) as err:
+            raise SipError(f"the account's certificate cannot be used: {err}") from None
+
+    def check_certificate(self, alias: str) -> None:
+        """SipConfigError when an account's certificate is not one of the keystore's with its key."""
+        try:
+            self.certificate.check_client(alias)
+        except (CertificateNotFound, ssl.SSLError, ValueError, OSError) as err:
+            raise SipConfigError(f"certificate: {err}") from None
+
+    def certificate_use(self, alias: str) -> str | None:
+        """What in SIP uses the keystore's `alias` (it cannot be deleted while it does)."""
+        users = [i for i, a in self.store.accounts().items() if a.get("certificate") == alias]
+        return f"the SIP account {users[0]}" if users else None
 
     def retry_intervals(self) -> tuple[float, float]:
         settings = self.store.settings()

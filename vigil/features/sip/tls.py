@@ -3,12 +3,14 @@ TLS port serves the certificate the HTTPS server serves (the keystore's chosen o
 device's built-in self-signed one), switched at the next handshake when that choice or the
 certificate changes (as HTTPS does: the server-name callback, vigil/http/tls.py); an account whose transport is TLS reaches its registrar,
 proxies and called peers with a client context made from its settings: the TLS version
-(auto: 1.2 or 1.3; or exactly 1.2, or exactly 1.3; older versions are not offered) and whether
-the server's certificate is verified (against the system's CA certificates and the keystore's)."""
+(auto: 1.2 or 1.3; or exactly 1.2, or exactly 1.3; older versions are not offered), whether
+the server's certificate is verified (against the system's CA certificates and the keystore's),
+and the account's own certificate from the keystore, for a server that asks for one."""
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from vigil.device import CERT_FILE, CERT_KEY_FILE
@@ -24,10 +26,14 @@ TLS_VERSIONS = {
 }
 
 
-def client_context(version: str, verify: bool, cadata: str = "") -> ssl.SSLContext:
-    """The context an account's outgoing TLS connections use; KeyError for a version not offered."""
+def client_context(version: str, verify: bool, cadata: str = "",
+                   certificate: Callable[[ssl.SSLContext], None] | None = None) -> ssl.SSLContext:
+    """The context an account's outgoing TLS connections use (`certificate` puts the account's
+    certificate in); KeyError for a version not offered."""
     lowest, highest = TLS_VERSIONS[version]
     context = ssl.create_default_context()
+    if certificate is not None:
+        certificate(context)
     if verify and cadata:
         context.load_verify_locations(cadata=cadata)
     if not verify:  # the manual's "Verify server certificate" off: encrypted, any certificate accepted
@@ -55,10 +61,12 @@ class DeviceCertificate:
     def __init__(self, keystore: Keystore | None, https: HttpsSettings | None, data: Path, hostname: str) -> None:
         self.keystore, self.https, self.data, self.hostname = keystore, https, data, hostname
         self._loaded: tuple[str, ssl.SSLContext | None] = ("", None)  # the chosen alias, loaded
+        self._clients: dict[tuple[str, bool, str, str], ssl.SSLContext] = {}  # one per setting: one flow each
         if keystore is not None:
             keystore.on_change(self._forget)
 
     def _forget(self, alias: str) -> None:
+        self._clients.clear()  # a certificate or CA certificate changed
         if alias == self._loaded[0]:
             self._loaded = ("", None)  # replaced or deleted: loaded again at the next handshake
 
@@ -76,9 +84,24 @@ class DeviceCertificate:
             self._loaded = (alias, loaded)
         return self._loaded[1]
 
-    def trusted(self) -> str:
-        """The keystore's CA certificates (PEM), which a verified server may chain to besides the system's."""
-        return self.keystore.trust_bundle() if self.keystore is not None else ""
+    def client(self, version: str, verify: bool, alias: str) -> ssl.SSLContext:
+        """An account's client context: verified against the keystore's CA certificates besides the
+        system's, presenting the keystore's certificate `alias` ("" none); CertificateNotFound,
+        ssl.SSLError when that certificate cannot be used."""
+        keystore = self.keystore
+        if alias and keystore is None:
+            raise CertificateNotFound(f"no certificate {alias!r}: this device has no keystore")
+        trusted = keystore.trust_bundle() if keystore is not None else ""
+        key = (version, verify, alias, trusted)
+        if key not in self._clients:  # the same context for the same settings: accounts alike share a connection
+            load = (lambda context: keystore.load_certificate(context, alias)) if alias and keystore else None
+            self._clients[key] = client_context(version, verify, trusted, load)
+        return self._clients[key]
+
+    def check_client(self, alias: str) -> None:
+        """CertificateNotFound (a sentence for the user) when `alias` is not a certificate with its key."""
+        if alias:
+            self.client("auto", False, alias)
 
     def listener(self) -> ssl.SSLContext:
         """The listener's context: the built-in certificate, and the chosen one at each handshake;

@@ -2,7 +2,10 @@
 listener on the TLS port (when given a server context, tls.py), and TCP or TLS connections
 (accepted, or opened to a registrar, proxy or peer whose account says TCP or TLS). A message goes
 back over the connection its peer uses, else over UDP. Streams frame messages by Content-Length.
-The owner hears of a connection that ends (`closed`): a registration kept over it is renewed at once."""
+Connections opened with different TLS contexts to one address (two accounts at one registrar, one
+with a client certificate) are separate flows; the last one `connect` asked for carries the messages
+to that address. The owner hears of a connection that ends (`closed`): a registration kept over it
+is renewed at once, and a transaction waiting on it fails at once."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ log = logging.getLogger("vigil.sip")
 
 Address = tuple[str, int]
 Receiver = Callable[[bytes, Address], None]
-Closed = Callable[[Address], None]
+Closed = Callable[[Address, asyncio.StreamWriter, str], None]  # the peer, the connection that ended, why
 MAX_MESSAGE = 65536
 
 
@@ -73,7 +76,8 @@ class Transports:
         self.udp: asyncio.DatagramTransport | None = None
         self._datagrams: _Datagrams | None = None
         self.tcp: asyncio.Server | None = None
-        self.streams: dict[Address, asyncio.StreamWriter] = {}
+        self.streams: dict[Address, asyncio.StreamWriter] = {}  # the connection messages to an address go over
+        self.flows: dict[tuple[Address, int], asyncio.StreamWriter] = {}  # opened ones by (address, id of the context)
         self._readers: set[asyncio.Task] = set()
 
     async def start(self) -> None:
@@ -97,7 +101,7 @@ class Transports:
     async def stop(self) -> None:
         for task in list(self._readers):
             task.cancel()
-        for writer in list(self.streams.values()):
+        for writer in {*self.streams.values(), *self.flows.values()}:
             writer.close()
         for server in (self.tcp, self.tls):
             if server is not None:
@@ -131,42 +135,56 @@ class Transports:
     async def connect(self, addr: Address, tls: ssl.SSLContext | None = None, server_name: str = "") -> None:
         """A TCP connection, or a TLS one with `tls`, to `addr` (kept; messages to it go over it);
         OSError when refused (ssl.SSLError, an OSError, when the handshake fails)."""
-        current = self.streams.get(addr)
-        if current is not None and not current.is_closing() and (addr in self.secure) == (tls is not None):
+        flow = (addr, id(tls) if tls is not None else 0)
+        current = self.flows.get(flow)
+        if current is None and tls is None:
+            current = self.streams.get(addr)  # a TCP connection the peer opened serves as well
+        if current is not None and not current.is_closing() and (
+                current.get_extra_info("ssl_object") is None) == (tls is None):
+            self._carry(addr, current)
             return
         reader, writer = await asyncio.wait_for(asyncio.open_connection(
             addr[0], addr[1], ssl=tls, server_hostname=(server_name or addr[0]) if tls is not None else None,
             ssl_handshake_timeout=5 if tls is not None else None), 6)
-        if current is not None:
-            current.close()
+        self.flows[flow] = writer
         self._keep(reader, writer, addr)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         self._keep(reader, writer, (peer[0], peer[1]))
 
-    def _keep(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, addr: Address) -> None:
+    def _carry(self, addr: Address, writer: asyncio.StreamWriter) -> None:
+        """Messages to `addr` go over `writer` from now on."""
         self.streams[addr] = writer
         if writer.get_extra_info("ssl_object") is not None:
             self.secure.add(addr)
         else:
             self.secure.discard(addr)
+
+    def _keep(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, addr: Address) -> None:
+        self._carry(addr, writer)
         task = asyncio.get_running_loop().create_task(self._read(reader, writer, addr))
         self._readers.add(task)
         task.add_done_callback(self._readers.discard)
 
     async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, addr: Address) -> None:
+        why = "closed"
         try:
             while True:
                 self.receive(await read_message(reader), addr)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError, ValueError) as err:
-            log.info("SIP %s connection with %s:%s ended: %s", self.name(addr), addr[0], addr[1], err or "closed")
+            why = str(err) if isinstance(err, OSError) and str(err) else "closed"
+            log.info("SIP %s connection with %s:%s ended: %s", self.name(addr), addr[0], addr[1], why)
         finally:
             writer.close()
+            self.flows = {k: w for k, w in self.flows.items() if w is not writer}
             if self.streams.get(addr) is writer:
                 del self.streams[addr]
-                if self.closed is not None:
-                    self.closed(addr)
+                other = next((w for (a, _), w in self.flows.items() if a == addr and not w.is_closing()), None)
+                if other is not None:  # another account's flow to the same peer carries on
+                    self._carry(addr, other)
+            if self.closed is not None:
+                self.closed(addr, writer, why)
 
 
 async def resolve(addr: Address) -> Address:

@@ -54,6 +54,7 @@ class Account:
     sips: bool = False  # sips: URIs (TLS on every hop)
     secondary: str = ""  # host[:port] of the secondary registrar
     proxies: tuple[str, ...] = ()  # outbound proxies host[:port], the first is the next hop
+    certificate: str = ""  # the keystore alias presented to a TLS server that asks
 
     def target(self, server: str = "") -> tuple[str, int] | None:
         server = server or self.registrar
@@ -124,7 +125,8 @@ class UserAgent:
         self.host, self.port = host, port
         self.transports = Transports(host, port, self.received, tls_port, tls_server, self._connection_closed)
         self.calls: dict[str, Call] = {}  # by Call-ID
-        self.pending: dict[str, asyncio.Queue[m.Message]] = {}  # client transactions by branch
+        self.pending: dict[str, asyncio.Queue[m.Message | str]] = {}  # client transactions by branch (str: failed)
+        self.pending_on: dict[str, object] = {}  # the connection each was sent over (None: UDP)
         self.tasks: set[asyncio.Task] = set()
         self.registrations: dict[str, Registration] = {}
         self._ids = itertools.count(1)
@@ -192,8 +194,8 @@ class UserAgent:
         """Send a request and return its final response (retransmitting over UDP until a response
         comes; an INVITE stops at the first provisional one); SipError on timeout."""
         branch = m.param(req.get("via"), "branch")
-        queue: asyncio.Queue[m.Message] = asyncio.Queue()
-        self.pending[branch] = queue
+        queue: asyncio.Queue[m.Message | str] = asyncio.Queue()
+        self.pending[branch], self.pending_on[branch] = queue, self.transports.streams.get(addr)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSACTION_TIMEOUT
         interval, retransmit = T1, not self.transports.reliable(addr)  # TCP: no retransmission
@@ -210,6 +212,8 @@ class UserAgent:
                         self.send(req, addr)
                         interval = min(interval * 2, 4.0) if req.method != "INVITE" else interval * 2
                     continue
+                if isinstance(resp, str):
+                    raise SipUnreachable(f"the connection to {addr[0]}:{addr[1]} ended: {resp}")
                 if resp.status >= 200:
                     return resp
                 if req.method == "INVITE":
@@ -219,6 +223,7 @@ class UserAgent:
                     provisional(resp)
         finally:
             self.pending.pop(branch, None)
+            self.pending_on.pop(branch, None)
 
     async def authenticated(self, req: m.Message, addr: tuple[str, int], account: Account,
                             provisional: Callable[[m.Message], None] | None = None) -> m.Message:
@@ -241,6 +246,7 @@ class UserAgent:
         req.headers = [(n, v) for n, v in req.headers if n != "via"]
         req.headers.insert(0, ("via", via.replace(m.param(via, "branch"), m.new_branch())))
         req.set(answer, value)
+        await self.reach(account, addr)  # over the account's own connection (another account's may carry now)
         return await self.transact(req, addr, provisional)
 
     def ack_failure(self, invite: m.Message, resp: m.Message, addr: tuple[str, int]) -> None:
@@ -603,9 +609,13 @@ class UserAgent:
         if registration is not None and registration.task is not None:
             registration.task.cancel()
 
-    def _connection_closed(self, addr: Address) -> None:
-        """A TCP or TLS connection ended: registrations over one are renewed now (a cheap REGISTER
-        where it was another connection; the status tells at once where it was theirs)."""
+    def _connection_closed(self, addr: Address, connection: object, why: str) -> None:
+        """A TCP or TLS connection ended: the transactions waiting on it fail now, and registrations
+        are renewed now (a cheap REGISTER where it was another connection; the status tells at once
+        where it was theirs)."""
+        for branch, sent_on in self.pending_on.items():
+            if sent_on is connection:
+                self.pending[branch].put_nowait(why)
         for registration in self.registrations.values():
             if registration.server:
                 registration.renew()
