@@ -60,6 +60,8 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
         assert "no account" in unknown_account["error"]["message"]
         bad_uri = await sip_call(admin, "call", uri="tel:123")
         assert "SIP URI" in bad_uri["error"]["message"]
+        in_clear = await sip_call(admin, "call", uri="sips:a@127.0.0.1")
+        assert "needs an account whose transport is tls" in in_clear["error"]["message"]
     audit = phone.logs.text("audit")
     for line in ("changed the SIP settings: maxCallDuration", "added the SIP account pbx",
                  "removed the SIP account pbx"):

@@ -192,6 +192,9 @@ class SipService:
         if not isinstance(uri, str) or not uri.startswith(("sip:", "sips:")) or "@" not in uri:
             raise SipConfigError("the address must be a SIP URI: sip:user@host[:port] (or sips:)")
         account = as_agent_account(accounts[account_id])
+        if uri.startswith("sips:") and account.transport != "tls":
+            raise SipConfigError(f"a sips: address needs an account whose transport is tls ({account_id} uses "
+                                 f"{account.transport})")
         if account.sips and uri.startswith("sip:"):
             uri = "sips:" + uri[4:]  # a SIPS account calls securely end to end
         return await self.agent.call(account, uri)
