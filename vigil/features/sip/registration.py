@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from vigil.features.sip.errors import SipError, SipUnreachable
 
 log = logging.getLogger("vigil.sip")
+RENEW_FLOOR = 5.0  # seconds at least between two registrations renewed because a connection ended
 Register = Callable[[str, str, int, int], Awaitable[int]]  # (server, Call-ID, CSeq, expires) -> granted expiry
 Changed = Callable[[bool, str, str], None]  # (registered, reason, server)
 
@@ -50,13 +51,18 @@ class Registration:
     async def run(self) -> None:
         try:
             while True:
+                self.wake.clear()  # a connection that ends during the attempt asks for another at once
+                started = time.monotonic()
                 wait = await self.attempt()
-                self.wake.clear()
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():  # Python 3.11's wait_for can swallow a cancellation
                     raise asyncio.CancelledError
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), wait)
+                    async with asyncio.timeout(wait):  # not wait_for: a cancellation is never lost here
+                        await self.wake.wait()
+                if self.wake.is_set():  # renewed early: still not more often than RENEW_FLOOR (a server
+                    # that closes every connection must not make a loop of REGISTERs)
+                    await asyncio.sleep(max(started + min(self.retry, RENEW_FLOOR) - time.monotonic(), 0))
         except asyncio.CancelledError:
             for task in self.leaving:
                 task.cancel()
