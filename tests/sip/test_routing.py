@@ -51,6 +51,9 @@ async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(p
         await eventually(lambda: f"BYE from 127.0.0.1:{proxy.port}" in registrar.requests(), 5, "the BYE via both")
         assert f"BYE from 127.0.0.1:{agent.port}" in proxy.requests()
         assert f"INVITE from 127.0.0.1:{proxy.port}" in registrar.requests()
+        async with client_as(phone, "admin") as admin:  # unregistered while the servers still answer
+            assert "error" not in await sip_call(admin, "removeSipAccount", id="pbx")
+        await eventually(lambda: "UNREGISTER door" in registrar.log.read_text(), 5, "the binding removed")
     finally:
         softphone.stop()
         proxy.stop()
