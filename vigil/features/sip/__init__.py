@@ -2,7 +2,9 @@
 the SIP API (http_sip.py), the user agent (ua.py: messages in message.py, SDP in sdp.py) whose
 calls carry audio through the audio layer (media.py: the far end at the speaker through the
 playback player, the microphone to the far end), and call state, DTMF and registration events
-for the rules (service.py)."""
+for the rules (service.py). Over TLS the agent takes the device's certificate and each account's
+own from the keystore (tls.py); requests go through an account's proxies and a dialog's route set
+(routing.py); registrations fail over to a secondary server (registration.py)."""
 
 from __future__ import annotations
 
