@@ -19,7 +19,7 @@ USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
-                  "expires", "dtmfSequences"}
+                  "expires", "dtmfSequences", "mediaEncryption"}
 
 
 class SipConfigError(ValueError):
@@ -63,8 +63,8 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
     if unknown:
         raise SipConfigError(f"unknown account field(s): {', '.join(sorted(unknown))}")
     base = current or {"name": "", "domain": "", "authId": "", "password": "", "registrar": "", "transport": "udp",
-                       "autoAnswer": False, "expires": 3600, "dtmfSequences": []}
-    out = {"dtmfSequences": [], **base, **changes}
+                       "autoAnswer": False, "expires": 3600, "dtmfSequences": [], "mediaEncryption": "none"}
+    out = {"dtmfSequences": [], "mediaEncryption": "none", **base, **changes}
     sequences = out["dtmfSequences"]
     if (not isinstance(sequences, list) or len(sequences) > 10
             or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
@@ -83,6 +83,8 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
             raise SipConfigError(f"{name} must be text of at most 128 printable characters")
     if out["transport"] not in c.TRANSPORTS:
         raise SipConfigError(f"transport must be one of {', '.join(c.TRANSPORTS)}")
+    if out["mediaEncryption"] not in c.MEDIA_ENCRYPTION:
+        raise SipConfigError(f"mediaEncryption must be one of {', '.join(c.MEDIA_ENCRYPTION)}")
     if not isinstance(out["autoAnswer"], bool):
         raise SipConfigError("autoAnswer takes true or false")
     if not isinstance(out["expires"], int) or isinstance(out["expires"], bool) or not 60 <= out["expires"] <= 86400:
@@ -136,7 +138,7 @@ class SipStore:
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
-                   tuple(stored.get("dtmfSequences", ())), stored["transport"])
+                   tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("mediaEncryption", "none"))
 
 
 def shown(stored: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ DTMF = "tns1:Device/tnsaxis:SIP/DTMF"
 REGISTRATION = "tns1:Device/tnsaxis:SIP/Registration"
 
 P2P_ID = "p2p"  # the default peer-to-peer account: always there, never registered
-CODECS = ("pcmu", "pcma")
+CODECS = ("pcmu", "pcma", "g722", "opus")  # codecs.py has each
+MEDIA_ENCRYPTION = ("none", "srtp-optional", "srtp-mandatory")  # srtp.py says what each does
 TRANSPORTS = ("udp", "tcp")
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
@@ -28,7 +29,7 @@ DEFAULTS = {
     "callingTimeout": 90,  # seconds an incoming call rings before it is turned away
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
-    "codecPriority": list(CODECS),
+    "codecPriority": list(CODECS),  # G.711 first: what every SIP phone and PBX has
 }
 
 # rule actions

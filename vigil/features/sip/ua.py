@@ -3,9 +3,12 @@
 expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
 the call's RTP (media.py, made by the owner through `Hooks.media`).
 
+A re-INVITE is a new offer (negotiation.py): hold, resume, new keys or a session refresh; one
+the device cannot take is answered 488 and the call goes on as it was.
+
 Deliberate limits: in-dialog requests go to the far end's Contact (no Route set), a second call
-while one is up is answered 486 Busy Here (the speaker has one call), and a re-INVITE is
-answered with the current media (hold is not offered by the device)."""
+while one is up is answered 486 Busy Here (the speaker has one call), and the device does not
+put calls on hold itself."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from typing import Any, Protocol
 from vigil.features.sip import message as m
 from vigil.features.sip import sdp
 from vigil.features.sip.media import RtpSession
+from vigil.features.sip.negotiation import Negotiation, NotAcceptable
 from vigil.features.sip.transport import Transports, local_address, resolve
 
 log = logging.getLogger("vigil.sip")
@@ -50,6 +54,7 @@ class Account:
     expires: int = 3600
     dtmf_sequences: tuple[str, ...] = ()
     transport: str = "udp"  # udp | tcp: how the registrar (or the called peer) is reached  # DTMF codes the account recognises (the DTMF event names the one entered)
+    media_encryption: str = "none"  # const.MEDIA_ENCRYPTION
 
     def target(self) -> tuple[str, int] | None:
         if not self.registrar:
@@ -79,6 +84,7 @@ class Call:
     invite_branch: str = ""  # of an outgoing call, for CANCEL
     offer: sdp.Media | None = None
     media: RtpSession | None = None
+    negotiation: Negotiation | None = None
     started: float = 0.0  # time.time() when answered
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     last_response: m.Message | None = None
@@ -87,6 +93,12 @@ class Call:
     @property
     def duration(self) -> float:
         return time.time() - self.started if self.started and self.state == "active" else 0.0
+
+
+def not_acceptable(msg: m.Message, reason: str, tag: str = "") -> m.Message:
+    """488 to an offer the device cannot take, the reason in a Warning (RFC 3261 20.43)."""
+    return m.response(msg, 488, "Not Acceptable Here", tag or m.new_tag(), extra=[
+        ("accept", "application/sdp"), ("warning", f'399 vigil "{reason}"')])
 
 
 class Hooks(Protocol):
@@ -284,8 +296,8 @@ class UserAgent:
     def _on_invite(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
         if call is not None:
-            if m.tag(msg.get("to")) and call.state == "active":  # re-INVITE: keep the media as it is
-                self._answer_again(call, msg, addr)
+            if m.tag(msg.get("to")) and call.state == "active":
+                self._reinvite(call, msg, addr)
             elif call.last_response is not None:  # a retransmission
                 self.send(call.last_response, addr)
             return
@@ -300,11 +312,12 @@ class UserAgent:
         except sdp.SdpError as err:
             self.send(m.response(msg, 400, f"Bad Request ({err})", m.new_tag()), addr)
             return
-        if offer.first_audio(self.hooks.codec_priority()) is None:
-            self.send(m.response(msg, 488, "Not Acceptable Here", m.new_tag(), extra=[("accept", "application/sdp")]),
-                      addr)
-            return
         account = self.hooks.account_for(m.uri_user(msg.uri))
+        try:
+            Negotiation(self.hooks.codec_priority(), account.media_encryption, self.host, 0).answer(offer)
+        except NotAcceptable as err:
+            self.send(not_acceptable(msg, str(err)), addr)
+            return
         call = Call(f"{next(self._ids)}", account, "incoming", m.URI.search(msg.get("from")).group(0).lstrip("<"),
                     msg.get("call-id"), m.new_tag(), invite=msg, invite_addr=addr, offer=offer)
         call.remote_tag = m.tag(msg.get("from"))
@@ -332,16 +345,18 @@ class UserAgent:
         """Answer a ringing incoming call: 200 with the SDP answer (resent until the ACK)."""
         if call.state != "ringing" or call.direction != "incoming" or call.offer is None:
             raise SipError("the call is not ringing")
-        offer = call.offer
-        chosen = offer.first_audio(self.hooks.codec_priority())
-        assert chosen is not None and call.invite_addr is not None
+        assert call.invite_addr is not None
         call.media = self.hooks.media(call)
         local = local_address(self.host, call.invite_addr)
         port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
-        direction = sdp.answer_direction(offer.direction)
-        dtmf = offer.dtmf_payload
-        body = sdp.build(local, port, [chosen], direction, dtmf)
-        call.media.start((offer.address, offer.port), chosen[1], chosen[0], dtmf, direction)
+        call.negotiation = Negotiation(self.hooks.codec_priority(), call.account.media_encryption, local, port)
+        try:
+            body, plan = call.negotiation.answer(call.offer)
+        except NotAcceptable as err:  # the settings changed while it rang
+            self._respond(call, 488, "Not Acceptable Here")
+            self._end(call, str(err))
+            return
+        call.media.apply(plan)
         call.started = time.time()
         self._respond(call, 200, "OK", body)
         self._set_state(call, "active")
@@ -360,8 +375,20 @@ class UserAgent:
                     self.send(call.last_response, call.invite_addr)
                 interval = min(interval * 2, 4.0)
 
-    def _answer_again(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
-        body = call.last_response.body if call.last_response is not None else b""
+    def _reinvite(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
+        """A new offer in the dialog (RFC 3264 8): answered and applied, or refused with the call unchanged."""
+        assert call.negotiation is not None and call.media is not None
+        try:
+            offer = sdp.parse(msg.body) if msg.body.strip() else None
+            body, plan = call.negotiation.answer(offer) if offer else (call.negotiation.offer(), None)
+        except sdp.SdpError as err:
+            self.send(m.response(msg, 400, f"Bad Request ({err})", call.local_tag), addr)
+            return
+        except NotAcceptable as err:
+            self.send(not_acceptable(msg, str(err), call.local_tag), addr)
+            return
+        if plan is not None:
+            call.media.apply(plan)
         extra = [("contact", self.contact(call.account.user, addr)), ("content-type", "application/sdp")]
         self.send(m.response(msg, 200, "OK", call.local_tag, body, extra), addr)
 
@@ -438,6 +465,7 @@ class UserAgent:
         call.media = self.hooks.media(call)
         local = local_address(self.host, target)
         port = await call.media.bind(local if self.host in ("", "0.0.0.0") else self.host, self.hooks.rtp_port())
+        call.negotiation = Negotiation(self.hooks.codec_priority(), account.media_encryption, local, port)
         if account.transport == "tcp":
             try:
                 await self.transports.connect(target)
@@ -446,18 +474,18 @@ class UserAgent:
                 raise SipError(f"cannot connect to {target[0]}:{target[1]} over TCP: {err}") from None
         self.calls[call.call_id] = call
         self._set_state(call, "calling")
-        self.spawn(self._invite(call, target, local, port))
+        self.spawn(self._invite(call, target))
         return call
 
-    async def _invite(self, call: Call, target: tuple[str, int], local: str, port: int) -> None:
-        priority = self.hooks.codec_priority()
+    async def _invite(self, call: Call, target: tuple[str, int]) -> None:
+        assert call.negotiation is not None
         branch = m.new_branch()
         req = self.new_request("INVITE", call.remote_uri, target, call.from_header, call.to_header, call.call_id,
                                call.cseq, branch)
         call.invite_branch, call.invite_addr, call.invite = branch, target, req
         req.headers += [("contact", self.contact(call.account.user, target)), ("allow", ALLOW),
                         ("content-type", "application/sdp")]
-        req.body = sdp.build(local, port, sdp.offer_payloads(priority))
+        req.body = call.negotiation.offer()
 
         def provisional(resp: m.Message) -> None:
             if 180 <= resp.status < 200 and call.state == "calling":
@@ -483,18 +511,14 @@ class UserAgent:
             await self._bye(call)
             return
         try:
-            answer = sdp.parse(resp.body)
-        except sdp.SdpError as err:
-            self._end(call, f"bad answer: {err}")
+            plan = call.negotiation.accept(sdp.parse(resp.body))
+        except (sdp.SdpError, NotAcceptable) as err:
+            self._end(call, f"bad answer: {err}" if isinstance(err, sdp.SdpError) else str(err))
             await self._bye(call)
             return
-        chosen = answer.first_audio(priority)
-        if chosen is None or call.media is None:
-            self._end(call, "the far end answered with no codec the device has")
-            await self._bye(call)
+        if call.media is None:
             return
-        call.media.start((answer.address, answer.port), chosen[1], chosen[0], answer.dtmf_payload, answer.direction
-                         if answer.direction == "sendrecv" else sdp.answer_direction(answer.direction))
+        call.media.apply(plan)
         call.started = time.time()
         call.answered.set()
         self._set_state(call, "active")
