@@ -33,9 +33,13 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     port = free_port()
     page.locator("#sip-sipPort").fill(str(port))
     page.locator("#sip-rtpPortStart").fill(str((port + 2) & ~1 if port < 64000 else 20000))
+    page.get_by_label("Audio codec priority").fill("opus, pcmu")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
     expect(page.locator('#sip-accounts tr[data-account="p2p"] .status')).to_have_text("peer-to-peer")
+    settings = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", auth=digest(),
+                          json={"apiVersion": "1.0", "method": "getSipConfiguration"}).json()["data"]
+    assert settings["codecPriority"] == ["opus", "pcmu"]
 
     page.get_by_role("button", name="Add account").click()
     dialog = page.get_by_role("dialog")
@@ -43,10 +47,11 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     dialog.get_by_label("User ID").fill("door")
     dialog.get_by_label("Password").fill("s3cret")
     dialog.get_by_label("Registrar").fill(f"127.0.0.1:{free_port()}")
+    dialog.get_by_label("Media encryption").select_option("srtp-mandatory")
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator('#sip-accounts tr[data-account="pbx"]')).to_contain_text("door")
     pbx = next(a for a in accounts(speaker) if a["id"] == "pbx")
-    assert pbx["passwordSet"] is True and "password" not in pbx
+    assert pbx["passwordSet"] is True and "password" not in pbx and pbx["mediaEncryption"] == "srtp-mandatory"
 
     peer = start_baresip(tmp_path / "baresip")
     try:

@@ -19,6 +19,7 @@ function settingsForm(settings, area) {
     maxCallDuration: numberInput(settings.maxCallDuration, 0, 3600),
   };
   Object.entries(inputs).forEach(([name, input]) => { input.id = `sip-${name}`; });
+  const codecs = h("input", { type: "text", id: "sip-codecPriority", value: settings.codecPriority.join(", ") });
   const save = h("button", { type: "submit", class: "primary", id: "sip-save" }, "Save");
   const form = h("form", { id: "sip-settings" }, enabled.element, incoming.element,
     field("SIP port", inputs.sipPort),
@@ -26,6 +27,7 @@ function settingsForm(settings, area) {
     field("Calling timeout (s)", inputs.callingTimeout, "How long a call rings before it is given up."),
     field("Incoming call duration (s)", inputs.incomingCallDuration, "Incoming calls end after this (at most 10 minutes)."),
     field("End calls after (s)", inputs.maxCallDuration, "Every call ends after this; 0: never."),
+    field("Audio codec priority", codecs, "In order, from pcmu, pcma, g722, opus. Answering, the first the caller also has is used; calling, the called side chooses."),
     h("div", { class: "actions" }, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -33,6 +35,7 @@ function settingsForm(settings, area) {
       try {
         const params = { enabled: enabled.box.checked, allowIncoming: incoming.box.checked };
         Object.entries(inputs).forEach(([name, input]) => { params[name] = Number(input.value); });
+        params.codecPriority = codecs.value.split(/[\s,]+/).filter(Boolean);
         await sip("setSipConfiguration", params);
         say(area, "ok", "SIP settings saved.");
       } catch (error) {
@@ -55,6 +58,9 @@ async function editAccount(account) {
     transport: select({ id: "sip-account-transport" }, [["udp", "UDP"], ["tcp", "TCP"]]),
   };
   controls.transport.value = account?.transport || "udp";
+  controls.mediaEncryption = select({ id: "sip-account-media-encryption" }, [["none", "None"],
+    ["srtp-optional", "SRTP when the far end has it"], ["srtp-mandatory", "SRTP only (calls without it are refused)"]]);
+  controls.mediaEncryption.value = account?.mediaEncryption || "none";
   const answer = checkbox("Answer automatically", account?.autoAnswer);
   const choice = await modal({
     title: account ? `Account ${account.id}` : "Add account",
@@ -63,7 +69,9 @@ async function editAccount(account) {
       field("Authentication ID", controls.authId, "Leave empty to use the user ID."),
       field("Password", controls.password, account?.passwordSet ? "Leave empty to keep the password." : ""),
       field("Registrar", controls.registrar, "host:port; empty only for the peer-to-peer account."),
-      field("Transport", controls.transport), answer.element),
+      field("Transport", controls.transport),
+      field("Media encryption", controls.mediaEncryption, "SRTP keys travel in the call's SDP: use it with TLS, or on a network you trust."),
+      answer.element),
     buttons: [{ label: "Cancel", value: "cancel" }, { label: "Save", value: "save", class: "primary" }],
   });
   if (choice !== "save") return null;
