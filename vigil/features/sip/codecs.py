@@ -77,7 +77,7 @@ class G711Encoder:
 
     def encode(self, block: np.ndarray) -> list[tuple[bytes, int]]:
         usable = len(block) - len(block) % self.factor
-        narrow = block[:usable].astype(np.int32).reshape(-1, self.factor).mean(axis=1).astype(np.int16)
+        narrow = (block[:usable].reshape(-1, self.factor).sum(axis=1, dtype=np.int32) // self.factor).astype(np.int16)
         self.pending = np.concatenate([self.pending, narrow]) if len(self.pending) else narrow
         out = []
         while len(self.pending) >= self.packet:

@@ -24,6 +24,7 @@ import numpy as np
 from vigil.core.logs import Logs
 from vigil.features.audio.service import AudioService
 from vigil.features.playback.backchannel import rtp_payload
+from vigil.features.playback.decode import PacketDecoder, StreamDecoder
 from vigil.features.playback.player import Player, SpeakerBusy
 from vigil.features.sip import rtcp
 from vigil.features.sip.codecs import FramedEncoder, G711Encoder, decoder_for, encoder_for
@@ -36,6 +37,8 @@ log = logging.getLogger("vigil.sip")
 
 EVENTS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 QUEUE = 500
+MAX_AHEAD = 0.08  # seconds the speaker may hold of the call: beyond, decoded audio is skipped (the
+# latency a stall at the start or a burst of late packets would otherwise add for the rest of the call)
 _HEADER = struct.Struct("!BBHII")
 
 
@@ -60,11 +63,15 @@ class RtpSession:
         self.ssrc = secrets.randbits(32)
         self.sequence = secrets.randbits(16)
         self.timestamp = secrets.randbits(32)
-        self.packets: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE)
+        # decoded blocks for the speaker: the far end's packets are decoded as they arrive, and
+        # the player's task wakes once a block (about 50 ms), not once a packet
+        self.blocks: asyncio.Queue[np.ndarray | None] = asyncio.Queue(QUEUE)
+        self._decoder: StreamDecoder | PacketDecoder | None = None
         self.reception = rtcp.Reception()
         self.sent_packets = self.sent_octets = 0
         self.reports_sent = 0
         self.received_packets = 0
+        self.skipped = 0  # samples not played to keep the latency down
         self._last_sent = 0.0  # wall-clock time of the last RTP packet sent
         self._last_event: int | None = None  # RTP timestamp of the last DTMF event reported
         self._play_task: asyncio.Task | None = None
@@ -103,8 +110,9 @@ class RtpSession:
         if plan.plays and (not playing or before is None or before.codec != plan.codec):
             previous = self._play_task
             self._stop_playing()
-            self.packets = asyncio.Queue(QUEUE)
-            self._play_task = asyncio.get_running_loop().create_task(self._play(plan, previous))
+            self.blocks = asyncio.Queue(QUEUE)
+            self._decoder = decoder_for(plan.codec)
+            self._play_task = asyncio.get_running_loop().create_task(self._play(self._decoder, previous))
         elif not plan.plays:
             self._stop_playing()
         if plan.sends and not self._listening:
@@ -134,8 +142,8 @@ class RtpSession:
 
     def _stop_playing(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
-            self.packets.put_nowait(None)
-        if self._play_task is not None and self.packets.full():
+            self.blocks.put_nowait(None)
+        if self._play_task is not None and self.blocks.full():
             self._play_task.cancel()
         self._play_task = None
 
@@ -207,9 +215,11 @@ class RtpSession:
         kind, payload = found
         if kind == plan.dtmf_payload and plan.dtmf_payload is not None:
             self._dtmf(timestamp, payload)
-        elif kind == plan.payload_type and plan.plays:
-            with contextlib.suppress(asyncio.QueueFull):  # faster than real time: the excess is lost
-                self.packets.put_nowait(payload)
+        elif kind == plan.payload_type and plan.plays and self._decoder is not None:
+            samples = self._decoder.decode(payload)
+            if len(samples):
+                with contextlib.suppress(asyncio.QueueFull):  # faster than real time: the excess is lost
+                    self.blocks.put_nowait(samples)
 
     def received_control(self, packet: bytes) -> None:
         if self.srtp is not None:
@@ -228,16 +238,16 @@ class RtpSession:
         self._last_event = timestamp
         self.on_dtmf(EVENTS[payload[0]])
 
-    async def _play(self, plan: Plan, previous: asyncio.Task | None) -> None:
-        decoder = decoder_for(plan.codec)
-        packets = self.packets
+    async def _play(self, decoder: StreamDecoder | PacketDecoder, previous: asyncio.Task | None) -> None:
+        blocks = self.blocks
         if previous is not None:
             await asyncio.wait({previous})  # it gives the speaker back when what it handed over is heard
         try:
             async with self.player.live_stream() as play:
-                while (payload := await packets.get()) is not None:
-                    samples = decoder.decode(payload)
-                    if len(samples):
+                while (samples := await blocks.get()) is not None:
+                    if self.player.ahead > MAX_AHEAD:
+                        self.skipped += len(samples)  # late (a burst after a stall): catch up
+                    else:
                         await play(samples)
                 if len(tail := decoder.flush()):
                     await play(tail)
