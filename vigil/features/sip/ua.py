@@ -85,6 +85,7 @@ class Call:
     offer: sdp.Media | None = None
     media: RtpSession | None = None
     negotiation: Negotiation | None = None
+    offered: bool = False  # a re-INVITE without SDP got the device's offer: its answer comes in the ACK
     started: float = 0.0  # time.time() when answered
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     last_response: m.Message | None = None
@@ -389,6 +390,7 @@ class UserAgent:
             return
         if plan is not None:
             call.media.apply(plan)
+        call.offered = offer is None
         extra = [("contact", self.contact(call.account.user, addr)), ("content-type", "application/sdp")]
         self.send(m.response(msg, 200, "OK", call.local_tag, body, extra), addr)
 
@@ -396,6 +398,13 @@ class UserAgent:
         call = self.calls.get(msg.get("call-id"))
         if call is not None:
             call.answered.set()
+            if call.offered and msg.body.strip() and call.negotiation is not None and call.media is not None:
+                call.offered = False
+                try:
+                    call.media.apply(call.negotiation.accept(sdp.parse(msg.body)))
+                except (sdp.SdpError, NotAcceptable) as err:  # RFC 3261 13.2.2.4: a bad answer in the ACK ends the call
+                    self._end(call, f"bad answer in the ACK: {err}")
+                    self.spawn(self._bye(call))
 
     def _on_bye(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
