@@ -29,7 +29,7 @@ def far(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baresip]:
     (folder / "heard").mkdir()
     peer = start_baresip(folder, config=CODEC_MODULES + f"snd_path {folder / 'heard'}\nausrc_srate 8000\n"
                                                         "ausrc_channels 1\n",
-                         accounts=("secure;mediaenc=srtp-mand",))
+                         accounts=("secure;mediaenc=srtp-mand", "best;mediaenc=srtp"))
     yield peer
     peer.stop()
 
@@ -120,6 +120,21 @@ async def test_the_device_calls_with_srtp_mandatory_and_a_plain_offer_is_refused
     assert (await far.command("dial", f"sip:vigil@127.0.0.1:{agent.port}"))["ok"]
     await eventually(lambda: "session closed: 488 Not Acceptable Here" in far.log_text(), 5, "the 488 at the peer")
     assert _state(phone) == "idle"
+
+
+async def test_srtp_optional_is_used_with_a_peer_that_has_it_and_not_with_one_that_has_not(
+        phone: Device, far: Baresip) -> None:
+    await _set_p2p(phone, mediaEncryption="srtp-optional")
+    async with client_as(phone, "operator") as operator:
+        for user, secure in (("best", True), ("peer", False)):  # baresip's best-effort SRTP; no SRTP
+            placed = await sip_call(operator, "call", uri=f"sip:{user}@127.0.0.1:{far.sip_port}")
+            assert "error" not in placed, placed
+            await eventually(lambda: _state(phone) == "active", 5, f"{user} to answer")
+            media = phone.features[SIP_SERVICE].calls()[0].media
+            assert media is not None and (media.srtp is not None) == secure
+            await eventually(lambda media=media: media.received_packets > 10, 5, f"the audio of {user}")
+            assert media.srtp is None or media.srtp.refused == 0
+            assert "error" not in await sip_call(operator, "hangup", callId=placed["data"]["id"])
 
 
 async def test_hold_and_resume_by_re_invite_stop_and_restart_the_microphone(phone: Device, far: Baresip) -> None:
