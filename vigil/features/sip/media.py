@@ -101,9 +101,11 @@ class RtpSession:
         before, self.plan = self.plan, plan
         if plan.remote_key is None:
             self.srtp = None
-        elif self.srtp is None or (self.srtp.local_key, self.srtp.remote_key) != (plan.local_key, plan.remote_key):
+        elif self.srtp is None or self.srtp.local_key != plan.local_key:
             assert plan.local_key is not None
             self.srtp = SrtpContext(plan.local_key, plan.remote_key)
+        elif self.srtp.remote_key != plan.remote_key:
+            self.srtp.receive_with(plan.remote_key)  # re-keyed by the far end; what the device sends goes on
         if before is None or before.codec != plan.codec:
             self._encoder = encoder_for(plan.codec)
         playing = self._play_task is not None and not self._play_task.done()

@@ -65,11 +65,20 @@ class SrtpContext:
         self.outbound = pylibsrtp.Session(pylibsrtp.Policy(
             key=local_key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
             srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
-        self.inbound = pylibsrtp.Session(pylibsrtp.Policy(
-            key=remote_key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
-            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+        self.inbound = self._inbound(remote_key)
         self.refused = 0  # RTP packets in that failed authentication or replay checks
         self.refused_control = 0  # RTCP packets in the same (and plain ones: baresip's keep-alive APP "PING")
+
+    @staticmethod
+    def _inbound(key: bytes) -> pylibsrtp.Session:
+        return pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
+                                                  srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+
+    def receive_with(self, remote_key: bytes) -> None:
+        """The far end's new key (a re-INVITE re-keyed). The outbound session is kept: a new one
+        with the same key would start its rollover counter again and could reuse keystream."""
+        self.remote_key = remote_key
+        self.inbound = self._inbound(remote_key)
 
     def protect(self, packet: bytes) -> bytes:
         return self.outbound.protect(packet)
