@@ -23,7 +23,8 @@ async def test_a_burst_of_late_audio_is_skipped_not_queued(phone: Device) -> Non
     try:
         await raw.send(raw.request("INVITE", 1, SDP.format(pt=0)))
         answer = await raw.response(200)
-        await raw.send(raw.request("ACK", 1, to_tag=to_tag(answer), branch="ack1"))
+        tag = to_tag(answer)
+        await raw.send(raw.request("ACK", 1, to_tag=tag, branch="ack1"))
         device_rtp = int(answer.split("m=audio ")[1].split()[0])
         for seq in range(100):  # two seconds of loud µ-law at once
             media_out.sendto(struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 99) + b"\x80" * 160,
@@ -34,6 +35,8 @@ async def test_a_burst_of_late_audio_is_skipped_not_queued(phone: Device) -> Non
         played = len(audible(sink(phone).sink_samples(), -40.0))
         assert media.skipped > RATE  # more than a second of it skipped ...
         assert played < RATE // 2  # ... and well under a second queued at the speaker
+        await raw.send(raw.request("BYE", 2, to_tag=tag))
+        await raw.response(200)
     finally:
         raw.close()
         media_out.close()

@@ -45,6 +45,8 @@ async def test_refresh_refusal_and_an_offer_answered_in_the_ack(phone: Device) -
         await raw.send(raw.request("ACK", 4, SDP.format(pt=0) + "a=sendonly\r\n", to_tag=tag, branch="ack4"))
         await eventually(lambda: media.plan is not None and media.plan.direction == "recvonly", 3, "the answer")
         assert not media.plan.sends
+        await raw.send(raw.request("BYE", 5, to_tag=tag))  # (an agent stopping with a call up waits for its BYE)
+        await raw.response(200)
     finally:
         raw.close()
 
@@ -69,5 +71,8 @@ async def test_a_re_key_changes_what_is_received_and_keeps_what_is_sent(phone: D
         await raw.send(raw.request("INVITE", 2, offer.format(pt=0, key=keys[1]), to_tag=tag))
         assert "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" in await raw.response(200)
         assert media.srtp.remote_key == bytes([2]) * KEY_BYTES and media.srtp.outbound is outbound
+        await raw.send(raw.request("ACK", 2, to_tag=tag, branch="ack2"))
+        await raw.send(raw.request("BYE", 3, to_tag=tag))
+        await raw.response(200)
     finally:
         raw.close()
