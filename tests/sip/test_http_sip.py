@@ -43,10 +43,12 @@ async def test_changes_are_checked_and_audited(phone: Device) -> None:
                            ({"verifyServer": "yes"}, "verifyServer"), ({"proxies": "pbx"}, "proxies"),
                            ({"proxies": ["a:1"] * 6}, "proxies"), ({"proxies": ["pbx:0"]}, "proxies"),
                            ({"secondaryRegistrar": "bad host"}, "secondaryRegistrar"),
-                           ({"registrar": "pbx:99999"}, "registrar")):
+                           ({"registrar": "pbx:99999"}, "registrar"), ({"mediaEncryption": "zrtp"}, "mediaEncryption")):
             reply = await sip_call(admin, "setSipAccount", **{"id": "pbx", "user": "door", "registrar": "pbx", **bad})
             assert field in reply["error"]["message"], reply
         assert "error" not in await sip_call(admin, "setSipConfiguration", maxCallDuration=120)
+        wideband = await sip_call(admin, "setSipConfiguration", codecPriority=["opus", "g722"])
+        assert wideband["data"]["codecPriority"] == ["opus", "g722"]
         assert "error" not in await sip_call(admin, "setSipAccount", id="pbx", user="door", registrar="127.0.0.1:9",
                                              password="pw")
         removed = await sip_call(admin, "removeSipAccount", id=c.P2P_ID)

@@ -1,8 +1,8 @@
 // SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, SIP, TLS and RTP
-// ports, limits, registration retry and failback, the calls' priority against multicast streams),
-// the accounts with their status (the peer-to-peer account and registered accounts with transport,
-// TLS version, certificate, SIPS, secondary server and outbound proxies; caller ID, the default
-// account; a password is write-only), NAT traversal (sip-nat.js), DTMF (each account's sequences
+// ports, limits, registration retry and failback, the calls' priority against multicast streams,
+// the audio codec priority), the accounts with their status (the peer-to-peer account and registered
+// accounts with transport, TLS version, certificate, SIPS, secondary server, outbound proxies and
+// media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), DTMF (each account's sequences
 // and the protocols it accepts them by), and the test call (place a call to a SIP address, see its
 // state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
@@ -28,6 +28,7 @@ function settingsForm(settings, area) {
     failbackSeconds: numberInput(settings.failbackSeconds, 1, 86400),
   };
   Object.entries(inputs).forEach(([name, input]) => { input.id = `sip-${name}`; });
+  const codecs = h("input", { type: "text", id: "sip-codecPriority", value: settings.codecPriority.join(", ") });
   const save = h("button", { type: "submit", class: "primary", id: "sip-save" }, "Save");
   const form = h("form", { id: "sip-settings" }, enabled.element, incoming.element,
     field("SIP port", inputs.sipPort),
@@ -40,6 +41,7 @@ function settingsForm(settings, area) {
     field("Retry registration after (s)", inputs.registrationRetry, "While no SIP server can be reached."),
     field("Seconds until failback", inputs.failbackSeconds,
       "On the secondary SIP server, when to try the primary one again."),
+    field("Audio codec priority", codecs, "In order, from pcmu, pcma, g722, opus. Answering, the first the caller also has is used; calling, the called side chooses."),
     h("div", { class: "actions" }, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -47,6 +49,7 @@ function settingsForm(settings, area) {
       try {
         const params = { enabled: enabled.box.checked, allowIncoming: incoming.box.checked };
         Object.entries(inputs).forEach(([name, input]) => { params[name] = Number(input.value); });
+        params.codecPriority = codecs.value.split(/[\s,]+/).filter(Boolean);
         await sip("setSipConfiguration", params);
         say(area, "ok", "SIP settings saved.");
       } catch (error) {
@@ -75,6 +78,9 @@ async function editAccount(account) {
   };
   controls.transport.value = account?.transport || "udp";
   controls.tlsVersion.value = account?.tlsVersion || "auto";
+  controls.mediaEncryption = select({ id: "sip-account-media-encryption" }, [["none", "None"],
+    ["srtp-optional", "SRTP when the far end has it"], ["srtp-mandatory", "SRTP only (calls without it are refused)"]]);
+  controls.mediaEncryption.value = account?.mediaEncryption || "none";
   const answer = checkbox("Answer automatically", account?.autoAnswer);
   const isDefault = checkbox("Make default", account?.isDefault, "Calls are made from the default account when none is chosen.");
   const verify = checkbox("Verify server certificate", account?.verifyServer, "TLS only.");
@@ -95,6 +101,7 @@ async function editAccount(account) {
       verify.element, sips.element,
       field("Secondary SIP server", controls.secondaryRegistrar, "host:port; used while the registrar cannot be reached."),
       field("Proxies", controls.proxies, "host:port, separated by commas; the first is used first."),
+      field("Media encryption", controls.mediaEncryption, "SRTP keys travel in the call's SDP: use it with TLS, or on a network you trust."),
       field("Caller ID", controls.callerId, "The name the called party sees."), answer.element, isDefault.element),
     buttons: [{ label: "Cancel", value: "cancel" }, { label: "Save", value: "save", class: "primary" }],
   });

@@ -20,7 +20,7 @@ HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
                   "expires", "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
-                  "sips", "secondaryRegistrar", "proxies", "certificate"}
+                  "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption"}
 TLS_DEFAULTS = {"tlsVersion": "auto", "verifyServer": False, "sips": False, "secondaryRegistrar": "", "proxies": [],
                 "certificate": ""}
 
@@ -105,9 +105,9 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
     if unknown:
         raise SipConfigError(f"unknown account field(s): {', '.join(sorted(unknown))}")
     base = current or {"name": "", "domain": "", "authId": "", "password": "", "registrar": "", "transport": "udp",
-                       "autoAnswer": False, "expires": 3600, "dtmfSequences": []}
+                       "autoAnswer": False, "expires": 3600, "dtmfSequences": [], "mediaEncryption": "none"}
     out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS),
-           **TLS_DEFAULTS, **base, **changes}
+           "mediaEncryption": "none", **TLS_DEFAULTS, **base, **changes}
     sequences = out["dtmfSequences"]
     if (not isinstance(sequences, list) or len(sequences) > 10
             or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
@@ -140,6 +140,8 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError(f"transport must be one of {', '.join(c.TRANSPORTS)}")
     if out["tlsVersion"] not in c.TLS_VERSIONS:
         raise SipConfigError(f"tlsVersion must be one of {', '.join(c.TLS_VERSIONS)} (older versions are not offered)")
+    if out["mediaEncryption"] not in c.MEDIA_ENCRYPTION:
+        raise SipConfigError(f"mediaEncryption must be one of {', '.join(c.MEDIA_ENCRYPTION)}")
     for name in ("autoAnswer", "verifyServer", "sips"):
         if not isinstance(out[name], bool):
             raise SipConfigError(f"{name} takes true or false")
@@ -226,7 +228,7 @@ def as_agent_account(stored: dict[str, Any]) -> Account:
                    tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
                    tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
                    stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]),
-                   stored["certificate"])
+                   stored["certificate"], stored.get("mediaEncryption", "none"))
 
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ DTMF = "tns1:Device/tnsaxis:SIP/DTMF"
 REGISTRATION = "tns1:Device/tnsaxis:SIP/Registration"
 
 P2P_ID = "p2p"  # the default peer-to-peer account: always there, never registered
-CODECS = ("pcmu", "pcma")
+CODECS = ("pcmu", "pcma", "g722", "opus")  # codecs.py has each
+MEDIA_ENCRYPTION = ("none", "srtp-optional", "srtp-mandatory")  # srtp.py says what each does
 TRANSPORTS = ("udp", "tcp", "tls")
 TLS_VERSIONS = ("auto", "1.2", "1.3")  # the manual: auto picks the most secure the peer has; older ones are not offered
 MAX_PROXIES = 5
@@ -40,7 +41,7 @@ DEFAULTS = {
     "callingTimeout": 60,  # seconds a call rings before it is given up (VAPIX CallingTimeout: default 60, max 600)
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
-    "codecPriority": list(CODECS),
+    "codecPriority": list(CODECS),  # G.711 first: what every SIP phone and PBX has
     "natTraversal": {"ice": False, "stun": False, "stunServer": "", "turn": False, "turnServer": "", "turnUser": "",
                      "turnPassword": "", "turnTransport": "udp"},  # the manual's NAT traversal (nat.py); the TURN password stored sealed
     # A call's priority against the multicast controller's sources (their priority 1-10, higher

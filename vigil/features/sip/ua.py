@@ -2,11 +2,14 @@
 transactions with retransmission (timers A/E, T1 = 0.5 s), REGISTER with digest authentication
 (kept up by registration.py: refresh, secondary server), INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as
 caller and callee through the account's outbound proxies and the dialog's route set (routing.py),
-SDP offer/answer (sdp.py) and the call's RTP (media.py, made by the owner through `Hooks.media`;
+SDP offer/answer (sdp.py), the account and call records (dialog.py) and the call's RTP (media.py, made by the owner through `Hooks.media`;
 its path, and the public address in Contact and Via, from nat.py: STUN, TURN, ICE).
 
+A re-INVITE is a new offer (negotiation.py): hold, resume, new keys or a session refresh; one
+the device cannot take is answered 488 and the call goes on as it was.
+
 Deliberate limits: a second call while one is up is answered 486 Busy Here (the speaker has one
-call), and a re-INVITE is answered with the current media (hold is not offered by the device)."""
+call), and the device does not put calls on hold itself."""
 
 from __future__ import annotations
 
@@ -18,14 +21,15 @@ import secrets
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vigil.features.sip import message as m
 from vigil.features.sip import routing, sdp
+from vigil.features.sip.dialog import Account, Call
 from vigil.features.sip.errors import SipError, SipUnreachable
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import MediaPath, NatAgent
+from vigil.features.sip.negotiation import Negotiation, NotAcceptable
 from vigil.features.sip.registration import Registration
 from vigil.features.sip.transport import Address, Transports, local_address, resolve
 
@@ -37,65 +41,10 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 DTMF_INFO = ("application/dtmf-relay", "application/dtmf")
 
 
-@dataclass
-class Account:
-    """What the agent needs of an account (the password in clear, only in memory)."""
-
-    id: str
-    user: str
-    domain: str = ""
-    auth_id: str = ""
-    password: str = ""
-    registrar: str = ""  # host[:port]; empty: a peer-to-peer account, never registered
-    auto_answer: bool = False
-    expires: int = 3600
-    dtmf_sequences: tuple[str, ...] = ()  # DTMF codes the account recognises (the DTMF event names the one entered)
-    transport: str = "udp"  # udp | tcp | tls: how the registrar, proxies (or the called peer) are reached
-    caller_id: str = ""  # the display name of the From header of the account's calls
-    dtmf_methods: tuple[str, ...] = ("rtp", "info")  # how the far end's DTMF is accepted (RFC 4733, SIP INFO)
-    tls_version: str = "auto"  # tls.TLS_VERSIONS
-    verify_server: bool = False
-    sips: bool = False  # sips: URIs (TLS on every hop)
-    secondary: str = ""  # host[:port] of the secondary registrar
-    proxies: tuple[str, ...] = ()  # outbound proxies host[:port], the first is the next hop
-    certificate: str = ""  # the keystore alias presented to a TLS server that asks
-
-    def target(self, server: str = "") -> tuple[str, int] | None:
-        server = server or self.registrar
-        return routing.hostport(server, self.transport) if server else None
-
-
-@dataclass(eq=False)
-class Call:
-    id: str
-    account: Account
-    direction: str  # incoming | outgoing
-    remote_uri: str
-    call_id: str
-    local_tag: str
-    state: str = "idle"  # calling | ringing | active | ended
-    reason: str = ""
-    remote_tag: str = ""
-    remote_target: tuple[str, int] | None = None  # where in-dialog requests go (the route set's first hop)
-    remote_contact: str = ""  # the far end's Contact URI: the Request-URI of in-dialog requests
-    routes: list[str] = field(default_factory=list)  # the dialog's route set (routing.py)
-    local_uri: str = ""
-    from_header: str = ""  # as this side's requests carry them
-    to_header: str = ""
-    cseq: int = 1
-    invite: m.Message | None = None  # the INVITE of an incoming call (responses copy it)
-    invite_addr: tuple[str, int] | None = None
-    invite_branch: str = ""  # of an outgoing call, for CANCEL
-    offer: sdp.Media | None = None
-    media: RtpSession | None = None
-    started: float = 0.0  # time.time() when answered
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
-    last_response: m.Message | None = None
-    digits: str = ""
-
-    @property
-    def duration(self) -> float:
-        return time.time() - self.started if self.started and self.state == "active" else 0.0
+def not_acceptable(msg: m.Message, reason: str, tag: str = "") -> m.Message:
+    """488 to an offer the device cannot take, the reason in a Warning (RFC 3261 20.43)."""
+    return m.response(msg, 488, "Not Acceptable Here", tag or m.new_tag(), extra=[
+        ("accept", "application/sdp"), ("warning", f'399 vigil "{reason}"')])
 
 
 class Hooks(Protocol):
@@ -326,8 +275,8 @@ class UserAgent:
     def _on_invite(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
         if call is not None:
-            if m.tag(msg.get("to")) and call.state == "active":  # re-INVITE: keep the media as it is
-                self._answer_again(call, msg, addr)
+            if m.tag(msg.get("to")) and call.state == "active":
+                self._reinvite(call, msg, addr)
             elif call.last_response is not None:  # a retransmission
                 self.send(call.last_response, addr)
             return
@@ -342,11 +291,12 @@ class UserAgent:
         except sdp.SdpError as err:
             self.send(m.response(msg, 400, f"Bad Request ({err})", m.new_tag()), addr)
             return
-        if offer.first_audio(self.hooks.codec_priority()) is None:
-            self.send(m.response(msg, 488, "Not Acceptable Here", m.new_tag(), extra=[("accept", "application/sdp")]),
-                      addr)
-            return
         account = self.hooks.account_for(m.uri_user(msg.uri))
+        try:
+            Negotiation(self.hooks.codec_priority(), account.media_encryption, self.host, 0).answer(offer)
+        except NotAcceptable as err:
+            self.send(not_acceptable(msg, str(err)), addr)
+            return
         call = Call(f"{next(self._ids)}", account, "incoming", m.URI.search(msg.get("from")).group(0).lstrip("<"),
                     msg.get("call-id"), m.new_tag(), invite=msg, invite_addr=addr, offer=offer)
         call.remote_tag = m.tag(msg.get("from"))
@@ -377,17 +327,20 @@ class UserAgent:
         """Answer a ringing incoming call: 200 with the SDP answer (resent until the ACK)."""
         if call.state != "ringing" or call.direction != "incoming" or call.offer is None:
             raise SipError("the call is not ringing")
-        offer = call.offer
-        chosen = offer.first_audio(self.hooks.codec_priority())
-        assert chosen is not None and call.invite_addr is not None
+        assert call.invite_addr is not None
         call.media = self.hooks.media(call)
         local = local_address(self.host, call.invite_addr)
-        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, offer)
-        direction = sdp.answer_direction(offer.direction)
-        dtmf = offer.dtmf_payload
-        body = sdp.build(path.address, path.port, [chosen], direction, dtmf, path.sdp_attributes())
-        call.media.start((offer.address, offer.port), chosen[1], chosen[0], dtmf, direction)
-        self.spawn(path.connect(offer, self.nat.status, call.id))
+        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, call.offer)
+        call.negotiation = Negotiation(self.hooks.codec_priority(), call.account.media_encryption, path.address,
+                                       path.port, tuple(path.sdp_attributes()))
+        try:
+            body, plan = call.negotiation.answer(call.offer)
+        except NotAcceptable as err:  # the settings changed while it rang
+            self._respond(call, 488, "Not Acceptable Here")
+            self._end(call, str(err))
+            return
+        call.media.apply(plan)
+        self.spawn(path.connect(call.offer, self.nat.status, call.id))
         call.started = time.time()
         self._respond(call, 200, "OK", body)
         self._set_state(call, "active")
@@ -406,15 +359,37 @@ class UserAgent:
                     self.send(call.last_response, call.invite_addr)
                 interval = min(interval * 2, 4.0)
 
-    def _answer_again(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
-        body = call.last_response.body if call.last_response is not None else b""
-        extra = [("contact", self.contact(call.account.user, addr)), ("content-type", "application/sdp")]
+    def _reinvite(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
+        """A new offer in the dialog (RFC 3264 8): answered and applied, or refused with the call unchanged."""
+        assert call.negotiation is not None and call.media is not None
+        try:
+            offer = sdp.parse(msg.body) if msg.body.strip() else None
+            body, plan = (call.negotiation.answer(offer) if offer
+                          else (call.negotiation.offer(self.hooks.offer_direction()), None))
+        except sdp.SdpError as err:
+            self.send(m.response(msg, 400, f"Bad Request ({err})", call.local_tag), addr)
+            return
+        except NotAcceptable as err:
+            self.send(not_acceptable(msg, str(err), call.local_tag), addr)
+            return
+        if plan is not None:
+            call.media.apply(plan)
+        call.offered = offer is None
+        extra = [("contact", self.contact(call.account.user, addr, msg.uri.startswith("sips:"))),
+                 ("content-type", "application/sdp")]
         self.send(m.response(msg, 200, "OK", call.local_tag, body, extra), addr)
 
     def _on_ack(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
         if call is not None:
             call.answered.set()
+            if call.offered and msg.body.strip() and call.negotiation is not None and call.media is not None:
+                call.offered = False
+                try:
+                    call.media.apply(call.negotiation.accept(sdp.parse(msg.body)))
+                except (sdp.SdpError, NotAcceptable) as err:  # RFC 3261 13.2.2.4: a bad answer in the ACK ends the call
+                    self._end(call, f"bad answer in the ACK: {err}")
+                    self.spawn(self._bye(call))
 
     def _on_bye(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
@@ -484,6 +459,8 @@ class UserAgent:
         call.to_header = f"<{uri}>"
         call.media = self.hooks.media(call)
         path = await self.nat.open_media(call.media, local_address(self.host, target), self.hooks.rtp_port(), True)
+        call.negotiation = Negotiation(self.hooks.codec_priority(), account.media_encryption, path.address, path.port,
+                                       tuple(path.sdp_attributes()))
         try:
             await self.reach(account, target)
         except SipError:
@@ -495,7 +472,7 @@ class UserAgent:
         return call
 
     async def _invite(self, call: Call, target: tuple[str, int], path: MediaPath) -> None:
-        priority = self.hooks.codec_priority()
+        assert call.negotiation is not None
         branch = m.new_branch()
         req = self.new_request("INVITE", call.remote_uri, target, call.from_header, call.to_header, call.call_id,
                                call.cseq, branch)
@@ -504,8 +481,7 @@ class UserAgent:
         req.headers += [*routing.proxy_routes(account.proxies, account.transport, account.sips),
                         ("contact", self.contact(account.user, target, account.sips)), ("allow", ALLOW),
                         ("content-type", "application/sdp")]
-        req.body = sdp.build(path.address, path.port, sdp.offer_payloads(priority), self.hooks.offer_direction(),
-                             attributes=path.sdp_attributes())
+        req.body = call.negotiation.offer(self.hooks.offer_direction())
 
         def provisional(resp: m.Message) -> None:
             if 180 <= resp.status < 200 and call.state == "calling":
@@ -534,17 +510,14 @@ class UserAgent:
             return
         try:
             answer = sdp.parse(resp.body)
-        except sdp.SdpError as err:
-            self._end(call, f"bad answer: {err}")
+            plan = call.negotiation.accept(answer)
+        except (sdp.SdpError, NotAcceptable) as err:
+            self._end(call, f"bad answer: {err}" if isinstance(err, sdp.SdpError) else str(err))
             await self._bye(call)
             return
-        chosen = answer.first_audio(priority)
-        if chosen is None or call.media is None:
-            self._end(call, "the far end answered with no codec the device has")
-            await self._bye(call)
+        if call.media is None:
             return
-        call.media.start((answer.address, answer.port), chosen[1], chosen[0], answer.dtmf_payload, answer.direction
-                         if answer.direction == "sendrecv" else sdp.answer_direction(answer.direction))
+        call.media.apply(plan)
         self.spawn(path.connect(answer, self.nat.status, call.id))
         call.started = time.time()
         call.answered.set()
