@@ -177,3 +177,21 @@ async def test_wideband_calls_follow_the_codec_priority_and_are_heard_both_ways(
     await _hang_up(far, phone)
     assert _holds_tone(_recorded(far), 600)
 
+
+async def test_a_call_placed_right_after_another_ends_is_heard(phone: Device, far: Baresip) -> None:
+    """What the first call still had queued for the speaker when it ended is dropped and the
+    speaker is free at once: the next call, answered at once, is played (it used to be refused,
+    "the speaker plays SIP call 1", while the ended call drained its audio)."""
+    service = phone.features[SIP_SERVICE]
+    speaker = sink(phone)
+    async with client_as(phone, "operator") as operator:
+        for turn in ("first", "second"):
+            placed = await sip_call(operator, "call", uri=far.uri)
+            assert "error" not in placed, placed
+            call = next(x for x in service.calls() if x.id == placed["data"]["id"])
+            await eventually(lambda call=call: call.state == "active", 5, f"the {turn} call to be answered")
+            speaker.clear_sink()
+            await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 4, 5,
+                             f"the {turn} call at the speaker")
+            assert "error" not in await sip_call(operator, "hangup", callId=call.id)
+    assert not phone.logs.entries("system", "is not played")

@@ -200,6 +200,10 @@ class Player:
             await self.stop()
             yield play
             await self._drain()
+        except asyncio.CancelledError:  # ended at once (a call hung up): what it handed over is not waited for
+            if self._holder is mine:
+                self._heard_until = min(self._heard_until, asyncio.get_running_loop().time())
+            raise
         finally:
             if self._holder is mine:
                 self._holder = None

@@ -154,7 +154,7 @@ class RtpSession:
         if self._listening and self.audio is not None:
             self.audio.unlisten(self._on_block)
             self._listening = False
-        self._stop_playing()
+        self._stop_playing(drop=True)
         if self._report is not None:
             self._report.cancel()
         if self.plan is not None:
@@ -163,10 +163,14 @@ class RtpSession:
             if transport is not None:
                 transport.close()
 
-    def _stop_playing(self) -> None:
-        with contextlib.suppress(asyncio.QueueFull):
-            self.blocks.put_nowait(None)
-        if self._play_task is not None and self.blocks.full():
+    def _stop_playing(self, drop: bool = False) -> None:
+        """The playing ends once what was handed over is heard (hold, another codec), or at once
+        with `drop` (the call ended: its queued audio is not played and the speaker is free for the
+        next call, which would otherwise be refused while this one drains)."""
+        if not drop:
+            with contextlib.suppress(asyncio.QueueFull):
+                self.blocks.put_nowait(None)
+        if self._play_task is not None and (drop or self.blocks.full()):
             self._play_task.cancel()
         self._play_task = None
 
