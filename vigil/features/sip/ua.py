@@ -2,8 +2,9 @@
 transactions with retransmission (timers A/E, T1 = 0.5 s), REGISTER with digest authentication
 (kept up by registration.py: refresh, secondary server), INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as
 caller and callee through the account's outbound proxies and the dialog's route set (routing.py),
-SDP offer/answer (sdp.py), the account and call records (dialog.py) and the call's RTP (media.py, made by the owner through `Hooks.media`;
-its path, and the public address in Contact and Via, from nat.py: STUN, TURN, ICE).
+SDP offer/answer (sdp.py), the account and call records (dialog.py) and the call's RTP (media.py,
+made by the owner through `Hooks.media`; its path, and the public address in Contact and Via,
+from nat.py: STUN, TURN, ICE).
 
 A re-INVITE is a new offer (negotiation.py): hold, resume, new keys or a session refresh; one
 the device cannot take is answered 488 and the call goes on as it was.
