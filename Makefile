@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEBS := chromium mosquitto ffmpeg openssl python3-gi gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad samba smbclient \
-	snmp snmptrapd dbus avahi-daemon avahi-utils lldpd baresip kamailio sip-tester coturn \
+	snmp snmptrapd dbus avahi-daemon avahi-utils lldpd baresip kamailio kamailio-tls-modules sip-tester coturn \
 	rsyslog rsyslog-gnutls tcpdump iputils-ping tshark \
 	dnsmasq-base bind9 bind9-dnsutils tinyproxy-bin \
 	nodejs npm openssh-client \

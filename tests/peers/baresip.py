@@ -52,16 +52,28 @@ class Baresip:
         finally:
             writer.close()
 
+    @property
+    def folder(self) -> Path:
+        return Path(self.process.args[2])
+
+    def log_text(self) -> str:
+        """What it printed so far (call progress, the status of a failed call)."""
+        return (self.folder / "log.txt").read_text(errors="replace")
+
     def stop(self) -> None:
         stop_process(self.process)
 
 
 def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", extra: str = "",
-                  modules: tuple[str, ...] = ()) -> Baresip:
-    """A started instance; a port taken meanwhile by another process (baresip exits 98) is tried again."""
+                  modules: tuple[str, ...] = (), transports: str = "udp", config: str = "",
+                  accounts: tuple[str, ...] = ()) -> Baresip:
+    """A started instance; a port taken meanwhile by another process (baresip exits 98) is tried again.
+    `modules`: extra baresip modules (e.g. ice, turn); `transports` "udp,tls": it also calls over TLS
+    (`;transport=tls` in the dialled URI); `config`: more lines of its config; `accounts`: more
+    accounts, each `user;params` (e.g. `secure;mediaenc=srtp-mand`), on the same port."""
     for _ in range(3):
         try:
-            return _start(folder, tone_hz, account, extra, modules)
+            return _start(folder, tone_hz, account, extra, modules, transports, config, accounts)
         except RuntimeError as err:
             if "exited with 98" not in str(err):
                 raise
@@ -69,18 +81,24 @@ def start_baresip(folder: Path, tone_hz: float = 1000.0, account: str = "peer", 
     raise error
 
 
-def _start(folder: Path, tone_hz: float, account: str, extra: str, modules: tuple[str, ...]) -> Baresip:
+def _start(folder: Path, tone_hz: float, account: str, extra: str, modules: tuple[str, ...],
+           transports: str, config: str, accounts: tuple[str, ...]) -> Baresip:
     folder.mkdir(parents=True, exist_ok=True)
     sip_port, ctrl_port = free_port(), free_port()
     rtp = min(free_port() & ~1, 60000)
     write_tone(folder / "tone.wav", tone_hz)
     (folder / "config").write_text(
-        f"poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\nsip_transports udp\nnet_interface 127.0.0.1\n"
+        f"poll_method epoll\nsip_listen 127.0.0.1:{sip_port}\nsip_transports {transports}\nnet_interface 127.0.0.1\n"
         f"dns_server 127.0.0.1:53\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n"
         f"audio_source aufile,{folder / 'tone.wav'}\naudio_alert aufile,{folder / 'tone.wav'}\n"
         f"module_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:{ctrl_port}\n"
-        f"rtp_ports {rtp}-{rtp + 100}\n" + "".join(f"module {x}.so\n" for x in modules))  # e.g. ice, turn
-    (folder / "accounts").write_text(f"<sip:{account}@127.0.0.1:{sip_port}>;regint=0;answermode=auto{extra}\n")
+        f"rtp_ports {rtp}-{rtp + 100}\n" + "".join(f"module {x}.so\n" for x in modules) + config)  # e.g. ice, turn
+    register = "" if "regint=" in extra else ";regint=0"  # registering: `extra` gives regint and outbound
+    lines = [f"<sip:{account}@127.0.0.1:{sip_port}>{register};answermode=auto{extra}"]
+    for more in accounts:
+        user, _, params = more.partition(";")
+        lines.append(f"<sip:{user}@127.0.0.1:{sip_port}>;regint=0;answermode=auto;{params}")
+    (folder / "accounts").write_text("\n".join(lines) + "\n")
     (folder / "contacts").write_text("")
     process = subprocess.Popen(["baresip", "-f", str(folder)], stdin=subprocess.DEVNULL,
                                stdout=open(folder / "log.txt", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115

@@ -1,8 +1,14 @@
 """Kamailio (Debian `kamailio`) as a SIP registrar with digest authentication, no database:
 every user's password is `PASSWORD` (pv_auth_check against the From user), bindings are kept
 in memory (usrloc db_mode 0), and requests to a registered user are relayed to its binding
-(record-routed); UDP and TCP on one port. One instance per test, on a free loopback UDP port, in the foreground (-DD)
-so that stopping its main process by pid stops its children."""
+(record-routed); UDP and TCP on one port, and with `tls` TLS on another (Debian `kamailio-tls-modules`;
+a self-signed certificate; `tls_method` such as "TLSv1.2" to offer one version only). As `proxy`, it
+is an outbound proxy instead: a preloaded Route naming it is dropped, INVITEs are record-routed and
+everything is relayed to its Request-URI (in a dialog: loose routing). It logs every request it
+gets as `REQ <method> from <address>:<port>`, and as registrar each removal of a binding as
+`UNREGISTER <user>`. One instance per test, on free loopback ports (or the
+ports given: a registrar that comes back), in the foreground (-DD) so that stopping its main process
+by pid stops its children."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.peers.processes import free_port, stop_process
+from vigil.http.tls import ensure_certificate
 
 PASSWORD = "secret"
 CONFIG = """#!KAMAILIO
@@ -20,7 +27,9 @@ log_stderror=yes
 children=1
 listen=udp:127.0.0.1:{port}
 listen=tcp:127.0.0.1:{port}
+{tls_listen}
 loadpath "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+{tls_module}
 loadmodule "tm.so"
 loadmodule "sl.so"
 loadmodule "rr.so"
@@ -34,17 +43,40 @@ loadmodule "xlog.so"
 loadmodule "auth.so"
 modparam("usrloc", "db_mode", 0)
 request_route {{
+    xlog("L_INFO", "REQ $rm from $si:$sp\\n");
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+{route}
+}}
+"""
+REGISTRAR = """\
     if (is_method("REGISTER")) {{
         if (!pv_auth_check("$fd", "{password}", "0", "1")) {{ auth_challenge("$fd", "1"); exit; }}
+        if ($hdr(Expires) == "0") xlog("L_INFO", "UNREGISTER $fU\\n");
         if (!save("location")) sl_reply_error();
         exit;
     }}
     if (has_totag()) {{ loose_route(); t_relay(); exit; }}
     if (is_method("INVITE")) record_route();
     if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
-    t_relay();
-}}
+    t_relay();"""
+PROXY = """\
+    if (has_totag()) {{ loose_route(); t_relay(); exit; }}
+    loose_route();
+    if (is_method("INVITE")) record_route();
+    t_relay();"""
+TLS_MODULE = """enable_tls=yes
+loadmodule "tls.so"
+modparam("tls", "config", "{folder}/tls.cfg")"""
+TLS_CONFIG = """[server:default]
+method = {method}
+{clients}
+private_key = {folder}/key.pem
+certificate = {folder}/cert.pem
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
 """
 
 
@@ -53,19 +85,41 @@ class Kamailio:
     process: subprocess.Popen
     port: int
     log: Path
+    tls_port: int = 0
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def tls_address(self) -> str:
+        return f"127.0.0.1:{self.tls_port}"
+
+    def requests(self) -> list[str]:
+        """What it got, as `<method> from <address>:<port>`, oldest first."""
+        return [line.split("REQ ", 1)[1] for line in self.log.read_text(errors="replace").splitlines() if "REQ " in line]
+
     def stop(self) -> None:
         stop_process(self.process, group=True)  # its own session: only the processes it forked
 
 
-def start_kamailio(folder: Path) -> Kamailio:
+def start_kamailio(folder: Path, tls: bool = False, tls_method: str = "TLSv1.2+", proxy: bool = False,
+                   ports: tuple[int, int] | None = None, client_ca: str = "") -> Kamailio:
+    """`ports`: (SIP port, TLS port) to listen on again, as a restarted server does; `client_ca`
+    (PEM): TLS clients must present a certificate that chains to it."""
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    (folder / "kamailio.cfg").write_text(CONFIG.format(port=port, password=PASSWORD))
+    port, tls_port = ports or (free_port(), free_port() if tls else 0)
+    if tls:
+        ensure_certificate(folder / "cert.pem", folder / "key.pem", "kamailio", ["localhost"])
+        clients = "verify_certificate = no\nrequire_certificate = no"
+        if client_ca:
+            (folder / "clients.pem").write_text(client_ca)
+            clients = f"verify_certificate = yes\nrequire_certificate = yes\nca_list = {folder}/clients.pem"
+        (folder / "tls.cfg").write_text(TLS_CONFIG.format(method=tls_method, folder=folder, clients=clients))
+    route = (PROXY if proxy else REGISTRAR).format(password=PASSWORD)
+    (folder / "kamailio.cfg").write_text(CONFIG.format(
+        port=port, route=route, tls_listen=f"listen=tls:127.0.0.1:{tls_port}" if tls else "",
+        tls_module=TLS_MODULE.format(folder=folder) if tls else ""))
     log = folder / "log.txt"
     process = subprocess.Popen(["kamailio", "-DD", "-E", "-f", str(folder / "kamailio.cfg"), "-Y", str(folder),
                                 "-w", str(folder)], stdin=subprocess.DEVNULL, stdout=open(log, "wb"),  # noqa: SIM115
@@ -76,4 +130,4 @@ def start_kamailio(folder: Path) -> Kamailio:
             stop_process(process, group=True)
             raise RuntimeError(f"kamailio did not start: {log.read_text()[-2000:]}")
         time.sleep(0.02)
-    return Kamailio(process, port, log)
+    return Kamailio(process, port, log, tls_port)

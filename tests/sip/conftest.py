@@ -1,5 +1,5 @@
 """Fixtures of the SIP tests: `phone`, an in-process C1410 (`running_phone` on another address) (simulated audio: its sink and
-microphone readable) whose SIP service runs, with SIP enabled on free loopback ports through
+microphone readable) whose SIP service runs, with SIP enabled on free loopback ports (SIP, TLS, RTP) through
 the API; `w401`, an in-process W401 whose SIP service runs; `peer`, a baresip far end
 (tests/peers/baresip.py)."""
 
@@ -43,7 +43,11 @@ async def running_phone(tmp_path: Path, clock: FakeClock, host: str) -> AsyncIte
         async with client_as(device, "admin") as admin:
             port = free_port()
             rtp = (port + 2) & ~1 if port < 64000 else 20000  # RTP ports above the SIP port: no overlap
-            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, rtpPortStart=rtp)
+            tls = free_port()
+            while rtp <= tls < rtp + 1000:  # the device refuses a TLS port among its RTP ports
+                tls = free_port()
+            reply = await sip_call(admin, "setSipConfiguration", enabled=True, sipPort=port, tlsPort=tls,
+                                   rtpPortStart=rtp)
             assert "error" not in reply, reply
         await asyncio.wait_for(_listening(service), 5)
         yield device

@@ -53,7 +53,8 @@ async def test_configuration_accounts_and_roles(phone: Device) -> None:
         assert r.status_code == 400 and r.json()["Fault"] == "env:Sender"
 
         codecs = (await axcall(operator, "GetAudioCodecs")).json()["AudioCodec"]
-        assert [x["Name"] for x in codecs] == ["PCMU", "PCMA"]
+        assert [(x["Name"], x["SampleRate"]) for x in codecs] == [("PCMU", 8000), ("PCMA", 8000), ("G722", 16000),
+                                                                 ("OPUS", 48000)]
         r = await axcall(admin, "SetAudioCodecs", AudioCodec=[{"Name": "PCMA"}])
         assert r.status_code == 200, r.text
         assert [x["Name"] for x in (await axcall(operator, "GetAudioCodecs")).json()["AudioCodec"]] == ["PCMA"]

@@ -29,12 +29,16 @@ async def test_w401_recipient_rings_the_speaker_with_its_caller_id_and_no_audio(
         assert "SIP" not in [a.name for a in w401.apis]  # no SIP page on a device without a speaker
         refused = await sip_call(admin, "setSipConfiguration", allowIncoming=False)
         assert "only places calls" in refused["error"]["message"], refused
+        refused = await sip_call(admin, "setSipConfiguration", tlsPort=5062)
+        assert "only places calls" in refused["error"]["message"] and "tlsPort" in refused["error"]["message"]
         assert "error" not in await sip_call(admin, "setSipConfiguration", maxCallDuration=1)
         assert "error" not in await sip_call(admin, "setSipAccount", id=c.P2P_ID, callerId="Front door")
         rid = await add_recipient(admin, SIP, {"sip_account": "", "sip_uri": _phone_uri(phone)}, "speaker")
         r = await run_recipient_test(admin, rid)
         assert r.status_code == 200, r.text
     (incoming,) = speaker.calls()
+    caller = w401.features[SIP_SERVICE].agent
+    assert caller is not None and caller.transports.tls is None  # it listens for no one, over TLS neither
     assert incoming.invite is not None and incoming.invite.get("from").startswith('"Front door" <sip:vigil@')
     assert b"a=inactive" in incoming.invite.body  # the W401 has no audio to send or play
     await eventually(lambda: speaker.history, 5, "the W401's duration limit to end the call")

@@ -44,7 +44,7 @@ async def test_account_registers_with_digest_and_a_wrong_password_shows_why(regi
         await eventually(lambda: _status(phone, "wrong") == "failed", 5, "the refusal")
         await eventually(lambda: _status(phone, "bytcp") == "registered", 5, "the registration over TCP")
         accounts = {a["id"]: a for a in (await sip_call(admin, "getSipAccounts"))["data"]["accounts"]}
-    assert accounts["pbx"]["status"] == {"state": "registered", "reason": ""}
+    assert accounts["pbx"]["status"] == {"state": "registered", "reason": "", "server": registrar.address}
     assert accounts["wrong"]["status"]["state"] == "failed"
     assert "wrong user or password" in accounts["wrong"]["status"]["reason"]
     assert accounts[c.P2P_ID]["status"]["state"] == "peer-to-peer"

@@ -1,6 +1,7 @@
 """The SIP page in Chromium against a real `vigil run --profile c1410`: an administrator enables
-SIP on a free port, sees the peer-to-peer account with its status, adds a registered account
-(its password never comes back), places a test call to a baresip peer, sees it connected and
+SIP on a free port with its codec priority, sees the peer-to-peer account with its status, adds a registered account
+over TLS with its TLS version, SIPS, a secondary server, two proxies and mandatory SRTP (its password never comes
+back; its status says why it is not registered), places a test call to a baresip peer, sees it connected and
 hangs up; sets NAT traversal (TURN on a real coturn, the password write-only) and sees a wrong
 TURN password in the NAT status."""
 
@@ -35,9 +36,13 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     port = free_port()
     page.locator("#sip-sipPort").fill(str(port))
     page.locator("#sip-rtpPortStart").fill(str((port + 2) & ~1 if port < 64000 else 20000))
+    page.get_by_label("Audio codec priority").fill("opus, pcmu")
     page.get_by_role("button", name="Save", exact=True).click()  # the DTMF forms have their own Save
     expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
     expect(page.locator('#sip-accounts tr[data-account="p2p"] .status')).to_have_text("peer-to-peer")
+    settings = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", auth=digest(),
+                          json={"apiVersion": "1.0", "method": "getSipConfiguration"}).json()["data"]
+    assert settings["codecPriority"] == ["opus", "pcmu"]
 
     page.get_by_role("button", name="Add account").click()
     dialog = page.get_by_role("dialog")
@@ -45,10 +50,19 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     dialog.get_by_label("User ID").fill("door")
     dialog.get_by_label("Password").fill("s3cret")
     dialog.get_by_label("Registrar").fill(f"127.0.0.1:{free_port()}")
+    expect(dialog.get_by_label("TLS version")).to_be_disabled()  # TLS settings only with transport TLS
+    dialog.get_by_label("Transport").select_option("tls")
+    dialog.get_by_label("TLS version").select_option("1.3")
+    dialog.get_by_label("SIP secure (SIPS)").check()
+    dialog.get_by_label("Secondary SIP server").fill("127.0.0.1:5999")
+    dialog.get_by_label("Proxies").fill("127.0.0.1:5901, 127.0.0.1:5902")
+    dialog.get_by_label("Media encryption").select_option("srtp-mandatory")
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator('#sip-accounts tr[data-account="pbx"]')).to_contain_text("door")
     pbx = next(a for a in accounts(speaker) if a["id"] == "pbx")
-    assert pbx["passwordSet"] is True and "password" not in pbx
+    assert pbx["passwordSet"] is True and "password" not in pbx and pbx["mediaEncryption"] == "srtp-mandatory"
+    assert (pbx["transport"], pbx["tlsVersion"], pbx["sips"], pbx["verifyServer"]) == ("tls", "1.3", True, False)
+    assert pbx["secondaryRegistrar"] == "127.0.0.1:5999" and pbx["proxies"] == ["127.0.0.1:5901", "127.0.0.1:5902"]
 
     peer = start_baresip(tmp_path / "baresip")
     try:

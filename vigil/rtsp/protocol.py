@@ -25,6 +25,8 @@ REASONS = {
 _RTP_HEADER = struct.Struct("!BBHII")
 _INTERLEAVED = struct.Struct("!cBH")
 _RTCP_REPORT = struct.Struct("!BBHI")
+_SENDER_INFO = struct.Struct("!IIIII")
+NTP_EPOCH = 2_208_988_800  # seconds from 1900 (NTP) to 1970 (Unix)
 _CLOCK = re.compile(r"(\d{8})T(\d{6})(?:\.(\d{1,9}))?Z")
 _NPT = re.compile(r"(?:(\d{1,9})|(\d{1,9}):([0-5]\d):([0-5]\d))(\.\d{1,9})?")
 MAX_SCALE = 64.0  # the fastest Scale a PLAY may ask for, either way
@@ -289,7 +291,24 @@ def parse_play(request: Request) -> Play:
                 immediate == "yes")
 
 
+def rtcp_sender_report(ssrc: int, wall: float, rtp_timestamp: int, packets: int, octets: int,
+                       blocks: tuple[bytes, ...] = ()) -> bytes:
+    """An RTCP SR (RFC 3550 6.4.1): the wall-clock moment `wall` (seconds since 1970) is
+    `rtp_timestamp` in the stream's clock; `blocks` are 24-byte reception report blocks."""
+    ntp = wall + NTP_EPOCH
+    seconds = int(ntp)
+    fraction = int((ntp - seconds) * (1 << 32)) & 0xFFFFFFFF
+    return (_RTCP_REPORT.pack(0x80 | len(blocks), 200, 6 + 6 * len(blocks), ssrc)
+            + _SENDER_INFO.pack(seconds & 0xFFFFFFFF, fraction, rtp_timestamp & 0xFFFFFFFF, packets & 0xFFFFFFFF,
+                                octets & 0xFFFFFFFF) + b"".join(blocks))
+
+
+def rtcp_receiver_report(ssrc: int, blocks: tuple[bytes, ...] = ()) -> bytes:
+    """An RTCP RR (RFC 3550 6.4.2) of a participant that has not sent lately."""
+    return _RTCP_REPORT.pack(0x80 | len(blocks), 201, 1 + 6 * len(blocks), ssrc) + b"".join(blocks)
+
+
 def rtcp_bye(ssrc: int) -> bytes:
     """A compound RTCP packet saying `ssrc` has ended (RFC 3550 6.6): an empty receiver report
     first (a compound packet starts with a report) and the BYE."""
-    return _RTCP_REPORT.pack(0x80, 201, 1, ssrc) + _RTCP_REPORT.pack(0x81, 203, 1, ssrc)
+    return rtcp_receiver_report(ssrc) + _RTCP_REPORT.pack(0x81, 203, 1, ssrc)

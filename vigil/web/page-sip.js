@@ -1,8 +1,10 @@
-// SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, ports, limits,
-// the calls' priority against multicast streams), the accounts with their status (the
-// peer-to-peer account and registered accounts; caller ID, the default account; a password is
-// write-only), NAT traversal (sip-nat.js), DTMF (each account's sequences and the protocols it
-// accepts them by), and the test call (place a call to a SIP address, see its state, hang up).
+// SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, SIP, TLS and RTP
+// ports, limits, registration retry and failback, the calls' priority against multicast streams,
+// the audio codec priority), the accounts with their status (the peer-to-peer account and registered
+// accounts with transport, TLS version, certificate, SIPS, secondary server, outbound proxies and
+// media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), DTMF (each account's sequences
+// and the protocols it accepts them by), and the test call (place a call to a SIP address, see its
+// state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
 
 import * as api from "./api.js";
@@ -16,21 +18,30 @@ function settingsForm(settings, area) {
   const incoming = checkbox("Allow incoming calls", settings.allowIncoming);
   const inputs = {
     sipPort: numberInput(settings.sipPort, 1024, 65535),
+    tlsPort: numberInput(settings.tlsPort, 1024, 65535),
     rtpPortStart: numberInput(settings.rtpPortStart, 1024, 65534),
     callingTimeout: numberInput(settings.callingTimeout, 1, 600),
     incomingCallDuration: numberInput(settings.incomingCallDuration, 1, 600),
     maxCallDuration: numberInput(settings.maxCallDuration, 0, 3600),
     callPriority: numberInput(settings.callPriority, 1, 10),
+    registrationRetry: numberInput(settings.registrationRetry, 1, 3600),
+    failbackSeconds: numberInput(settings.failbackSeconds, 1, 86400),
   };
   Object.entries(inputs).forEach(([name, input]) => { input.id = `sip-${name}`; });
+  const codecs = h("input", { type: "text", id: "sip-codecPriority", value: settings.codecPriority.join(", ") });
   const save = h("button", { type: "submit", class: "primary", id: "sip-save" }, "Save");
   const form = h("form", { id: "sip-settings" }, enabled.element, incoming.element,
     field("SIP port", inputs.sipPort),
+    field("TLS port", inputs.tlsPort, "Encrypted SIP (TLS) is received on this port."),
     field("RTP start port", inputs.rtpPortStart, "Calls use even ports from here (1000 ports)."),
     field("Calling timeout (s)", inputs.callingTimeout, "How long a call rings before it is given up."),
     field("Incoming call duration (s)", inputs.incomingCallDuration, "Incoming calls end after this (at most 10 minutes)."),
     field("End calls after (s)", inputs.maxCallDuration, "Every call ends after this; 0: never."),
     field("Call priority", inputs.callPriority, "1 to 10: a call takes the speaker from a multicast stream of lower priority, and gives it to a higher one."),
+    field("Retry registration after (s)", inputs.registrationRetry, "While no SIP server can be reached."),
+    field("Seconds until failback", inputs.failbackSeconds,
+      "On the secondary SIP server, when to try the primary one again."),
+    field("Audio codec priority", codecs, "In order, from pcmu, pcma, g722, opus. Answering, the first the caller also has is used; calling, the called side chooses."),
     h("div", { class: "actions" }, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -38,6 +49,7 @@ function settingsForm(settings, area) {
       try {
         const params = { enabled: enabled.box.checked, allowIncoming: incoming.box.checked };
         Object.entries(inputs).forEach(([name, input]) => { params[name] = Number(input.value); });
+        params.codecPriority = codecs.value.split(/[\s,]+/).filter(Boolean);
         await sip("setSipConfiguration", params);
         say(area, "ok", "SIP settings saved.");
       } catch (error) {
@@ -57,12 +69,26 @@ async function editAccount(account) {
     authId: text("sip-account-auth", account?.authId),
     password: h("input", { type: "password", id: "sip-account-password", autocomplete: "new-password" }),
     registrar: text("sip-account-registrar", account?.registrar),
-    transport: select({ id: "sip-account-transport" }, [["udp", "UDP"], ["tcp", "TCP"]]),
+    transport: select({ id: "sip-account-transport" }, [["udp", "UDP"], ["tcp", "TCP"], ["tls", "TLS"]]),
     callerId: text("sip-account-caller-id", account?.callerId, { maxlength: "64" }),
+    tlsVersion: select({ id: "sip-account-tls-version" }, [["auto", "Automatic"], ["1.2", "TLS 1.2"], ["1.3", "TLS 1.3"]]),
+    secondaryRegistrar: text("sip-account-secondary", account?.secondaryRegistrar),
+    proxies: text("sip-account-proxies", (account?.proxies || []).join(", ")),
+    certificate: text("sip-account-certificate", account?.certificate),
   };
   controls.transport.value = account?.transport || "udp";
+  controls.tlsVersion.value = account?.tlsVersion || "auto";
+  controls.mediaEncryption = select({ id: "sip-account-media-encryption" }, [["none", "None"],
+    ["srtp-optional", "SRTP when the far end has it"], ["srtp-mandatory", "SRTP only (calls without it are refused)"]]);
+  controls.mediaEncryption.value = account?.mediaEncryption || "none";
   const answer = checkbox("Answer automatically", account?.autoAnswer);
   const isDefault = checkbox("Make default", account?.isDefault, "Calls are made from the default account when none is chosen.");
+  const verify = checkbox("Verify server certificate", account?.verifyServer, "TLS only.");
+  const sips = checkbox("SIP secure (SIPS)", account?.sips, "sips: addresses; needs transport TLS.");
+  const tlsOnly = [controls.tlsVersion, controls.certificate, verify.box, sips.box];
+  const showTls = () => tlsOnly.forEach((control) => { control.disabled = controls.transport.value !== "tls"; });
+  controls.transport.addEventListener("change", showTls);
+  showTls();
   const choice = await modal({
     title: account ? `Account ${account.id}` : "Add account",
     content: h("div", {},
@@ -70,15 +96,24 @@ async function editAccount(account) {
       field("Authentication ID", controls.authId, "Leave empty to use the user ID."),
       field("Password", controls.password, account?.passwordSet ? "Leave empty to keep the password." : ""),
       field("Registrar", controls.registrar, "host:port; empty only for the peer-to-peer account."),
-      field("Transport", controls.transport),
+      field("Transport", controls.transport), field("TLS version", controls.tlsVersion),
+      field("Certificate", controls.certificate, "A certificate of the keystore (its alias), for a server that asks."),
+      verify.element, sips.element,
+      field("Secondary SIP server", controls.secondaryRegistrar, "host:port; used while the registrar cannot be reached."),
+      field("Proxies", controls.proxies, "host:port, separated by commas; the first is used first."),
+      field("Media encryption", controls.mediaEncryption, "SRTP keys travel in the call's SDP: use it with TLS, or on a network you trust."),
       field("Caller ID", controls.callerId, "The name the called party sees."), answer.element, isDefault.element),
     buttons: [{ label: "Cancel", value: "cancel" }, { label: "Save", value: "save", class: "primary" }],
   });
   if (choice !== "save") return null;
-  const params = { autoAnswer: answer.box.checked, isDefault: isDefault.box.checked };
+  const tls = controls.transport.value === "tls";
+  const params = { autoAnswer: answer.box.checked, isDefault: isDefault.box.checked,
+    verifyServer: tls && verify.box.checked, sips: tls && sips.box.checked };
+  if (!tls) controls.certificate.value = "";
   Object.entries(controls).forEach(([name, control]) => {
     if (name !== "password" || control.value) params[name] = control.value.trim();
   });
+  params.proxies = params.proxies.split(",").map((proxy) => proxy.trim()).filter(Boolean);
   return params;
 }
 
@@ -123,7 +158,8 @@ export default async function sipPage(container) {
     accountChoice.value = (accounts.find((a) => a.isDefault) || accounts[0]).id;
     dtmf.replaceChildren(...accounts.map((account) => dtmfRow(account, area)));
     rows.replaceChildren(...accounts.map((account) => {
-      const status = account.status.state + (account.status.reason ? `: ${account.status.reason}` : "");
+      const { state, reason, server } = account.status;
+      const status = state + (server ? ` with ${server}` : "") + (reason ? `: ${reason}` : "");
       const edit = h("button", { type: "button", "aria-label": `Edit ${account.id}` }, "Edit");
       edit.addEventListener("click", async () => {
         const params = await editAccount(account);

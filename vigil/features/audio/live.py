@@ -22,15 +22,13 @@ from vigil.features.audio.const import ENCODINGS
 from vigil.features.audio.service import AudioService
 from vigil.hal.audio import RATE, AudioError
 from vigil.rtsp.mounts import Live, Outlet, Track
-from vigil.rtsp.protocol import RtspError
+from vigil.rtsp.protocol import RtspError, rtcp_sender_report
 
 log = logging.getLogger("vigil.audio")
 
 AUDIO_KEYS = {"audio", "audiocodec"}  # a query of only these (or none) is for the microphone
 REPORT_INTERVAL = 5.0  # seconds between RTCP sender reports
-NTP_EPOCH = 2_208_988_800  # seconds from 1900 to 1970
 _HEADER = struct.Struct("!BBHII")
-_SENDER_REPORT = struct.Struct("!BBHIIIIII")
 
 
 @dataclass(frozen=True)
@@ -178,11 +176,7 @@ class LiveAudio:
 
     def sender_report(self, ssrc: int, timestamp: int, packets: int, octets: int) -> bytes:
         """An RTCP SR (RFC 3550 6.4.1) without report blocks: this wall-clock moment is `timestamp`."""
-        wall = self.wall_clock() + NTP_EPOCH
-        seconds = int(wall)
-        fraction = int((wall - seconds) * (1 << 32)) & 0xFFFFFFFF
-        return _SENDER_REPORT.pack(0x80, 200, 6, ssrc, seconds & 0xFFFFFFFF, fraction, timestamp,
-                                   packets & 0xFFFFFFFF, octets & 0xFFFFFFFF)
+        return rtcp_sender_report(ssrc, self.wall_clock(), timestamp, packets, octets)
 
 
 @dataclass(eq=False)

@@ -191,3 +191,29 @@ class StreamDecoder:
         frame.sample_rate = self.rate
         out = [piece.to_ndarray().reshape(-1) for piece in self.resampler.resample(frame)]
         return np.concatenate(out) if out else np.zeros(0, np.int16)
+
+
+class PacketDecoder:
+    """Packets of a framed codec (G.722, Opus: one RTP payload each) into samples at RATE, with
+    the same `decode`/`flush` as StreamDecoder. A packet the codec cannot decode is dropped (the
+    far end's next one plays): one damaged datagram must not end a call."""
+
+    def __init__(self, av_name: str, rate: int) -> None:
+        self.context = av.CodecContext.create(av_name, "r")
+        self.context.sample_rate = rate
+        self.context.layout = "mono"
+        self.resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        self.dropped = 0
+
+    def decode(self, data: bytes) -> np.ndarray:
+        try:
+            frames = self.context.decode(av.Packet(data))
+        except av.FFmpegError:
+            self.dropped += 1
+            return np.zeros(0, np.int16)
+        out = [piece.to_ndarray().reshape(-1) for frame in frames for piece in self.resampler.resample(frame)]
+        return np.concatenate(out) if out else np.zeros(0, np.int16)
+
+    def flush(self) -> np.ndarray:
+        out = [piece.to_ndarray().reshape(-1) for piece in self.resampler.resample(None)]
+        return np.concatenate(out) if out else np.zeros(0, np.int16)

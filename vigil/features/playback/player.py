@@ -99,6 +99,12 @@ class Player:
         """A stream without priority (talk: transmit.cgi, the backchannel) has the speaker."""
         return self._holder is not None and self._holder.priority is None
 
+    @property
+    def ahead(self) -> float:
+        """Seconds of what was handed over that the speaker has yet to play: how far behind real
+        time a live stream already is (one that fell behind may skip to keep its latency down)."""
+        return max(0.0, self._heard_until - asyncio.get_running_loop().time())
+
     def _publish(self, clip_id: str | None) -> None:
         self.bus.publish(c.CLIP_PLAYING, {}, {"Playing": "1" if clip_id else "0", "ClipId": clip_id or ""})
 
@@ -194,6 +200,10 @@ class Player:
             await self.stop()
             yield play
             await self._drain()
+        except asyncio.CancelledError:  # ended at once (a call hung up): what it handed over is not waited for
+            if self._holder is mine:
+                self._heard_until = min(self._heard_until, asyncio.get_running_loop().time())
+            raise
         finally:
             if self._holder is mine:
                 self._holder = None

@@ -19,7 +19,10 @@ USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
-                  "expires", "dtmfSequences", "callerId", "isDefault", "dtmfProtocols"}
+                  "expires", "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
+                  "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption"}
+TLS_DEFAULTS = {"tlsVersion": "auto", "verifyServer": False, "sips": False, "secondaryRegistrar": "", "proxies": [],
+                "certificate": ""}
 
 
 class SipConfigError(ValueError):
@@ -44,13 +47,18 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any], calls_only:
         if not isinstance(out[name], bool):
             raise SipConfigError(f"{name} takes true or false")
     _port(out["sipPort"], "sipPort")
+    _port(out["tlsPort"], "tlsPort")
     _port(out["rtpPortStart"], "rtpPortStart")
     if out["rtpPortStart"] % 2:
         raise SipConfigError("rtpPortStart must be even (RTP uses even ports)")
-    if out["rtpPortStart"] <= out["sipPort"] < out["rtpPortStart"] + 1000:
-        raise SipConfigError("sipPort lies in the RTP port range (rtpPortStart to rtpPortStart + 999)")
+    for name in ("sipPort", "tlsPort"):
+        if out["rtpPortStart"] <= out[name] < out["rtpPortStart"] + 1000:
+            raise SipConfigError(f"{name} lies in the RTP port range (rtpPortStart to rtpPortStart + 999)")
+    if out["tlsPort"] == out["sipPort"]:
+        raise SipConfigError("tlsPort must differ from sipPort (TCP listens on the SIP port)")
     for name, low, high in (("callingTimeout", c.MIN_CALLING_TIMEOUT, 600), ("incomingCallDuration", 1, c.MAX_INCOMING_SECONDS),
-                            ("maxCallDuration", 0, c.MAX_CALL_SECONDS), ("callPriority", 1, 10)):
+                            ("maxCallDuration", 0, c.MAX_CALL_SECONDS), ("callPriority", 1, 10),
+                            ("registrationRetry", 1, 3600), ("failbackSeconds", 1, 86400)):
         value = out[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             unit = "" if name == "callPriority" else " of seconds"
@@ -97,9 +105,9 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
     if unknown:
         raise SipConfigError(f"unknown account field(s): {', '.join(sorted(unknown))}")
     base = current or {"name": "", "domain": "", "authId": "", "password": "", "registrar": "", "transport": "udp",
-                       "autoAnswer": False, "expires": 3600, "dtmfSequences": []}
-    out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS), **base,
-           **changes}
+                       "autoAnswer": False, "expires": 3600, "dtmfSequences": [], "mediaEncryption": "none"}
+    out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS),
+           "mediaEncryption": "none", **TLS_DEFAULTS, **base, **changes}
     sequences = out["dtmfSequences"]
     if (not isinstance(sequences, list) or len(sequences) > 10
             or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
@@ -108,11 +116,14 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError("id must be 1 to 32 lowercase letters, digits, '-' or '_'")
     if not isinstance(out.get("user"), str) or not USER.fullmatch(out["user"]):
         raise SipConfigError("user must be a SIP user part of 1 to 64 characters")
-    for name in ("domain", "registrar"):
-        if not isinstance(out[name], str) or (out[name] and not HOST.fullmatch(out[name])):
-            raise SipConfigError(f"{name} must be a host name or address, optionally with :port")
-    if out["registrar"] and ":" in out["registrar"] and not 1 <= int(out["registrar"].split(":")[1]) <= 65535:
-        raise SipConfigError("registrar port must be 1 to 65535")
+    for name in ("domain", "registrar", "secondaryRegistrar"):
+        _host(out[name], name)
+    proxies = out["proxies"]
+    if not isinstance(proxies, list) or len(proxies) > c.MAX_PROXIES or not all(
+            isinstance(x, str) and x for x in proxies):
+        raise SipConfigError(f"proxies must list at most {c.MAX_PROXIES} proxies, each host[:port], first used first")
+    for proxy in proxies:
+        _host(proxy, "proxies")
     if not isinstance(out["callerId"], str) or len(out["callerId"]) > 64 or any(
             ord(x) < 32 or x in '"\\<>' for x in out["callerId"]):
         raise SipConfigError('callerId must be a name of at most 64 characters without control characters, " \\ < or >')
@@ -122,20 +133,38 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
     if (not isinstance(protocols, list) or not all(isinstance(x, str) and x in c.DTMF_METHODS for x in protocols)
             or len(set(protocols)) != len(protocols)):
         raise SipConfigError(f"dtmfProtocols must list some of {', '.join(c.DTMF_METHODS)}, each once")
-    for name in ("name", "authId", "password"):
+    for name in ("name", "authId", "password", "certificate"):
         if not isinstance(out[name], str) or len(out[name]) > 128 or any(ord(x) < 32 for x in out[name]):
             raise SipConfigError(f"{name} must be text of at most 128 printable characters")
     if out["transport"] not in c.TRANSPORTS:
         raise SipConfigError(f"transport must be one of {', '.join(c.TRANSPORTS)}")
-    if not isinstance(out["autoAnswer"], bool):
-        raise SipConfigError("autoAnswer takes true or false")
+    if out["tlsVersion"] not in c.TLS_VERSIONS:
+        raise SipConfigError(f"tlsVersion must be one of {', '.join(c.TLS_VERSIONS)} (older versions are not offered)")
+    if out["mediaEncryption"] not in c.MEDIA_ENCRYPTION:
+        raise SipConfigError(f"mediaEncryption must be one of {', '.join(c.MEDIA_ENCRYPTION)}")
+    for name in ("autoAnswer", "verifyServer", "sips"):
+        if not isinstance(out[name], bool):
+            raise SipConfigError(f"{name} takes true or false")
+    if out["sips"] and out["transport"] != "tls":
+        raise SipConfigError("sips needs transport tls (SIPS is SIP over TLS on every hop)")
+    if out["certificate"] and out["transport"] != "tls":
+        raise SipConfigError("certificate needs transport tls (it is presented in the TLS handshake)")
     if not isinstance(out["expires"], int) or isinstance(out["expires"], bool) or not 60 <= out["expires"] <= 86400:
         raise SipConfigError("expires must be 60 to 86400 seconds")
     if out["id"] == c.P2P_ID and out["registrar"]:
         raise SipConfigError("the peer-to-peer account has no registrar")
     if out["id"] != c.P2P_ID and not out["registrar"]:
         raise SipConfigError("a registered account needs a registrar")
+    if out["secondaryRegistrar"] and not out["registrar"]:
+        raise SipConfigError("secondaryRegistrar needs a registrar (it stands in when the registrar fails)")
     return out
+
+
+def _host(value: object, name: str) -> None:
+    if not isinstance(value, str) or (value and not HOST.fullmatch(value)):
+        raise SipConfigError(f"{name} must be a host name or address, optionally with :port")
+    if ":" in value and not 1 <= int(value.split(":")[1]) <= 65535:
+        raise SipConfigError(f"{name} port must be 1 to 65535")
 
 
 class SipStore:
@@ -159,7 +188,7 @@ class SipStore:
 
     def _raw(self) -> dict[str, dict[str, Any]]:
         raw = self.store.get_kv(c.ACCOUNTS_KEY)
-        accounts = json.loads(raw) if raw else {}
+        accounts = {i: {**TLS_DEFAULTS, **a} for i, a in (json.loads(raw) if raw else {}).items()}  # older ones
         if c.P2P_ID not in accounts:
             accounts[c.P2P_ID] = check_account(None, {"id": c.P2P_ID, "user": "vigil", "name": "Peer to peer",
                                                       "autoAnswer": True})
@@ -197,7 +226,9 @@ def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
                    tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
-                   tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)))
+                   tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
+                   stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]),
+                   stored["certificate"], stored.get("mediaEncryption", "none"))
 
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,11 @@ DTMF = "tns1:Device/tnsaxis:SIP/DTMF"
 REGISTRATION = "tns1:Device/tnsaxis:SIP/Registration"
 
 P2P_ID = "p2p"  # the default peer-to-peer account: always there, never registered
-CODECS = ("pcmu", "pcma")
-TRANSPORTS = ("udp", "tcp")
+CODECS = ("pcmu", "pcma", "g722", "opus")  # codecs.py has each
+MEDIA_ENCRYPTION = ("none", "srtp-optional", "srtp-mandatory")  # srtp.py says what each does
+TRANSPORTS = ("udp", "tcp", "tls")
+TLS_VERSIONS = ("auto", "1.2", "1.3")  # the manual: auto picks the most secure the peer has; older ones are not offered
+MAX_PROXIES = 5
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)
@@ -27,22 +30,25 @@ DTMF_METHODS = ("rtp", "info")  # RFC 2833/4733 in RTP, SIP INFO (RFC 2976): the
 # recipient and the Make a call action: no incoming calls, no audio, and a call it placed ends
 # after a minute unless the far end hangs up first (nothing flows once it is answered).
 CALLS_ONLY_DEFAULTS = {"maxCallDuration": 60}
-CALLS_ONLY_FIXED = ("enabled", "allowIncoming", "sipPort", "incomingCallDuration")  # refused there
+CALLS_ONLY_FIXED = ("enabled", "allowIncoming", "sipPort", "tlsPort", "incomingCallDuration")  # refused there
 
 DEFAULTS = {
     "enabled": False,
     "allowIncoming": True,
     "sipPort": 5060,
+    "tlsPort": 5061,
     "rtpPortStart": 4000,
     "callingTimeout": 60,  # seconds a call rings before it is given up (VAPIX CallingTimeout: default 60, max 600)
     "incomingCallDuration": 600,
     "maxCallDuration": 0,
-    "codecPriority": list(CODECS),
+    "codecPriority": list(CODECS),  # G.711 first: what every SIP phone and PBX has
     "natTraversal": {"ice": False, "stun": False, "stunServer": "", "turn": False, "turnServer": "", "turnUser": "",
                      "turnPassword": "", "turnTransport": "udp"},  # the manual's NAT traversal (nat.py); the TURN password stored sealed
     # A call's priority against the multicast controller's sources (their priority 1-10, higher
     # wins): VAPIX ranks internal sources such as SIP calls among them.
     "callPriority": 5,
+    "registrationRetry": 30,  # seconds between attempts while an account's registrar(s) cannot be reached
+    "failbackSeconds": 300,  # the manual's "seconds until failback": on the secondary server, when to try the primary
 }
 
 # rule actions

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from vigil.core.auth import Principal
 from vigil.core.params import printable
 from vigil.core.roles import Role
+from vigil.features.sip import codecs
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, check_account, check_settings
 from vigil.features.sip.service import SIP_SERVICE, SipService
@@ -41,7 +42,13 @@ SETTINGS = {"SIPEnabled": "enabled", "AllowIncomingCalls": "allowIncoming", "SIP
 ACCOUNT = {"Id": "id", "Name": "name", "UserId": "user", "PublicDomain": "domain", "AuthenticationId": "authId",
            "Password": "password", "Registrar": "registrar", "Transport": "transport", "CallerId": "callerId",
            "IsDefault": "isDefault"}
-CODECS = {"pcmu": "PCMU", "pcma": "PCMA"}
+CODECS = {name: codec.encoding for name, codec in codecs.CODECS.items()}  # PCMU, PCMA, G722, OPUS
+
+
+def codec_entry(name: str) -> dict[str, Any]:
+    return {"Name": CODECS[name], "SampleRate": codecs.CODECS[name].rate}
+
+
 STATES = {"calling": "Calling", "ringing": "Calling", "active": "Active", "ended": "Terminated"}
 
 
@@ -90,10 +97,10 @@ class CallService:
         return {}
 
     def get_codecs(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"AudioCodec": [{"Name": CODECS[x], "SampleRate": 8000} for x in self.service.codec_priority()]}
+        return {"AudioCodec": [codec_entry(x) for x in self.service.codec_priority()]}
 
     def supported_codecs(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"AudioCodec": [{"Name": CODECS[x], "SampleRate": 8000} for x in c.CODECS]}
+        return {"AudioCodec": [codec_entry(x) for x in c.CODECS]}
 
     async def set_codecs(self, arguments: dict[str, Any]) -> dict[str, Any]:
         codecs = arguments.get("AudioCodec")

@@ -73,6 +73,7 @@ async def set_account(device: Device, call: JsonCall, who: Principal) -> dict[st
     current = service.store.accounts().get(account_id)
     with refused("Invalid parameter(s): "):
         account = check_account(current, call.params)
+        service.check_certificate(account["certificate"])
         service.store.save_account(account)
     device.logs.audit(who.name, f"{'changed' if current else 'added'} the SIP account {account_id}", "sip")
     await service.apply()

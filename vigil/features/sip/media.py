@@ -1,16 +1,24 @@
-"""A call's RTP media (RFC 3550) with G.711 (RFC 3551) through the audio layer: the far end's
-packets are decoded and played as a live stream of the speaker's player (the call takes the
-speaker the way transmit.cgi and the backchannel do), the microphone's blocks are encoded and
-sent every 20 ms, and RFC 4733 telephone-events are turned into DTMF digits (one per event,
-however many times its end packet is repeated)."""
+"""A call's media through the audio layer: RTP (RFC 3550) on an even port with its RTCP on the
+next (rtcp.py: reports every few seconds, a BYE at the end), SRTP when the offer/answer agreed
+on keys (srtp.py), in the codec it chose (codecs.py). The far end's packets are decoded and
+played as a live stream of the speaker's player (the call takes the speaker the way
+transmit.cgi and the backchannel do), the microphone's blocks are encoded and sent every 20 ms,
+and RFC 4733 telephone-events are turned into DTMF digits (one per event, however many times
+its end packet is repeated). A new offer/answer (re-INVITE, hold) is applied to the running
+session: hold stops sending (and playing, when inactive), resume starts them again. The packets
+go over the session's own sockets, or over the path nat.py opens (a TURN relay, ICE: `attach`).
+On a device without a speaker (no player, no microphone) a call carries no audio."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
+import socket
 import struct
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -19,42 +27,22 @@ import numpy as np
 from vigil.core.logs import Logs
 from vigil.features.audio.service import AudioService
 from vigil.features.playback.backchannel import rtp_payload
-from vigil.features.playback.decode import ALAW, MULAW, StreamDecoder
+from vigil.features.playback.decode import PacketDecoder, StreamDecoder
 from vigil.features.playback.player import Player, SpeakerBusy
-from vigil.hal.audio import RATE, AudioError
+from vigil.features.sip import rtcp
+from vigil.features.sip.codecs import FramedEncoder, G711Encoder, decoder_for, encoder_for
+from vigil.features.sip.negotiation import Plan
+from vigil.features.sip.srtp import SrtpContext
+from vigil.hal.audio import AudioError
+from vigil.rtsp.protocol import rtcp_bye
 
 log = logging.getLogger("vigil.sip")
 
-ENCODINGS = {"PCMU": "mulaw", "PCMA": "alaw"}
-CLOCK = 8000
-PACKET = CLOCK // 50  # samples per 20 ms packet
 EVENTS = "0123456789*#ABCD"  # RFC 4733 event codes 0-15
 QUEUE = 500
-
-
-def _encoder(table: np.ndarray) -> np.ndarray:
-    """int16 (as uint16 index) -> the G.711 code whose decoded value is nearest."""
-    order = np.argsort(table)
-    values = table[order].astype(np.int32)
-    x = np.arange(-32768, 32768, dtype=np.int32)
-    at = np.clip(np.searchsorted(values, x), 1, 255)
-    nearer = np.where(np.abs(values[at - 1] - x) <= np.abs(values[at] - x), at - 1, at)
-    codes = order[nearer].astype(np.uint8)
-    return np.roll(codes, -32768)  # index by the uint16 view of the sample
-
-
-ENCODE = {"PCMU": _encoder(MULAW), "PCMA": _encoder(ALAW)}
-
-
-def encode(samples: np.ndarray, codec: str) -> bytes:
-    return ENCODE[codec][samples.astype(np.int16).view(np.uint16)].tobytes()
-
-
-def to_8k(block: np.ndarray) -> np.ndarray:
-    """48 kHz block -> 8 kHz, averaging each 6 samples (a crude low-pass before decimation)."""
-    factor = RATE // CLOCK
-    usable = len(block) - len(block) % factor
-    return block[:usable].astype(np.int32).reshape(-1, factor).mean(axis=1).astype(np.int16)
+MAX_AHEAD = 0.08  # seconds the speaker may hold of the call: beyond, decoded audio is skipped (the
+# latency a stall at the start or a burst of late packets would otherwise add for the rest of the call)
+_HEADER = struct.Struct("!BBHII")
 
 
 class Datagrams(Protocol):
@@ -68,15 +56,15 @@ class Datagrams(Protocol):
 
 
 class RtpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, session: RtpSession) -> None:
-        self.session = session
+    def __init__(self, on_datagram: Callable[[bytes], None]) -> None:
+        self.on_datagram = on_datagram
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.session.received(data)
+        self.on_datagram(data)
 
 
 class RtpSession:
-    """Media of one call: bound to a local port, sending to the far end's address and port."""
+    """Media of one call: bound to a local port pair, sending to the far end's address and port."""
 
     def __init__(self, player: Player | None, audio: AudioService | None, logs: Logs,
                  on_dtmf: Callable[[str], None], name: str, priority: Callable[[], int] | None = None) -> None:
@@ -84,103 +72,210 @@ class RtpSession:
         self.player, self.audio, self.logs, self.on_dtmf, self.name = player, audio, logs, on_dtmf, name
         self.priority = priority  # against the multicast controller's streams (Player.live_stream)
         self.transport: Datagrams | None = None
-        self.remote: tuple[str, int] | None = None
-        self.codec, self.payload_type, self.dtmf_payload = "PCMU", 0, None
-        self.send_audio, self.play_audio = True, True
+        self.control: asyncio.DatagramTransport | None = None  # RTCP (none over a TURN relay or ICE)
+        self.plan: Plan | None = None
+        self.srtp: SrtpContext | None = None
         self.ssrc = secrets.randbits(32)
         self.sequence = secrets.randbits(16)
         self.timestamp = secrets.randbits(32)
-        self.packets: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE)
+        # decoded blocks for the speaker: the far end's packets are decoded as they arrive, and
+        # the player's task wakes once a block (about 50 ms), not once a packet
+        self.blocks: asyncio.Queue[np.ndarray | None] = asyncio.Queue(QUEUE)
+        self._decoder: StreamDecoder | PacketDecoder | None = None
+        self.reception = rtcp.Reception()
+        self.sent_packets = self.sent_octets = 0
+        self.reports_sent = 0
+        self.received_packets = 0
+        self.skipped = 0  # samples not played to keep the latency down
+        self._last_sent = 0.0  # wall-clock time of the last RTP packet sent
         self._last_event: int | None = None  # RTP timestamp of the last DTMF event reported
         self._play_task: asyncio.Task | None = None
-        self._pending = np.zeros(0, np.int16)
-        self.received_packets = 0
+        self._encoder: G711Encoder | FramedEncoder | None = None
+        self._report: asyncio.TimerHandle | None = None
+        self._listening = False
 
     async def bind(self, host: str, first_port: int,
                    protocol: Callable[[], asyncio.DatagramProtocol] | None = None, count: int = 1000) -> int:
+        """RTP on the first free even port from `first_port` (RFC 3550 11), RTCP on the next;
+        `protocol`: the RTP socket's own (nat.py: one that also hears STUN)."""
         loop = asyncio.get_running_loop()
-        for port in range(first_port, first_port + count, 2):  # RTP on even ports (RFC 3550 11)
-            try:
-                self.transport, _ = await loop.create_datagram_endpoint(protocol or (lambda: RtpProtocol(self)),
-                                                                        local_addr=(host, port))
+        for port in range(first_port, first_port + count, 2):
+            with contextlib.suppress(OSError):
+                self.transport, _ = await loop.create_datagram_endpoint(
+                    protocol or (lambda: RtpProtocol(self.received)), local_addr=(host, port))
+                try:
+                    self.control, _ = await loop.create_datagram_endpoint(lambda: RtpProtocol(self.received_control),
+                                                                          local_addr=(host, port + 1))
+                except OSError:
+                    self.transport.close()
+                    continue
                 return port
-            except OSError:
-                continue
-        raise OSError(f"no free RTP port from {first_port}")
+        raise OSError(f"no free RTP port pair from {first_port}")
 
     def attach(self, transport: Datagrams) -> None:
         """Send and receive over `transport` instead of an own socket (nat.py: a TURN relay, ICE)."""
         self.transport = transport
 
-    def start(self, remote: tuple[str, int], codec: str, payload_type: int, dtmf_payload: int | None,
-              direction: str) -> None:
-        self.remote, self.codec, self.payload_type, self.dtmf_payload = remote, codec, payload_type, dtmf_payload
-        self.send_audio = direction in ("sendrecv", "sendonly")
-        self.play_audio = direction in ("sendrecv", "recvonly")
-        if self.play_audio and self.player is not None:
-            self._play_task = asyncio.get_running_loop().create_task(self._play())
-        if self.send_audio and self.audio is not None:
+    def apply(self, plan: Plan) -> None:
+        """Start the media, or change it to a new offer/answer's plan (re-INVITE: hold, resume,
+        another address, codec or key). Without a speaker (calls-only) nothing plays or is sent."""
+        before, self.plan = self.plan, plan
+        if plan.remote_key is None:
+            self.srtp = None
+        elif self.srtp is None or self.srtp.local_key != plan.local_key:
+            assert plan.local_key is not None
+            self.srtp = SrtpContext(plan.local_key, plan.remote_key)
+        elif self.srtp.remote_key != plan.remote_key:
+            self.srtp.receive_with(plan.remote_key)  # re-keyed by the far end; what the device sends goes on
+        if before is None or before.codec != plan.codec:
+            self._encoder = encoder_for(plan.codec)
+        playing = self._play_task is not None and not self._play_task.done()
+        if plan.plays and self.player is not None and (not playing or before is None or before.codec != plan.codec):
+            previous = self._play_task
+            self._stop_playing()
+            self.blocks = asyncio.Queue(QUEUE)
+            self._decoder = decoder_for(plan.codec)
+            self._play_task = asyncio.get_running_loop().create_task(self._play(self._decoder, previous))
+        elif not plan.plays:
+            self._stop_playing()
+        if plan.sends and self.audio is not None and not self._listening:
             try:
                 self.audio.listen(self._on_block)
+                self._listening = True
             except AudioError as err:
                 self.logs.system(f"SIP call {self.name}: the microphone is not sent: {err}", "warning")
+        elif not plan.sends and self._listening and self.audio is not None:
+            self.audio.unlisten(self._on_block)
+            self._listening = False
+        if self._report is None:
+            self._schedule_report()
 
     def stop(self) -> None:
-        if self.audio is not None:
+        if self._listening and self.audio is not None:
             self.audio.unlisten(self._on_block)
-        with contextlib.suppress(asyncio.QueueFull):
-            self.packets.put_nowait(None)
-        if self._play_task is not None and self.packets.full():
+            self._listening = False
+        self._stop_playing(drop=True)
+        if self._report is not None:
+            self._report.cancel()
+        if self.plan is not None:
+            self._send_control(rtcp_bye(self.ssrc))
+        for transport in (self.transport, self.control):
+            if transport is not None:
+                transport.close()
+
+    def _stop_playing(self, drop: bool = False) -> None:
+        """The playing ends once what was handed over is heard (hold, another codec), or at once
+        with `drop` (the call ended: its queued audio is not played and the speaker is free for the
+        next call, which would otherwise be refused while this one drains)."""
+        if not drop:
+            with contextlib.suppress(asyncio.QueueFull):
+                self.blocks.put_nowait(None)
+        if self._play_task is not None and (drop or self.blocks.full()):
             self._play_task.cancel()
-        if self.transport is not None:
-            self.transport.close()
+        self._play_task = None
 
     # -- to the far end -----------------------------------------------------------------
     def _on_block(self, block: np.ndarray) -> None:
-        self._pending = np.concatenate([self._pending, to_8k(block)])
-        while len(self._pending) >= PACKET:
-            chunk, self._pending = self._pending[:PACKET], self._pending[PACKET:]
-            self._send(self.payload_type, encode(chunk, self.codec), PACKET)
+        plan, encoder = self.plan, self._encoder
+        if plan is None or encoder is None or not plan.sends:
+            return
+        for payload, ticks in encoder.encode(block):
+            self._send(plan.payload_type, payload, ticks)
 
     def _send(self, payload_type: int, payload: bytes, ticks: int, marker: bool = False) -> None:
-        if self.transport is None or self.remote is None or self.transport.is_closing():
+        if self.transport is None or self.plan is None or self.transport.is_closing():
             return
-        header = struct.pack("!BBHII", 0x80, payload_type | (0x80 if marker else 0), self.sequence,
-                             self.timestamp, self.ssrc)
-        self.transport.sendto(header + payload, self.remote)
+        packet = _HEADER.pack(0x80, payload_type | (0x80 if marker else 0), self.sequence, self.timestamp,
+                              self.ssrc) + payload
+        if self.srtp is not None:
+            packet = self.srtp.protect(packet)
+        self.transport.sendto(packet, self.plan.remote)
         self.sequence = (self.sequence + 1) & 0xFFFF
         self.timestamp = (self.timestamp + ticks) & 0xFFFFFFFF
+        self.sent_packets += 1
+        self.sent_octets += len(payload)
+        self._last_sent = time.time()
+
+    def _send_control(self, packet: bytes) -> None:
+        if self.control is None or self.plan is None or self.control.is_closing():
+            return
+        if self.srtp is not None:
+            packet = self.srtp.protect_rtcp(packet)
+        address, port = self.plan.remote
+        with contextlib.suppress(OSError):
+            self.control.sendto(packet, (address, port + 1))
+
+    def _schedule_report(self) -> None:
+        # RFC 3550 6.3.5: the interval is randomised (0.5 to 1.5 times) so that reports do not synchronise
+        delay = rtcp.REPORT_INTERVAL * random.uniform(0.5, 1.5) if self.reports_sent else 0.5
+        self._report = asyncio.get_running_loop().call_later(delay, self._send_report)
+
+    def _send_report(self) -> None:
+        plan = self.plan
+        if plan is None:
+            return
+        now = time.time()
+        sending = self.sent_packets > 0 and plan.sends
+        clock_ahead = int((now - self._last_sent) * plan.codec.clock) if self._last_sent else 0
+        self._send_control(rtcp.report(self.ssrc, f"vigil@{socket.gethostname()}", self.reception, now, sending,
+                                       (self.timestamp + clock_ahead) & 0xFFFFFFFF, self.sent_packets,
+                                       self.sent_octets))
+        self.reports_sent += 1
+        self._schedule_report()
 
     # -- from the far end ---------------------------------------------------------------
     def received(self, packet: bytes) -> None:
+        plan = self.plan
+        if plan is None:
+            return
+        if self.srtp is not None:
+            clear = self.srtp.unprotect(packet)
+            if clear is None:
+                return  # forged, replayed or sent with another key
+            packet = clear
         found = rtp_payload(packet)
         if found is None:
             return
         self.received_packets += 1
+        sequence, timestamp, ssrc = struct.unpack("!HII", packet[2:12])
+        self.reception.packet(ssrc, sequence, timestamp, time.monotonic(), plan.codec.clock)
         kind, payload = found
-        if kind == self.dtmf_payload and self.dtmf_payload is not None:
-            self._dtmf(packet, payload)
-        elif kind == self.payload_type and self.play_audio:
-            with contextlib.suppress(asyncio.QueueFull):  # faster than real time: the excess is lost
-                self.packets.put_nowait(payload)
+        if kind == plan.dtmf_payload and plan.dtmf_payload is not None:
+            self._dtmf(timestamp, payload)
+        elif kind == plan.payload_type and plan.plays and self._decoder is not None:
+            samples = self._decoder.decode(payload)
+            if len(samples):
+                with contextlib.suppress(asyncio.QueueFull):  # faster than real time: the excess is lost
+                    self.blocks.put_nowait(samples)
 
-    def _dtmf(self, packet: bytes, payload: bytes) -> None:
+    def received_control(self, packet: bytes) -> None:
+        if self.srtp is not None:
+            clear = self.srtp.unprotect_rtcp(packet)
+            if clear is None:
+                return
+            packet = clear
+        if len(packet) >= 8 and packet[0] >> 6 == 2:
+            self.reception.control(packet, time.time())
+
+    def _dtmf(self, timestamp: int, payload: bytes) -> None:
         if len(payload) < 4 or not payload[1] & 0x80:  # reported at its end (E bit)
             return
-        timestamp = struct.unpack("!I", packet[4:8])[0]
         if timestamp == self._last_event or payload[0] >= len(EVENTS):
             return  # the end packet is sent three times (RFC 4733 2.5.1.4)
         self._last_event = timestamp
         self.on_dtmf(EVENTS[payload[0]])
 
-    async def _play(self) -> None:
-        decoder = StreamDecoder(ENCODINGS[self.codec], CLOCK)
+    async def _play(self, decoder: StreamDecoder | PacketDecoder, previous: asyncio.Task | None) -> None:
+        blocks = self.blocks
         assert self.player is not None
+        if previous is not None:
+            await asyncio.wait({previous})  # it gives the speaker back when what it handed over is heard
         try:
             async with self.player.live_stream(self.priority, f"SIP call {self.name}") as play:
-                while (payload := await self.packets.get()) is not None:
-                    samples = decoder.decode(payload)
-                    if len(samples):
+                while (samples := await blocks.get()) is not None:
+                    if self.player.ahead > MAX_AHEAD:
+                        self.skipped += len(samples)  # late (a burst after a stall): catch up
+                    else:
                         await play(samples)
                 if len(tail := decoder.flush()):
                     await play(tail)

@@ -312,7 +312,7 @@ class NatAgent:
         if self.settings.stun is None:
             return MediaPath(host, await session.bind(host, first_port))
         client = StunClient(lambda data, addr: session.transport.sendto(data, addr) if session.transport else None)
-        port = await session.bind(host, first_port, lambda: _StunOrRtp(RtpProtocol(session), client))
+        port = await session.bind(host, first_port, lambda: _StunOrRtp(RtpProtocol(session.received), client))
         try:
             address, public_port = await client.mapped(self.settings.stun)
         except NatError as err:
@@ -337,7 +337,7 @@ class NatAgent:
         return _Relay(transport)
 
     async def _relay(self, session: RtpSession) -> MediaPath:
-        relay = await self._allocate(lambda: RtpProtocol(session))
+        relay = await self._allocate(lambda: RtpProtocol(session.received))
         session.attach(relay)
         address, port = relay.transport.get_extra_info("sockname")
         return MediaPath(address, port, "relay", relay=relay)

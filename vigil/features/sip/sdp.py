@@ -1,15 +1,19 @@
-"""SDP offer/answer for audio calls (RFC 4566, RFC 3264): what the far end offers or answers
-(address, port, payload types with their codecs, telephone-event, direction), and the device's
-offer or answer with G.711 µ-law/A-law in the order of the codec priority list and RFC 4733
-telephone-event for DTMF."""
+"""SDP for audio calls (RFC 4566, RFC 3264): what the far end offers or answers (address, port,
+profile, payload types with their codecs, telephone-event, direction, SDES crypto lines), and
+the device's description with the codecs of codecs.py in the order of the codec priority list
+and RFC 4733 telephone-event for DTMF. Which codec, direction and keys a call uses is decided
+in negotiation.py."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-STATIC = {0: "PCMU", 8: "PCMA"}  # RFC 3551 static payload types
-CODEC_NAMES = {"pcmu": "PCMU", "pcma": "PCMA"}  # codec priority list entries -> rtpmap names
+from vigil.features.sip import codecs
+
+STATIC = codecs.STATIC  # RFC 3551 static payload types
+CODEC_NAMES = {name: codec.encoding for name, codec in codecs.CODECS.items()}  # priority list entries -> names
 DTMF_PAYLOAD = 101
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 
@@ -25,6 +29,8 @@ class Media:
     payloads: dict[int, str] = field(default_factory=dict)  # payload type -> encoding name (upper)
     direction: str = "sendrecv"
     attributes: list[str] = field(default_factory=list)  # every a= value, the session's then the stream's (ICE)
+    profile: str = "RTP/AVP"  # RTP/SAVP: the far end sends and takes SRTP only
+    cryptos: list[str] = field(default_factory=list)  # a=crypto values (RFC 4568), in the order given
 
     @property
     def dtmf_payload(self) -> int | None:
@@ -68,7 +74,8 @@ def parse(body: bytes) -> Media:
             if not all(p.isdigit() for p in parts[3:]):
                 raise SdpError("bad payload type list")
             media = Media(session_address, int(parts[1]),
-                          {int(p): STATIC.get(int(p), "") for p in parts[3:]}, direction, list(session_attributes))
+                          {int(p): STATIC.get(int(p), "") for p in parts[3:]}, direction, list(session_attributes),
+                          parts[2])
         elif kind == "a" and media is not None:
             media.attributes.append(value)
             if value.startswith("rtpmap:"):
@@ -77,6 +84,8 @@ def parse(body: bytes) -> Media:
                     media.payloads[int(pt)] = enc.split("/")[0].upper()
             elif value in DIRECTIONS:
                 media.direction = value
+            elif value.startswith("crypto:"):
+                media.cryptos.append(value[7:])
         elif kind == "a":
             session_attributes.append(value)
             direction = value if value in DIRECTIONS else direction
@@ -88,21 +97,29 @@ def parse(body: bytes) -> Media:
 
 
 def build(address: str, port: int, payloads: list[tuple[int, str]], direction: str = "sendrecv",
-          dtmf: int | None = DTMF_PAYLOAD, attributes: list[str] | None = None) -> bytes:
-    session = secrets.randbelow(2**31)
+          dtmf: int | None = DTMF_PAYLOAD, profile: str = "RTP/AVP", attributes: Iterable[str] = (),
+          origin: tuple[int, int] | None = None) -> bytes:
+    """`payloads`: (payload type, encoding name) of codecs.py's codecs; `attributes` follow the
+    rtpmaps (a=crypto, ICE's candidates, ...); `origin`: the session id and version (RFC 3264 8:
+    the same id for the whole call, the version one up whenever the description changes)."""
+    session, version = origin or (secrets.randbelow(2**31),) * 2
     types = [pt for pt, _ in payloads] + ([dtmf] if dtmf is not None else [])
-    lines = ["v=0", f"o=vigil {session} {session} IN IP4 {address}", "s=Vigil call", f"c=IN IP4 {address}",
-             "t=0 0", f"m=audio {port} RTP/AVP {' '.join(map(str, types))}"]
-    lines += [f"a=rtpmap:{pt} {name}/8000" for pt, name in payloads]
+    lines = ["v=0", f"o=vigil {session} {version} IN IP4 {address}", "s=Vigil call", f"c=IN IP4 {address}",
+             "t=0 0", f"m=audio {port} {profile} {' '.join(map(str, types))}"]
+    for pt, name in payloads:
+        codec = codecs.BY_ENCODING[name]
+        lines.append(f"a=rtpmap:{pt} {codec.rtpmap}")
+        if codec.fmtp:
+            lines.append(f"a=fmtp:{pt} {codec.fmtp}")
     if dtmf is not None:
         lines += [f"a=rtpmap:{dtmf} telephone-event/8000", f"a=fmtp:{dtmf} 0-15"]
-    lines += ["a=ptime:20", f"a={direction}"] + [f"a={x}" for x in attributes or ()]
+    lines += [f"a={attribute}" for attribute in attributes]
+    lines += ["a=ptime:20", f"a={direction}"]
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
 def offer_payloads(priority: list[str]) -> list[tuple[int, str]]:
-    by_name = {v: k for k, v in STATIC.items()}
-    return [(by_name[CODEC_NAMES[p]], CODEC_NAMES[p]) for p in priority]
+    return [(codecs.CODECS[p].payload_type, codecs.CODECS[p].encoding) for p in priority]
 
 
 def answer_direction(offered: str) -> str:

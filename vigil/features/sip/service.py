@@ -1,6 +1,7 @@
 """The SIP domain: the settings and accounts (accounts.py) applied to the user agent (ua.py):
 the agent listens while SIP is enabled and is restarted on a change of its ports, registered
-accounts are kept registered (status per account: registered, or failed with the reason),
+accounts are kept registered (status per account: registered and with which server, or failed
+with the reason), the TLS port serves the device's certificate (tls.py),
 calls get their media through the audio layer (media.py), and everything a rule may use is
 an event: the call state (idle, calling, ringing, active) per account, each DTMF digit with the
 sequence so far, and the registration state. Duration limits: an incoming call ends after the
@@ -13,17 +14,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 from typing import Any
 
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.registry import Key
 from vigil.features.audio.service import AudioService
+from vigil.features.certificates.service import CertificateNotFound
 from vigil.features.playback.player import Player
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
+from vigil.features.sip.tls import DeviceCertificate
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
 
@@ -35,11 +39,13 @@ DTMF_METHOD_NAMES = {"rtp": "RTP (RFC 4733)", "info": "SIP INFO"}
 class SipService:
     """`player` and `audio` are None on a device without a speaker: it only places calls (the SIP
     recipient, Make a call), with no audio, refuses incoming calls and runs its agent from the
-    first call on, on a port of the system's choosing (it answers no one on a well-known port)."""
+    first call on, on a port of the system's choosing (it answers no one on a well-known port, and
+    has no TLS listener)."""
 
     def __init__(self, store: SipStore, bus: EventBus, logs: Logs, player: Player | None,
-                 audio: AudioService | None, host: str) -> None:
+                 audio: AudioService | None, host: str, certificate: DeviceCertificate) -> None:
         self.store, self.bus, self.logs, self.player, self.audio, self.host = store, bus, logs, player, audio, host
+        self.certificate = certificate
         self.calls_only = player is None or audio is None
         self._calling = False  # calls-only: a call was asked for, so the agent runs
         self._reached: dict[str, asyncio.Future[None]] = {}  # Call-ID -> the far end rings or answers
@@ -133,14 +139,39 @@ class SipService:
         if matched:
             self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered")
 
-    def registration_changed(self, account: Account, registered: bool, reason: str) -> None:
+    def client_tls(self, account: Account) -> ssl.SSLContext:
+        """SipError when the account's certificate is gone from the keystore or cannot be used."""
+        try:
+            return self.certificate.client(account.tls_version, account.verify_server, account.certificate)
+        except (CertificateNotFound, ssl.SSLError, ValueError, OSError) as err:
+            raise SipError(f"the account's certificate cannot be used: {err}") from None
+
+    def check_certificate(self, alias: str) -> None:
+        """SipConfigError when an account's certificate is not one of the keystore's with its key."""
+        try:
+            self.certificate.check_client(alias)
+        except (CertificateNotFound, ssl.SSLError, ValueError, OSError) as err:
+            raise SipConfigError(f"certificate: {err}") from None
+
+    def certificate_use(self, alias: str) -> str | None:
+        """What in SIP uses the keystore's `alias` (it cannot be deleted while it does)."""
+        users = [i for i, a in self.store.accounts().items() if a.get("certificate") == alias]
+        return f"the SIP account {users[0]}" if users else None
+
+    def retry_intervals(self) -> tuple[float, float]:
+        settings = self.store.settings()
+        return float(settings["registrationRetry"]), float(settings["failbackSeconds"])
+
+    def registration_changed(self, account: Account, registered: bool, reason: str, server: str = "") -> None:
+        """`server`: the registrar or the secondary server the account is registered with."""
         before = self.status.get(account.id)
-        self.status[account.id] = {"state": "registered" if registered else "failed", "reason": reason}
+        self.status[account.id] = {"state": "registered" if registered else "failed", "reason": reason,
+                                   "server": server if registered else ""}
         self.bus.publish(c.REGISTRATION, {"AccountId": account.id},
                          {"Registered": "1" if registered else "0", "Reason": reason})
         if before != self.status[account.id]:
-            self.logs.system(f"SIP account {account.id}: " + ("registered" if registered else f"not registered: "
-                                                                                                f"{reason}"),
+            self.logs.system(f"SIP account {account.id}: " + (f"registered with {server}" if registered
+                                                              else f"not registered: {reason}"),
                              "info" if registered else "warning")
 
     # -- limits -------------------------------------------------------------------------
@@ -196,9 +227,15 @@ class SipService:
         accounts = self.store.accounts()
         if not isinstance(account_id, str) or account_id not in accounts:
             raise SipConfigError(f"no account {account_id}")
-        if not isinstance(uri, str) or not uri.startswith("sip:") or "@" not in uri:
-            raise SipConfigError("the address must be a SIP URI: sip:user@host[:port]")
-        return await self.agent.call(as_agent_account(accounts[account_id]), uri)
+        if not isinstance(uri, str) or not uri.startswith(("sip:", "sips:")) or "@" not in uri:
+            raise SipConfigError("the address must be a SIP URI: sip:user@host[:port] (or sips:)")
+        account = as_agent_account(accounts[account_id])
+        if uri.startswith("sips:") and account.transport != "tls":
+            raise SipConfigError(f"a sips: address needs an account whose transport is tls ({account_id} uses "
+                                 f"{account.transport})")
+        if account.sips and uri.startswith("sip:"):
+            uri = "sips:" + uri[4:]  # a SIPS account calls securely end to end
+        return await self.agent.call(account, uri)
 
     async def reach(self, account_id: str | None, uri: str, timeout: float) -> Call:
         """Place a call and return once the far end rings or answers (the SIP recipient's delivery);
@@ -260,13 +297,23 @@ class SipService:
             if not (self._calling if self.calls_only else settings["enabled"]):
                 return
             nat = NatAgent(NatSettings.from_stored(settings["natTraversal"]), self.nat_status)
-            agent = UserAgent(self, self.host, 0 if self.calls_only else settings["sipPort"], nat)
+            certificate = None
+            if not self.calls_only:  # a device that only places calls listens for no one
+                try:
+                    certificate = self.certificate.listener()
+                except (ssl.SSLError, ValueError, OSError) as err:
+                    self.logs.system(f"SIP over TLS cannot take the device's certificate: {err}", "error")
+            agent = UserAgent(self, self.host, 0 if self.calls_only else settings["sipPort"], nat,
+                              0 if self.calls_only else settings["tlsPort"], certificate)
             try:
                 await agent.start()
             except OSError as err:
                 self.logs.system(f"SIP cannot listen on port {settings['sipPort']}: {err}", "error")
                 self._applied = ""  # the next apply tries again
                 return
+            if agent.transports.tls_error:
+                self.logs.system(f"SIP cannot listen for TLS on port {settings['tlsPort']}: "
+                                 f"{agent.transports.tls_error}", "error")
             self.agent = agent
             agent.spawn(nat.check_turn())
             for stored in self.store.accounts().values():

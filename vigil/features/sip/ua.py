@@ -1,12 +1,16 @@
-"""The SIP user agent (RFC 3261) on asyncio over UDP and TCP (transport.py): client transactions with retransmission
-(timers A/E, T1 = 0.5 s), REGISTER with digest authentication and refresh at half the granted
-expiry, INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as caller and callee, SDP offer/answer (sdp.py) and
-the call's RTP (media.py, made by the owner through `Hooks.media`; its path, and the public address
-in Contact and Via, from nat.py: STUN, TURN, ICE).
+"""The SIP user agent (RFC 3261) on asyncio over UDP, TCP and TLS (transport.py, tls.py): client
+transactions with retransmission (timers A/E, T1 = 0.5 s), REGISTER with digest authentication
+(kept up by registration.py: refresh, secondary server), INVITE/ACK/BYE/CANCEL/OPTIONS/INFO as
+caller and callee through the account's outbound proxies and the dialog's route set (routing.py),
+SDP offer/answer (sdp.py), the account and call records (dialog.py) and the call's RTP (media.py,
+made by the owner through `Hooks.media`; its path, and the public address in Contact and Via,
+from nat.py: STUN, TURN, ICE).
 
-Deliberate limits: in-dialog requests go to the far end's Contact (no Route set), a second call
-while one is up is answered 486 Busy Here (the speaker has one call), and a re-INVITE is
-answered with the current media (hold is not offered by the device)."""
+A re-INVITE is a new offer (negotiation.py): hold, resume, new keys or a session refresh; one
+the device cannot take is answered 488 and the call goes on as it was.
+
+Deliberate limits: a second call while one is up is answered 486 Busy Here (the speaker has one
+call), and the device does not put calls on hold itself."""
 
 from __future__ import annotations
 
@@ -15,16 +19,20 @@ import contextlib
 import itertools
 import logging
 import secrets
+import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vigil.features.sip import message as m
-from vigil.features.sip import sdp
+from vigil.features.sip import routing, sdp
+from vigil.features.sip.dialog import Account, Call
+from vigil.features.sip.errors import SipError, SipUnreachable
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import MediaPath, NatAgent
-from vigil.features.sip.transport import Transports, local_address, resolve
+from vigil.features.sip.negotiation import Negotiation, NotAcceptable
+from vigil.features.sip.registration import Registration
+from vigil.features.sip.transport import Address, Transports, local_address, resolve
 
 log = logging.getLogger("vigil.sip")
 
@@ -34,63 +42,10 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 DTMF_INFO = ("application/dtmf-relay", "application/dtmf")
 
 
-class SipError(Exception):
-    """A request that did not succeed; the text is for the account status and the log."""
-
-
-@dataclass
-class Account:
-    """What the agent needs of an account (the password in clear, only in memory)."""
-
-    id: str
-    user: str
-    domain: str = ""
-    auth_id: str = ""
-    password: str = ""
-    registrar: str = ""  # host[:port]; empty: a peer-to-peer account, never registered
-    auto_answer: bool = False
-    expires: int = 3600
-    dtmf_sequences: tuple[str, ...] = ()
-    transport: str = "udp"  # udp | tcp: how the registrar (or the called peer) is reached
-    caller_id: str = ""  # the display name of the From header of the account's calls
-    dtmf_methods: tuple[str, ...] = ("rtp", "info")  # how the far end's DTMF is accepted (RFC 4733, SIP INFO)
-
-    def target(self) -> tuple[str, int] | None:
-        if not self.registrar:
-            return None
-        host, _, port = self.registrar.partition(":")
-        return host, int(port or 5060)
-
-
-@dataclass(eq=False)
-class Call:
-    id: str
-    account: Account
-    direction: str  # incoming | outgoing
-    remote_uri: str
-    call_id: str
-    local_tag: str
-    state: str = "idle"  # calling | ringing | active | ended
-    reason: str = ""
-    remote_tag: str = ""
-    remote_target: tuple[str, int] | None = None  # where in-dialog requests go
-    local_uri: str = ""
-    from_header: str = ""  # as this side's requests carry them
-    to_header: str = ""
-    cseq: int = 1
-    invite: m.Message | None = None  # the INVITE of an incoming call (responses copy it)
-    invite_addr: tuple[str, int] | None = None
-    invite_branch: str = ""  # of an outgoing call, for CANCEL
-    offer: sdp.Media | None = None
-    media: RtpSession | None = None
-    started: float = 0.0  # time.time() when answered
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
-    last_response: m.Message | None = None
-    digits: str = ""
-
-    @property
-    def duration(self) -> float:
-        return time.time() - self.started if self.started and self.state == "active" else 0.0
+def not_acceptable(msg: m.Message, reason: str, tag: str = "") -> m.Message:
+    """488 to an offer the device cannot take, the reason in a Warning (RFC 3261 20.43)."""
+    return m.response(msg, 488, "Not Acceptable Here", tag or m.new_tag(), extra=[
+        ("accept", "application/sdp"), ("warning", f'399 vigil "{reason}"')])
 
 
 class Hooks(Protocol):
@@ -112,19 +67,25 @@ class Hooks(Protocol):
 
     def dtmf(self, call: Call, digit: str) -> None: ...
 
-    def registration_changed(self, account: Account, registered: bool, reason: str) -> None: ...
+    def registration_changed(self, account: Account, registered: bool, reason: str, server: str = "") -> None: ...
+
+    def client_tls(self, account: Account) -> ssl.SSLContext: ...
+
+    def retry_intervals(self) -> tuple[float, float]: ...  # (registration retry, seconds until failback)
 
 
 class UserAgent:
-    def __init__(self, hooks: Hooks, host: str, port: int, nat: NatAgent | None = None) -> None:
+    def __init__(self, hooks: Hooks, host: str, port: int, nat: NatAgent | None = None, tls_port: int = 0,
+                 tls_server: ssl.SSLContext | None = None) -> None:
         self.hooks = hooks
         self.nat = nat or NatAgent()  # STUN for Contact/Via, and each call's media path (nat.py)
         self.host, self.port = host, port
-        self.transports = Transports(host, port, self.received)
+        self.transports = Transports(host, port, self.received, tls_port, tls_server, self._connection_closed)
         self.calls: dict[str, Call] = {}  # by Call-ID
-        self.pending: dict[str, asyncio.Queue[m.Message]] = {}  # client transactions by branch
+        self.pending: dict[str, asyncio.Queue[m.Message | str]] = {}  # client transactions by branch (str: failed)
+        self.pending_on: dict[str, object] = {}  # the connection each was sent over (None: UDP)
         self.tasks: set[asyncio.Task] = set()
-        self.registrations: dict[str, asyncio.Task] = {}
+        self.registrations: dict[str, Registration] = {}
         self._ids = itertools.count(1)
         self.malformed = 0
 
@@ -138,9 +99,10 @@ class UserAgent:
             if call.state != "ended":
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.hangup(call), 2)
-        for task in [*self.registrations.values(), *self.tasks]:
+        tasks = [*(r.task for r in self.registrations.values() if r.task is not None), *self.tasks]
+        for task in tasks:
             task.cancel()
-        for task in [*self.registrations.values(), *self.tasks]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.registrations.clear()
@@ -157,17 +119,30 @@ class UserAgent:
         self.transports.send(msg.encode(), addr)
 
     def sent_by(self, toward: tuple[str, int]) -> str:
-        """This side's address for Via and Contact: over UDP the public one STUN learned, if any."""
+        """This side's address for Via and Contact: over UDP the public one STUN learned, if any; over
+        TLS the TLS port."""
         if self.nat.public is not None and not self.transports.reliable(toward):
             return f"{self.nat.public[0]}:{self.nat.public[1]}"
-        return f"{local_address(self.host, toward)}:{self.port}"
+        return f"{local_address(self.host, toward)}:{self.transports.local_port(toward)}"
 
     def via(self, toward: tuple[str, int], branch: str) -> str:
         return f"SIP/2.0/{self.transports.name(toward)} {self.sent_by(toward)};branch={branch};rport"
 
-    def contact(self, user: str, toward: tuple[str, int]) -> str:
-        transport = ";transport=tcp" if self.transports.reliable(toward) else ""
-        return f"<sip:{user}@{self.sent_by(toward)}{transport}>"
+    def contact(self, user: str, toward: tuple[str, int], sips: bool = False) -> str:
+        name = self.transports.name(toward)
+        transport = f";transport={name.lower()}" if name != "UDP" and not sips else ""
+        return f"<{routing.scheme(sips and name == 'TLS')}:{user}@{self.sent_by(toward)}{transport}>"
+
+    async def reach(self, account: Account, addr: Address) -> None:
+        """The account's connection to `addr` (TCP or TLS; none for UDP); SipUnreachable when refused."""
+        if account.transport == "udp":
+            return
+        tls = self.hooks.client_tls(account) if account.transport == "tls" else None
+        try:
+            await self.transports.connect(addr, tls)
+        except (OSError, TimeoutError) as err:
+            raise SipUnreachable(f"cannot connect to {addr[0]}:{addr[1]} over {account.transport.upper()}: "
+                                 f"{err or 'timed out'}") from None
 
     def new_request(self, method: str, uri: str, toward: tuple[str, int], from_header: str, to_header: str,
                     call_id: str, cseq: int, branch: str = "") -> m.Message:
@@ -182,8 +157,8 @@ class UserAgent:
         """Send a request and return its final response (retransmitting over UDP until a response
         comes; an INVITE stops at the first provisional one); SipError on timeout."""
         branch = m.param(req.get("via"), "branch")
-        queue: asyncio.Queue[m.Message] = asyncio.Queue()
-        self.pending[branch] = queue
+        queue: asyncio.Queue[m.Message | str] = asyncio.Queue()
+        self.pending[branch], self.pending_on[branch] = queue, self.transports.streams.get(addr)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TRANSACTION_TIMEOUT
         interval, retransmit = T1, not self.transports.reliable(addr)  # TCP: no retransmission
@@ -192,7 +167,7 @@ class UserAgent:
             while True:
                 wait = min(interval, deadline - loop.time()) if retransmit else deadline - loop.time()
                 if wait <= 0:
-                    raise SipError(f"no answer from {addr[0]}:{addr[1]}")
+                    raise SipUnreachable(f"no answer from {addr[0]}:{addr[1]}")
                 try:
                     resp = await asyncio.wait_for(queue.get(), wait)
                 except TimeoutError:
@@ -200,6 +175,8 @@ class UserAgent:
                         self.send(req, addr)
                         interval = min(interval * 2, 4.0) if req.method != "INVITE" else interval * 2
                     continue
+                if isinstance(resp, str):
+                    raise SipUnreachable(f"the connection to {addr[0]}:{addr[1]} ended: {resp}")
                 if resp.status >= 200:
                     return resp
                 if req.method == "INVITE":
@@ -209,6 +186,7 @@ class UserAgent:
                     provisional(resp)
         finally:
             self.pending.pop(branch, None)
+            self.pending_on.pop(branch, None)
 
     async def authenticated(self, req: m.Message, addr: tuple[str, int], account: Account,
                             provisional: Callable[[m.Message], None] | None = None) -> m.Message:
@@ -231,6 +209,7 @@ class UserAgent:
         req.headers = [(n, v) for n, v in req.headers if n != "via"]
         req.headers.insert(0, ("via", via.replace(m.param(via, "branch"), m.new_branch())))
         req.set(answer, value)
+        await self.reach(account, addr)  # over the account's own connection (another account's may carry now)
         return await self.transact(req, addr, provisional)
 
     def ack_failure(self, invite: m.Message, resp: m.Message, addr: tuple[str, int]) -> None:
@@ -297,8 +276,8 @@ class UserAgent:
     def _on_invite(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
         if call is not None:
-            if m.tag(msg.get("to")) and call.state == "active":  # re-INVITE: keep the media as it is
-                self._answer_again(call, msg, addr)
+            if m.tag(msg.get("to")) and call.state == "active":
+                self._reinvite(call, msg, addr)
             elif call.last_response is not None:  # a retransmission
                 self.send(call.last_response, addr)
             return
@@ -313,15 +292,18 @@ class UserAgent:
         except sdp.SdpError as err:
             self.send(m.response(msg, 400, f"Bad Request ({err})", m.new_tag()), addr)
             return
-        if offer.first_audio(self.hooks.codec_priority()) is None:
-            self.send(m.response(msg, 488, "Not Acceptable Here", m.new_tag(), extra=[("accept", "application/sdp")]),
-                      addr)
-            return
         account = self.hooks.account_for(m.uri_user(msg.uri))
+        try:
+            Negotiation(self.hooks.codec_priority(), account.media_encryption, self.host, 0).answer(offer)
+        except NotAcceptable as err:
+            self.send(not_acceptable(msg, str(err)), addr)
+            return
         call = Call(f"{next(self._ids)}", account, "incoming", m.URI.search(msg.get("from")).group(0).lstrip("<"),
                     msg.get("call-id"), m.new_tag(), invite=msg, invite_addr=addr, offer=offer)
         call.remote_tag = m.tag(msg.get("from"))
-        call.remote_target = addr if self.transports.reliable(addr) else (m.uri_address(msg.get("contact")) or addr)
+        call.routes, call.remote_contact = routing.dialog_routes(msg, caller=False), routing.remote_contact(msg)
+        call.remote_target = addr if self.transports.reliable(addr) else (
+            routing.route_address((call.routes or [msg.get("contact")])[0]) or addr)
         call.from_header = msg.get("to") + f";tag={call.local_tag}"
         call.to_header = msg.get("from")
         call.cseq = secrets.randbelow(1000) + 1
@@ -334,7 +316,8 @@ class UserAgent:
 
     def _respond(self, call: Call, status: int, reason: str, body: bytes = b"", with_tag: bool = True) -> None:
         assert call.invite is not None and call.invite_addr is not None
-        extra = [("contact", self.contact(call.account.user, call.invite_addr)), ("allow", ALLOW)]
+        extra = [("contact", self.contact(call.account.user, call.invite_addr, call.invite.uri.startswith("sips:"))),
+                 ("allow", ALLOW)] + [("record-route", r) for r in call.invite.all("record-route")]
         if body:
             extra.append(("content-type", "application/sdp"))
         resp = m.response(call.invite, status, reason, call.local_tag if with_tag else "", body, extra)
@@ -345,17 +328,20 @@ class UserAgent:
         """Answer a ringing incoming call: 200 with the SDP answer (resent until the ACK)."""
         if call.state != "ringing" or call.direction != "incoming" or call.offer is None:
             raise SipError("the call is not ringing")
-        offer = call.offer
-        chosen = offer.first_audio(self.hooks.codec_priority())
-        assert chosen is not None and call.invite_addr is not None
+        assert call.invite_addr is not None
         call.media = self.hooks.media(call)
         local = local_address(self.host, call.invite_addr)
-        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, offer)
-        direction = sdp.answer_direction(offer.direction)
-        dtmf = offer.dtmf_payload
-        body = sdp.build(path.address, path.port, [chosen], direction, dtmf, path.sdp_attributes())
-        call.media.start((offer.address, offer.port), chosen[1], chosen[0], dtmf, direction)
-        self.spawn(path.connect(offer, self.nat.status, call.id))
+        path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, call.offer)
+        call.negotiation = Negotiation(self.hooks.codec_priority(), call.account.media_encryption, path.address,
+                                       path.port, tuple(path.sdp_attributes()))
+        try:
+            body, plan = call.negotiation.answer(call.offer)
+        except NotAcceptable as err:  # the settings changed while it rang
+            self._respond(call, 488, "Not Acceptable Here")
+            self._end(call, str(err))
+            return
+        call.media.apply(plan)
+        self.spawn(path.connect(call.offer, self.nat.status, call.id))
         call.started = time.time()
         self._respond(call, 200, "OK", body)
         self._set_state(call, "active")
@@ -374,15 +360,37 @@ class UserAgent:
                     self.send(call.last_response, call.invite_addr)
                 interval = min(interval * 2, 4.0)
 
-    def _answer_again(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
-        body = call.last_response.body if call.last_response is not None else b""
-        extra = [("contact", self.contact(call.account.user, addr)), ("content-type", "application/sdp")]
+    def _reinvite(self, call: Call, msg: m.Message, addr: tuple[str, int]) -> None:
+        """A new offer in the dialog (RFC 3264 8): answered and applied, or refused with the call unchanged."""
+        assert call.negotiation is not None and call.media is not None
+        try:
+            offer = sdp.parse(msg.body) if msg.body.strip() else None
+            body, plan = (call.negotiation.answer(offer) if offer
+                          else (call.negotiation.offer(self.hooks.offer_direction()), None))
+        except sdp.SdpError as err:
+            self.send(m.response(msg, 400, f"Bad Request ({err})", call.local_tag), addr)
+            return
+        except NotAcceptable as err:
+            self.send(not_acceptable(msg, str(err), call.local_tag), addr)
+            return
+        if plan is not None:
+            call.media.apply(plan)
+        call.offered = offer is None
+        extra = [("contact", self.contact(call.account.user, addr, msg.uri.startswith("sips:"))),
+                 ("content-type", "application/sdp")]
         self.send(m.response(msg, 200, "OK", call.local_tag, body, extra), addr)
 
     def _on_ack(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
         if call is not None:
             call.answered.set()
+            if call.offered and msg.body.strip() and call.negotiation is not None and call.media is not None:
+                call.offered = False
+                try:
+                    call.media.apply(call.negotiation.accept(sdp.parse(msg.body)))
+                except (sdp.SdpError, NotAcceptable) as err:  # RFC 3261 13.2.2.4: a bad answer in the ACK ends the call
+                    self._end(call, f"bad answer in the ACK: {err}")
+                    self.spawn(self._bye(call))
 
     def _on_bye(self, msg: m.Message, addr: tuple[str, int]) -> None:
         call = self.calls.get(msg.get("call-id"))
@@ -436,11 +444,11 @@ class UserAgent:
 
     async def call(self, account: Account, uri: str) -> Call:
         """Place a call to `uri` (sip:user@host[:port]); returns at once, the call goes on in a task."""
-        target = account.target() or m.uri_address(uri)
+        target = account.target() or routing.route_address(uri)
         if target is None:
             raise SipError(f"not a SIP address: {uri}")
         try:
-            target = await resolve(target)
+            target = await resolve(routing.first_hop(account.proxies, account.transport, target))
         except OSError as err:
             raise SipError(f"cannot find {target[0]}: {err}") from None
         if any(c.state != "ended" for c in self.calls.values()):
@@ -448,31 +456,33 @@ class UserAgent:
         domain = account.domain or local_address(self.host, target)
         call = Call(f"{next(self._ids)}", account, "outgoing", uri, secrets.token_hex(12), m.new_tag())
         shown = f'"{account.caller_id}" ' if account.caller_id else ""
-        call.from_header = f"{shown}<sip:{account.user}@{domain}>;tag={call.local_tag}"
+        call.from_header = f"{shown}<{routing.scheme(account.sips)}:{account.user}@{domain}>;tag={call.local_tag}"
         call.to_header = f"<{uri}>"
         call.media = self.hooks.media(call)
         path = await self.nat.open_media(call.media, local_address(self.host, target), self.hooks.rtp_port(), True)
-        if account.transport == "tcp":
-            try:
-                await self.transports.connect(target)
-            except (OSError, TimeoutError) as err:
-                call.media.stop()
-                raise SipError(f"cannot connect to {target[0]}:{target[1]} over TCP: {err}") from None
+        call.negotiation = Negotiation(self.hooks.codec_priority(), account.media_encryption, path.address, path.port,
+                                       tuple(path.sdp_attributes()))
+        try:
+            await self.reach(account, target)
+        except SipError:
+            call.media.stop()
+            raise
         self.calls[call.call_id] = call
         self._set_state(call, "calling")
         self.spawn(self._invite(call, target, path))
         return call
 
     async def _invite(self, call: Call, target: tuple[str, int], path: MediaPath) -> None:
-        priority = self.hooks.codec_priority()
+        assert call.negotiation is not None
         branch = m.new_branch()
         req = self.new_request("INVITE", call.remote_uri, target, call.from_header, call.to_header, call.call_id,
                                call.cseq, branch)
         call.invite_branch, call.invite_addr, call.invite = branch, target, req
-        req.headers += [("contact", self.contact(call.account.user, target)), ("allow", ALLOW),
+        account = call.account
+        req.headers += [*routing.proxy_routes(account.proxies, account.transport, account.sips),
+                        ("contact", self.contact(account.user, target, account.sips)), ("allow", ALLOW),
                         ("content-type", "application/sdp")]
-        req.body = sdp.build(path.address, path.port, sdp.offer_payloads(priority), self.hooks.offer_direction(),
-                             attributes=path.sdp_attributes())
+        req.body = call.negotiation.offer(self.hooks.offer_direction())
 
         def provisional(resp: m.Message) -> None:
             if 180 <= resp.status < 200 and call.state == "calling":
@@ -492,24 +502,23 @@ class UserAgent:
         call.to_header = resp.get("to")
         call.remote_tag = m.tag(resp.get("to"))
         reliable = self.transports.reliable(target)  # over TCP the dialog stays on the connection
-        call.remote_target = target if reliable else (m.uri_address(resp.get("contact")) or target)
+        call.routes, call.remote_contact = routing.dialog_routes(resp, caller=True), routing.remote_contact(resp)
+        call.remote_target = target if reliable else (
+            routing.route_address((call.routes or [resp.get("contact")])[0]) or target)
         self._ack(call, resp)
         if call.state == "ended":  # hung up while it rang: end the dialog the answer made
             await self._bye(call)
             return
         try:
             answer = sdp.parse(resp.body)
-        except sdp.SdpError as err:
-            self._end(call, f"bad answer: {err}")
+            plan = call.negotiation.accept(answer)
+        except (sdp.SdpError, NotAcceptable) as err:
+            self._end(call, f"bad answer: {err}" if isinstance(err, sdp.SdpError) else str(err))
             await self._bye(call)
             return
-        chosen = answer.first_audio(priority)
-        if chosen is None or call.media is None:
-            self._end(call, "the far end answered with no codec the device has")
-            await self._bye(call)
+        if call.media is None:
             return
-        call.media.start((answer.address, answer.port), chosen[1], chosen[0], answer.dtmf_payload, answer.direction
-                         if answer.direction == "sendrecv" else sdp.answer_direction(answer.direction))
+        call.media.apply(plan)
         self.spawn(path.connect(answer, self.nat.status, call.id))
         call.started = time.time()
         call.answered.set()
@@ -518,8 +527,9 @@ class UserAgent:
     def _ack(self, call: Call, resp: m.Message) -> None:
         target = call.remote_target or call.invite_addr
         assert target is not None
-        ack = self.new_request("ACK", m.URI.search(resp.get("contact") or call.remote_uri).group(0).lstrip("<"),
-                               target, call.from_header, resp.get("to"), call.call_id, resp.cseq[0])
+        ack = self.new_request("ACK", call.remote_contact or call.remote_uri, target, call.from_header, resp.get("to"),
+                               call.call_id, resp.cseq[0])
+        ack.headers += [("route", r) for r in call.routes]
         self.send(ack, target)
 
     async def hangup(self, call: Call, reason: str = "hung up") -> None:
@@ -548,8 +558,14 @@ class UserAgent:
         if target is None:
             return
         call.cseq += 1
-        uri = f"sip:{m.uri_user(call.remote_uri) or 'peer'}@{target[0]}:{target[1]}"
+        try:
+            await self.reach(call.account, target)  # a TCP or TLS connection that ended is made again
+        except SipError as err:
+            log.info("BYE of call %s not sent: %s", call.id, err)
+            return
+        uri = call.remote_contact or f"sip:{m.uri_user(call.remote_uri) or 'peer'}@{target[0]}:{target[1]}"
         req = self.new_request("BYE", uri, target, call.from_header, call.to_header, call.call_id, call.cseq)
+        req.headers += [("route", r) for r in call.routes]
         try:
             await asyncio.wait_for(self.authenticated(req, target, call.account), 8)
         except (SipError, TimeoutError) as err:
@@ -569,55 +585,54 @@ class UserAgent:
     def keep_registered(self, account: Account) -> None:
         self.stop_registration(account.id)
         if account.target() is not None:
-            self.registrations[account.id] = asyncio.get_running_loop().create_task(self._registration(account))
+            retry, failback = self.hooks.retry_intervals()
+            registration = Registration(
+                account.registrar, account.secondary, account.expires,
+                lambda server, call_id, cseq, expires: self.register_once(account, call_id, cseq, expires, server),
+                lambda registered, reason, server: self.hooks.registration_changed(account, registered, reason,
+                                                                                   server), retry, failback)
+            self.registrations[account.id] = registration
+            registration.start()
 
     def stop_registration(self, account_id: str) -> None:
-        task = self.registrations.pop(account_id, None)
-        if task is not None:
-            task.cancel()
+        registration = self.registrations.pop(account_id, None)
+        if registration is not None and registration.task is not None:
+            registration.task.cancel()
 
-    async def register_once(self, account: Account, call_id: str, cseq: int, expires: int) -> int:
-        """One REGISTER (answering a challenge): the expiry granted; SipError with the reason."""
-        target = account.target()
+    def _connection_closed(self, addr: Address, connection: object, why: str) -> None:
+        """A TCP or TLS connection ended: the transactions waiting on it fail now, and registrations
+        are renewed now (a cheap REGISTER where it was another connection; the status tells at once
+        where it was theirs)."""
+        for branch, sent_on in self.pending_on.items():
+            if sent_on is connection:
+                self.pending[branch].put_nowait(why)
+        for registration in self.registrations.values():
+            if registration.server:
+                registration.renew()
+
+    async def register_once(self, account: Account, call_id: str, cseq: int, expires: int, server: str = "") -> int:
+        """One REGISTER with `server` (default: the registrar), through the account's proxies, answering
+        a challenge: the expiry granted; SipError with the reason (SipUnreachable: no answer, no connection)."""
+        target = account.target(server)
         assert target is not None
         try:
-            target = await resolve(target)
+            hop = await resolve(routing.first_hop(account.proxies, account.transport, target))
         except OSError as err:
-            raise SipError(f"cannot find the registrar {target[0]}: {err}") from None
-        if account.transport == "tcp":
-            try:
-                await self.transports.connect(target)
-            except (OSError, TimeoutError) as err:
-                raise SipError(f"cannot connect to the registrar over TCP: {err}") from None
+            raise SipUnreachable(f"cannot find {target[0]}: {err}") from None
+        await self.reach(account, hop)
         if account.transport == "udp":
             await self.nat.learn_public(self.transports.send)  # keeps the NAT's binding and the Contact fresh
-        domain = account.domain or target[0]
-        aor = f"<sip:{account.user}@{domain}>"
-        req = self.new_request("REGISTER", f"sip:{domain}", target, f"{aor};tag={m.new_tag()}", aor, call_id, cseq)
-        req.headers += [("contact", self.contact(account.user, target)), ("expires", str(expires))]
-        resp = await self.authenticated(req, target, account)
+        domain, scheme = account.domain or target[0], routing.scheme(account.sips)
+        aor = f"<{scheme}:{account.user}@{domain}>"
+        registrar = account.domain or server or account.registrar  # through proxies: where the request ends
+        req = self.new_request("REGISTER", f"{scheme}:{registrar}", hop, f"{aor};tag={m.new_tag()}", aor, call_id,
+                               cseq)
+        req.headers += [*routing.proxy_routes(account.proxies, account.transport, account.sips),
+                        ("contact", self.contact(account.user, hop, account.sips)), ("expires", str(expires))]
+        resp = await self.authenticated(req, hop, account)
         if resp.status in (401, 407):
             raise SipError(f"{resp.status} {resp.first.split(' ', 2)[-1]}: wrong user or password")
         if resp.status >= 300:
             raise SipError(f"{resp.status} {resp.first.split(' ', 2)[-1]}")
         granted = m.param(resp.get("contact"), "expires") or resp.get("expires") or str(expires)
         return int(granted) if granted.isdigit() else expires
-
-    async def _registration(self, account: Account) -> None:
-        call_id = secrets.token_hex(12)
-        cseq = 1
-        try:
-            while True:
-                try:
-                    granted = await self.register_once(account, call_id, cseq, account.expires)
-                    cseq += 2
-                    self.hooks.registration_changed(account, True, "")
-                    await asyncio.sleep(max(granted / 2, 1))
-                except SipError as err:
-                    cseq += 2
-                    self.hooks.registration_changed(account, False, str(err))
-                    await asyncio.sleep(30)  # try again: the registrar may be back
-        except asyncio.CancelledError:
-            with contextlib.suppress(SipError, TimeoutError, Exception):
-                await asyncio.wait_for(self.register_once(account, call_id, cseq, 0), 2)  # unregister
-            raise

@@ -54,9 +54,14 @@ class SimulatedAudio:
         wait = self._next_block - asyncio.get_running_loop().time()
         if wait > 0:
             await asyncio.sleep(wait)
-        fed, self._fed = self._take(self._fed)
-        room, self._room = self._take(self._room)
-        mixed = np.clip(fed.astype(np.int32) + room.astype(np.int32), -32768, 32767).astype(np.int16)
+        if len(self._fed) and len(self._room):  # both sound: mix them
+            fed, self._fed = self._take(self._fed)
+            room, self._room = self._take(self._room)
+            mixed = np.clip(fed.astype(np.int32) + room.astype(np.int32), -32768, 32767).astype(np.int16)
+        elif len(self._fed):  # one alone needs no mixing (a block every 20 ms: keep the simulation cheap)
+            mixed, self._fed = self._take(self._fed)
+        else:
+            mixed, self._room = self._take(self._room)
         return self.path.incoming(mixed)
 
     async def close_input(self) -> None:
