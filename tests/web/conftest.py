@@ -23,6 +23,8 @@ from tests.peers.browser import Session, chromium
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Chromium for the folder: its tests are all synchronous (Playwright's sync API holds an event
+    loop on the main thread while it runs; another folder's page test imports `module_browser`)."""
     with chromium() as b:
         yield b
 
