@@ -9,6 +9,7 @@ over the API."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,16 @@ def session(browser: Browser) -> Iterator[Session]:
 
 
 FAILED = pytest.StashKey[bool]()
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The folder's Chromium holds an event loop on the main thread from the first page test to the
+    folder's end, where an async test cannot run: say so at collection, not as a loop error later."""
+    for item in items:
+        if HERE in item.path.parents and inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            raise pytest.UsageError(f"{item.nodeid}: the tests of tests/web are synchronous (an async test "
+                                    "belongs in the folder of what it tests)")
 
 
 @pytest.hookimpl(wrapper=True)
