@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -195,10 +195,11 @@ class LiveDevice:
 
 def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] | None = None,
                test_cameras: int = 0, serving: tuple[int, int, int] | None = None,
-               extra: tuple[str, ...] = ()) -> LiveDevice:
+               extra: tuple[str, ...] = (), log: Path | None = None) -> LiveDevice:
     """`vigil run` with `ports` (HTTP, HTTPS, RTSP) as its flags; `serving`: the ports it serves
     on instead, when `data` holds ports set on the device (they win over the flags); `extra`:
-    more flags (`--ssh-port`, ...)."""
+    more flags (`--ssh-port`, ...); `log`: a file for its standard error instead of a pipe (a
+    device kept for many tests would fill a pipe nobody reads, and stop at its next log line)."""
     http_port, https_port, rtsp_port = ports or (free_port(), free_port(), free_port())
     cmd = [sys.executable, "-m", "vigil", "run", "--profile", profile, "--data", str(data), "--host", "127.0.0.1",
            "--http-port", str(http_port), "--https-port", str(https_port), "--rtsp-port", str(rtsp_port)]
@@ -207,8 +208,9 @@ def start_live(data: Path, profile: str = "s3016", ports: tuple[int, int, int] |
     cmd += list(extra)
     if "--ssh-port" not in extra:  # a test that turns SSH on never takes the machine's port 22
         cmd += ["--ssh-port", str(free_port())]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    with open(log, "ab") if log else nullcontext(subprocess.PIPE) as stderr:
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
     live = LiveDevice(process, data, *(serving or (http_port, https_port, rtsp_port)), profile)
     live.wait_ready()
     return live

@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import LiveDevice, create_admin_live
-from tests.peers.browser import Session
-from tests.web.conftest import browser, digest, log_in, open_page, session  # noqa: F401 (fixtures)
+from tests.peers.browser import Session, module_browser  # noqa: F401 (the browser fixture)
+from tests.web.conftest import digest, log_in, open_page, session  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -16,6 +16,7 @@ from tests.discovery.conftest import Served, serve_on, until
 from tests.peers.lan import VENV_BIN, Lan, needs_lan
 from tests.peers.processes import stop_process
 from vigil.features.discovery.model import endpoint_reference
+from vigil.features.discovery.wsdiscovery import APP_MAX_DELAY
 
 pytestmark = needs_lan
 
@@ -28,7 +29,7 @@ scopes = [Scope(s) for s in sys.argv[2].split(",") if s]
 wsd = ThreadedWSDiscovery()
 wsd.start()
 try:
-    for s in wsd.searchServices(types=types or None, scopes=scopes or None, timeout=3):
+    for s in wsd.searchServices(types=types or None, scopes=scopes or None, timeout=float(sys.argv[3])):
         print(json.dumps({"epr": s.getEPR(), "xaddrs": s.getXAddrs(), "scopes": [str(x) for x in s.getScopes()],
                           "types": [str(x) for x in s.getTypes()]}))
 finally:
@@ -54,8 +55,13 @@ NVT = "http://www.onvif.org/ver10/network/wsdl|NetworkVideoTransmitter"
 DEVICE = "http://www.onvif.org/ver10/device/wsdl|Device"
 
 
+# How long a probe collects answers (python-wsdiscovery waits all of it): a device answers within
+# APP_MAX_DELAY (0.5 s), and a probe that finds too little is sent again.
+PROBE_SECONDS = 3 * APP_MAX_DELAY
+
+
 def probe(lan: Lan, types: str = NVT, scopes: str = "onvif://www.onvif.org") -> list[dict]:
-    out = lan.python(PROBE, types, scopes)
+    out = lan.python(PROBE, types, scopes, str(PROBE_SECONDS))
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 

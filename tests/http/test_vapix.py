@@ -54,7 +54,10 @@ def bodies(method: str, version: str, names: list[str]) -> list[str]:
     out = []
     for number in NON_FINITE:
         flat = "{" + ",".join(f'"{n}":{number}' for n in names) + "}"
-        nested = "{" + ",".join(f'"{n}":{flat}' for n in names[:60]) + "}"
+        # The nested form leaves `timeout` out; findCameras would then search for cameras for its
+        # default 3 s: it asks for the shortest search there (the other forms refuse at once).
+        shortest = ',"timeout":0.5' if "timeout" not in names[:60] else ""
+        nested = "{" + ",".join(f'"{n}":{flat}' for n in names[:60]) + shortest + "}"
         for params in (flat, nested, "{" + ",".join(f'"{n}":[{number}]' for n in names) + "}"):
             out.append(f'{{"apiVersion":"{version}","context":"x","method":"{method}","params":{params}}}')
     return out

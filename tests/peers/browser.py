@@ -31,6 +31,15 @@ def chromium(*extra_args: str) -> Iterator[Browser]:
             browser.close()
 
 
+@pytest.fixture(scope="module", name="browser")
+def module_browser() -> Iterator[Browser]:
+    """Chromium as the `browser` fixture of one test module, for a folder whose other tests are
+    async: Playwright's sync API holds an event loop on the main thread while it runs, so it must
+    be closed before they run (tests/web, all synchronous, keeps one for the folder)."""
+    with chromium() as browser:
+        yield browser
+
+
 class Session:
     """One browser context (its own cookies and storage) with a page that fails on script errors."""
 

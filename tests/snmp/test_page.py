@@ -14,12 +14,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import LiveDevice, create_admin_live
-from tests.peers.browser import Session
+from tests.peers.browser import Session, module_browser  # noqa: F401 (the browser fixture)
 from tests.peers.processes import free_port
 from tests.peers.snmp import free_udp_port, v2c
 from tests.peers.snmp import tool_sync as snmp
 from tests.snmp.conftest import needs_net_snmp
-from tests.web.conftest import browser, log_in, open_page, session  # noqa: F401 - fixtures
+from tests.web.conftest import log_in, open_page, session  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, needs_net_snmp]
 

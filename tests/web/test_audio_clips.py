@@ -7,15 +7,13 @@ recipient plays the clip when the W401's digital input activates; then the user 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ADMIN, LiveDevice, create_admin_live, start_live, wait_until
+from tests.conftest import ADMIN, LiveDevice, wait_until
 from tests.peers.browser import Session
 from tests.peers.servers import PORT_TOPIC, add_action_xml, add_recipient_xml, add_rule_xml, item_filter
 from tests.playback.conftest import TONE_DBFS, TONE_SECONDS, make_tone
@@ -26,20 +24,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[LiveDevice, LiveDevice]]:
+def pair(speaker: LiveDevice, w401: LiveDevice) -> tuple[LiveDevice, LiveDevice]:
     """A C1410 and a W401, each a `vigil run` with the test administrator."""
-    with ThreadPoolExecutor(2) as pool:  # both start at once
-        starting = [pool.submit(start_live, tmp_path / profile, profile) for profile in ("c1410", "w401")]
-        wait(starting)
-    started = [f.result() for f in starting if f.exception() is None]
-    try:
-        assert len(started) == 2, [f.exception() for f in starting]
-        for device in started:
-            create_admin_live(device)
-        yield started[0], started[1]
-    finally:
-        for device in started:
-            device.stop()
+    return speaker, w401
 
 
 def sink(speaker: LiveDevice) -> dict:

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import LiveDevice, create_admin_live, wait_until
 from tests.peers.browser import Session
 from tests.peers.processes import free_port, port_open
-from tests.web.conftest import browser, digest, log_in, open_page, session  # noqa: F401 (fixtures)
+from tests.web.conftest import digest, log_in, open_page
 
 pytestmark = pytest.mark.browser
 API = "/axis-cgi/network_settings.cgi"
@@ -35,7 +35,7 @@ def open_tab(page: Page, name: str) -> None:
     expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true")
 
 
-def test_the_user_moves_the_http_port_and_keeps_working(live: LiveDevice, session: Session) -> None:  # noqa: F811
+def test_the_user_moves_the_http_port_and_keeps_working(live: LiveDevice, session: Session) -> None:
     create_admin_live(live)
     old, new, rtsp = live.http_port, free_port(), free_port()
     page = session.page
@@ -71,7 +71,7 @@ def test_the_user_moves_the_http_port_and_keeps_working(live: LiveDevice, sessio
     assert httpx.get(origin + "/vigil/session").status_code == 200
 
 
-def test_a_port_in_use_is_refused_on_the_page(live: LiveDevice, session: Session) -> None:  # noqa: F811
+def test_a_port_in_use_is_refused_on_the_page(live: LiveDevice, session: Session) -> None:
     create_admin_live(live)
     page = session.page
     log_in(page, live)
@@ -85,7 +85,7 @@ def test_a_port_in_use_is_refused_on_the_page(live: LiveDevice, session: Session
     expect(page).to_have_url(re.compile(rf"^{live.http}/"))
 
 
-def test_static_address_and_dns_on_the_simulated_interface(live: LiveDevice, session: Session) -> None:  # noqa: F811
+def test_static_address_and_dns_on_the_simulated_interface(live: LiveDevice, session: Session) -> None:
     create_admin_live(live)
     page = session.page
     log_in(page, live)
@@ -126,7 +126,7 @@ def test_static_address_and_dns_on_the_simulated_interface(live: LiveDevice, ses
     assert sim["resolver"]["search"] == ["example.com", "lab.example.com"]
 
 
-def test_global_proxies_are_set_on_the_page(live: LiveDevice, session: Session) -> None:  # noqa: F811
+def test_global_proxies_are_set_on_the_page(live: LiveDevice, session: Session) -> None:
     create_admin_live(live)
     page = session.page
     log_in(page, live)
@@ -147,7 +147,7 @@ def test_global_proxies_are_set_on_the_page(live: LiveDevice, session: Session) 
     assert "Pr0xy-s3cret" not in page.content()
 
 
-def test_the_discovery_tab_shows_what_discovery_does(live: LiveDevice, session: Session) -> None:  # noqa: F811
+def test_the_discovery_tab_shows_what_discovery_does(live: LiveDevice, session: Session) -> None:
     create_admin_live(live)
     page = session.page
     log_in(page, live)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from tests.conftest import ADMIN, LiveDevice, create_admin_live, wait_until
 from tests.firewall.test_simulated import http_answers
 from tests.peers.browser import Session
-from tests.web.conftest import browser, log_in, open_page, session  # noqa: F401 (fixtures)
+from tests.web.conftest import log_in, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def rules(live: LiveDevice) -> dict:
 
 
 def test_the_user_tests_a_deny_all_rule_watches_it_roll_back_then_keeps_rules(live: LiveDevice,
-                                                                             session: Session) -> None:  # noqa: F811
+                                                                             session: Session) -> None:
     create_admin_live(live)
     page = session.page
     log_in(page, live)
@@ -83,7 +83,7 @@ def test_the_user_tests_a_deny_all_rule_watches_it_roll_back_then_keeps_rules(li
     assert rules(live)["activeRules"][0]["ip"] == "127.0.0.1"
 
 
-def test_the_user_sets_up_peap_and_sees_the_port_authorized(live: LiveDevice, session: Session) -> None:  # noqa: F811
+def test_the_user_sets_up_peap_and_sees_the_port_authorized(live: LiveDevice, session: Session) -> None:
     create_admin_live(live)
     httpx.post(live.http + "/vigil/sim/dot1x", json={"present": True, "peapUsers": {"vigil": "secret"}},
                auth=httpx.DigestAuth(*ADMIN)).raise_for_status()

@@ -20,12 +20,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import LiveDevice, create_admin_live, free_port, start_live, wait_until
+from tests.conftest import LiveDevice, free_port, wait_until
 from tests.peers.browser import Session
 from tests.peers.certs import ca_signed
 from tests.peers.rsyslog import Rsyslog, available
 from tests.troubleshoot.conftest import needs_capture, tshark
-from tests.web.conftest import digest, log_in, open_page
+from tests.web.conftest import Kept, digest, log_in, open_page, with_admin
 from vigil.features.troubleshoot.crash_report import TRACE_NAME
 
 pytestmark = pytest.mark.browser
@@ -33,13 +33,9 @@ CA_ID = "syslog-ca"
 
 
 @pytest.fixture
-def device(tmp_path: Path) -> Iterator[LiveDevice]:
-    server = start_live(tmp_path / "data")
-    try:
-        create_admin_live(server)
-        yield server
-    finally:
-        server.stop()
+def device(kept_s3016: Kept, request: pytest.FixtureRequest) -> Iterator[LiveDevice]:
+    for server in kept_s3016.handed(request):
+        yield with_admin(server)
 
 
 @pytest.fixture

@@ -108,18 +108,20 @@ const app = {
     say(area, "info", message);
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const deadline = Date.now() + 120_000;
+    const loggedIn = Boolean(state.session?.user);
     let wentDown = false;
     for (let waited = 0; Date.now() < deadline; waited += 1) {
       await sleep(1000);
-      let up = true;
+      let session = null;
       try {
-        await api.getSession();
+        session = await api.getSession();
       } catch {
-        up = false;
         wentDown = true;
       }
-      // A restart that is faster than one poll is seen after a few seconds of answers.
-      if (up && (wentDown || waited >= 5)) {
+      // A restart faster than one poll shows in the session the device no longer knows (sessions
+      // live in its memory); without a session to lose, it is seen after a few seconds of answers.
+      const forgotten = loggedIn && session !== null && !session.user;
+      if (session !== null && (wentDown || forgotten || waited >= 5)) {
         boot("The device has restarted.");
         return;
       }

@@ -1,6 +1,7 @@
 // System > Power settings (W401): Delayed shutdown on or off and its delay (1-60 minutes), the
 // ignition and what Delayed shutdown will do now (armed, waiting, shutting down in ...). Settings
-// through param.cgi, the state from /vigil/power, kept live by the power events.
+// through param.cgi, the state from /vigil/power, kept live by the power events; the time left to a
+// shutdown counts down each second.
 
 import * as api from "./api.js";
 import { RANK, card, checkbox, clear, facts, field, h, invalid, messageArea, numberInput, say } from "./ui.js";
@@ -38,7 +39,13 @@ export default async function powerPage(container, app) {
     ),
   );
 
+  let last = null; // the status last read, and when: the time left counts down from it each second
   function renderState(status) {
+    last = { status, at: Date.now() };
+    show(status);
+  }
+
+  function show(status) {
     clear(
       state,
       facts([
@@ -94,10 +101,16 @@ export default async function powerPage(container, app) {
       pending = setTimeout(refresh, 100);
     },
   });
-  const ticker = setInterval(refresh, 5000); // the time left goes down
+  const ticker = setInterval(refresh, 5000); // what the device says, now and then
+  const countdown = setInterval(() => {
+    if (!last?.status.shutdownPending) return;
+    const elapsed = Math.floor((Date.now() - last.at) / 1000);
+    show({ ...last.status, secondsLeft: Math.max(0, last.status.secondsLeft - elapsed) });
+  }, 1000);
   api.whenGone(container, () => {
     stream.close();
     clearTimeout(pending);
     clearInterval(ticker);
+    clearInterval(countdown);
   });
 }

@@ -23,6 +23,7 @@ from vigil.features.network import const as c
 from vigil.features.network.dyndns import DynamicDns
 from vigil.features.network.model import ipv6_with_prefix, mask_of_prefix, no_proxy_entries, prefix_of_mask
 from vigil.hal.network import (
+    Address,
     InterfaceState,
     Lease,
     NetworkError,
@@ -202,27 +203,34 @@ class NetworkService:
         return f"{shown}; router {state.router or 'none'}"
 
     def live(self, name: str) -> str:
-        """The read-only parameters' values."""
+        """A read-only parameter's value, worked out alone (a parameter listing asks for each)."""
         state = self.state()
-        v4 = [a for a in state.ipv4() if a.origin != "linkLocal"]
-        ll = [a for a in state.ipv4() if a.origin == "linkLocal"]
-        first = v4[0] if v4 else None
-        values = {
-            c.MAC_ADDRESS: state.mac,
-            c.IN_USE_ADDRESS: first.address if first else "",
-            c.IN_USE_MASK: mask_of_prefix(first.prefix) if first else "",
-            c.IN_USE_BROADCAST: str(ipaddress.IPv4Network(f"{first.address}/{first.prefix}", strict=False)
-                                    .broadcast_address) if first else "",
-            c.IN_USE_IPV6: " ".join(a.address for a in state.ipv6()),
-            c.IN_USE_ROUTER: state.router,
-            c.IN_USE_ROUTER6: state.router6,
-            c.IN_USE_LINK_LOCAL: ll[0].address if ll else "",
-            c.IN_USE_LINK_LOCAL_MASK: "255.255.0.0" if ll else "",
-            c.IN_USE_HOST_NAME: self.hostname(),
-            c.IN_USE_NAME_SERVERS: " ".join(self.resolver().name_servers),
-            c.IN_USE_SEARCH: " ".join(self.resolver().search),
+
+        def v4() -> list[Address]:
+            return [a for a in state.ipv4() if a.origin != "linkLocal"]
+
+        def link_local() -> list[Address]:
+            return [a for a in state.ipv4() if a.origin == "linkLocal"]
+
+        def broadcast(a: Address) -> str:
+            return str(ipaddress.IPv4Network(f"{a.address}/{a.prefix}", strict=False).broadcast_address)
+
+        values: dict[str, Callable[[], str]] = {
+            c.MAC_ADDRESS: lambda: state.mac,
+            c.IN_USE_ADDRESS: lambda: next((a.address for a in v4()), ""),
+            c.IN_USE_MASK: lambda: next((mask_of_prefix(a.prefix) for a in v4()), ""),
+            c.IN_USE_BROADCAST: lambda: next((broadcast(a) for a in v4()), ""),
+            c.IN_USE_IPV6: lambda: " ".join(a.address for a in state.ipv6()),
+            c.IN_USE_ROUTER: lambda: state.router,
+            c.IN_USE_ROUTER6: lambda: state.router6,
+            c.IN_USE_LINK_LOCAL: lambda: next((a.address for a in link_local()), ""),
+            c.IN_USE_LINK_LOCAL_MASK: lambda: "255.255.0.0" if link_local() else "",
+            c.IN_USE_HOST_NAME: self.hostname,
+            c.IN_USE_NAME_SERVERS: lambda: " ".join(self.resolver().name_servers),
+            c.IN_USE_SEARCH: lambda: " ".join(self.resolver().search),
         }
-        return values.get(name, "")
+        value = values.get(name)
+        return value() if value is not None else ""
 
     # -- global proxies ----------------------------------------------------------------------
     def proxies(self) -> Proxies:
