@@ -21,7 +21,7 @@ from tests.peers.certs import ca_signed
 from vigil.boot import build_device, factory_reset
 from vigil.core.clock import FakeClock
 from vigil.device import Device, Ports
-from vigil.features.certificates.pki import PkiError
+from vigil.features.certificates.pki import PkiError, read_private_key
 from vigil.features.certificates.service import KEYSTORE, CertificateNotFound, Keystore, KeystoreRefusal
 
 PEM = serialization.Encoding.PEM
@@ -223,3 +223,14 @@ def test_a_factory_default_deletes_every_certificate(tmp_path: Path) -> None:
         assert keystore(device).certificates() == [] and keystore(device).ca_certificates() == []
     finally:
         device.close()
+
+
+def test_every_wrong_password_of_an_encrypted_key_says_so() -> None:
+    """About one wrong password in 256 passes the padding check and decrypts to bytes that do not
+    parse: it is still the password that is wrong (1,500 tries meet that case almost surely)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.BestAvailableEncryption(b"right"))
+    for n in range(1500):
+        with pytest.raises(PkiError, match="password is wrong"):
+            read_private_key(pem, f"wrong-{n}")
