@@ -37,9 +37,7 @@ async def phone(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
 async def running_phone(tmp_path: Path, clock: FakeClock, host: str) -> AsyncIterator[Device]:
     """A C1410 whose SIP agent listens on `host` (and free ports there)."""
     device = build_device("c1410", tmp_path / "data", Ports(http=80, https=443, host=host), clock)
-    service = device.features[SIP_SERVICE]
-    task = asyncio.create_task(service.run())
-    try:
+    async with sip_running(device) as service:
         async with client_as(device, "admin") as admin:
             port = free_port()
             rtp = (port + 2) & ~1 if port < 64000 else 20000  # RTP ports above the SIP port: no overlap
@@ -51,6 +49,15 @@ async def running_phone(tmp_path: Path, clock: FakeClock, host: str) -> AsyncIte
             assert "error" not in reply, reply
         await asyncio.wait_for(_listening(service), 5)
         yield device
+
+
+@contextlib.asynccontextmanager
+async def sip_running(device: Device) -> AsyncIterator[SipService]:
+    """The device's SIP service running for the block; the device is closed after it."""
+    service = device.features[SIP_SERVICE]
+    task = asyncio.create_task(service.run())
+    try:
+        yield service
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -67,14 +74,8 @@ async def _listening(service: SipService) -> None:
 async def w401(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Device]:
     """An in-process W401 (no speaker: SIP places calls only) whose SIP service runs."""
     device = build_device("w401", tmp_path / "w401", Ports(http=80, https=443, host="127.0.0.1"), clock)
-    task = asyncio.create_task(device.features[SIP_SERVICE].run())
-    try:
+    async with sip_running(device):
         yield device
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        device.close()
 
 
 @pytest.fixture
