@@ -40,7 +40,7 @@ FORMATS = (OPENSSL_AES256, OPENSSL_AES256_CTR)
 ITERATIONS = 100_000
 MIN_PASSWORD = 8
 MAX_PASSWORD = 512  # bytes, as VAPIX exportrecording.cgi allows
-CHUNK = 1 << 20  # bytes read and encrypted at a time, in place (a multiple of 16: CBC gets whole blocks)
+CHUNK = 4 << 20  # bytes read and encrypted at a time, in place (a multiple of 16: CBC gets whole blocks)
 
 
 def password_problem(password: str) -> str | None:
