@@ -39,8 +39,10 @@ PASS_INTERVAL = 0.2
 # almost all in these passes: at 0.2 s it costs 0.17 % of a core). Measured (bench/live.py,
 # 1080p30, a shared 2-core machine): 0.02 s adds 13 ms median / 35-84 ms p99 of latency for
 # 1.7-1.9 % of a core for the first viewer; 0.066 s adds 43 / 75 ms for 0.6 %; 0.1 s adds
-# 65 / 130 ms for 0.5 %. Each further viewer of a camera costs about 0.1-0.2 %.
-LIVE_PASS_INTERVAL = 0.066
+# 65 / 130 ms for 0.5 %. Each further viewer of a camera costs about 0.1-0.2 %. 0.1 s keeps both
+# goals (p99 <= 150 ms added, <= 0.5 % per viewer); on a recorder whose cameras are all watched
+# the CPU adds up per camera, the latency does not.
+LIVE_PASS_INTERVAL = 0.1
 SILENCE_LIMIT = 5.0  # a camera that sends nothing for this long is lost
 READ_CHUNK = 1 << 20
 FRAGMENT_MIN = 81000  # 0.9 s in the 90 kHz video clock
