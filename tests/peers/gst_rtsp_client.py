@@ -39,6 +39,8 @@ loop = GLib.MainLoop()
 
 def on_sample(sink):
     sample = sink.emit("pull-sample")
+    if result["frames"] >= args.frames:  # frames that came in the same burst, before the loop quit
+        return Gst.FlowReturn.OK
     buffer = sample.get_buffer()
     key = not buffer.has_flags(Gst.BufferFlags.DELTA_UNIT)
     if result["first_key"] is None:
