@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from tests.peers.processes import free_port
 from tests.peers.rtsp import GstCameras, gst_cameras
 from tests.recording.conftest import RECORDER, call
 from vigil.device import Device
-from vigil.features.recording import testcams
+from vigil.features.recording import rtsp_client, testcams
 from vigil.features.recording.probe import probe
 from vigil.features.recording.rtsp_client import RtspError
 
@@ -123,3 +124,14 @@ async def test_a_camera_whose_sdp_announces_another_codec_is_refused(
             await asyncio.to_thread(probe, server.url(1), "", "", key_frame_timeout=1)
     finally:
         await server.close()
+
+
+def test_a_reply_after_interleaved_packets_is_read() -> None:
+    """A camera that already streams over TCP answers between its $-framed RTP packets."""
+    ours, camera = socket.socketpair()
+    with ours, camera:
+        packet = b"\x80\x60" + bytes(30)
+        camera.sendall(b"$\x00" + len(packet).to_bytes(2, "big") + packet
+                       + b"RTSP/1.0 200 OK\r\nCSeq: 5\r\nContent-Length: 2\r\n\r\nok")
+        status, headers, body = rtsp_client._Connection(ours).request(["TEARDOWN rtsp://x RTSP/1.0", "CSeq: 5"])
+    assert (status, headers["cseq"], body) == (200, ["5"], b"ok")

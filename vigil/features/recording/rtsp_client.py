@@ -166,12 +166,8 @@ class _Connection:
 
     def request(self, lines: list[str]) -> tuple[int, dict[str, list[str]], bytes]:
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        while b"\r\n\r\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise RtspError("the camera closed the connection")
-            self.buffer += chunk
-        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        head = self._reply_head()
+        rest = self.buffer
         lines_in = head.decode("latin-1").split("\r\n")
         try:
             status = int(lines_in[0].split()[1])
@@ -189,6 +185,23 @@ class _Connection:
             rest += chunk
         self.buffer = rest[length:]
         return status, headers, rest[:length]
+
+    def _reply_head(self) -> bytes:
+        """The next reply's head. Interleaved RTP/RTCP ($, channel, length) that comes before it
+        is skipped: a camera that already streams answers a later request between its packets."""
+        while True:
+            if self.buffer[:1] == b"$":
+                end = 4 + int.from_bytes(self.buffer[2:4], "big") if len(self.buffer) >= 4 else None
+                if end is not None and len(self.buffer) >= end:
+                    self.buffer = self.buffer[end:]
+                    continue
+            elif b"\r\n\r\n" in self.buffer:
+                head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+                return head
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RtspError("the camera closed the connection")
+            self.buffer += chunk
 
 
 def udp_pair() -> tuple[socket.socket, socket.socket]:
