@@ -51,6 +51,21 @@ async def _nat(phone: Device, **settings: object) -> dict:
     return reply["data"]["natTraversal"]
 
 
+async def _answered(phone: Device, far: Baresip) -> None:
+    """`far` calls the speaker's peer-to-peer account, which answers."""
+    service = phone.features[SIP_SERVICE]
+    assert service.agent is not None
+    assert (await far.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
+    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
+
+
+def _our_answer(phone: Device) -> bytes:
+    """The SDP the speaker answered the call with."""
+    call = phone.features[SIP_SERVICE].calls()[0]
+    assert call.last_response is not None
+    return call.last_response.body
+
+
 async def test_settings_are_checked_sealed_and_audited(phone: Device) -> None:
     async with client_as(phone, "admin") as admin:
         assert "error" not in await sip_call(admin, "setSipConfiguration", enabled=False)  # no servers asked here
@@ -82,12 +97,8 @@ async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, 
     before = len(coturn.peer_usage())  # the module's coturn: earlier tests' allocations are in its log too
     service = phone.features[SIP_SERVICE]
     await eventually(lambda: service.nat_status.state.get("turn", {}).get("state") == "ok", 5, "the TURN check")
-    assert service.agent is not None
-    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
-    call = service.calls()[0]
-    assert call.last_response is not None
-    answer = sdp.parse(call.last_response.body)
+    await _answered(phone, peer)
+    answer = sdp.parse(_our_answer(phone))
     assert answer.address == "127.0.0.1" and answer.port in coturn.relay_ports  # the relayed address
     speaker = sink(phone)
     await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 2, 8, "the peer's audio")
@@ -104,10 +115,7 @@ async def test_turn_relays_a_call_the_device_only_listens_to(phone: Device, peer
     """No microphone, so no audio goes out: the relay still lets the far end's audio through."""
     phone.params.update([(AUDIO_INPUT_ENABLED, "no")], Role.ADMIN, "test")
     await _nat(phone, turn=True, turnServer=coturn.address, turnUser=USER, turnPassword=PASSWORD)
-    service = phone.features[SIP_SERVICE]
-    assert service.agent is not None
-    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
+    await _answered(phone, peer)
     await _heard(phone)
     await peer.command("hangup")
     await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
@@ -231,23 +239,19 @@ async def test_ice_answer_offers_relayed_and_reflexive_candidates_and_the_audio_
                                                                                       coturn: Coturn) -> None:
     await _nat(phone, ice=True, stun=True, stunServer=coturn.address, turn=True, turnServer=coturn.address,
                turnUser=USER, turnPassword=PASSWORD)
-    service = phone.features[SIP_SERVICE]
-    assert service.agent is not None
-    assert (await ice_peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
-    call = service.calls()[0]
-    assert call.last_response is not None
-    answer = sdp.parse(call.last_response.body)
+    await _answered(phone, ice_peer)
+    body = _our_answer(phone)
+    answer = sdp.parse(body)
     assert any(x.startswith("ice-ufrag:") for x in answer.attributes)
     assert any(x.startswith("ice-pwd:") for x in answer.attributes)
-    candidates = _candidates(call.last_response.body)
+    candidates = _candidates(body)
     relayed = [x for x in candidates if x[7] == "relay"]
     assert relayed and all(int(x[5]) in coturn.relay_ports for x in relayed)  # allocated by coturn
     assert {x[1] for x in relayed} == {"1", "2"}  # RTP and RTCP (the offer did not mux them)
     assert any(x[7] == "srflx" for x in candidates)  # learned from coturn's STUN
     assert (answer.address, str(answer.port)) == (relayed[0][4], relayed[0][5])  # the default: the relay
     await _heard(phone)
-    assert service.nat_status.state["ice"]["state"] == "ok"
+    assert phone.features[SIP_SERVICE].nat_status.state["ice"]["state"] == "ok"
     await ice_peer.command("hangup")
     await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
 
