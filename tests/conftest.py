@@ -92,6 +92,14 @@ def c1410(tmp_path: Path, clock: FakeClock) -> Iterator[Device]:
     dev.close()
 
 
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Device]:
+    """A C1410 serving HTTP and RTSP on loopback, in this process (its sink readable), with the admin."""
+    async with serving("c1410", tmp_path / "served") as device:
+        add_account(device, *ADMIN, "admin")
+        yield device
+
+
 def asgi_client(device: Device, auth: httpx.Auth | None = None, scheme: str = "http") -> httpx.AsyncClient:
     app = device.__dict__.setdefault("_test_app", create_app(device))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 50000)),

@@ -4,14 +4,12 @@ ffmpeg), `speaker`, an in-process C1410 with the simulated audio hardware, and `
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import ADMIN, add_account, serving
 from vigil.device import Device
 from vigil.hal.audio import AUDIO_HARDWARE
 from vigil.hal.sim.audio import SimulatedAudio
@@ -41,13 +39,6 @@ def clip_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 def speaker(c1410: Device) -> Device:
     return c1410
 
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Device]:
-    """A C1410 serving HTTP and RTSP on loopback, in this process (its sink readable), with the admin."""
-    async with serving("c1410", tmp_path / "served") as device:
-        add_account(device, *ADMIN, "admin")
-        yield device
 
 
 def sink(device: Device) -> SimulatedAudio:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import ADMIN, add_account, client_as, eventually, serving
+from tests.conftest import ADMIN, client_as, eventually
 from tests.peers.servers import add_recipient, run_recipient_test
 from tests.sip.test_recipient import SIP
 from vigil.device import Device
@@ -21,12 +19,6 @@ from vigil.features.sip.service import SIP_SERVICE
 
 CALL = "/vapix/call"
 
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Device]:
-    async with serving("c1410", tmp_path / "served") as device:
-        add_account(device, *ADMIN, "admin")
-        yield device
 
 
 def vms_state(device: Device) -> str:
