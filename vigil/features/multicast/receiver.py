@@ -14,6 +14,7 @@ import pylibsrtp
 from vigil.features.multicast import const as c
 from vigil.features.playback.backchannel import rtp_payload
 from vigil.features.playback.decode import StreamDecoder
+from vigil.features.sip.srtp import srtp_session
 
 
 class Depacketizer:
@@ -22,9 +23,7 @@ class Depacketizer:
     def __init__(self, codec: str, key: bytes | None) -> None:
         encoding, self.payload_type, rate = c.CODECS[codec]
         self.decoder = StreamDecoder(encoding, rate)
-        self.srtp = pylibsrtp.Session(pylibsrtp.Policy(
-            key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
-            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80)) if key else None
+        self.srtp = srtp_session(key, inbound=True) if key else None
         self.refused = 0  # packets that failed SRTP authentication or were not RTP of this codec
 
     def payload(self, packet: bytes) -> bytes | None:

@@ -57,28 +57,28 @@ def parse_crypto(value: str) -> Crypto | None:
     return Crypto(int(parts[0]), SUITE, key) if len(key) == KEY_BYTES else None
 
 
+def srtp_session(key: bytes, inbound: bool) -> pylibsrtp.Session:
+    """An AES_CM_128_HMAC_SHA1_80 session with `key` for packets in (from any SSRC) or out."""
+    ssrc = pylibsrtp.Policy.SSRC_ANY_INBOUND if inbound else pylibsrtp.Policy.SSRC_ANY_OUTBOUND
+    return pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=ssrc,
+                                              srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
+
+
 class SrtpContext:
     """The two SRTP sessions of a call: out with the device's key, in with the far end's."""
 
     def __init__(self, local_key: bytes, remote_key: bytes) -> None:
         self.local_key, self.remote_key = local_key, remote_key
-        self.outbound = pylibsrtp.Session(pylibsrtp.Policy(
-            key=local_key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
-            srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
-        self.inbound = self._inbound(remote_key)
+        self.outbound = srtp_session(local_key, inbound=False)
+        self.inbound = srtp_session(remote_key, inbound=True)
         self.refused = 0  # RTP packets in that failed authentication or replay checks
         self.refused_control = 0  # RTCP packets in the same (and plain ones: baresip's keep-alive APP "PING")
-
-    @staticmethod
-    def _inbound(key: bytes) -> pylibsrtp.Session:
-        return pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND,
-                                                  srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80))
 
     def receive_with(self, remote_key: bytes) -> None:
         """The far end's new key (a re-INVITE re-keyed). The outbound session is kept: a new one
         with the same key would start its rollover counter again and could reuse keystream."""
         self.remote_key = remote_key
-        self.inbound = self._inbound(remote_key)
+        self.inbound = srtp_session(remote_key, inbound=True)
 
     def protect(self, packet: bytes) -> bytes:
         return self.outbound.protect(packet)
