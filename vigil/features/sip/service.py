@@ -284,7 +284,8 @@ class SipService:
     async def apply(self) -> None:
         """Make the agent match the stored settings and accounts (a restart on any change: calls end)."""
         async with self._lock:
-            applied = json.dumps([self.store.settings(), self.store.accounts(), self._calling], sort_keys=True)
+            settings, accounts = self.store.settings(), self.store.accounts()
+            applied = json.dumps([settings, accounts, self._calling], sort_keys=True)
             if applied == self._applied:
                 return  # nothing changed since (the service's start after an API change, say)
             self._applied = applied
@@ -293,7 +294,6 @@ class SipService:
                 self.agent = None
             self.status.clear()
             self.nat_status.state.clear()
-            settings = self.store.settings()
             if not (self._calling if self.calls_only else settings["enabled"]):
                 return
             nat = NatAgent(NatSettings.from_stored(settings["natTraversal"]), self.nat_status)
@@ -316,7 +316,7 @@ class SipService:
                                  f"{agent.transports.tls_error}", "error")
             self.agent = agent
             agent.spawn(nat.check_turn())
-            for stored in self.store.accounts().values():
+            for stored in accounts.values():
                 if stored["registrar"]:
                     agent.keep_registered(as_agent_account(stored))
 
