@@ -79,6 +79,10 @@ def recorder(tmp_path_factory) -> Iterator[LiveDevice]:
         # Its size is known from the camera's first key frame on, when its snapshot is there too.
         wait_until(lambda: httpx.get(image, auth=httpx.DigestAuth(*ONVIF_MEDIA)).status_code == 200, 20,
                    "the test camera's first key frame")
+        # The snapshot can be there a moment before the recorder has read the stream's size from it.
+        listing = f"{server.http}/axis-cgi/record/list.cgi?recordingid=all"
+        wait_until(lambda: 'width="1280"' in httpx.get(listing, auth=httpx.DigestAuth(*ONVIF_MEDIA)).text, 20,
+                   "the test camera's size in its recording")
         yield server
     finally:
         devices.close()  # stops the device
