@@ -83,7 +83,7 @@ async def test_input_gain_mute_and_off_change_what_the_microphone_captures(speak
         await client.post(URL, json=body("setDevicesSettings", devices(
             inputs=[{"id": "0", "connectionTypes": channel(gain=12)}])))
         await audio.open_input()
-        audio.feed(tone(500, 0.02, -30.0))
+        audio.feed(tone(500, 0.04, -30.0))
         assert abs(level_dbfs(await audio.read()) - -18.0) < 0.2
         await client.post(URL, json=body("setDevicesSettings", devices(inputs=[{"id": "0", "enabled": False}])))
     assert speaker.params.get(c.INPUT_ENABLED) == "no"

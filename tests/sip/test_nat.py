@@ -26,6 +26,7 @@ from vigil.features.audio.const import INPUT_ENABLED as AUDIO_INPUT_ENABLED
 from vigil.features.sip import const as c
 from vigil.features.sip import message as m
 from vigil.features.sip import sdp
+from vigil.features.sip.media import RtpSocket
 from vigil.features.sip.service import SIP_SERVICE
 from vigil.hal.audio import RATE, audible, dominant_frequency
 
@@ -210,7 +211,8 @@ async def test_stun_on_loopback_is_what_contact_via_and_sdp_carry(phone: Device,
         call = service.calls()[0]
         assert call.invite is not None and call.media is not None and call.media.transport is not None
         offer = sdp.parse(call.invite.body)
-        local = call.media.transport.get_extra_info("sockname")
+        assert isinstance(call.media.transport, RtpSocket)
+        local = call.media.transport.sock.getsockname()
         assert (offer.address, offer.port) == (local[0], local[1])
         assert f"127.0.0.1:{service.agent.port};" in call.invite.get("via")
         assert await sip_call(operator, "hangup", callId=placed["data"]["id"])

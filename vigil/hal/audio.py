@@ -1,7 +1,7 @@
 """The audio hardware interface: the speaker (output) and the microphone (input).
 
 Audio crosses this interface as mono signed 16-bit samples at `RATE` in numpy arrays, in
-blocks of `BLOCK` samples (20 ms) on the input side. The settings of the manual's Audio >
+periods of `PERIOD` samples (40 ms) on the input side. The settings of the manual's Audio >
 Device settings take effect here, the same way in every backend (`AudioPath`): the output gain
 and mute on every sample played, the input on/off, gain and mute on every sample captured,
 and echo cancellation (the input is suppressed while the speaker plays, half duplex, so that a
@@ -24,7 +24,10 @@ import numpy as np
 from vigil.core.registry import Key
 
 RATE = 48_000  # samples per second, mono
-BLOCK = RATE // 50  # 20 ms: what the input delivers at a time
+BLOCK = RATE // 50  # 20 ms: what the microphone's listeners get at a time (one RTP packet's worth)
+PERIOD = 2 * BLOCK  # 40 ms: what the input delivers at a time (the hardware's period). Whatever listens
+# to the microphone wakes once a period: a wake-up costs more than the work done in it (bench/sip.py),
+# so two blocks per wake-up halve what capturing costs, for 20 ms more latency
 FULL_SCALE = 32768.0
 SILENCE_DBFS = -120.0
 ECHO_SUPPRESSION_DB = 40  # how far echo cancellation pulls the microphone down while the speaker plays
@@ -174,7 +177,7 @@ class AudioHardware(Protocol):
         ...
 
     async def read(self) -> np.ndarray:
-        """The next BLOCK samples the microphone captured (after open_input), in real time."""
+        """The next PERIOD samples the microphone captured (after open_input), in real time."""
         ...
 
     async def close_input(self) -> None: ...

@@ -24,11 +24,11 @@ from vigil.core.registry import Key
 from vigil.core.roles import Role
 from vigil.features.audio import const as c
 from vigil.features.audio.service import AudioService
-from vigil.hal.audio import BLOCK, RATE, AudioError, level_dbfs
+from vigil.hal.audio import PERIOD, RATE, AudioError, level_dbfs
 
 FLOOR_DBFS = -90.0  # level 0
 HOLD = 0.3  # seconds at or below the alarm level before the event falls
-PEAK_BLOCKS = 10  # the indicator shows the loudest of the last 200 ms
+PEAK_PERIODS = round(0.2 * RATE / PERIOD)  # the indicator shows the loudest of the last 200 ms
 SOURCE = {"channel": "1"}
 TOPIC = Topic(c.TRIGGER_LEVEL, "Audio detection", True, (Item("channel", "xsd:int", "Channel", ("1",)),),
               (Item("triggered", "xsd:boolean", "Above alarm level", state=True),))
@@ -51,9 +51,9 @@ class AudioDetection:
         self.service = service
         self.bus = bus
         self.params = params
-        self.recent: collections.deque[int] = collections.deque(maxlen=PEAK_BLOCKS)
+        self.recent: collections.deque[int] = collections.deque(maxlen=PEAK_PERIODS)
         self.triggered = False
-        self.quiet_blocks = 0  # consecutive blocks at or below the alarm level while triggered
+        self.quiet_samples = 0  # captured at or below the alarm level in a row, while triggered
         self.running = False
 
     def declare(self) -> None:
@@ -68,17 +68,17 @@ class AudioDetection:
         level = level_percent(block)
         self.recent.append(level)
         if level > self.alarm_level:
-            self.quiet_blocks = 0
+            self.quiet_samples = 0
             if not self.triggered:
                 self._publish(True)
         elif self.triggered:
-            self.quiet_blocks += 1
-            if self.quiet_blocks * BLOCK / RATE >= HOLD:
+            self.quiet_samples += len(block)
+            if self.quiet_samples / RATE >= HOLD:
                 self._publish(False)
 
     def _publish(self, triggered: bool) -> None:
         self.triggered = triggered
-        self.quiet_blocks = 0
+        self.quiet_samples = 0
         self.bus.publish(c.TRIGGER_LEVEL, SOURCE, {"triggered": "1" if triggered else "0"})
 
     def status(self) -> dict[str, Any]:

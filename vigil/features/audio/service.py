@@ -25,7 +25,7 @@ OP = Role.OPERATOR
 PATH = applied("audio", how="listener", note="applied to every sample played and captured (vigil/hal/audio.py)")
 STREAM = applied("audio", how="read", note="the encoding of the input's live RTSP stream, read at DESCRIBE")
 
-Listener = Callable[[np.ndarray], None]
+Listener = Callable[[np.ndarray], None]  # given each period the microphone captures (hal.audio.PERIOD)
 
 
 def param_defs(hardware: AudioHardware) -> list[ParamDef]:
@@ -52,6 +52,7 @@ class AudioService:
         self.params = params
         self.logs = logs
         self.listeners: list[Listener] = []
+        self._stopped: dict[Listener, Callable[[], None]] = {}  # told when the capture ends without unlisten
         self._capture: asyncio.Task | None = None
 
     # -- settings ------------------------------------------------------------------------
@@ -92,18 +93,23 @@ class AudioService:
         return self.params.get(c.ENCODING)
 
     # -- the microphone, shared --------------------------------------------------------
-    def listen(self, listener: Listener) -> None:
-        """Call `listener` with each block the microphone captures, until `unlisten`; the
-        capture starts with the first listener. AudioError when the input is off."""
+    def listen(self, listener: Listener, stopped: Callable[[], None] | None = None) -> None:
+        """Call `listener` with each period the microphone captures, until `unlisten`; the
+        capture starts with the first listener. AudioError when the input is off. `stopped` is
+        called if the capture ends first (the input turned off, the hardware failed): a listener
+        that is clocked by the blocks learns that they stopped."""
         if not self.input_enabled:
             raise AudioError("the audio input is turned off (Audio > Device settings)")
         self.listeners.append(listener)
+        if stopped is not None:
+            self._stopped[listener] = stopped
         if self._capture is None or self._capture.done():
             self._capture = asyncio.get_running_loop().create_task(self._run_capture())
 
     def unlisten(self, listener: Listener) -> None:
         if listener in self.listeners:
             self.listeners.remove(listener)
+        self._stopped.pop(listener, None)
 
     def stop_capture(self) -> None:
         if self._capture is not None:
@@ -114,13 +120,16 @@ class AudioService:
         try:
             await hw.open_input()
             while self.listeners:
-                block = await hw.read()
+                period = await hw.read()
                 for listener in list(self.listeners):
-                    listener(block)
+                    listener(period)
         except AudioError as err:
             self.logs.system(f"Audio capture stopped: {err}", "warning")
         finally:
             self.listeners.clear()
+            stopped, self._stopped = list(self._stopped.values()), {}
+            for tell in stopped:
+                tell()
             with contextlib.suppress(AudioError):
                 await hw.close_input()
 

@@ -2,12 +2,18 @@
 next (rtcp.py: reports every few seconds, a BYE at the end), SRTP when the offer/answer agreed
 on keys (srtp.py), in the codec it chose (codecs.py). The far end's packets are decoded and
 played as a live stream of the speaker's player (the call takes the speaker the way
-transmit.cgi and the backchannel do), the microphone's blocks are encoded and sent every 20 ms,
+transmit.cgi and the backchannel do), the microphone's periods are encoded and sent as 20 ms packets,
 and RFC 4733 telephone-events are turned into DTMF digits (one per event, however many times
 its end packet is repeated). A new offer/answer (re-INVITE, hold) is applied to the running
 session: hold stops sending (and playing, when inactive), resume starts them again. The packets
 go over the session's own sockets, or over the path nat.py opens (a TURN relay, ICE: `attach`).
-On a device without a speaker (no player, no microphone) a call carries no audio."""
+On a device without a speaker (no player, no microphone) a call carries no audio.
+
+While the microphone is sent, its periods (40 ms, hal.audio.PERIOD) clock the call: the RTP
+socket is not watched by the event loop, and each period first takes in what the far end sent
+since the last one, then sends the period's two packets. A call then wakes the device 25 times a
+second instead of once per packet each way (a wake-up, and the cold caches after it, cost more
+than the work done in it: bench/sip.py), for at most 40 ms more latency."""
 
 from __future__ import annotations
 
@@ -43,6 +49,71 @@ QUEUE = 500
 MAX_AHEAD = 0.08  # seconds the speaker may hold of the call: beyond, decoded audio is skipped (the
 # latency a stall at the start or a burst of late packets would otherwise add for the rest of the call)
 _HEADER = struct.Struct("!BBHII")
+RECEIVE_SIZE = 65535
+TAKE_IN_LIMIT = 64  # packets read per microphone period at most: a flood waits for the next one
+
+
+class RtpSocket:
+    """The session's own RTP socket: watched by the event loop, or read directly (`take_in`) while
+    the microphone clocks the call; sent to without a buffer (a packet the socket cannot take now
+    would be late: it is lost, as on the wire). Its own class, not an asyncio transport: the
+    device's loop (uvloop) cannot pause reading a datagram transport."""
+
+    def __init__(self, sock: socket.socket, protocol: asyncio.DatagramProtocol) -> None:
+        self.sock, self.protocol = sock, protocol
+        self.loop = asyncio.get_running_loop()
+        self.watched = self.closed = False
+
+    @classmethod
+    def bound(cls, host: str, port: int, protocol: asyncio.DatagramProtocol) -> RtpSocket:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        return cls(sock, protocol)
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.closed:
+            return
+        try:
+            self.sock.sendto(data, addr)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as err:
+            self.protocol.error_received(err)
+
+    def watch(self, on: bool) -> None:
+        if self.closed or on == self.watched:
+            return
+        if on:
+            self.loop.add_reader(self.sock.fileno(), self.take_in)
+        else:
+            self.loop.remove_reader(self.sock.fileno())
+        self.watched = on
+
+    def take_in(self) -> None:
+        """Hand what has arrived to the protocol."""
+        for _ in range(TAKE_IN_LIMIT):
+            try:
+                data, addr = self.sock.recvfrom(RECEIVE_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:  # an ICMP error of an earlier send
+                self.protocol.error_received(err)
+                continue
+            self.protocol.datagram_received(data, addr)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        if not self.closed:
+            self.watch(False)
+            self.closed = True
+            self.sock.close()
 
 
 class Datagrams(Protocol):
@@ -72,6 +143,7 @@ class RtpSession:
         self.player, self.audio, self.logs, self.on_dtmf, self.name = player, audio, logs, on_dtmf, name
         self.priority = priority  # against the multicast controller's streams (Player.live_stream)
         self.transport: Datagrams | None = None
+        self._own: RtpSocket | None = None  # the session's own RTP socket (`transport` unless nat.py attached a path)
         self.control: asyncio.DatagramTransport | None = None  # RTCP (none over a TURN relay or ICE)
         self.plan: Plan | None = None
         self.srtp: SrtpContext | None = None
@@ -100,21 +172,25 @@ class RtpSession:
         `protocol`: the RTP socket's own (nat.py: one that also hears STUN)."""
         loop = asyncio.get_running_loop()
         for port in range(first_port, first_port + count, 2):
-            with contextlib.suppress(OSError):
-                self.transport, _ = await loop.create_datagram_endpoint(
-                    protocol or (lambda: RtpProtocol(self.received)), local_addr=(host, port))
-                try:
-                    self.control, _ = await loop.create_datagram_endpoint(lambda: RtpProtocol(self.received_control),
-                                                                          local_addr=(host, port + 1))
-                except OSError:
-                    self.transport.close()
-                    continue
-                return port
+            try:
+                rtp = RtpSocket.bound(host, port, (protocol or (lambda: RtpProtocol(self.received)))())
+            except OSError:
+                continue
+            try:
+                self.control, _ = await loop.create_datagram_endpoint(lambda: RtpProtocol(self.received_control),
+                                                                      local_addr=(host, port + 1))
+            except OSError:
+                rtp.close()
+                continue
+            self.transport = self._own = rtp
+            rtp.watch(True)
+            return port
         raise OSError(f"no free RTP port pair from {first_port}")
 
     def attach(self, transport: Datagrams) -> None:
         """Send and receive over `transport` instead of an own socket (nat.py: a TURN relay, ICE)."""
         self.transport = transport
+        self._clock_reading()
 
     def apply(self, plan: Plan) -> None:
         """Start the media, or change it to a new offer/answer's plan (re-INVITE: hold, resume,
@@ -140,26 +216,27 @@ class RtpSession:
             self._stop_playing()
         if plan.sends and self.audio is not None and not self._listening:
             try:
-                self.audio.listen(self._on_block)
+                self.audio.listen(self._on_period, self._unclocked)
                 self._listening = True
             except AudioError as err:
                 self.logs.system(f"SIP call {self.name}: the microphone is not sent: {err}", "warning")
         elif not plan.sends and self._listening and self.audio is not None:
-            self.audio.unlisten(self._on_block)
-            self._listening = False
+            self.audio.unlisten(self._on_period)
+            self._unclocked()
+        self._clock_reading()
         if self._report is None:
             self._schedule_report()
 
     def stop(self) -> None:
         if self._listening and self.audio is not None:
-            self.audio.unlisten(self._on_block)
+            self.audio.unlisten(self._on_period)
             self._listening = False
         self._stop_playing(drop=True)
         if self._report is not None:
             self._report.cancel()
         if self.plan is not None:
             self._send_control(rtcp_bye(self.ssrc))
-        for transport in (self.transport, self.control):
+        for transport in (self.transport, self._own, self.control):
             if transport is not None:
                 transport.close()
 
@@ -174,12 +251,26 @@ class RtpSession:
             self._play_task.cancel()
         self._play_task = None
 
+    def _clock_reading(self) -> None:
+        """The event loop watches the RTP socket unless the microphone's periods clock the call
+        (then `_on_period` reads it); a path nat.py opened delivers its packets itself."""
+        if self._own is not None:
+            self._own.watch(not (self._listening and self.transport is self._own))
+
+    def _unclocked(self) -> None:
+        """The microphone no longer clocks the call (unsent, or its capture ended): the far end's
+        packets are read as they arrive again."""
+        self._listening = False
+        self._clock_reading()
+
     # -- to the far end -----------------------------------------------------------------
-    def _on_block(self, block: np.ndarray) -> None:
+    def _on_period(self, period: np.ndarray) -> None:
+        if self._own is not None and self.transport is self._own:
+            self._own.take_in()  # what the far end sent since the last period
         plan, encoder = self.plan, self._encoder
         if plan is None or encoder is None or not plan.sends:
             return
-        for payload, ticks in encoder.encode(block):
+        for payload, ticks in encoder.encode(period):
             self._send(plan.payload_type, payload, ticks)
 
     def _send(self, payload_type: int, payload: bytes, ticks: int, marker: bool = False) -> None:

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from vigil.hal.audio import BLOCK, RATE, AudioCapabilities, AudioError, AudioPath
+from vigil.hal.audio import PERIOD, RATE, AudioCapabilities, AudioError, AudioPath
 
 F_SETPIPE_SZ = 1031  # fcntl: the pipe's buffer size (Linux)
 FORMAT = ["--raw", "--format=s16le", f"--rate={RATE}", "--channels=1"]
@@ -88,7 +88,7 @@ class PulseAudio:
         if recorder is None or recorder.stdout is None:
             raise AudioError("the audio input is not open")
         try:
-            data = await recorder.stdout.readexactly(BLOCK * 2)
+            data = await recorder.stdout.readexactly(PERIOD * 2)
         except asyncio.IncompleteReadError:
             self._recorder = None
             raise await self._failure(recorder, f"the audio source {self.source} stopped") from None

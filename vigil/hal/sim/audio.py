@@ -8,7 +8,7 @@ import asyncio
 
 import numpy as np
 
-from vigil.hal.audio import BLOCK, RATE, AudioCapabilities, AudioError, AudioPath, as_samples
+from vigil.hal.audio import PERIOD, RATE, AudioCapabilities, AudioError, AudioPath, as_samples
 
 AHEAD = 0.1  # seconds the speaker's queue may hold before play() waits
 ROOM_LIMIT = 10 * RATE  # samples the room keeps for a microphone that reads slowly
@@ -50,7 +50,7 @@ class SimulatedAudio:
     async def read(self) -> np.ndarray:
         if not self._input_open:
             raise AudioError("the audio input is not open")
-        self._next_block += BLOCK / RATE
+        self._next_block += PERIOD / RATE
         wait = self._next_block - asyncio.get_running_loop().time()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -58,7 +58,7 @@ class SimulatedAudio:
             fed, self._fed = self._take(self._fed)
             room, self._room = self._take(self._room)
             mixed = np.clip(fed.astype(np.int32) + room.astype(np.int32), -32768, 32767).astype(np.int16)
-        elif len(self._fed):  # one alone needs no mixing (a block every 20 ms: keep the simulation cheap)
+        elif len(self._fed):  # one alone needs no mixing (a period every 40 ms: keep the simulation cheap)
             mixed, self._fed = self._take(self._fed)
         else:
             mixed, self._room = self._take(self._room)
@@ -73,10 +73,10 @@ class SimulatedAudio:
 
     @staticmethod
     def _take(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        block = buffer[:BLOCK]
-        if len(block) < BLOCK:
-            block = np.concatenate([block, np.zeros(BLOCK - len(block), np.int16)])
-        return block, buffer[BLOCK:]
+        period = buffer[:PERIOD]
+        if len(period) < PERIOD:
+            period = np.concatenate([period, np.zeros(PERIOD - len(period), np.int16)])
+        return period, buffer[PERIOD:]
 
     # -- the outside world's side ------------------------------------------------------
     def feed(self, samples: np.ndarray) -> None:
