@@ -4,8 +4,8 @@ event (`triggered` 1 while the level is above it), which rules use as "rises abo
 "falls below" (0) or "passes" (the event as a trigger, either way).
 
 The level follows the VAPIX Audio API: 0 is -90 dBFS, 100 is 0 dBFS, linear in dB, measured on
-each 20 ms block of the shared capture (after the input gain and mute, as on the device). The
-event rises on the first block above the alarm level and falls once the level has stayed at or
+each 40 ms period of the shared capture (after the input gain and mute, as on the device). The
+event rises on the first period above the alarm level and falls once the level has stayed at or
 below it for `HOLD` seconds, so that speech does not make it flap between syllables. Detection
 listens while the input is on; with the input off the event is 0 and the level unknown."""
 
@@ -43,7 +43,7 @@ def level_percent(samples: np.ndarray) -> int:
 def param_defs() -> list[ParamDef]:
     return [ParamDef(c.ALARM_LEVEL, "50", "int", minimum=0, maximum=100, read=Role.VIEWER, write=Role.OPERATOR,
                      nice="Sound level", owner=applied("audio", how="read",
-                                                       note="compared with every 20 ms block (detection.py)"))]
+                                                       note="compared with every 40 ms period of the microphone (detection.py)"))]
 
 
 class AudioDetection:
