@@ -5,7 +5,8 @@ in memory (usrloc db_mode 0), and requests to a registered user are relayed to i
 a self-signed certificate; `tls_method` such as "TLSv1.2" to offer one version only). As `proxy`, it
 is an outbound proxy instead: a preloaded Route naming it is dropped, INVITEs are record-routed and
 everything is relayed to its Request-URI (in a dialog: loose routing). It logs every request it
-gets as `REQ <method> from <address>:<port>`, and as registrar each removal of a binding as
+gets as `REQ <method> from <address>:<port>` and `GOT <method> over <udp|tcp|tls> expires <Expires
+header> size <bytes>` (`arrivals`), and as registrar each removal of a binding as
 `UNREGISTER <user>`. One instance per test, on free loopback ports (or the
 ports given: a registrar that comes back), in the foreground (-DD) so that stopping its main process
 by pid stops its children."""
@@ -44,6 +45,7 @@ loadmodule "auth.so"
 modparam("usrloc", "db_mode", 0)
 request_route {{
     xlog("L_INFO", "REQ $rm from $si:$sp\\n");
+    xlog("L_INFO", "GOT $rm over $pr expires $hdr(Expires) size $ml\\n");
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
 {route}
 }}
@@ -98,6 +100,16 @@ class Kamailio:
     def requests(self) -> list[str]:
         """What it got, as `<method> from <address>:<port>`, oldest first."""
         return [line.split("REQ ", 1)[1] for line in self.log.read_text(errors="replace").splitlines() if "REQ " in line]
+
+    def arrivals(self, method: str) -> list[dict[str, str]]:
+        """How each `method` request came, oldest first: `over` (udp, tcp, tls), `expires` (the
+        Expires header, `<null>` without one) and `size` (bytes)."""
+        found = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            words = line.split("GOT ", 1)[-1].split() if "GOT " in line else []
+            if words[:1] == [method] and len(words) == 7:
+                found.append({"over": words[2], "expires": words[4], "size": words[6]})
+        return found
 
     def stop(self) -> None:
         stop_process(self.process, group=True)  # its own session: only the processes it forked

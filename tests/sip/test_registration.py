@@ -6,6 +6,7 @@ connection ends, not at the next refresh."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tests.conftest import client_as, eventually
@@ -13,6 +14,8 @@ from tests.peers.kamailio import PASSWORD, start_kamailio
 from tests.sip.conftest import sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
+from vigil.features.sip.errors import SipUnreachable
+from vigil.features.sip.registration import Policy, Registration
 from vigil.features.sip.service import SIP_SERVICE
 
 
@@ -59,3 +62,29 @@ async def test_the_secondary_server_stands_in_and_the_registrar_is_taken_back(ph
         primary.stop()
         secondary.stop()
 
+
+
+async def test_rounds_that_reach_no_server_are_given_up_and_a_reached_one_counts_again() -> None:
+    """Max retransmissions with a secondary server: a round tries both; a round that reaches one
+    starts the count again; the given-up status names the attempts and the last reason."""
+    answers: list[int | Exception] = [SipUnreachable("primary down"), SipUnreachable("secondary down"),
+                                      SipUnreachable("primary down"), 60,  # registered at the secondary
+                                      *[SipUnreachable("both down")] * 4]
+    sent: list[str] = []
+    changes: list[tuple[bool, str, str]] = []
+
+    async def register(server: str, call_id: str, cseq: int, expires: int) -> int:
+        sent.append(server)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    registration = Registration("primary", "secondary", register, lambda *change: changes.append(change),
+                                Policy(expires=60, retry=0.01, failback=0.01, max_rounds=2))
+    registration.start()
+    assert registration.task is not None
+    await asyncio.wait_for(registration.task, 5)
+    assert sent == ["primary", "secondary"] * 4
+    assert changes[1] == (True, "", "secondary")
+    assert changes[-1] == (False, "gave up after 2 attempts: both down", "")

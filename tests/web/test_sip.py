@@ -123,3 +123,29 @@ def test_an_administrator_sets_nat_traversal_and_sees_a_wrong_turn_password(spea
         expect(page.locator("#sip-nat-status")).to_contain_text("refused the user name or password")
     finally:
         turn.stop()
+
+
+def test_an_administrator_sets_the_additional_sip_settings(speaker: LiveDevice, session: Session) -> None:
+    page = session.page
+    log_in(page, speaker)
+    open_page(page, "SIP")
+    page.get_by_label("UDP-to-TCP switching").check()
+    page.get_by_label("Register with server every (s)").fill("600")
+    page.get_by_label("DTMF payload type").fill("110")
+    page.get_by_label("Max retransmissions").fill("3")
+    page.get_by_role("button", name="Save additional settings").click()
+    expect(page.get_by_role("status").filter(has_text="Additional SIP settings saved.")).to_be_visible()
+    body = {"apiVersion": "1.0", "method": "getSipConfiguration"}
+    settings = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", json=body, auth=digest()).json()["data"]
+    shown = {k: settings[k] for k in ("udpToTcp", "registerInterval", "dtmfPayloadType", "maxRetransmissions")}
+    assert shown == {"udpToTcp": True, "registerInterval": 600, "dtmfPayloadType": 110, "maxRetransmissions": 3}
+
+    page.get_by_label("DTMF payload type").fill("111")  # opus's
+    page.get_by_role("button", name="Save additional settings").click()
+    expect(page.get_by_role("alert").filter(has_text="dtmfPayloadType 111 is the payload type of opus")).to_be_visible()
+    after = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", json=body, auth=digest()).json()["data"]
+    assert after["dtmfPayloadType"] == 110
+    reply = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", auth=digest(), json={
+        "apiVersion": "1.0", "method": "setSipConfiguration", "params": {
+            "udpToTcp": False, "registerInterval": 3600, "dtmfPayloadType": 101, "maxRetransmissions": 0}})
+    assert "error" not in reply.json()  # the shared device as it was

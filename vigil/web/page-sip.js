@@ -2,12 +2,13 @@
 // ports, limits, registration retry and failback, the calls' priority against multicast streams,
 // the audio codec priority), the accounts with their status (the peer-to-peer account and registered
 // accounts with transport, TLS version, certificate, SIPS, secondary server, outbound proxies and
-// media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), DTMF (each account's sequences
+// media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), Additional (sip-additional.js), DTMF (each account's sequences
 // and the protocols it accepts them by), and the test call (place a call to a SIP address, see its
 // state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
 
 import * as api from "./api.js";
+import { additionalCard } from "./sip-additional.js";
 import { natCard } from "./sip-nat.js";
 import { busy, card, checkbox, field, h, messageArea, modal, numberInput, say, select } from "./ui.js";
 
@@ -237,6 +238,7 @@ export default async function sipPage(container) {
     area,
     card("SIP settings", settingsForm(settings, area)),
     card("NAT traversal", natCard(settings, sip)),
+    card("Additional", additionalCard(settings, sip)),
     card("Accounts", h("div", { class: "table-wrap" }, h("table", { id: "sip-account-table" },
       h("thead", {}, h("tr", {}, ["ID", "User", "Registrar", "Status", "Actions"].map((t) => h("th", { text: t })))),
       rows)), h("div", { class: "actions" }, add)),

@@ -12,6 +12,7 @@ from typing import Any
 from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.sip import const as c
+from vigil.features.sip.codecs import CODECS
 from vigil.features.sip.ua import Account
 
 ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,32}")
@@ -19,8 +20,9 @@ USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
-                  "expires", "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
+                  "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
                   "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption"}
+UNITLESS = ("callPriority", "dtmfPayloadType", "maxRetransmissions")  # the other whole-number settings are seconds
 TLS_DEFAULTS = {"tlsVersion": "auto", "verifyServer": False, "sips": False, "secondaryRegistrar": "", "proxies": [],
                 "certificate": ""}
 
@@ -43,7 +45,7 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any], calls_only:
     if calls_only and fixed:
         raise SipConfigError(f"this device only places calls (no speaker): {', '.join(fixed)} cannot be changed")
     out = {**current, **changes}
-    for name in ("enabled", "allowIncoming"):
+    for name in ("enabled", "allowIncoming", "udpToTcp"):
         if not isinstance(out[name], bool):
             raise SipConfigError(f"{name} takes true or false")
     _port(out["sipPort"], "sipPort")
@@ -58,15 +60,20 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any], calls_only:
         raise SipConfigError("tlsPort must differ from sipPort (TCP listens on the SIP port)")
     for name, low, high in (("callingTimeout", c.MIN_CALLING_TIMEOUT, 600), ("incomingCallDuration", 1, c.MAX_INCOMING_SECONDS),
                             ("maxCallDuration", 0, c.MAX_CALL_SECONDS), ("callPriority", 1, 10),
-                            ("registrationRetry", 1, 3600), ("failbackSeconds", 1, 86400)):
+                            ("registrationRetry", 1, 3600), ("failbackSeconds", 1, 86400),
+                            ("dtmfPayloadType", *c.DTMF_PAYLOAD_TYPES), ("registerInterval", *c.REGISTER_INTERVALS),
+                            ("maxRetransmissions", 0, c.MAX_RETRANSMISSIONS)):
         value = out[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            unit = "" if name == "callPriority" else " of seconds"
+            unit = "" if name in UNITLESS else " of seconds"
             raise SipConfigError(f"{name} must be a whole number{unit} from {low} to {high}")
     codecs = out["codecPriority"]
     if (not isinstance(codecs, list) or not codecs or not all(isinstance(x, str) and x in c.CODECS for x in codecs)
             or len(set(codecs)) != len(codecs)):
         raise SipConfigError(f"codecPriority must list one or more of {', '.join(c.CODECS)}, each once")
+    taken = {CODECS[x].payload_type: x for x in out["codecPriority"]}.get(out["dtmfPayloadType"])
+    if taken:
+        raise SipConfigError(f"dtmfPayloadType {out['dtmfPayloadType']} is the payload type of {taken}: pick another")
     out["natTraversal"] = check_nat(current["natTraversal"], changes.get("natTraversal", {}))
     return out
 
@@ -102,10 +109,13 @@ def check_nat(current: dict[str, Any], changes: object) -> dict[str, Any]:
 
 def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - ACCOUNT_FIELDS
+    if "expires" in unknown:  # accounts had their own once (SipStore migrates them)
+        raise SipConfigError("expires is no account field: the device registers every registerInterval seconds "
+                             "(setSipConfiguration), one interval for all accounts")
     if unknown:
         raise SipConfigError(f"unknown account field(s): {', '.join(sorted(unknown))}")
     base = current or {"name": "", "domain": "", "authId": "", "password": "", "registrar": "", "transport": "udp",
-                       "autoAnswer": False, "expires": 3600, "dtmfSequences": [], "mediaEncryption": "none"}
+                       "autoAnswer": False, "dtmfSequences": [], "mediaEncryption": "none"}
     out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS),
            "mediaEncryption": "none", **TLS_DEFAULTS, **base, **changes}
     sequences = out["dtmfSequences"]
@@ -149,8 +159,6 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError("sips needs transport tls (SIPS is SIP over TLS on every hop)")
     if out["certificate"] and out["transport"] != "tls":
         raise SipConfigError("certificate needs transport tls (it is presented in the TLS handshake)")
-    if not isinstance(out["expires"], int) or isinstance(out["expires"], bool) or not 60 <= out["expires"] <= 86400:
-        raise SipConfigError("expires must be 60 to 86400 seconds")
     if out["id"] == c.P2P_ID and out["registrar"]:
         raise SipConfigError("the peer-to-peer account has no registrar")
     if out["id"] != c.P2P_ID and not out["registrar"]:
@@ -171,6 +179,23 @@ class SipStore:
     def __init__(self, store: Store, vault: Vault, defaults: dict[str, Any] | None = None) -> None:
         self.store, self.vault = store, vault
         self.defaults = defaults or {}  # the device's own defaults over c.DEFAULTS
+        self._migrate_expires()
+
+    def _migrate_expires(self) -> None:
+        """Accounts once had their own `expires`; now one setting, `registerInterval`, says it for all.
+        Stored accounts lose the field, and the shortest a registered account asked for becomes the
+        setting (unless one is stored): no account registers less often than it did."""
+        raw = self.store.get_kv(c.ACCOUNTS_KEY)
+        accounts = json.loads(raw) if raw else {}
+        if not any("expires" in a for a in accounts.values()):
+            return
+        asked = [a.pop("expires") for a in accounts.values() if a.get("registrar") and "expires" in a]
+        for account in accounts.values():
+            account.pop("expires", None)
+        stored = json.loads(self.store.get_kv(c.SETTINGS_KEY) or "{}")
+        if asked and "registerInterval" not in stored and min(asked) != c.DEFAULTS["registerInterval"]:
+            self.store.set_kv(c.SETTINGS_KEY, json.dumps({**stored, "registerInterval": min(asked)}))
+        self.store.set_kv(c.ACCOUNTS_KEY, json.dumps(accounts))
 
     def settings(self) -> dict[str, Any]:
         """The settings with the TURN password opened (for the agent; never shown)."""
@@ -224,7 +249,7 @@ class SipStore:
 
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
-                   stored["registrar"], stored["autoAnswer"], stored["expires"],
+                   stored["registrar"], stored["autoAnswer"],
                    tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
                    tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
                    stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]),

@@ -22,6 +22,9 @@ TLS_VERSIONS = ("auto", "1.2", "1.3")  # the manual: auto picks the most secure 
 MAX_PROXIES = 5
 MAX_ACCOUNTS = 10
 MAX_INCOMING_SECONDS = 600  # the manual: incoming call duration at most 10 minutes
+DTMF_PAYLOAD_TYPES = (96, 127)  # the dynamic payload types (RFC 3551)
+REGISTER_INTERVALS = (60, 86400)  # seconds: a minute to a day
+MAX_RETRANSMISSIONS = 10
 MAX_CALL_SECONDS = 3600  # end calls after at most 60 minutes (0: never)
 STUN_PORT = 3478  # RFC 8489: STUN and TURN servers listen here unless the address names a port
 MIN_CALLING_TIMEOUT = 1  # VAPIX gives CallingTimeout no minimum; the manual none either
@@ -49,6 +52,10 @@ DEFAULTS = {
     "callPriority": 5,
     "registrationRetry": 30,  # seconds between attempts while an account's registrar(s) cannot be reached
     "failbackSeconds": 300,  # the manual's "seconds until failback": on the secondary server, when to try the primary
+    "dtmfPayloadType": 101,  # the manual's "DTMF payload type": the telephone-event type the device offers (sdp.py)
+    "registerInterval": 3600,  # the manual's "Register with server every": the Expires asked for in REGISTER
+    "maxRetransmissions": 0,  # the manual's "Max retransmissions": unreachable rounds before giving up; 0: never give up
+    "udpToTcp": False,  # the manual's "UDP-to-TCP switching": a large request goes over TCP (RFC 3261 18.1.1)
 }
 
 # rule actions

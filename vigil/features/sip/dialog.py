@@ -26,7 +26,6 @@ class Account:
     password: str = ""
     registrar: str = ""  # host[:port]; empty: a peer-to-peer account, never registered
     auto_answer: bool = False
-    expires: int = 3600
     dtmf_sequences: tuple[str, ...] = ()  # DTMF codes the account recognises (the DTMF event names the one entered)
     transport: str = "udp"  # udp | tcp | tls: how the registrar, proxies (or the called peer) are reached
     caller_id: str = ""  # the display name of the From header of the account's calls

@@ -8,7 +8,9 @@ authId, `CallerId`, `IsDefault`, `Registrar`, `Transport`, `Name`; `SIPEnabled`,
 `AllowIncomingCalls`, `SIPPort`, `RTPStartPort`, `CallingTimeout`); a field the device does not
 have is refused by name, never dropped. Passwords are write-only (returned as null). `To: VMS_CALL`
 places a VMS call (vms.py). Not served: DTMF configurations/triggers/events (the SIP API's per-account
-sequences stand for them), attributes and the VMS call configuration. Operators read and place
+sequences stand for them), attributes and the VMS call configuration. Axis's SIPConfiguration has
+no fields for the manual's Additional settings (DTMF payload type, register interval, max
+retransmissions, UDP-to-TCP switching): the SIP API serves them. Operators read and place
 or end calls; administrators change settings and accounts (audited)."""
 
 from __future__ import annotations

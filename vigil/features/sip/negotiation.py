@@ -45,13 +45,14 @@ class Plan:
 
 class Negotiation:
     def __init__(self, priority: list[str], encryption: str, address: str, port: int,
-                 attributes: tuple[str, ...] = ()) -> None:
+                 attributes: tuple[str, ...] = (), dtmf: int = sdp.DTMF_PAYLOAD) -> None:
         """`address`, `port`: where the far end sends RTP (nat.py's path); `attributes`: the
-        path's own SDP lines (ICE's credentials and candidates)."""
+        path's own SDP lines (ICE's credentials and candidates); `dtmf`: the telephone-event payload
+        type the device offers (the settings' dtmfPayloadType; answering, the offer's is kept)."""
         if encryption not in c.MEDIA_ENCRYPTION:
             raise ValueError(f"unknown media encryption {encryption}")
         self.priority, self.encryption, self.address, self.port = priority, encryption, address, port
-        self.attributes = attributes
+        self.attributes, self.dtmf = attributes, dtmf
         self.key = new_key()
         self.session = (secrets.randbelow(2**31), 1)  # the SDP origin's id and version
         self.last: tuple[object, ...] | None = None
@@ -70,7 +71,7 @@ class Negotiation:
         when optional (a far end without SRTP ignores the line), plain RTP/AVP otherwise."""
         crypto = Crypto(1, SUITE, self.key) if self.encryption != "none" else None
         profile = "RTP/SAVP" if self.encryption == "srtp-mandatory" else "RTP/AVP"
-        return self._describe(sdp.offer_payloads(self.priority), direction, sdp.DTMF_PAYLOAD, profile, crypto)
+        return self._describe(sdp.offer_payloads(self.priority), direction, self.dtmf, profile, crypto)
 
     def answer(self, offer: sdp.Media) -> tuple[bytes, Plan]:
         """The device's answer to `offer` and the plan it makes; NotAcceptable (488) when no codec

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from vigil.features.sip import codecs
+from vigil.features.sip import const as c
 
 STATIC = codecs.STATIC  # RFC 3551 static payload types
 CODEC_NAMES = {name: codec.encoding for name, codec in codecs.CODECS.items()}  # priority list entries -> names
-DTMF_PAYLOAD = 101
+DTMF_PAYLOAD = c.DEFAULTS["dtmfPayloadType"]  # telephone-event's, unless the settings say another
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 
 

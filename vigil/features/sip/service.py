@@ -27,6 +27,7 @@ from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
+from vigil.features.sip.registration import Policy
 from vigil.features.sip.tls import DeviceCertificate
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
@@ -158,9 +159,16 @@ class SipService:
         users = [i for i, a in self.store.accounts().items() if a.get("certificate") == alias]
         return f"the SIP account {users[0]}" if users else None
 
-    def retry_intervals(self) -> tuple[float, float]:
+    def registration_policy(self) -> Policy:
         settings = self.store.settings()
-        return float(settings["registrationRetry"]), float(settings["failbackSeconds"])
+        return Policy(settings["registerInterval"], float(settings["registrationRetry"]),
+                      float(settings["failbackSeconds"]), settings["maxRetransmissions"])
+
+    def dtmf_payload(self) -> int:
+        return int(self.store.settings()["dtmfPayloadType"])
+
+    def udp_to_tcp(self) -> bool:
+        return bool(self.store.settings()["udpToTcp"])
 
     def registration_changed(self, account: Account, registered: bool, reason: str, server: str = "") -> None:
         """`server`: the registrar or the secondary server the account is registered with."""

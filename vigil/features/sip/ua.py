@@ -31,8 +31,9 @@ from vigil.features.sip.errors import SipError, SipUnreachable
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import MediaPath, NatAgent
 from vigil.features.sip.negotiation import Negotiation, NotAcceptable
-from vigil.features.sip.registration import Registration
+from vigil.features.sip.registration import Policy, Registration
 from vigil.features.sip.transport import Address, Transports, local_address, resolve
+from vigil.features.sip.udp_to_tcp import switch_to_tcp
 
 log = logging.getLogger("vigil.sip")
 
@@ -71,7 +72,11 @@ class Hooks(Protocol):
 
     def client_tls(self, account: Account) -> ssl.SSLContext: ...
 
-    def retry_intervals(self) -> tuple[float, float]: ...  # (registration retry, seconds until failback)
+    def registration_policy(self) -> Policy: ...
+
+    def dtmf_payload(self) -> int: ...  # the telephone-event payload type the device offers
+
+    def udp_to_tcp(self) -> bool: ...  # RFC 3261 18.1.1: a large request goes over TCP instead of UDP
 
 
 class UserAgent:
@@ -157,6 +162,8 @@ class UserAgent:
         """Send a request and return its final response (retransmitting over UDP until a response
         comes; an INVITE stops at the first provisional one); SipError on timeout."""
         branch = m.param(req.get("via"), "branch")
+        if self.hooks.udp_to_tcp():
+            await switch_to_tcp(self, req, addr)
         queue: asyncio.Queue[m.Message | str] = asyncio.Queue()
         self.pending[branch], self.pending_on[branch] = queue, self.transports.streams.get(addr)
         loop = asyncio.get_running_loop()
@@ -333,7 +340,7 @@ class UserAgent:
         local = local_address(self.host, call.invite_addr)
         path = await self.nat.open_media(call.media, local, self.hooks.rtp_port(), False, call.offer)
         call.negotiation = Negotiation(self.hooks.codec_priority(), call.account.media_encryption, path.address,
-                                       path.port, tuple(path.sdp_attributes()))
+                                       path.port, tuple(path.sdp_attributes()), self.hooks.dtmf_payload())
         try:
             body, plan = call.negotiation.answer(call.offer)
         except NotAcceptable as err:  # the settings changed while it rang
@@ -461,7 +468,7 @@ class UserAgent:
         call.media = self.hooks.media(call)
         path = await self.nat.open_media(call.media, local_address(self.host, target), self.hooks.rtp_port(), True)
         call.negotiation = Negotiation(self.hooks.codec_priority(), account.media_encryption, path.address, path.port,
-                                       tuple(path.sdp_attributes()))
+                                       tuple(path.sdp_attributes()), self.hooks.dtmf_payload())
         try:
             await self.reach(account, target)
         except SipError:
@@ -585,12 +592,12 @@ class UserAgent:
     def keep_registered(self, account: Account) -> None:
         self.stop_registration(account.id)
         if account.target() is not None:
-            retry, failback = self.hooks.retry_intervals()
             registration = Registration(
-                account.registrar, account.secondary, account.expires,
+                account.registrar, account.secondary,
                 lambda server, call_id, cseq, expires: self.register_once(account, call_id, cseq, expires, server),
                 lambda registered, reason, server: self.hooks.registration_changed(account, registered, reason,
-                                                                                   server), retry, failback)
+                                                                                   server),
+                self.hooks.registration_policy())
             self.registrations[account.id] = registration
             registration.start()
 
