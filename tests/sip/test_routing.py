@@ -31,7 +31,7 @@ async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(p
             reply = await sip_call(admin, "setSipAccount", id="pbx", user="door", password=PASSWORD,
                                    registrar=registrar.address, proxies=[proxy.address])
             assert "error" not in reply, reply
-            assert reply["data"]["proxies"] == [proxy.address]
+            assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "", "passwordSet": False}]
         service = phone.features[SIP_SERVICE]
         await eventually(lambda: service.status.get("pbx", {}).get("state") == "registered", 5, "the registration")
         assert f"REGISTER from 127.0.0.1:{proxy.port}" in registrar.requests()
@@ -56,5 +56,45 @@ async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(p
         await eventually(lambda: "UNREGISTER door" in registrar.log.read_text(), 5, "the binding removed")
     finally:
         softphone.stop()
+        proxy.stop()
+        registrar.stop()
+
+
+async def test_a_proxy_that_wants_its_own_credentials_gets_them(phone: Device, tmp_path: Path) -> None:
+    """Kamailio as outbound proxy demands proxy authentication (407) with credentials other than the
+    account's: without the proxy's own, the account's are refused; with them, the REGISTER passes the
+    proxy and the registrar's 401 is answered with the account's. The proxy's password is sealed and
+    never shown; a bad entry is refused naming the field, and nothing changes."""
+    registrar = start_kamailio(tmp_path / "registrar")
+    proxy = start_kamailio(tmp_path / "proxy", proxy=True, proxy_login=("gatekeeper", "gate-pass"))
+    service = phone.features[SIP_SERVICE]
+    try:
+        async with client_as(phone, "admin") as admin:
+            reply = await sip_call(admin, "setSipAccount", id="pbx", user="door", password=PASSWORD,
+                                   registrar=registrar.address, proxies=[proxy.address])
+            assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "", "passwordSet": False}]
+            await eventually(lambda: service.status.get("pbx", {}).get("state") == "failed", 5, "the refusal")
+            assert service.status["pbx"]["reason"].startswith("407")  # the account's credentials, refused
+            assert "PROXYAUTH refused REGISTER door" in proxy.log.read_text()
+            login = {"address": proxy.address, "user": "gatekeeper", "password": "gate-pass"}
+            reply = await sip_call(admin, "setSipAccount", id="pbx", proxies=[login])
+            assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "gatekeeper", "passwordSet": True}]
+            await eventually(lambda: service.status.get("pbx", {}).get("state") == "registered", 5, "the registration")
+            assert f"REGISTER from 127.0.0.1:{proxy.port}" in registrar.requests()
+            for bad, field in (([{"address": "bad host!"}], "proxies[0].address"), (["a", 5], "proxies must list"),
+                               ([{"address": "p.example", "user": "u", "pass": "x"}], "proxies[0]"),
+                               ([{"address": "p.example", "password": "x"}], "proxies[0].password needs a user"),
+                               ([{"address": "p.example", "user": "a\x01"}], "proxies[0].user")):
+                reply = await sip_call(admin, "setSipAccount", id="pbx", proxies=bad)
+                assert field in reply["error"]["message"], (bad, reply)
+            kept = {"address": proxy.address, "user": "gatekeeper"}  # no password given: the one it had stays
+            assert "error" not in await sip_call(admin, "setSipAccount", id="pbx", proxies=[kept])
+            shown = (await sip_call(admin, "getSipAccounts"))["data"]["accounts"]
+        assert next(a for a in shown if a["id"] == "pbx")["proxies"] == [
+            {"address": proxy.address, "user": "gatekeeper", "passwordSet": True}]
+        raw = phone.store.get_kv(c.ACCOUNTS_KEY)
+        assert raw is not None and "gate-pass" not in raw  # sealed
+        assert service.store.accounts()["pbx"]["proxies"][0]["password"] == "gate-pass"
+    finally:
         proxy.stop()
         registrar.stop()

@@ -48,7 +48,9 @@ DEFAULTS = {
     # wins): VAPIX ranks internal sources such as SIP calls among them.
     "callPriority": 5,
     "registrationRetry": 30,  # seconds between attempts while an account's registrar(s) cannot be reached
-    "failbackSeconds": 300,  # the manual's "seconds until failback": on the secondary server, when to try the primary
+    "failbackSeconds": 300,
+    "contactRewrite": False,  # the manual's "Allow contact rewrite" (rewrite.py): off, the device's own address
+    "viaRewrite": False,  # the manual's "Allow via rewrite" (rewrite.py)  # the manual's "seconds until failback": on the secondary server, when to try the primary
 }
 
 # rule actions
