@@ -89,3 +89,14 @@ async def test_without_rewrite_the_private_contact_is_kept(tmp_path: Path, clock
         assert registrar.location("gate") == [f"sip:gate@{lan.device_address}:{own}"]
         vias = registrar.vias("REGISTER")[before:]
         assert vias and all(v.startswith(f"SIP/2.0/UDP {lan.device_address}:{own};") for v in vias), vias
+
+
+async def test_rewrite_settings_are_checked_and_audited(phone: Device) -> None:
+    async with client_as(phone, "admin") as admin:
+        for name in ("contactRewrite", "viaRewrite"):
+            reply = await sip_call(admin, "setSipConfiguration", **{name: "yes"})
+            assert reply["error"]["code"] == 4004 and name in reply["error"]["message"], reply
+        settings = (await sip_call(admin, "getSipConfiguration"))["data"]
+        assert (settings["contactRewrite"], settings["viaRewrite"]) == (False, False)  # the defaults, unchanged
+        assert "error" not in await sip_call(admin, "setSipConfiguration", viaRewrite=True)
+    assert "changed the SIP settings: viaRewrite" in phone.logs.text("audit")
