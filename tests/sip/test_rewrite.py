@@ -75,6 +75,9 @@ async def test_contact_and_via_rewrite_register_the_public_address_and_calls_rea
             assert (await softphone.command("dial", f"sip:door@{registrar.address}"))["ok"]
             await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State")
                              == "active", 8, "the call through the NAT to be answered")
+            assert (await softphone.command("hangup"))["ok"]
+            await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State")
+                             == "idle", 5, "the call to end")
         finally:
             softphone.stop()
 
