@@ -5,6 +5,7 @@ BYE follows the route set the 200 OK recorded (proxy, then registrar), not the f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import client_as, eventually
@@ -98,3 +99,18 @@ async def test_a_proxy_that_wants_its_own_credentials_gets_them(phone: Device, t
     finally:
         proxy.stop()
         registrar.stop()
+
+
+async def test_proxies_stored_as_plain_addresses_read_as_entries(phone: Device) -> None:
+    """Accounts stored before proxies had credentials kept "host[:port]" strings."""
+    service = phone.features[SIP_SERVICE]
+    stored = {**service.store.accounts()[c.P2P_ID], "proxies": ["127.0.0.1:5901"]}
+    phone.store.set_kv(c.ACCOUNTS_KEY, json.dumps({c.P2P_ID: {**stored, "password": ""}}))
+    async with client_as(phone, "operator") as operator:
+        shown = (await sip_call(operator, "getSipAccounts"))["data"]["accounts"]
+    assert shown[0]["proxies"] == [{"address": "127.0.0.1:5901", "user": "", "passwordSet": False}]
+    async with client_as(phone, "admin") as admin:  # saved again: in the new shape
+        assert "error" not in await sip_call(admin, "setSipAccount", id=c.P2P_ID, callerId="Lobby")
+    raw = phone.store.get_kv(c.ACCOUNTS_KEY)
+    assert raw is not None and json.loads(raw)[c.P2P_ID]["proxies"] == [
+        {"address": "127.0.0.1:5901", "user": "", "password": ""}]
