@@ -4,17 +4,22 @@ in memory (usrloc db_mode 0), and requests to a registered user are relayed to i
 (record-routed); UDP and TCP on one port, and with `tls` TLS on another (Debian `kamailio-tls-modules`;
 a self-signed certificate; `tls_method` such as "TLSv1.2" to offer one version only). As `proxy`, it
 is an outbound proxy instead: a preloaded Route naming it is dropped, INVITEs are record-routed and
-everything is relayed to its Request-URI (in a dialog: loose routing). It logs every request it
+everything is relayed to its Request-URI (in a dialog: loose routing); with `proxy_login` it first
+demands proxy authentication of requests out of a dialog (407, its address as realm; a refusal
+logged as `PROXYAUTH refused <method> <user>`). It logs every request it
 gets as `REQ <method> from <address>:<port>`, and as registrar each removal of a binding as
 `UNREGISTER <user>`, and the top Via of each as `VIA <method> <value>`; `location()` is what its
-location table holds (kamcmd over the ctl module's socket). With a `Lan` it runs in the peers'
+location table holds (kamcmd over the ctl module's socket, in a short temporary folder: a Unix
+socket's path has at most 107 bytes). With a `Lan` it runs in the peers'
 network namespace on its address (tests/peers/lan.py). One instance per test, on free loopback ports (or the
 ports given: a registrar that comes back), in the foreground (-DD) so that stopping its main process
 by pid stops its children."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,14 +110,11 @@ class Kamailio:
     log: Path
     tls_port: int = 0
     host: str = "127.0.0.1"
+    control: Path = Path()  # the ctl module's socket
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
-
-    @property
-    def control(self) -> Path:
-        return self.log.parent / "ctl"
 
     def location(self, user: str) -> list[str]:
         """The contacts its location table holds for `user` (the registered bindings)."""
@@ -135,6 +137,7 @@ class Kamailio:
 
     def stop(self) -> None:
         stop_process(self.process, group=True)  # its own session: only the processes it forked
+        shutil.rmtree(self.control.parent, ignore_errors=True)
 
 
 def start_kamailio(folder: Path, tls: bool = False, tls_method: str = "TLSv1.2+", proxy: bool = False,
@@ -145,6 +148,7 @@ def start_kamailio(folder: Path, tls: bool = False, tls_method: str = "TLSv1.2+"
     as proxy, requests out of a dialog must carry those credentials (407, realm: its address)."""
     folder.mkdir(parents=True, exist_ok=True)
     host = lan.peer_address if lan is not None else "127.0.0.1"
+    control = Path(tempfile.mkdtemp(prefix="vigil-kam-")) / "ctl"
     port, tls_port = ports or (free_port(), free_port() if tls else 0)
     if tls:
         ensure_certificate(folder / "cert.pem", folder / "key.pem", "kamailio", ["localhost"])
@@ -157,7 +161,7 @@ def start_kamailio(folder: Path, tls: bool = False, tls_method: str = "TLSv1.2+"
     proxy_auth = PROXY_AUTH.format(realm=f"{host}:{port}", password=secret, user=user) if user else ""
     route = (PROXY if proxy else REGISTRAR).format(password=PASSWORD, proxy_auth=proxy_auth)
     (folder / "kamailio.cfg").write_text(CONFIG.format(
-        port=port, host=host, control=folder / "ctl", route=route, tls_listen=f"listen=tls:127.0.0.1:{tls_port}" if tls else "",
+        port=port, host=host, control=control, route=route, tls_listen=f"listen=tls:127.0.0.1:{tls_port}" if tls else "",
         tls_module=TLS_MODULE.format(folder=folder) if tls else ""))
     log = folder / "log.txt"
     command = ["kamailio", "-DD", "-E", "-f", str(folder / "kamailio.cfg"), "-Y", str(folder), "-w", str(folder)]
@@ -167,6 +171,7 @@ def start_kamailio(folder: Path, tls: bool = False, tls_method: str = "TLSv1.2+"
     while b"processes (at least)" not in log.read_bytes():  # its log says when it listens
         if process.poll() is not None or time.monotonic() > deadline:
             stop_process(process, group=True)
+            shutil.rmtree(control.parent, ignore_errors=True)
             raise RuntimeError(f"kamailio did not start: {log.read_text()[-2000:]}")
         time.sleep(0.02)
-    return Kamailio(process, port, log, tls_port, host)
+    return Kamailio(process, port, log, tls_port, host, control)
