@@ -96,9 +96,11 @@ async def test_without_rewrite_the_private_contact_is_kept(tmp_path: Path, clock
 
 async def test_rewrite_settings_are_checked_and_audited(phone: Device) -> None:
     async with client_as(phone, "admin") as admin:
+        before = phone.store.get_kv(c.SETTINGS_KEY)
         for name in ("contactRewrite", "viaRewrite"):
             reply = await sip_call(admin, "setSipConfiguration", **{name: "yes"})
             assert reply["error"]["code"] == 4004 and name in reply["error"]["message"], reply
+        assert phone.store.get_kv(c.SETTINGS_KEY) == before  # nothing stored changed
         settings = (await sip_call(admin, "getSipConfiguration"))["data"]
         assert (settings["contactRewrite"], settings["viaRewrite"]) == (False, False)  # the defaults, unchanged
         assert "error" not in await sip_call(admin, "setSipConfiguration", viaRewrite=True)

@@ -82,12 +82,14 @@ async def test_a_proxy_that_wants_its_own_credentials_gets_them(phone: Device, t
             assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "gatekeeper", "passwordSet": True}]
             await eventually(lambda: service.status.get("pbx", {}).get("state") == "registered", 5, "the registration")
             assert f"REGISTER from 127.0.0.1:{proxy.port}" in registrar.requests()
+            before = phone.store.get_kv(c.ACCOUNTS_KEY)
             for bad, field in (([{"address": "bad host!"}], "proxies[0].address"), (["a", 5], "proxies must list"),
                                ([{"address": "p.example", "user": "u", "pass": "x"}], "proxies[0]"),
                                ([{"address": "p.example", "password": "x"}], "proxies[0].password needs a user"),
                                ([{"address": "p.example", "user": "a\x01"}], "proxies[0].user")):
                 reply = await sip_call(admin, "setSipAccount", id="pbx", proxies=bad)
                 assert field in reply["error"]["message"], (bad, reply)
+            assert phone.store.get_kv(c.ACCOUNTS_KEY) == before  # nothing stored changed
             kept = {"address": proxy.address, "user": "gatekeeper"}  # no password given: the one it had stays
             assert "error" not in await sip_call(admin, "setSipAccount", id="pbx", proxies=[kept])
             shown = (await sip_call(admin, "getSipAccounts"))["data"]["accounts"]
