@@ -36,19 +36,20 @@ def port_open(port: int) -> bool:
         return False
 
 
-def wait_port(port: int, timeout: float = 5.0, process: subprocess.Popen | None = None) -> None:
-    """Block until 127.0.0.1:`port` accepts a connection; RuntimeError when `process` (the peer
+def wait_port(port: int, timeout: float = 5.0, process: subprocess.Popen | None = None,
+              host: str = "127.0.0.1") -> None:
+    """Block until `host`:`port` (default 127.0.0.1) accepts a connection; RuntimeError when `process` (the peer
     that should listen there) exits first, TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            socket.create_connection((host, port), 0.2).close()
             return
         except OSError:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{process.args[0]} exited with {process.returncode}") from None
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+                raise TimeoutError(f"nothing listens on {host}:{port}") from None
             time.sleep(0.02)
 
 

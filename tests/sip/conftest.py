@@ -15,10 +15,30 @@ import pytest
 
 from tests.conftest import client_as, free_port
 from tests.peers.baresip import Baresip, start_baresip
+from tests.peers.lan import Lan
 from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device, Ports
 from vigil.features.sip.service import SIP_SERVICE, SipService
+
+NAT_PORTS = range(40000, 41000)  # the ports `source_nat` maps to
+
+
+def source_nat(lan: Lan, closed: bool = False) -> str:
+    """The device behind a NAT as the peers' namespace sees it: its UDP packets come from the
+    returned public address and a port of NAT_PORTS (a source NAT in the namespace's input hook).
+    `closed`: as a real NAT, nothing reaches the device that is not an answer to what it sent
+    (new flows toward its own address are dropped; the public address of a flow it opened works)."""
+    public = lan.peer_address.rsplit(".", 1)[0] + ".200"
+    lan.run("nft", "add", "table", "ip", "vigilnat")
+    lan.run("nft", "add", "chain", "ip", "vigilnat", "incoming", "{ type nat hook input priority 100 ; }")
+    lan.run("nft", "add", "rule", "ip", "vigilnat", "incoming", "ip", "saddr", lan.device_address,
+            "meta", "l4proto", "udp", "snat", "to", f"{public}:{NAT_PORTS.start}-{NAT_PORTS.stop - 1}")
+    if closed:
+        lan.run("nft", "add", "chain", "ip", "vigilnat", "outgoing", "{ type filter hook output priority 0 ; }")
+        lan.run("nft", "add", "rule", "ip", "vigilnat", "outgoing", "ip", "daddr", lan.device_address,
+                "meta", "l4proto", "udp", "ct", "state", "new", "drop")
+    return public
 
 
 async def sip_call(client: httpx.AsyncClient, method: str, **params: object) -> dict:

@@ -18,7 +18,7 @@ from tests.peers.baresip import Baresip, start_baresip
 from tests.peers.coturn import PASSWORD, USER, Coturn, start_coturn
 from tests.peers.lan import Lan, needs_lan
 from tests.playback.conftest import sink
-from tests.sip.conftest import running_phone, sip_call
+from tests.sip.conftest import NAT_PORTS, running_phone, sip_call, source_nat
 from vigil.core.clock import FakeClock
 from vigil.core.roles import Role
 from vigil.device import Device
@@ -36,9 +36,6 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     server = start_coturn(tmp_path_factory.mktemp("coturn"))
     yield server
     server.stop()
-
-
-NAT_PORTS = range(40000, 41000)  # the ports the NAT of `behind_nat` maps to
 
 
 def _state(phone: Device) -> str:
@@ -156,11 +153,7 @@ def behind_nat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lan, 
     come from `public` (a source NAT with its own ports, in the namespace's input hook)."""
     lan = Lan.create()
     try:
-        public = lan.peer_address.rsplit(".", 1)[0] + ".200"
-        lan.run("nft", "add", "table", "ip", "vigilnat")
-        lan.run("nft", "add", "chain", "ip", "vigilnat", "incoming", "{ type nat hook input priority 100 ; }")
-        lan.run("nft", "add", "rule", "ip", "vigilnat", "incoming", "ip", "saddr", lan.device_address,
-                "meta", "l4proto", "udp", "snat", "to", f"{public}:{NAT_PORTS.start}-{NAT_PORTS.stop - 1}")
+        public = source_nat(lan)
         server = start_coturn(tmp_path_factory.mktemp("coturn-nat"), lan)
         try:
             yield lan, server, public

@@ -5,6 +5,7 @@ BYE follows the route set the 200 OK recorded (proxy, then registrar), not the f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.conftest import client_as, eventually
@@ -31,7 +32,7 @@ async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(p
             reply = await sip_call(admin, "setSipAccount", id="pbx", user="door", password=PASSWORD,
                                    registrar=registrar.address, proxies=[proxy.address])
             assert "error" not in reply, reply
-            assert reply["data"]["proxies"] == [proxy.address]
+            assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "", "passwordSet": False}]
         service = phone.features[SIP_SERVICE]
         await eventually(lambda: service.status.get("pbx", {}).get("state") == "registered", 5, "the registration")
         assert f"REGISTER from 127.0.0.1:{proxy.port}" in registrar.requests()
@@ -58,3 +59,60 @@ async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(p
         softphone.stop()
         proxy.stop()
         registrar.stop()
+
+
+async def test_a_proxy_that_wants_its_own_credentials_gets_them(phone: Device, tmp_path: Path) -> None:
+    """Kamailio as outbound proxy demands proxy authentication (407) with credentials other than the
+    account's: without the proxy's own, the account's are refused; with them, the REGISTER passes the
+    proxy and the registrar's 401 is answered with the account's. The proxy's password is sealed and
+    never shown; a bad entry is refused naming the field, and nothing changes."""
+    registrar = start_kamailio(tmp_path / "registrar")
+    proxy = start_kamailio(tmp_path / "proxy", proxy=True, proxy_login=("gatekeeper", "gate-pass"))
+    service = phone.features[SIP_SERVICE]
+    try:
+        async with client_as(phone, "admin") as admin:
+            reply = await sip_call(admin, "setSipAccount", id="pbx", user="door", password=PASSWORD,
+                                   registrar=registrar.address, proxies=[proxy.address])
+            assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "", "passwordSet": False}]
+            await eventually(lambda: service.status.get("pbx", {}).get("state") == "failed", 5, "the refusal")
+            assert service.status["pbx"]["reason"].startswith("407")  # the account's credentials, refused
+            assert "PROXYAUTH refused REGISTER door" in proxy.log.read_text()
+            login = {"address": proxy.address, "user": "gatekeeper", "password": "gate-pass"}
+            reply = await sip_call(admin, "setSipAccount", id="pbx", proxies=[login])
+            assert reply["data"]["proxies"] == [{"address": proxy.address, "user": "gatekeeper", "passwordSet": True}]
+            await eventually(lambda: service.status.get("pbx", {}).get("state") == "registered", 5, "the registration")
+            assert f"REGISTER from 127.0.0.1:{proxy.port}" in registrar.requests()
+            before = phone.store.get_kv(c.ACCOUNTS_KEY)
+            for bad, field in (([{"address": "bad host!"}], "proxies[0].address"), (["a", 5], "proxies must list"),
+                               ([{"address": "p.example", "user": "u", "pass": "x"}], "proxies[0]"),
+                               ([{"address": "p.example", "password": "x"}], "proxies[0].password needs a user"),
+                               ([{"address": "p.example", "user": "a\x01"}], "proxies[0].user")):
+                reply = await sip_call(admin, "setSipAccount", id="pbx", proxies=bad)
+                assert field in reply["error"]["message"], (bad, reply)
+            assert phone.store.get_kv(c.ACCOUNTS_KEY) == before  # nothing stored changed
+            kept = {"address": proxy.address, "user": "gatekeeper"}  # no password given: the one it had stays
+            assert "error" not in await sip_call(admin, "setSipAccount", id="pbx", proxies=[kept])
+            shown = (await sip_call(admin, "getSipAccounts"))["data"]["accounts"]
+        assert next(a for a in shown if a["id"] == "pbx")["proxies"] == [
+            {"address": proxy.address, "user": "gatekeeper", "passwordSet": True}]
+        raw = phone.store.get_kv(c.ACCOUNTS_KEY)
+        assert raw is not None and "gate-pass" not in raw  # sealed
+        assert service.store.accounts()["pbx"]["proxies"][0]["password"] == "gate-pass"
+    finally:
+        proxy.stop()
+        registrar.stop()
+
+
+async def test_proxies_stored_as_plain_addresses_read_as_entries(phone: Device) -> None:
+    """Accounts stored before proxies had credentials kept "host[:port]" strings."""
+    service = phone.features[SIP_SERVICE]
+    stored = {**service.store.accounts()[c.P2P_ID], "proxies": ["127.0.0.1:5901"]}
+    phone.store.set_kv(c.ACCOUNTS_KEY, json.dumps({c.P2P_ID: {**stored, "password": ""}}))
+    async with client_as(phone, "operator") as operator:
+        shown = (await sip_call(operator, "getSipAccounts"))["data"]["accounts"]
+    assert shown[0]["proxies"] == [{"address": "127.0.0.1:5901", "user": "", "passwordSet": False}]
+    async with client_as(phone, "admin") as admin:  # saved again: in the new shape
+        assert "error" not in await sip_call(admin, "setSipAccount", id=c.P2P_ID, callerId="Lobby")
+    raw = phone.store.get_kv(c.ACCOUNTS_KEY)
+    assert raw is not None and json.loads(raw)[c.P2P_ID]["proxies"] == [
+        {"address": "127.0.0.1:5901", "user": "", "password": ""}]

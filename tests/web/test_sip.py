@@ -3,7 +3,8 @@ SIP on a free port with its codec priority, sees the peer-to-peer account with i
 over TLS with its TLS version, SIPS, a secondary server, two proxies and mandatory SRTP (its password never comes
 back; its status says why it is not registered), places a test call to a baresip peer, sees it connected and
 hangs up; sets NAT traversal (TURN on a real coturn, the password write-only) and sees a wrong
-TURN password in the NAT status."""
+TURN password in the NAT status; turns on via and contact rewrite, and gives an account's proxies
+their own user name and password (write-only), reordered."""
 
 from __future__ import annotations
 
@@ -55,14 +56,17 @@ def test_an_administrator_sets_up_sip_and_places_a_test_call(speaker: LiveDevice
     dialog.get_by_label("TLS version").select_option("1.3")
     dialog.get_by_label("SIP secure (SIPS)").check()
     dialog.get_by_label("Secondary SIP server").fill("127.0.0.1:5999")
-    dialog.get_by_label("Proxies").fill("127.0.0.1:5901, 127.0.0.1:5902")
+    for n, proxy in ((1, "127.0.0.1:5901"), (2, "127.0.0.1:5902")):
+        dialog.get_by_role("button", name="Add proxy").click()
+        dialog.get_by_label(f"Proxy {n} server address").fill(proxy)
     dialog.get_by_label("Media encryption").select_option("srtp-mandatory")
     dialog.get_by_role("button", name="Save").click()
     expect(page.locator('#sip-accounts tr[data-account="pbx"]')).to_contain_text("door")
     pbx = next(a for a in accounts(speaker) if a["id"] == "pbx")
     assert pbx["passwordSet"] is True and "password" not in pbx and pbx["mediaEncryption"] == "srtp-mandatory"
     assert (pbx["transport"], pbx["tlsVersion"], pbx["sips"], pbx["verifyServer"]) == ("tls", "1.3", True, False)
-    assert pbx["secondaryRegistrar"] == "127.0.0.1:5999" and pbx["proxies"] == ["127.0.0.1:5901", "127.0.0.1:5902"]
+    assert pbx["secondaryRegistrar"] == "127.0.0.1:5999" and [p["address"] for p in pbx["proxies"]] == [
+        "127.0.0.1:5901", "127.0.0.1:5902"]
 
     peer = start_baresip(tmp_path / "baresip")
     try:
@@ -149,3 +153,44 @@ def test_an_administrator_sets_the_additional_sip_settings(speaker: LiveDevice, 
         "apiVersion": "1.0", "method": "setSipConfiguration", "params": {
             "udpToTcp": False, "registerInterval": 3600, "dtmfPayloadType": 101, "maxRetransmissions": 0}})
     assert "error" not in reply.json()  # the shared device as it was
+
+
+def test_rewrite_switches_and_a_proxy_with_its_own_credentials(speaker: LiveDevice, session: Session) -> None:
+    page = session.page
+    log_in(page, speaker)
+    open_page(page, "SIP")
+    page.get_by_label("Allow via rewrite").check()
+    page.get_by_label("Allow contact rewrite").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="SIP settings saved.")).to_be_visible()
+    body = {"apiVersion": "1.0", "method": "getSipConfiguration"}
+    settings = httpx.post(speaker.http + "/axis-cgi/sip/sip.cgi", json=body, auth=digest()).json()["data"]
+    assert settings["viaRewrite"] is True and settings["contactRewrite"] is True
+
+    page.get_by_role("button", name="Add account").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("ID", exact=True).fill("gate")
+    dialog.get_by_label("User ID").fill("gate")
+    dialog.get_by_label("Registrar").fill(f"127.0.0.1:{free_port()}")
+    dialog.get_by_role("button", name="Add proxy").click()
+    dialog.get_by_label("Proxy 1 server address").fill("127.0.0.1:5901")
+    dialog.get_by_role("button", name="Add proxy").click()
+    dialog.get_by_label("Proxy 2 server address").fill("127.0.0.1:5902")
+    dialog.get_by_label("Proxy 2 user name").fill("gatekeeper")
+    dialog.get_by_label("Proxy 2 password").fill("gate-pass")
+    dialog.get_by_role("button", name="Move proxy 2 up").click()  # the one with credentials first
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.locator('#sip-accounts tr[data-account="gate"]')).to_contain_text("gate")
+    gate = next(a for a in accounts(speaker) if a["id"] == "gate")
+    assert gate["proxies"] == [{"address": "127.0.0.1:5902", "user": "gatekeeper", "passwordSet": True},
+                               {"address": "127.0.0.1:5901", "user": "", "passwordSet": False}]
+
+    page.get_by_role("button", name="Edit gate").click()  # saved again without retyping: the password stays
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Proxy 1 user name")).to_have_value("gatekeeper")
+    expect(dialog.get_by_label("Proxy 1 password")).to_have_value("")
+    dialog.get_by_role("button", name="Remove proxy 2").click()
+    dialog.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Account gate saved.")).to_be_visible()
+    gate = next(a for a in accounts(speaker) if a["id"] == "gate")
+    assert gate["proxies"] == [{"address": "127.0.0.1:5902", "user": "gatekeeper", "passwordSet": True}]

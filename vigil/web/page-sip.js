@@ -1,7 +1,7 @@
 // SIP (the C1410 manual's SIP chapter): the settings (enable SIP, incoming calls, SIP, TLS and RTP
-// ports, limits, registration retry and failback, the calls' priority against multicast streams,
+// ports, limits, registration retry and failback, the calls' priority against multicast streams, via and contact rewrite,
 // the audio codec priority), the accounts with their status (the peer-to-peer account and registered
-// accounts with transport, TLS version, certificate, SIPS, secondary server, outbound proxies and
+// accounts with transport, TLS version, certificate, SIPS, secondary server, outbound proxies (sip-proxies.js) and
 // media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), Additional (sip-additional.js), DTMF (each account's sequences
 // and the protocols it accepts them by), and the test call (place a call to a SIP address, see its
 // state, hang up).
@@ -10,6 +10,7 @@
 import * as api from "./api.js";
 import { additionalCard } from "./sip-additional.js";
 import { natCard } from "./sip-nat.js";
+import { proxiesEditor } from "./sip-proxies.js";
 import { busy, card, checkbox, field, h, messageArea, modal, numberInput, say, select } from "./ui.js";
 
 const sip = (method, params) => api.jsonApi("/axis-cgi/sip/sip.cgi", "1.0", method, params);
@@ -17,6 +18,8 @@ const sip = (method, params) => api.jsonApi("/axis-cgi/sip/sip.cgi", "1.0", meth
 function settingsForm(settings, area) {
   const enabled = checkbox("Enable SIP", settings.enabled);
   const incoming = checkbox("Allow incoming calls", settings.allowIncoming);
+  const viaRewrite = checkbox("Allow via rewrite", settings.viaRewrite, "Behind a NAT: requests carry the public address the SIP server saw in their Via.");
+  const contactRewrite = checkbox("Allow contact rewrite", settings.contactRewrite, "Behind a NAT: register the public address the SIP server sees, so that its calls reach the device.");
   const inputs = {
     sipPort: numberInput(settings.sipPort, 1024, 65535),
     tlsPort: numberInput(settings.tlsPort, 1024, 65535),
@@ -42,13 +45,15 @@ function settingsForm(settings, area) {
     field("Retry registration after (s)", inputs.registrationRetry, "While no SIP server can be reached."),
     field("Seconds until failback", inputs.failbackSeconds,
       "On the secondary SIP server, when to try the primary one again."),
+    viaRewrite.element, contactRewrite.element,
     field("Audio codec priority", codecs, "In order, from pcmu, pcma, g722, opus. Answering, the first the caller also has is used; calling, the called side chooses."),
     h("div", { class: "actions" }, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     await busy(save, async () => {
       try {
-        const params = { enabled: enabled.box.checked, allowIncoming: incoming.box.checked };
+        const params = { enabled: enabled.box.checked, allowIncoming: incoming.box.checked,
+          viaRewrite: viaRewrite.box.checked, contactRewrite: contactRewrite.box.checked };
         Object.entries(inputs).forEach(([name, input]) => { params[name] = Number(input.value); });
         params.codecPriority = codecs.value.split(/[\s,]+/).filter(Boolean);
         await sip("setSipConfiguration", params);
@@ -74,9 +79,9 @@ async function editAccount(account) {
     callerId: text("sip-account-caller-id", account?.callerId, { maxlength: "64" }),
     tlsVersion: select({ id: "sip-account-tls-version" }, [["auto", "Automatic"], ["1.2", "TLS 1.2"], ["1.3", "TLS 1.3"]]),
     secondaryRegistrar: text("sip-account-secondary", account?.secondaryRegistrar),
-    proxies: text("sip-account-proxies", (account?.proxies || []).join(", ")),
     certificate: text("sip-account-certificate", account?.certificate),
   };
+  const proxies = proxiesEditor(account?.proxies);
   controls.transport.value = account?.transport || "udp";
   controls.tlsVersion.value = account?.tlsVersion || "auto";
   controls.mediaEncryption = select({ id: "sip-account-media-encryption" }, [["none", "None"],
@@ -101,7 +106,7 @@ async function editAccount(account) {
       field("Certificate", controls.certificate, "A certificate of the keystore (its alias), for a server that asks."),
       verify.element, sips.element,
       field("Secondary SIP server", controls.secondaryRegistrar, "host:port; used while the registrar cannot be reached."),
-      field("Proxies", controls.proxies, "host:port, separated by commas; the first is used first."),
+      h("h3", { text: "Proxies" }), proxies.element,
       field("Media encryption", controls.mediaEncryption, "SRTP keys travel in the call's SDP: use it with TLS, or on a network you trust."),
       field("Caller ID", controls.callerId, "The name the called party sees."), answer.element, isDefault.element),
     buttons: [{ label: "Cancel", value: "cancel" }, { label: "Save", value: "save", class: "primary" }],
@@ -114,7 +119,7 @@ async function editAccount(account) {
   Object.entries(controls).forEach(([name, control]) => {
     if (name !== "password" || control.value) params[name] = control.value.trim();
   });
-  params.proxies = params.proxies.split(",").map((proxy) => proxy.trim()).filter(Boolean);
+  params.proxies = proxies.value();
   return params;
 }
 

@@ -1,6 +1,8 @@
 """SIP settings and accounts as stored: checked on the way in (clear errors naming the field),
-kept as JSON in the store with every password sealed (vigil/core/vault.py), and given to the
-agent as `ua.Account` with the password opened in memory only. The peer-to-peer account is
+kept as JSON in the store with every password sealed (vigil/core/vault.py; the account's and each
+proxy's), and given to the agent as `ua.Account` with the passwords opened in memory only. An
+account's proxies are entries {address, user, password} (proxyauth.py); a plain "host[:port]" is
+taken as an entry without credentials (older stored accounts too), and shown with `passwordSet`. The peer-to-peer account is
 always there; registered accounts have a registrar."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.sip import const as c
 from vigil.features.sip.codecs import CODECS
+from vigil.features.sip.proxyauth import ProxyLogin
 from vigil.features.sip.ua import Account
 
 ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,32}")
@@ -45,7 +48,7 @@ def check_settings(current: dict[str, Any], changes: dict[str, Any], calls_only:
     if calls_only and fixed:
         raise SipConfigError(f"this device only places calls (no speaker): {', '.join(fixed)} cannot be changed")
     out = {**current, **changes}
-    for name in ("enabled", "allowIncoming", "udpToTcp"):
+    for name in ("enabled", "allowIncoming", "udpToTcp", "contactRewrite", "viaRewrite"):
         if not isinstance(out[name], bool):
             raise SipConfigError(f"{name} takes true or false")
     _port(out["sipPort"], "sipPort")
@@ -128,12 +131,7 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError("user must be a SIP user part of 1 to 64 characters")
     for name in ("domain", "registrar", "secondaryRegistrar"):
         _host(out[name], name)
-    proxies = out["proxies"]
-    if not isinstance(proxies, list) or len(proxies) > c.MAX_PROXIES or not all(
-            isinstance(x, str) and x for x in proxies):
-        raise SipConfigError(f"proxies must list at most {c.MAX_PROXIES} proxies, each host[:port], first used first")
-    for proxy in proxies:
-        _host(proxy, "proxies")
+    out["proxies"] = check_proxies(out["proxies"], proxy_entries((current or {}).get("proxies", [])))
     if not isinstance(out["callerId"], str) or len(out["callerId"]) > 64 or any(
             ord(x) < 32 or x in '"\\<>' for x in out["callerId"]):
         raise SipConfigError('callerId must be a name of at most 64 characters without control characters, " \\ < or >')
@@ -165,6 +163,38 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         raise SipConfigError("a registered account needs a registrar")
     if out["secondaryRegistrar"] and not out["registrar"]:
         raise SipConfigError("secondaryRegistrar needs a registrar (it stands in when the registrar fails)")
+    return out
+
+
+def proxy_entries(value: list[Any]) -> list[dict[str, str]]:
+    """Stored proxies as entries: a plain "host[:port]" (as older accounts kept them) has no credentials."""
+    return [{"address": x, "user": "", "password": ""} if isinstance(x, str) else x for x in value]
+
+
+def check_proxies(given: object, current: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The proxies as entries, in order; an entry without `password` keeps the one its address had."""
+    if not isinstance(given, list) or len(given) > c.MAX_PROXIES or not all(
+            (isinstance(x, str) and x) or isinstance(x, dict) for x in given):
+        raise SipConfigError(f"proxies must list at most {c.MAX_PROXIES} proxies, each host[:port] or "
+                             "{address, user, password}, first used first")
+    out = []
+    for i, entry in enumerate(proxy_entries(given)):
+        unknown = set(entry) - {"address", "user", "password"}
+        if unknown:
+            raise SipConfigError(f"unknown field(s) of proxies[{i}]: {', '.join(sorted(unknown))}")
+        if not isinstance(entry.get("address"), str) or not entry["address"]:
+            raise SipConfigError(f"proxies[{i}].address must be a host name or address, optionally with :port")
+        _host(entry["address"], f"proxies[{i}].address")
+        before = next((x for x in current if x["address"] == entry["address"]), {})
+        user = entry.get("user", "")
+        kept = {"address": entry["address"], "user": user,  # without a user, no password is kept
+                "password": entry.get("password", before.get("password", "") if user else "")}
+        for name in ("user", "password"):
+            if not isinstance(kept[name], str) or len(kept[name]) > 128 or any(ord(x) < 32 for x in kept[name]):
+                raise SipConfigError(f"proxies[{i}].{name} must be text of at most 128 printable characters")
+        if kept["password"] and not kept["user"]:
+            raise SipConfigError(f"proxies[{i}].password needs a user (the proxy's credentials are both)")
+        out.append(kept)
     return out
 
 
@@ -214,6 +244,8 @@ class SipStore:
     def _raw(self) -> dict[str, dict[str, Any]]:
         raw = self.store.get_kv(c.ACCOUNTS_KEY)
         accounts = {i: {**TLS_DEFAULTS, **a} for i, a in (json.loads(raw) if raw else {}).items()}  # older ones
+        for account in accounts.values():
+            account["proxies"] = proxy_entries(account["proxies"])
         if c.P2P_ID not in accounts:
             accounts[c.P2P_ID] = check_account(None, {"id": c.P2P_ID, "user": "vigil", "name": "Peer to peer",
                                                       "autoAnswer": True})
@@ -224,6 +256,8 @@ class SipStore:
         out = self._raw()
         for account in out.values():
             account["password"] = self.vault.unseal(account["password"]) if account["password"] else ""
+            account["proxies"] = [{**x, "password": self.vault.unseal(x["password"]) if x["password"] else ""}
+                                  for x in account["proxies"]]
         return out
 
     def save_account(self, account: dict[str, Any]) -> None:
@@ -233,7 +267,9 @@ class SipStore:
         if account.get("isDefault"):  # there is one default account: the last one made default
             for other in accounts.values():
                 other["isDefault"] = False
-        accounts[account["id"]] = {**account, "password": self.vault.seal(account["password"])}
+        proxies = [{**x, "password": self.vault.seal(x["password"]) if x["password"] else ""}
+                   for x in account["proxies"]]
+        accounts[account["id"]] = {**account, "password": self.vault.seal(account["password"]), "proxies": proxies}
         self.store.set_kv(c.ACCOUNTS_KEY, json.dumps(accounts))
 
     def default_account_id(self) -> str:
@@ -252,8 +288,10 @@ def as_agent_account(stored: dict[str, Any]) -> Account:
                    stored["registrar"], stored["autoAnswer"],
                    tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
                    tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
-                   stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]),
-                   stored["certificate"], stored.get("mediaEncryption", "none"))
+                   stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"],
+                   tuple(x["address"] for x in stored["proxies"]), stored["certificate"],
+                   stored.get("mediaEncryption", "none"),
+                   tuple(ProxyLogin(x["address"], x["user"], x["password"]) for x in stored["proxies"]))
 
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +302,9 @@ def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def shown(stored: dict[str, Any]) -> dict[str, Any]:
-    """An account as the API shows it: no password, only whether one is set."""
+    """An account as the API shows it: no password (its own or a proxy's), only whether one is set."""
     out = {k: v for k, v in stored.items() if k != "password"}
     out["passwordSet"] = bool(stored["password"])
+    out["proxies"] = [{"address": x["address"], "user": x["user"], "passwordSet": bool(x["password"])}
+                      for x in proxy_entries(stored["proxies"])]
     return out

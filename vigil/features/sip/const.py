@@ -56,6 +56,8 @@ DEFAULTS = {
     "registerInterval": 3600,  # the manual's "Register with server every": the Expires asked for in REGISTER
     "maxRetransmissions": 0,  # the manual's "Max retransmissions": unreachable rounds before giving up; 0: never give up
     "udpToTcp": False,  # the manual's "UDP-to-TCP switching": a large request goes over TCP (RFC 3261 18.1.1)
+    "contactRewrite": False,  # the manual's "Allow contact rewrite" (rewrite.py): off, the device's own address
+    "viaRewrite": False,  # the manual's "Allow via rewrite" (rewrite.py)
 }
 
 # rule actions

@@ -13,6 +13,7 @@ from vigil.features.sip import message as m
 from vigil.features.sip import routing, sdp
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.negotiation import Negotiation
+from vigil.features.sip.proxyauth import ProxyLogin
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Account:
     proxies: tuple[str, ...] = ()  # outbound proxies host[:port], the first is the next hop
     certificate: str = ""  # the keystore alias presented to a TLS server that asks
     media_encryption: str = "none"  # const.MEDIA_ENCRYPTION
+    proxy_logins: tuple[ProxyLogin, ...] = ()  # each proxy's credentials, in the order of `proxies` (proxyauth.py)
 
     def target(self, server: str = "") -> tuple[str, int] | None:
         server = server or self.registrar

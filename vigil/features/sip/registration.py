@@ -150,5 +150,6 @@ class Registration:
             task.exception()  # best effort: a secondary that is gone by now keeps its binding until it expires
 
     async def _send(self, server: str, expires: int) -> int:
-        self.cseq += 2  # a challenge answered takes the number after
+        self.cseq += 8  # room for the numbers after: challenges answered (proxy, registrar), a REGISTER again
+        # (contact rewrite) and its challenges
         return await self.register(server, self.call_ids[server], self.cseq, expires)

@@ -28,6 +28,7 @@ from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_accou
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
 from vigil.features.sip.registration import Policy
+from vigil.features.sip.rewrite import Rewrite
 from vigil.features.sip.tls import DeviceCertificate
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
@@ -312,7 +313,8 @@ class SipService:
                 except (ssl.SSLError, ValueError, OSError) as err:
                     self.logs.system(f"SIP over TLS cannot take the device's certificate: {err}", "error")
             agent = UserAgent(self, self.host, 0 if self.calls_only else settings["sipPort"], nat,
-                              0 if self.calls_only else settings["tlsPort"], certificate)
+                              0 if self.calls_only else settings["tlsPort"], certificate,
+                              Rewrite(settings["contactRewrite"], settings["viaRewrite"]))
             try:
                 await agent.start()
             except OSError as err:

@@ -25,13 +25,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from vigil.features.sip import message as m
-from vigil.features.sip import routing, sdp
+from vigil.features.sip import proxyauth, routing, sdp
 from vigil.features.sip.dialog import Account, Call
 from vigil.features.sip.errors import SipError, SipUnreachable
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import MediaPath, NatAgent
 from vigil.features.sip.negotiation import Negotiation, NotAcceptable
 from vigil.features.sip.registration import Policy, Registration
+from vigil.features.sip.rewrite import Rewrite
 from vigil.features.sip.transport import Address, Transports, local_address, resolve
 from vigil.features.sip.udp_to_tcp import switch_to_tcp
 
@@ -81,8 +82,9 @@ class Hooks(Protocol):
 
 class UserAgent:
     def __init__(self, hooks: Hooks, host: str, port: int, nat: NatAgent | None = None, tls_port: int = 0,
-                 tls_server: ssl.SSLContext | None = None) -> None:
+                 tls_server: ssl.SSLContext | None = None, rewrite: Rewrite | None = None) -> None:
         self.hooks = hooks
+        self.rewrite = rewrite or Rewrite()  # the public address servers see, in Via and Contact (rewrite.py)
         self.nat = nat or NatAgent()  # STUN for Contact/Via, and each call's media path (nat.py)
         self.host, self.port = host, port
         self.transports = Transports(host, port, self.received, tls_port, tls_server, self._connection_closed)
@@ -123,20 +125,24 @@ class UserAgent:
     def send(self, msg: m.Message, addr: tuple[str, int]) -> None:
         self.transports.send(msg.encode(), addr)
 
-    def sent_by(self, toward: tuple[str, int]) -> str:
-        """This side's address for Via and Contact: over UDP the public one STUN learned, if any; over
-        TLS the TLS port."""
+    def sent_by(self, toward: tuple[str, int], learnt: Address | None = None) -> str:
+        """This side's address for Via and Contact: the one `toward` was seen to send from (`learnt`,
+        rewrite.py), else over UDP the public one STUN learned, if any; over TLS the TLS port."""
+        if learnt is not None:
+            return f"{learnt[0]}:{learnt[1]}"
         if self.nat.public is not None and not self.transports.reliable(toward):
             return f"{self.nat.public[0]}:{self.nat.public[1]}"
         return f"{local_address(self.host, toward)}:{self.transports.local_port(toward)}"
 
     def via(self, toward: tuple[str, int], branch: str) -> str:
-        return f"SIP/2.0/{self.transports.name(toward)} {self.sent_by(toward)};branch={branch};rport"
+        sent_by = self.sent_by(toward, self.rewrite.via_address(toward))
+        return f"SIP/2.0/{self.transports.name(toward)} {sent_by};branch={branch};rport"
 
     def contact(self, user: str, toward: tuple[str, int], sips: bool = False) -> str:
         name = self.transports.name(toward)
         transport = f";transport={name.lower()}" if name != "UDP" and not sips else ""
-        return f"<{routing.scheme(sips and name == 'TLS')}:{user}@{self.sent_by(toward)}{transport}>"
+        sent_by = self.sent_by(toward, self.rewrite.contact_address(toward))
+        return f"<{routing.scheme(sips and name == 'TLS')}:{user}@{sent_by}{transport}>"
 
     async def reach(self, account: Account, addr: Address) -> None:
         """The account's connection to `addr` (TCP or TLS; none for UDP); SipUnreachable when refused."""
@@ -197,27 +203,35 @@ class UserAgent:
 
     async def authenticated(self, req: m.Message, addr: tuple[str, int], account: Account,
                             provisional: Callable[[m.Message], None] | None = None) -> m.Message:
-        """`transact`, answering one 401/407 challenge with the account's credentials."""
+        """`transact`, answering a 407 (a proxy's) and a 401 challenge once each, with the account's or
+        a proxy's credentials (proxyauth.py): a proxy that wants its own lets the request on to a
+        registrar that wants the account's."""
         resp = await self.transact(req, addr, provisional)
-        if resp.status not in (401, 407) or not account.password:
-            return resp
-        if req.method == "INVITE":
-            self.ack_failure(req, resp, addr)
-        header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
-        answer = "authorization" if resp.status == 401 else "proxy-authorization"
-        try:
-            value = m.digest(resp.get(header), req.method, req.uri, account.auth_id or account.user,
-                             account.password)
-        except ValueError as err:
-            raise SipError(str(err)) from None
+        answered: set[int] = set()
+        while resp.status in (401, 407) and resp.status not in answered:
+            header = "www-authenticate" if resp.status == 401 else "proxy-authenticate"
+            user, password = proxyauth.credentials(resp.status, resp.get(header), account.proxy_logins,
+                                                   account.auth_id or account.user, account.password)
+            if not password:
+                return resp
+            answered.add(resp.status)
+            if req.method == "INVITE":
+                self.ack_failure(req, resp, addr)
+            try:
+                value = m.digest(resp.get(header), req.method, req.uri, user, password)
+            except ValueError as err:
+                raise SipError(str(err)) from None
+            self.again(req, addr)
+            req.set("authorization" if resp.status == 401 else "proxy-authorization", value)
+            await self.reach(account, addr)  # over the account's own connection (another account's may carry now)
+            resp = await self.transact(req, addr, provisional)
+        return resp
+
+    def again(self, req: m.Message, addr: tuple[str, int]) -> None:
+        """`req` made a new transaction to send again: the next CSeq, a new branch, the Via as now."""
         number, method = req.cseq
         req.set("cseq", f"{number + 1} {method}")
-        via = req.get("via")
-        req.headers = [(n, v) for n, v in req.headers if n != "via"]
-        req.headers.insert(0, ("via", via.replace(m.param(via, "branch"), m.new_branch())))
-        req.set(answer, value)
-        await self.reach(account, addr)  # over the account's own connection (another account's may carry now)
-        return await self.transact(req, addr, provisional)
+        req.headers = [("via", self.via(addr, m.new_branch())), *((n, v) for n, v in req.headers if n != "via")]
 
     def ack_failure(self, invite: m.Message, resp: m.Message, addr: tuple[str, int]) -> None:
         """The ACK of a non-2xx final response (same branch, RFC 3261 17.1.1.3)."""
@@ -634,9 +648,18 @@ class UserAgent:
         registrar = account.domain or server or account.registrar  # through proxies: where the request ends
         req = self.new_request("REGISTER", f"{scheme}:{registrar}", hop, f"{aor};tag={m.new_tag()}", aor, call_id,
                                cseq)
+        contact = self.contact(account.user, hop, account.sips)
         req.headers += [*routing.proxy_routes(account.proxies, account.transport, account.sips),
-                        ("contact", self.contact(account.user, hop, account.sips)), ("expires", str(expires))]
+                        ("contact", contact), ("expires", str(expires))]
         resp = await self.authenticated(req, hop, account)
+        if resp.status < 300 and self.rewrite.learn(hop, resp, routing.route_address(contact)) and expires:
+            # behind a NAT (contact rewrite): the public address registered, the old binding removed
+            req.headers = [(n, v) for n, v in req.headers if n not in ("contact", "authorization",
+                                                                       "proxy-authorization")]
+            req.headers += [("contact", self.contact(account.user, hop, account.sips)),
+                            ("contact", f"{contact};expires=0")]
+            self.again(req, hop)
+            resp = await self.authenticated(req, hop, account)
         if resp.status in (401, 407):
             raise SipError(f"{resp.status} {resp.first.split(' ', 2)[-1]}: wrong user or password")
         if resp.status >= 300:
