@@ -50,3 +50,12 @@ async def test_opus_and_l16_senders_are_heard(tmp_path: Path, lan: Lan):  # noqa
             assert abs(dominant_frequency(heard) - frequency) < 20, codec
             steady = heard[RATE // 10:-RATE // 10]  # without the codec's onset and end
             assert abs(level_dbfs(steady) - SINE_DBFS) < 1.5, (codec, level_dbfs(steady))
+        # L16 in stereo (RFC 3551's payload type 10) is refused, clearly, and nothing plays
+        group, port = new_group(), free_port()
+        await add(admin, label="Stereo", address=group, port=port, codec="l16-44100", priority=3)
+        start = len(speaker.sink_samples())
+        await finished(await send(group, port, lan.peer_address, 900, 0.3, namespace=lan.namespace,
+                                  codec="pcm_s16be", rate=44100, channels=2, payload_type=10))
+        assert ("Multicast source Stereo receives RTP payload type 10, not l16-44100 (payload type 11 or a dynamic "
+                "one; L16 is played mono only): not played") in device.logs.text("system")
+        assert not audible(speaker.sink_samples()[start:], -60.0).size

@@ -25,6 +25,7 @@ class Depacketizer:
         self.decoder = PacketDecoder(encoding, rate) if encoding in c.FRAMED else StreamDecoder(encoding, rate)
         self.srtp = srtp_session(key, inbound=True) if key else None
         self.refused = 0  # packets that failed SRTP authentication or were not RTP of this codec
+        self.wrong_type: int | None = None  # the payload type of the last RTP packet refused as another codec
 
     def payload(self, packet: bytes) -> bytes | None:
         """The audio of `packet`, authenticated and decrypted; None when the packet is refused
@@ -38,6 +39,7 @@ class Depacketizer:
         found = rtp_payload(packet)
         if found is None or (found[0] != self.payload_type and found[0] not in c.DYNAMIC_PAYLOAD_TYPES):
             self.refused += 1
+            self.wrong_type = found[0] if found is not None else None
             return None
         return found[1]
 

@@ -55,6 +55,7 @@ class Reception:
     codec: str  # what it was opened for: the source's own, or the controller's
     last: float = 0.0  # loop time of the last accepted packet
     arriving: bool = False
+    warned: bool = False  # a stream of another codec was logged
 
 
 class MulticastService:
@@ -240,6 +241,13 @@ class MulticastService:
             return
         payload = reception.depacketizer.payload(packet)
         if payload is None:
+            wrong = reception.depacketizer.wrong_type
+            if wrong is not None and not reception.warned:
+                reception.warned = True
+                expected = c.CODECS[reception.codec][1]
+                self.logs.system(f"Multicast source {reception.source.label} receives RTP payload type {wrong}, not "
+                                 f"{reception.codec} (payload type {expected} or a dynamic one; L16 is played mono "
+                                 f"only): not played", "warning")
             return
         now = asyncio.get_running_loop().time()
         reception.last = now
