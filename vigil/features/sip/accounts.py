@@ -12,12 +12,12 @@ from typing import Any
 from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.sip import const as c
+from vigil.features.sip.sequences import SequenceError, check_sequences, migrated
 from vigil.features.sip.ua import Account
 
 ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,32}")
 USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
-DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
                   "expires", "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
                   "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption"}
@@ -108,10 +108,10 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
                        "autoAnswer": False, "expires": 3600, "dtmfSequences": [], "mediaEncryption": "none"}
     out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS),
            "mediaEncryption": "none", **TLS_DEFAULTS, **base, **changes}
-    sequences = out["dtmfSequences"]
-    if (not isinstance(sequences, list) or len(sequences) > 10
-            or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
-        raise SipConfigError("dtmfSequences must list at most 10 sequences of 1 to 16 of 0-9, A-D, # and *")
+    try:
+        out["dtmfSequences"] = check_sequences(out["dtmfSequences"])
+    except SequenceError as err:
+        raise SipConfigError(str(err)) from None
     if not isinstance(out.get("id"), str) or not ACCOUNT_ID.fullmatch(out["id"]):
         raise SipConfigError("id must be 1 to 32 lowercase letters, digits, '-' or '_'")
     if not isinstance(out.get("user"), str) or not USER.fullmatch(out["user"]):
@@ -189,6 +189,10 @@ class SipStore:
     def _raw(self) -> dict[str, dict[str, Any]]:
         raw = self.store.get_kv(c.ACCOUNTS_KEY)
         accounts = {i: {**TLS_DEFAULTS, **a} for i, a in (json.loads(raw) if raw else {}).items()}  # older ones
+        if any(isinstance(x, str) for a in accounts.values() for x in a.get("dtmfSequences", [])):
+            for account in accounts.values():  # sequences stored before they had descriptions
+                account["dtmfSequences"] = migrated(account.get("dtmfSequences", []))
+            self.store.set_kv(c.ACCOUNTS_KEY, json.dumps(accounts))
         if c.P2P_ID not in accounts:
             accounts[c.P2P_ID] = check_account(None, {"id": c.P2P_ID, "user": "vigil", "name": "Peer to peer",
                                                       "autoAnswer": True})
@@ -225,10 +229,11 @@ class SipStore:
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"], stored["expires"],
-                   tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
+                   tuple(x["sequence"] for x in stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
                    tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
                    stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"], tuple(stored["proxies"]),
-                   stored["certificate"], stored.get("mediaEncryption", "none"))
+                   stored["certificate"], stored.get("mediaEncryption", "none"),
+                   tuple(x["description"] for x in stored.get("dtmfSequences", ())))
 
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:

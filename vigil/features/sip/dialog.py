@@ -38,6 +38,7 @@ class Account:
     proxies: tuple[str, ...] = ()  # outbound proxies host[:port], the first is the next hop
     certificate: str = ""  # the keystore alias presented to a TLS server that asks
     media_encryption: str = "none"  # const.MEDIA_ENCRYPTION
+    dtmf_descriptions: tuple[str, ...] = ()  # of dtmf_sequences, in their order (the DTMF event carries it)
 
     def target(self, server: str = "") -> tuple[str, int] | None:
         server = server or self.registrar
