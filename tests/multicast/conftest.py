@@ -61,15 +61,25 @@ async def served_on(data: Path, host: str) -> AsyncIterator[tuple[Device, httpx.
         device.close()
 
 
+# ffmpeg's encoder -> (payload type, sample rate sent, ffmpeg's largest packet: 20 ms of G.711 or L16)
+SENT = {"pcm_mulaw": (0, 8000, 172), "pcm_alaw": (8, 8000, 172), "libopus": (111, 48000, 1472),
+        "pcm_s16be": (96, 16000, 652)}
+
+
 async def send(group: str, port: int, local: str, frequency: float, seconds: float, namespace: str = "",
-               srtp_key: str = "", codec: str = "pcm_mulaw") -> asyncio.subprocess.Process:
-    """ffmpeg sending a sine of `frequency` in real time for `seconds` to `group`:`port` from `local`."""
+               srtp_key: str = "", codec: str = "pcm_mulaw", rate: int = 0, channels: int = 1,
+               payload_type: int = -1) -> asyncio.subprocess.Process:
+    """ffmpeg sending a sine of `frequency` (at -18 dBFS) in real time for `seconds` to
+    `group`:`port` from `local`, as `codec` (SENT: G.711, Opus, or L16 at 16 kHz mono; `rate`,
+    `channels` and `payload_type` send another form)."""
     scheme, crypto = ("srtp", ["-srtp_out_suite", "AES_CM_128_HMAC_SHA1_80", "-srtp_out_params", srtp_key]) \
         if srtp_key else ("rtp", [])
+    sent_type, sent_rate, packet = SENT[codec]
+    rate, payload_type = rate or sent_rate, sent_type if payload_type < 0 else payload_type
     command = ["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i",
-               f"sine=frequency={frequency}:sample_rate=8000:duration={seconds}", "-ac", "1", "-c:a", codec,
-               "-payload_type", "0" if codec == "pcm_mulaw" else "8", "-f", "rtp", *crypto,
-               f"{scheme}://{group}:{port}?localaddr={local}&ttl=1&pkt_size=172"]
+               f"sine=frequency={frequency}:sample_rate={rate}:duration={seconds}", "-ac", str(channels), "-c:a", codec,
+               "-payload_type", str(payload_type), "-f", "rtp", *crypto,
+               f"{scheme}://{group}:{port}?localaddr={local}&ttl=1&pkt_size={packet}"]
     if namespace:
         command = ["ip", "netns", "exec", namespace, *command]
     return await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,

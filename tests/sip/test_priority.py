@@ -54,3 +54,36 @@ async def test_a_call_of_higher_priority_takes_the_speaker_from_multicast(phone:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_a_call_that_lost_the_speaker_to_multicast_is_heard_again_when_the_stream_ends(
+        phone: Device, peer: Baresip) -> None:
+    multicast = phone.features[MULTICAST_SERVICE]
+    task = asyncio.create_task(multicast.run())
+    try:
+        async with client_as(phone, "admin") as admin:
+            assert "error" not in await sip_call(admin, "setSipConfiguration", callPriority=2)
+        await multicast.set_enabled(True, "test")
+        group, port = new_group(), free_port()
+        source = await multicast.add({"label": "Alarm", "address": group, "port": port, "codec": "pcmu",
+                                      "priority": 8}, "test")
+        agent = phone.features[SIP_SERVICE].agent
+        assert agent is not None
+        assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{agent.port}"))["ok"]
+        speaker = sink(phone)
+        await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 4, 8, "the caller")
+        alarm = await send(group, port, "127.0.0.1", 500, 1.0)
+        await eventually(lambda: playing(phone, source.id), 5, "the alarm to take the speaker")
+        _, err = await asyncio.wait_for(alarm.communicate(), 10)
+        assert alarm.returncode == 0, err.decode()
+        await eventually(lambda: not playing(phone, source.id), 5, "the alarm to end")
+        after = len(speaker.sink_samples())
+        await eventually(lambda: len(audible(speaker.sink_samples()[after:], -40.0)) > RATE // 2, 8,
+                         "the caller again")
+        assert abs(dominant_frequency(audible(speaker.sink_samples()[after:], -40.0)[-RATE // 2:]) - 1000) < 30
+        assert "has the speaker again" in phone.logs.text("system")
+        assert (await peer.command("hangup"))["ok"]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -52,3 +52,28 @@ async def test_rule_makes_a_call_and_the_duration_limit_ends_it(phone: Device, p
     await eventually(lambda: _state(phone) == "active", 5, "the rule's call")
     await eventually(lambda: _state(phone) == "idle", 5, "the limit")
     assert phone.features[SIP_SERVICE].history[-1]["reason"] == "the call duration limit was reached"
+
+
+async def test_a_rule_chosen_by_the_sequences_description_fires_on_the_peers_digits(
+        phone: Device, peer: Baresip) -> None:
+    async with client_as(phone, "admin") as admin:
+        reply = await sip_call(admin, "setSipAccount", id=c.P2P_ID, autoAnswer=True,
+                               dtmfSequences=[{"sequence": "42#", "description": "Open the gate"},
+                                              {"sequence": "7", "description": "Lights"}])
+        assert "error" not in reply, reply
+    item = next(i for i in phone.events.topic(c.DTMF).data if i.name == "Sequence")  # as the Events page offers it
+    chosen = item.values[item.value_nice.index("Open the gate (42#)")]
+    add_rule(phone, "gate", c.ACTION_HANGUP, {}, Condition(c.DTMF, (("Sequence", chosen),)))
+    described: list[str] = []
+    phone.events.subscribe(lambda event: described.append(event.data.get("Description", ""))
+                           if event.topic == c.DTMF else None)
+    service = phone.features[SIP_SERVICE]
+    assert service.agent is not None
+    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
+    await eventually(lambda: _state(phone) == "active", 5, "the call")
+    for code in "742#":
+        assert (await peer.command("sndcode", code))["ok"]
+    await eventually(lambda: _state(phone) == "idle", 5, "the gate rule to end the call")
+    assert service.history[-1]["reason"] == "hung up" and service.history[-1]["dtmf"] == "742#"
+    assert described == ["Lights", "", "", "Open the gate"]
+    assert "DTMF sequence 42# entered (Open the gate)" in phone.logs.text("system")

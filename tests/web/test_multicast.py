@@ -1,5 +1,5 @@
 """The Multicast controller page in Chromium against a real `vigil run --profile c1410`: a user
-turns the controller on, adds a source (a unicast address is refused in the dialog and nothing is
+turns the controller on, sets its audio codec, adds a source with a codec of its own (a unicast address is refused in the dialog and nothing is
 stored), sees it play while ffmpeg sends to its group, edits its priority, and deletes it; each
 result is checked again over the API."""
 
@@ -31,6 +31,9 @@ def test_a_user_adds_sees_playing_edits_and_deletes_a_source(speaker: LiveDevice
     open_page(page, "Multicast controller")
     page.get_by_label("Use multicast controller").check()
     expect(page.get_by_role("status")).to_contain_text("The multicast controller is on")
+    page.locator("#multicast-codec").select_option("opus")
+    expect(page.get_by_role("status")).to_contain_text("Sources without their own codec play Opus")
+    assert overview(speaker)["codec"] == "opus"
     group, port = new_group(), free_port()
     page.get_by_role("button", name="+ Source").click()
     dialog = page.get_by_role("dialog")
@@ -38,6 +41,7 @@ def test_a_user_adds_sees_playing_edits_and_deletes_a_source(speaker: LiveDevice
     dialog.get_by_label("Source").fill("10.0.0.7")
     dialog.get_by_label("Port").fill(str(port))
     dialog.get_by_label("Priority").select_option("7")
+    dialog.get_by_label("Audio codec").select_option("pcmu")
     dialog.get_by_role("button", name="Add").click()
     expect(dialog).to_contain_text("is not a multicast address")
     assert overview(speaker)["sources"] == []
@@ -46,6 +50,8 @@ def test_a_user_adds_sees_playing_edits_and_deletes_a_source(speaker: LiveDevice
     expect(dialog).to_be_hidden()
     row = page.locator("#multicast-sources tr[data-source=Paging]")
     expect(row).to_contain_text(f"{group}:{port}")
+    expect(row).to_contain_text("G.711 µ-law")
+    assert overview(speaker)["sources"][0]["codec"] == "pcmu"
     expect(row.locator(".status")).to_have_text("Idle")
     sender = subprocess.Popen(["ffmpeg", "-v", "error", "-re", "-f", "lavfi", "-i",
                                "sine=frequency=1000:sample_rate=8000:duration=3", "-ac", "1", "-c:a", "pcm_mulaw",

@@ -2,7 +2,8 @@
 SIP on a free port with its codec priority, sees the peer-to-peer account with its status, adds a registered account
 over TLS with its TLS version, SIPS, a secondary server, two proxies and mandatory SRTP (its password never comes
 back; its status says why it is not registered), places a test call to a baresip peer, sees it connected and
-hangs up; sets NAT traversal (TURN on a real coturn, the password write-only) and sees a wrong
+hangs up; gives DTMF sequences descriptions and picks one by it for a rule on the Events page;
+sets NAT traversal (TURN on a real coturn, the password write-only) and sees a wrong
 TURN password in the NAT status; turns on via and contact rewrite, and gives an account's proxies
 their own user name and password (write-only), reordered."""
 
@@ -18,7 +19,9 @@ from tests.conftest import LiveDevice, free_port
 from tests.peers.baresip import start_baresip
 from tests.peers.browser import Session
 from tests.peers.coturn import start_coturn
+from tests.peers.servers import NS
 from tests.web.conftest import digest, log_in, open_page
+from tests.web.test_events import soap
 
 pytestmark = pytest.mark.browser
 
@@ -86,12 +89,42 @@ def test_dtmf_sequences_protocols_caller_id_and_the_default_account(speaker: Liv
     open_page(page, "SIP")
     expect(page.locator('#sip-accounts tr[data-account="p2p"]')).to_contain_text("p2p (default)")
     dtmf = page.locator('form[data-dtmf="p2p"]')
-    dtmf.get_by_label("Sequences of p2p").fill("1234# 9")
+    dtmf.get_by_role("button", name="Add sequence to p2p").click()
+    dtmf.get_by_label("Sequence 1 of p2p", exact=True).fill("12x")
+    dtmf.get_by_role("button", name="Save DTMF of p2p").click()
+    expect(page.get_by_text("dtmfSequences[0].sequence must be 1 to 16 of 0-9, A-D, # and *")).to_be_visible()
+    assert next(a for a in accounts(speaker) if a["id"] == "p2p")["dtmfSequences"] == []
+    dtmf.get_by_label("Sequence 1 of p2p", exact=True).fill("1234#")
+    dtmf.get_by_label("Description 1 of p2p").fill("Open the gate")
+    dtmf.get_by_role("button", name="Add sequence to p2p").click()
+    dtmf.get_by_label("Sequence 2 of p2p", exact=True).fill("9")
     dtmf.get_by_label("Use RTP (RFC2833)").uncheck()
     dtmf.get_by_role("button", name="Save DTMF of p2p").click()
     expect(page.get_by_role("status").filter(has_text="DTMF of p2p saved.")).to_be_visible()
     p2p = next(a for a in accounts(speaker) if a["id"] == "p2p")
-    assert p2p["dtmfSequences"] == ["1234#", "9"] and p2p["dtmfProtocols"] == ["info"]
+    assert p2p["dtmfSequences"] == [{"sequence": "1234#", "description": "Open the gate"},
+                                    {"sequence": "9", "description": ""}] and p2p["dtmfProtocols"] == ["info"]
+    page.reload()  # the section shows what is stored
+    expect(page.locator('form[data-dtmf="p2p"]').get_by_label("Description 1 of p2p")).to_have_value("Open the gate")
+
+    # Events > Rules offers the sequence by its description; the rule matches the sequence.
+    open_page(page, "Events")
+    page.get_by_role("button", name="+ Add a rule").click()
+    dialog = page.get_by_role("dialog", name="Add a rule")
+    dialog.get_by_label("Name", exact=True).fill("Gate")
+    dialog.get_by_label("Condition 1", exact=True).select_option(label="SIP DTMF")
+    condition = dialog.get_by_role("group", name="Condition 1")
+    sequence = condition.get_by_label("Sequence entered", exact=True)
+    expect(sequence.locator("option")).to_have_text(["Any", "Open the gate (1234#)", "9"])
+    sequence.select_option(label="Open the gate (1234#)")
+    dialog.get_by_label("Action", exact=True).select_option("com.vigil.action.fixed.sip.hangup")  # End SIP call
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator('tr[data-rule="Gate"]')).to_contain_text("Open the gate (1234#)")
+    rule = soap(speaker, "<aa:GetActionRules/>").find("aa:ActionRules/aa:ActionRule", NS)
+    content = rule.findtext("aa:StartEvent/wsnt:MessageContent", namespaces=NS)
+    assert '@Name="Sequence" and @Value="1234#"' in content, content
+    open_page(page, "SIP")
 
     page.get_by_role("button", name="Edit p2p").click()
     dialog = page.get_by_role("dialog")

@@ -37,6 +37,7 @@ class Item:
     type: str = "xsd:string"
     nice: str = ""
     values: tuple[str, ...] = ()  # the instances a client may choose from (e.g. port numbers)
+    value_nice: tuple[str, ...] = ()  # what each of `values` is called for people, in order (a NiceName)
     state: bool = False  # isPropertyState: the item that carries a stateful topic's state
 
 

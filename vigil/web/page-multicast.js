@@ -1,13 +1,17 @@
-// SIP > Multicast controller (C1410): turn the controller on, the sources (label, multicast
-// address, port, codec, priority, volume, SRTP key) added, edited and removed, and which one
-// plays now. Through the VAPIX Audio Multicast Controller API, which checks everything again.
+// SIP > Multicast controller (C1410): turn the controller on, its audio codec (played by every
+// source that names none of its own), the sources (label, multicast address, port, codec,
+// priority, volume, SRTP key) added, edited and removed, and which one plays now. Through the VAPIX Audio Multicast Controller API, which checks everything again.
 // Viewers see it; operators change it.
 
 import * as api from "./api.js";
 import { RANK, card, clear, confirmAction, field, h, invalid, messageArea, modal, numberInput, say, select } from "./ui.js";
 
 const ROOT = "/config/rest/audio-multicast-ctrl/v1beta";
-const CODECS = { pcmu: "G.711 µ-law", pcma: "G.711 A-law" };
+const CODECS = {
+  pcmu: "G.711 µ-law", pcma: "G.711 A-law", opus: "Opus",
+  "l16-8000": "L16 8 kHz mono", "l16-16000": "L16 16 kHz mono", "l16-44100": "L16 44.1 kHz mono", "l16-48000": "L16 48 kHz mono",
+};
+const codecName = (codec) => CODECS[codec] || codec;
 
 function status(source) {
   if (source.playing) return "Playing";
@@ -19,8 +23,8 @@ async function editSource(overview, source, area, app) {
   const label = h("input", { value: source?.label ?? "", maxlength: "64", required: true });
   const address = h("input", { value: source?.address ?? "", placeholder: "239.0.0.1", required: true });
   const port = numberInput(source?.port ?? 5004, overview.port.min, overview.port.max);
-  const codec = select({}, overview.codecs.map((c) => [c, CODECS[c] || c]));
-  codec.value = source?.codec ?? overview.codecs[0];
+  const codec = select({}, [["", `The controller's (${codecName(overview.codec)})`], ...overview.codecs.map((c) => [c, codecName(c)])]);
+  codec.value = source?.codec ?? "";
   const priority = select({}, Array.from({ length: overview.priority.max - overview.priority.min + 1 },
     (_, i) => [String(overview.priority.min + i), String(overview.priority.min + i)]));
   priority.value = String(source?.priority ?? 5);
@@ -43,7 +47,7 @@ async function editSource(overview, source, area, app) {
     buttons: [{ label: "Cancel", value: "cancel" }, { label: source ? "Save" : "Add", value: "save", class: "primary" }],
     onSubmit: async () => {
       const data = { label: label.value.trim(), address: address.value.trim(), port: Number(port.value),
-        codec: codec.value, priority: Number(priority.value), volume: Number(volume.value) };
+        codec: codec.value || null, priority: Number(priority.value), volume: Number(volume.value) };
       if (key.value || !source) data.srtpKey = key.value;
       try {
         if (!data.label) throw invalid(label, "Enter a label.");
@@ -65,6 +69,7 @@ export default async function multicastPage(container, app) {
   const area = messageArea();
   const enabled = h("input", { type: "checkbox", role: "switch", id: "multicast-enabled", disabled: !operator });
   const now = h("p", { id: "multicast-playing" });
+  const codec = select({ id: "multicast-codec", disabled: !operator }, []);
   const rows = h("tbody");
   const add = h("button", { type: "button", class: "primary", disabled: !operator, text: "+ Source" });
   let overview = null;
@@ -72,11 +77,13 @@ export default async function multicastPage(container, app) {
   async function refresh() {
     overview = await api.configRest(ROOT);
     enabled.checked = overview.enabled;
+    if (!codec.options.length) clear(codec, ...overview.codecs.map((c) => h("option", { value: c, text: codecName(c) })));
+    if (document.activeElement !== codec) codec.value = overview.codec;
     const playing = overview.sources.find((s) => s.playing);
     now.textContent = playing ? `Playing: ${playing.label}` : "Nothing plays.";
     add.disabled = !operator || overview.sources.length >= overview.maxSources;
     clear(rows, ...overview.sources.map((s) => h("tr", { "data-source": s.label },
-      h("td", { text: s.label }), h("td", { text: `${s.address}:${s.port}` }), h("td", { text: CODECS[s.codec] || s.codec }),
+      h("td", { text: s.label }), h("td", { text: `${s.address}:${s.port}` }), h("td", { text: s.codec ? codecName(s.codec) : `${codecName(overview.codec)} (the controller's)` }),
       h("td", { text: String(s.priority) }), h("td", { text: `${s.volume}%` }), h("td", { text: s.srtp ? "SRTP" : "RTP" }),
       h("td", { class: "status", text: status(s) }),
       h("td", {},
@@ -105,6 +112,15 @@ export default async function multicastPage(container, app) {
     }
     await refresh();
   });
+  codec.addEventListener("change", async () => {
+    try {
+      await api.configRest(`${ROOT}/codec`, codec.value, "PATCH");
+      say(area, "ok", `Sources without their own codec play ${codecName(codec.value)}.`);
+    } catch (error) {
+      app.fail(error, area);
+    }
+    await refresh();
+  });
   add.addEventListener("click", async () => {
     await editSource(overview, null, area, app);
     await refresh();
@@ -114,6 +130,7 @@ export default async function multicastPage(container, app) {
     area,
     card("Multicast controller",
       h("div", { class: "check" }, enabled, h("label", { for: "multicast-enabled", text: "Use multicast controller" })),
+      field("Audio codec", codec, "What a source plays unless it names its own codec (L16: linear 16-bit, network byte order, mono)."),
       now,
       h("table", { id: "multicast-sources" },
         h("thead", {}, h("tr", {}, ...["Label", "Source", "Audio codec", "Priority", "Volume", "Transport", "Status", ""]

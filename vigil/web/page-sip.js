@@ -2,7 +2,7 @@
 // ports, limits, registration retry and failback, the calls' priority against multicast streams, via and contact rewrite,
 // the audio codec priority), the accounts with their status (the peer-to-peer account and registered
 // accounts with transport, TLS version, certificate, SIPS, secondary server, outbound proxies (sip-proxies.js) and
-// media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), Additional (sip-additional.js), DTMF (each account's sequences
+// media encryption; caller ID, the default account; a password is write-only), NAT traversal (sip-nat.js), Additional (sip-additional.js), DTMF (each account's sequences with descriptions
 // and the protocols it accepts them by), and the test call (place a call to a SIP address, see its
 // state, hang up).
 // Everything goes through the SIP API (/axis-cgi/sip/sip.cgi).
@@ -123,23 +123,44 @@ async function editAccount(account) {
   return params;
 }
 
-/** One account's DTMF: its sequences and the protocols it accepts digits by (RFC 2833/4733 in RTP, SIP INFO). */
+/** One account's DTMF: its sequences, each with a description of the action it triggers (the
+ * Events page offers rules the sequences by it), and the protocols it accepts digits by
+ * (RFC 2833/4733 in RTP, SIP INFO). */
 function dtmfRow(account, area) {
-  const sequences = h("input", { type: "text", id: `sip-dtmf-${account.id}`, value: (account.dtmfSequences || []).join(" "), spellcheck: "false" });
+  const list = h("div", { class: "stack", "data-role": "sequences" });
+  let made = 0; // rows are numbered as made: a removed one leaves no two alike
+  const addSequence = (item = { sequence: "", description: "" }) => {
+    const n = (made += 1);
+    const sequence = h("input", { type: "text", value: item.sequence, spellcheck: "false", "data-role": "sequence",
+      "aria-label": `Sequence ${n} of ${account.id}`, placeholder: "1234#" });
+    const description = h("input", { type: "text", value: item.description, maxlength: "64", "data-role": "description",
+      "aria-label": `Description ${n} of ${account.id}`, placeholder: "Open the door" });
+    const row = h("div", { class: "actions", "data-sequence": String(n) }, sequence, description);
+    row.append(h("button", { type: "button", class: "danger-text", "aria-label": `Remove sequence ${n} of ${account.id}`,
+      text: "Remove", onclick: () => row.remove() }));
+    list.append(row);
+  };
+  (account.dtmfSequences || []).forEach((item) => addSequence(typeof item === "string" ? { sequence: item, description: "" } : item));
+  const add = h("button", { type: "button", "aria-label": `Add sequence to ${account.id}`, text: "+ Add sequence",
+    onclick: () => addSequence() });
   const protocols = account.dtmfProtocols || ["rtp", "info"];
   const rtp = checkbox("Use RTP (RFC2833)", protocols.includes("rtp"));
   const info = checkbox("Use SIP INFO (RFC2976)", protocols.includes("info"));
   const save = h("button", { type: "submit", "aria-label": `Save DTMF of ${account.id}` }, "Save");
   const form = h("form", { class: "stack", "data-dtmf": account.id }, h("h3", { text: account.name || account.id }),
-    field(`Sequences of ${account.id}`, sequences, "Separate sequences with spaces, for example 1234# 9."),
-    rtp.element, info.element, h("div", { class: "actions" }, save));
+    h("p", { class: "muted", text: "Sequence: 0-9, A-D, # and *, for example 1234#. Description: the action the sequence triggers." }),
+    list, add, rtp.element, info.element, h("div", { class: "actions" }, save));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     await busy(save, async () => {
       try {
+        const dtmfSequences = [...list.children]
+          .map((row) => ({ sequence: row.querySelector("[data-role=sequence]").value.trim(),
+            description: row.querySelector("[data-role=description]").value.trim() }))
+          .filter((item) => item.sequence || item.description);
         await sip("setSipAccount", {
           id: account.id,
-          dtmfSequences: sequences.value.split(/[\s,]+/).filter(Boolean),
+          dtmfSequences,
           dtmfProtocols: [rtp.box.checked && "rtp", info.box.checked && "info"].filter(Boolean),
         });
         say(area, "ok", `DTMF of ${account.id} saved.`);
@@ -247,7 +268,7 @@ export default async function sipPage(container) {
     card("Accounts", h("div", { class: "table-wrap" }, h("table", { id: "sip-account-table" },
       h("thead", {}, h("tr", {}, ["ID", "User", "Registrar", "Status", "Actions"].map((t) => h("th", { text: t })))),
       rows)), h("div", { class: "actions" }, add)),
-    card("DTMF", h("p", { class: "muted", text: "Sequences of 0-9, A-D, # and * a caller keys in; each entered sequence is a DTMF event that rules can trigger on (Events > Rules)." }), dtmf),
+    card("DTMF", h("p", { class: "muted", text: "Sequences of 0-9, A-D, # and * a caller keys in; each entered sequence is a DTMF event that rules can trigger on (Events > Rules), chosen there by its description." }), dtmf),
     card("Test call", form),
   );
   api.whenGone(container, () => clearInterval(timer));

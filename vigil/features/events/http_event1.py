@@ -82,6 +82,9 @@ class EventService:
         if topic.topic in (INTERVAL, PULSE) and item == "id":
             schedule = self.schedules.schedules.get(value)
             return schedule.name if schedule else ""
+        declared = next((i for i in topic.source + topic.data if i.name == item), None)
+        if declared is not None and value in declared.values and len(declared.value_nice) == len(declared.values):
+            return declared.value_nice[declared.values.index(value)]
         return ""
 
     # -- schedules -------------------------------------------------------------------------

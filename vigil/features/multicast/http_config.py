@@ -1,7 +1,9 @@
 """VAPIX Audio Multicast Controller (`/config/rest/audio-multicast-ctrl/v1beta`, a Device
 Configuration API): GET the root for everything (viewers: `enabled`, `sources`, `playing`, the
-limits); PATCH `enabled` with `{"data": true|false}`; the `sources` collection: GET lists, POST
-`{"data": {label, address, port, codec, priority[, volume][, srtpKey]}}` adds, GET, PATCH and
+limits); PATCH `enabled` with `{"data": true|false}`; GET or PATCH `codec` (`{"data": "opus"}`: the
+controller's audio codec, played by every source without its own); the `sources` collection: GET
+lists, POST `{"data": {label, address, port, priority[, codec][, volume][, srtpKey]}}` (codec null
+or left out: the controller's), GET, PATCH and
 DELETE `sources/<id>` take one. Changes need an operator (as the Audio page's settings) and are
 audited; a refusal is the API's error object and a warning in the system log."""
 
@@ -16,7 +18,7 @@ from vigil.core.auth import Principal
 from vigil.core.params import printable
 from vigil.core.roles import Role
 from vigil.features.multicast import const as c
-from vigil.features.multicast.model import Source, SourceError
+from vigil.features.multicast.model import Source, SourceError, check_codec
 from vigil.features.multicast.service import MULTICAST_SERVICE, MulticastService
 from vigil.http.config_rest import RestError, failure, request_data, sub_path, success
 from vigil.http.routing import Endpoint
@@ -30,7 +32,7 @@ def shown(service: MulticastService, source: Source) -> dict[str, Any]:
 
 def overview(service: MulticastService) -> dict[str, Any]:
     playing = service.playing
-    return {"enabled": service.enabled, "sources": [shown(service, s) for s in service.sources.values()],
+    return {"enabled": service.enabled, "codec": service.codec, "sources": [shown(service, s) for s in service.sources.values()],
             "playing": playing.id if playing else None, "maxSources": c.MAX_SOURCES,
             "codecs": list(c.CODECS), "priority": {"min": c.PRIORITY_MIN, "max": c.PRIORITY_MAX},
             "port": {"min": c.PORT_MIN, "max": c.PORT_MAX}, "srtp": ["AES_CM_128_HMAC_SHA1_80"]}
@@ -54,6 +56,12 @@ async def multicast_rest(request: Request, who: Principal) -> Response:
             elif method != "GET":
                 raise RestError(405, "enabled takes GET and PATCH")
             return success(service.enabled)
+        if path == ["codec"]:
+            if method == "PATCH":
+                await service.set_codec(check_codec(await request_data(request)), who.name)
+            elif method != "GET":
+                raise RestError(405, "codec takes GET and PATCH")
+            return success(service.codec)
         if path == ["sources"]:
             if method == "POST":
                 added = await service.add(await request_data(request), who.name)

@@ -27,7 +27,7 @@ class Source:
     label: str
     address: str  # an IPv4 multicast group
     port: int
-    codec: str
+    codec: str  # empty: the controller's codec (its "Audio codec" setting)
     priority: int
     volume: int = 100
     srtp_key: str = ""  # sealed by the vault; empty: plain RTP
@@ -37,6 +37,7 @@ class Source:
         shown = asdict(self)
         del shown["srtp_key"]
         shown["srtp"] = bool(self.srtp_key)
+        shown["codec"] = self.codec or None
         return shown
 
     def stored(self) -> dict[str, Any]:
@@ -70,10 +71,17 @@ def _whole(name: str, value: Any, low: int, high: int) -> int:
     return value
 
 
-def check_codec(value: Any) -> str:
-    if value not in c.CODECS:
-        raise SourceError(f"codec {printable(str(value), 32)} is not supported: use one of {', '.join(c.CODECS)}")
-    return str(value)
+def check_codec(value: Any, name: str = "codec") -> str:
+    """A codec the receiver plays (const.CODECS); L16 only at the rates listed, mono."""
+    if not isinstance(value, str) or value not in c.CODECS:
+        raise SourceError(f"{name} {printable(str(value), 32)} is not supported: use one of {', '.join(c.CODECS)}"
+                          f" (L16 is mono, at these rates only)")
+    return value
+
+
+def check_source_codec(value: Any) -> str:
+    """A source's own codec, or empty (null) for the controller's."""
+    return "" if value in (None, "") else check_codec(value)
 
 
 def check_srtp_key(value: Any) -> str:
@@ -92,18 +100,19 @@ def check_srtp_key(value: Any) -> str:
 
 def merged(data: Any, base: dict[str, Any] | None) -> dict[str, Any]:
     """The checked fields of `data` over `base` (None: a new source, which needs them all but
-    volume and srtpKey). The SRTP key is returned in clear under `srtpKey` when it is set."""
+    codec, volume and srtpKey; without a codec it plays the controller's). The SRTP key is
+    returned in clear under `srtpKey` when it is set."""
     if not isinstance(data, dict):
-        raise SourceError('send {"data": {"label": ..., "address": ..., "port": ..., "codec": ..., "priority": ...}}')
+        raise SourceError('send {"data": {"label": ..., "address": ..., "port": ..., "priority": ...}}')
     unknown = set(data) - FIELDS
     if unknown:
         raise SourceError(f"unknown property {printable(str(sorted(unknown)[0]), 32)}")
     if base is None:
-        missing = [name for name in ("label", "address", "port", "codec", "priority") if name not in data]
+        missing = [name for name in ("label", "address", "port", "priority") if name not in data]
         if missing:
             raise SourceError(f"a new source needs {', '.join(missing)}")
-    checks = {"label": check_label, "address": check_address, "codec": check_codec, "srtpKey": check_srtp_key,
+    checks = {"label": check_label, "address": check_address, "codec": check_source_codec, "srtpKey": check_srtp_key,
               "port": lambda v: _whole("port", v, c.PORT_MIN, c.PORT_MAX),
               "priority": lambda v: _whole("priority", v, c.PRIORITY_MIN, c.PRIORITY_MAX),
               "volume": lambda v: _whole("volume", v, 0, c.VOLUME_MAX)}
-    return {**(base or {}), **{name: checks[name](value) for name, value in data.items()}}
+    return {**(base or {"codec": ""}), **{name: checks[name](value) for name, value in data.items()}}

@@ -1,7 +1,7 @@
 """One source's reception: a UDP socket bound to its group and port that has joined the group
 on the device's interfaces, SRTP removed when the source has a key (libsrtp, through pylibsrtp),
 the RTP header parsed by the ONVIF backchannel's parser, and the payload decoded to the
-speaker's rate by playback's stream decoder."""
+speaker's rate by playback's decoders (G.711 and L16 as a byte stream, Opus a packet at a time)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pylibsrtp
 
 from vigil.features.multicast import const as c
 from vigil.features.playback.backchannel import rtp_payload
-from vigil.features.playback.decode import StreamDecoder
+from vigil.features.playback.decode import PacketDecoder, StreamDecoder
 from vigil.features.sip.srtp import srtp_session
 
 
@@ -22,9 +22,10 @@ class Depacketizer:
 
     def __init__(self, codec: str, key: bytes | None) -> None:
         encoding, self.payload_type, rate = c.CODECS[codec]
-        self.decoder = StreamDecoder(encoding, rate)
+        self.decoder = PacketDecoder(encoding, rate) if encoding in c.FRAMED else StreamDecoder(encoding, rate)
         self.srtp = srtp_session(key, inbound=True) if key else None
         self.refused = 0  # packets that failed SRTP authentication or were not RTP of this codec
+        self.wrong_type: int | None = None  # the payload type of the last RTP packet refused as another codec
 
     def payload(self, packet: bytes) -> bytes | None:
         """The audio of `packet`, authenticated and decrypted; None when the packet is refused
@@ -38,6 +39,7 @@ class Depacketizer:
         found = rtp_payload(packet)
         if found is None or (found[0] != self.payload_type and found[0] not in c.DYNAMIC_PAYLOAD_TYPES):
             self.refused += 1
+            self.wrong_type = found[0] if found is not None else None
             return None
         return found[1]
 

@@ -9,6 +9,10 @@ the speaker the controller is one live stream of the player (playback/player.py)
 clip that plays, and while transmit.cgi or the ONVIF backchannel talks it is refused, its packets
 dropped (the refusal is logged once) and the speaker asked again a stream timeout later.
 
+Codecs: the controller's "Audio codec" (`codec`, the manual's global select) is the codec of
+every source that names none of its own; a source may name its own (the issue's per-source
+codec). Changing the controller's codec re-opens the sources that follow it.
+
 The groups are joined on the network settings' interface when it is one of this machine's,
 otherwise on the interface of the address the device listens on, or loopback when it listens there."""
 
@@ -48,8 +52,10 @@ class Reception:
     source: Source
     transport: asyncio.DatagramTransport
     depacketizer: Depacketizer
+    codec: str  # what it was opened for: the source's own, or the controller's
     last: float = 0.0  # loop time of the last accepted packet
     arriving: bool = False
+    warned: bool = False  # a stream of another codec was logged
 
 
 class MulticastService:
@@ -62,6 +68,7 @@ class MulticastService:
         self.logs = logs
         self.default_interfaces = default_interfaces
         self.enabled = False
+        self.codec = c.DEFAULT_CODEC
         self.sources: dict[str, Source] = {}
         self._network: list[Interface] | None = None  # the network settings' interfaces, when on this host
         self._receptions: dict[str, Reception] = {}
@@ -76,6 +83,7 @@ class MulticastService:
     def load(self) -> None:
         stored = json.loads(self.store.get_kv(c.KV_SETTINGS) or "{}")
         self.enabled = bool(stored.get("enabled", False))
+        self.codec = stored.get("codec", c.DEFAULT_CODEC)
         self.sources = {s["id"]: Source(**s) for s in stored.get("sources", [])}
         self.bus.declare(Topic(c.PLAYING, "Multicast stream playing", True,
                                (Item("Source", "xsd:string", "Source"),),
@@ -86,7 +94,7 @@ class MulticastService:
 
     def _save(self) -> None:
         self.store.set_kv(c.KV_SETTINGS, json.dumps(
-            {"enabled": self.enabled, "sources": [s.stored() for s in self.sources.values()]}))
+            {"enabled": self.enabled, "codec": self.codec, "sources": [s.stored() for s in self.sources.values()]}))
 
     def _checked(self, fields: dict[str, Any], source_id: str) -> Source:
         key = fields.pop("srtpKey", None)
@@ -109,6 +117,16 @@ class MulticastService:
         self.logs.audit(who, f"turned the multicast controller {'on' if on else 'off'}", "multicast")
         await self.sync()
 
+    async def set_codec(self, codec: str, who: str) -> None:
+        """The controller's codec (check_codec first): the sources without their own play it."""
+        self.codec = codec
+        self._save()
+        self.logs.audit(who, f"set the multicast controller's audio codec to {codec}", "multicast")
+        await self.sync()
+
+    def codec_of(self, source: Source) -> str:
+        return source.codec or self.codec
+
     async def add(self, data: Any, who: str) -> Source:
         if len(self.sources) >= c.MAX_SOURCES:
             raise SourceError(f"the multicast controller has {c.MAX_SOURCES} sources, the most it takes: remove one "
@@ -119,7 +137,7 @@ class MulticastService:
         self._save()
         self._publish(source, False)
         self.logs.audit(who, f"added the multicast source {source.id} ({source.label}, {source.address}:"
-                             f"{source.port}, {source.codec}, priority {source.priority})", "multicast")
+                             f"{source.port}, {self.codec_of(source)}, priority {source.priority})", "multicast")
         await self.sync()
         return source
 
@@ -186,7 +204,8 @@ class MulticastService:
             return
         wanted = self.sources if self.enabled else {}
         for source_id, reception in list(self._receptions.items()):
-            if wanted.get(source_id) != reception.source:
+            wanted_source = wanted.get(source_id)
+            if wanted_source != reception.source or self.codec_of(reception.source) != reception.codec:
                 self._close(source_id)
         loop = asyncio.get_running_loop()
         interfaces = self.interfaces()
@@ -202,7 +221,8 @@ class MulticastService:
                 continue
             transport, _ = await loop.create_datagram_endpoint(
                 lambda sid=source_id: Receiver(lambda packet: self._packet(sid, packet)), sock=sock)
-            self._receptions[source_id] = Reception(source, transport, Depacketizer(source.codec, key))
+            codec = self.codec_of(source)
+            self._receptions[source_id] = Reception(source, transport, Depacketizer(codec, key), codec)
             log.info("joined %s:%d on %s", source.address, source.port, ", ".join(i.name for i in interfaces))
 
     def _close(self, source_id: str) -> None:
@@ -221,6 +241,13 @@ class MulticastService:
             return
         payload = reception.depacketizer.payload(packet)
         if payload is None:
+            wrong = reception.depacketizer.wrong_type
+            if wrong is not None and not reception.warned:
+                reception.warned = True
+                expected = c.CODECS[reception.codec][1]
+                self.logs.system(f"Multicast source {reception.source.label} receives RTP payload type {wrong}, not "
+                                 f"{reception.codec} (payload type {expected} or a dynamic one; L16 is played mono "
+                                 f"only): not played", "warning")
             return
         now = asyncio.get_running_loop().time()
         reception.last = now

@@ -157,17 +157,17 @@ ALAW = _alaw_table()
 
 
 class StreamDecoder:
-    """Raw bytes of a live stream (8-bit G.711 µ-law or A-law, or 16-bit little-endian PCM, mono
+    """Raw bytes of a live stream (8-bit G.711 µ-law or A-law, or 16-bit little- or big-endian PCM, mono
     at `rate`) into samples at RATE, as they arrive in pieces of any size. Pieces are held until
     they make BLOCK_SAMPLES' worth (50 ms): a client that writes a few milliseconds at a time
     would otherwise cost a resampling and a hand-over each; `flush` gives what is left at the end."""
 
     def __init__(self, encoding: str, rate: int) -> None:
-        if encoding not in ("mulaw", "alaw", "s16le"):
+        if encoding not in ("mulaw", "alaw", "s16le", "s16be"):
             raise ValueError(f"unknown stream encoding {encoding}")
         self.encoding = encoding
         self.rate = rate
-        self.width = 2 if encoding == "s16le" else 1
+        self.width = 2 if encoding.startswith("s16") else 1
         self.least = rate * BLOCK_SAMPLES // RATE * self.width  # bytes held before decoding
         self.resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
         self._held = b""
@@ -181,8 +181,8 @@ class StreamDecoder:
     def flush(self) -> np.ndarray:
         usable = len(self._held) - len(self._held) % self.width
         data, self._held = self._held[:usable], self._held[usable:]
-        if self.encoding == "s16le":
-            samples = np.frombuffer(data, "<i2").astype(np.int16)
+        if self.encoding.startswith("s16"):
+            samples = np.frombuffer(data, "<i2" if self.encoding == "s16le" else ">i2").astype(np.int16)
         else:
             samples = (MULAW if self.encoding == "mulaw" else ALAW)[np.frombuffer(data, np.uint8)]
         if len(samples) == 0 or self.rate == RATE:

@@ -171,6 +171,13 @@ class Player:
                 self._publish(None)
 
     # -- live streams --------------------------------------------------------------------
+    def free_for(self, priority: Callable[[], int] | None) -> bool:
+        """Whether a live stream of `priority` would get the speaker now (see live_stream): a
+        stream that lost it may ask this on each block it receives and take the speaker back then."""
+        holder = self._holder
+        return holder is None or (priority is not None and holder.priority is not None
+                                  and priority() > holder.priority())
+
     @contextlib.asynccontextmanager
     async def live_stream(self, priority: Callable[[], int] | None = None,
                           name: str = "another live audio stream") -> AsyncIterator[Callable[[np.ndarray], object]]:
@@ -182,8 +189,7 @@ class Player:
         stream's next samples raise SpeakerBusy. Otherwise, and always against talk (transmit.cgi,
         the backchannel: no priority), a stream that holds the speaker keeps it."""
         holder = self._holder
-        if holder is not None and not (priority is not None and holder.priority is not None
-                                       and priority() > holder.priority()):
+        if holder is not None and not self.free_for(priority):
             raise SpeakerBusy(f"the speaker plays {holder.name}")
         mine = _Holder(priority, name)
         if holder is not None:

@@ -16,12 +16,12 @@ from vigil.core.vault import Vault
 from vigil.features.sip import const as c
 from vigil.features.sip.codecs import CODECS
 from vigil.features.sip.proxyauth import ProxyLogin
+from vigil.features.sip.sequences import SequenceError, check_sequences, migrated
 from vigil.features.sip.ua import Account
 
 ACCOUNT_ID = re.compile(r"[a-z0-9_-]{1,32}")
 USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
-DTMF_SEQUENCE = re.compile(r"[0-9A-D#*]{1,16}")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
                   "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
                   "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption"}
@@ -121,10 +121,10 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
                        "autoAnswer": False, "dtmfSequences": [], "mediaEncryption": "none"}
     out = {"dtmfSequences": [], "callerId": "", "isDefault": False, "dtmfProtocols": list(c.DTMF_METHODS),
            "mediaEncryption": "none", **TLS_DEFAULTS, **base, **changes}
-    sequences = out["dtmfSequences"]
-    if (not isinstance(sequences, list) or len(sequences) > 10
-            or not all(isinstance(x, str) and DTMF_SEQUENCE.fullmatch(x) for x in sequences)):
-        raise SipConfigError("dtmfSequences must list at most 10 sequences of 1 to 16 of 0-9, A-D, # and *")
+    try:
+        out["dtmfSequences"] = check_sequences(out["dtmfSequences"])
+    except SequenceError as err:
+        raise SipConfigError(str(err)) from None
     if not isinstance(out.get("id"), str) or not ACCOUNT_ID.fullmatch(out["id"]):
         raise SipConfigError("id must be 1 to 32 lowercase letters, digits, '-' or '_'")
     if not isinstance(out.get("user"), str) or not USER.fullmatch(out["user"]):
@@ -246,6 +246,10 @@ class SipStore:
         accounts = {i: {**TLS_DEFAULTS, **a} for i, a in (json.loads(raw) if raw else {}).items()}  # older ones
         for account in accounts.values():
             account["proxies"] = proxy_entries(account["proxies"])
+        if any(isinstance(x, str) for a in accounts.values() for x in a.get("dtmfSequences", [])):
+            for account in accounts.values():  # sequences stored before they had descriptions
+                account["dtmfSequences"] = migrated(account.get("dtmfSequences", []))
+            self.store.set_kv(c.ACCOUNTS_KEY, json.dumps(accounts))
         if c.P2P_ID not in accounts:
             accounts[c.P2P_ID] = check_account(None, {"id": c.P2P_ID, "user": "vigil", "name": "Peer to peer",
                                                       "autoAnswer": True})
@@ -286,12 +290,13 @@ class SipStore:
 def as_agent_account(stored: dict[str, Any]) -> Account:
     return Account(stored["id"], stored["user"], stored["domain"], stored["authId"], stored["password"],
                    stored["registrar"], stored["autoAnswer"],
-                   tuple(stored.get("dtmfSequences", ())), stored["transport"], stored.get("callerId", ""),
-                   tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
+                   tuple(x["sequence"] for x in stored.get("dtmfSequences", ())), stored["transport"],
+                   stored.get("callerId", ""), tuple(stored.get("dtmfProtocols", c.DTMF_METHODS)), stored["tlsVersion"],
                    stored["verifyServer"], stored["sips"], stored["secondaryRegistrar"],
                    tuple(x["address"] for x in stored["proxies"]), stored["certificate"],
                    stored.get("mediaEncryption", "none"),
-                   tuple(ProxyLogin(x["address"], x["user"], x["password"]) for x in stored["proxies"]))
+                   tuple(ProxyLogin(x["address"], x["user"], x["password"]) for x in stored["proxies"]),
+                   tuple(x["description"] for x in stored.get("dtmfSequences", ())))
 
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:

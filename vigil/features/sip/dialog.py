@@ -39,6 +39,7 @@ class Account:
     certificate: str = ""  # the keystore alias presented to a TLS server that asks
     media_encryption: str = "none"  # const.MEDIA_ENCRYPTION
     proxy_logins: tuple[ProxyLogin, ...] = ()  # each proxy's credentials, in the order of `proxies` (proxyauth.py)
+    dtmf_descriptions: tuple[str, ...] = ()  # of dtmf_sequences, in their order (the DTMF event carries it)
 
     def target(self, server: str = "") -> tuple[str, int] | None:
         server = server or self.registrar

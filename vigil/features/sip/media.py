@@ -361,16 +361,29 @@ class RtpSession:
         assert self.player is not None
         if previous is not None:
             await asyncio.wait({previous})  # it gives the speaker back when what it handed over is heard
-        try:
-            async with self.player.live_stream(self.priority, f"SIP call {self.name}") as play:
-                while (samples := await blocks.get()) is not None:
-                    if self.player.ahead > MAX_AHEAD:
-                        self.skipped += len(samples)  # late (a burst after a stall): catch up
-                    else:
-                        await play(samples)
-                if len(tail := decoder.flush()):
-                    await play(tail)
-        except SpeakerBusy as err:
-            self.logs.system(f"SIP call {self.name} is not played: {err}", "warning")
-        except AudioError as err:
-            self.logs.system(f"SIP call {self.name}: the speaker stopped: {err}", "warning")
+        samples: np.ndarray | None = None
+        while True:
+            try:
+                async with self.player.live_stream(self.priority, f"SIP call {self.name}") as play:
+                    if samples is not None:
+                        await play(samples)  # the block that found the speaker free again
+                    while (samples := await blocks.get()) is not None:
+                        if self.player.ahead > MAX_AHEAD:
+                            self.skipped += len(samples)  # late (a burst after a stall): catch up
+                        else:
+                            await play(samples)
+                    if len(tail := decoder.flush()):
+                        await play(tail)
+                return
+            except SpeakerBusy as err:
+                self.logs.system(f"SIP call {self.name} is not played: {err}", "warning")
+            except AudioError as err:
+                self.logs.system(f"SIP call {self.name}: the speaker stopped: {err}", "warning")
+                return
+            # the speaker went to a stream of higher priority (multicast) or talk: the call's audio
+            # is dropped until a block finds the speaker free for it, and then it is heard again
+            while (samples := await blocks.get()) is not None and not self.player.free_for(self.priority):
+                self.skipped += len(samples)
+            if samples is None:
+                return
+            self.logs.system(f"SIP call {self.name} has the speaker again")

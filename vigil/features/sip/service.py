@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import ssl
+from collections.abc import Iterable
 from typing import Any
 
 from vigil.core.events import EventBus, Item, Topic
@@ -29,6 +30,7 @@ from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
 from vigil.features.sip.registration import Policy
 from vigil.features.sip.rewrite import Rewrite
+from vigil.features.sip.sequences import event_choices
 from vigil.features.sip.tls import DeviceCertificate
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
 from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
@@ -65,15 +67,23 @@ class SipService:
         self.bus.declare(Topic(c.CALL_STATE, "SIP call state", True, account,
                                (Item("State", "xsd:string", "State", state=True), Item("CallId", "xsd:string", "Call"),
                                 Item("Direction", "xsd:string", "Direction"), Item("Remote", "xsd:string", "Remote"))))
-        self.bus.declare(Topic(c.DTMF, "SIP DTMF", False, account,
-                               (Item("Digit", "xsd:string", "Digit"),
-                                Item("Sequence", "xsd:string", "Sequence entered"))))
+        self.declare_dtmf(self.store.accounts().values())
         self.bus.declare(Topic(c.REGISTRATION, "SIP account registration", True, account,
                                (Item("Registered", "xsd:boolean", "Registered", state=True),
                                 Item("Reason", "xsd:string", "Reason"))))
         for account_id in [*self.store.accounts(), VMS_ACCOUNT.id]:
             self.bus.publish(c.CALL_STATE, {"AccountId": account_id},
                              {"State": "idle", "CallId": "", "Direction": "", "Remote": ""})
+
+    def declare_dtmf(self, accounts: Iterable[dict[str, Any]]) -> None:
+        """The DTMF event, offering rules the accounts' sequences by their descriptions (again
+        whenever the accounts change)."""
+        choices = event_choices(accounts)
+        self.bus.declare(Topic(c.DTMF, "SIP DTMF", False, (Item("AccountId", "xsd:string", "Account"),),
+                               (Item("Digit", "xsd:string", "Digit"),
+                                Item("Sequence", "xsd:string", "Sequence entered", tuple(s for s, _ in choices),
+                                     tuple(name for _, name in choices)),
+                                Item("Description", "xsd:string", "Description"))))
 
     # -- the agent's hooks --------------------------------------------------------------
     def account_for(self, user: str) -> Account:
@@ -137,9 +147,13 @@ class SipService:
             return
         call.digits = (call.digits + digit)[-MAX_SEQUENCE:]
         matched = max((x for x in call.account.dtmf_sequences if call.digits.endswith(x)), key=len, default="")
-        self.bus.publish(c.DTMF, {"AccountId": call.account.id}, {"Digit": digit, "Sequence": matched})
+        described = dict(zip(call.account.dtmf_sequences, call.account.dtmf_descriptions, strict=False))
+        description = described.get(matched, "")
+        self.bus.publish(c.DTMF, {"AccountId": call.account.id},
+                         {"Digit": digit, "Sequence": matched, "Description": description})
         if matched:
-            self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered")
+            self.logs.system(f"SIP call {call.id}: DTMF sequence {matched} entered"
+                             + (f" ({description})" if description else ""))
 
     def client_tls(self, account: Account) -> ssl.SSLContext:
         """SipError when the account's certificate is gone from the keystore or cannot be used."""
@@ -298,6 +312,7 @@ class SipService:
             if applied == self._applied:
                 return  # nothing changed since (the service's start after an API change, say)
             self._applied = applied
+            self.declare_dtmf(accounts.values())
             if self.agent is not None:
                 await self.agent.stop()
                 self.agent = None
