@@ -18,7 +18,15 @@ from tests.peers.baresip import Baresip, start_baresip
 from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device, Ports
+from vigil.features.sip import call_events
+from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE, SipService
+
+
+def call_state(device: Device) -> str:
+    """The device's tnsaxis:Call/State (Idle, Calling, Ringing, Active)."""
+    source = {"Source": call_events.source_of(device.profile.prod_type)}
+    return (device.events.state(c.CALL_STATE, source) or {}).get("CallState", "")
 
 
 async def sip_call(client: httpx.AsyncClient, method: str, **params: object) -> dict:
