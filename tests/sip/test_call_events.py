@@ -1,7 +1,9 @@
 """The Call service's call events as a VMS sees them, on a served C1410's event stream
 (/vapix/ws-data-stream, subscribed to `tnsaxis:Call/State` and `tnsaxis:Call/StateChange`): an
-incoming SIP call from baresip (Initiated, AcceptedByDevice, Terminated; Ringing, Active, Idle)
-and a VMS call answered by audio sent to transmit.cgi (Initiated, AcceptedByRemote, Terminated);
+incoming SIP call from baresip (Initiated, AcceptedByDevice, Terminated; Ringing, Active, Idle; Denied
+when incoming calls are not allowed)
+a VMS call answered by audio sent to transmit.cgi (Initiated, AcceptedByRemote, Terminated) and audio
+sent without a call (an incoming VMS call: AcceptedByDevice, Terminated);
 the VMSCallConfiguration (`/vapix/call`): Enabled false refuses VMS calls, a threshold decides
 which streams answer, Timeout ends an unanswered call with NoAnswer, and bad input gets the
 page's faults with nothing stored; the event declarations list both topics with their nice names."""
@@ -101,8 +103,17 @@ async def test_a_subscriber_sees_an_incoming_sip_call(served: Device, admin: htt
         await eventually(lambda: call_state(served) == "Active", 5, "the call to be answered")
         await peer.command("hangup")
         states, changes = await until_idle(events)
+        reply = (await admin.post("/axis-cgi/sip/sip.cgi", json={"apiVersion": "1.0", "method": "setSipConfiguration",
+                                                                 "params": {"allowIncoming": False}})).json()
+        assert "error" not in reply, reply
+        assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{port}"))["ok"]
+        while (message := json.loads(await asyncio.wait_for(events.recv(), 10))).get("method") != "events:notify":
+            pass
+        denied = message["params"]["notification"]
     finally:
         await events.close()
+    assert (denied["topic"], denied["message"]["data"]["Reason"]) == (c.CALL_STATE_CHANGE, "Denied")
+    assert "127.0.0.1" in denied["message"]["data"]["RemoteURI"] and call_state(served) == "Idle"
     assert states == ["Idle", "Ringing", "Active", "Idle"]  # the first: the state as subscribed
     done = service.history[-1]
     assert [x["Reason"] for x in changes] == ["Initiated", "AcceptedByDevice", "Terminated"]
@@ -117,12 +128,17 @@ async def test_a_vms_call_answered_by_transmit_audio(served: Device, admin: http
         await eventually(lambda: call_state(served) == "Calling", 5, "the call")
         assert (await talk(admin, 6)).status_code == 204
         states, changes = await until_idle(events)
+        assert (await talk(admin, 4)).status_code == 204  # audio without a call: the VMS calls the device
+        incoming_states, incoming = await until_idle(events)
     finally:
         await events.close()
     assert states == ["Idle", "Calling", "Active", "Idle"]
     assert [(x["Reason"], x["CallId"], x["RemoteURI"]) for x in changes] == [
         ("Initiated", call_id, "VMS_CALL"), ("AcceptedByRemote", call_id, "VMS_CALL"),
         ("Terminated", call_id, "VMS_CALL")]
+    assert incoming_states == ["Active", "Idle"] and [x["Reason"] for x in incoming] == ["AcceptedByDevice", "Terminated"]
+    status = (await axcall(admin, "GetCallStatus", CallId=incoming[0]["CallId"])).json()["CallStatus"]
+    assert (status["Direction"], status["CallType"], status["CallState"]) == ("Incoming", "VMS", "Terminated")
 
 
 async def test_the_vms_call_configuration_takes_effect(served: Device, admin: httpx.AsyncClient) -> None:

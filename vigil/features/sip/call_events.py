@@ -13,7 +13,8 @@ most engaged one (Active, then Ringing, then Calling).
 `tnsaxis:Call/StateChange` is stateless, one per call transition: Reason (Initiated when a call
 starts, outgoing or incoming; AcceptedByRemote or AcceptedByDevice when it is answered;
 Terminated when an answered call ends; NoAnswer, Busy, Denied or Failed when one ends
-unanswered), CallId, RemoteURI and DeviceURI."""
+unanswered; Denied for an incoming call turned away by AllowIncomingCalls, its CallId the SIP
+Call-ID), CallId, RemoteURI and DeviceURI."""
 
 from __future__ import annotations
 
@@ -94,9 +95,16 @@ class CallEvents:
             reason = "" if now == before else "Initiated" if now in ("Calling", "Ringing") else \
                 "AcceptedByDevice" if call.direction == "incoming" else "AcceptedByRemote"
         if reason:
-            self.bus.publish(c.CALL_STATE_CHANGE, self.source, {"Reason": reason, "CallId": call.id,
-                                                                "RemoteURI": call.remote_uri,
-                                                                "DeviceURI": self.device_uri})
+            self._change(reason, call.id, call.remote_uri)
         live = [event_state(x) for x in calls if x.state != "ended"]
         state = next((s for s in ("Active", "Ringing", "Calling") if s in live), "Idle")
         self.bus.publish(c.CALL_STATE, self.source, {"CallState": state})
+
+    def denied(self, call_id: str, remote: str) -> None:
+        """An incoming call AllowIncomingCalls turned away (Idle to Terminated: the state stays Idle);
+        `call_id`: its SIP Call-ID (it never was one of the device's calls)."""
+        self._change("Denied", call_id[:64], remote)
+
+    def _change(self, reason: str, call_id: str, remote: str) -> None:
+        self.bus.publish(c.CALL_STATE_CHANGE, self.source, {"Reason": reason, "CallId": call_id, "RemoteURI": remote,
+                                                            "DeviceURI": self.device_uri})

@@ -53,6 +53,7 @@ class SipService:
         self.calls_only = player is None or audio is None
         self._calling = False  # calls-only: a call was asked for, so the agent runs
         self._reached: dict[str, asyncio.Future[None]] = {}  # Call-ID -> the far end rings or answers
+        self._denied: list[str] = []  # the Call-IDs of the latest INVITEs turned away
         self.vms = VmsCalls(VmsConfig(kv, StreamCounts(player, audio)), self.call_changed)
         self.call_events = CallEvents(bus, source, f"sip:{host}")
         self.agent: UserAgent | None = None
@@ -79,8 +80,14 @@ class SipService:
         found = next((a for a in accounts.values() if a["user"] == user and a["id"] != c.P2P_ID), None)
         return as_agent_account(found or accounts[c.P2P_ID])
 
-    def incoming_allowed(self) -> bool:
-        return not self.calls_only and bool(self.store.settings()["allowIncoming"])
+    def incoming_allowed(self, call_id: str, remote: str) -> bool:
+        """An INVITE turned away is announced Denied once (its retransmissions are turned away too)."""
+        allowed = not self.calls_only and bool(self.store.settings()["allowIncoming"])
+        if not allowed and call_id not in self._denied:
+            self._denied = (self._denied + [call_id])[-20:]
+            self.call_events.denied(call_id, remote)
+            self.logs.system(f"Incoming SIP call from {remote} declined: incoming calls are not allowed")
+        return allowed
 
     def offer_direction(self) -> str:
         return "inactive" if self.calls_only else "sendrecv"

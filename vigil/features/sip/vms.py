@@ -84,10 +84,11 @@ class VmsConfig:
 
     def __init__(self, store: Store, counts: StreamCounts) -> None:
         self.store, self.counts = store, counts
+        raw = store.get_kv(c.VMS_KEY)
+        self._config = {**self.defaults(), **(json.loads(raw) if raw else {})}  # read five times a second: kept
 
     def get(self) -> dict[str, Any]:
-        raw = self.store.get_kv(c.VMS_KEY)
-        return {**self.defaults(), **(json.loads(raw) if raw else {})}
+        return dict(self._config)
 
     def defaults(self) -> dict[str, Any]:
         """The page's defaults, with a threshold the device cannot reach turned off."""
@@ -116,6 +117,7 @@ class VmsConfig:
 
     def save(self, config: dict[str, Any]) -> None:
         self.store.set_kv(c.VMS_KEY, json.dumps(config))
+        self._config = dict(config)
 
 
 class VmsCalls:
