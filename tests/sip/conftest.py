@@ -19,6 +19,8 @@ from tests.peers.lan import Lan
 from vigil.boot import build_device
 from vigil.core.clock import FakeClock
 from vigil.device import Device, Ports
+from vigil.features.sip import call_events
+from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE, SipService
 
 NAT_PORTS = range(40000, 41000)  # the ports `source_nat` maps to
@@ -39,6 +41,12 @@ def source_nat(lan: Lan, closed: bool = False) -> str:
         lan.run("nft", "add", "rule", "ip", "vigilnat", "outgoing", "ip", "daddr", lan.device_address,
                 "meta", "l4proto", "udp", "ct", "state", "new", "drop")
     return public
+
+
+def call_state(device: Device) -> str:
+    """The device's tnsaxis:Call/State (Idle, Calling, Ringing, Active)."""
+    source = {"Source": call_events.source_of(device.profile.prod_type)}
+    return (device.events.state(c.CALL_STATE, source) or {}).get("CallState", "")
 
 
 async def sip_call(client: httpx.AsyncClient, method: str, **params: object) -> dict:

@@ -10,26 +10,23 @@ import numpy as np
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip
 from tests.playback.conftest import sink
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
 from vigil.hal.audio import RATE, audible, dominant_frequency
 
 
-def _state(phone: Device) -> str:
-    state = phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {}
-    return state.get("State", "")
-
-
 async def test_peer_calls_the_speaker_and_is_heard_and_its_dtmf_fires_events(phone: Device, peer: Baresip) -> None:
     service = phone.features[SIP_SERVICE]
     digits: list[str] = []
     phone.events.subscribe(lambda e: digits.append(e.data["Digit"]) if e.topic == c.DTMF else None)
+    reasons: list[str] = []
+    phone.events.subscribe(lambda e: reasons.append(e.data["Reason"]) if e.topic == c.CALL_STATE_CHANGE else None)
     assert service.agent is not None
     reply = await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}")
     assert reply["ok"], reply
-    await eventually(lambda: _state(phone) == "active", 5, "the call to be answered")
+    await eventually(lambda: call_state(phone) == "Active", 5, "the call to be answered")
     speaker = sink(phone)
     await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 2, 8, "the peer's audio")
     heard = audible(speaker.sink_samples(), -40.0)
@@ -38,10 +35,9 @@ async def test_peer_calls_the_speaker_and_is_heard_and_its_dtmf_fires_events(pho
         assert (await peer.command("sndcode", code))["ok"]
         await eventually(lambda count=count: len(digits) >= count, 5, f"DTMF {code}")
     assert digits == ["1", "#"]
-    state = phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID})
-    assert state is not None and state["Direction"] == "incoming"
+    assert reasons == ["Initiated", "AcceptedByDevice"]  # an incoming call, answered by the device
     await peer.command("hangup")
-    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")
     assert service.history[-1]["reason"] == "hung up by the far end"
     assert service.history[-1]["dtmf"] == "1#"
 
@@ -52,11 +48,11 @@ async def test_test_call_reaches_the_peer_and_is_hung_up(phone: Device, peer: Ba
         placed = await sip_call(operator, "call", uri=peer.uri)
         assert "error" not in placed, placed
         call_id = placed["data"]["id"]
-        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        await eventually(lambda: call_state(phone) == "Active", 5, "the peer to answer")
         calls = (await sip_call(operator, "getCalls"))["data"]["calls"]
         assert [(x["id"], x["direction"], x["state"]) for x in calls] == [(call_id, "outgoing", "active")]
         await eventually(lambda: phone.features[SIP_SERVICE].calls()[0].media.received_packets > 10, 5,
                          "the peer's RTP")
         assert "error" not in await sip_call(operator, "hangup", callId=call_id)
-    assert _state(phone) == "idle"
+    assert call_state(phone) == "Idle"
     assert phone.features[SIP_SERVICE].history[-1]["reason"] == "hung up"

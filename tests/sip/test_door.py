@@ -14,7 +14,7 @@ from tests.conftest import ADMIN, client_as, eventually, serving
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, Kamailio, start_kamailio
 from tests.playback.conftest import sink
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.core.roles import Role
 from vigil.core.rules import Condition, Rule
 from vigil.device import Device
@@ -32,9 +32,6 @@ def registrar(tmp_path: Path) -> Iterator[Kamailio]:
     yield server
     server.stop()
 
-
-def _call_state(phone: Device) -> str:
-    return (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State", "")
 
 
 async def test_a_softphone_calls_through_the_pbx_is_heard_and_opens_the_w401_door_with_a_code(
@@ -61,7 +58,7 @@ async def test_a_softphone_calls_through_the_pbx_is_heard_and_opens_the_w401_doo
                                   extra=f";auth_pass={PASSWORD};outbound=sip:{registrar.address}")
         try:
             assert (await softphone.command("dial", f"sip:door@{registrar.address}"))["ok"]
-            await eventually(lambda: _call_state(phone) == "active", 8, "the call through the PBX")
+            await eventually(lambda: call_state(phone) == "Active", 8, "the call through the PBX")
             speaker = sink(phone)
             await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 4, 8,
                              "the softphone's voice")
@@ -74,6 +71,6 @@ async def test_a_softphone_calls_through_the_pbx_is_heard_and_opens_the_w401_doo
             assert (await softphone.command("sndcode", DOOR_CODE[-1]))["ok"]
             await eventually(lambda: relay.output(8) == "closed", 8, "the door to open")
             await softphone.command("hangup")
-            await eventually(lambda: _call_state(phone) == "idle", 5, "the end of the call")
+            await eventually(lambda: call_state(phone) == "Idle", 5, "the end of the call")
         finally:
             softphone.stop()

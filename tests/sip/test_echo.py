@@ -8,9 +8,8 @@ from pathlib import Path
 from tests.conftest import client_as, eventually
 from tests.peers.sipp import start_sipp_echo
 from tests.playback.conftest import sink
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
-from vigil.features.sip import const as c
 from vigil.hal.audio import RATE, audible, dominant_frequency, tone
 
 
@@ -21,8 +20,7 @@ async def test_microphone_reaches_the_far_end_and_its_echo_is_heard(phone: Devic
         async with client_as(phone, "operator") as operator:
             placed = await sip_call(operator, "call", uri=far.uri)
             assert "error" not in placed, placed
-            await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {})
-                             .get("State") == "active", 5, "SIPp to answer")
+            await eventually(lambda: call_state(phone) == "Active", 5, "SIPp to answer")
             speaker = sink(phone)
             await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 2, 8, "the echo")
             heard = audible(speaker.sink_samples(), -40.0)

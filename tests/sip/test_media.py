@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip, start_baresip
 from tests.playback.conftest import sink
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
@@ -33,9 +33,6 @@ def far(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Baresip]:
     yield peer
     peer.stop()
 
-
-def _state(phone: Device) -> str:
-    return (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {}).get("State", "")
 
 
 async def _set_p2p(phone: Device, **fields: object) -> None:
@@ -73,12 +70,12 @@ async def _dial_from(far: Baresip, user: str, phone: Device) -> None:
     assert agent is not None
     assert (await far.command("uafind", f"sip:{user}@127.0.0.1:{far.sip_port}"))["ok"]
     assert (await far.command("dial", f"sip:vigil@127.0.0.1:{agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 5, "the call to be answered")
+    await eventually(lambda: call_state(phone) == "Active", 5, "the call to be answered")
 
 
 async def _hang_up(far: Baresip, phone: Device) -> None:
     await far.command("hangup")
-    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")
 
 
 async def test_srtp_mandatory_call_from_the_peer_both_ways_with_rtcp(phone: Device, far: Baresip) -> None:
@@ -107,7 +104,7 @@ async def test_the_device_calls_with_srtp_mandatory_and_a_plain_offer_is_refused
     async with client_as(phone, "operator") as operator:
         placed = await sip_call(operator, "call", uri=f"sip:secure@127.0.0.1:{far.sip_port}")
         assert "error" not in placed, placed
-        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        await eventually(lambda: call_state(phone) == "Active", 5, "the peer to answer")
         media = phone.features[SIP_SERVICE].calls()[0].media
         assert media is not None and media.srtp is not None
         await eventually(lambda: media.received_packets > 10, 5, "the peer's SRTP")
@@ -119,7 +116,7 @@ async def test_the_device_calls_with_srtp_mandatory_and_a_plain_offer_is_refused
     assert (await far.command("uafind", f"sip:peer@127.0.0.1:{far.sip_port}"))["ok"]
     assert (await far.command("dial", f"sip:vigil@127.0.0.1:{agent.port}"))["ok"]
     await eventually(lambda: "session closed: 488 Not Acceptable Here" in far.log_text(), 5, "the 488 at the peer")
-    assert _state(phone) == "idle"
+    assert call_state(phone) == "Idle"
 
 
 async def test_srtp_optional_is_used_with_a_peer_that_has_it_and_not_with_one_that_has_not(
@@ -129,7 +126,7 @@ async def test_srtp_optional_is_used_with_a_peer_that_has_it_and_not_with_one_th
         for user, secure in (("best", True), ("peer", False)):  # baresip's best-effort SRTP; no SRTP
             placed = await sip_call(operator, "call", uri=f"sip:{user}@127.0.0.1:{far.sip_port}")
             assert "error" not in placed, placed
-            await eventually(lambda: _state(phone) == "active", 5, f"{user} to answer")
+            await eventually(lambda: call_state(phone) == "Active", 5, f"{user} to answer")
             media = phone.features[SIP_SERVICE].calls()[0].media
             assert media is not None and (media.srtp is not None) == secure
             await eventually(lambda media=media: media.received_packets > 10, 5, f"the audio of {user}")
@@ -149,7 +146,7 @@ async def test_hold_and_resume_by_re_invite_stop_and_restart_the_microphone(phon
     assert (await far.command("resume"))["ok"]
     await eventually(lambda: media.plan is not None and media.plan.direction == "sendrecv", 5, "the resume")
     await eventually(lambda: media.sent_packets > held + 5, 5, "the microphone again")
-    assert _state(phone) == "active"
+    assert call_state(phone) == "Active"
     await _hang_up(far, phone)
 
 
@@ -167,7 +164,7 @@ async def test_wideband_calls_follow_the_codec_priority_and_are_heard_both_ways(
     else:
         async with client_as(phone, "operator") as operator:
             assert "error" not in await sip_call(operator, "call", uri=far.uri)
-        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        await eventually(lambda: call_state(phone) == "Active", 5, "the peer to answer")
     media = phone.features[SIP_SERVICE].calls()[0].media
     assert media is not None and media.plan is not None and media.plan.codec.encoding == codec
     await _heard_tone(phone, 1000)

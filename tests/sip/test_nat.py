@@ -18,7 +18,7 @@ from tests.peers.baresip import Baresip, start_baresip
 from tests.peers.coturn import PASSWORD, USER, Coturn, start_coturn
 from tests.peers.lan import Lan, needs_lan
 from tests.playback.conftest import sink
-from tests.sip.conftest import NAT_PORTS, running_phone, sip_call, source_nat
+from tests.sip.conftest import NAT_PORTS, call_state, running_phone, sip_call, source_nat
 from vigil.core.clock import FakeClock
 from vigil.core.roles import Role
 from vigil.device import Device
@@ -38,8 +38,6 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     server.stop()
 
 
-def _state(phone: Device) -> str:
-    return (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {}).get("State", "")
 
 
 async def _nat(phone: Device, **settings: object) -> dict:
@@ -54,7 +52,7 @@ async def _answered(phone: Device, far: Baresip) -> None:
     service = phone.features[SIP_SERVICE]
     assert service.agent is not None
     assert (await far.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 8, "the call to be answered")
+    await eventually(lambda: call_state(phone) == "Active", 8, "the call to be answered")
 
 
 def _our_answer(phone: Device) -> bytes:
@@ -102,7 +100,7 @@ async def test_turn_relays_the_call_and_its_audio(phone: Device, peer: Baresip, 
     await eventually(lambda: len(audible(speaker.sink_samples(), -40.0)) > RATE // 2, 8, "the peer's audio")
     assert abs(dominant_frequency(audible(speaker.sink_samples(), -40.0)[-RATE // 2:]) - 1000) < 30
     await peer.command("hangup")
-    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")
     usage = await eventually(lambda: [u for u in coturn.peer_usage()[before:] if u["rp"] > 25], 10,
                              "coturn's counters of the relayed call")
     assert usage[-1]["sp"] > 0  # the device's audio went out through the relay too
@@ -116,7 +114,7 @@ async def test_turn_relays_a_call_the_device_only_listens_to(phone: Device, peer
     await _answered(phone, peer)
     await _heard(phone)
     await peer.command("hangup")
-    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")
 
 
 async def test_wrong_turn_password_shows_in_status_and_log(phone: Device, coturn: Coturn) -> None:
@@ -200,7 +198,7 @@ async def test_stun_on_loopback_is_what_contact_via_and_sdp_carry(phone: Device,
     async with client_as(phone, "operator") as operator:
         placed = await sip_call(operator, "call", uri=peer.uri)
         assert "error" not in placed, placed
-        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        await eventually(lambda: call_state(phone) == "Active", 5, "the peer to answer")
         call = service.calls()[0]
         assert call.invite is not None and call.media is not None and call.media.transport is not None
         offer = sdp.parse(call.invite.body)
@@ -248,7 +246,7 @@ async def test_ice_answer_offers_relayed_and_reflexive_candidates_and_the_audio_
     await _heard(phone)
     assert phone.features[SIP_SERVICE].nat_status.state["ice"]["state"] == "ok"
     await ice_peer.command("hangup")
-    await eventually(lambda: _state(phone) == "idle", 5, "the call to end")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")
 
 
 async def _ice_call(phone: Device, far: Baresip, coturn: Coturn) -> None:
@@ -257,7 +255,7 @@ async def _ice_call(phone: Device, far: Baresip, coturn: Coturn) -> None:
     async with client_as(phone, "operator") as operator:
         placed = await sip_call(operator, "call", uri=far.uri)
         assert "error" not in placed, placed
-        await eventually(lambda: _state(phone) == "active", 5, "the peer to answer")
+        await eventually(lambda: call_state(phone) == "Active", 5, "the peer to answer")
         call = service.calls()[0]
         assert call.invite is not None and any(x[7] == "relay" for x in _candidates(call.invite.body))
         await _heard(phone)

@@ -19,7 +19,7 @@ from tests.conftest import ADMIN, create_admin_live, free_port, start_live
 from tests.peers.servers import add_action, add_recipient, add_rule, item_filter
 
 VIRTUAL_INPUT = "tns1:Device/tnsaxis:IO/VirtualInput"
-CALL_STATE = "tns1:Device/tnsaxis:SIP/CallState"
+CALL_STATE = "tnsaxis:Call/State"
 
 
 async def sip(client: httpx.AsyncClient, method: str, **params: object) -> dict:
@@ -67,14 +67,14 @@ async def test_a_w401_rule_calls_the_speaker_which_answers(pair: tuple[httpx.Asy
         r = await at_w401.get("/axis-cgi/virtualinput/activate.cgi", params={"schemaversion": "1", "port": "1"})
         assert r.status_code == 200, r.text
         states: list[str] = []
-        while states[-2:] != ["active", "idle"]:  # the call state events of the speaker, as a client sees them
+        while states[-2:] != ["Active", "Idle"]:  # the call state events of the speaker, as a client sees them
             try:
                 message = json.loads(await asyncio.wait_for(events.recv(), 15))
             except TimeoutError:
                 raise AssertionError(f"call states so far: {states}; W401: {await sip(at_w401, 'getCalls')}") from None
             if message.get("method") == "events:notify":
-                states.append(message["params"]["notification"]["message"]["data"]["State"])
-        assert "active" in states and states[-1] == "idle", states
+                states.append(message["params"]["notification"]["message"]["data"]["CallState"])
+        assert "Active" in states and states[-1] == "Idle", states
 
     (done,) = (await sip(at_speaker, "getCalls"))["history"]
     assert (done["direction"], done["accountId"], done["reason"]) == ("incoming", "p2p", "hung up by the far end")

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, Kamailio, start_kamailio
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
@@ -66,10 +66,8 @@ async def test_softphone_calls_the_registered_account_through_the_registrar(regi
                               extra=f";auth_pass={PASSWORD};outbound=sip:{registrar.address}")
     try:
         assert (await softphone.command("dial", f"sip:door@{registrar.address}"))["ok"]
-        await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State")
-                         == "active", 8, "the call through the registrar")
+        await eventually(lambda: call_state(phone) == "Active", 8, "the call through the registrar")
         await softphone.command("hangup")
-        await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State")
-                         == "idle", 5, "the end of the call")
+        await eventually(lambda: call_state(phone) == "Idle", 5, "the end of the call")
     finally:
         softphone.stop()

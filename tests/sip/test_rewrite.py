@@ -16,7 +16,7 @@ from tests.conftest import client_as, eventually
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, Kamailio, start_kamailio
 from tests.peers.lan import Lan, needs_lan
-from tests.sip.conftest import NAT_PORTS, running_phone, sip_call, source_nat
+from tests.sip.conftest import NAT_PORTS, call_state, running_phone, sip_call, source_nat
 from vigil.core.clock import FakeClock
 from vigil.device import Device
 from vigil.features.sip import const as c
@@ -73,11 +73,9 @@ async def test_contact_and_via_rewrite_register_the_public_address_and_calls_rea
         try:
             await eventually(lambda: registrar.location("bob"), 5, "the softphone's registration")
             assert (await softphone.command("dial", f"sip:door@{registrar.address}"))["ok"]
-            await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State")
-                             == "active", 8, "the call through the NAT to be answered")
+            await eventually(lambda: call_state(phone) == "Active", 8, "the call through the NAT to be answered")
             assert (await softphone.command("hangup"))["ok"]
-            await eventually(lambda: (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State")
-                             == "idle", 5, "the call to end")
+            await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")
         finally:
             softphone.stop()
 

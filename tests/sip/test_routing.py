@@ -11,14 +11,10 @@ from pathlib import Path
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, start_kamailio
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
-
-
-def _state(phone: Device) -> str:
-    return (phone.events.state(c.CALL_STATE, {"AccountId": "pbx"}) or {}).get("State", "")
 
 
 async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(phone: Device,
@@ -42,8 +38,8 @@ async def test_register_and_call_through_an_outbound_proxy_along_the_route_set(p
         async with client_as(phone, "operator") as operator:
             placed = await sip_call(operator, "call", accountId="pbx", uri=f"sip:bob@{registrar.address}")
             assert "error" not in placed, placed
-            await eventually(lambda: _state(phone) == "active" or len(service.history) > 0, 8, "the answer")
-            assert _state(phone) == "active", service.history
+            await eventually(lambda: call_state(phone) == "Active" or len(service.history) > 0, 8, "the answer")
+            assert call_state(phone) == "Active", service.history
             call = service.calls()[0]
             assert [r.split(";")[0] for r in call.routes] == [f"<sip:{proxy.address}", f"<sip:{registrar.address}"]
             assert "error" not in await sip_call(operator, "hangup", callId=placed["data"]["id"])

@@ -7,16 +7,12 @@ from __future__ import annotations
 
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.core.events import Item, Topic
 from vigil.core.rules import Condition, Rule
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
-
-
-def _state(phone: Device) -> str:
-    return (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {}).get("State", "")
 
 
 def add_rule(device: Device, name: str, template: str, params: dict[str, str], trigger: Condition) -> None:
@@ -28,15 +24,15 @@ async def test_rule_answers_and_a_dtmf_code_ends_the_call(phone: Device, peer: B
     async with client_as(phone, "admin") as admin:
         reply = await sip_call(admin, "setSipAccount", id=c.P2P_ID, autoAnswer=False, dtmfSequences=["9#"])
         assert "error" not in reply, reply
-    add_rule(phone, "answer", c.ACTION_ANSWER, {}, Condition(c.CALL_STATE, (("State", "ringing"),)))
+    add_rule(phone, "answer", c.ACTION_ANSWER, {}, Condition(c.CALL_STATE, (("CallState", "Ringing"),)))
     add_rule(phone, "code", c.ACTION_HANGUP, {}, Condition(c.DTMF, (("Sequence", "9#"),)))
     service = phone.features[SIP_SERVICE]
     assert service.agent is not None
     assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 5, "the rule to answer")
+    await eventually(lambda: call_state(phone) == "Active", 5, "the rule to answer")
     for code in "19#":
         assert (await peer.command("sndcode", code))["ok"]
-    await eventually(lambda: _state(phone) == "idle", 5, "the code to end the call")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the code to end the call")
     assert service.history[-1]["dtmf"] == "19#"
     assert service.history[-1]["reason"] == "hung up"
 
@@ -49,8 +45,8 @@ async def test_rule_makes_a_call_and_the_duration_limit_ends_it(phone: Device, p
     phone.events.publish(trigger, {}, {"active": "0"})
     add_rule(phone, "call", c.ACTION_CALL, {"account_id": c.P2P_ID, "uri": peer.uri}, Condition(trigger))
     phone.events.publish(trigger, {}, {"active": "1"})
-    await eventually(lambda: _state(phone) == "active", 5, "the rule's call")
-    await eventually(lambda: _state(phone) == "idle", 5, "the limit")
+    await eventually(lambda: call_state(phone) == "Active", 5, "the rule's call")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the limit")
     assert phone.features[SIP_SERVICE].history[-1]["reason"] == "the call duration limit was reached"
 
 
@@ -70,10 +66,10 @@ async def test_a_rule_chosen_by_the_sequences_description_fires_on_the_peers_dig
     service = phone.features[SIP_SERVICE]
     assert service.agent is not None
     assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 5, "the call")
+    await eventually(lambda: call_state(phone) == "Active", 5, "the call")
     for code in "742#":
         assert (await peer.command("sndcode", code))["ok"]
-    await eventually(lambda: _state(phone) == "idle", 5, "the gate rule to end the call")
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the gate rule to end the call")
     assert service.history[-1]["reason"] == "hung up" and service.history[-1]["dtmf"] == "742#"
     assert described == ["Lights", "", "", "Open the gate"]
     assert "DTMF sequence 42# entered (Open the gate)" in phone.logs.text("system")

@@ -20,10 +20,9 @@ from tests.certificates.conftest import TestCa
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import start_baresip
 from tests.peers.kamailio import PASSWORD, start_kamailio
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
 from vigil.features.certificates.service import KEYSTORE, KeystoreRefusal
-from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
 from vigil.features.sip.tls import client_context
 
@@ -31,9 +30,6 @@ from vigil.features.sip.tls import client_context
 def _status(phone: Device, account_id: str) -> dict[str, str]:
     return phone.features[SIP_SERVICE].status.get(account_id, {})
 
-
-def _state(phone: Device, account_id: str) -> str:
-    return (phone.events.state(c.CALL_STATE, {"AccountId": account_id}) or {}).get("State", "")
 
 
 async def test_tls_accounts_register_and_call_through_the_registrar(phone: Device, tmp_path: Path) -> None:
@@ -63,17 +59,17 @@ async def test_tls_accounts_register_and_call_through_the_registrar(phone: Devic
 
         # the softphone (UDP) calls the speaker's TLS account through the registrar
         assert (await softphone.command("dial", f"sip:door@{registrar.address}"))["ok"]
-        await eventually(lambda: _state(phone, "door") == "active", 8, "the call over TLS")
+        await eventually(lambda: call_state(phone) == "Active", 8, "the call over TLS")
         await softphone.command("hangup")
-        await eventually(lambda: _state(phone, "door") == "idle", 5, "the end of the call")
+        await eventually(lambda: call_state(phone) == "Idle", 5, "the end of the call")
 
         # the speaker calls the softphone: INVITE over TLS, BYE along the route set the registrar recorded
         async with client_as(phone, "operator") as operator:
             placed = await sip_call(operator, "call", accountId="door", uri=f"sip:bob@{registrar.address}")
             assert "error" not in placed, placed
-            await eventually(lambda: _state(phone, "door") == "active" or len(phone.features[SIP_SERVICE].history) > 1,
+            await eventually(lambda: call_state(phone) == "Active" or len(phone.features[SIP_SERVICE].history) > 1,
                              8, "the softphone to answer")
-            assert _state(phone, "door") == "active", phone.features[SIP_SERVICE].history
+            assert call_state(phone) == "Active", phone.features[SIP_SERVICE].history
             call = phone.features[SIP_SERVICE].calls()[0]
             assert call.remote_uri.startswith("sips:") and call.routes and "lr" in call.routes[0]
             assert "error" not in await sip_call(operator, "hangup", callId=placed["data"]["id"])
@@ -101,10 +97,10 @@ async def test_a_peer_calls_the_tls_port_and_is_answered(phone: Device, tmp_path
         assert agent is not None and agent.transports.tls is not None
         reply = await peer.command("dial", f"sip:vigil@127.0.0.1:{agent.transports.tls_port};transport=tls")
         assert reply["ok"], reply
-        await eventually(lambda: _state(phone, c.P2P_ID) == "active", 5, "the call over TLS to be answered")
+        await eventually(lambda: call_state(phone) == "Active", 5, "the call over TLS to be answered")
         assert agent.transports.secure & set(agent.transports.streams)  # it came over a TLS connection
         await peer.command("hangup")
-        await eventually(lambda: _state(phone, c.P2P_ID) == "idle", 5, "the end of the call")
+        await eventually(lambda: call_state(phone) == "Idle", 5, "the end of the call")
     finally:
         peer.stop()
 

@@ -8,7 +8,7 @@ import asyncio
 import socket
 
 from tests.conftest import client_as
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import call_state, sip_call
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
@@ -136,11 +136,11 @@ async def test_cancel_of_a_ringing_call(phone: Device) -> None:
     try:
         await raw.send(raw.request("INVITE", 1, SDP.format(pt=0)))
         await raw.response(180)
-        assert (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {})["State"] == "ringing"
+        assert call_state(phone) == "Ringing"
         await raw.send(raw.request("CANCEL", 1, branch="INVITE1"))
         await raw.response(200)
         await raw.response(487)
-        assert (phone.events.state(c.CALL_STATE, {"AccountId": c.P2P_ID}) or {})["State"] == "idle"
+        assert call_state(phone) == "Idle"
         assert phone.features[SIP_SERVICE].history[-1]["reason"] == "cancelled by the caller"
     finally:
         raw.close()

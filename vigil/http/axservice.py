@@ -49,7 +49,7 @@ def _scalar(text: str) -> Any:
         return text == "true"
     if text == "null":
         return None
-    if text.isdigit() and len(text) < 10:
+    if text.removeprefix("-").isdigit() and len(text) < 10:  # VAPIX gives some integers a meaning below 0
         return int(text)
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 

@@ -110,6 +110,7 @@ class Receive:
         except AudioError as err:
             return PlainTextResponse(f"Service unavailable: {err}\n", status_code=503)
         self.clients += 1
+        service.network_streams += 1
         stream = self.stream(service, on_block, frames, httptype == "multipart")
         if httptype == "multipart":
             return StreamingResponse(stream, media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
@@ -135,6 +136,7 @@ class Receive:
                     pending = pending[PART_BYTES:]
         finally:
             self.clients -= 1
+            service.network_streams -= 1
             service.unlisten(on_block)
 
     def routes(self) -> tuple[Endpoint, ...]:

@@ -138,11 +138,13 @@ class LiveAudio:
                 log.warning("live audio for %s: %s", outlet.name, err)
         client = AudioClient(self, outlet, self.ticks)
         self.clients.append(client)
+        self.service.network_streams += 1
         return client
 
     def remove(self, client: AudioClient) -> None:
         if client in self.clients:
             self.clients.remove(client)
+            self.service.network_streams -= 1
         if not self.clients:
             self.service.unlisten(self.on_block)
             self.encoder = None

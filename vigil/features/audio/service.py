@@ -52,6 +52,7 @@ class AudioService:
         self.params = params
         self.logs = logs
         self.listeners: list[Listener] = []
+        self.network_streams = 0  # the microphone's streams to clients (receive.cgi, RTSP): VMS calls count them
         self._stopped: dict[Listener, Callable[[], None]] = {}  # told when the capture ends without unlisten
         self._capture: asyncio.Task | None = None
 

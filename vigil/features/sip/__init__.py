@@ -20,7 +20,7 @@ from vigil.features.audio.service import AUDIO_SERVICE
 from vigil.features.certificates.https import HTTPS_SETTINGS
 from vigil.features.certificates.service import KEYSTORE
 from vigil.features.playback.service import PLAYBACK_SERVICE
-from vigil.features.sip import actions, http_call, http_sip
+from vigil.features.sip import actions, call_events, http_call, http_sip
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipStore
 from vigil.features.sip.service import SIP_SERVICE, SipService
@@ -38,7 +38,8 @@ def register(device: Device) -> None:
     certificate = DeviceCertificate(keystore, device.features.get(HTTPS_SETTINGS), device.data,
                                     device.params.get("Network.HostName"))
     service = SipService(store, device.events, device.logs, None if playback is None else playback.player,
-                         device.features.get(AUDIO_SERVICE), device.ports.host, certificate)
+                         device.features.get(AUDIO_SERVICE), device.ports.host, certificate, device.store,
+                         call_events.source_of(device.profile.prod_type))
     device.features[SIP_SERVICE] = service
     if keystore is not None:
         keystore.register_use(service.certificate_use)  # an account's certificate is not deleted under it

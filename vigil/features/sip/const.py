@@ -10,9 +10,18 @@ VERSIONS = ["1.0"]
 SETTINGS_KEY = "sip.settings"  # the store's key-value table: the settings as JSON
 ACCOUNTS_KEY = "sip.accounts"  # the accounts as JSON, passwords sealed
 
-CALL_STATE = "tns1:Device/tnsaxis:SIP/CallState"
+# The Call service's call events (VAPIX Call service API, call_events.py says what each carries).
+CALL_STATE = "tnsaxis:Call/State"
+CALL_STATE_CHANGE = "tnsaxis:Call/StateChange"
 DTMF = "tns1:Device/tnsaxis:SIP/DTMF"
 REGISTRATION = "tns1:Device/tnsaxis:SIP/Registration"
+
+VMS_KEY = "sip.vms"  # the VMS call configuration as JSON (vms.py)
+# VAPIX VMSCallConfiguration: VMS calls on, answered by one audio stream to the device (transmit.cgi,
+# the RTSP backchannel), an unanswered one ends after Timeout seconds (the page's default, 30).
+VMS_DEFAULTS = {"Enabled": True, "AudioFromDeviceToNetworkStreams": 0, "AudioFromNetworkToDeviceStreams": 1,
+                "VideoFromDeviceToNetworkStreams": 0, "Timeout": 30}
+MAX_VMS_TIMEOUT = 3600  # VAPIX gives Timeout no maximum; an hour is past any VMS operator's answer
 
 P2P_ID = "p2p"  # the default peer-to-peer account: always there, never registered
 CODECS = ("pcmu", "pcma", "g722", "opus")  # codecs.py has each

@@ -8,15 +8,15 @@ authId, `CallerId`, `IsDefault`, `Registrar`, `Transport`, `Name`; `SIPEnabled`,
 `AllowIncomingCalls`, `SIPPort`, `RTPStartPort`, `CallingTimeout`); a field the device does not
 have is refused by name, never dropped. Passwords are write-only (returned as null). `To: VMS_CALL`
 places a VMS call (vms.py). Not served: DTMF configurations/triggers/events (the SIP API's per-account
-sequences stand for them), attributes and the VMS call configuration. Axis's SIPConfiguration has
-no fields for the manual's Additional settings (DTMF payload type, register interval, max
-retransmissions, UDP-to-TCP switching): the SIP API serves them. Operators read and place
+sequences stand for them) and attributes. The VMS call configuration (Get/SetVMSCallConfiguration:
+Enabled, the three stream thresholds, Timeout) is vms.py's. Axis's SIPConfiguration has no fields
+for the manual's Additional settings (DTMF payload type, register interval, max retransmissions,
+UDP-to-TCP switching): the SIP API serves them. Operators read and place
 or end calls; administrators change settings and accounts (audited)."""
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +29,10 @@ from vigil.core.roles import Role
 from vigil.features.sip import codecs
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, check_account, check_settings
+from vigil.features.sip.call_events import STATUS_STATES, start_time, status_reason
 from vigil.features.sip.service import SIP_SERVICE, SipService
 from vigil.features.sip.ua import Call, SipError
-from vigil.features.sip.vms import VMS_CALL
+from vigil.features.sip.vms import VMS_CALL, VmsConfigError
 from vigil.http.axservice import Fault, invalid, serve
 from vigil.http.routing import Endpoint
 
@@ -49,9 +50,6 @@ CODECS = {name: codec.encoding for name, codec in codecs.CODECS.items()}  # PCMU
 
 def codec_entry(name: str) -> dict[str, Any]:
     return {"Name": CODECS[name], "SampleRate": codecs.CODECS[name].rate}
-
-
-STATES = {"calling": "Calling", "ringing": "Calling", "active": "Active", "ended": "Terminated"}
 
 
 def not_found(what: str) -> Fault:
@@ -208,18 +206,10 @@ class CallService:
         return {}
 
     def _call_status(self, described: dict[str, Any], started: float | None) -> dict[str, Any]:
-        state, reason = described["state"], described["reason"]
-        if state == "ended":
-            why = ("NoAnswer" if "not answered" in reason else "Busy" if reason.startswith("486")
-                   else "Denied" if reason.startswith("603") else "Terminated" if started else "Failed")
-        elif state == "active":
-            why = "AcceptedByDevice" if described["direction"] == "incoming" else "AcceptedByRemote"
-        else:
-            why = "Initiated"
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)) if started else None
-        return {"CallId": described["id"], "Source": "", "CallState": STATES.get(state, "Idle"),
-                "CallStateReason": why, "StartTime": stamp, "Direction": described["direction"].capitalize(),
-                "DeviceURI": f"sip:{self.device.ports.host}", "RemoteURI": described["remote"],
+        return {"CallId": described["id"], "Source": "", "CallState": STATUS_STATES.get(described["state"], "Idle"),
+                "CallStateReason": status_reason({**described, "started": started}), "StartTime": start_time(started),
+                "Direction": described["direction"].capitalize(),
+                "DeviceURI": self.service.call_events.device_uri, "RemoteURI": described["remote"],
                 "CallType": "VMS" if described["remote"] == VMS_CALL else "SIP",
                 "SIPAccountId": described["accountId"]}
 
@@ -239,6 +229,25 @@ class CallService:
     def call_statuses(self, arguments: dict[str, Any]) -> dict[str, Any]:
         wanted = arguments.get("CallId") or []
         return {"CallStatus": [s for i, s in self._statuses().items() if not wanted or i in wanted]}
+
+    # -- VMS calls -------------------------------------------------------------------------
+    def get_vms(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {"VMSCallConfiguration": self.service.vms.config.get()}
+
+    def set_vms(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        given = arguments.get("VMSCallConfiguration")
+        if not isinstance(given, dict):
+            raise Fault("env:Sender", "ter:InvalidArgs", "ter:InvalidArgs", "Missing data: VMSCallConfiguration")
+        config = self.service.vms.config
+        try:
+            checked = config.check(given)
+        except VmsConfigError as err:
+            raise invalid(f"Invalid data: {err}") from None
+        config.save(checked)
+        self.device.logs.audit(self.who.name, "changed the VMS call configuration: " + ", ".join(
+            f"{k}={checked[k]}" for k in sorted(given)), "sip")
+        self.service.vms.look()  # a threshold met or no longer met counts from now
+        return {}
 
     def capabilities(self, arguments: dict[str, Any]) -> dict[str, Any]:
         return {"Capabilities": {"SIP": True, "DTMF": False, "AudioCodec": True, "MediaEncryption": False,
@@ -273,6 +282,8 @@ COMMANDS: dict[str, tuple[Role, Command]] = {
     "axcall:TerminateCall": (Role.OPERATOR, CallService.terminate),
     "axcall:GetCallStatus": (Role.OPERATOR, CallService.call_status),
     "axcall:GetCallStatuses": (Role.OPERATOR, CallService.call_statuses),
+    "axcall:GetVMSCallConfiguration": (Role.OPERATOR, CallService.get_vms),
+    "axcall:SetVMSCallConfiguration": (Role.ADMIN, CallService.set_vms),
 }
 
 

@@ -21,11 +21,13 @@ from typing import Any
 from vigil.core.events import EventBus, Item, Topic
 from vigil.core.logs import Logs
 from vigil.core.registry import Key
+from vigil.core.store import Store
 from vigil.features.audio.service import AudioService
 from vigil.features.certificates.service import CertificateNotFound
 from vigil.features.playback.player import Player
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, SipStore, as_agent_account
+from vigil.features.sip.call_events import CallEvents
 from vigil.features.sip.media import RtpSession
 from vigil.features.sip.nat import NatAgent, NatSettings, NatStatus
 from vigil.features.sip.registration import Policy
@@ -33,7 +35,7 @@ from vigil.features.sip.rewrite import Rewrite
 from vigil.features.sip.sequences import event_choices
 from vigil.features.sip.tls import DeviceCertificate
 from vigil.features.sip.ua import Account, Call, SipError, UserAgent
-from vigil.features.sip.vms import VMS_ACCOUNT, VMS_CALL, VmsCalls, is_vms
+from vigil.features.sip.vms import VMS_CALL, StreamCounts, VmsCalls, VmsConfig, is_vms
 
 log = logging.getLogger("vigil.sip")
 MAX_SEQUENCE = 32  # digits kept of a call's DTMF sequence
@@ -47,13 +49,17 @@ class SipService:
     has no TLS listener)."""
 
     def __init__(self, store: SipStore, bus: EventBus, logs: Logs, player: Player | None,
-                 audio: AudioService | None, host: str, certificate: DeviceCertificate) -> None:
+                 audio: AudioService | None, host: str, certificate: DeviceCertificate, kv: Store,
+                 source: str) -> None:
+        """`kv`: where the VMS call configuration is kept; `source`: the call events' Source (call_events.py)."""
         self.store, self.bus, self.logs, self.player, self.audio, self.host = store, bus, logs, player, audio, host
         self.certificate = certificate
         self.calls_only = player is None or audio is None
         self._calling = False  # calls-only: a call was asked for, so the agent runs
         self._reached: dict[str, asyncio.Future[None]] = {}  # Call-ID -> the far end rings or answers
-        self.vms = VmsCalls(player, self.call_changed)
+        self._denied: list[str] = []  # the Call-IDs of the latest INVITEs turned away
+        self.vms = VmsCalls(VmsConfig(kv, StreamCounts(player, audio)), self.call_changed)
+        self.call_events = CallEvents(bus, source, f"sip:{host}")
         self.agent: UserAgent | None = None
         self.status: dict[str, dict[str, str]] = {}  # account id -> {"state": ..., "reason": ...}
         self.history: list[dict[str, Any]] = []  # ended calls, newest last (the call log)
@@ -64,16 +70,11 @@ class SipService:
 
     def declare(self) -> None:
         account = (Item("AccountId", "xsd:string", "Account"),)
-        self.bus.declare(Topic(c.CALL_STATE, "SIP call state", True, account,
-                               (Item("State", "xsd:string", "State", state=True), Item("CallId", "xsd:string", "Call"),
-                                Item("Direction", "xsd:string", "Direction"), Item("Remote", "xsd:string", "Remote"))))
+        self.call_events.declare()
         self.declare_dtmf(self.store.accounts().values())
         self.bus.declare(Topic(c.REGISTRATION, "SIP account registration", True, account,
                                (Item("Registered", "xsd:boolean", "Registered", state=True),
                                 Item("Reason", "xsd:string", "Reason"))))
-        for account_id in [*self.store.accounts(), VMS_ACCOUNT.id]:
-            self.bus.publish(c.CALL_STATE, {"AccountId": account_id},
-                             {"State": "idle", "CallId": "", "Direction": "", "Remote": ""})
 
     def declare_dtmf(self, accounts: Iterable[dict[str, Any]]) -> None:
         """The DTMF event, offering rules the accounts' sequences by their descriptions (again
@@ -91,8 +92,14 @@ class SipService:
         found = next((a for a in accounts.values() if a["user"] == user and a["id"] != c.P2P_ID), None)
         return as_agent_account(found or accounts[c.P2P_ID])
 
-    def incoming_allowed(self) -> bool:
-        return not self.calls_only and bool(self.store.settings()["allowIncoming"])
+    def incoming_allowed(self, call_id: str, remote: str) -> bool:
+        """An INVITE turned away is announced Denied once (its retransmissions are turned away too)."""
+        allowed = not self.calls_only and bool(self.store.settings()["allowIncoming"])
+        if not allowed and call_id not in self._denied:
+            self._denied = (self._denied + [call_id])[-20:]
+            self.call_events.denied(call_id, remote)
+            self.logs.system(f"Incoming SIP call from {remote} declined: incoming calls are not allowed")
+        return allowed
 
     def offer_direction(self) -> str:
         return "inactive" if self.calls_only else "sendrecv"
@@ -108,10 +115,7 @@ class SipService:
                           f"{call.id} ({call.remote_uri})", lambda: int(self.store.settings()["callPriority"]))
 
     def call_changed(self, call: Call) -> None:
-        source = {"AccountId": call.account.id}
-        state = "idle" if call.state == "ended" else call.state
-        self.bus.publish(c.CALL_STATE, source, {"State": state, "CallId": call.id, "Direction": call.direction,
-                                                "Remote": call.remote_uri})
+        self.call_events.changed(call, self.calls())
         settings = self.store.settings()
         reached = self._reached.get(call.call_id)
         if reached is not None and not reached.done():
@@ -123,7 +127,11 @@ class SipService:
             self.logs.system(f"Incoming SIP call from {call.remote_uri} to account {call.account.id}")
             self._limit(call, settings["callingTimeout"], "not answered in time", only_ringing=True)
         elif call.state == "calling":
-            self._limit(call, settings["callingTimeout"], "not answered in time", only_ringing=True)
+            timeout = self.vms.config.get()["Timeout"] if is_vms(call) else settings["callingTimeout"]
+            self._limit(call, timeout, "not answered in time", only_ringing=True)
+        elif call.state == "active" and is_vms(call):
+            self._cancel_limit(call)  # VAPIX: the call duration limits are not for VMS calls
+            self.logs.system(f"VMS call {call.id} is connected")
         elif call.state == "active":
             limits = [s for s in (settings["incomingCallDuration"] if call.direction == "incoming" else 0,
                                   settings["maxCallDuration"]) if s]
@@ -348,14 +356,13 @@ class SipService:
     async def run(self) -> None:
         try:
             await self.apply()
-            await asyncio.Event().wait()
+            await self.vms.watch()
         finally:
             if self.agent is not None:
                 with contextlib.suppress(Exception):
                     await self.agent.stop()
             for task in self._limits.values():
                 task.cancel()
-            self.vms.stop()
 
 
 SIP_SERVICE: Key[SipService] = Key("sip")

@@ -55,7 +55,7 @@ class Hooks(Protocol):
 
     def account_for(self, user: str) -> Account: ...
 
-    def incoming_allowed(self) -> bool: ...
+    def incoming_allowed(self, call_id: str, remote: str) -> bool: ...  # told of each INVITE (retransmitted too)
 
     def codec_priority(self) -> list[str]: ...
 
@@ -302,7 +302,8 @@ class UserAgent:
             elif call.last_response is not None:  # a retransmission
                 self.send(call.last_response, addr)
             return
-        if not self.hooks.incoming_allowed():
+        caller = m.URI.search(msg.get("from"))
+        if not self.hooks.incoming_allowed(msg.get("call-id"), caller.group(0).lstrip("<") if caller else ""):
             self.send(m.response(msg, 603, "Decline", m.new_tag()), addr)
             return
         if any(c.state != "ended" for c in self.calls.values()):
