@@ -49,7 +49,7 @@ def _scalar(text: str) -> Any:
         return text == "true"
     if text == "null":
         return None
-    if text.isdigit() and len(text) < 10:
+    if text.isdigit() and len(text) < 10 and (text == "0" or text[0] != "0"):  # 0123 (a DTMF sequence) stays text
         return int(text)
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
