@@ -9,9 +9,8 @@ import httpx
 
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip
-from tests.sip.conftest import sip_call
+from tests.sip.conftest import add_rule, call_state, key_in, sip_call
 from tests.sip.test_http_call import PATH, axcall
-from tests.sip.test_rules import _state, add_rule
 from vigil.core.rules import Condition
 from vigil.device import Device
 from vigil.features.sip import const as c
@@ -55,13 +54,9 @@ async def test_the_pages_dtmf_event_example_fires_on_the_peers_digits(phone: Dev
         item.value_nice.index("OpenDoorEvent (#1234#)")]),)))
     described: list[str] = []
     phone.events.subscribe(lambda e: described.append(e.data.get("Description", "")) if e.topic == c.DTMF else None)
+    await key_in(phone, peer, "#1234#")
+    await eventually(lambda: call_state(phone) == "idle", 5, "the door rule to end the call")
     service = phone.features[SIP_SERVICE]
-    assert service.agent is not None
-    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: _state(phone) == "active", 5, "the call")
-    for code in "#1234#":
-        assert (await peer.command("sndcode", code))["ok"]
-    await eventually(lambda: _state(phone) == "idle", 5, "the door rule to end the call")
     assert service.history[-1]["reason"] == "hung up" and service.history[-1]["dtmf"] == "#1234#"
     assert described[-1] == "OpenDoorEvent"
 
