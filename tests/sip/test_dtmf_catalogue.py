@@ -119,6 +119,8 @@ async def test_refused_dtmf_requests_change_nothing(phone: Device) -> None:
         sequences = phone.features[SIP_SERVICE].store.accounts()[c.P2P_ID]["dtmfSequences"]
         assert sequences == [{"sequence": "01234", "description": "Event B"},
                              {"sequence": "5678", "description": "Event B"}]
+        item = next(i for i in phone.events.topic(c.DTMF).data if i.name == "Sequence")  # offered to rules anew
+        assert item.value_nice == ("Event B (01234)", "Event B (5678)")
         assert (await axcall(admin, "RemoveDTMFEvents", DTMFEventId=["a", "gone"])).json() == {}
         assert [x["Id"] for x in (await axcall(operator, "GetDTMFEvents")).json()["DTMFEvent"]] == ["b"]
         assert "removed the DTMF event(s) a" in phone.logs.text("audit")
