@@ -14,7 +14,7 @@ DTMF event carries as Description and rules pick). Not served: attributes and th
 configuration. Axis's SIPConfiguration has
 no fields for the manual's Additional settings (DTMF payload type, register interval, max
 retransmissions, UDP-to-TCP switching): the SIP API serves them. Operators read and place
-or end calls; administrators change settings and accounts (audited)."""
+or end calls; administrators change settings, accounts and DTMF items (audited)."""
 
 from __future__ import annotations
 
