@@ -1,4 +1,4 @@
-"""Fixtures of the SIP tests: `phone`, an in-process C1410 (`running_phone` on another address) (simulated audio: its sink and
+"""Fixtures of the SIP tests (and helpers: `sip_call`, `add_rule`, `call_state`, `key_in` a peer's digits): `phone`, an in-process C1410 (`running_phone` on another address) (simulated audio: its sink and
 microphone readable) whose SIP service runs, with SIP enabled on free loopback ports (SIP, TLS, RTP) through
 the API; `w401`, an in-process W401 whose SIP service runs; `peer`, a baresip far end
 (tests/peers/baresip.py)."""
@@ -13,11 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import client_as, free_port
+from tests.conftest import client_as, eventually, free_port
 from tests.peers.baresip import Baresip, start_baresip
 from tests.peers.lan import Lan
 from vigil.boot import build_device
 from vigil.core.clock import FakeClock
+from vigil.core.rules import Condition, Rule
 from vigil.device import Device, Ports
 from vigil.features.sip import call_events
 from vigil.features.sip import const as c
@@ -53,6 +54,21 @@ async def sip_call(client: httpx.AsyncClient, method: str, **params: object) -> 
     reply = await client.post("/axis-cgi/sip/sip.cgi", json={"apiVersion": "1.0", "method": method,
                                                              "params": params})
     return reply.json()
+
+
+def add_rule(device: Device, name: str, template: str, params: dict[str, str], trigger: Condition) -> None:
+    action = device.rules.add_action(name, template, params, "test")
+    device.rules.add_rule(Rule(0, name, True, action.id, (), trigger), "test")
+
+
+async def key_in(phone: Device, peer: Baresip, digits: str) -> None:
+    """The peer calls the phone's peer-to-peer account (which answers) and keys `digits` in once the call is active."""
+    service = phone.features[SIP_SERVICE]
+    assert service.agent is not None
+    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
+    await eventually(lambda: call_state(phone) == "Active", 5, "the call")
+    for code in digits:
+        assert (await peer.command("sndcode", code))["ok"]
 
 
 @pytest.fixture

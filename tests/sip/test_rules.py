@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from tests.conftest import client_as, eventually
 from tests.peers.baresip import Baresip
-from tests.sip.conftest import call_state, sip_call
+from tests.sip.conftest import add_rule, call_state, key_in, sip_call
 from vigil.core.events import Item, Topic
-from vigil.core.rules import Condition, Rule
+from vigil.core.rules import Condition
 from vigil.device import Device
 from vigil.features.sip import const as c
 from vigil.features.sip.service import SIP_SERVICE
-
-
-def add_rule(device: Device, name: str, template: str, params: dict[str, str], trigger: Condition) -> None:
-    action = device.rules.add_action(name, template, params, "test")
-    device.rules.add_rule(Rule(0, name, True, action.id, (), trigger), "test")
 
 
 async def test_rule_answers_and_a_dtmf_code_ends_the_call(phone: Device, peer: Baresip) -> None:
@@ -63,12 +58,8 @@ async def test_a_rule_chosen_by_the_sequences_description_fires_on_the_peers_dig
     described: list[str] = []
     phone.events.subscribe(lambda event: described.append(event.data.get("Description", ""))
                            if event.topic == c.DTMF else None)
+    await key_in(phone, peer, "742#")
     service = phone.features[SIP_SERVICE]
-    assert service.agent is not None
-    assert (await peer.command("dial", f"sip:vigil@127.0.0.1:{service.agent.port}"))["ok"]
-    await eventually(lambda: call_state(phone) == "Active", 5, "the call")
-    for code in "742#":
-        assert (await peer.command("sndcode", code))["ok"]
     await eventually(lambda: call_state(phone) == "Idle", 5, "the gate rule to end the call")
     assert service.history[-1]["reason"] == "hung up" and service.history[-1]["dtmf"] == "742#"
     assert described == ["Lights", "", "", "Open the gate"]

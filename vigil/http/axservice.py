@@ -49,7 +49,8 @@ def _scalar(text: str) -> Any:
         return text == "true"
     if text == "null":
         return None
-    if text.removeprefix("-").isdigit() and len(text) < 10:  # VAPIX gives some integers a meaning below 0
+    digits = text.removeprefix("-")  # VAPIX gives some integers a meaning below 0
+    if digits.isdigit() and len(text) < 10 and (digits == "0" or digits[0] != "0"):  # 0123 (a DTMF sequence) stays text
         return int(text)
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 

@@ -15,6 +15,7 @@ from vigil.core.store import Store
 from vigil.core.vault import Vault
 from vigil.features.sip import const as c
 from vigil.features.sip.codecs import CODECS
+from vigil.features.sip.dtmf_catalogue import DtmfCatalogue, resolved
 from vigil.features.sip.proxyauth import ProxyLogin
 from vigil.features.sip.sequences import SequenceError, check_sequences, migrated
 from vigil.features.sip.ua import Account
@@ -24,10 +25,10 @@ USER = re.compile(r"[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,64}")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
 ACCOUNT_FIELDS = {"id", "name", "user", "domain", "authId", "password", "registrar", "transport", "autoAnswer",
                   "dtmfSequences", "callerId", "isDefault", "dtmfProtocols", "tlsVersion", "verifyServer",
-                  "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption"}
+                  "sips", "secondaryRegistrar", "proxies", "certificate", "mediaEncryption", "dtmfConfiguration"}
 UNITLESS = ("callPriority", "dtmfPayloadType", "maxRetransmissions")  # the other whole-number settings are seconds
 TLS_DEFAULTS = {"tlsVersion": "auto", "verifyServer": False, "sips": False, "secondaryRegistrar": "", "proxies": [],
-                "certificate": ""}
+                "certificate": "", "dtmfConfiguration": ""}
 
 
 class SipConfigError(ValueError):
@@ -125,6 +126,7 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
         out["dtmfSequences"] = check_sequences(out["dtmfSequences"])
     except SequenceError as err:
         raise SipConfigError(str(err)) from None
+    check_linked(current, changes, out)
     if not isinstance(out.get("id"), str) or not ACCOUNT_ID.fullmatch(out["id"]):
         raise SipConfigError("id must be 1 to 32 lowercase letters, digits, '-' or '_'")
     if not isinstance(out.get("user"), str) or not USER.fullmatch(out["user"]):
@@ -164,6 +166,18 @@ def check_account(current: dict[str, Any] | None, changes: dict[str, Any]) -> di
     if out["secondaryRegistrar"] and not out["registrar"]:
         raise SipConfigError("secondaryRegistrar needs a registrar (it stands in when the registrar fails)")
     return out
+
+
+def check_linked(current: dict[str, Any] | None, changes: dict[str, Any], out: dict[str, Any]) -> None:
+    """An account linked to a DTMF configuration (dtmf_catalogue.py) takes its sequences and
+    protocols from it: given ones other than those shown are refused."""
+    linked = out["dtmfConfiguration"]
+    if not isinstance(linked, str) or len(linked) > 64 or not linked.isprintable():
+        raise SipConfigError("dtmfConfiguration must be a DTMF configuration id (at most 64 characters) or empty")
+    for name in ("dtmfSequences", "dtmfProtocols"):
+        if linked and name in changes and out[name] != (current or {}).get(name):
+            raise SipConfigError(f"{name} of this account come from its DTMF configuration {linked} (the Call "
+                                 'service API, /vapix/call): change them there, or set dtmfConfiguration to ""')
 
 
 def proxy_entries(value: list[Any]) -> list[dict[str, str]]:
@@ -209,6 +223,7 @@ class SipStore:
     def __init__(self, store: Store, vault: Vault, defaults: dict[str, Any] | None = None) -> None:
         self.store, self.vault = store, vault
         self.defaults = defaults or {}  # the device's own defaults over c.DEFAULTS
+        self.dtmf = DtmfCatalogue(store)  # the Call service API's DTMF configurations linked accounts read
         self._migrate_expires()
 
     def _migrate_expires(self) -> None:
@@ -256,9 +271,13 @@ class SipStore:
         return accounts
 
     def accounts(self) -> dict[str, dict[str, Any]]:
-        """Every account with its password opened (for the agent; never shown)."""
+        """Every account with its password opened (for the agent; never shown), and a linked
+        account's DTMF sequences and protocols from its DTMF configuration."""
         out = self._raw()
+        catalogue = self.dtmf.load()
         for account in out.values():
+            if account["dtmfConfiguration"]:
+                account["dtmfSequences"], account["dtmfProtocols"] = resolved(catalogue, account["dtmfConfiguration"])
             account["password"] = self.vault.unseal(account["password"]) if account["password"] else ""
             account["proxies"] = [{**x, "password": self.vault.unseal(x["password"]) if x["password"] else ""}
                                   for x in account["proxies"]]
@@ -268,6 +287,10 @@ class SipStore:
         accounts = self._raw()
         if account["id"] not in accounts and len(accounts) > c.MAX_ACCOUNTS:
             raise SipConfigError(f"at most {c.MAX_ACCOUNTS} registered accounts")
+        if account.get("dtmfConfiguration"):  # its sequences are the configuration's, kept there only
+            if account["dtmfConfiguration"] not in self.dtmf.load()["DTMFConfiguration"]:
+                raise SipConfigError(f"dtmfConfiguration: no DTMF configuration {account['dtmfConfiguration'][:64]}")
+            account = {**account, "dtmfSequences": [], "dtmfProtocols": list(c.DTMF_METHODS)}
         if account.get("isDefault"):  # there is one default account: the last one made default
             for other in accounts.values():
                 other["isDefault"] = False

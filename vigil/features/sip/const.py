@@ -9,6 +9,7 @@ VERSIONS = ["1.0"]
 
 SETTINGS_KEY = "sip.settings"  # the store's key-value table: the settings as JSON
 ACCOUNTS_KEY = "sip.accounts"  # the accounts as JSON, passwords sealed
+DTMF_KEY = "sip.dtmf"  # the Call service API's DTMF events, triggers and configurations (dtmf_catalogue.py)
 
 # The Call service's call events (VAPIX Call service API, call_events.py says what each carries).
 CALL_STATE = "tnsaxis:Call/State"

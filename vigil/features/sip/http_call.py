@@ -7,17 +7,20 @@ Axis's names map onto the stored ones (`UserId` user, `PublicDomain` domain, `Au
 authId, `CallerId`, `IsDefault`, `Registrar`, `Transport`, `Name`; `SIPEnabled`,
 `AllowIncomingCalls`, `SIPPort`, `RTPStartPort`, `CallingTimeout`); a field the device does not
 have is refused by name, never dropped. Passwords are write-only (returned as null). `To: VMS_CALL`
-places a VMS call (vms.py). Not served: DTMF configurations/triggers/events (the SIP API's per-account
-sequences stand for them) and attributes. The VMS call configuration (Get/SetVMSCallConfiguration:
-Enabled, the three stream thresholds, Timeout) is vms.py's. Axis's SIPConfiguration has no fields
-for the manual's Additional settings (DTMF payload type, register interval, max retransmissions,
-UDP-to-TCP switching): the SIP API serves them. Operators read and place
-or end calls; administrators change settings and accounts (audited)."""
+places a VMS call (vms.py). DTMF events, triggers and configurations are served over the accounts'
+sequences as dtmf_catalogue.py maps them: an account's `DTMFConfigurationId` links it to a
+configuration, whose triggers become its sequences, each described by its event's Name (what the
+DTMF event carries as Description and rules pick). The VMS call configuration
+(Get/SetVMSCallConfiguration: Enabled, the three stream thresholds, Timeout) is vms.py's. Not served:
+attributes. Axis's SIPConfiguration has no fields for the manual's Additional settings (DTMF payload
+type, register interval, max retransmissions, UDP-to-TCP switching): the SIP API serves them.
+Operators read and place or end calls; administrators change settings, accounts and DTMF items (audited)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -30,6 +33,7 @@ from vigil.features.sip import codecs
 from vigil.features.sip import const as c
 from vigil.features.sip.accounts import SipConfigError, check_account, check_settings
 from vigil.features.sip.call_events import STATUS_STATES, start_time, status_reason
+from vigil.features.sip.dtmf_catalogue import KINDS, DtmfError, DtmfInUse, DtmfMissing, check, users
 from vigil.features.sip.service import SIP_SERVICE, SipService
 from vigil.features.sip.ua import Call, SipError
 from vigil.features.sip.vms import VMS_CALL, VmsConfigError
@@ -44,7 +48,7 @@ SETTINGS = {"SIPEnabled": "enabled", "AllowIncomingCalls": "allowIncoming", "SIP
             "RTPStartPort": "rtpPortStart", "CallingTimeout": "callingTimeout"}
 ACCOUNT = {"Id": "id", "Name": "name", "UserId": "user", "PublicDomain": "domain", "AuthenticationId": "authId",
            "Password": "password", "Registrar": "registrar", "Transport": "transport", "CallerId": "callerId",
-           "IsDefault": "isDefault"}
+           "IsDefault": "isDefault", "DTMFConfigurationId": "dtmfConfiguration"}
 CODECS = {name: codec.encoding for name, codec in codecs.CODECS.items()}  # PCMU, PCMA, G722, OPUS
 
 
@@ -69,6 +73,8 @@ def renamed(given: Any, names: dict[str, str], what: str) -> dict[str, Any]:
 
 def _text(arguments: dict[str, Any], name: str) -> str:
     value = arguments.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # the simplified form reads an id of digits as a number
     if not isinstance(value, str) or not value:
         raise Fault("env:Sender", "ter:InvalidArgs", "ter:InvalidArgs", f"Missing data: {name}")
     return value
@@ -250,8 +256,83 @@ class CallService:
         return {}
 
     def capabilities(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        return {"Capabilities": {"SIP": True, "DTMF": False, "AudioCodec": True, "MediaEncryption": False,
+        return {"Capabilities": {"SIP": True, "DTMF": True, "AudioCodec": True, "MediaEncryption": False,
                                  "Certificate": False, "Attribute": False}}
+
+    # -- DTMF events, triggers and configurations (dtmf_catalogue.py) ---------------------
+    def get_dtmf(self, arguments: dict[str, Any], kind: str) -> dict[str, Any]:
+        item_id = _text(arguments, f"{kind}Id")
+        found = self.service.store.dtmf.load()[kind].get(item_id)
+        if found is None:
+            raise not_found(f"no {LABELS[kind]} {printable(item_id)[:64]}")
+        return {kind: {"Id": item_id, **found}}
+
+    def get_dtmf_many(self, arguments: dict[str, Any], kind: str) -> dict[str, Any]:
+        wanted = _ids(arguments, f"{kind}Id", required=False)
+        items = self.service.store.dtmf.load()[kind]
+        return {kind: [{"Id": i, **x} for i, x in items.items() if not wanted or i in wanted]}
+
+    async def set_dtmf(self, arguments: dict[str, Any], kind: str, many: bool = False) -> dict[str, Any]:
+        given = arguments.get(kind, arguments.get(kind.replace("DTMF", "DTM")))  # the page also spells it so
+        if given is None:
+            raise Fault("env:Sender", "ter:InvalidArgs", "ter:InvalidArgs", f"Missing data: {kind}")
+        if many and not isinstance(given, list):
+            raise invalid(f"{kind} must list {kind} objects")
+        catalogue = self.service.store.dtmf
+        data, ids = catalogue.load(), []
+        with dtmf_refused():
+            for item in given if many else [given]:  # all checked before any is stored
+                item_id, checked = check(data, kind, item)
+                data[kind][item_id] = checked
+                ids.append(item_id)
+        catalogue.save(data)
+        self.device.logs.audit(self.who.name, f"set the {LABELS[kind]}(s) {', '.join(ids)}", "sip")
+        await self.service.apply()
+        return {f"{kind}Id": ids if many else ids[0]}
+
+    async def remove_dtmf(self, arguments: dict[str, Any], kind: str, many: bool = False) -> dict[str, Any]:
+        ids = _ids(arguments, f"{kind}Id") if many else [_text(arguments, f"{kind}Id")]
+        catalogue = self.service.store.dtmf
+        data = catalogue.load()
+        present = [i for i in ids if i in data[kind]]  # VAPIX: an unknown id is ignored
+        with dtmf_refused():
+            for item_id in present:
+                used = users(data, kind, item_id, self.service.store.accounts())
+                if used:
+                    raise DtmfInUse(f"The {LABELS[kind]} {item_id} is in use by {', '.join(used)}")
+                del data[kind][item_id]
+        if present:
+            catalogue.save(data)
+            self.device.logs.audit(self.who.name, f"removed the {LABELS[kind]}(s) {', '.join(present)}", "sip")
+            await self.service.apply()
+        return {}
+
+
+LABELS = {"DTMFEvent": "DTMF event", "DTMFTrigger": "DTMF trigger", "DTMFConfiguration": "DTMF configuration"}
+
+
+def _ids(arguments: dict[str, Any], name: str, required: bool = True) -> list[str]:
+    """A list of ids as given (one id alone is a list of one; digits may come as numbers)."""
+    value = arguments.get(name)
+    if value is None and not required:
+        return []
+    value = value if isinstance(value, list) else [value]
+    if not value or not all(isinstance(x, str | int) and not isinstance(x, bool) and str(x) for x in value):
+        raise Fault("env:Sender", "ter:InvalidArgs", "ter:InvalidArgs", f"Missing data: {name} (a list of ids)")
+    return [str(x) for x in value]
+
+
+@contextlib.contextmanager
+def dtmf_refused() -> Iterator[None]:
+    """A refused DTMF item as the service's fault: missing data, invalid data, or in use (Failure)."""
+    try:
+        yield
+    except DtmfMissing as err:
+        raise Fault("env:Sender", "ter:InvalidArgs", "ter:InvalidArgs", str(err)) from None
+    except DtmfInUse as err:
+        raise Fault("env:Receiver", "ter:Action", "ter:Failure", f"Failed to remove: {err}") from None
+    except DtmfError as err:
+        raise invalid(f"Invalid data: {err}") from None
 
 
 @contextlib.contextmanager
@@ -285,6 +366,13 @@ COMMANDS: dict[str, tuple[Role, Command]] = {
     "axcall:GetVMSCallConfiguration": (Role.OPERATOR, CallService.get_vms),
     "axcall:SetVMSCallConfiguration": (Role.ADMIN, CallService.set_vms),
 }
+for _kind in KINDS:  # Get/Set/Remove of each DTMF kind, one and many
+    COMMANDS |= {f"axcall:Get{_kind}": (Role.OPERATOR, partial(CallService.get_dtmf, kind=_kind)),
+                 f"axcall:Get{_kind}s": (Role.OPERATOR, partial(CallService.get_dtmf_many, kind=_kind)),
+                 f"axcall:Set{_kind}": (Role.ADMIN, partial(CallService.set_dtmf, kind=_kind)),
+                 f"axcall:Set{_kind}s": (Role.ADMIN, partial(CallService.set_dtmf, kind=_kind, many=True)),
+                 f"axcall:Remove{_kind}": (Role.ADMIN, partial(CallService.remove_dtmf, kind=_kind)),
+                 f"axcall:Remove{_kind}s": (Role.ADMIN, partial(CallService.remove_dtmf, kind=_kind, many=True))}
 
 
 async def axcall(request: Request, who: Principal) -> Response:

@@ -33,16 +33,24 @@ def check_sequences(value: Any) -> list[dict[str, str]]:
         where = f"dtmfSequences[{n}]"
         if not isinstance(item, dict) or set(item) - {"sequence", "description"}:
             raise SequenceError(f'{where} must be {{"sequence": ..., "description": ...}} or the sequence alone')
-        sequence, description = item.get("sequence"), item.get("description", "")
-        if not isinstance(sequence, str) or not DTMF_SEQUENCE.fullmatch(sequence):
-            raise SequenceError(f"{where}.sequence must be 1 to 16 of 0-9, A-D, # and *")
-        if (not isinstance(description, str) or len(description) > DESCRIPTION_MAX
-                or not description.isprintable()):
-            raise SequenceError(f"{where}.description must be text of at most {DESCRIPTION_MAX} printable characters")
+        sequence = check_sequence(item.get("sequence"), f"{where}.sequence")
+        description = check_description(item.get("description", ""), f"{where}.description")
         if any(x["sequence"] == sequence for x in out):
             raise SequenceError(f"{where}.sequence {sequence} is listed twice")
-        out.append({"sequence": sequence, "description": description.strip()})
+        out.append({"sequence": sequence, "description": description})
     return out
+
+
+def check_sequence(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not DTMF_SEQUENCE.fullmatch(value):
+        raise SequenceError(f"{where} must be 1 to 16 of 0-9, A-D, # and *")
+    return value
+
+
+def check_description(value: Any, where: str) -> str:
+    if not isinstance(value, str) or len(value) > DESCRIPTION_MAX or not value.isprintable():
+        raise SequenceError(f"{where} must be text of at most {DESCRIPTION_MAX} printable characters")
+    return value.strip()
 
 
 def migrated(stored: list[Any]) -> list[dict[str, str]]:
