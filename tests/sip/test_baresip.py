@@ -5,6 +5,8 @@ peer (test call) and hangs up; the call state events follow."""
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 
 from tests.conftest import client_as, eventually
@@ -56,3 +58,14 @@ async def test_test_call_reaches_the_peer_and_is_hung_up(phone: Device, peer: Ba
         assert "error" not in await sip_call(operator, "hangup", callId=call_id)
     assert call_state(phone) == "Idle"
     assert phone.features[SIP_SERVICE].history[-1]["reason"] == "hung up"
+
+
+async def test_a_call_placed_while_settings_are_applied_goes_out_on_the_new_agent(phone: Device,
+                                                                                  peer: Baresip) -> None:
+    service = phone.features[SIP_SERVICE]
+    service.store.save_settings({**service.store.settings(), "callingTimeout": 30})  # the agent restarts
+    _, call = await asyncio.gather(service.apply(), service.call(None, peer.uri))
+    assert service.agent is not None and call in service.agent.calls.values()
+    await eventually(lambda: call_state(phone) == "Active", 5, "the peer to answer")
+    await service.hangup(call.id)
+    await eventually(lambda: call_state(phone) == "Idle", 5, "the call to end")

@@ -252,8 +252,7 @@ class SipService:
         if self.calls_only and not self._calling:
             self._calling = True
             await self.apply()
-        if self.agent is None:
-            raise SipError("SIP is not enabled")
+        agent = await self._agent()
         account_id = self.store.default_account_id() if account_id is None else account_id
         accounts = self.store.accounts()
         if not isinstance(account_id, str) or account_id not in accounts:
@@ -266,7 +265,7 @@ class SipService:
                                  f"{account.transport})")
         if account.sips and uri.startswith("sip:"):
             uri = "sips:" + uri[4:]  # a SIPS account calls securely end to end
-        return await self.agent.call(account, uri)
+        return await agent.call(account, uri)
 
     async def reach(self, account_id: str | None, uri: str, timeout: float) -> Call:
         """Place a call and return once the far end rings or answers (the SIP recipient's delivery);
@@ -291,18 +290,14 @@ class SipService:
                 reached.cancel()
 
     async def answer(self, call_id: str) -> None:
-        if self.agent is None:
-            raise SipError("SIP is not enabled")
-        await self.agent.answer(self.find_call(call_id))
+        await (await self._agent()).answer(self.find_call(call_id))
 
     async def hangup(self, call_id: str) -> None:
         found = self.find_call(call_id)
         if is_vms(found):
             self.vms.end(found, "hung up")
             return
-        if self.agent is None:
-            raise SipError("SIP is not enabled")
-        await self.agent.hangup(self.find_call(call_id))
+        await (await self._agent()).hangup(self.find_call(call_id))
 
     def account_status(self, account_id: str, stored: dict[str, Any]) -> dict[str, str]:
         if not stored["registrar"]:
@@ -312,6 +307,15 @@ class SipService:
         return self.status.get(account_id, {"state": "registering", "reason": ""})
 
     # -- applying -----------------------------------------------------------------------
+    async def _agent(self) -> UserAgent:
+        """The agent, once settings being applied are (a restart leaves none for a moment: a call
+        placed then waits for the new agent instead of failing); SipError when SIP is off."""
+        async with self._lock:
+            agent = self.agent
+        if agent is None:
+            raise SipError("SIP is not enabled")
+        return agent
+
     async def apply(self) -> None:
         """Make the agent match the stored settings and accounts (a restart on any change: calls end)."""
         async with self._lock:
