@@ -9,7 +9,7 @@ import struct
 
 from tests.conftest import eventually
 from tests.playback.conftest import sink
-from tests.sip.test_ua import SDP, RawPeer, to_tag
+from tests.sip.test_ua import RawPeer
 from vigil.device import Device
 from vigil.features.sip.service import SIP_SERVICE
 from vigil.hal.audio import RATE, audible
@@ -21,10 +21,7 @@ async def test_a_burst_of_late_audio_is_skipped_not_queued(phone: Device) -> Non
     raw = RawPeer(agent.port)
     media_out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        await raw.send(raw.request("INVITE", 1, SDP.format(pt=0)))
-        answer = await raw.response(200)
-        tag = to_tag(answer)
-        await raw.send(raw.request("ACK", 1, to_tag=tag, branch="ack1"))
+        answer, tag = await raw.answered()
         device_rtp = int(answer.split("m=audio ")[1].split()[0])
         for seq in range(100):  # two seconds of loud µ-law at once
             media_out.sendto(struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 99) + b"\x80" * 160,

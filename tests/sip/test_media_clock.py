@@ -10,7 +10,7 @@ import struct
 
 from tests.conftest import eventually
 from tests.playback.conftest import sink
-from tests.sip.test_ua import SDP, RawPeer, to_tag
+from tests.sip.test_ua import RawPeer
 from vigil.core.roles import Role
 from vigil.device import Device
 from vigil.features.audio import const as audio
@@ -41,10 +41,7 @@ async def test_the_far_end_is_heard_before_and_after_the_microphone_stops(phone:
             sequence += 1
 
     try:
-        await raw.send(raw.request("INVITE", 1, SDP.format(pt=0)))
-        answer = await raw.response(200)
-        tag = to_tag(answer)
-        await raw.send(raw.request("ACK", 1, to_tag=tag, branch="ack1"))
+        answer, tag = await raw.answered()
         device_rtp = int(answer.split("m=audio ")[1].split()[0])
         media = phone.features[SIP_SERVICE].calls()[0].media
         assert media is not None

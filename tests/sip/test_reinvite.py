@@ -25,10 +25,7 @@ async def test_refresh_refusal_and_an_offer_answered_in_the_ack(phone: Device) -
     assert service.agent is not None
     raw = RawPeer(service.agent.port)
     try:
-        await raw.send(raw.request("INVITE", 1, SDP.format(pt=0)))
-        first = await raw.response(200)
-        tag = to_tag(first)
-        await raw.send(raw.request("ACK", 1, to_tag=tag, branch="ack1"))
+        first, tag = await raw.answered()
         media = service.calls()[0].media
         assert media is not None and media.plan is not None and media.plan.sends
         await raw.send(raw.request("INVITE", 2, SDP.format(pt=0), to_tag=tag))

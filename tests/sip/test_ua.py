@@ -94,6 +94,14 @@ class RawPeer:
             if reply.startswith(f"SIP/2.0 {status}"):
                 return reply
 
+    async def answered(self, pt: int = 0) -> tuple[str, str]:
+        """INVITE (offering payload type `pt`), the device's 200 and the ACK: (the 200, its To tag)."""
+        await self.send(self.request("INVITE", 1, SDP.format(pt=pt)))
+        answer = await self.response(200)
+        tag = to_tag(answer)
+        await self.send(self.request("ACK", 1, to_tag=tag, branch="ack1"))
+        return answer, tag
+
     def close(self) -> None:
         self.sock.close()
 
